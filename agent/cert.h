@@ -1,0 +1,48 @@
+/* Certificate inspection and verification on OpenSSL 3. No sockets, no
+ * clock (time is passed in), no global state. Only the miss path of the
+ * decision cache calls into here. */
+#ifndef CERTSPOA_CERT_H
+#define CERTSPOA_CERT_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+#include "cert-t.h"
+
+struct cert_store;   /* trust anchors, built once, shared read-only by all threads */
+
+/* SHA-1 and SHA-256 of raw bytes (the certificate DER). */
+void cert_digests(const unsigned char *der, size_t len,
+                  unsigned char sha1[20], unsigned char sha256[32]);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void cert_hex(const unsigned char *in, size_t n, char *out);
+
+/* Parse DER. Returns NULL unless the bytes are one certificate that
+ * consumes exactly len bytes (no trailing data), len <= CERT_DER_MAX. */
+X509 *cert_parse_der(const unsigned char *der, size_t len);
+
+/* Fill f from a parsed certificate and its DER (for the digests).
+ * Returns 0, or -1 when a field cannot be read (f is then unusable). */
+int cert_get_facts(X509 *x, const unsigned char *der, size_t len,
+                   struct cert_facts *f);
+
+/* Build a trust store from a PEM bundle (one or more CA certificates).
+ * Returns NULL and writes "why" into err on failure (no CA found, bad PEM). */
+struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen);
+void cert_store_free(struct cert_store *st);
+int cert_store_count(const struct cert_store *st);   /* trust anchors loaded */
+
+/* Verify leaf for TLS client authentication at time now, using the store's
+ * anchors and the untrusted intermediates in chain (concatenated DER as sent
+ * by HAProxy's ssl_c_chain_der; may be NULL/0). Returns X509_V_OK (0), an
+ * X509_V_ERR_* code, CERT_VERIFY_BAD_CHAIN or CERT_VERIFY_INTERNAL.
+ * *depth gets the chain depth of the error (0 = leaf), or -1. */
+int cert_verify(const struct cert_store *st, X509 *leaf,
+                const unsigned char *chain, size_t chain_len,
+                int64_t now, int *depth);
+
+/* Text for a cert_verify() result: OpenSSL's string for X509_V_ERR_*,
+ * ours for the negative codes. Never NULL. */
+const char *cert_verify_str(int code);
+
+#endif /* CERTSPOA_CERT_H */
