@@ -15,11 +15,18 @@ struct tplist *tplist_load(const char *path, char *err, size_t errlen);
  * 0 for a blank/comment-only line, or -1 for anything else. */
 int tplist_parse_line(const char *line, size_t len, unsigned char out[32]);
 
-/* Is either digest in the list? Lock-free, no allocation. */
+/* Is either digest in the list? Either may be NULL. Lock-free, no allocation. */
 int tplist_has(const struct tplist *l, const unsigned char sha1[20],
                const unsigned char sha256[32]);
 
-size_t tplist_count(const struct tplist *l);
+size_t tplist_count(const struct tplist *l);   /* distinct digests */
 void tplist_free(struct tplist *l);
+
+/* Build a list in memory (tests, or lists assembled from config): an empty
+ * list, then tplist_add() a 20- or 32-byte digest (a duplicate is accepted
+ * once). Returns 0 or -1 (bad length, out of memory). Adding is not
+ * thread-safe: finish building before sharing the list. */
+struct tplist *tplist_new(void);
+int tplist_add(struct tplist *l, const unsigned char *d, size_t len);
 
 #endif /* CERTSPOA_TPLIST_H */
