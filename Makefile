@@ -37,12 +37,15 @@ endif
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c
-DAEMON_SRC := agent/conn.c agent/listener.c agent/worker.c agent/main.c
-UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c
+# Server side: sockets and event loops (unit tests drive them over socketpairs).
+SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c
+DAEMON_SRC := $(SERVER_SRC) agent/main.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 
 BIN  := certspoa
 ifneq ($(SAN),)
@@ -58,9 +61,9 @@ $(BIN): $(CORE_OBJ) $(DAEMON_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iagent -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -Iagent -Itests/unit -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(UNIT_OBJ)
+$(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(SERVER_OBJ) $(UNIT_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit: $(BUILD)/tests/unit/run-unit

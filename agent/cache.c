@@ -1,0 +1,91 @@
+/* Decision cache: see cache.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+int cache_init(struct cache *c, size_t entries)
+{
+	size_t sets = 1;
+
+	memset(c, 0, sizeof(*c));
+	if (entries < 2)
+		entries = 2;          /* a disabled cache still needs a scratch slot */
+	while (sets * 2 < entries)
+		sets <<= 1;
+	c->slots = calloc(sets * 2, sizeof(*c->slots));
+	if (!c->slots)
+		return -1;
+	c->mask = sets - 1;
+	return 0;
+}
+
+void cache_destroy(struct cache *c)
+{
+	free(c->slots);
+	c->slots = NULL;
+}
+
+static inline size_t set_of(const struct cache *c, const unsigned char key[32])
+{
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h));   /* SHA-256 bytes are already uniform */
+	return (size_t)(h & c->mask) * 2;
+}
+
+struct cache_entry *cache_get(struct cache *c, const unsigned char key[32],
+                              unsigned int gen)
+{
+	struct cache_entry *e = &c->slots[set_of(c, key)];
+
+	for (int way = 0; way < 2; way++, e++) {
+		if (e->generation == gen && e->last_used &&
+		    memcmp(e->key, key, 32) == 0) {
+			e->last_used = ++c->tick;
+			c->hits++;
+			return e;
+		}
+	}
+	c->misses++;
+	return NULL;
+}
+
+struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
+                               unsigned int gen)
+{
+	struct cache_entry *e = &c->slots[set_of(c, key)];
+
+	/* same key in either way (stale generation): reuse it, else the LRU way */
+	if (!(memcmp(e[0].key, key, 32) == 0 && e[0].last_used) &&
+	    ((memcmp(e[1].key, key, 32) == 0 && e[1].last_used) ||
+	     e[1].last_used < e[0].last_used))
+		e++;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, 32);
+	e->generation = gen;
+	e->last_used = ++c->tick;
+	return e;
+}
+
+uint64_t cache_hash64(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0xff51afd7ed558ccdULL);
+	uint64_t w;
+
+	while (len >= 8) {
+		memcpy(&w, p, 8);
+		h ^= w * 0xc2b2ae3d27d4eb4fULL;
+		h = (h << 31 | h >> 33) * 0x9e3779b97f4a7c15ULL;
+		p += 8;
+		len -= 8;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h ^= w * 0xc2b2ae3d27d4eb4fULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return h;
+}

@@ -1,0 +1,53 @@
+/* Per-thread decision cache keyed by the SHA-256 of the raw certificate DER.
+ * 2-way set associative, fixed size, allocated once: a hit costs a hash and
+ * two compares, no lock and no allocation. Only the owning thread touches it. */
+#ifndef CERTSPOA_CACHE_H
+#define CERTSPOA_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cert-t.h"
+
+/* An agent verification result is reused for at most this long. */
+#define CACHE_VERIFY_TTL 60
+
+struct cache_entry {
+	unsigned char key[32];         /* SHA-256 of the DER; all-zero = empty */
+	uint64_t last_used;            /* cache tick, for replacement */
+	unsigned int generation;       /* config generation it was filled under */
+	int parsed;                    /* facts valid (else: garbage DER) */
+	/* agent verification, valid for (store, chain_hash) within the TTL */
+	const void *verify_store;
+	uint64_t chain_hash;
+	int64_t verified_at;
+	int verify_code;
+	int verify_depth;
+	struct cert_facts facts;
+};
+
+struct cache {
+	struct cache_entry *slots;     /* nb_sets * 2 */
+	size_t mask;                   /* nb_sets - 1 */
+	uint64_t tick;
+	uint64_t hits, misses;
+};
+
+/* entries is rounded up to a power of two; 0 disables the cache (every
+ * lookup misses and cache_slot() hands out one scratch entry). */
+int cache_init(struct cache *c, size_t entries);
+void cache_destroy(struct cache *c);
+
+/* Entry for key filled under generation gen, or NULL. */
+struct cache_entry *cache_get(struct cache *c, const unsigned char key[32],
+                              unsigned int gen);
+
+/* Slot to fill for key (the older of the two ways is evicted). The caller
+ * fills it completely; the key is set here. */
+struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
+                               unsigned int gen);
+
+/* A fast non-cryptographic 64-bit hash (for the client chain bytes). */
+uint64_t cache_hash64(const void *data, size_t len);
+
+#endif /* CERTSPOA_CACHE_H */

@@ -1,0 +1,51 @@
+/* Configuration: what the INI file turns into. Immutable once loaded. */
+#ifndef CERTSPOA_CFG_T_H
+#define CERTSPOA_CFG_T_H
+
+#include <stddef.h>
+
+#define CFG_MAX_LISTEN 16
+#define CFG_NAME_MAX   64
+
+enum verify_mode {
+	VERIFY_HAPROXY = 0,   /* trust HAProxy's ssl_c_verify */
+	VERIFY_AGENT   = 1,   /* verify the chain here against ca_file */
+	VERIFY_BOTH    = 2,   /* both must pass */
+	VERIFY_MODES
+};
+
+struct policy {
+	char name[CFG_NAME_MAX];
+	int line;                    /* line of the [policy NAME] header */
+	int require_cert;
+	int verify;                  /* enum verify_mode */
+	char *ca_file;
+	int ca_file_line;
+	char *thumbprints_file;
+	int thumbprints_line;
+	int deny_status;
+	struct cert_store *store;    /* from ca_file */
+	struct tplist *thumbprints;  /* from thumbprints_file, NULL = no list */
+	struct policy *next;
+};
+
+struct config {
+	char *file;
+	char *listen[CFG_MAX_LISTEN];
+	int nlisten;
+	int threads;                 /* 0 = one per CPU */
+	int max_frame_size;
+	int max_connections;
+	int hello_timeout_ms;
+	int idle_timeout_ms;
+	int shutdown_timeout_ms;
+	int fragmentation;
+	int max_message_size;        /* reassembled NOTIFY payload limit */
+	int cache_size;              /* decision cache entries per thread */
+	int log_level;
+	char *ready_file;
+	struct policy *policies;
+	struct policy *default_policy;
+};
+
+#endif /* CERTSPOA_CFG_T_H */

@@ -1,0 +1,587 @@
+/* Configuration loader. Every key is declared once in cfg_keys[]: parsing,
+ * range checks, defaults, --help-config and the example config come from it. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "cert.h"
+#include "cfg.h"
+#include "log.h"
+#include "tplist.h"
+
+enum cfg_type {
+	CFG_T_INT = 0,
+	CFG_T_BOOL,
+	CFG_T_STR,
+	CFG_T_ENUM,
+	CFG_T_DURATION,
+	CFG_T_LISTEN,
+	CFG_T_TYPES
+};
+
+enum cfg_section {
+	CFG_S_AGENT = 0,
+	CFG_S_POLICY,
+	CFG_S_SECTIONS
+};
+
+struct cfg_key {
+	enum cfg_section section;
+	const char *key;
+	enum cfg_type type;
+	long min, max;
+	const char *def;               /* default, as text; NULL = unset */
+	size_t offset;                 /* into struct config or struct policy */
+	const char *const *names;      /* CFG_T_ENUM value names, by index */
+	const char *help;
+};
+
+static const char *const verify_names[VERIFY_MODES + 1] = {
+	[VERIFY_HAPROXY] = "haproxy",
+	[VERIFY_AGENT]   = "agent",
+	[VERIFY_BOTH]    = "both",
+	[VERIFY_MODES]   = NULL,
+};
+
+static const char *const level_names[LOG_LEVELS + 1] = {
+	[LOG_ERR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug", [LOG_LEVELS] = NULL,
+};
+
+static const char *const section_names[CFG_S_SECTIONS] = {
+	[CFG_S_AGENT]  = "agent",
+	[CFG_S_POLICY] = "policy NAME",
+};
+
+#define AGENT(field)  offsetof(struct config, field)
+#define POLICY(field) offsetof(struct policy, field)
+
+static const struct cfg_key cfg_keys[] = {
+	{ CFG_S_AGENT, "listen", CFG_T_LISTEN, 0, 0, "127.0.0.1:12345", AGENT(listen), NULL,
+	  "address to accept SPOP connections on: HOST:PORT, [IPV6]:PORT or unix:/path; repeat for several (port 0 = any free port)" },
+	{ CFG_S_AGENT, "threads", CFG_T_INT, 0, 64, "0", AGENT(threads), NULL,
+	  "worker threads, each with its own event loop; 0 = one per CPU" },
+	{ CFG_S_AGENT, "max_frame_size", CFG_T_INT, 256, 1 << 20, "16380", AGENT(max_frame_size), NULL,
+	  "largest SPOP frame accepted, in bytes (the smaller of this and HAProxy's is used)" },
+	{ CFG_S_AGENT, "fragmentation", CFG_T_BOOL, 0, 1, "yes", AGENT(fragmentation), NULL,
+	  "announce and reassemble fragmented NOTIFY frames (HAProxy 2.6 sends them for large chains)" },
+	{ CFG_S_AGENT, "max_message_size", CFG_T_INT, 256, 16 << 20, "262144", AGENT(max_message_size), NULL,
+	  "largest reassembled NOTIFY payload, in bytes" },
+	{ CFG_S_AGENT, "max_connections", CFG_T_INT, 1, 1000000, "4096", AGENT(max_connections), NULL,
+	  "SPOP connections served at once; more are accepted and closed at once" },
+	{ CFG_S_AGENT, "hello_timeout", CFG_T_DURATION, 1, 3600000, "5s", AGENT(hello_timeout_ms), NULL,
+	  "time a new connection has to send HAPROXY-HELLO" },
+	{ CFG_S_AGENT, "idle_timeout", CFG_T_DURATION, 1, 86400000, "10m", AGENT(idle_timeout_ms), NULL,
+	  "an established connection with no traffic for this long is closed (keep it above HAProxy's 'timeout idle')" },
+	{ CFG_S_AGENT, "shutdown_timeout", CFG_T_DURATION, 0, 600000, "5s", AGENT(shutdown_timeout_ms), NULL,
+	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
+	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
+	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
+	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), level_names,
+	  "error, warn, info or debug (-d forces debug)" },
+	{ CFG_S_AGENT, "ready_file", CFG_T_STR, 0, 0, NULL, AGENT(ready_file), NULL,
+	  "file written once every listener is bound, one bound address per line" },
+
+	{ CFG_S_POLICY, "require_cert", CFG_T_BOOL, 0, 1, "yes", POLICY(require_cert), NULL,
+	  "deny requests without a client certificate (cert_missing)" },
+	{ CFG_S_POLICY, "verify", CFG_T_ENUM, 0, 0, "haproxy", POLICY(verify), verify_names,
+	  "who verifies the chain: haproxy (trust ssl_c_verify), agent (verify with ca_file), both" },
+	{ CFG_S_POLICY, "ca_file", CFG_T_STR, 0, 0, NULL, POLICY(ca_file), NULL,
+	  "PEM bundle of trust anchors, required for verify = agent or both" },
+	{ CFG_S_POLICY, "thumbprints", CFG_T_STR, 0, 0, NULL, POLICY(thumbprints_file), NULL,
+	  "file of trusted SHA-1/SHA-256 thumbprints, one hex per line; unset = no thumbprint check" },
+	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
+	  "HTTP status HAProxy answers a denial with" },
+};
+
+#define NB_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
+
+static const char *const type_names[CFG_T_TYPES] = {
+	[CFG_T_INT] = "integer", [CFG_T_BOOL] = "yes|no", [CFG_T_STR] = "string",
+	[CFG_T_ENUM] = "one of", [CFG_T_DURATION] = "duration", [CFG_T_LISTEN] = "address",
+};
+
+struct cfg_parse {
+	struct config *cfg;
+	struct policy *policy;          /* current [policy NAME] section */
+	enum cfg_section section;
+	int in_section;                 /* 0 before the first section header */
+	int line;
+	FILE *fp;
+	int listen_from_file;           /* the first listen line replaces the default */
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+const char *cfg_verify_name(int mode)
+{
+	return mode >= 0 && mode < VERIFY_MODES ? verify_names[mode] : "?";
+}
+
+int cfg_parse_duration(const char *s, long *ms)
+{
+	char *end;
+	long v, mult = 1;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || errno || v < 0)
+		return -1;
+	if (*end == 0 || strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000;
+	else
+		return -1;
+	if (v > LONG_MAX / mult)
+		return -1;
+	*ms = v * mult;
+	return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void cfg_error(struct cfg_parse *ps, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cfg_error(struct cfg_parse *ps, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ps->failed)
+		return;          /* keep the first error */
+	ps->failed = 1;
+	n = snprintf(ps->err, ps->errlen, "%s:%d: %s%s", ps->cfg->file, ps->line,
+	             key ? key : "", key ? ": " : "");
+	if (n < 0 || (size_t)n >= ps->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Store one value. Used for the defaults too, so a default obeys the same
+ * rules as a value from the file. */
+static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
+                     const char *val)
+{
+	char *field = (char *)base + k->offset;
+	long n;
+	char *end;
+	int b;
+
+	switch (k->type) {
+	case CFG_T_INT:
+		errno = 0;
+		n = strtol(val, &end, 10);
+		if (end == val || *end || errno) {
+			cfg_error(ps, k->key, "'%s' is not an integer", val);
+			return -1;
+		}
+		if (n < k->min || n > k->max) {
+			cfg_error(ps, k->key, "%ld is out of range [%ld, %ld]", n, k->min, k->max);
+			return -1;
+		}
+		*(int *)field = (int)n;
+		return 0;
+	case CFG_T_DURATION:
+		if (cfg_parse_duration(val, &n) < 0) {
+			cfg_error(ps, k->key, "'%s' is not a duration (e.g. 500ms, 5s, 2m)", val);
+			return -1;
+		}
+		if (n < k->min || n > k->max) {
+			cfg_error(ps, k->key, "%ldms is out of range [%ldms, %ldms]", n, k->min, k->max);
+			return -1;
+		}
+		*(int *)field = (int)n;
+		return 0;
+	case CFG_T_BOOL:
+		if (parse_bool(val, &b) < 0) {
+			cfg_error(ps, k->key, "'%s' is not yes or no", val);
+			return -1;
+		}
+		*(int *)field = b;
+		return 0;
+	case CFG_T_ENUM:
+		for (int i = 0; k->names[i]; i++) {
+			if (strcmp(val, k->names[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+		}
+		cfg_error(ps, k->key, "'%s' is not one of the allowed values", val);
+		return -1;
+	case CFG_T_STR: {
+		char **sp = (char **)(void *)field;
+
+		free(*sp);
+		*sp = NULL;
+		if (*val && !(*sp = strdup(val))) {
+			cfg_error(ps, k->key, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	case CFG_T_LISTEN: {
+		struct config *cfg = base;
+
+		if (!*val) {
+			cfg_error(ps, k->key, "empty address");
+			return -1;
+		}
+		if (cfg->nlisten >= CFG_MAX_LISTEN) {
+			cfg_error(ps, k->key, "more than %d listen lines", CFG_MAX_LISTEN);
+			return -1;
+		}
+		if (!(cfg->listen[cfg->nlisten] = strdup(val))) {
+			cfg_error(ps, k->key, "out of memory");
+			return -1;
+		}
+		cfg->nlisten++;
+		return 0;
+	}
+	case CFG_T_TYPES:
+		break;
+	}
+	cfg_error(ps, k->key, "internal error: bad key type");
+	return -1;
+}
+
+static void apply_defaults(struct cfg_parse *ps, enum cfg_section sec, void *base)
+{
+	for (size_t i = 0; i < NB_KEYS; i++)
+		if (cfg_keys[i].section == sec && cfg_keys[i].def)
+			set_value(ps, &cfg_keys[i], base, cfg_keys[i].def);
+}
+
+static struct policy *policy_new(struct cfg_parse *ps, const char *name)
+{
+	struct policy *p, **tail;
+
+	for (p = ps->cfg->policies; p; p = p->next) {
+		if (strcmp(p->name, name) == 0) {
+			cfg_error(ps, NULL, "[policy %s] is defined twice (first at line %d)", name, p->line);
+			return NULL;
+		}
+	}
+	if (!(p = calloc(1, sizeof(*p)))) {
+		cfg_error(ps, NULL, "out of memory");
+		return NULL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->line = ps->line;
+	apply_defaults(ps, CFG_S_POLICY, p);
+	for (tail = &ps->cfg->policies; *tail; tail = &(*tail)->next)
+		;
+	*tail = p;
+	return p;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s || strlen(s) >= CFG_NAME_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int enter_section(struct cfg_parse *ps, const char *section)
+{
+	ps->in_section = 1;
+	if (strcmp(section, "agent") == 0) {
+		ps->section = CFG_S_AGENT;
+		return 0;
+	}
+	if (strncmp(section, "policy", 6) == 0 && (section[6] == ' ' || section[6] == 0)) {
+		const char *name = section + 6;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		if (!valid_name(name)) {
+			cfg_error(ps, NULL, "[%s]: a policy needs a name of letters, digits, '_', '-', '.'", section);
+			return -1;
+		}
+		ps->section = CFG_S_POLICY;
+		ps->policy = policy_new(ps, name);
+		return ps->policy ? 0 : -1;
+	}
+	cfg_error(ps, NULL, "unknown section [%s]", section);
+	return -1;
+}
+
+/* inih calls this for every key. Sections are entered by the line reader
+ * (read_line_sections), which sees every header, even of an empty section;
+ * a build of inih that also reports new sections (name == NULL) is ignored
+ * here for that reason. */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parse *ps = user;
+	void *base;
+
+	if (ps->failed)
+		return 0;
+	if (!name)
+		return 1;
+	if (!ps->in_section) {
+		cfg_error(ps, name, "key outside of any section");
+		return 0;
+	}
+	base = ps->section == CFG_S_AGENT ? (void *)ps->cfg : (void *)ps->policy;
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if (k->section != ps->section || strcmp(k->key, name) != 0)
+			continue;
+		if (k->type == CFG_T_LISTEN && !ps->listen_from_file) {
+			/* the first listen line replaces the default address */
+			for (int j = 0; j < ps->cfg->nlisten; j++)
+				free(ps->cfg->listen[j]);
+			ps->cfg->nlisten = 0;
+			ps->listen_from_file = 1;
+		}
+		if (set_value(ps, k, base, value) < 0)
+			return 0;
+		if (ps->section == CFG_S_POLICY) {
+			if (k->offset == POLICY(ca_file))
+				ps->policy->ca_file_line = ps->line;
+			else if (k->offset == POLICY(thumbprints_file))
+				ps->policy->thumbprints_line = ps->line;
+		}
+		return 1;
+	}
+	cfg_error(ps, name, "unknown key in [%s]", section);
+	return 0;
+}
+
+/* Line reader for ini_parse_stream(): counts lines and refuses lines that
+ * inih would silently truncate. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct cfg_parse *ps = stream;
+	size_t len;
+
+	if (ps->failed || !fgets(str, num, ps->fp))
+		return NULL;
+	ps->line++;
+	len = strlen(str);
+	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(ps->fp)) {
+		cfg_error(ps, NULL, "line longer than %d characters (put long lists in their own file)", num - 2);
+		return NULL;
+	}
+	return str;
+}
+
+/* inih reports a section only through the keys under it. To catch empty
+ * or unknown sections and to know where a section starts, we watch the
+ * raw lines ourselves: a line "[...]" enters a section before inih sees
+ * its keys. */
+static char *read_line_sections(char *str, int num, void *stream)
+{
+	struct cfg_parse *ps = stream;
+	char *s = read_line(str, num, stream);
+	char *p, *q;
+
+	if (!s)
+		return NULL;
+	for (p = s; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '[') {
+		q = strchr(p, ']');
+		if (!q) {
+			cfg_error(ps, NULL, "section header without ']'");
+			return NULL;
+		}
+		*q = 0;
+		if (enter_section(ps, p + 1) < 0)
+			return NULL;
+		*q = ']';
+	}
+	return s;
+}
+
+static int load_files(struct cfg_parse *ps)
+{
+	struct config *cfg = ps->cfg;
+	char why[512];
+
+	for (struct policy *p = cfg->policies; p; p = p->next) {
+		if (p->verify != VERIFY_HAPROXY && !p->ca_file) {
+			ps->line = p->line;
+			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file", p->name);
+			return -1;
+		}
+		if (p->ca_file) {
+			p->store = cert_store_load(p->ca_file, why, sizeof(why));
+			if (!p->store) {
+				ps->line = p->ca_file_line;
+				cfg_error(ps, "ca_file", "%s", why);
+				return -1;
+			}
+		}
+		if (p->thumbprints_file) {
+			p->thumbprints = tplist_load(p->thumbprints_file, why, sizeof(why));
+			if (!p->thumbprints) {
+				ps->line = p->thumbprints_line;
+				cfg_error(ps, "thumbprints", "%s", why);
+				return -1;
+			}
+		}
+		if (strcmp(p->name, "default") == 0)
+			cfg->default_policy = p;
+	}
+	if (!cfg->default_policy) {
+		if (cfg->policies && cfg->policies->next) {
+			ps->line = cfg->policies->next->line;
+			cfg_error(ps, NULL, "several policies but none is named 'default'");
+			return -1;
+		}
+		cfg->default_policy = cfg->policies;
+	}
+	return 0;
+}
+
+struct config *cfg_load(const char *file, char *err, size_t errlen)
+{
+	struct cfg_parse ps = { .err = err, .errlen = errlen };
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	int rc;
+
+	if (!cfg || !(cfg->file = strdup(file))) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		free(cfg);
+		return NULL;
+	}
+	ps.cfg = cfg;
+	apply_defaults(&ps, CFG_S_AGENT, cfg);
+	if (!(ps.fp = fopen(file, "r"))) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		cfg_free(cfg);
+		return NULL;
+	}
+	rc = ini_parse_stream(read_line_sections, &ps, on_key, &ps);
+	fclose(ps.fp);
+	if (!ps.failed && rc != 0) {
+		/* inih's own syntax error, e.g. a line with neither '=' nor ':' */
+		if (rc > 0)
+			ps.line = rc;
+		cfg_error(&ps, NULL, "syntax error (expected 'key = value' or '[section]')");
+	}
+	if (!ps.failed && !cfg->policies) {
+		/* no policy section: one default policy with default values */
+		ps.line = 0;
+		policy_new(&ps, "default");
+	}
+	if (!ps.failed)
+		load_files(&ps);
+	if (ps.failed) {
+		cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void cfg_free(struct config *cfg)
+{
+	struct policy *p, *next;
+
+	if (!cfg)
+		return;
+	for (p = cfg->policies; p; p = next) {
+		next = p->next;
+		free(p->ca_file);
+		free(p->thumbprints_file);
+		cert_store_free(p->store);
+		tplist_free(p->thumbprints);
+		free(p);
+	}
+	for (int i = 0; i < cfg->nlisten; i++)
+		free(cfg->listen[i]);
+	free(cfg->ready_file);
+	free(cfg->file);
+	free(cfg);
+}
+
+static void print_range(FILE *out, const struct cfg_key *k)
+{
+	switch (k->type) {
+	case CFG_T_INT:
+		fprintf(out, "integer %ld..%ld", k->min, k->max);
+		break;
+	case CFG_T_DURATION:
+		fprintf(out, "duration %ldms..%ldms", k->min, k->max);
+		break;
+	case CFG_T_ENUM:
+		fprintf(out, "one of");
+		for (int i = 0; k->names[i]; i++)
+			fprintf(out, "%s%s", i ? "|" : " ", k->names[i]);
+		break;
+	default:
+		fprintf(out, "%s", type_names[k->type]);
+	}
+}
+
+void cfg_print_help(FILE *out)
+{
+	enum cfg_section sec = CFG_S_SECTIONS;
+
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if (k->section != sec) {
+			sec = k->section;
+			fprintf(out, "%s[%s]\n", i ? "\n" : "", section_names[sec]);
+		}
+		fprintf(out, "  %-17s ", k->key);
+		print_range(out, k);
+		fprintf(out, ", default %s\n      %s\n", k->def ? k->def : "(unset)", k->help);
+	}
+}
+
+void cfg_print_example(FILE *out)
+{
+	enum cfg_section sec = CFG_S_SECTIONS;
+
+	fprintf(out, "; certspoa configuration: every key with its default.\n");
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+
+		if (k->section != sec) {
+			sec = k->section;
+			fprintf(out, "\n[%s]\n", sec == CFG_S_AGENT ? "agent" : "policy default");
+		}
+		fprintf(out, "; %s (", k->help);
+		print_range(out, k);
+		fprintf(out, ")\n%s%s = %s\n", k->def ? "" : ";", k->key, k->def ? k->def : "");
+	}
+}
