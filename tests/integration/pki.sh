@@ -17,8 +17,11 @@
 #   expired.crt .key              client, root CA, validity entirely in the past
 #   untrusted.crt .key            client signed by untrusted-ca
 #   chained.crt .key              client signed by inter-ca, on the list
-#   chained-full.crt              chained.crt followed by inter-ca.pem (what the
+#   chained-full.crt .key         chained.crt followed by inter-ca.pem (what the
 #                                 client sends: its leaf and the intermediate)
+#   big.crt .key                  client, root CA, valid, ~9.5 KB DER, not listed
+#   huge.crt .key                 the same, ~24 KB DER: larger than HAProxy's
+#                                 16 KB buffer (ssl_c_der is NULL), not listed
 #   <name>.der                    DER of each client certificate
 #   allowed.sha256 allowed.sha1   thumbprints of allowed.crt, lowercase hex
 #   chained.sha256 chained.sha1   thumbprints of chained.crt, lowercase hex
@@ -104,6 +107,29 @@ issue notlisted "not-listed client"  ca           client
 issue untrusted "untrusted client"   untrusted-ca client
 issue chained   "chained client"     inter-ca     client
 cat chained.crt inter-ca.pem > chained-full.crt
+cp chained.key chained-full.key
+
+# Valid clients with a long subjectAltName: big (~9.5 KB DER: fits one SPOP
+# frame, but not together with an 8 KB request path) and huge (~24 KB: larger
+# than HAProxy's 16 KB buffer, so its ssl_c_der fetch fails: the agent gets
+# present=true and no certificate).
+# oversized NAME COUNT
+oversized() {
+    {
+        echo "[$1]"
+        echo "basicConstraints = critical, CA:FALSE"
+        echo "keyUsage = critical, digitalSignature"
+        echo "extendedKeyUsage = clientAuth"
+        echo "subjectAltName = @${1}_san"
+        echo "[${1}_san]"
+        for i in $(seq 1 "$2"); do
+            echo "DNS.$i = host-$i.oversized-certificate.certspoa.test"
+        done
+    } >> ext.cnf
+    issue "$1" "$1 client" ca "$1"
+}
+oversized big 200
+oversized huge 520
 
 # The expired client: "openssl x509 -req" on OpenSSL 3.0 cannot set dates in
 # the past, "openssl ca" can (-startdate/-enddate, YYMMDDHHMMSSZ).
@@ -139,7 +165,7 @@ openssl ca -batch -notext -config ca-db/ca.cnf -startdate "$start" \
     || die "openssl ca failed to issue the expired certificate"
 rm -f expired.csr
 
-for c in allowed notlisted expired untrusted chained; do
+for c in allowed notlisted expired untrusted chained big huge; do
     openssl x509 -in "$c.crt" -outform DER -out "$c.der"
 done
 
