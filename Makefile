@@ -2,6 +2,7 @@
 #
 #   make                  build ./certspoa
 #   make test             unit + integration tests (needs haproxy, curl, openssl)
+#   make demo             build, then show allow/deny decisions on a throw-away PKI
 #   make check            test, then the whole suite again under ASan+UBSan
 #   make unit             unit tests only
 #   make SAN=address,undefined ...   build with sanitizers
@@ -52,7 +53,7 @@ ifneq ($(SAN),)
 BIN  := certspoa-san
 endif
 
-.PHONY: all test check unit integration fuzz fuzz-replay bench install clean help
+.PHONY: all test check unit integration demo fuzz fuzz-replay bench install clean help
 
 all: $(BIN)
 
@@ -72,10 +73,17 @@ unit: $(BUILD)/tests/unit/run-unit
 integration: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
 
-test: unit integration
+demo: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
+
+# Test suites run one after the other (sub-makes), even under make -j.
+test:
+	$(MAKE) unit
+	$(MAKE) integration
 
 check: test
-	$(MAKE) SAN=address,undefined unit integration
+	$(MAKE) SAN=address,undefined unit
+	$(MAKE) SAN=address,undefined integration
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certspoa
@@ -86,6 +94,6 @@ clean:
 	rm -rf build build-san certspoa certspoa-san tests/out
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(CORE_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
