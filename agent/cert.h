@@ -21,8 +21,17 @@ void cert_hex(const unsigned char *in, size_t n, char *out);
  * consumes exactly len bytes (no trailing data), len <= CERT_DER_MAX. */
 X509 *cert_parse_der(const unsigned char *der, size_t len);
 
+/* Copy the output of X509_NAME_print_ex(XN_FLAG_RFC2253) (in, inlen bytes,
+ * not NUL-terminated) into out for use in an HTTP header: '"', control
+ * bytes and bytes >= 0x7f become RFC 2253 hex escapes ("\22", "\0A"), so
+ * the result is printable ASCII without double quotes. When it does not fit,
+ * it is cut between escapes and ends with "...". Returns strlen(out). */
+size_t cert_name_copy(char *out, size_t outlen, const char *in, size_t inlen);
+
 /* Fill f from a parsed certificate and its DER (for the digests).
- * Returns 0, or -1 when a field cannot be read (f is then unusable). */
+ * Returns 0, or -1 when a field cannot be read (f is then unusable),
+ * including a serial longer than 33 bytes (RFC 5280 allows 20), which is
+ * refused rather than truncated into something another serial could equal. */
 int cert_get_facts(X509 *x, const unsigned char *der, size_t len,
                    struct cert_facts *f);
 
