@@ -25,7 +25,7 @@ CERTSPOA_BIN=${CERTSPOA_BIN:-./certspoa}
 if [ ! -e "$CERTSPOA_BIN" ] && [ "$CERTSPOA_BIN" = ./certspoa ]; then
     CERTSPOA_BIN=$TOP/certspoa
 fi
-case $CERTSPOA_BIN in /*) ;; *) CERTSPOA_BIN=$PWD/$CERTSPOA_BIN ;; esac
+case $CERTSPOA_BIN in /*) ;; *) CERTSPOA_BIN=$PWD/${CERTSPOA_BIN#./} ;; esac
 
 PASS=0
 FAIL=0
@@ -346,7 +346,8 @@ stop_pid() {
 stop_haproxy() { stop_pid "$HAP_PID"; }
 
 # haproxy_check - "haproxy -c" on the example with this run's environment.
-# Sets HAP_CHECK_OUT.
+# Sets HAP_CHECK_OUT and HAP_CHECK_RC. (2.6 prints "Configuration file is
+# valid"; 3.x prints nothing unless -V: judge by the exit status.)
 haproxy_check() {
     HAP_CHECK_OUT=$(
         CERTSPOA_HTTPS_BIND=127.0.0.1:1 CERTSPOA_APP_BIND=127.0.0.1:2 \
@@ -354,6 +355,7 @@ haproxy_check() {
         CERTSPOA_SERVER_PEM=$PKI/server.pem CERTSPOA_CLIENT_CA=$PKI/ca.pem \
         CERTSPOA_SPOE_CONF=$SPOE_CONF \
             "${HAPROXY_CMD[@]}" -c -f "$EXAMPLE/haproxy.cfg" 2>&1)
+    HAP_CHECK_RC=$?
 }
 
 # stats CMD - one command on HAProxy's runtime API (TCP stats socket), using
