@@ -27,6 +27,12 @@ static struct {
 	char ca_pem[128];
 } pki;
 
+static void pki_cleanup(void)
+{
+	if (pki.ca_pem[0])
+		unlink(pki.ca_pem);
+}
+
 static void pki_setup(void)
 {
 	if (pki.ready)
@@ -47,6 +53,7 @@ static void pki_setup(void)
 	pki.chain_der = testpki_to_der(pki.inter, &pki.chain_len);
 	testpki_write_pem(&pki.ca, 1, pki.ca_pem, sizeof(pki.ca_pem));
 	pki.ready = pki.leaf_der && pki.expired_der && pki.chain_der && pki.ca_pem[0];
+	atexit(pki_cleanup);
 }
 
 /* ---- building NOTIFY payloads ---- */
