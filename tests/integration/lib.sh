@@ -378,7 +378,8 @@ stat_field() {
 }
 
 agent_status() { stat_field certspoa-agents agent1 status; }
-agent_check_status() { stat_field certspoa-agents agent1 check_status; }
+# (a check in progress shows as "* L7OK": the star is dropped)
+agent_check_status() { stat_field certspoa-agents agent1 check_status | sed 's/^\* //'; }
 
 # agent_is STATE [CHECK_STATUS] - the certspoa-agents server is in STATE
 # ("UP", "DOWN") and, if given, its last check said CHECK_STATUS.

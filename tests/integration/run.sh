@@ -361,6 +361,37 @@ else
     fail "agent B starts (unix socket, verify = agent)" "$WHY"
 fi
 
+# ------------------------------------------------------------ deny statuses
+
+# deny_status_case STATUS WANT_HTTP - an agent with deny_status = STATUS; a
+# not-listed certificate must be answered WANT_HTTP (the status itself when
+# haproxy.cfg has a rule for it, else the catch-all 403).
+deny_status_case() {
+    local st=$1 want=$2 ini=$WORK/agent-s$1.ini
+    sed "s/^deny_status = .*/deny_status = $st/" "$WORK/agent-a.ini" |
+        sed "s|^ready_file = .*|ready_file = $WORK/agent-s$st.ready|" >"$ini"
+    if ! start_agent "agent-s$st" "$ini" "$WORK/agent-s$st.ready"; then
+        fail "agent with deny_status = $st starts" "$WHY"
+        return
+    fi
+    local pid=$AGENT_PID
+    if start_haproxy "haproxy-s$st" "$AGENT_ADDR"; then
+        wait_until 5 agent_is UP >/dev/null
+        req_cert "status-$st" notlisted --http1.1
+        check "deny_status = $st: not listed -> $want cert_untrusted" is_deny "$want" cert_untrusted
+        stop_haproxy
+    else
+        fail "start haproxy (deny_status = $st)" "$WHY"
+    fi
+    stop_agent "$pid"
+}
+
+note "deny_status: one HAProxy rule per supported status, 403 for the rest"
+for st in 400 401 421 495 496; do
+    deny_status_case "$st" "$st"
+done
+deny_status_case 451 403
+
 # ------------------------------------------------------------ agent health
 
 check "agent logs: no sanitizer or runtime error reports" \
