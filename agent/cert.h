@@ -14,6 +14,10 @@ struct cert_store;   /* trust anchors, built once, shared read-only by all threa
 void cert_digests(const unsigned char *der, size_t len,
                   unsigned char sha1[20], unsigned char sha256[32]);
 
+/* SHA-256 alone: the decision cache key, computed for every message.
+ * No allocation, no lock. */
+void cert_sha256(const unsigned char *der, size_t len, unsigned char sha256[32]);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void cert_hex(const unsigned char *in, size_t n, char *out);
 

@@ -154,7 +154,7 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 {
 	const unsigned char *der = (const unsigned char *)rq->cert.ptr;
 	int need_verify = pol->verify != VERIFY_HAPROXY && pol->store;
-	unsigned char sha1[20], key[32];
+	unsigned char key[32];
 	uint64_t chain_hash = 0;
 	struct cache_entry *e = NULL;
 	X509 *x = NULL;
@@ -162,7 +162,7 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 	memset(ce, 0, sizeof(*ce));
 	if (!rq->has_cert || rq->cert.len == 0)
 		return;
-	cert_digests(der, rq->cert.len, sha1, key);
+	cert_sha256(der, rq->cert.len, key);
 	if (need_verify && rq->has_chain)
 		chain_hash = cache_hash64(rq->chain.ptr, rq->chain.len);
 	if (hc->cache_enabled)

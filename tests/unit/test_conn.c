@@ -483,3 +483,30 @@ TEST(conn_bad_peer_does_not_affect_another)
 	peer_close(&bad);
 	peer_close(&good);
 }
+
+TEST(conn_shutdown_answers_pending_then_disconnects)
+{
+	char b[1024];
+	struct peer pr;
+	struct spop_frame f;
+	size_t off = 0, n;
+
+	conn_cfg();
+	CHECK(peer_open(&pr) == 0);
+	send_bytes(&pr, b, hello(b, sizeof(b), "2.0", 16380, "pipelining", 0));
+	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
+	/* two NOTIFYs reach the socket, then SIGTERM's shutdown runs before
+	 * the loop saw them: both are answered, then AGENT-DISCONNECT(0) */
+	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, SPOP_FL_FIN, 1, 1, MSG, sizeof(MSG) - 1);
+	n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN, 3, 1, MSG, sizeof(MSG) - 1);
+	CHECK(write(pr.fd, b, n) == (ssize_t)n);
+	CHECK(pr.w.conns != NULL);
+	conn_shutdown(pr.w.conns);
+	pump(&pr);
+	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 1);
+	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 3);
+	CHECK(next_frame(&pr, &off, &f) == 0);
+	CHECK_EQ_INT(disconnect_status(&f), SPOP_ST_NONE);
+	CHECK(pr.closed);
+	peer_close(&pr);
+}
