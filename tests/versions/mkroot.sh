@@ -99,8 +99,11 @@ detect_mirror() {
 ensure_debootstrap() {
     command -v debootstrap >/dev/null 2>&1 && return 0
     log "installing debootstrap"
-    apt-get update -qq >&2 || apt-get update >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >&2
+    # A failing third-party source must not stop us: Debian's own lists are
+    # all debootstrap needs.
+    apt-get update -qq >&2 || log "apt-get update reported errors; trying the install anyway"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >&2
     command -v debootstrap >/dev/null 2>&1 || die "debootstrap still missing"
 }
 
