@@ -7,7 +7,7 @@
 #   make unit             unit tests only
 #   make SAN=address,undefined ...   build with sanitizers
 #   make ERR=1            warnings are errors (CI)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   (make install-config: /etc/certspoa/certspoa.ini)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -85,10 +85,47 @@ check: test
 	$(MAKE) SAN=address,undefined unit
 	$(MAKE) SAN=address,undefined integration
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certspoa
+# Man pages and the example config come from the binary itself (key table in
+# agent/cfg.c), so they always list the keys it knows. tests/deploy checks
+# the installed result.
+SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
+MAN_PAGES  := $(BUILD)/man/certspoa.8 $(BUILD)/man/certspoa.ini.5
+MANDATE    := $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%d)
+
+.PHONY: man install-config
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/keys.txt: $(BIN)
+	@mkdir -p $(dir $@)
+	./$(BIN) --help-config >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/%: docs/man/%.in docs/man/mkman.awk $(BUILD)/man/keys.txt
+	awk -v version='$(VERSION)' -v prefix='$(PREFIX)' -v date='$(MANDATE)' -f docs/man/mkman.awk \
+	    $(BUILD)/man/keys.txt $< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/certspoa.ini.example: $(BIN)
+	./$(BIN) --example-config >$@.tmp && mv $@.tmp $@
+
+install: $(BIN) $(MAN_PAGES) $(BUILD)/certspoa.ini.example
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certspoa \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/certspoa
 	install -m 0644 spoe-conf/*.conf $(DESTDIR)$(PREFIX)/share/certspoa/
+	install -m 0644 $(BUILD)/certspoa.ini.example $(DESTDIR)$(PREFIX)/share/certspoa/
+	install -m 0644 $(BUILD)/man/certspoa.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/man/certspoa.ini.5 $(DESTDIR)$(MANDIR)/man5/
+
+# /etc/certspoa/certspoa.ini from the example, never over an existing file.
+install-config: $(BUILD)/certspoa.ini.example
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/certspoa
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini ]; then \
+	    echo "install-config: $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini exists, left as it is"; \
+	else \
+	    install -m 0644 $(BUILD)/certspoa.ini.example $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini; \
+	    echo "install-config: wrote $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini"; \
+	fi
 
 clean:
 	rm -rf build build-san certspoa certspoa-san tests/out
