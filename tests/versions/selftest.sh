@@ -6,7 +6,7 @@
 # 127.0.0.1 reached by the host's curl, a frontend on a unix socket under /tmp
 # reached by the host's curl, a backend on a unix socket served by a host-side
 # haproxy, signals reaching haproxy (same PID, clean SIGTERM/SIGUSR1 exit), and
-# no mount left behind on the host. Loopback only. Prints "N passed, N failed".
+# no mount left behind on the host. Loopback only. Prints "versions: N passed, N failed".
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd -P)
@@ -138,5 +138,5 @@ done
 leak=$(awk '$5 ~ /certspoa\/roots/' /proc/self/mountinfo)
 check "no mount left under the roots on the host" [ -z "$leak" ]
 
-echo "$PASS passed, $FAIL failed"
+echo "versions: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
