@@ -93,7 +93,7 @@ MANDIR     ?= $(PREFIX)/share/man
 MAN_PAGES  := $(BUILD)/man/certspoa.8 $(BUILD)/man/certspoa.ini.5
 MANDATE    := $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%d)
 
-.PHONY: man install-config
+.PHONY: man install-config FORCE
 
 man: $(MAN_PAGES)
 
@@ -101,7 +101,12 @@ $(BUILD)/man/keys.txt: $(BIN)
 	@mkdir -p $(dir $@)
 	./$(BIN) --help-config >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/man/%: docs/man/%.in docs/man/mkman.awk $(BUILD)/man/keys.txt
+# Rewritten only when VERSION, PREFIX or the date change: pages follow PREFIX.
+$(BUILD)/man/vars: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(PREFIX) $(MANDATE)' | cmp -s - $@ || echo '$(VERSION) $(PREFIX) $(MANDATE)' >$@
+
+$(BUILD)/man/%: docs/man/%.in docs/man/mkman.awk $(BUILD)/man/keys.txt $(BUILD)/man/vars
 	awk -v version='$(VERSION)' -v prefix='$(PREFIX)' -v date='$(MANDATE)' -f docs/man/mkman.awk \
 	    $(BUILD)/man/keys.txt $< >$@.tmp && mv $@.tmp $@
 
