@@ -36,11 +36,11 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
-CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c \
+CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
-SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c
-DAEMON_SRC := $(SERVER_SRC) agent/main.c
+SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
+DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -139,3 +139,99 @@ help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(CORE_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+# --- fuzzing ---
+# libFuzzer targets for every parser of untrusted bytes (tests/fuzz/fuzz_*.c;
+# docs/FUZZING.md). One target runs at a time.
+#   make fuzz [FUZZ_TIME=60] [FUZZ_TARGETS="spop conn"] [FUZZ_ARGS=...]
+#        clang, ASan+UBSan: each target for FUZZ_TIME seconds on a scratch
+#        copy of its corpus in build/fuzz/work/<target>/ (kept between runs)
+#   make fuzz-merge    add what those runs found that covers something new
+#                      to tests/fuzz/corpus/<target>/ (review before commit)
+#   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
+#                      file through every target, as CI does
+FUZZ_TARGETS ?= spop handler conn cfg cert
+FUZZ_TIME    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_ARGS    ?=
+FUZZ_DIR     := build/fuzz
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE $(WARN)
+FUZZ_LIB_SRC := $(CORE_SRC) $(SERVER_SRC) tests/unit/testpki.c tests/fuzz/fuzzlib.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_DICT_spop    := tests/fuzz/spop.dict
+FUZZ_DICT_handler := tests/fuzz/spop.dict
+FUZZ_DICT_conn    := tests/fuzz/spop.dict
+FUZZ_DICT_cfg     := tests/fuzz/cfg.dict
+FUZZ_DICT_cert    := tests/fuzz/cert.dict
+FUZZ_MAXLEN_spop    := 16384
+FUZZ_MAXLEN_handler := 16384
+FUZZ_MAXLEN_conn    := 32768
+FUZZ_MAXLEN_cfg     := 4096
+FUZZ_MAXLEN_cert    := 8192
+REPLAY_DIR   := $(BUILD)/tests/fuzz
+
+.PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o) \
+            $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.o) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.o)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iagent -Itests/unit -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	    $(MAKE) --no-print-directory fuzz-run-$$t || rc=1; \
+	done; exit $$rc
+
+# One target: new seeds are copied in, earlier findings stay. The log keeps
+# libFuzzer's output; the last lines give executions and coverage.
+fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@w=$(FUZZ_DIR)/work/$*; mkdir -p $$w/corpus $$w/artifacts; \
+	cp -n tests/fuzz/corpus/$*/* $$w/corpus/; \
+	echo "fuzz $*: $(FUZZ_TIME)s, log in $$w/log"; \
+	$< -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAXLEN_$*) -timeout=10 \
+	    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$$w/artifacts/ \
+	    -dict=$(FUZZ_DICT_$*) $(FUZZ_ARGS) $$w/corpus >$$w/log 2>&1; rc=$$?; \
+	grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^==[0-9]+==ERROR|fuzz invariant|^SUMMARY' $$w/log; \
+	echo "fuzz $*: corpus $$(ls $$w/corpus | wc -l) files, exit $$rc, artifacts: $$(ls $$w/artifacts | wc -l)"; \
+	exit $$rc
+
+fuzz-merge: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    $(MAKE) --no-print-directory fuzz-merge-$$t || exit 1; \
+	done
+
+fuzz-merge-%: $(FUZZ_DIR)/fuzz_%
+	@w=$(FUZZ_DIR)/work/$*; \
+	if [ ! -d $$w/corpus ]; then echo "fuzz-merge $*: no run yet (make fuzz)"; exit 0; fi; \
+	before=$$(ls tests/fuzz/corpus/$* | wc -l); \
+	$< -merge=1 -max_len=$(FUZZ_MAXLEN_$*) tests/fuzz/corpus/$* $$w/corpus \
+	    >$$w/merge.log 2>&1 || { tail $$w/merge.log; exit 1; }; \
+	echo "fuzz-merge $*: $$before -> $$(ls tests/fuzz/corpus/$* | wc -l) files," \
+	     "$$(du -sk tests/fuzz/corpus/$* | cut -f1) KB"
+
+# The replay driver is built with $(CC) and sanitizers, without libFuzzer.
+fuzz-replay:
+	$(MAKE) --no-print-directory SAN=address,undefined fuzz-replay-run
+
+fuzz-replay-run: $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%)
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	    $(REPLAY_DIR)/replay-$$t tests/fuzz/corpus/$$t || rc=1; \
+	done; exit $$rc
+
+$(REPLAY_DIR)/replay-%.o: tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iagent -Itests/unit -DFUZZ_TARGET_NAME='"$*"' -MMD -MP -c -o $@ $<
+
+$(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY_DIR)/fuzzlib.o \
+                       $(CORE_OBJ) $(SERVER_OBJ) $(BUILD)/tests/unit/testpki.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.d) \
+         $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.d) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.d) \
+         $(REPLAY_DIR)/fuzzlib.d
+# --- end fuzzing ---

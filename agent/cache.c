@@ -43,11 +43,11 @@ struct cache_entry *cache_get(struct cache *c, const unsigned char key[32],
 		if (e->generation == gen && e->last_used &&
 		    memcmp(e->key, key, 32) == 0) {
 			e->last_used = ++c->tick;
-			c->hits++;
+			CTR_INC(c->hits);
 			return e;
 		}
 	}
-	c->misses++;
+	CTR_INC(c->misses);
 	return NULL;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cert-t.h"
+#include "counter.h"
 
 /* An agent verification result is reused for at most this long. */
 #define CACHE_VERIFY_TTL 60
@@ -23,6 +24,10 @@ struct cache_entry {
 	int64_t verified_at;
 	int verify_code;
 	int verify_depth;
+	/* inventory, for the stats page */
+	uint64_t requests;
+	int64_t last_seen;
+	int last_code;                 /* enum dec_code of the last decision */
 	struct cert_facts facts;
 };
 

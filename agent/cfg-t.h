@@ -14,8 +14,11 @@ enum verify_mode {
 	VERIFY_MODES
 };
 
+#define CFG_MAX_POLICIES 64
+
 struct policy {
 	char name[CFG_NAME_MAX];
+	int index;                   /* 0.. in file order */
 	int line;                    /* line of the [policy NAME] header */
 	int require_cert;
 	int verify;                  /* enum verify_mode */
@@ -27,6 +30,13 @@ struct policy {
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* from thumbprints_file, NULL = no list */
 	struct policy *next;
+};
+
+enum log_decisions {
+	LOG_DECISIONS_NONE    = 0,
+	LOG_DECISIONS_DENIALS = 1,
+	LOG_DECISIONS_ALL     = 2,
+	LOG_DECISIONS_MODES
 };
 
 struct config {
@@ -43,7 +53,13 @@ struct config {
 	int max_message_size;        /* reassembled NOTIFY payload limit */
 	int cache_size;              /* decision cache entries per thread */
 	int log_level;
+	int log_format;              /* enum log_format */
+	int log_decisions;           /* enum log_decisions */
 	char *ready_file;
+	char *pid_file;
+	int reload_watch_ms;         /* 0 = no polling */
+	char *stats_listen;          /* NULL = no stats listener */
+	unsigned int generation;     /* 1 at start, +1 per successful reload */
 	struct policy *policies;
 	struct policy *default_policy;
 };

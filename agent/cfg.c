@@ -27,6 +27,7 @@ enum cfg_type {
 
 enum cfg_section {
 	CFG_S_AGENT = 0,
+	CFG_S_STATS,
 	CFG_S_POLICY,
 	CFG_S_SECTIONS
 };
@@ -54,8 +55,18 @@ static const char *const level_names[LOG_LEVELS + 1] = {
 	[LOG_DEBUG] = "debug", [LOG_LEVELS] = NULL,
 };
 
+static const char *const format_names[LOG_FORMATS + 1] = {
+	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json", [LOG_FORMATS] = NULL,
+};
+
+static const char *const decision_log_names[LOG_DECISIONS_MODES + 1] = {
+	[LOG_DECISIONS_NONE] = "none", [LOG_DECISIONS_DENIALS] = "denials",
+	[LOG_DECISIONS_ALL] = "all", [LOG_DECISIONS_MODES] = NULL,
+};
+
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
+	[CFG_S_STATS]  = "stats",
 	[CFG_S_POLICY] = "policy NAME",
 };
 
@@ -85,8 +96,19 @@ static const struct cfg_key cfg_keys[] = {
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
 	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), level_names,
 	  "error, warn, info or debug (-d forces debug)" },
+	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), format_names,
+	  "log lines as logfmt (key=value) or json, one per line on stderr" },
+	{ CFG_S_AGENT, "log_decisions", CFG_T_ENUM, 0, 0, "denials", AGENT(log_decisions), decision_log_names,
+	  "log one line per decision: none, denials or all (at most 500 lines/s per thread)" },
 	{ CFG_S_AGENT, "ready_file", CFG_T_STR, 0, 0, NULL, AGENT(ready_file), NULL,
 	  "file written once every listener is bound, one bound address per line" },
+	{ CFG_S_AGENT, "pid_file", CFG_T_STR, 0, 0, NULL, AGENT(pid_file), NULL,
+	  "file holding the process id (used by 'certspoa reload')" },
+	{ CFG_S_AGENT, "reload_watch", CFG_T_DURATION, 0, 86400000, "0", AGENT(reload_watch_ms), NULL,
+	  "check the config and the files it names this often and reload when one changes (0 = off)" },
+
+	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
+	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
 
 	{ CFG_S_POLICY, "require_cert", CFG_T_BOOL, 0, 1, "yes", POLICY(require_cert), NULL,
 	  "deny requests without a client certificate (cert_missing)" },
@@ -115,6 +137,7 @@ struct cfg_parse {
 	int line;
 	FILE *fp;
 	int listen_from_file;           /* the first listen line replaces the default */
+	int npolicies;
 	char *err;
 	size_t errlen;
 	int failed;
@@ -292,10 +315,15 @@ static struct policy *policy_new(struct cfg_parse *ps, const char *name)
 			return NULL;
 		}
 	}
+	if (ps->npolicies >= CFG_MAX_POLICIES) {
+		cfg_error(ps, NULL, "more than %d policies", CFG_MAX_POLICIES);
+		return NULL;
+	}
 	if (!(p = calloc(1, sizeof(*p)))) {
 		cfg_error(ps, NULL, "out of memory");
 		return NULL;
 	}
+	p->index = ps->npolicies++;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->line = ps->line;
 	apply_defaults(ps, CFG_S_POLICY, p);
@@ -321,6 +349,10 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 	ps->in_section = 1;
 	if (strcmp(section, "agent") == 0) {
 		ps->section = CFG_S_AGENT;
+		return 0;
+	}
+	if (strcmp(section, "stats") == 0) {
+		ps->section = CFG_S_STATS;
 		return 0;
 	}
 	if (strncmp(section, "policy", 6) == 0 && (section[6] == ' ' || section[6] == 0)) {
@@ -357,7 +389,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		cfg_error(ps, name, "key outside of any section");
 		return 0;
 	}
-	base = ps->section == CFG_S_AGENT ? (void *)ps->cfg : (void *)ps->policy;
+	base = ps->section == CFG_S_POLICY ? (void *)ps->policy : (void *)ps->cfg;
 	for (size_t i = 0; i < NB_KEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 
@@ -484,6 +516,8 @@ struct config *cfg_load(const char *file, char *err, size_t errlen)
 	}
 	ps.cfg = cfg;
 	apply_defaults(&ps, CFG_S_AGENT, cfg);
+	apply_defaults(&ps, CFG_S_STATS, cfg);
+	cfg->generation = 1;
 	if (!(ps.fp = fopen(file, "r"))) {
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		cfg_free(cfg);
@@ -528,6 +562,8 @@ void cfg_free(struct config *cfg)
 	for (int i = 0; i < cfg->nlisten; i++)
 		free(cfg->listen[i]);
 	free(cfg->ready_file);
+	free(cfg->pid_file);
+	free(cfg->stats_listen);
 	free(cfg->file);
 	free(cfg);
 }
@@ -578,7 +614,7 @@ void cfg_print_example(FILE *out)
 
 		if (k->section != sec) {
 			sec = k->section;
-			fprintf(out, "\n[%s]\n", sec == CFG_S_AGENT ? "agent" : "policy default");
+			fprintf(out, "\n[%s]\n", sec == CFG_S_POLICY ? "policy default" : section_names[sec]);
 		}
 		fprintf(out, "; %s (", k->help);
 		print_range(out, k);

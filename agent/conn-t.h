@@ -35,6 +35,7 @@ struct conn {
 	size_t rx_len, rx_cap;
 	char *tx;                  /* frames to send: [tx_off, tx_len) */
 	size_t tx_off, tx_len, tx_cap;
+	unsigned int acks_queued;  /* ACKs in tx not yet fully written */
 
 	/* NOTIFY reassembly (HAProxy 2.6 fragments large payloads) */
 	char *frag;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "counter.h"
 #include "handler.h"
 #include "log.h"
 #include "rules.h"
@@ -136,7 +137,7 @@ void conn_disconnect(struct conn *c, enum spop_status status, const char *messag
 	if (c->state == CONN_ST_CLOSING)
 		return;
 	if (status != SPOP_ST_NONE) {
-		c->w->stats.errors[status < SPOP_ST_COUNT ? status : SPOP_ST_UNKNOWN]++;
+		CTR_INC(c->w->stats.errors[status < SPOP_ST_COUNT ? status : SPOP_ST_UNKNOWN]);
 		LOG_PEER(LOG_INFO, c->id, "disconnecting: %s (status %u)%s%s",
 		         spop_status_str(status), status, message ? ": " : "",
 		         message ? message : "");
@@ -179,11 +180,11 @@ static void on_hello(struct conn *c, const struct spop_frame *f)
 		return;
 	}
 	c->tx_len = (size_t)(p - c->tx);
-	c->w->stats.hellos++;
+	CTR_INC(c->w->stats.hellos);
 	if (h.healthcheck) {
 		/* health check: answer, then close (no DISCONNECT needed) */
 		c->healthcheck = 1;
-		c->w->stats.healthchecks++;
+		CTR_INC(c->w->stats.healthchecks);
 		c->state = CONN_ST_CLOSING;
 		LOG(LOG_DEBUG, c->id, "health check");
 		return;
@@ -204,19 +205,20 @@ static void on_notify_payload(struct conn *c, uint64_t sid, uint64_t fid,
 	struct worker *w = c->w;
 	char *p = c->tx + c->tx_len;
 	enum spop_status st = SPOP_ST_UNKNOWN;
-	struct decision d = { .code = DEC_CODES };
+	struct handler_result res = { .d.code = DEC_CODES };
+	uint64_t t0 = worker_clock_ns();
 
 	if (handler_notify(&w->hc, sid, fid, payload, len, (int64_t)ev_now(w->loop),
-	                   &p, c->tx + c->tx_cap, c->max_frame, &st, &d) < 0) {
+	                   &p, c->tx + c->tx_cap, c->max_frame, &st, &res) < 0) {
 		conn_disconnect(c, st, "cannot process NOTIFY");
 		return;
 	}
 	c->tx_len = (size_t)(p - c->tx);
-	if (d.code < DEC_CODES)
-		LOG(LOG_DEBUG, c->id, "stream %llu frame %llu: %s %s%s%s",
-		    (unsigned long long)sid, (unsigned long long)fid,
-		    d.code == DEC_ALLOW ? "allow" : "deny", dec_table[d.code].code,
-		    d.detail[0] ? ": " : "", d.detail);
+	c->acks_queued++;
+	if (res.d.code < DEC_CODES) {
+		handler_record_latency(&w->hc, worker_clock_ns() - t0);
+		worker_decided(w, c->id, &res);
+	}
 }
 
 /* A NOTIFY without FIN starts a fragmented payload; UNSET frames continue
@@ -266,7 +268,7 @@ static void on_haproxy_disconnect(struct conn *c, const struct spop_frame *f)
 {
 	struct spop_disconnect d;
 
-	c->w->stats.haproxy_disconnects++;
+	CTR_INC(c->w->stats.haproxy_disconnects);
 	if (spop_parse_disconnect(f->payload, f->len, &d) == 0)
 		LOG(LOG_DEBUG, c->id, "HAPROXY-DISCONNECT status %u: %.*s", d.status,
 		    (int)d.message.len, d.message.ptr ? d.message.ptr : "");
@@ -350,8 +352,8 @@ static int conn_flush(struct conn *c)
 
 		if (n > 0) {
 			c->tx_off += (size_t)n;
-			c->w->stats.bytes_out += (uint64_t)n;
-			c->w->stats.writes++;
+			CTR_ADD(c->w->stats.bytes_out, (uint64_t)n);
+			CTR_INC(c->w->stats.writes);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -365,6 +367,7 @@ static int conn_flush(struct conn *c)
 	}
 	if (c->tx_off == c->tx_len) {
 		c->tx_off = c->tx_len = 0;
+		c->acks_queued = 0;
 		if (c->state == CONN_ST_CLOSING || c->eof) {
 			conn_close(c);
 			return -1;
@@ -388,8 +391,8 @@ static int conn_on_readable(struct conn *c)
 		n = recv(c->fd, c->rx + c->rx_len, space, 0);
 		if (n > 0) {
 			c->rx_len += (size_t)n;
-			w->stats.bytes_in += (uint64_t)n;
-			w->stats.reads++;
+			CTR_ADD(w->stats.bytes_in, (uint64_t)n);
+			CTR_INC(w->stats.reads);
 			c->last_rx = ev_now(w->loop);
 			conn_process(c);
 			if ((size_t)n < space)

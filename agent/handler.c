@@ -4,9 +4,36 @@
 #include <openssl/x509.h>
 
 #include "cert.h"
+#include "counter.h"
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+
+const unsigned int handler_lat_bounds_us[HANDLER_LAT_BUCKETS - 1] = {
+	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000
+};
+
+/* Map each policy of cfg to a stats slot of the same name. */
+static void map_policies(struct handler_ctx *hc)
+{
+	struct handler_stats *st = &hc->stats;
+
+	for (const struct policy *p = hc->cfg->policies; p; p = p->next) {
+		int slot, n = __atomic_load_n(&st->npol, __ATOMIC_RELAXED);
+
+		for (slot = 0; slot < n; slot++)
+			if (strcmp(st->pol_name[slot], p->name) == 0)
+				break;
+		if (slot == n && n < CFG_MAX_POLICIES) {
+			snprintf(st->pol_name[n], sizeof(st->pol_name[n]), "%s", p->name);
+			__atomic_store_n(&st->npol, n + 1, __ATOMIC_RELEASE);
+		} else if (slot == n) {
+			slot = CFG_MAX_POLICIES - 1;    /* more names than slots over time */
+		}
+		if (p->index >= 0 && p->index < CFG_MAX_POLICIES)
+			hc->pol_slot[p->index] = slot;
+	}
+}
 
 int handler_init(struct handler_ctx *hc, const struct config *cfg, unsigned int gen)
 {
@@ -14,7 +41,29 @@ int handler_init(struct handler_ctx *hc, const struct config *cfg, unsigned int 
 	hc->cfg = cfg;
 	hc->generation = gen;
 	hc->cache_enabled = cfg->cache_size > 0;
+	map_policies(hc);
 	return cache_init(&hc->cache, hc->cache_enabled ? (size_t)cfg->cache_size : 0);
+}
+
+void handler_set_config(struct handler_ctx *hc, const struct config *cfg, unsigned int gen)
+{
+	/* the cache keeps its size: entries of older generations never match
+	 * again and are reused as they age out */
+	hc->cfg = cfg;
+	hc->generation = gen;
+	hc->cache_enabled = cfg->cache_size > 0;
+	map_policies(hc);
+}
+
+void handler_record_latency(struct handler_ctx *hc, uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	int b = 0;
+
+	while (b < HANDLER_LAT_BUCKETS - 1 && us >= handler_lat_bounds_us[b])
+		b++;
+	CTR_INC(hc->stats.lat[b]);
+	CTR_ADD(hc->stats.lat_sum_ns, ns);
 }
 
 void handler_destroy(struct handler_ctx *hc)
@@ -176,6 +225,7 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 		goto out;
 	ce->parsed = 1;
 	ce->facts = &e->facts;
+	ce->entry = e;
 	if (need_verify) {
 		if (!verify_reusable(e, pol, chain_hash, now)) {
 			if (!x)
@@ -256,7 +306,7 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
                    const char *payload, size_t len, int64_t now,
                    char **p, char *end, size_t max_frame, enum spop_status *st,
-                   struct decision *last)
+                   struct handler_result *res)
 {
 	const char *q = payload, *qend = payload + len;
 	struct req_facts rq;
@@ -265,7 +315,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	int found = 0;
 	char *start, *out = *p;
 
-	hc->stats.notify++;
+	CTR_INC(hc->stats.notify);
 	if ((size_t)(end - out) > max_frame + 4)
 		end = out + max_frame + 4;
 
@@ -283,7 +333,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			found = 1;
 			continue;
 		}
-		hc->stats.unknown_messages++;
+		CTR_INC(hc->stats.unknown_messages);
 		for (unsigned int i = 0; i < nb_args; i++) {
 			struct spop_str an;
 			struct spop_data av;
@@ -309,10 +359,21 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		else
 			memset(&ce, 0, sizeof(ce));
 		rules_decide(pol, &rq, &ce, &d);
-		hc->stats.messages++;
-		hc->stats.by_code[d.code]++;
-		if (last)
-			*last = d;
+		CTR_INC(hc->stats.messages);
+		CTR_INC(hc->stats.by_code[d.code]);
+		CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
+		if (ce.entry) {
+			ce.entry->requests++;
+			ce.entry->last_seen = now;
+			ce.entry->last_code = d.code;
+		}
+		if (res) {
+			res->d = d;
+			res->policy = pol;
+			res->facts = ce.parsed ? ce.facts : NULL;
+			res->has_src = rq.has_src;
+			res->src = rq.src;
+		}
 		if (encode_verdict(&out, end, &d, &ce) < 0)
 			goto no_room;
 	}

@@ -14,12 +14,23 @@
 
 #define HANDLER_MESSAGE "check-client-cert"
 
-/* Per-thread counters, summed by whoever reports them. */
+/* Processing-time histogram: upper bounds in microseconds, last = +Inf. */
+#define HANDLER_LAT_BUCKETS 15
+extern const unsigned int handler_lat_bounds_us[HANDLER_LAT_BUCKETS - 1];
+
+/* Per-thread counters (see counter.h), summed by the stats reader. */
 struct handler_stats {
 	uint64_t notify;                  /* NOTIFY frames handled */
 	uint64_t messages;                /* check-client-cert messages decided */
 	uint64_t unknown_messages;
 	uint64_t by_code[DEC_CODES];
+	uint64_t lat[HANDLER_LAT_BUCKETS];
+	uint64_t lat_sum_ns;
+	/* decisions per policy name; slots are appended (release on npol),
+	 * never renamed, so a reader may read names below npol */
+	int npol;
+	char pol_name[CFG_MAX_POLICIES][CFG_NAME_MAX];
+	uint64_t pol_verdict[CFG_MAX_POLICIES][2];    /* [slot][0 deny, 1 allow] */
 };
 
 struct handler_ctx {
@@ -27,11 +38,29 @@ struct handler_ctx {
 	unsigned int generation;          /* of cfg, for cache validity */
 	struct cache cache;
 	int cache_enabled;
+	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
 	struct handler_stats stats;
+};
+
+/* What one message came to, for logs and the recent-denials list. The
+ * pointers are valid until the next call on this context. */
+struct handler_result {
+	struct decision d;
+	const struct policy *policy;
+	const struct cert_facts *facts;   /* NULL if no parsed certificate */
+	int has_src;
+	struct spop_data src;
 };
 
 int handler_init(struct handler_ctx *hc, const struct config *cfg, unsigned int gen);
 void handler_destroy(struct handler_ctx *hc);
+
+/* Switch to a new configuration (a reload): cached decisions of older
+ * generations stop matching; counters carry on. */
+void handler_set_config(struct handler_ctx *hc, const struct config *cfg, unsigned int gen);
+
+/* Count one processing time. */
+void handler_record_latency(struct handler_ctx *hc, uint64_t ns);
 
 /* Decode the arguments of one check-client-cert message into rq; *p is
  * after NB-ARGS. Returns -1 on a malformed list (a protocol error);
@@ -50,6 +79,6 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
                    const char *payload, size_t len, int64_t now,
                    char **p, char *end, size_t max_frame, enum spop_status *st,
-                   struct decision *last);
+                   struct handler_result *res);
 
 #endif /* CERTSPOA_HANDLER_H */

@@ -1,4 +1,6 @@
-/* One-line logfmt logging: ts=... level=... conn=... msg="..." */
+/* One-line logging to stderr, logfmt or JSON:
+ *   ts=2026-11-28T16:03:25.456Z level=info conn=3 msg="..." key=value ...
+ *   {"ts":"...","level":"info","conn":3,"msg":"...","key":"value"} */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,12 +10,20 @@
 #include "log.h"
 
 enum log_level log_min_level = LOG_INFO;
+enum log_format log_format = LOG_FMT_LOGFMT;
 
 static const char *const level_names[LOG_LEVELS] = {
 	[LOG_ERR]   = "error",
 	[LOG_WARN]  = "warn",
 	[LOG_INFO]  = "info",
 	[LOG_DEBUG] = "debug",
+};
+
+#define LINE_MAX_LEN 2048
+
+struct line {
+	char buf[LINE_MAX_LEN];
+	size_t len;
 };
 
 const char *log_level_name(enum log_level lvl)
@@ -29,55 +39,115 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
-/* Format the message into a quoted logfmt value: '"' and '\' escaped,
- * control characters shown as '?'. */
-static size_t quote_into(char *dst, size_t cap, const char *src)
+static void put_raw(struct line *l, const char *s)
 {
-	size_t n = 0;
+	size_t n = strlen(s);
 
-	for (; *src && n + 3 < cap; src++) {
-		unsigned char c = (unsigned char)*src;
-
-		if (c == '"' || c == '\\')
-			dst[n++] = '\\';
-		dst[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	return n;
+	if (n > sizeof(l->buf) - 2 - l->len)
+		n = sizeof(l->buf) - 2 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
 }
 
-static void log_vemit(enum log_level lvl, unsigned long conn_id,
-                      const char *fmt, va_list ap)
+/* A quoted value: '"' and '\' escaped, control bytes as \u00XX in JSON and
+ * '?' in logfmt; cut (never mid-escape) when the line is full. */
+static void put_quoted(struct line *l, const char *s)
 {
-	char msg[768], line[1024];
+	static const char hx[] = "0123456789abcdef";
+	size_t room = sizeof(l->buf) - 3;     /* closing quote, newline */
+
+	if (l->len < room)
+		l->buf[l->len++] = '"';
+	for (; *s && l->len + 6 < room; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			l->buf[l->len++] = '\\';
+			l->buf[l->len++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			if (log_format == LOG_FMT_JSON) {
+				memcpy(l->buf + l->len, "\\u00", 4);
+				l->buf[l->len + 4] = hx[c >> 4];
+				l->buf[l->len + 5] = hx[c & 15];
+				l->len += 6;
+			} else {
+				l->buf[l->len++] = '?';
+			}
+		} else {
+			l->buf[l->len++] = (char)c;
+		}
+	}
+	l->buf[l->len++] = '"';
+}
+
+/* logfmt values without spaces, quotes or '=' need no quotes */
+static int bare_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s == '"' || *s == '=' || *s == '\\' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void put_field(struct line *l, const char *key, const char *val, int first)
+{
+	if (log_format == LOG_FMT_JSON) {
+		put_raw(l, first ? "{" : ",");
+		put_quoted(l, key);
+		put_raw(l, ":");
+		put_quoted(l, val);
+	} else {
+		if (!first)
+			put_raw(l, " ");
+		put_raw(l, key);
+		put_raw(l, "=");
+		if (bare_ok(val))
+			put_raw(l, val);
+		else
+			put_quoted(l, val);
+	}
+}
+
+static void emit(enum log_level lvl, unsigned long conn_id, const char *msg,
+                 const struct log_field *f, int n)
+{
+	struct line l;
 	struct timespec ts;
 	struct tm tm;
-	int n;
-	size_t len;
+	char tsbuf[64], cid[24];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	l.len = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-	             "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
-	             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	             tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-	             log_level_name(lvl));
-	if (n < 0)
-		return;
-	len = (size_t)n;
+	snprintf(tsbuf, sizeof(tsbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	         tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	put_field(&l, "ts", tsbuf, 1);
+	put_field(&l, "level", log_level_name(lvl), 0);
 	if (conn_id) {
-		n = snprintf(line + len, sizeof(line) - len, "conn=%lu ", conn_id);
-		if (n > 0)
-			len += (size_t)n;
+		snprintf(cid, sizeof(cid), "%lu", conn_id);
+		put_field(&l, "conn", cid, 0);
 	}
-	memcpy(line + len, "msg=\"", 5);
-	len += 5;
-	len += quote_into(line + len, sizeof(line) - len - 2, msg);
-	line[len++] = '"';
-	line[len++] = '\n';
+	put_field(&l, "msg", msg, 0);
+	for (int i = 0; i < n; i++)
+		if (f[i].val)
+			put_field(&l, f[i].key, f[i].val, 0);
+	if (log_format == LOG_FMT_JSON)
+		put_raw(&l, "}");
+	l.buf[l.len++] = '\n';
 	/* one write per line so lines from several threads never interleave */
-	if (write(STDERR_FILENO, line, len) == -1)
+	if (write(STDERR_FILENO, l.buf, l.len) == -1)
 		return;
+}
+
+static void log_vemit(enum log_level lvl, unsigned long conn_id, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	emit(lvl, conn_id, msg, NULL, 0);
 }
 
 void log_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
@@ -89,24 +159,54 @@ void log_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_fields(enum log_level lvl, unsigned long conn_id, const char *msg,
+                const struct log_field *f, int n)
+{
+	if (LOG_ENABLED(lvl))
+		emit(lvl, conn_id, msg, f, n);
+}
+
+/* Per-thread token window: at most burst lines a second, then one line
+ * saying how many were dropped. */
+struct limiter {
+	time_t window;
+	unsigned int count, suppressed;
+};
+
+static int limit(struct limiter *lim, unsigned int burst, const char *what)
+{
+	time_t now = time(NULL);
+
+	if (now != lim->window) {
+		if (lim->suppressed)
+			log_emit(LOG_WARN, 0, "suppressed %u %s lines", lim->suppressed, what);
+		lim->window = now;
+		lim->count = lim->suppressed = 0;
+	}
+	if (++lim->count > burst) {
+		lim->suppressed++;
+		return 0;
+	}
+	return 1;
+}
+
 void log_peer_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
 {
-	static _Thread_local time_t window;
-	static _Thread_local unsigned int count, suppressed;
-	time_t now = time(NULL);
+	static _Thread_local struct limiter lim;
 	va_list ap;
 
-	if (now != window) {
-		if (suppressed)
-			log_emit(LOG_WARN, 0, "suppressed %u peer error lines", suppressed);
-		window = now;
-		count = suppressed = 0;
-	}
-	if (++count > LOG_PEER_BURST) {
-		suppressed++;
+	if (!limit(&lim, LOG_PEER_BURST, "peer error"))
 		return;
-	}
 	va_start(ap, fmt);
 	log_vemit(lvl, conn_id, fmt, ap);
 	va_end(ap);
+}
+
+void log_decision(enum log_level lvl, unsigned long conn_id, const char *msg,
+                  const struct log_field *f, int n)
+{
+	static _Thread_local struct limiter lim;
+
+	if (LOG_ENABLED(lvl) && limit(&lim, LOG_DECISION_BURST, "decision log"))
+		emit(lvl, conn_id, msg, f, n);
 }

@@ -1,4 +1,4 @@
-/* certspoa: command line, config, listeners, workers, signals. */
+/* certspoa: command line, startup, signals, the stats routes. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -6,33 +6,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 #include <openssl/opensslv.h>
 
+#include "agent.h"
 #include "cfg.h"
-#include "listener.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: certspoa -f FILE [-d]     run the agent (in the foreground)\n"
-	        "       certspoa -c -f FILE       check the configuration and exit\n"
-	        "       certspoa --help-config    list every configuration key\n"
-	        "       certspoa --example-config print a configuration with every default\n"
+	        "usage: certspoa -f FILE [-d]       run the agent (in the foreground)\n"
+	        "       certspoa -c -f FILE         check the configuration and exit\n"
+	        "       certspoa reload -f FILE     check FILE, then make the running agent\n"
+	        "                                   (its pid_file) reload it\n"
+	        "       certspoa --help-config      list every configuration key\n"
+	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
 	        "\n"
 	        "  -f FILE   configuration file (INI)\n"
 	        "  -c        only check the configuration: exit 0, or 78 with file:line: key: error\n"
 	        "  -d        debug logs (one line per decision)\n"
-	        "  -h        this help\n");
+	        "  -h        this help\n"
+	        "\n"
+	        "Signals: SIGHUP reloads the configuration and the files it names;\n"
+	        "SIGTERM/SIGINT answer what was received, disconnect and exit 0.\n");
 }
 
-/* Write the bound addresses, one per line, atomically (tmp + rename). */
-static int write_ready_file(const char *path, const struct listener *ls, int n)
+/* Write text to path atomically (tmp + rename). */
+static int write_file_atomic(const char *path, const char *text)
 {
 	char tmp[4096];
 	FILE *f;
@@ -41,22 +48,13 @@ static int write_ready_file(const char *path, const struct listener *ls, int n)
 		return -1;
 	if (!(f = fopen(tmp, "w")))
 		return -1;
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s\n", ls[i].bound);
+	fputs(text, f);
 	if (fclose(f) != 0 || rename(tmp, path) == -1) {
 		unlink(tmp);
 		return -1;
 	}
 	return 0;
 }
-
-struct agent {
-	struct config *cfg;
-	struct listener ls[CFG_MAX_LISTEN];
-	int nls;
-	struct worker *workers;
-	int nworkers;
-};
 
 static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
 {
@@ -70,27 +68,111 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-static int run(struct agent *a, int debug)
+static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
 {
-	struct ev_loop *loop = EV_DEFAULT;
-	ev_signal sig_term, sig_int;
-	char err[512];
-	sigset_t set;
-	int rc = EX_OK;
-	long ncpu;
+	(void)loop;
+	(void)revents;
+	agent_reload(s->data, "SIGHUP");
+}
 
-	log_min_level = debug ? LOG_DEBUG : (enum log_level)a->cfg->log_level;
-	signal(SIGPIPE, SIG_IGN);
+/* ---- stats routes ---- */
+
+static void stats_route(void *arg, const char *path, struct httpd_response *r)
+{
+	struct agent *a = arg;
+	struct stats_snapshot *snap;
+
+	if (strcmp(path, "/healthz") == 0) {
+		sbuf_puts(&r->body, "ok\n");
+		return;
+	}
+	if (strcmp(path, "/readyz") == 0) {
+		if (!a->stats.ready || worker_stop_requested) {
+			r->status = 503;
+			sbuf_puts(&r->body, "not ready\n");
+		} else {
+			sbuf_printf(&r->body, "ready: generation %u, %d listeners\n",
+			            a->cfg->generation, a->nls);
+		}
+		return;
+	}
+	if (strcmp(path, "/metrics") && strcmp(path, "/stats.json") && strcmp(path, "/")) {
+		r->status = 404;
+		sbuf_puts(&r->body, "not found: try /, /metrics, /stats.json, /healthz, /readyz\n");
+		return;
+	}
+	if (!(snap = malloc(sizeof(*snap)))) {
+		r->status = 503;
+		sbuf_puts(&r->body, "out of memory\n");
+		return;
+	}
+	stats_collect(&a->stats, snap, 250);
+	if (strcmp(path, "/metrics") == 0) {
+		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		stats_render_prometheus(snap, &r->body);
+	} else if (strcmp(path, "/stats.json") == 0) {
+		r->content_type = "application/json";
+		stats_render_json(snap, &r->body);
+	} else {
+		r->content_type = "text/html; charset=utf-8";
+		stats_render_html(snap, &r->body);
+	}
+	free(snap);
+}
+
+/* ---- running ---- */
+
+static int start_listeners(struct agent *a)
+{
+	char err[512], ready[CFG_MAX_LISTEN * (LISTENER_ADDR_MAX + 1) + 1] = "";
+	size_t rlen = 0;
 
 	for (int i = 0; i < a->cfg->nlisten; i++) {
 		if (listener_open(&a->ls[i], a->cfg->listen[i], err, sizeof(err)) < 0) {
 			LOG(LOG_ERR, 0, "listen %s", err);
-			rc = EX_UNAVAILABLE;
-			goto out;
+			return -1;
 		}
 		a->nls++;
 		LOG(LOG_INFO, 0, "listening on %s", a->ls[i].bound);
+		rlen += (size_t)snprintf(ready + rlen, sizeof(ready) - rlen, "%s\n", a->ls[i].bound);
 	}
+	if (a->cfg->stats_listen) {
+		if (httpd_open(&a->stats_httpd, EV_DEFAULT, a->cfg->stats_listen, stats_route, a,
+		               err, sizeof(err)) < 0) {
+			LOG(LOG_ERR, 0, "[stats] listen %s", err);
+			return -1;
+		}
+		a->stats_on = 1;
+		LOG(LOG_INFO, 0, "stats on http://%s/", a->stats_httpd.l.bound);
+	}
+	if (a->cfg->ready_file && write_file_atomic(a->cfg->ready_file, ready) < 0)
+		LOG(LOG_WARN, 0, "cannot write ready_file %s: %s", a->cfg->ready_file, strerror(errno));
+	if (a->cfg->pid_file) {
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (write_file_atomic(a->cfg->pid_file, pid) < 0)
+			LOG(LOG_WARN, 0, "cannot write pid_file %s: %s", a->cfg->pid_file, strerror(errno));
+	}
+	return 0;
+}
+
+static int run(struct agent *a, int debug)
+{
+	struct ev_loop *loop = EV_DEFAULT;
+	ev_signal sig_term, sig_int, sig_hup;
+	struct timespec now;
+	sigset_t set;
+	int rc = EX_OK;
+	long ncpu;
+
+	a->debug = debug;
+	log_min_level = debug ? LOG_DEBUG : (enum log_level)a->cfg->log_level;
+	log_format = (enum log_format)a->cfg->log_format;
+	signal(SIGPIPE, SIG_IGN);
+	clock_gettime(CLOCK_REALTIME, &now);
+	a->stats.start_time = (double)now.tv_sec + now.tv_nsec / 1e9;
+	a->stats.cfg = a->cfg;
 
 	a->nworkers = a->cfg->threads;
 	if (a->nworkers == 0) {
@@ -102,8 +184,13 @@ static int run(struct agent *a, int debug)
 		rc = EX_OSERR;
 		goto out;
 	}
+	a->stats.workers = a->workers;
+	if (start_listeners(a) < 0) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 
-	/* workers inherit a mask without the stop signals: only this thread
+	/* workers inherit a mask without these signals: only this thread
 	 * handles them */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -123,25 +210,25 @@ static int run(struct agent *a, int debug)
 			rc = EX_OSERR;
 			goto out;
 		}
+		a->stats.nworkers = i + 1;
 	}
 
 	ev_signal_init(&sig_term, on_stop_signal, SIGTERM);
 	ev_signal_init(&sig_int, on_stop_signal, SIGINT);
-	sig_term.data = sig_int.data = a;
+	ev_signal_init(&sig_hup, on_hup, SIGHUP);
+	sig_term.data = sig_int.data = sig_hup.data = a;
 	ev_signal_start(loop, &sig_term);
 	ev_signal_start(loop, &sig_int);
-	/* SIGHUP is ignored for now rather than fatal */
-	signal(SIGHUP, SIG_IGN);
+	ev_signal_start(loop, &sig_hup);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-
-	if (a->cfg->ready_file &&
-	    write_ready_file(a->cfg->ready_file, a->ls, a->nls) < 0)
-		LOG(LOG_WARN, 0, "cannot write ready_file %s: %s", a->cfg->ready_file, strerror(errno));
-	LOG(LOG_INFO, 0, "certspoa %s ready: %d worker threads, max-frame-size %d",
-	    CERTSPOA_VERSION, a->nworkers, a->cfg->max_frame_size);
+	agent_reload_init(a);
+	a->stats.ready = 1;
+	LOG(LOG_INFO, 0, "certspoa %s ready: %d worker threads, max-frame-size %d, generation %u",
+	    CERTSPOA_VERSION, a->nworkers, a->cfg->max_frame_size, a->cfg->generation);
 
 	ev_run(loop, 0);
 
+	a->stats.ready = 0;
 	for (int i = 0; i < a->nworkers; i++)
 		worker_join(&a->workers[i]);
 	LOG(LOG_INFO, 0, "stopped");
@@ -152,9 +239,47 @@ out:
 	free(a->workers);
 	for (int i = 0; i < a->nls; i++)
 		listener_close(&a->ls[i]);
+	if (a->stats_on)
+		httpd_close(&a->stats_httpd);
+	for (int i = 0; i < a->nretired; i++)
+		cfg_free(a->retired[i].cfg);
 	if (a->cfg->ready_file)
 		unlink(a->cfg->ready_file);
+	if (a->cfg->pid_file)
+		unlink(a->cfg->pid_file);
 	return rc;
+}
+
+/* certspoa reload -f FILE: validate FILE, then SIGHUP the pid in pid_file. */
+static int cmd_reload(struct config *cfg)
+{
+	char buf[32], *end;
+	FILE *f;
+	long pid;
+
+	if (!cfg->pid_file) {
+		fprintf(stderr, "%s: no pid_file in [agent]: send SIGHUP yourself\n", cfg->file);
+		return EX_CONFIG;
+	}
+	if (!(f = fopen(cfg->pid_file, "r")) || !fgets(buf, sizeof(buf), f)) {
+		fprintf(stderr, "%s: %s\n", cfg->pid_file, f ? "empty" : strerror(errno));
+		if (f)
+			fclose(f);
+		return EX_UNAVAILABLE;
+	}
+	fclose(f);
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (errno || pid <= 1 || (*end && *end != '\n')) {
+		fprintf(stderr, "%s: not a process id\n", cfg->pid_file);
+		return EX_DATAERR;
+	}
+	if (kill((pid_t)pid, SIGHUP) == -1) {
+		fprintf(stderr, "pid %ld: %s\n", pid, strerror(errno));
+		return EX_UNAVAILABLE;
+	}
+	printf("%s is valid; reload signalled to pid %ld\n", cfg->file, pid);
+	return EX_OK;
 }
 
 int main(int argc, char **argv)
@@ -167,15 +292,19 @@ int main(int argc, char **argv)
 		{ "config",         required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *file = NULL;
-	int check = 0, debug = 0, opt, rc;
+	int check = 0, debug = 0, reload = 0, opt, rc;
 	struct agent a = { 0 };
 	char err[1024];
 
+	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
+		reload = 1;
+		argv++;
+		argc--;
+	}
 	while ((opt = getopt_long(argc, argv, "f:cdhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
-			file = optarg;
+			a.file = optarg;
 			break;
 		case 'c':
 			check = 1;
@@ -201,21 +330,23 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc || !file) {
+	if (optind != argc || !a.file) {
 		usage(stderr);
 		return EX_USAGE;
 	}
-	a.cfg = cfg_load(file, err, sizeof(err));
+	a.cfg = cfg_load(a.file, err, sizeof(err));
 	if (!a.cfg) {
 		fprintf(stderr, "%s\n", err);
 		return EX_CONFIG;
 	}
 	if (check) {
-		printf("%s: configuration is valid\n", file);
-		cfg_free(a.cfg);
-		return EX_OK;
+		printf("%s: configuration is valid\n", a.file);
+		rc = EX_OK;
+	} else if (reload) {
+		rc = cmd_reload(a.cfg);
+	} else {
+		rc = run(&a, debug);
 	}
-	rc = run(&a, debug);
 	cfg_free(a.cfg);
 	return rc;
 }

@@ -41,9 +41,12 @@ struct req_facts {
 };
 
 /* What the agent learned about the certificate (from cache or fresh). */
+struct cache_entry;
+
 struct cert_eval {
 	int parsed;                      /* the DER parsed: facts is valid */
 	const struct cert_facts *facts;
+	struct cache_entry *entry;       /* where facts live (for the inventory) */
 	int agent_checked;               /* the agent verified the chain */
 	int agent_verify;                /* X509_V_OK, X509_V_ERR_*, CERT_VERIFY_* */
 	int agent_depth;

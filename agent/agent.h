@@ -1,0 +1,58 @@
+/* The running agent as the main thread sees it: configuration generations,
+ * listeners, workers, the stats listener. Only the main thread touches it. */
+#ifndef CERTSPOA_AGENT_H
+#define CERTSPOA_AGENT_H
+
+#include <ev.h>
+
+#include "cfg-t.h"
+#include "httpd.h"
+#include "listener.h"
+#include "stats.h"
+
+#define AGENT_RETIRED_MAX 16
+#define AGENT_WATCH_MAX   (2 * CFG_MAX_POLICIES + 1)
+
+/* A config replaced by a reload, freed once every worker has moved on. */
+struct retired_cfg {
+	struct config *cfg;
+	unsigned int until_gen;
+};
+
+struct file_sig {
+	unsigned long long dev, ino, size, mtime_ns, ctime_ns;
+	int missing;
+};
+
+struct agent {
+	const char *file;                 /* config path given with -f */
+	int debug;                        /* -d: keep debug logs across reloads */
+	struct config *cfg;               /* live generation */
+	struct listener ls[CFG_MAX_LISTEN];
+	int nls;
+	struct worker *workers;
+	int nworkers;
+	struct httpd stats_httpd;
+	int stats_on;
+	struct stats_agent stats;
+	struct retired_cfg retired[AGENT_RETIRED_MAX];
+	int nretired;
+	ev_timer retire_timer;
+	ev_timer watch_timer;
+	ev_timer rate_timer;
+	uint64_t rate_samples[11];        /* messages, one a second */
+	int rate_pos, rate_n;
+	unsigned long long watch_sig;     /* of the files the live config reads */
+};
+
+/* Load the config file again and hand it to the workers. Returns 0, or -1
+ * (the running config stays; the error is logged and counted). */
+int agent_reload(struct agent *a, const char *why);
+
+/* Start the timers of reload.c (retiring old configs, watching files). */
+void agent_reload_init(struct agent *a);
+
+/* A signature of the config file and every file it names (0 on error). */
+unsigned long long agent_files_signature(const char *file, const struct config *cfg);
+
+#endif /* CERTSPOA_AGENT_H */

@@ -1,0 +1,197 @@
+/* Minimal HTTP server for the stats pages. See httpd.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "log.h"
+
+struct client {
+	ev_io io;                     /* first: callbacks recover the client */
+	ev_timer timer;
+	struct httpd *h;
+	int fd;
+	char in[HTTPD_REQ_MAX];
+	size_t in_len;
+	struct sbuf out;
+	size_t out_off;
+};
+
+static void client_free(struct client *c)
+{
+	ev_io_stop(c->h->loop, &c->io);
+	ev_timer_stop(c->h->loop, &c->timer);
+	close(c->fd);
+	sbuf_free(&c->out);
+	c->h->nclients--;
+	free(c);
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Request Entity Too Large";
+	case 503: return "Service Unavailable";
+	default:  return "Internal Server Error";
+	}
+}
+
+static void respond(struct client *c, int status, const char *ctype, const struct sbuf *body,
+                    int head_only)
+{
+	size_t blen = body && !body->failed ? body->len : 0;
+
+	if (body && body->failed) {
+		status = 500;
+		ctype = "text/plain";
+	}
+	sbuf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	            "Connection: close\r\n\r\n", status, status_text(status), ctype, blen);
+	if (blen && !head_only)
+		sbuf_put(&c->out, body->p, blen);
+	ev_io_stop(c->h->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_WRITE);
+	ev_io_start(c->h->loop, &c->io);
+}
+
+static void simple(struct client *c, int status, const char *msg)
+{
+	struct sbuf b = { 0 };
+
+	sbuf_printf(&b, "%s\n", msg);
+	respond(c, status, "text/plain; charset=utf-8", &b, 0);
+	sbuf_free(&b);
+}
+
+/* A whole request head is in c->in: route it. */
+static void handle(struct client *c)
+{
+	struct httpd_response r = { .status = 200, .content_type = "text/plain; charset=utf-8" };
+	char *sp1, *sp2, *q, *eol;
+	int head;
+
+	eol = memchr(c->in, '\n', c->in_len);
+	if (!eol) {
+		simple(c, 400, "bad request");
+		return;
+	}
+	*eol = 0;
+	sp1 = strchr(c->in, ' ');
+	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp1[1] != '/') {
+		simple(c, 400, "bad request");
+		return;
+	}
+	*sp1 = *sp2 = 0;
+	head = strcmp(c->in, "HEAD") == 0;
+	if (!head && strcmp(c->in, "GET") != 0) {
+		simple(c, 405, "only GET and HEAD");
+		return;
+	}
+	if ((q = strchr(sp1 + 1, '?')))
+		*q = 0;
+	c->h->fn(c->h->arg, sp1 + 1, &r);
+	respond(c, r.status, r.content_type, &r.body, head);
+	sbuf_free(&r.body);
+}
+
+static void client_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct client *c = (struct client *)io;
+	ssize_t n;
+
+	(void)loop;
+	if (revents & EV_READ) {
+		n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len, 0);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			client_free(c);
+			return;
+		}
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			c->in[c->in_len] = 0;
+			if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n"))
+				handle(c);
+			else if (c->in_len == sizeof(c->in) - 1)
+				simple(c, 413, "request too large");
+		}
+		return;
+	}
+	if (revents & EV_WRITE) {
+		while (c->out_off < c->out.len) {
+			n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+			if (n > 0) {
+				c->out_off += (size_t)n;
+				continue;
+			}
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				return;
+			break;
+		}
+		client_free(c);
+	}
+}
+
+static void client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct client *c = (struct client *)((char *)t - offsetof(struct client, timer));
+
+	(void)loop;
+	(void)revents;
+	client_free(c);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct httpd *h = io->data;
+
+	(void)revents;
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
+
+		if (fd == -1)
+			return;
+		if (h->nclients >= HTTPD_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->h = h;
+		c->fd = fd;
+		h->nclients++;
+		ev_io_init(&c->io, client_cb, fd, EV_READ);
+		ev_io_start(loop, &c->io);
+		ev_timer_init(&c->timer, client_timeout, HTTPD_TIMEOUT, 0.);
+		ev_timer_start(loop, &c->timer);
+	}
+}
+
+int httpd_open(struct httpd *h, struct ev_loop *loop, const char *spec,
+               httpd_fn fn, void *arg, char *err, size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	if (listener_open(&h->l, spec, err, errlen) < 0)
+		return -1;
+	h->loop = loop;
+	h->fn = fn;
+	h->arg = arg;
+	ev_io_init(&h->accept_w, accept_cb, h->l.fd, EV_READ);
+	h->accept_w.data = h;
+	ev_io_start(loop, &h->accept_w);
+	return 0;
+}
+
+void httpd_close(struct httpd *h)
+{
+	if (h->loop)
+		ev_io_stop(h->loop, &h->accept_w);
+	listener_close(&h->l);
+	h->loop = NULL;
+}

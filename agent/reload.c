@@ -1,0 +1,198 @@
+/* Configuration reloads: SIGHUP, 'certspoa reload' and the file watcher
+ * come here. The new configuration is loaded and validated in the main
+ * thread, off the SPOP path, then handed to every worker, which switches at
+ * its next loop turn; the old one is freed when all have switched. A broken
+ * file keeps the running configuration. Listeners and threads stay as they
+ * were started (changing them needs a restart). */
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "agent.h"
+#include "cfg.h"
+#include "log.h"
+#include "worker.h"
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static unsigned long long mix(unsigned long long h, unsigned long long v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	return h;
+}
+
+static unsigned long long sig_of(const char *path, unsigned long long h)
+{
+	struct stat st;
+
+	if (!path)
+		return h;
+	if (stat(path, &st) == -1)    /* follows symlinks: ConfigMap swaps show */
+		return mix(h, 0xdeadULL);
+	h = mix(h, (unsigned long long)st.st_dev);
+	h = mix(h, (unsigned long long)st.st_ino);
+	h = mix(h, (unsigned long long)st.st_size);
+	h = mix(h, (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)st.st_mtim.tv_nsec);
+	return mix(h, (unsigned long long)st.st_ctim.tv_sec * 1000000000ULL + (unsigned long long)st.st_ctim.tv_nsec);
+}
+
+unsigned long long agent_files_signature(const char *file, const struct config *cfg)
+{
+	unsigned long long h = sig_of(file, 1469598103934665603ULL);
+
+	for (const struct policy *p = cfg ? cfg->policies : NULL; p; p = p->next) {
+		h = sig_of(p->ca_file, h);
+		h = sig_of(p->thumbprints_file, h);
+	}
+	return h;
+}
+
+static int same_listeners(const struct config *a, const struct config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (int i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i], b->listen[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int agent_reload(struct agent *a, const char *why)
+{
+	char err[1024];
+	struct config *next;
+	unsigned int gen;
+
+	a->stats.last_reload = wall_now();
+	next = cfg_load(a->file, err, sizeof(err));
+	if (!next) {
+		a->stats.reload_failures++;
+		a->stats.last_reload_ok = 0;
+		LOG(LOG_ERR, 0, "reload (%s) failed, keeping generation %u: %s", why,
+		    a->cfg->generation, err);
+		/* do not retry the same broken files on every watch tick */
+		a->watch_sig = agent_files_signature(a->file, a->cfg);
+		return -1;
+	}
+	if (a->nretired == AGENT_RETIRED_MAX) {
+		a->stats.reload_failures++;
+		a->stats.last_reload_ok = 0;
+		LOG(LOG_ERR, 0, "reload (%s) refused: %d older configurations still in use", why,
+		    AGENT_RETIRED_MAX);
+		cfg_free(next);
+		return -1;
+	}
+	if (!same_listeners(a->cfg, next))
+		LOG(LOG_WARN, 0, "reload: listen addresses changed; they apply at the next restart");
+	if (a->cfg->threads != next->threads)
+		LOG(LOG_WARN, 0, "reload: threads changed; it applies at the next restart");
+	if (!same_str(a->cfg->stats_listen, next->stats_listen))
+		LOG(LOG_WARN, 0, "reload: [stats] listen changed; it applies at the next restart");
+
+	gen = a->cfg->generation + 1;
+	next->generation = gen;
+	a->retired[a->nretired].cfg = a->cfg;
+	a->retired[a->nretired].until_gen = gen;
+	a->nretired++;
+	a->cfg = next;
+	a->stats.cfg = next;
+	if (!a->debug)
+		__atomic_store_n(&log_min_level, (enum log_level)next->log_level, __ATOMIC_RELAXED);
+	log_format = (enum log_format)next->log_format;
+	for (int i = 0; i < a->nworkers; i++)
+		worker_post_config(&a->workers[i], next);
+	a->stats.reloads++;
+	a->stats.last_reload_ok = 1;
+	a->watch_sig = agent_files_signature(a->file, next);
+	LOG(LOG_INFO, 0, "reload (%s): configuration generation %u loaded", why, gen);
+	return 0;
+}
+
+/* Free the configurations no worker uses any more. */
+static void retire_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct agent *a = t->data;
+	unsigned int oldest = ~0U;
+
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < a->nworkers; i++) {
+		unsigned int g = worker_config_generation(&a->workers[i]);
+
+		if (g < oldest)
+			oldest = g;
+	}
+	for (int i = 0; i < a->nretired; ) {
+		if (a->retired[i].until_gen <= oldest) {
+			cfg_free(a->retired[i].cfg);
+			a->retired[i] = a->retired[--a->nretired];
+		} else {
+			i++;
+		}
+	}
+}
+
+static void watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct agent *a = t->data;
+	unsigned long long sig;
+
+	(void)loop;
+	(void)revents;
+	sig = agent_files_signature(a->file, a->cfg);
+	if (sig != a->watch_sig) {
+		a->watch_sig = sig;
+		agent_reload(a, "files changed");
+	}
+}
+
+/* Decisions per second over the last 10 s, from one sample a second. */
+static void rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct agent *a = t->data;
+	int n = (int)(sizeof(a->rate_samples) / sizeof(a->rate_samples[0]));
+	uint64_t now = stats_messages(&a->stats);
+	int oldest;
+
+	(void)loop;
+	(void)revents;
+	a->rate_samples[a->rate_pos] = now;
+	a->rate_pos = (a->rate_pos + 1) % n;
+	if (a->rate_n < n)
+		a->rate_n++;
+	oldest = a->rate_n < n ? 0 : a->rate_pos;
+	if (a->rate_n > 1)
+		a->stats.rate = (double)(now - a->rate_samples[oldest]) / (a->rate_n - 1);
+}
+
+void agent_reload_init(struct agent *a)
+{
+	struct ev_loop *loop = EV_DEFAULT;
+
+	a->stats.last_reload_ok = 1;
+	a->watch_sig = agent_files_signature(a->file, a->cfg);
+	ev_timer_init(&a->retire_timer, retire_cb, 0.1, 0.1);
+	a->retire_timer.data = a;
+	ev_timer_start(loop, &a->retire_timer);
+	ev_timer_init(&a->rate_timer, rate_cb, 1.0, 1.0);
+	a->rate_timer.data = a;
+	ev_timer_start(loop, &a->rate_timer);
+	if (a->cfg->reload_watch_ms > 0) {
+		double every = a->cfg->reload_watch_ms / 1000.0;
+
+		ev_timer_init(&a->watch_timer, watch_cb, every, every);
+		a->watch_timer.data = a;
+		ev_timer_start(loop, &a->watch_timer);
+	}
+}

@@ -1,0 +1,45 @@
+/* Types the workers hand to the stats reader. */
+#ifndef CERTSPOA_STATS_T_H
+#define CERTSPOA_STATS_T_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg-t.h"
+#include "rules-t.h"
+
+#define STATS_DENIALS_PER_WORKER 16
+#define STATS_SUBJECT_MAX        128
+
+/* One recent denial. */
+struct stats_denial {
+	int64_t time;
+	int code;                          /* enum dec_code */
+	char policy[CFG_NAME_MAX];
+	char subject[STATS_SUBJECT_MAX];
+	char sha256[65];
+	char src[48];
+	char detail[DEC_DETAIL_MAX];
+};
+
+/* One client certificate of the inventory (a decision cache entry). */
+struct stats_cert {
+	unsigned char sha256[32];
+	int64_t not_after;
+	int64_t last_seen;
+	uint64_t requests;
+	int last_code;
+	char subject[STATS_SUBJECT_MAX];
+};
+
+/* What a worker copies out, in its own thread, when asked. */
+struct worker_snap {
+	unsigned int conns;
+	unsigned int inflight;             /* ACKs queued, not yet written */
+	size_t ncerts, certs_cap;
+	struct stats_cert *certs;
+	int ndenials;                      /* newest first */
+	struct stats_denial denials[STATS_DENIALS_PER_WORKER];
+};
+
+#endif /* CERTSPOA_STATS_T_H */
