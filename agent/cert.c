@@ -294,6 +294,67 @@ out:
 	return ret;
 }
 
+static int64_t asn1_time_unix(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+int cert_store_add_crls(struct cert_store *st, const char *crl_file,
+                        struct cert_crl_info *info, char *err, size_t errlen)
+{
+	BIO *bio;
+	X509_CRL *crl;
+	unsigned long e;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	ERR_clear_error();
+	if (!st || !st->store) {
+		set_err(err, errlen, "%s: no trust store to attach CRLs to", crl_file);
+		return -1;
+	}
+	if (!(bio = BIO_new_file(crl_file, "r"))) {
+		set_err(err, errlen, "%s: %s", crl_file, strerror(errno ? errno : ENOENT));
+		ERR_clear_error();
+		return -1;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		int64_t last = asn1_time_unix(X509_CRL_get0_lastUpdate(crl));
+		int64_t next = asn1_time_unix(X509_CRL_get0_nextUpdate(crl));
+
+		if (!X509_STORE_add_crl(st->store, crl)) {
+			X509_CRL_free(crl);
+			set_err(err, errlen, "%s: CRL #%d cannot be added", crl_file, info->count + 1);
+			goto out;
+		}
+		X509_CRL_free(crl);     /* the store holds its own reference */
+		info->count++;
+		if (last > info->last_update)
+			info->last_update = last;
+		if (next && (!info->next_update || next < info->next_update))
+			info->next_update = next;
+	}
+	e = ERR_peek_last_error();
+	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		set_err(err, errlen, "%s: bad PEM data after CRL #%d: %s", crl_file, info->count,
+		        ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown error");
+		goto out;
+	}
+	if (!info->count) {
+		set_err(err, errlen, "%s: no X509 CRL found", crl_file);
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
 struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen)
 {
 	struct cert_store *st = NULL;
@@ -437,9 +498,27 @@ out:
 	return ret;
 }
 
+/* With CERT_VF_CRL_MISSING_OK: an issuer without a CRL is accepted, every
+ * other error stands. */
+static int crl_missing_ok_cb(int ok, X509_STORE_CTX *ctx)
+{
+	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+		X509_STORE_CTX_set_error(ctx, X509_V_OK);
+		return 1;
+	}
+	return ok;
+}
+
 int cert_verify(const struct cert_store *st, X509 *leaf,
                 const unsigned char *chain, size_t chain_len,
                 int64_t now, int *depth)
+{
+	return cert_verify_ex(st, leaf, chain, chain_len, now, 0, depth);
+}
+
+int cert_verify_ex(const struct cert_store *st, X509 *leaf,
+                   const unsigned char *chain, size_t chain_len,
+                   int64_t now, unsigned int flags, int *depth)
 {
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
@@ -469,6 +548,11 @@ int cert_verify(const struct cert_store *st, X509 *leaf,
 	 * nobody wonders whether the wall clock leaks in */
 	X509_VERIFY_PARAM_set_time(vp, (time_t)now);
 	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_USE_CHECK_TIME);
+	if (flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL))
+		X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK |
+		                            ((flags & CERT_VF_CRL_ALL) ? X509_V_FLAG_CRL_CHECK_ALL : 0));
+	if (flags & CERT_VF_CRL_MISSING_OK)
+		X509_STORE_CTX_set_verify_cb(ctx, crl_missing_ok_cb);
 
 	if (X509_verify_cert(ctx) == 1) {
 		code = X509_V_OK;

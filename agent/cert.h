@@ -54,6 +54,29 @@ int cert_verify(const struct cert_store *st, X509 *leaf,
                 const unsigned char *chain, size_t chain_len,
                 int64_t now, int *depth);
 
+/* Revocation checking for cert_verify_ex(). */
+#define CERT_VF_CRL_LEAF        0x1U   /* the leaf must have a CRL from its issuer */
+#define CERT_VF_CRL_ALL         0x2U   /* every certificate of the chain must */
+#define CERT_VF_CRL_MISSING_OK  0x4U   /* no CRL for an issuer is not an error */
+
+struct cert_crl_info {
+	int count;               /* CRLs loaded */
+	int64_t last_update;     /* newest thisUpdate among them */
+	int64_t next_update;     /* earliest nextUpdate (0 = none given) */
+};
+
+/* Add every CRL of a PEM file to the store (at load time, before any
+ * verification). Returns 0, or -1 with "path: why" in err. */
+int cert_store_add_crls(struct cert_store *st, const char *crl_file,
+                        struct cert_crl_info *info, char *err, size_t errlen);
+
+/* cert_verify() with CERT_VF_* flags: a revoked certificate gives
+ * X509_V_ERR_CERT_REVOKED, a missing CRL X509_V_ERR_UNABLE_TO_GET_CRL,
+ * an expired CRL X509_V_ERR_CRL_HAS_EXPIRED. */
+int cert_verify_ex(const struct cert_store *st, X509 *leaf,
+                   const unsigned char *chain, size_t chain_len,
+                   int64_t now, unsigned int flags, int *depth);
+
 /* Text for a cert_verify() result: OpenSSL's string for X509_V_ERR_*,
  * ours for the negative codes. Never NULL. */
 const char *cert_verify_str(int code);

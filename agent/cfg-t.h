@@ -16,6 +16,18 @@ enum verify_mode {
 
 #define CFG_MAX_POLICIES 64
 
+enum crl_check {
+	CRL_CHECK_ALL  = 0,    /* every certificate of the chain */
+	CRL_CHECK_LEAF = 1,    /* the client certificate only */
+	CRL_CHECKS
+};
+
+enum crl_missing {
+	CRL_MISSING_DENY  = 0,
+	CRL_MISSING_ALLOW = 1,
+	CRL_MISSINGS
+};
+
 struct policy {
 	char name[CFG_NAME_MAX];
 	int index;                   /* 0.. in file order */
@@ -26,6 +38,14 @@ struct policy {
 	int ca_file_line;
 	char *thumbprints_file;
 	int thumbprints_line;
+	char *crl_file;
+	int crl_file_line;
+	int crl_check;               /* enum crl_check */
+	int crl_missing;             /* enum crl_missing */
+	unsigned int verify_flags;   /* CERT_VF_* derived from the three above */
+	int crl_count;
+	long long crl_last_update;   /* unix time */
+	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* from thumbprints_file, NULL = no list */

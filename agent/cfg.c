@@ -64,6 +64,14 @@ static const char *const decision_log_names[LOG_DECISIONS_MODES + 1] = {
 	[LOG_DECISIONS_ALL] = "all", [LOG_DECISIONS_MODES] = NULL,
 };
 
+static const char *const crl_check_names[CRL_CHECKS + 1] = {
+	[CRL_CHECK_ALL] = "all", [CRL_CHECK_LEAF] = "leaf", [CRL_CHECKS] = NULL,
+};
+
+static const char *const crl_missing_names[CRL_MISSINGS + 1] = {
+	[CRL_MISSING_DENY] = "deny", [CRL_MISSING_ALLOW] = "allow", [CRL_MISSINGS] = NULL,
+};
+
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
 	[CFG_S_STATS]  = "stats",
@@ -118,6 +126,12 @@ static const struct cfg_key cfg_keys[] = {
 	  "PEM bundle of trust anchors, required for verify = agent or both" },
 	{ CFG_S_POLICY, "thumbprints", CFG_T_STR, 0, 0, NULL, POLICY(thumbprints_file), NULL,
 	  "file of trusted SHA-1/SHA-256 thumbprints, one hex per line; unset = no thumbprint check" },
+	{ CFG_S_POLICY, "crl_file", CFG_T_STR, 0, 0, NULL, POLICY(crl_file), NULL,
+	  "PEM file of CRLs checked by the agent on every request (verify = agent or both); reloads pick up a new one" },
+	{ CFG_S_POLICY, "crl_check", CFG_T_ENUM, 0, 0, "all", POLICY(crl_check), crl_check_names,
+	  "with crl_file: check revocation of every certificate of the chain (all) or of the client certificate only (leaf)" },
+	{ CFG_S_POLICY, "crl_missing", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_missing), crl_missing_names,
+	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
 };
@@ -409,6 +423,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				ps->policy->ca_file_line = ps->line;
 			else if (k->offset == POLICY(thumbprints_file))
 				ps->policy->thumbprints_line = ps->line;
+			else if (k->offset == POLICY(crl_file))
+				ps->policy->crl_file_line = ps->line;
 		}
 		return 1;
 	}
@@ -480,6 +496,25 @@ static int load_files(struct cfg_parse *ps)
 				cfg_error(ps, "ca_file", "%s", why);
 				return -1;
 			}
+		}
+		if (p->crl_file) {
+			struct cert_crl_info ci;
+
+			ps->line = p->crl_file_line;
+			if (p->verify == VERIFY_HAPROXY) {
+				cfg_error(ps, "crl_file", "needs verify = agent or both (for HAProxy's own check use crl-file on the bind line)");
+				return -1;
+			}
+			if (cert_store_add_crls(p->store, p->crl_file, &ci, why, sizeof(why)) < 0) {
+				cfg_error(ps, "crl_file", "%s", why);
+				return -1;
+			}
+			p->crl_count = ci.count;
+			p->crl_last_update = ci.last_update;
+			p->crl_next_update = ci.next_update;
+			p->verify_flags = p->crl_check == CRL_CHECK_LEAF ? CERT_VF_CRL_LEAF : CERT_VF_CRL_ALL;
+			if (p->crl_missing == CRL_MISSING_ALLOW)
+				p->verify_flags |= CERT_VF_CRL_MISSING_OK;
 		}
 		if (p->thumbprints_file) {
 			p->thumbprints = tplist_load(p->thumbprints_file, why, sizeof(why));
@@ -555,6 +590,7 @@ void cfg_free(struct config *cfg)
 		next = p->next;
 		free(p->ca_file);
 		free(p->thumbprints_file);
+		free(p->crl_file);
 		cert_store_free(p->store);
 		tplist_free(p->thumbprints);
 		free(p);

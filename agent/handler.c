@@ -176,9 +176,10 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
                         X509 *leaf, uint64_t chain_hash, int64_t now,
                         struct cache_entry *e)
 {
-	e->verify_code = cert_verify(pol->store, leaf,
-	                             rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
-	                             rq->has_chain ? rq->chain.len : 0, now, &e->verify_depth);
+	e->verify_code = cert_verify_ex(pol->store, leaf,
+	                                rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
+	                                rq->has_chain ? rq->chain.len : 0, now, pol->verify_flags,
+	                                &e->verify_depth);
 	e->verify_store = pol->store;
 	e->chain_hash = chain_hash;
 	e->verified_at = now;

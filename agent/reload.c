@@ -49,6 +49,7 @@ unsigned long long agent_files_signature(const char *file, const struct config *
 	for (const struct policy *p = cfg ? cfg->policies : NULL; p; p = p->next) {
 		h = sig_of(p->ca_file, h);
 		h = sig_of(p->thumbprints_file, h);
+		h = sig_of(p->crl_file, h);
 	}
 	return h;
 }

@@ -44,6 +44,9 @@ const struct stat_def family_defs[SF_COUNT] = {
 	[SF_SPOP_ERRORS] = { "certspoa_spop_errors_total", STAT_COUNTER, "AGENT-DISCONNECT frames sent on protocol errors, by SPOP status" },
 	[SF_LATENCY]     = { "certspoa_processing_seconds", STAT_HISTOGRAM, "Time to decide one message inside the agent" },
 	[SF_THUMBPRINTS] = { "certspoa_thumbprints", STAT_GAUGE, "Entries in each policy's thumbprint list" },
+	[SF_CRLS]        = { "certspoa_crls", STAT_GAUGE, "CRLs loaded from each policy's crl_file" },
+	[SF_CRL_LAST_UPDATE] = { "certspoa_crl_last_update_timestamp_seconds", STAT_GAUGE, "Newest thisUpdate among a policy's CRLs (CRL age = now - this)" },
+	[SF_CRL_NEXT_UPDATE] = { "certspoa_crl_next_update_timestamp_seconds", STAT_GAUGE, "Earliest nextUpdate among a policy's CRLs (after it, verification fails: crl has expired)" },
 };
 
 static const char *const type_names[STAT_TYPES] = {
@@ -206,9 +209,13 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 		for (const struct policy *p = a->cfg->policies; p; p = p->next) {
 			add_policy(s, p->name, 0, 0);
 			for (int i = 0; i < s->npolicies; i++)
-				if (strcmp(s->policies[i].name, p->name) == 0)
+				if (strcmp(s->policies[i].name, p->name) == 0) {
 					s->policies[i].thumbprints = p->thumbprints ?
 					                             (long)tplist_count(p->thumbprints) : -1;
+					s->policies[i].crls = p->crl_count;
+					s->policies[i].crl_last_update = p->crl_last_update;
+					s->policies[i].crl_next_update = p->crl_next_update;
+				}
 		}
 	}
 
@@ -316,6 +323,19 @@ void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_label(b, s->policies[i].name);
 		sbuf_printf(b, "\"} %ld\n", s->policies[i].thumbprints);
 	}
+	for (int f = SF_CRLS; f <= SF_CRL_NEXT_UPDATE; f++) {
+		prom_head(b, &family_defs[f]);
+		for (int i = 0; i < s->npolicies; i++) {
+			const struct stats_policy *p = &s->policies[i];
+
+			if (!p->crls)
+				continue;
+			sbuf_printf(b, "%s{policy=\"", family_defs[f].name);
+			sbuf_label(b, p->name);
+			sbuf_printf(b, "\"} %lld\n", f == SF_CRLS ? (long long)p->crls :
+			            f == SF_CRL_LAST_UPDATE ? p->crl_last_update : p->crl_next_update);
+		}
+	}
 }
 
 /* ---- JSON ---- */
@@ -346,9 +366,12 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 	for (int i = 0; i < s->npolicies; i++) {
 		sbuf_puts(b, i ? ",{\"name\":\"" : "{\"name\":\"");
 		sbuf_json(b, s->policies[i].name);
-		sbuf_printf(b, "\",\"allow\":%llu,\"deny\":%llu,\"thumbprints\":%ld}",
+		sbuf_printf(b, "\",\"allow\":%llu,\"deny\":%llu,\"thumbprints\":%ld,\"crls\":%d,"
+		            "\"crl_last_update\":%lld,\"crl_next_update\":%lld}",
 		            (unsigned long long)s->policies[i].allow,
-		            (unsigned long long)s->policies[i].deny, s->policies[i].thumbprints);
+		            (unsigned long long)s->policies[i].deny, s->policies[i].thumbprints,
+		            s->policies[i].crls, s->policies[i].crl_last_update,
+		            s->policies[i].crl_next_update);
 	}
 	sbuf_puts(b, "],\"spop_errors\":{");
 	for (int k = 1, first = 1; k < SPOP_ST_COUNT; k++) {
@@ -500,7 +523,8 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 		            dec_table[k].code, k ? "deny" : "allow", k ? "deny" : "allow",
 		            dec_table[k].reason, (unsigned long long)s->by_code[k]);
 	sbuf_puts(b, "</table></section>\n<section><h2>Policies</h2><table><tr><th>policy</th>"
-	          "<th class=\"n\">allowed</th><th class=\"n\">denied</th><th class=\"n\">thumbprints</th></tr>\n");
+	          "<th class=\"n\">allowed</th><th class=\"n\">denied</th><th class=\"n\">thumbprints</th>"
+	          "<th>CRL age</th><th>CRL next update</th></tr>\n");
 	for (int i = 0; i < s->npolicies; i++) {
 		sbuf_puts(b, "<tr><td>");
 		sbuf_html(b, s->policies[i].name);
@@ -510,7 +534,13 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 			sbuf_printf(b, "%ld", s->policies[i].thumbprints);
 		else
 			sbuf_puts(b, "-");
-		sbuf_puts(b, "</td></tr>\n");
+		if (s->policies[i].crls) {
+			fmt_duration(s->now - (double)s->policies[i].crl_last_update, t1, sizeof(t1));
+			fmt_time(s->policies[i].crl_next_update, t2, sizeof(t2));
+			sbuf_printf(b, "</td><td>%s</td><td>%s</td></tr>\n", t1, t2);
+		} else {
+			sbuf_puts(b, "</td><td>-</td><td>-</td></tr>\n");
+		}
 	}
 	sbuf_puts(b, "</table></section>\n<section><h2>Recent denials</h2><table><tr><th>time</th><th>code</th>"
 	          "<th>policy</th><th>subject</th><th>source</th><th>detail</th></tr>\n");

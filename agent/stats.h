@@ -49,6 +49,9 @@ enum stat_family {
 	SF_SPOP_ERRORS,       /* {status, error} */
 	SF_LATENCY,           /* histogram */
 	SF_THUMBPRINTS,       /* {policy} */
+	SF_CRLS,              /* {policy} */
+	SF_CRL_LAST_UPDATE,   /* {policy} */
+	SF_CRL_NEXT_UPDATE,   /* {policy} */
 	SF_COUNT
 };
 
@@ -88,6 +91,8 @@ struct stats_policy {
 	char name[CFG_NAME_MAX];
 	uint64_t allow, deny;
 	long thumbprints;        /* -1 = no list */
+	int crls;                /* 0 = no crl_file */
+	long long crl_last_update, crl_next_update;
 };
 
 struct stats_snapshot {
