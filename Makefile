@@ -172,8 +172,9 @@ FUZZ_MAXLEN_cert    := 8192
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run
-.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o) \
-            $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.o) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.o)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o) \
+            $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.o) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.o) \
+            $(REPLAY_DIR)/fuzzlib.o
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
