@@ -25,4 +25,52 @@ struct cert_facts {
 	int64_t not_after;             /* unix time */
 };
 
+/* Subject Alternative Names we match on. */
+enum cert_san_type {
+	CERT_SAN_DNS   = 0,    /* lowercased, as in the certificate (may start with "*.") */
+	CERT_SAN_URI   = 1,    /* as in the certificate */
+	CERT_SAN_EMAIL = 2,    /* as in the certificate */
+	CERT_SAN_IP    = 3,    /* text form: "192.0.2.1", "2001:db8::1" (inet_ntop) */
+	CERT_SAN_TYPES
+};
+
+#define CERT_EXT_MAX_SANS      64
+#define CERT_EXT_MAX_POLICIES  16
+
+/* Extended key usage bits. */
+#define CERT_EKU_PRESENT      0x01U   /* the extension is there at all */
+#define CERT_EKU_CLIENT_AUTH  0x02U
+#define CERT_EKU_SERVER_AUTH  0x04U
+#define CERT_EKU_ANY          0x08U   /* anyExtendedKeyUsage */
+#define CERT_EKU_OTHER        0x10U
+
+/* Everything a policy can match on beyond cert_facts. One allocation
+ * (cert_get_ext); every string points into it. */
+struct cert_ext {
+	int nsans;
+	struct {
+		enum cert_san_type type;
+		const char *value;
+		unsigned char ip[16];     /* CERT_SAN_IP: raw address */
+		int ip_len;               /* 4 or 16 */
+	} sans[CERT_EXT_MAX_SANS];
+	int sans_truncated;           /* more SANs than CERT_EXT_MAX_SANS */
+	const char *cn;               /* first commonName of the subject, "" if none */
+	const char *spiffe_id;        /* first URI SAN starting "spiffe://", or NULL */
+	const char *subject_canon;    /* dn_canon form of the subject */
+	const char *issuer_canon;     /* dn_canon form of the issuer */
+	unsigned char spki_sha256[32];
+	char spki_pin[45];            /* base64 of spki_sha256 (Envoy/HPKP pin format) */
+	int key_type;                 /* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519, ... (NID) */
+	int key_bits;                 /* EVP_PKEY_get_bits */
+	const char *key_name;         /* "RSA", "EC", "ED25519", ... */
+	const char *curve;            /* EC curve short name ("prime256v1"), or "" */
+	const char *sig_alg;          /* signature algorithm long name, e.g. "sha256WithRSAEncryption" */
+	int sig_md_nid;               /* NID of its digest (NID_sha1, NID_sha256, ...), NID_undef if none */
+	unsigned int eku;             /* CERT_EKU_* */
+	int npolicies;
+	const char *policies[CERT_EXT_MAX_POLICIES];   /* dotted OIDs */
+	int is_ca;
+};
+
 #endif /* CERTSPOA_CERT_T_H */

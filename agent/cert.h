@@ -39,6 +39,17 @@ size_t cert_name_copy(char *out, size_t outlen, const char *in, size_t inlen);
 int cert_get_facts(X509 *x, const unsigned char *der, size_t len,
                    struct cert_facts *f);
 
+/* Everything of cert_ext from a parsed certificate, in one allocation.
+ * Returns NULL on allocation failure or an unreadable field. */
+struct cert_ext *cert_get_ext(X509 *x);
+void cert_ext_free(struct cert_ext *e);
+
+/* Read certificates from a file: PEM (one or more), DER, or PKCS#12
+ * (password from the CERTSPOA_P12_PASSWORD environment variable, else
+ * asked on the terminal). Returns the number read (up to max), or -1 with
+ * the reason in err. The caller frees each X509. */
+int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errlen);
+
 /* Build a trust store from a PEM bundle (one or more CA certificates).
  * Returns NULL and writes "why" into err on failure (no CA found, bad PEM). */
 struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen);
