@@ -3,13 +3,18 @@
  * Every target defines LLVMFuzzerTestOneInput() (and LLVMFuzzerInitialize()
  * when it needs one-time setup) and checks its invariants with FUZZ_ASSERT,
  * which prints the failed condition and aborts, so libFuzzer and the replay
- * driver both see a crash. fuzzlib.c holds the checks that more than one
- * target needs: the frames the agent sends must be well formed. */
+ * driver both see a crash. fuzzlib.c holds what more than one target needs:
+ * the checks that the frames the agent sends are well formed, placeholder
+ * expansion, and CRLs for the test PKIs. */
 #ifndef CERTSPOA_FUZZ_H
 #define CERTSPOA_FUZZ_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,5 +69,10 @@ struct fuzz_token {
 };
 long fuzz_expand(const uint8_t *in, size_t n, const struct fuzz_token *toks,
                  int ntoks, char **out);
+
+/* Append to the PEM file f a CRL of issuer, signed with key, valid from
+ * last_update to next_update, revoking serial_hex (NULL: revoking nothing). */
+void fuzz_write_crl(FILE *f, X509 *issuer, EVP_PKEY *key, int64_t last_update,
+                    int64_t next_update, const char *serial_hex);
 
 #endif /* CERTSPOA_FUZZ_H */

@@ -7,8 +7,10 @@
  * every run:
  *   {{CA}}     a PEM file with one CA          {{CA2}}  two CAs and text between
  *   {{TP}}     a valid thumbprint list         {{EMPTY}} an empty file
- *   {{DIR}}    the scratch directory           {{SELF}} the input file itself
- * With {{SELF}}, the fuzzed bytes are also read as a CA bundle or list.
+ *   {{CRL}}    two CRLs of the first CA        {{DIR}}  the scratch directory
+ *   {{SELF}}   the input file itself
+ * With {{SELF}}, the fuzzed bytes are also read as a CA bundle, CRL file or
+ * list; the target also reads every input as each of those on its own.
  * An input that mentions /dev, /proc or /sys is skipped: a config naming
  * /dev/zero as its CA file would hang on reading it, which is an
  * administrator's choice and not something the parser can be blamed for.
@@ -23,7 +25,9 @@
  * - tplist_load() on the same file succeeds exactly when every line is
  *   valid for the reference, and then holds as many distinct digests;
  * - cert_store_load() on the same file fails with a message that starts with
- *   the file name, or loads at least one anchor. */
+ *   the file name, or loads at least one anchor;
+ * - cert_store_add_crls() on the same file, into a store of {{CA}}, fails
+ *   with such a message or adds at least one CRL. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +46,8 @@
 #define TPLIST_LINE_MAX 4096           /* as in tplist.c */
 
 static char dir[64];
-static char p_ca[96], p_ca2[96], p_tp[96], p_empty[96], p_self[96];
+static int verbose;                  /* FUZZ_VERBOSE set: one line per input */
+static char p_ca[96], p_ca2[96], p_tp[96], p_empty[96], p_crl[96], p_self[96];
 
 static void write_file(const char *path, const void *buf, size_t len)
 {
@@ -81,12 +86,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	log_min_level = LOG_ERR;
+	verbose = getenv("FUZZ_VERBOSE") != NULL;
 	snprintf(dir, sizeof(dir), "/tmp/certspoa-fuzzcfg-XXXXXX");
 	FUZZ_ASSERT(mkdtemp(dir));
 	snprintf(p_ca, sizeof(p_ca), "%s/ca.pem", dir);
 	snprintf(p_ca2, sizeof(p_ca2), "%s/ca2.pem", dir);
 	snprintf(p_tp, sizeof(p_tp), "%s/tp.txt", dir);
 	snprintf(p_empty, sizeof(p_empty), "%s/empty", dir);
+	snprintf(p_crl, sizeof(p_crl), "%s/crl.pem", dir);
 	snprintf(p_self, sizeof(p_self), "%s/in.ini", dir);
 
 	FUZZ_ASSERT(k1 && k2);
@@ -110,6 +117,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fclose(f);
 	unlink(pem1);
 	unlink(pem2);
+	f = fopen(p_crl, "w");
+	FUZZ_ASSERT(f);
+	fuzz_write_crl(f, ca[0], k1, NOW - DAY, NOW + 7 * DAY, "1234");
+	fuzz_write_crl(f, ca[0], k1, NOW, NOW + 14 * DAY, NULL);
+	FUZZ_ASSERT(fclose(f) == 0);
 	write_file(p_tp, tp, sizeof(tp) - 1);
 	write_file(p_empty, "", 0);
 	X509_free(ca[0]);
@@ -124,7 +136,8 @@ static char *expand(const uint8_t *in, size_t n, size_t *outlen)
 {
 	const struct { const char *tok; const char *path; } subst[] = {
 		{ "{{CA}}", p_ca }, { "{{CA2}}", p_ca2 }, { "{{TP}}", p_tp },
-		{ "{{EMPTY}}", p_empty }, { "{{DIR}}", dir }, { "{{SELF}}", p_self },
+		{ "{{EMPTY}}", p_empty }, { "{{CRL}}", p_crl }, { "{{DIR}}", dir },
+		{ "{{SELF}}", p_self },
 	};
 	enum { NSUBST = sizeof(subst) / sizeof(subst[0]) };
 	size_t cap = n * 16 + 1, o = 0, i = 0;   /* a path is < 16 x its token */
@@ -276,6 +289,16 @@ static void check_config(const struct config *cfg)
 		FUZZ_ASSERT(!p->thumbprints_file == !p->thumbprints);
 		if (p->store)
 			FUZZ_ASSERT(cert_store_count(p->store) >= 1);
+		FUZZ_ASSERT(p->crl_check >= 0 && p->crl_check < CRL_CHECKS);
+		FUZZ_ASSERT(p->crl_missing >= 0 && p->crl_missing < CRL_MISSINGS);
+		if (p->crl_file) {
+			FUZZ_ASSERT(p->verify != VERIFY_HAPROXY && p->crl_count >= 1);
+			FUZZ_ASSERT(p->verify_flags ==
+			            ((p->crl_check == CRL_CHECK_LEAF ? CERT_VF_CRL_LEAF : CERT_VF_CRL_ALL) |
+			             (p->crl_missing == CRL_MISSING_ALLOW ? CERT_VF_CRL_MISSING_OK : 0U)));
+		} else {
+			FUZZ_ASSERT(p->verify_flags == 0 && p->crl_count == 0);
+		}
 	}
 	/* the default is the one named so, or the only policy */
 	if (ndefault)
@@ -297,6 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config *cfg;
 	struct tplist *l;
 	struct cert_store *st;
+	struct cert_crl_info ci;
 	size_t n, distinct;
 	char *text;
 	int valid;
@@ -319,6 +343,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_config(cfg);
 	else
 		check_error(err, p_self);
+	if (verbose)
+		fprintf(stderr, "fuzz_cfg: %s\n", cfg ? "config loaded" : err);
 	cfg_free(cfg);
 
 	valid = check_lines(text, n, &distinct);
@@ -335,6 +361,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st = cert_store_load(p_self, err, sizeof(err));
 	if (st)
 		FUZZ_ASSERT(cert_store_count(st) >= 1);
+	else
+		check_error(err, p_self);
+	cert_store_free(st);
+
+	st = cert_store_load(p_ca, err, sizeof(err));
+	FUZZ_ASSERT(st);
+	memset(err, 0, sizeof(err));
+	if (cert_store_add_crls(st, p_self, &ci, err, sizeof(err)) == 0)
+		FUZZ_ASSERT(ci.count >= 1);
 	else
 		check_error(err, p_self);
 	cert_store_free(st);

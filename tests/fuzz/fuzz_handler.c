@@ -3,7 +3,8 @@
  *
  * Input: one byte of settings, then a NOTIFY payload.
  *   settings bits 0-4  max-frame-size: 0 = 16380, else 256 + (n - 1) * 64
- *            bits 5-6  policy verify mode: 0 agent, 1 both, 2 haproxy, 3 agent
+ *            bits 5-6  policy: 0 verify = agent, 1 both, 2 haproxy, 3 agent with
+ *                      revocation (CRLs of root and intermediate, crl_check all)
  *            bit  7    require_cert off
  * The payload may use the placeholders of fuzz_expand(): "{{LEAF}}" is a
  * varint length plus the DER of a good client certificate, so "\x09{{LEAF}}"
@@ -11,8 +12,8 @@
  * and the root one after the other, as ssl_c_chain_der would. The certificates are made at start-up
  * (fresh keys each run); the thumbprint list holds the good leaf and also
  * certificates that must fail verification (expired, serverAuth only,
- * issued by a look-alike CA), so that a verdict of allow depends on the
- * verification being right and not only on the list.
+ * issued by a look-alike CA, revoked), so that a verdict of allow depends
+ * on the verification being right and not only on the list.
  *
  * Invariants, checked on each input:
  * - handler_notify() returns 0 or -1; -1 exactly when the payload is not a
@@ -36,7 +37,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "cert.h"
-#include "cfg-t.h"
+#include "cfg.h"
 #include "fuzz.h"
 #include "handler.h"
 #include "log.h"
@@ -49,7 +50,9 @@
 #define OUT_MAX (16380 + 4 + 64)
 
 enum { C_LEAF, C_INTER, C_ROOT, C_EXPIRED, C_SERVER, C_ROGUE_LEAF, C_ROGUE_INTER,
-       C_OTHER, C_COUNT };
+       C_OTHER, C_REVOKED, C_COUNT };
+
+#define REVOKED_SERIAL "0BADCAFE"
 
 /* One token per certificate, and one for intermediate + root together. */
 #define T_CHAINROOT C_COUNT
@@ -64,6 +67,7 @@ static const char *const tok_names[C_COUNT] = {
 	[C_ROGUE_LEAF]  = "{{ROGUE}}",         /* listed, issued by the look-alike */
 	[C_ROGUE_INTER] = "{{ROGUECHAIN}}",    /* same name as C_INTER, other key */
 	[C_OTHER]       = "{{OTHER}}",         /* verifies, but not listed */
+	[C_REVOKED]     = "{{REVOKED}}",       /* listed, on the intermediate's CRL */
 };
 
 static struct {
@@ -74,14 +78,16 @@ static struct {
 	unsigned char *chainroot;
 	size_t chainroot_len;
 	struct fuzz_token toks[T_COUNT];
-	struct cert_store *store;
+	struct cert_store *store;        /* the root */
+	struct cert_store *crl_store;    /* the root, and the CRLs */
 	struct tplist *list;
 	int verbose;                     /* FUZZ_VERBOSE set: one line per input */
 } pki;
 
 static int listed(int c)
 {
-	return c == C_LEAF || c == C_EXPIRED || c == C_SERVER || c == C_ROGUE_LEAF;
+	return c == C_LEAF || c == C_EXPIRED || c == C_SERVER || c == C_ROGUE_LEAF ||
+	       c == C_REVOKED;
 }
 
 static void pki_init(void)
@@ -108,6 +114,15 @@ static void pki_init(void)
 	                                         NOW - 100 * DAY, NOW + 365 * DAY, 1, NULL);
 	pki.x[C_ROGUE_LEAF] = testpki_make_cert("/O=Fuzz/CN=mallory", lk, pki.x[C_ROGUE_INTER], gk,
 	                                        NOW - DAY, NOW + 30 * DAY, 0, "clientAuth");
+	{
+		struct testpki_cert rc = {
+			.subject = "/O=Fuzz/CN=eve", .key = lk, .issuer = pki.x[C_INTER],
+			.issuer_key = ik, .not_before = NOW - DAY, .not_after = NOW + 30 * DAY,
+			.eku = "clientAuth", .serial_hex = REVOKED_SERIAL,
+		};
+
+		pki.x[C_REVOKED] = testpki_make_cert_ex(&rc);
+	}
 	pki.list = tplist_new();
 	FUZZ_ASSERT(pki.list);
 	for (int c = 0; c < C_COUNT; c++) {
@@ -135,8 +150,23 @@ static void pki_init(void)
 	}
 	FUZZ_ASSERT(testpki_write_pem(&pki.x[C_ROOT], 1, pem, sizeof(pem)) == 0);
 	pki.store = cert_store_load(pem, err, sizeof(err));
+	pki.crl_store = cert_store_load(pem, err, sizeof(err));
 	unlink(pem);
-	FUZZ_ASSERT(pki.store);
+	FUZZ_ASSERT(pki.store && pki.crl_store);
+	{
+		char crl[] = "/tmp/certspoa-fuzz-crl-XXXXXX";
+		int fd = mkstemp(crl);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		struct cert_crl_info ci;
+
+		FUZZ_ASSERT(f);
+		fuzz_write_crl(f, pki.x[C_ROOT], rk, NOW - DAY, NOW + 7 * DAY, NULL);
+		fuzz_write_crl(f, pki.x[C_INTER], ik, NOW - DAY, NOW + 7 * DAY, REVOKED_SERIAL);
+		FUZZ_ASSERT(fclose(f) == 0);
+		FUZZ_ASSERT(cert_store_add_crls(pki.crl_store, crl, &ci, err, sizeof(err)) == 0);
+		FUZZ_ASSERT(ci.count == 2);
+		unlink(crl);
+	}
 	EVP_PKEY_free(rk);
 	EVP_PKEY_free(ik);
 	EVP_PKEY_free(lk);
@@ -237,15 +267,16 @@ static int which_cert(const char *der, size_t len)
 	return -1;
 }
 
-static int expect_allow(const struct expect *e, int verify_mode, int require_cert)
+static int expect_allow(const struct expect *e, const struct policy *pol)
 {
+	int verify_mode = pol->verify, crl = pol->verify_flags != 0;
 	int c, code;
 	X509 *x;
 
 	if (e->bad)
 		return 0;
 	if (!e->cert || e->cert_len == 0)
-		return !require_cert;
+		return !pol->require_cert;
 	/* only a listed certificate can pass the thumbprint check: it must be
 	 * one of ours, byte for byte */
 	c = which_cert(e->cert, e->cert_len);
@@ -257,12 +288,13 @@ static int expect_allow(const struct expect *e, int verify_mode, int require_cer
 		return 1;
 	x = cert_parse_der((const unsigned char *)e->cert, e->cert_len);
 	FUZZ_ASSERT(x);
-	code = cert_verify(pki.store, x, (const unsigned char *)e->chain, e->chain_len,
-	                   NOW, NULL);
+	code = cert_verify_ex(pol->store, x, (const unsigned char *)e->chain, e->chain_len,
+	                      NOW, pol->verify_flags, NULL);
 	X509_free(x);
-	/* whatever the chain, only the good leaf can ever verify */
+	/* whatever the chain, only the good leaf can ever verify, and the
+	 * revoked one where revocation is not checked */
 	if (code == X509_V_OK)
-		FUZZ_ASSERT(c == C_LEAF);
+		FUZZ_ASSERT(c == C_LEAF || (c == C_REVOKED && !crl));
 	return code == X509_V_OK;
 }
 
@@ -311,6 +343,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pol.verify = modes[(data[0] >> 5) & 3];
 	pol.deny_status = 403;
 	pol.store = pki.store;
+	if (((data[0] >> 5) & 3) == 3) {
+		pol.store = pki.crl_store;
+		pol.crl_check = CRL_CHECK_ALL;
+		pol.crl_missing = CRL_MISSING_DENY;
+		pol.verify_flags = CERT_VF_CRL_ALL;
+	}
 	pol.thumbprints = pki.list;
 	cfg.policies = cfg.default_policy = &pol;
 	cfg.cache_size = 16;
@@ -346,10 +384,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(a.verdict == FUZZ_V_UNSET);
 		goto out;
 	}
-	allow = expect_allow(&e, pol.verify, pol.require_cert);
+	allow = expect_allow(&e, &pol);
 	if (pki.verbose)
-		fprintf(stderr, "fuzz_handler: mode %d require %d max %zu: %s (expected %s)\n",
-		        pol.verify, pol.require_cert, max_frame,
+		fprintf(stderr, "fuzz_handler: verify %s%s require %d max %zu: %s (expected %s)\n",
+		        cfg_verify_name(pol.verify), pol.verify_flags ? "+crl" : "",
+		        pol.require_cert, max_frame,
 		        a.verdict == FUZZ_V_ALLOW ? "allow" : "deny", allow ? "allow" : "deny");
 	FUZZ_ASSERT(a.verdict == (allow ? FUZZ_V_ALLOW : FUZZ_V_DENY));
 out:

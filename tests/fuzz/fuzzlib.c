@@ -1,6 +1,7 @@
-/* Checks shared by the fuzz targets: the frames the agent writes. See fuzz.h.
+/* Helpers shared by the fuzz targets (see fuzz.h): checks of the frames the
+ * agent writes, placeholder expansion, and a CRL writer for test PKIs.
  *
- * These are written from SPOP-NOTES.md, not from the agent's encoder: an
+ * The frame checks are written from SPOP-NOTES.md, not from the agent's encoder: an
  * ACK is FIN-flagged, fits the negotiated frame size and holds only
  * SET-VAR/UNSET-VAR actions on txn variables with short names; string values
  * are printable ASCII (they end up in HTTP headers and logs), certificate
@@ -8,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "fuzz.h"
 #include "spop.h"
@@ -290,4 +295,36 @@ long fuzz_expand(const uint8_t *in, size_t n, const struct fuzz_token *toks,
 	}
 	*out = buf;
 	return (long)o;
+}
+
+void fuzz_write_crl(FILE *f, X509 *issuer, EVP_PKEY *key, int64_t last_update,
+                    int64_t next_update, const char *serial_hex)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+
+	FUZZ_ASSERT(crl && t);
+	FUZZ_ASSERT(X509_CRL_set_version(crl, X509_CRL_VERSION_2));
+	FUZZ_ASSERT(X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)));
+	FUZZ_ASSERT(ASN1_TIME_set(t, (time_t)last_update) && X509_CRL_set1_lastUpdate(crl, t));
+	FUZZ_ASSERT(ASN1_TIME_set(t, (time_t)next_update) && X509_CRL_set1_nextUpdate(crl, t));
+	if (serial_hex) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		BIGNUM *bn = NULL;
+		ASN1_INTEGER *ai;
+
+		FUZZ_ASSERT(r && BN_hex2bn(&bn, serial_hex));
+		ai = BN_to_ASN1_INTEGER(bn, NULL);
+		FUZZ_ASSERT(ai && X509_REVOKED_set_serialNumber(r, ai));
+		FUZZ_ASSERT(ASN1_TIME_set(t, (time_t)last_update) &&
+		            X509_REVOKED_set_revocationDate(r, t));
+		FUZZ_ASSERT(X509_CRL_add0_revoked(crl, r));
+		ASN1_INTEGER_free(ai);
+		BN_free(bn);
+	}
+	FUZZ_ASSERT(X509_CRL_sort(crl));
+	FUZZ_ASSERT(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+	FUZZ_ASSERT(PEM_write_X509_CRL(f, crl));
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
 }

@@ -116,6 +116,30 @@ def hello(mfs=16380, caps="pipelining,async", extra=b"", versions="2.0"):
                  kv("capabilities", s(caps)) + extra)
 
 
+def der(tag, body):
+    n = len(body)
+    if n < 128:
+        ln = bytes([n])
+    else:
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        ln = bytes([0x80 | len(b)]) + b
+    return bytes([tag]) + ln + body
+
+
+def crl_pem():
+    """A CRL of "CN=Fuzz CA one" revoking serial 0x1234, with a dummy
+    signature: loading a CRL file does not check signatures."""
+    seq = lambda *a: der(0x30, b"".join(a))
+    ecdsa_sha256 = seq(der(0x06, bytes.fromhex("2a8648ce3d040302")))
+    name = seq(der(0x31, seq(der(0x06, b"\x55\x04\x03"), der(0x0C, b"Fuzz CA one"))))
+    t1, t2 = der(0x17, b"270115080000Z"), der(0x17, b"270122080000Z")
+    revoked = seq(seq(der(0x02, b"\x12\x34"), t1))
+    tbs = seq(der(0x02, b"\x01"), ecdsa_sha256, name, t1, t2, revoked)
+    body = seq(tbs, ecdsa_sha256, der(0x03, b"\x00" + seq(der(0x02, b"\x01"), der(0x02, b"\x01"))))
+    return (b"-----BEGIN X509 CRL-----\n" + base64.encodebytes(body) +
+            b"-----END X509 CRL-----\n")
+
+
 def write(target, name, data):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -192,6 +216,10 @@ def main():
     for tok in ("EXPIRED", "SERVERAUTH", "OTHER"):
         write("handler", "leaf-" + tok.lower(), b"\x00" + message("check-client-cert", [
             ("verify", i64(0)), ("cert", b"\x09{{%s}}" % tok.encode()), ("chain", b"\x09{{CHAIN}}")]))
+    for flags, name in ((0x00, "leaf-revoked-nocrl"), (0x60, "leaf-revoked-crl")):
+        write("handler", name, bytes([flags]) + message("check-client-cert", [
+            ("cert", b"\x09{{REVOKED}}"), ("chain", b"\x09{{CHAIN}}")]))
+    write("handler", "leaf-allow-crl", b"\x60" + message("check-client-cert", good))
     write("handler", "leaf-rogue", b"\x20" + message("check-client-cert", [
         ("verify", i64(0)), ("cert", b"\x09{{ROGUE}}"), ("chain", b"\x09{{ROGUECHAIN}}")]))
     write("handler", "wrong-types", b"\x00" + message("check-client-cert", [
@@ -256,6 +284,11 @@ def main():
            b"\n".join(base64.encodebytes(capture_der).split(b"\n")).strip() +
            b"\n-----END CERTIFICATE-----\n")
     write("cfg", "pem", b"text before\n" + pem + pem.replace(b"CERTIFICATE", b"TRUSTED CERTIFICATE"))
+    write("cfg", "crl", b"[policy default]\nverify = agent\nca_file = {{CA}}\n"
+          b"crl_file = {{CRL}}\ncrl_check = leaf\ncrl_missing = allow\n")
+    write("cfg", "crl-haproxy", b"[policy default]\nca_file = {{CA}}\ncrl_file = {{CRL}}\n")
+    write("cfg", "crl-pem", b"[policy default]\nverify = both\nca_file = {{CA}}\n"
+          b"crl_file = {{SELF}}\n" + crl_pem() + crl_pem())
     write("cfg", "long-line", b"[agent]\nlisten = " + b"x" * 300 + b"\n")
 
     # --- cert: flags, leaf length (2 bytes), leaf DER, chain ---
