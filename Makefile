@@ -236,3 +236,41 @@ $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY
          $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.d) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.d) \
          $(REPLAY_DIR)/fuzzlib.d
 # --- end fuzzing ---
+
+# --- benchmarks ---
+# Agent-alone and micro-benchmarks (tests/bench/; figures in docs/BENCHMARKS.md).
+#   make bench        certspoa next to a fixed-ACK floor agent, interleaved and
+#                     repeated, then the micro-benchmarks; prints a table
+#                     (~4 min; agent on cpu0 and load on cpu1 via taskset)
+#   make bench-smoke  everything for ~1 s each, no timing assertions (CI)
+#   make bench-e2e    HAProxy 2.6 end to end, scenarios a-d (tests/bench/e2e.sh)
+#   make bench-tools  build spop-bench, floor-agent and micro only
+BENCH_DIR   := $(BUILD)/tests/bench
+BENCH_LIB   := $(BENCH_DIR)/benchpki.o $(BENCH_DIR)/benchmsg.o $(BUILD)/tests/unit/testpki.o
+BENCH_TOOLS := $(BENCH_DIR)/spop-bench $(BENCH_DIR)/floor-agent $(BENCH_DIR)/micro
+BENCH_ENV   := CERTSPOA_BIN=$(CURDIR)/$(BIN) BENCH_TOOLS=$(CURDIR)/$(BENCH_DIR)
+
+.PHONY: bench-tools bench-smoke bench-e2e
+
+$(BENCH_DIR)/spop-bench: $(BENCH_DIR)/spop-bench.o $(BENCH_LIB) $(BUILD)/agent/spop.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_DIR)/floor-agent: $(BENCH_DIR)/floor-agent.o $(BUILD)/agent/spop.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_DIR)/micro: $(BENCH_DIR)/micro.o $(BENCH_LIB) $(CORE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-tools: $(BIN) $(BENCH_TOOLS)
+
+bench: bench-tools
+	$(BENCH_ENV) tests/bench/run.sh
+
+bench-smoke: bench-tools
+	$(BENCH_ENV) tests/bench/run.sh --smoke
+
+bench-e2e: bench-tools
+	$(BENCH_ENV) tests/bench/e2e.sh
+
+-include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
+# --- end benchmarks ---
