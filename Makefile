@@ -76,6 +76,16 @@ integration: $(BIN)
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
+# Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md).
+fault: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/fault/run.sh
+
+# memcheck on the unit tests and on the agent during a short run (not with SAN).
+valgrind: certspoa $(BUILD)/tests/unit/run-unit
+	CERTSPOA_BIN=$(CURDIR)/certspoa UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
+
+.PHONY: fault valgrind
+
 # Test suites run one after the other (sub-makes), even under make -j.
 test:
 	$(MAKE) unit
