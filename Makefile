@@ -76,7 +76,7 @@ integration: $(BIN)
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
-# Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md).
+# Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md), ~2 min.
 fault: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/fault/run.sh
 
@@ -90,6 +90,7 @@ valgrind: certspoa $(BUILD)/tests/unit/run-unit
 test:
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fault
 
 check: test
 	$(MAKE) SAN=address,undefined unit
