@@ -115,9 +115,11 @@ sanitized() {
 # reload_haproxy NAME - soft reload: a new HAProxy on the same ports and
 # configuration, started with -sf OLD_PID (the old one stops listening and
 # finishes its connections). HAP_PID becomes the new process; HAP_OLD_PIDS
-# collects the old ones.
+# collects the old ones. Each process logs to its own NAME.rN.log: HAProxy
+# makes its stdout non-blocking with F_SETFL, which drops O_APPEND, so two
+# processes sharing one file overwrite each other's lines.
 reload_haproxy() {
-    local name=$1 old=$HAP_PID
+    local name=$1.r$((${#HAP_OLD_PIDS[@]} + 1)) old=$HAP_PID
     echo "=== reload $(date +%T.%3N) old=$old" >>"$WORK/$name.log"
     CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT \
     CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT \

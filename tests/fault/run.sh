@@ -256,7 +256,7 @@ if want reload; then
             # deliver. Count how many of them HAProxy saw at all.
             seen=0
             for p in ${V_transport_error_paths:-}; do
-                grep -q " \"GET $p HTTP" "$WORK/haproxy-reload.log" && seen=$((seen + 1))
+                cat "$WORK"/haproxy-reload*.log | grep -q " \"GET $p HTTP" && seen=$((seen + 1))
             done
             note "of those, HAProxy logged $seen (the rest never reached a HAProxy process)"
             check "reload: the agent logged no protocol error" \
