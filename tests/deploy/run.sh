@@ -28,7 +28,7 @@
 # Needs root for 3 (setpriv) and 6 (unshare, mount, chroot); without root
 # those parts are skipped and say so. Debian packages: make gcc libc6-dev
 # libssl-dev libev-dev libinih-dev haproxy curl openssl python3 python3-yaml
-# systemd (systemd-analyze only) strace groff-base man-db mandoc util-linux.
+# systemd (systemd-analyze only) strace groff-base man-db mandoc util-linux binutils.
 # Everything listens on 127.0.0.1. Ends with "deploy: N passed, N failed".
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
