@@ -167,7 +167,8 @@ FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE $(WARN)
+                -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE $(WARN) \
+                -DCERTSPOA_VERSION='"$(VERSION)"'
 FUZZ_LIB_SRC := $(CORE_SRC) $(SERVER_SRC) tests/unit/testpki.c tests/fuzz/fuzzlib.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_DICT_spop    := tests/fuzz/spop.dict
