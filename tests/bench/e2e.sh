@@ -139,7 +139,7 @@ wait_file() {   # wait_file FILE PID - up to 10 s
 # CPU time of a process so far, in ns: the sum over its threads of
 # /proc/PID/task/TID/schedstat (time on CPU, user + system; the same time
 # as utime + stime in /proc/PID/stat, without its 10 ms ticks)
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%d", t }'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'; }
 
 # ------------------------------------------------------------------ setup
 

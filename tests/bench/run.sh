@@ -161,7 +161,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # time the process's threads spent runnable but waiting for a CPU, in ns
 # (/proc/PID/task/*/schedstat, 2nd field): how much the machine's other
 # load got in the way
-wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $2 } END { printf "%d", t }'; }
+wait_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $2 } END { printf "%.0f", t }'; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 HZ=$(getconf CLK_TCK)
 
