@@ -206,7 +206,9 @@ if want kill; then
             check "kill: ... every one 503 agent_unavailable ($V_outage_503 of $V_outage_requests; others: $V_outage_other)" \
                 eq "$V_outage_503" "$V_outage_requests"
             check "kill: there were requests during the outage" ge "$V_outage_requests" 1
-            note "outage answers by SPOE error (1 = timeout processing while HAProxy still thought the agent UP, 2 = no agent server once its health check marked it DOWN): $V_outage_spoe_errors"
+            # 2.6: 1 = timeout processing (the agent not yet marked DOWN),
+            # 2 = no agent server (DOWN); 3.x: 257 = connection error (256 + 1).
+            note "outage answers by SPOE error (txn.certspoa.error): $V_outage_spoe_errors"
             note "recovery: first allowed 200 $V_recovery_from_restart_ms ms after the restart ($V_recovery_from_ready_ms ms after the agent was listening)"
             check "kill: service back within 2 s of the restart ($V_recovery_from_restart_ms ms)" \
                 test "$V_recovery_from_restart_ms" -ge 0 -a "$V_recovery_from_restart_ms" -le 2000

@@ -923,6 +923,10 @@ def cmd_slow(a):
               closed == n and st2 == n, "%d closed, %d with status 2, of %d; %s" % (closed, st2, n, span))
     n = len(groups["ready-dribble"])
     if n:
+        took = sorted(ended[p][0] for p in groups["ready-dribble"] if p in acked)
+        if took:
+            note("NOTIFY dribblers answered after %.1f to %.1f s: each byte counts as activity,"
+                 " so idle_timeout does not cut a slow but moving peer" % (took[0], took[-1]))
         check("%d peers dribbling a NOTIFY a byte at a time: every one answered (ACK)" % n,
               len([p for p in groups["ready-dribble"] if p in acked]) == n,
               "%d answered of %d" % (len([p for p in groups["ready-dribble"] if p in acked]), n))
