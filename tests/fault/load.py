@@ -16,7 +16,8 @@ analysis of what came back.
         from certspoa (spoe error N)", or "-".
 
     load.py analyze --log LOG [--kill-ms T] [--dead-ms T] [--restart-ms T] [--ready-ms T]
-        Prints VALUE lines (see spop.py) with the counts the tests assert on.
+        Prints VALUE lines (see spop.py) with the counts the tests assert
+        on, then END.
 
 Standard library only, loopback only.
 """
@@ -228,6 +229,8 @@ def main():
     p.set_defaults(fn=cmd_analyze)
     a = ap.parse_args()
     a.fn(a)
+    if a.cmd == "analyze":
+        print("END\tanalyze", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ result, tab-separated, for tests/fault/run.sh to count:
     CHECK <TAB> ok|fail <TAB> name <TAB> why (empty when ok)
     NOTE  <TAB> text
     VALUE <TAB> key <TAB> value
+    END   <TAB> subcommand          (last line: it ran to the end)
 
 Subcommands (see --help of each):
     abuse   malformed frames of every kind, one connection each, while a
@@ -1232,6 +1233,7 @@ def main():
 
     a = ap.parse_args()
     a.fn(a)
+    out("END", a.cmd)       # the caller counts a missing END as a failure
     sys.exit(0)
 
 

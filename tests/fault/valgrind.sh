@@ -13,6 +13,7 @@
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/faultlib.sh"
+set +u      # V_* values from the Python tools may be missing (see run.sh)
 
 UNIT_BIN=${UNIT_BIN:-$TOP/build/tests/unit/run-unit}
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
