@@ -37,7 +37,7 @@ endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
-            agent/rules.c agent/handler.c agent/cfg.c agent/log.c agent/fwd.c agent/dn.c
+            agent/rules.c agent/handler.c agent/cfg.c agent/log.c agent/fwd.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
 DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/main.c
@@ -75,6 +75,10 @@ integration: $(BIN)
 
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
+
+# Operations tests (tests/ops/run.sh): Prometheus, promtool, headless Chromium.
+ops: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/ops/run.sh
 
 # Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md), ~2 min.
 fault: $(BIN)
