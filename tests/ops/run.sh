@@ -717,9 +717,9 @@ STATS_URL=http://127.0.0.1:$STATS_HTTP
 if start_agent watch "$WORK/watch.ini" "$WORK/watch.ready" && start_haproxy haproxy-watch "$AGENT_ADDR"; then
     WATCH=$AGENT_PID
     wait_until 5 agent_is UP >/dev/null
-    # one HTTP/1.1 keep-alive connection across the change: first request
-    # allowed, then the list swaps to "nobody", then the same connection's
-    # request is denied
+    # HAProxy's SPOP connections to the agent stay open across the change:
+    # allowed, then the list swaps to "nobody", then the next request is
+    # denied
     req_cert watch-1 allowed
     check "watch: listed certificate -> 200" eq "$STATUS" 200
     ln -sfn ..v2 "$WORK/cm/..data.tmp" && mv -T "$WORK/cm/..data.tmp" "$WORK/cm/..data"
