@@ -23,6 +23,7 @@ import argparse
 import os
 import random
 import select
+import signal
 import socket
 import struct
 import sys
@@ -667,6 +668,12 @@ class Abuse:
                                                                 ("zzz", typed(T_INT32, -5))]))],
                         {"verdict": "allow"})
         self.pipelined_ok()
+        self.zero_ids_ok()
+        self.small_frames_ok()
+        self.buffered_frames_ok()
+        self.expect_disconnect("HAPROXY-DISCONNECT before HELLO -> AGENT-DISCONNECT 0 and close",
+                               frame(HAPROXY_DISCON, kv("status-code", typed(T_UINT32, 0))
+                                     + kv("message", typed(T_STR, "bye"))), 0)
 
         self.good_broken or check("good connection: never closed, still answering after every case",
                                   *self.good_ok())
@@ -745,6 +752,102 @@ class Abuse:
             time.sleep(0.2)
         except Exception as e:          # noqa: BLE001
             why = "client error: %s %s" % (type(e).__name__, e)
+        self.finish(name, why)
+
+    def zero_ids_ok(self):
+        name = "NOTIFY with stream-id 0 and frame-id 0 (HAProxy 2.6 style) -> ACK 0/0"
+        why = ""
+        p = None
+        try:
+            p = Peer(self.addr)
+            p.hello()
+            if p.notify(cert_args(self.allowed), sid=0, fid=0).get("verdict") != "allow":
+                why = "no allow"
+        except Exception as e:          # noqa: BLE001
+            why = "client error: %s %s" % (type(e).__name__, e)
+        finally:
+            if p:
+                p.close()
+        self.finish(name, why)
+
+    def small_frames_ok(self):
+        name = "max-frame-size 256 (the minimum): every ACK fits in 256 bytes and carries the verdict"
+        why = ""
+        p = None
+        try:
+            p = Peer(self.addr)
+            h = p.hello(max_frame=256)
+            if h.get("max-frame-size") != 256:
+                why = "AGENT-HELLO max-frame-size %r" % h.get("max-frame-size")
+            cases = [message([("present", typed(T_BOOL, False))]),
+                     message([("present", typed(T_BOOL, True)), ("verify", typed(T_INT64, 0)),
+                              ("cert", typed(T_BIN, b"\x30\x82" + b"\x01" * 150))]),
+                     message([("present", typed(T_BOOL, True)), ("verify", typed(T_STR, "x" * 150))])]
+            for i, m in enumerate(cases):
+                if why:
+                    break
+                p.send(frame(NOTIFY, m, sid=1, fid=i + 1))
+                f = p.recv_frame()
+                size = 1 + 4 + len(varint(f.sid)) + len(varint(f.fid)) + len(f.payload)
+                acts = f.actions()
+                if f.type != ACK or size > 256 or acts.get("verdict") != "deny":
+                    why = "case %d: %r, %d bytes, %r" % (i, f, size, acts)
+        except Exception as e:          # noqa: BLE001
+            why = "client error: %s %s" % (type(e).__name__, e)
+        finally:
+            if p:
+                p.close()
+        self.finish(name, why)
+
+    def buffered_frames_ok(self):
+        """Frames that are already in the agent's socket buffer when it
+        wakes up must all be answered. The agent is frozen (SIGSTOP), each
+        of 64 connections gets a different number of pipelined NOTIFY
+        frames (150 to 402, step 4), the agent is thawed (SIGCONT), and
+        every connection must get all its ACKs. (It reads up to 8 x 16 KiB
+        per wake-up and stops answering when its 64 KiB send buffer is
+        full; the counts cover the ranges where that happens mid-read.)"""
+        counts = list(range(150, 403, 4))
+        name = ("%d connections, %d-%d NOTIFY each, already buffered when the agent wakes:"
+                " every one answered" % (len(counts), counts[0], counts[-1]))
+        why = ""
+        peers = []
+        stopped = False
+        try:
+            if not self.pid:
+                raise ValueError("needs --pid")
+            for n in counts:
+                p = Peer(self.addr, timeout=5)
+                p.hello()
+                peers.append((p, n))
+            os.kill(self.pid, signal.SIGSTOP)
+            stopped = True
+            for p, n in peers:
+                p.sock.sendall(b"".join(frame(NOTIFY, message(cert_args(self.allowed)), sid=2 * i + 1, fid=1)
+                                        for i in range(n)))
+            os.kill(self.pid, signal.SIGCONT)
+            stopped = False
+            short = []
+            for p, n in peers:
+                got = 0
+                try:
+                    while got < n:
+                        f = p.recv_frame(3)
+                        if f.type != ACK or f.sid != 2 * got + 1:
+                            raise ValueError("ACK %d: got %r" % (got, f))
+                        got += 1
+                except (socket.timeout, TimeoutError, Closed):
+                    short.append("%d/%d" % (got, n))
+            if short:
+                why = ("%d connections stalled (ACKs received/NOTIFY sent, then 3 s of silence"
+                       " while the peer reads): %s" % (len(short), " ".join(short)))
+        except Exception as e:          # noqa: BLE001
+            why = "client error: %s %s" % (type(e).__name__, e)
+        finally:
+            if stopped:
+                os.kill(self.pid, signal.SIGCONT)
+            for p, _ in peers:
+                p.close()
         self.finish(name, why)
 
     def healthcheck_ok(self):
