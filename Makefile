@@ -36,11 +36,11 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
-CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
+CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/strset.c agent/cidr.c agent/lists.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
-DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/main.c
+DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/explain.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
