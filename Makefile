@@ -36,7 +36,8 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
-CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/strset.c agent/cidr.c agent/lists.c \
+CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
+            agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
@@ -76,10 +77,21 @@ integration: $(BIN)
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
+# Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md), ~2 min.
+fault: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/fault/run.sh
+
+# memcheck on the unit tests and on the agent during a short run (not with SAN).
+valgrind: certspoa $(BUILD)/tests/unit/run-unit
+	CERTSPOA_BIN=$(CURDIR)/certspoa UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
+
+.PHONY: fault valgrind
+
 # Test suites run one after the other (sub-makes), even under make -j.
 test:
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fault
 
 check: test
 	$(MAKE) SAN=address,undefined unit
@@ -156,7 +168,8 @@ FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE $(WARN)
+                -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE $(WARN) \
+                -DCERTSPOA_VERSION='"$(VERSION)"'
 FUZZ_LIB_SRC := $(CORE_SRC) $(SERVER_SRC) tests/unit/testpki.c tests/fuzz/fuzzlib.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_DICT_spop    := tests/fuzz/spop.dict
@@ -236,3 +249,41 @@ $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY
          $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.d) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.d) \
          $(REPLAY_DIR)/fuzzlib.d
 # --- end fuzzing ---
+
+# --- benchmarks ---
+# Agent-alone and micro-benchmarks (tests/bench/; figures in docs/BENCHMARKS.md).
+#   make bench        certspoa next to a fixed-ACK floor agent, interleaved and
+#                     repeated, then the micro-benchmarks; prints a table
+#                     (~4 min; agent on cpu0 and load on cpu1 via taskset)
+#   make bench-smoke  everything for ~1 s each, no timing assertions (CI)
+#   make bench-e2e    HAProxy 2.6 end to end, scenarios a-d (tests/bench/e2e.sh)
+#   make bench-tools  build spop-bench, floor-agent and micro only
+BENCH_DIR   := $(BUILD)/tests/bench
+BENCH_LIB   := $(BENCH_DIR)/benchpki.o $(BENCH_DIR)/benchmsg.o $(BUILD)/tests/unit/testpki.o
+BENCH_TOOLS := $(BENCH_DIR)/spop-bench $(BENCH_DIR)/floor-agent $(BENCH_DIR)/micro
+BENCH_ENV   := CERTSPOA_BIN=$(CURDIR)/$(BIN) BENCH_TOOLS=$(CURDIR)/$(BENCH_DIR)
+
+.PHONY: bench-tools bench-smoke bench-e2e
+
+$(BENCH_DIR)/spop-bench: $(BENCH_DIR)/spop-bench.o $(BENCH_LIB) $(BUILD)/agent/spop.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_DIR)/floor-agent: $(BENCH_DIR)/floor-agent.o $(BUILD)/agent/spop.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BENCH_DIR)/micro: $(BENCH_DIR)/micro.o $(BENCH_LIB) $(CORE_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-tools: $(BIN) $(BENCH_TOOLS)
+
+bench: bench-tools
+	$(BENCH_ENV) tests/bench/run.sh
+
+bench-smoke: bench-tools
+	$(BENCH_ENV) tests/bench/run.sh --smoke
+
+bench-e2e: bench-tools
+	$(BENCH_ENV) tests/bench/e2e.sh
+
+-include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
+# --- end benchmarks ---

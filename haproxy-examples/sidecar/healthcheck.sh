@@ -10,16 +10,29 @@ set -u
 conf=${1:-/etc/certspoa/certspoa.ini}
 path=${2:-/healthz}
 
-addr=$(awk '
-	/^[ \t]*\[/ { sec = $0; gsub(/[ \t\[\]]/, "", sec); next }
-	sec == "stats" && /^[ \t]*listen[ \t]*=/ {
-		v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]*([;#].*)?$/, "", v)
-		print v; exit
-	}' "$conf" 2>/dev/null)
+# The [stats] section's listen value, in bash alone (no awk needed).
+addr=""
+sec=""
+while IFS= read -r line || [ -n "$line" ]; do
+	line=${line#"${line%%[![:space:]]*}"}
+	case $line in
+		\[*\]*) sec=${line#[}; sec=${sec%%]*}; sec=${sec//[[:space:]]/} ;;
+		listen*=*)
+			[ "$sec" = stats ] || continue
+			v=${line#*=}
+			v=${v%%[;#]*}
+			v=${v//[[:space:]]/}
+			addr=$v
+			break ;;
+	esac
+done <"$conf" 2>/dev/null
 if [ -z "$addr" ]; then
 	echo "certspoa-healthcheck: no [stats] listen in $conf" >&2
 	exit 1
 fi
+case $addr in
+	unix:*) echo "certspoa-healthcheck: [stats] listens on $addr; this check needs HOST:PORT" >&2; exit 1 ;;
+esac
 port=${addr##*:}
 host=${addr%:*}
 host=${host#[}

@@ -65,9 +65,10 @@ start_agent_with() {
 # counted like lib.sh's check, NOTE lines printed, VALUE lines stored as
 # V_<key> and printed. Call as: py_checks < <(command).
 py_checks() {
-    local tag a b c
+    local tag a b c ended=0
     while IFS=$'\t' read -r tag a b c; do
         case $tag in
+            END) ended=1 ;;
             CHECK)
                 if [ "$a" = ok ]; then
                     check "$b" true
@@ -82,15 +83,22 @@ py_checks() {
             *) note "(client) $tag $a $b $c" ;;
         esac
     done
+    [ "$ended" = 1 ] || fail "the python client ran to its end" "it stopped early: see its output above"
 }
 why_fail() { WHY=$1; return 1; }
 
 # py_values - like py_checks for VALUE lines only, without printing them.
+# Both count a failure when the tool did not print its END line (it died).
 py_values() {
-    local tag a b
+    local tag a b ended=0
     while IFS=$'\t' read -r tag a b; do
-        [ "$tag" = VALUE ] && printf -v "V_$a" '%s' "$b"
+        case $tag in
+            VALUE) printf -v "V_$a" '%s' "$b" ;;
+            END) ended=1 ;;
+            *) note "(client) $tag $a $b" ;;
+        esac
     done
+    [ "$ended" = 1 ] || fail "the python analysis ran to its end" "it stopped early: see its output above"
 }
 
 # rss_kb PID - resident set size in KiB (-1 if the process is gone).
@@ -115,9 +123,11 @@ sanitized() {
 # reload_haproxy NAME - soft reload: a new HAProxy on the same ports and
 # configuration, started with -sf OLD_PID (the old one stops listening and
 # finishes its connections). HAP_PID becomes the new process; HAP_OLD_PIDS
-# collects the old ones.
+# collects the old ones. Each process logs to its own NAME.rN.log: HAProxy
+# makes its stdout non-blocking with F_SETFL, which drops O_APPEND, so two
+# processes sharing one file overwrite each other's lines.
 reload_haproxy() {
-    local name=$1 old=$HAP_PID
+    local name=$1.r$((${#HAP_OLD_PIDS[@]} + 1)) old=$HAP_PID
     echo "=== reload $(date +%T.%3N) old=$old" >>"$WORK/$name.log"
     CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT \
     CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT \

@@ -8,14 +8,16 @@ analysis of what came back.
         (with the named client certificate from DIR, or none), sending GETs
         until the duration ends or the stop file appears. A dropped
         connection is re-opened. One line per request in LOG:
-            cert  start_ms  end_ms  status  code  client_cert
+            cert  start_ms  end_ms  status  code  client_cert  path  spoe_error
         status is the HTTP status or ERR:<what> for a transport error;
         client_cert says what the backend echo saw for a 200: "ok" (exactly
         one Client-Cert header, holding this client's own certificate),
-        "none", or "other".
+        "none", or "other". spoe_error is N from a 503's detail "no verdict
+        from certspoa (spoe error N)", or "-".
 
     load.py analyze --log LOG [--kill-ms T] [--dead-ms T] [--restart-ms T] [--ready-ms T]
-        Prints VALUE lines (see spop.py) with the counts the tests assert on.
+        Prints VALUE lines (see spop.py) with the counts the tests assert
+        on, then END.
 
 Standard library only, loopback only.
 """
@@ -23,6 +25,7 @@ import argparse
 import base64
 import http.client
 import os
+import re
 import socket
 import ssl
 import sys
@@ -35,12 +38,24 @@ def now_ms():
 
 
 def client_loop(a, cert, idx, stop, rows):
+    try:
+        client_run(a, cert, idx, stop, rows)
+    except Exception as e:              # noqa: BLE001 - a dead client must be seen
+        rows.append("%s\t%d\t%d\tERR:client-died-%s\t-\t-\t-\t-" % (cert, now_ms(), now_ms(),
+                                                                     type(e).__name__))
+        print("load.py: client %s died: %r" % (cert, e), file=sys.stderr)
+
+
+def client_run(a, cert, idx, stop, rows):
     ctx = ssl.create_default_context(cafile=os.path.join(a.pki, "ca.pem"))
     ctx.check_hostname = False          # we connect to 127.0.0.1, the cert is for localhost
     expected = None
     if cert != "none":
         ctx.load_cert_chain(os.path.join(a.pki, cert + ".crt"), os.path.join(a.pki, cert + ".key"))
-        with open(os.path.join(a.pki, cert + ".der"), "rb") as fh:
+        # "chained-full" sends chained.crt plus its intermediate: the
+        # backend must see the leaf, chained.der
+        leaf = cert[:-len("-full")] if cert.endswith("-full") else cert
+        with open(os.path.join(a.pki, leaf + ".der"), "rb") as fh:
             expected = ":%s:" % base64.b64encode(fh.read()).decode()
     conn = None
     n = 0
@@ -49,9 +64,10 @@ def client_loop(a, cert, idx, stop, rows):
             conn = http.client.HTTPSConnection("127.0.0.1", a.port, context=ctx, timeout=10)
         n += 1
         t0 = now_ms()
-        status, code, cc = "", "-", "-"
+        status, code, cc, err = "", "-", "-", "-"
+        path = "/load/%s/%d/%d" % (cert, idx, n)
         try:
-            conn.request("GET", "/load/%s/%d/%d" % (cert, idx, n), headers={"Host": "localhost"})
+            conn.request("GET", path, headers={"Host": "localhost"})
             r = conn.getresponse()
             body = r.read()
             status = str(r.status)
@@ -67,6 +83,9 @@ def client_loop(a, cert, idx, stop, rows):
                     cc = "none"
                 else:
                     cc = "other"
+            elif r.status == 503:
+                m = re.search(rb"spoe error (\d+)", body)
+                err = m.group(1).decode() if m else "none"
             if r.will_close:
                 conn.close()
                 conn = None
@@ -78,7 +97,8 @@ def client_loop(a, cert, idx, stop, rows):
                 pass
             conn = None
             time.sleep(0.01)
-        rows.append("%s\t%d\t%d\t%s\t%s\t%s" % (cert, t0, now_ms(), status, code, cc))
+        rows.append("%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s" % (cert, t0, now_ms(), status, code, cc,
+                                                       path, err))
         if a.pause:
             time.sleep(a.pause)
     if conn:
@@ -120,24 +140,24 @@ def cmd_analyze(a):
     with open(a.log) as fh:
         for line in fh:
             f = line.rstrip("\n").split("\t")
-            if len(f) == 6:
-                rows.append((f[0], int(f[1]), int(f[2]), f[3], f[4], f[5]))
+            if len(f) == 8:
+                rows.append((f[0], int(f[1]), int(f[2]), f[3], f[4], f[5], f[6], f[7]))
     value("requests", len(rows))
     by = {}
     for r in rows:
         by[(r[0], r[3])] = by.get((r[0], r[3]), 0) + 1
     value("by_cert_status", " ".join("%s:%s=%d" % (k[0], k[1], v) for k, v in sorted(by.items())))
-    allowed = a.allowed
+    allowed = set(a.allowed.split(","))
     # Never: a 200 for a client that is not on the list, or a 200 whose
     # backend saw anything but this client's own certificate.
-    bad200 = [r for r in rows if r[3] == "200" and (r[0] != allowed or r[5] != "ok")]
+    bad200 = [r for r in rows if r[3] == "200" and (r[0] not in allowed or r[5] != "ok")]
     value("violations", len(bad200))
     if bad200:
         value("violation_example", " ".join(map(str, bad200[0])))
-    value("allowed_200", sum(1 for r in rows if r[0] == allowed and r[3] == "200"))
-    nonallowed = [r for r in rows if r[0] != allowed]
+    value("allowed_200", sum(1 for r in rows if r[0] in allowed and r[3] == "200"))
+    nonallowed = [r for r in rows if r[0] not in allowed]
     value("others_denied", sum(1 for r in nonallowed if r[3] in ("403", "503")))
-    value("others", len(nonallowed))
+    value("others", sum(1 for r in nonallowed if not r[3].startswith("ERR")))
     errs = [r for r in rows if r[3].startswith("ERR")]
     value("transport_errors", len(errs))
     if errs:
@@ -145,15 +165,16 @@ def cmd_analyze(a):
         for r in errs:
             kinds[r[3]] = kinds.get(r[3], 0) + 1
         value("transport_error_kinds", " ".join("%s=%d" % kv for kv in sorted(kinds.items())))
+        value("transport_error_paths", " ".join(r[6] for r in errs[:20]))
     # For the allowed client: every HTTP answer that is not 200. With an
     # outage, only before the kill and after the first 200 that followed
     # the restart (the recovery) count.
     recovered = None
     if a.kill_ms:
-        after = sorted((r for r in rows if r[0] == allowed and r[3] == "200" and r[1] >= a.restart_ms),
+        after = sorted((r for r in rows if r[0] in allowed and r[3] == "200" and r[1] >= a.restart_ms),
                        key=lambda r: r[2])
         recovered = after[0][2] if after else None
-    outside = [r for r in rows if r[0] == allowed and not r[3].startswith("ERR")
+    outside = [r for r in rows if r[0] in allowed and not r[3].startswith("ERR")
                and (not a.kill_ms or r[2] < a.kill_ms or (recovered and r[1] >= recovered))]
     fails = [r for r in outside if r[3] != "200"]
     value("allowed_answers_outside_outage", len(outside))
@@ -172,6 +193,10 @@ def cmd_analyze(a):
         value("outage_requests", len(inside))
         value("outage_200", sum(1 for r in inside if r[3] == "200"))
         value("outage_503", sum(1 for r in inside if r[3] == "503" and r[4] == "agent_unavailable"))
+        errs = {}
+        for r in inside:
+            errs[r[7]] = errs.get(r[7], 0) + 1
+        value("outage_spoe_errors", " ".join("%s=%d" % kv for kv in sorted(errs.items())))
         value("outage_other", " ".join(sorted(set("%s/%s" % (r[3], r[4]) for r in inside
                                                    if not (r[3] == "503" and r[4] == "agent_unavailable")))) or "-")
         value("recovery_from_restart_ms", recovered - a.restart_ms if recovered else -1)
@@ -204,6 +229,8 @@ def main():
     p.set_defaults(fn=cmd_analyze)
     a = ap.parse_args()
     a.fn(a)
+    if a.cmd == "analyze":
+        print("END\tanalyze", flush=True)
 
 
 if __name__ == "__main__":

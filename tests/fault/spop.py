@@ -8,6 +8,7 @@ result, tab-separated, for tests/fault/run.sh to count:
     CHECK <TAB> ok|fail <TAB> name <TAB> why (empty when ok)
     NOTE  <TAB> text
     VALUE <TAB> key <TAB> value
+    END   <TAB> subcommand          (last line: it ran to the end)
 
 Subcommands (see --help of each):
     abuse   malformed frames of every kind, one connection each, while a
@@ -923,6 +924,10 @@ def cmd_slow(a):
               closed == n and st2 == n, "%d closed, %d with status 2, of %d; %s" % (closed, st2, n, span))
     n = len(groups["ready-dribble"])
     if n:
+        took = sorted(ended[p][0] for p in groups["ready-dribble"] if p in acked)
+        if took:
+            note("NOTIFY dribblers answered after %.1f to %.1f s: each byte counts as activity,"
+                 " so idle_timeout does not cut a slow but moving peer" % (took[0], took[-1]))
         check("%d peers dribbling a NOTIFY a byte at a time: every one answered (ACK)" % n,
               len([p for p in groups["ready-dribble"] if p in acked]) == n,
               "%d answered of %d" % (len([p for p in groups["ready-dribble"] if p in acked]), n))
@@ -1228,6 +1233,7 @@ def main():
 
     a = ap.parse_args()
     a.fn(a)
+    out("END", a.cmd)       # the caller counts a missing END as a failure
     sys.exit(0)
 
 
