@@ -70,7 +70,8 @@ struct cert_ext {
 	unsigned int eku;             /* CERT_EKU_* */
 	int npolicies;
 	const char *policies[CERT_EXT_MAX_POLICIES];   /* dotted OIDs */
-	int is_ca;
+	int is_ca;                    /* X509_check_ca() > 0: CA:TRUE, keyCertSign, or v1 self-signed */
+	int policies_truncated;       /* more policies than CERT_EXT_MAX_POLICIES */
 };
 
 #endif /* CERTSPOA_CERT_T_H */

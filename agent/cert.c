@@ -9,7 +9,9 @@
  * path (measured: EVP_Digest 0.72 M/s vs 1.54 M/s over 8 threads). */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,20 +19,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "dn.h"
 
 struct cert_store {
 	X509_STORE *store;
@@ -631,4 +640,667 @@ const char *cert_verify_str(int code)
 	if (code > -CERT_VERIFY_NREASONS && cert_verify_reasons[-code])
 		return cert_verify_reasons[-code];
 	return "unknown certificate verification result";
+}
+
+/* ---- extension facts: cert_get_ext() ---- */
+
+/* Everything of cert_ext is first gathered in an ext_build: numbers in
+ * place, strings as (source, length, where the pointer goes) with sources
+ * that live until the copy (OpenSSL's, or temporaries here). Then one
+ * block of exactly sizeof(struct cert_ext) + the strings is allocated and
+ * the strings are copied into it. */
+#define EXT_NSTR  (CERT_EXT_MAX_SANS + CERT_EXT_MAX_POLICIES + 8)
+
+struct ext_str {
+	size_t off;           /* of a const char * member in struct cert_ext */
+	const char *src;
+	size_t len;
+	int lower;            /* ASCII-lowercase while copying (DNS names) */
+};
+
+struct ext_build {
+	struct cert_ext e;
+	struct ext_str str[EXT_NSTR];
+	int nstr;
+	size_t total;         /* string bytes, NULs included */
+	int spiffe_san;       /* index of the SPIFFE ID in e.sans, or -1 */
+	int spiffe_seen;      /* found, in e.sans or beyond CERT_EXT_MAX_SANS */
+	char *subject, *issuer;
+	unsigned char *cn;
+	char *policy[CERT_EXT_MAX_POLICIES];
+	char ip[CERT_EXT_MAX_SANS][INET6_ADDRSTRLEN];
+	char key_name[128], curve[80], sig_alg[128];
+};
+
+#define EXT_OFF(b, member) ((size_t)((const char *)&(b)->e.member - (const char *)&(b)->e))
+
+/* Queue a string. One with a NUL inside cannot be a C string without
+ * changing what it says ("a.example\0.evil.example"): unreadable. */
+static int ext_str_add(struct ext_build *b, size_t off, const char *src, size_t len, int lower)
+{
+	struct ext_str *s;
+
+	if (b->nstr >= EXT_NSTR || (len > 0 && memchr(src, 0, len)) ||
+	    len > CERT_DER_MAX * 4)
+		return -1;
+	s = &b->str[b->nstr++];
+	s->off = off;
+	s->src = src;
+	s->len = len;
+	s->lower = lower;
+	b->total += len + 1;
+	return 0;
+}
+
+static int ext_str_add0(struct ext_build *b, size_t off, const char *src)
+{
+	return ext_str_add(b, off, src, strlen(src), 0);
+}
+
+/* Canonical form of a name into a new string (dn.h). */
+static char *ext_dn(const X509_NAME *name)
+{
+	int der = i2d_X509_NAME(name, NULL);
+	size_t cap;
+	char *s;
+
+	if (der < 0)
+		return NULL;
+	/* the canonical form is at most 4 bytes per DER byte (dotted OIDs:
+	 * "127." from one byte; UTF-8 of Latin-1 and "\" escapes: 2) */
+	cap = (size_t)der * 4 + 64;
+	s = malloc(cap);
+	if (s && dn_canon_x509(name, s, cap) < 0) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* Subject Alternative Names we match on; others are ignored. More than
+ * CERT_EXT_MAX_SANS sets sans_truncated, but the SPIFFE ID is looked for
+ * among all of them. */
+static int ext_sans(struct ext_build *b, X509 *x, GENERAL_NAMES **gensp)
+{
+	GENERAL_NAMES *gens;
+	const GENERAL_NAME *gen;
+	const ASN1_STRING *s;
+	enum cert_san_type type;
+	int crit = -1, i, k, spiffe;
+
+	*gensp = gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	if (!gens)
+		return crit == -1 ? 0 : -1;   /* absent, or undecodable/duplicated */
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		gen = sk_GENERAL_NAME_value(gens, i);
+		switch (gen->type) {
+		case GEN_DNS:
+			type = CERT_SAN_DNS;
+			s = gen->d.dNSName;
+			break;
+		case GEN_URI:
+			type = CERT_SAN_URI;
+			s = gen->d.uniformResourceIdentifier;
+			break;
+		case GEN_EMAIL:
+			type = CERT_SAN_EMAIL;
+			s = gen->d.rfc822Name;
+			break;
+		case GEN_IPADD:
+			type = CERT_SAN_IP;
+			s = gen->d.iPAddress;
+			break;
+		default:
+			continue;
+		}
+		if (!s || s->length < 0)
+			return -1;
+		if (type == CERT_SAN_IP && s->length != 4 && s->length != 16)
+			return -1;     /* an address/mask pair belongs in name constraints */
+		spiffe = type == CERT_SAN_URI && !b->spiffe_seen && s->length >= 9 &&
+		         memcmp(s->data, "spiffe://", 9) == 0;
+		b->spiffe_seen |= spiffe;
+		k = b->e.nsans;
+		if (k >= CERT_EXT_MAX_SANS) {
+			b->e.sans_truncated = 1;
+			if (spiffe && ext_str_add(b, EXT_OFF(b, spiffe_id), (const char *)s->data,
+			                          (size_t)s->length, 0) < 0)
+				return -1;
+			continue;
+		}
+		b->e.sans[k].type = type;
+		if (type == CERT_SAN_IP) {
+			memcpy(b->e.sans[k].ip, s->data, (size_t)s->length);
+			b->e.sans[k].ip_len = s->length;
+			if (!inet_ntop(s->length == 4 ? AF_INET : AF_INET6, s->data,
+			               b->ip[k], sizeof(b->ip[k])) ||
+			    ext_str_add0(b, EXT_OFF(b, sans[k].value), b->ip[k]) < 0)
+				return -1;
+		} else if (ext_str_add(b, EXT_OFF(b, sans[k].value), (const char *)s->data,
+		                       (size_t)s->length, type == CERT_SAN_DNS) < 0) {
+			return -1;
+		}
+		if (spiffe)
+			b->spiffe_san = k;
+		b->e.nsans++;
+	}
+	return 0;
+}
+
+/* First commonName of the subject, as UTF-8; "" if none. */
+static int ext_cn(struct ext_build *b, const X509_NAME *subj)
+{
+	const X509_NAME_ENTRY *ne;
+	int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1), n;
+
+	if (idx < 0)
+		return ext_str_add0(b, EXT_OFF(b, cn), "");
+	ne = X509_NAME_get_entry(subj, idx);
+	if (!ne || (n = ASN1_STRING_to_UTF8(&b->cn, X509_NAME_ENTRY_get_data(ne))) < 0)
+		return -1;
+	return ext_str_add(b, EXT_OFF(b, cn), (const char *)b->cn, (size_t)n, 0);
+}
+
+/* Key names by key type, as OpenSSL's providers name them. */
+static const struct {
+	int nid;
+	const char *name;
+} cert_key_names[] = {
+	{ EVP_PKEY_RSA,     "RSA" },
+	{ EVP_PKEY_RSA_PSS, "RSA-PSS" },
+	{ EVP_PKEY_EC,      "EC" },
+	{ EVP_PKEY_ED25519, "ED25519" },
+	{ EVP_PKEY_ED448,   "ED448" },
+	{ EVP_PKEY_DSA,     "DSA" },
+	{ EVP_PKEY_SM2,     "SM2" },
+	{ EVP_PKEY_X25519,  "X25519" },
+	{ EVP_PKEY_X448,    "X448" },
+	{ EVP_PKEY_DH,      "DH" },
+	{ EVP_PKEY_DHX,     "DHX" },
+};
+
+/* SPKI digest and pin, key type, size, name and curve. A key OpenSSL
+ * cannot load (unknown algorithm) still has its SPKI hashed and is named
+ * by its algorithm OID, with 0 bits. */
+static int ext_key(struct ext_build *b, X509 *x)
+{
+	X509_PUBKEY *pk = X509_get_X509_PUBKEY(x);
+	EVP_PKEY *pkey = X509_get0_pubkey(x);
+	ASN1_OBJECT *alg = NULL;
+	unsigned char *der = NULL;
+	const char *name = NULL;
+	unsigned int mdlen = 0;
+	size_t i, glen = 0;
+	int n, ok;
+
+	n = pk ? i2d_X509_PUBKEY(pk, &der) : -1;
+	ok = n > 0 && EVP_Digest(der, (size_t)n, b->e.spki_sha256, &mdlen, EVP_sha256(), NULL) &&
+	     mdlen == sizeof(b->e.spki_sha256);
+	OPENSSL_free(der);
+	if (!ok)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)b->e.spki_pin, b->e.spki_sha256,
+	                (int)sizeof(b->e.spki_sha256));
+
+	if (pkey) {
+		b->e.key_type = EVP_PKEY_get_base_id(pkey);
+		b->e.key_bits = EVP_PKEY_get_bits(pkey);
+	} else {
+		if (!X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, pk) || !alg)
+			return -1;
+		b->e.key_type = OBJ_obj2nid(alg);
+		b->e.key_bits = 0;
+	}
+	for (i = 0; i < sizeof(cert_key_names) / sizeof(cert_key_names[0]); i++)
+		if (cert_key_names[i].nid == b->e.key_type)
+			name = cert_key_names[i].name;
+	if (!name && b->e.key_type != NID_undef)
+		name = OBJ_nid2sn(b->e.key_type);
+	if (!name) {
+		if (!alg && !X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, pk))
+			return -1;
+		n = OBJ_obj2txt(b->key_name, sizeof(b->key_name), alg, 1);
+		if (n <= 0 || (size_t)n >= sizeof(b->key_name))
+			return -1;
+		name = b->key_name;
+	}
+	if (ext_str_add0(b, EXT_OFF(b, key_name), name) < 0)
+		return -1;
+
+	b->curve[0] = '\0';
+	if (pkey && (b->e.key_type == EVP_PKEY_EC || b->e.key_type == EVP_PKEY_SM2) &&
+	    !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, b->curve,
+	                                    sizeof(b->curve), &glen))
+		b->curve[0] = '\0';    /* explicit parameters: no name */
+	return ext_str_add0(b, EXT_OFF(b, curve), b->curve);
+}
+
+/* Signature algorithm long name (dotted OID if OpenSSL has none) and the
+ * NID of its digest: from X509_get_signature_info(), which also reads
+ * RSA-PSS parameters, else from the algorithm's OID. */
+static int ext_sig(struct ext_build *b, X509 *x)
+{
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *obj = NULL;
+	const char *ln = NULL;
+	int nid, md = NID_undef, n;
+
+	X509_get0_signature(NULL, &alg, x);
+	if (!alg)
+		return -1;
+	X509_ALGOR_get0(&obj, NULL, NULL, alg);
+	if (!obj)
+		return -1;
+	nid = OBJ_obj2nid(obj);
+	if (nid != NID_undef)
+		ln = OBJ_nid2ln(nid);
+	if (!ln) {
+		n = OBJ_obj2txt(b->sig_alg, sizeof(b->sig_alg), obj, 1);
+		if (n <= 0 || (size_t)n >= sizeof(b->sig_alg))
+			return -1;
+		ln = b->sig_alg;
+	}
+	if (!X509_get_signature_info(x, &md, NULL, NULL, NULL) &&
+	    (nid == NID_undef || !OBJ_find_sigid_algs(nid, &md, NULL)))
+		md = NID_undef;
+	b->e.sig_md_nid = md;
+	return ext_str_add0(b, EXT_OFF(b, sig_alg), ln);
+}
+
+static int ext_eku(struct ext_build *b, X509 *x)
+{
+	EXTENDED_KEY_USAGE *eku;
+	int crit = -1, i, nid;
+
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, &crit, NULL);
+	if (!eku)
+		return crit == -1 ? 0 : -1;
+	b->e.eku = CERT_EKU_PRESENT;
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+		nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+		if (nid == NID_client_auth)
+			b->e.eku |= CERT_EKU_CLIENT_AUTH;
+		else if (nid == NID_server_auth)
+			b->e.eku |= CERT_EKU_SERVER_AUTH;
+		else if (nid == NID_anyExtendedKeyUsage)
+			b->e.eku |= CERT_EKU_ANY;
+		else
+			b->e.eku |= CERT_EKU_OTHER;
+	}
+	EXTENDED_KEY_USAGE_free(eku);
+	return 0;
+}
+
+/* Certificate policy OIDs, dotted, in certificate order; more than
+ * CERT_EXT_MAX_POLICIES sets policies_truncated. */
+static int ext_policies(struct ext_build *b, X509 *x)
+{
+	CERTIFICATEPOLICIES *pols;
+	const POLICYINFO *pi;
+	int crit = -1, i, n, k, rc = -1;
+
+	pols = X509_get_ext_d2i(x, NID_certificate_policies, &crit, NULL);
+	if (!pols)
+		return crit == -1 ? 0 : -1;
+	for (i = 0; i < sk_POLICYINFO_num(pols); i++) {
+		k = b->e.npolicies;
+		if (k >= CERT_EXT_MAX_POLICIES) {
+			b->e.policies_truncated = 1;
+			break;
+		}
+		pi = sk_POLICYINFO_value(pols, i);
+		if (!pi || !pi->policyid)
+			goto out;
+		n = OBJ_obj2txt(NULL, 0, pi->policyid, 1);
+		if (n <= 0 || !(b->policy[k] = malloc((size_t)n + 1)) ||
+		    OBJ_obj2txt(b->policy[k], n + 1, pi->policyid, 1) != n ||
+		    ext_str_add(b, EXT_OFF(b, policies[k]), b->policy[k], (size_t)n, 0) < 0)
+			goto out;
+		b->e.npolicies++;
+	}
+	rc = 0;
+out:
+	CERTIFICATEPOLICIES_free(pols);
+	return rc;
+}
+
+/* One block: the struct, then every string. */
+static struct cert_ext *ext_copy(const struct ext_build *b)
+{
+	struct cert_ext *e;
+	const char *p;
+	char *arena;
+	int i;
+	size_t k;
+
+	e = malloc(sizeof(*e) + b->total);
+	if (!e)
+		return NULL;
+	*e = b->e;
+	arena = (char *)(e + 1);
+	for (i = 0; i < b->nstr; i++) {
+		const struct ext_str *s = &b->str[i];
+
+		for (k = 0; k < s->len; k++) {
+			char c = s->src[k];
+
+			arena[k] = (s->lower && c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+		}
+		arena[s->len] = '\0';
+		p = arena;
+		memcpy((char *)e + s->off, &p, sizeof(p));
+		arena += s->len + 1;
+	}
+	if (b->spiffe_san >= 0)
+		e->spiffe_id = e->sans[b->spiffe_san].value;
+	return e;
+}
+
+struct cert_ext *cert_get_ext(X509 *x)
+{
+	struct ext_build *b = NULL;
+	struct cert_ext *e = NULL;
+	GENERAL_NAMES *gens = NULL;
+	const X509_NAME *subj, *iss;
+	int i, ca;
+
+	if (!x)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		goto out;
+	b->spiffe_san = -1;
+	subj = X509_get_subject_name(x);
+	iss = X509_get_issuer_name(x);
+	if (!subj || !iss)
+		goto out;
+	if (ext_sans(b, x, &gens) < 0 || ext_cn(b, subj) < 0)
+		goto out;
+	if (!(b->subject = ext_dn(subj)) || !(b->issuer = ext_dn(iss)) ||
+	    ext_str_add0(b, EXT_OFF(b, subject_canon), b->subject) < 0 ||
+	    ext_str_add0(b, EXT_OFF(b, issuer_canon), b->issuer) < 0)
+		goto out;
+	if (ext_key(b, x) < 0 || ext_sig(b, x) < 0 || ext_eku(b, x) < 0 ||
+	    ext_policies(b, x) < 0)
+		goto out;
+	ca = X509_check_ca(x);
+	b->e.is_ca = ca > 0;
+	e = ext_copy(b);
+out:
+	GENERAL_NAMES_free(gens);
+	if (b) {
+		free(b->subject);
+		free(b->issuer);
+		OPENSSL_free(b->cn);
+		for (i = 0; i < CERT_EXT_MAX_POLICIES; i++)
+			free(b->policy[i]);
+		free(b);
+	}
+	ERR_clear_error();
+	return e;
+}
+
+void cert_ext_free(struct cert_ext *e)
+{
+	free(e);
+}
+
+/* ---- reading certificate files: cert_read_file() ---- */
+
+#define CERT_FILE_MAX  (16 * 1024 * 1024)   /* bigger is not a certificate file */
+#define CERT_PASS_MAX  1024
+
+static const char *cert_ossl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *why = e ? ERR_reason_error_string(e) : NULL;
+
+	return why ? why : "unknown error";
+}
+
+static int read_whole(const char *path, unsigned char **buf, size_t *len,
+                      char *err, size_t errlen)
+{
+	unsigned char *b = NULL, *nb;
+	size_t n = 0, cap = 0;
+	struct stat sb;
+	ssize_t r;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		set_err(err, errlen, "%s: %s", path, strerror(EISDIR));
+		goto out;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap >= CERT_FILE_MAX) {
+				set_err(err, errlen, "%s: larger than %d MB: not a certificate file",
+				        path, CERT_FILE_MAX >> 20);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 16384;
+			if (!(nb = realloc(b, cap))) {
+				set_err(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			set_err(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*buf = b;
+	*len = n;
+	b = NULL;
+	rc = 0;
+out:
+	free(b);
+	close(fd);
+	return rc;
+}
+
+/* Read a password from the controlling terminal without echo. -1 when
+ * there is no terminal. */
+static int read_tty_password(const char *path, char *pw, size_t pwlen)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	ssize_t r;
+	char c;
+	int fd, rc = -1;
+
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (tcgetattr(fd, &old) == -1)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	if (dprintf(fd, "PKCS#12 password for %s: ", path) < 0 ||
+	    tcsetattr(fd, TCSAFLUSH, &quiet) == -1)
+		goto out;
+	for (;;) {
+		r = read(fd, &c, 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r != 1 || c == '\n' || c == '\r')
+			break;
+		if (n + 1 < pwlen)
+			pw[n++] = c;
+	}
+	pw[n] = '\0';
+	tcsetattr(fd, TCSAFLUSH, &old);
+	rc = r == -1 ? -1 : 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static int push_cert(X509 *x, X509 **out, int max, int *n)
+{
+	if (*n >= max) {
+		X509_free(x);
+		return 0;
+	}
+	out[(*n)++] = x;
+	return 1;
+}
+
+static int read_pem(const char *path, const unsigned char *buf, size_t len,
+                    X509 **out, int max, char *err, size_t errlen)
+{
+	BIO *bio = BIO_new_mem_buf(buf, (int)len);
+	unsigned long e;
+	X509 *x;
+	int n = 0, seen = 0;
+
+	if (!bio) {
+		set_err(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	/* other PEM blocks (keys, CRLs) are skipped */
+	while ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) != NULL) {
+		seen++;
+		push_cert(x, out, max, &n);
+	}
+	BIO_free(bio);
+	e = ERR_peek_last_error();
+	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		set_err(err, errlen, "%s: bad PEM data after certificate #%d: %s",
+		        path, seen, cert_ossl_reason());
+		goto fail;
+	}
+	if (seen == 0) {
+		set_err(err, errlen, "%s: PEM file without a CERTIFICATE block", path);
+		goto fail;
+	}
+	return n;
+fail:
+	while (n > 0)
+		X509_free(out[--n]);
+	return -1;
+}
+
+static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
+                    char *err, size_t errlen)
+{
+	char pw[CERT_PASS_MAX];
+	const char *pass = getenv("CERTSPOA_P12_PASSWORD"), *from = "CERTSPOA_P12_PASSWORD";
+	STACK_OF(X509) *ca = NULL;
+	EVP_PKEY *pkey = NULL;
+	X509 *leaf = NULL;
+	int n = 0, i, mac = PKCS12_mac_present(p12);
+
+	pw[0] = '\0';
+	if (!pass) {
+		if (mac && !PKCS12_verify_mac(p12, NULL, 0) && !PKCS12_verify_mac(p12, "", 0)) {
+			if (read_tty_password(path, pw, sizeof(pw)) < 0) {
+				set_err(err, errlen, "%s: PKCS#12 file needs a password: set "
+				        "CERTSPOA_P12_PASSWORD (no terminal to ask on)", path);
+				goto fail;
+			}
+			from = "the one typed";
+		}
+		pass = pw;     /* "": PKCS12_parse tries no password and the empty one */
+	}
+	if (mac && *pass && !PKCS12_verify_mac(p12, pass, -1)) {
+		set_err(err, errlen, "%s: wrong PKCS#12 password (%s)", path, from);
+		goto fail;
+	}
+	if (!PKCS12_parse(p12, pass, &pkey, &leaf, &ca)) {
+		set_err(err, errlen, "%s: cannot read PKCS#12: %s", path, cert_ossl_reason());
+		goto fail;
+	}
+	EVP_PKEY_free(pkey);     /* not ours to look at */
+	pkey = NULL;
+	if (leaf) {
+		push_cert(leaf, out, max, &n);
+		leaf = NULL;
+	}
+	for (i = 0; i < sk_X509_num(ca); i++)
+		push_cert(sk_X509_value(ca, i), out, max, &n);
+	sk_X509_free(ca);        /* its certificates are in out[] or freed */
+	ca = NULL;
+	if (n == 0) {
+		set_err(err, errlen, "%s: PKCS#12 file without a certificate", path);
+		goto fail;
+	}
+	OPENSSL_cleanse(pw, sizeof(pw));
+	return n;
+fail:
+	OPENSSL_cleanse(pw, sizeof(pw));
+	EVP_PKEY_free(pkey);
+	X509_free(leaf);
+	sk_X509_pop_free(ca, X509_free);
+	while (n > 0)
+		X509_free(out[--n]);
+	return -1;
+}
+
+int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	const unsigned char *p;
+	PKCS12 *p12 = NULL;
+	size_t len = 0;
+	X509 *x;
+	int n = -1;
+
+	ERR_clear_error();
+	if (!path || !out || max <= 0) {
+		set_err(err, errlen, "cert_read_file: bad arguments");
+		return -1;
+	}
+	if (read_whole(path, &buf, &len, err, errlen) < 0)
+		goto out;
+	if (len == 0) {
+		set_err(err, errlen, "%s: empty file", path);
+		goto out;
+	}
+	/* DER: one certificate spanning the file exactly */
+	p = buf;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x && p == buf + len) {
+		out[0] = x;
+		n = 1;
+		goto out;
+	}
+	X509_free(x);
+	p = buf;
+	p12 = d2i_PKCS12(NULL, &p, (long)len);
+	if (p12 && p == buf + len) {
+		n = read_p12(path, p12, out, max, err, errlen);
+		goto out;
+	}
+	if (memmem(buf, len, "-----BEGIN ", 11)) {
+		ERR_clear_error();   /* read_pem() judges the queue */
+		n = read_pem(path, buf, len, out, max, err, errlen);
+		goto out;
+	}
+	set_err(err, errlen, "%s: not a certificate: neither PEM, DER (one certificate, "
+	        "nothing after it) nor PKCS#12", path);
+out:
+	PKCS12_free(p12);
+	if (buf)
+		OPENSSL_cleanse(buf, len);   /* a PKCS#12 file holds a private key */
+	free(buf);
+	ERR_clear_error();
+	return n;
 }

@@ -45,6 +45,7 @@ enum id_kind {
 struct cfg_list {
 	char *src;
 	int line;
+	const char *key;         /* the config key it was given with */
 	char *file;              /* the file it was read from, if any (for reload watching) */
 	struct tplist *tp;
 	struct strset *set;

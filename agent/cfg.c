@@ -233,7 +233,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "deny (sni_host_mismatch) when the TLS SNI and the Host header differ (domain fronting)" },
 	{ CFG_S_POLICY, "max_depth", CFG_T_INT, 0, 32, "0", POLICY(max_depth), NULL,
 	  "longest chain accepted by agent verification, intermediates below the leaf (0 = OpenSSL's default)" },
-	{ CFG_S_POLICY, "clock_skew", CFG_T_DURATION, 0, 86400000, "0", POLICY(clock_skew_ms), NULL,
+	{ CFG_S_POLICY, "clock_skew", CFG_T_DURATION, 0, 604800000, "0", POLICY(clock_skew_ms), NULL,
 	  "accept certificates this far before not_before or after not_after (agent verification)" },
 	{ CFG_S_POLICY, "crl_file", CFG_T_STR, 0, 0, NULL, POLICY(crl_file), NULL,
 	  "PEM file of CRLs checked by the agent on every request (verify = agent or both); reloads pick up a new one" },
@@ -430,6 +430,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			return -1;
 		}
 		l->line = ps->line;
+		l->key = k->key;
 		return 0;
 	}
 	case CFG_T_OCTAL:

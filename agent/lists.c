@@ -431,6 +431,25 @@ static int compile_other(struct cfg_list *l, int what, char *err, size_t errlen)
 	return list_foreach(l->src, 0, other_item, &c, &l->file, err, errlen) < 0 ? -1 : 0;
 }
 
+/* "ab12...ef, 0011..." (SHA-1/SHA-256 hex digests) rather than a path? */
+static int looks_inline_digests(const char *src)
+{
+	unsigned char d[32];
+
+	for (const char *p = src; *p; ) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int r = tplist_parse_line(p, len, d);
+
+		if (r != 20 && r != 32)
+			return 0;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 1;
+}
+
 int lists_compile_policy(struct policy *p, int *line, const char **key,
                          char *err, size_t errlen)
 {
@@ -453,9 +472,14 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 
 			if (!l->src)
 				continue;
+			if (plain_file && looks_inline_digests(l->src))
+				plain_file = 0;
 			if (list_foreach(l->src, plain_file, id_item, &c, &l->file, err, errlen) < 0) {
 				*line = l->line;
-				snprintf(keybuf, sizeof(keybuf), "%s_%s", side ? "deny" : "allow", id_kind_names[k]);
+				if (l->key)
+					snprintf(keybuf, sizeof(keybuf), "%s", l->key);
+				else
+					snprintf(keybuf, sizeof(keybuf), "%s_%s", side ? "deny" : "allow", id_kind_names[k]);
 				*key = keybuf;
 				return -1;
 			}

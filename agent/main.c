@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "cfg.h"
 #include "explain.h"
+#include "inspect.h"
 #include "log.h"
 #include "stats.h"
 #include "worker.h"
@@ -304,6 +305,8 @@ int main(int argc, char **argv)
 	struct agent a = { 0 };
 	char err[1024];
 
+	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
+		return inspect_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "explain") == 0)
 		return explain_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/conf.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -17,6 +18,21 @@
 EVP_PKEY *testpki_make_key(void)
 {
 	return EVP_EC_gen("P-256");
+}
+
+EVP_PKEY *testpki_make_rsa_key(unsigned int bits)
+{
+	return EVP_RSA_gen(bits);
+}
+
+EVP_PKEY *testpki_make_ec_key(const char *curve)
+{
+	return EVP_EC_gen(curve);
+}
+
+EVP_PKEY *testpki_make_ed25519_key(void)
+{
+	return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 }
 
 /* "/O=Example/CN=alice" -> X509_NAME with O first, then CN. */
@@ -79,6 +95,8 @@ X509 *testpki_make_cert_ex(const struct testpki_cert *c)
 	X509_NAME *name = NULL;
 	BIGNUM *bn = NULL;
 	EVP_PKEY *signer = c->issuer ? c->issuer_key : c->key;
+	const EVP_MD *md = EVP_sha256();
+	CONF *conf = NULL;
 	X509V3_CTX v3;
 	int ok = 0;
 
@@ -97,7 +115,10 @@ X509 *testpki_make_cert_ex(const struct testpki_cert *c)
 	if (!BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)))
 		goto out;
 
-	name = parse_subject(c->subject ? c->subject : "");
+	if (c->subject_name)
+		name = X509_NAME_dup(c->subject_name);
+	else
+		name = parse_subject(c->subject ? c->subject : "");
 	if (!name || !X509_set_subject_name(x, name))
 		goto out;
 	if (!X509_set_issuer_name(x, c->issuer ? X509_get_subject_name(c->issuer) : name))
@@ -109,6 +130,11 @@ X509 *testpki_make_cert_ex(const struct testpki_cert *c)
 		goto out;
 
 	X509V3_set_ctx(&v3, c->issuer ? c->issuer : x, x, NULL, NULL, 0);
+	/* certificatePolicies wants a config database, even an empty one */
+	conf = NCONF_new(NULL);
+	if (!conf)
+		goto out;
+	X509V3_set_nconf(&v3, conf);
 	if (!add_ext(x, &v3, NID_basic_constraints,
 	             c->is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE") ||
 	    !add_ext(x, &v3, NID_key_usage,
@@ -120,10 +146,18 @@ X509 *testpki_make_cert_ex(const struct testpki_cert *c)
 		goto out;
 	if (c->san && !add_ext(x, &v3, NID_subject_alt_name, c->san))
 		goto out;
-	if (X509_sign(x, signer, EVP_sha256()) <= 0)
+	if (c->policies && !add_ext(x, &v3, NID_certificate_policies, c->policies))
+		goto out;
+	if (EVP_PKEY_get_base_id(signer) == EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_base_id(signer) == EVP_PKEY_ED448)
+		md = NULL;
+	else if (c->md && !(md = EVP_get_digestbyname(c->md)))
+		goto out;
+	if (X509_sign(x, signer, md) <= 0)
 		goto out;
 	ok = 1;
 out:
+	NCONF_free(conf);
 	BN_free(bn);
 	X509_NAME_free(name);
 	if (!ok) {

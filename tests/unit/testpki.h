@@ -31,10 +31,23 @@ struct testpki_cert {
 	                           text, e.g. "clientAuth" or "serverAuth,clientAuth" */
 	const char *san;        /* NULL or e.g. "DNS:a.example,URI:spiffe://x/y" */
 	const char *serial_hex; /* NULL: random positive 63-bit; may start with '-' */
+	/* fields below were added later; zero means the old behaviour */
+	const char *policies;   /* NULL or certificatePolicies OpenSSL config text,
+	                           e.g. "1.2.3.4,2.23.140.1.2.1" */
+	const char *md;         /* signing digest ("sha1", "sha384"); NULL: sha256;
+	                           Ed25519/Ed448 signers always sign without one */
+	const X509_NAME *subject_name;   /* used instead of subject when set
+	                                    (multi-valued RDNs, string types) */
 };
 
 /* A fresh EC P-256 key, or NULL. */
 EVP_PKEY *testpki_make_key(void);
+
+/* Other fresh keys, or NULL: RSA of the given size, EC on a named curve
+ * ("P-256", "P-384", "prime256v1"...), Ed25519. */
+EVP_PKEY *testpki_make_rsa_key(unsigned int bits);
+EVP_PKEY *testpki_make_ec_key(const char *curve);
+EVP_PKEY *testpki_make_ed25519_key(void);
 
 /* A signed X.509 v3 certificate (with SKI/AKI), or NULL. */
 X509 *testpki_make_cert_ex(const struct testpki_cert *c);
