@@ -125,6 +125,10 @@ static void run_req(struct config *cfg, const unsigned char *der, size_t len,
 	struct cert_eval ce;
 	struct trace t = { .on = 1 };
 
+	/* the handler fills these from the forwarded header: start clean */
+	rq->forwarded = rq->fwd_untrusted = rq->fwd_error = 0;
+	if (!der)
+		rq->has_cert = rq->has_chain = 0;
 	if (der) {
 		rq->has_cert = 1;
 		rq->cert.ptr = (const char *)der;
@@ -527,4 +531,114 @@ TEST(policy_trace_needs_the_secret)
 	}
 	handler_destroy(&hc);
 	cfg_free(cfg);
+}
+
+static struct config *conf_fwd(const char *verify)
+{
+	char text[1024], err[1024], path[] = "/tmp/certspoa-fwdcfg-XXXXXX";
+	struct config *cfg;
+	int fd;
+
+	snprintf(text, sizeof(text), "[forwarded]\ntrusted_proxies = 127.0.0.1/32, 2001:db8::/32\nformat = rfc9440\n"
+	         "[policy default]\nverify = %s\nca_file = %s\n", verify, P.ca_pem);
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return NULL;
+	close(fd);
+	cfg = cfg_load(path, err, sizeof(err));
+	unlink(path);
+	if (!cfg)
+		fprintf(stderr, "  %s\n", err);
+	return cfg;
+}
+
+/* ":<base64>:" as RFC 9440 sends it. */
+static char *sf_binary(const unsigned char *der, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 3);
+	int n;
+
+	if (!out)
+		return NULL;
+	out[0] = ':';
+	n = EVP_EncodeBlock((unsigned char *)out + 1, der, (int)len);
+	out[1 + n] = ':';
+	out[2 + n] = 0;
+	return out;
+}
+
+TEST(policy_forwarded_certificates)
+{
+	struct config *cfg;
+	struct req_facts rq;
+	struct outcome o;
+	char *hdr, *chain;
+	static const unsigned char proxy[4] = { 127, 0, 0, 1 }, other[4] = { 10, 0, 0, 1 };
+
+	setup();
+	cfg = conf_fwd("agent");
+	CHECK(cfg != NULL);
+	if (!cfg)
+		return;
+	hdr = sf_binary(P.alice_der, P.alice_len);
+	chain = sf_binary(P.inter_der, P.inter_len);
+
+	/* from the trusted proxy, with the chain header: verified, allowed */
+	memset(&rq, 0, sizeof(rq));
+	rq.has_src = 1;
+	rq.src.type = SPOP_DATA_IPV4;
+	memcpy(rq.src.u.ipv4, proxy, 4);
+	rq.has_fwd_cert = rq.has_fwd_chain = 1;
+	rq.fwd_cert = (struct spop_str){ hdr, strlen(hdr) };
+	rq.fwd_chain = (struct spop_str){ chain, strlen(chain) };
+	run_req(cfg, NULL, 0, &rq, &o);
+	CHECK_EQ_STR(dec_table[o.d.code].code, "ok");
+	CHECK(strstr(o.trace, "forwarded=pass") != NULL);
+
+	/* without the chain the leaf cannot be verified */
+	rq.has_fwd_chain = 0;
+	run_req(cfg, NULL, 0, &rq, &o);
+	CHECK_EQ_STR(dec_table[o.d.code].code, "cert_unverified");
+	CHECK_EQ_STR(o.d.rule, "cert_unknown_ca");
+
+	/* the same header from anyone else is refused, never used */
+	rq.has_fwd_chain = 1;
+	memcpy(rq.src.u.ipv4, other, 4);
+	run_req(cfg, NULL, 0, &rq, &o);
+	CHECK_EQ_STR(dec_table[o.d.code].code, "forwarded_untrusted");
+	CHECK_EQ_STR(o.d.rule, "forwarded");
+	/* ... also when the source is unknown */
+	rq.has_src = 0;
+	run_req(cfg, NULL, 0, &rq, &o);
+	CHECK_EQ_STR(dec_table[o.d.code].code, "forwarded_untrusted");
+
+	/* malformed, from the trusted proxy */
+	rq.has_src = 1;
+	memcpy(rq.src.u.ipv4, proxy, 4);
+	rq.fwd_cert = (struct spop_str){ ":not base64!:", 13 };
+	run_req(cfg, NULL, 0, &rq, &o);
+	CHECK_EQ_STR(dec_table[o.d.code].code, "forwarded_invalid");
+	cfg_free(cfg);
+
+	/* HAProxy's verification says nothing about a forwarded certificate */
+	cfg = conf_fwd("haproxy");
+	CHECK(cfg != NULL);
+	if (cfg) {
+		rq.fwd_cert = (struct spop_str){ hdr, strlen(hdr) };
+		rq.has_verify = 1;
+		rq.verify = 0;
+		run_req(cfg, NULL, 0, &rq, &o);
+		CHECK_EQ_STR(dec_table[o.d.code].code, "cert_unverified");
+		CHECK_EQ_STR(o.d.rule, "verify_forwarded");
+		cfg_free(cfg);
+	}
+	/* no [forwarded] section: any certificate header is refused */
+	cfg = conf("");
+	if (cfg) {
+		run_req(cfg, NULL, 0, &rq, &o);
+		CHECK_EQ_STR(dec_table[o.d.code].code, "forwarded_untrusted");
+		cfg_free(cfg);
+	}
+	free(hdr);
+	free(chain);
 }
