@@ -54,7 +54,7 @@ ifneq ($(SAN),)
 BIN  := certspoa-san
 endif
 
-.PHONY: all test check unit integration demo fuzz fuzz-replay bench install clean help
+.PHONY: all test check unit integration demo docs docs-check fuzz fuzz-replay bench install clean help
 
 all: $(BIN)
 
@@ -87,9 +87,23 @@ valgrind: certspoa $(BUILD)/tests/unit/run-unit
 
 .PHONY: fault valgrind
 
+# README's configuration reference, from --help-config.
+docs: $(BIN)
+	@{ echo '| section | key | type | default | meaning |'; echo '|---|---|---|---|---|'; \
+	   ./$(BIN) --help-config | awk -f docs/config-ref.awk; } > build/config-ref.md
+	@awk 'FNR == NR { ref = ref $$0 "\n"; next } \
+	      /<!-- config-reference:end -->/ { printf "%s", ref; skip = 0 } \
+	      !skip { print } /<!-- config-reference:start -->/ { skip = 1 }' \
+	     build/config-ref.md README.md > build/README.md && mv build/README.md README.md
+	@echo "README.md: configuration reference updated"
+
+docs-check: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/docs/run.sh
+
 # Test suites run one after the other (sub-makes), even under make -j.
 test:
 	$(MAKE) unit
+	$(MAKE) docs-check
 	$(MAKE) integration
 	$(MAKE) fault
 
