@@ -77,6 +77,10 @@ integration: $(BIN)
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
+# Operations tests (tests/ops/run.sh): Prometheus, promtool, headless Chromium.
+ops: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/ops/run.sh
+
 # Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md), ~2 min.
 fault: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/fault/run.sh

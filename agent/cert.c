@@ -1,8 +1,11 @@
 /* Certificate inspection and verification on OpenSSL 3: DER parsing with
- * exact-length accounting, digests, printable facts, trust store loading and
- * TLS-client chain verification at a given time. No sockets, no clock, no
- * global state; every function may run in several threads at once, sharing
- * a cert_store read-only. */
+ * exact-length accounting, digests, printable facts, the extension facts a
+ * policy matches on (SANs, SPKI pin, key, signature, EKU, policies), trust
+ * store loading and TLS-client chain verification at a given time. No
+ * sockets, no clock, no global state; every function may run in several
+ * threads at once, sharing a cert_store read-only. cert_read_file() is the
+ * one function for the command line (inspect, explain): it reads files and
+ * may ask for a PKCS#12 password on the terminal. */
 /* The low-level SHA1_Init() and SHA256_Init() family is deprecated in OpenSSL 3 but stay
  * supported through 3.x; unlike EVP_Digest() they neither allocate nor take
  * the provider lock, and the digest of the DER is on the per-message hot
@@ -680,8 +683,7 @@ static int ext_str_add(struct ext_build *b, size_t off, const char *src, size_t 
 {
 	struct ext_str *s;
 
-	if (b->nstr >= EXT_NSTR || (len > 0 && memchr(src, 0, len)) ||
-	    len > CERT_DER_MAX * 4)
+	if (b->nstr >= EXT_NSTR || (len > 0 && memchr(src, 0, len)))
 		return -1;
 	s = &b->str[b->nstr++];
 	s->off = off;
