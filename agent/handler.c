@@ -338,6 +338,7 @@ static int put_cstr_var(char **p, char *end, const char *name, const char *val)
 	return put_str_var(p, end, name, val, strlen(val));
 }
 
+
 static int put_int_var(char **p, char *end, const char *name, int64_t v)
 {
 	struct spop_data d = { .type = SPOP_DATA_INT64 };
@@ -346,18 +347,27 @@ static int put_int_var(char **p, char *end, const char *name, int64_t v)
 	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, name, strlen(name), &d);
 }
 
-/* Optional variables: written only if they fit; a partial write is undone. */
+/* Optional variables: written only if they fit; a partial write is undone.
+ * Values that come from a certificate (SANs, CN in the identity and the
+ * trace) may hold any byte: HAProxy puts them in headers, so anything but
+ * printable ASCII becomes '?'. */
 static void opt_str(char **p, char *end, const char *name, const char *val)
 {
-	char *save = *p;
+	char safe[TRACE_MAX + 1], *save = *p;
+	size_t n = strlen(val);
 
-	if (put_cstr_var(p, end, name, val) < 0)
+	if (n > TRACE_MAX)
+		n = TRACE_MAX;
+	for (size_t i = 0; i < n; i++)
+		safe[i] = (val[i] < 0x20 || val[i] > 0x7e) ? '?' : val[i];
+	if (put_str_var(p, end, name, safe, n) < 0)
 		*p = save;
 }
 
 static void opt_int(char **p, char *end, const char *name, int64_t v)
 {
 	char *save = *p;
+
 
 	if (put_int_var(p, end, name, v) < 0)
 		*p = save;
@@ -408,12 +418,8 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	}
 	if (route)
 		opt_str(p, end, "route", route);
-	if (t && t->on && t->len) {
-		char *save = *p;
-
-		if (put_str_var(p, end, "trace", t->buf, t->len) < 0)
-			*p = save;
-	}
+	if (t && t->on && t->len)
+		opt_str(p, end, "trace", t->buf);
 	return 0;
 }
 
