@@ -37,10 +37,11 @@ endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
-            agent/rules.c agent/handler.c agent/cfg.c agent/log.c agent/fwd.c agent/dn.c agent/inspect.c
+            agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
+            agent/rules.c agent/handler.c agent/cfg.c agent/log.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
-DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/main.c
+DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/explain.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -53,7 +54,7 @@ ifneq ($(SAN),)
 BIN  := certspoa-san
 endif
 
-.PHONY: all test check unit integration demo fuzz fuzz-replay bench install clean help
+.PHONY: all test check unit integration demo docs docs-check fuzz fuzz-replay bench install clean help
 
 all: $(BIN)
 
@@ -90,9 +91,23 @@ valgrind: certspoa $(BUILD)/tests/unit/run-unit
 
 .PHONY: fault valgrind
 
+# README's configuration reference, from --help-config.
+docs: $(BIN)
+	@{ echo '| section | key | type | default | meaning |'; echo '|---|---|---|---|---|'; \
+	   ./$(BIN) --help-config | awk -f docs/config-ref.awk; } > build/config-ref.md
+	@awk 'FNR == NR { ref = ref $$0 "\n"; next } \
+	      /<!-- config-reference:end -->/ { printf "%s", ref; skip = 0 } \
+	      !skip { print } /<!-- config-reference:start -->/ { skip = 1 }' \
+	     build/config-ref.md README.md > build/README.md && mv build/README.md README.md
+	@echo "README.md: configuration reference updated"
+
+docs-check: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/docs/run.sh
+
 # Test suites run one after the other (sub-makes), even under make -j.
 test:
 	$(MAKE) unit
+	$(MAKE) docs-check
 	$(MAKE) integration
 	$(MAKE) fault
 

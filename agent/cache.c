@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "cert.h"
 
 int cache_init(struct cache *c, size_t entries)
 {
@@ -22,6 +23,8 @@ int cache_init(struct cache *c, size_t entries)
 
 void cache_destroy(struct cache *c)
 {
+	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++)
+		cert_ext_free(c->slots[i].ext);
 	free(c->slots);
 	c->slots = NULL;
 }
@@ -61,6 +64,7 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 	    ((memcmp(e[1].key, key, 32) == 0 && e[1].last_used) ||
 	     e[1].last_used < e[0].last_used))
 		e++;
+	cert_ext_free(e->ext);
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, 32);
 	e->generation = gen;

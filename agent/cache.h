@@ -28,6 +28,12 @@ struct cache_entry {
 	uint64_t requests;
 	int64_t last_seen;
 	int last_code;                 /* enum dec_code of the last decision */
+	struct cert_ext *ext;          /* owned; freed when the slot is reused */
+	/* the issuing certificate, found in the chain with hash issuer_chain */
+	uint64_t issuer_chain;
+	int issuer_state;              /* 0 unknown, 1 found, -1 not in that chain */
+	unsigned char issuer_sha1[20];
+	unsigned char issuer_sha256[32];
 	struct cert_facts facts;
 };
 

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -512,11 +513,44 @@ out:
 
 /* With CERT_VF_CRL_MISSING_OK: an issuer without a CRL is accepted, every
  * other error stands. */
-static int crl_missing_ok_cb(int ok, X509_STORE_CTX *ctx)
+/* Index of our options in X509_STORE_CTX ex_data (made once, thread-safe). */
+static int opts_idx = -1;
+static pthread_once_t opts_once = PTHREAD_ONCE_INIT;
+
+static void opts_idx_init(void)
 {
-	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+	opts_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* With CERT_VF_CRL_MISSING_OK an issuer without a CRL is accepted; with a
+ * clock skew, a certificate that is not yet valid or just expired by at
+ * most that much is accepted. Every other error stands. */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	const struct cert_verify_opts *o = opts_idx >= 0 ? X509_STORE_CTX_get_ex_data(ctx, opts_idx) : NULL;
+	int err = X509_STORE_CTX_get_error(ctx);
+	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	time_t t;
+
+	if (ok || !o)
+		return ok;
+	if (err == X509_V_ERR_UNABLE_TO_GET_CRL && (o->flags & CERT_VF_CRL_MISSING_OK)) {
 		X509_STORE_CTX_set_error(ctx, X509_V_OK);
 		return 1;
+	}
+	if (o->skew > 0 && cur && err == X509_V_ERR_CERT_NOT_YET_VALID) {
+		t = (time_t)(o->now + o->skew);
+		if (X509_cmp_time(X509_get0_notBefore(cur), &t) <= 0) {
+			X509_STORE_CTX_set_error(ctx, X509_V_OK);
+			return 1;
+		}
+	}
+	if (o->skew > 0 && cur && err == X509_V_ERR_CERT_HAS_EXPIRED) {
+		t = (time_t)(o->now - o->skew);
+		if (X509_cmp_time(X509_get0_notAfter(cur), &t) >= 0) {
+			X509_STORE_CTX_set_error(ctx, X509_V_OK);
+			return 1;
+		}
 	}
 	return ok;
 }
@@ -532,6 +566,17 @@ int cert_verify_ex(const struct cert_store *st, X509 *leaf,
                    const unsigned char *chain, size_t chain_len,
                    int64_t now, unsigned int flags, int *depth)
 {
+	struct cert_verify_opts o = { .flags = flags };
+
+	return cert_verify_opt(st, leaf, chain, chain_len, now, &o, depth);
+}
+
+int cert_verify_opt(const struct cert_store *st, X509 *leaf,
+                    const unsigned char *chain, size_t chain_len,
+                    int64_t now, const struct cert_verify_opts *opts, int *depth)
+{
+	struct cert_verify_opts o = *opts;
+	unsigned int flags = o.flags;
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *vp;
@@ -563,8 +608,15 @@ int cert_verify_ex(const struct cert_store *st, X509 *leaf,
 	if (flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL))
 		X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK |
 		                            ((flags & CERT_VF_CRL_ALL) ? X509_V_FLAG_CRL_CHECK_ALL : 0));
-	if (flags & CERT_VF_CRL_MISSING_OK)
-		X509_STORE_CTX_set_verify_cb(ctx, crl_missing_ok_cb);
+	if (o.max_depth > 0)
+		X509_VERIFY_PARAM_set_depth(vp, o.max_depth);
+	o.now = now;
+	if ((flags & CERT_VF_CRL_MISSING_OK) || o.skew > 0) {
+		pthread_once(&opts_once, opts_idx_init);
+		if (opts_idx < 0 || !X509_STORE_CTX_set_ex_data(ctx, opts_idx, &o))
+			goto out;
+		X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+	}
 
 	if (X509_verify_cert(ctx) == 1) {
 		code = X509_V_OK;

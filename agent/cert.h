@@ -88,6 +88,18 @@ int cert_verify_ex(const struct cert_store *st, X509 *leaf,
                    const unsigned char *chain, size_t chain_len,
                    int64_t now, unsigned int flags, int *depth);
 
+/* Everything a policy sets for agent verification. */
+struct cert_verify_opts {
+	unsigned int flags;      /* CERT_VF_* */
+	int max_depth;           /* intermediates allowed below the leaf; 0 = OpenSSL's default */
+	int64_t skew;            /* seconds of clock skew accepted on validity dates */
+	int64_t now;             /* filled in by cert_verify_opt() */
+};
+
+int cert_verify_opt(const struct cert_store *st, X509 *leaf,
+                    const unsigned char *chain, size_t chain_len,
+                    int64_t now, const struct cert_verify_opts *opts, int *depth);
+
 /* Text for a cert_verify() result: OpenSSL's string for X509_V_ERR_*,
  * ours for the negative codes. Never NULL. */
 const char *cert_verify_str(int code);

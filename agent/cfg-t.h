@@ -15,6 +15,58 @@ enum verify_mode {
 };
 
 #define CFG_MAX_POLICIES 64
+#define CFG_MAX_ROUTES   256
+
+enum policy_mode {
+	POLICY_ENFORCE = 0,
+	POLICY_SHADOW  = 1,      /* decide and report, but always allow */
+	POLICY_MODES
+};
+
+/* Identity kinds a policy can allow or deny, in the order they are tried. */
+enum id_kind {
+	ID_THUMBPRINT = 0,       /* SHA-1 / SHA-256 of the certificate */
+	ID_SERIAL,               /* serial, optionally with its issuer DN */
+	ID_SUBJECT,              /* canonical subject DN */
+	ID_ISSUER,               /* canonical issuer DN */
+	ID_ISSUER_THUMBPRINT,    /* SHA-1 / SHA-256 of the issuing certificate */
+	ID_SPKI,                 /* base64 SHA-256 of the SubjectPublicKeyInfo */
+	ID_SPIFFE,               /* SPIFFE ID: trust domain or path prefix */
+	ID_URI,                  /* SAN URI, exact */
+	ID_DNS,                  /* SAN DNS, exact or "*.suffix" */
+	ID_EMAIL,                /* SAN email */
+	ID_IP,                   /* SAN IP in a CIDR */
+	ID_CN,                   /* subject common name */
+	ID_KINDS
+};
+
+/* A list as written in the file (inline "a, b" or "@/path") and what it
+ * compiled to. Only one of tp/set/cidrs is used, by kind. */
+struct cfg_list {
+	char *src;
+	int line;
+	const char *key;         /* the config key it was given with */
+	char *file;              /* the file it was read from, if any (for reload watching) */
+	struct tplist *tp;
+	struct strset *set;
+	struct cidr_list *cidrs;
+};
+
+struct route {
+	char name[CFG_NAME_MAX];
+	int line;
+	struct cfg_list sni, host, path_prefix, frontend;
+	char *policy_name;
+	const struct policy *policy;
+	struct route *next;
+};
+
+struct fwd_config {
+	int enabled;             /* a [forwarded] section exists */
+	int line;
+	struct cfg_list trusted_proxies;
+	int format;              /* enum fwd_format */
+};
 
 enum crl_check {
 	CRL_CHECK_ALL  = 0,    /* every certificate of the chain */
@@ -36,8 +88,6 @@ struct policy {
 	int verify;                  /* enum verify_mode */
 	char *ca_file;
 	int ca_file_line;
-	char *thumbprints_file;
-	int thumbprints_line;
 	char *crl_file;
 	int crl_file_line;
 	int crl_check;               /* enum crl_check */
@@ -48,7 +98,19 @@ struct policy {
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
 	struct cert_store *store;    /* from ca_file */
-	struct tplist *thumbprints;  /* from thumbprints_file, NULL = no list */
+	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp (issue-2 name) */
+	int mode;                    /* enum policy_mode */
+	int sni_host_match;          /* SNI must equal Host (domain fronting) */
+	int warn_days;               /* 0 = no expiry warning */
+	int max_depth;               /* 0 = OpenSSL's default */
+	int clock_skew_ms;
+	int min_rsa_bits;
+	int max_lifetime_days;       /* 0 = any */
+	struct cfg_list allowed_curves;      /* set of curve short names */
+	struct cfg_list forbid_signature;    /* set of digest short names */
+	struct cfg_list require_policies;    /* set of dotted OIDs */
+	struct cfg_list allow[ID_KINDS];
+	struct cfg_list deny[ID_KINDS];
 	struct policy *next;
 };
 
@@ -79,6 +141,11 @@ struct config {
 	char *pid_file;
 	int reload_watch_ms;         /* 0 = no polling */
 	char *stats_listen;          /* NULL = no stats listener */
+	int socket_mode;             /* unix socket permissions, -1 = leave to the umask */
+	char *trace_secret;          /* trace argument must equal it; NULL = no traces */
+	struct route *routes;        /* first match wins, else default_policy */
+	int nroutes;
+	struct fwd_config fwd;
 	unsigned int generation;     /* 1 at start, +1 per successful reload */
 	struct policy *policies;
 	struct policy *default_policy;

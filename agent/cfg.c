@@ -11,6 +11,8 @@
 #include <ini.h>
 
 #include "cert.h"
+#include "fwd.h"
+#include "lists.h"
 #include "cfg.h"
 #include "log.h"
 #include "tplist.h"
@@ -22,12 +24,16 @@ enum cfg_type {
 	CFG_T_ENUM,
 	CFG_T_DURATION,
 	CFG_T_LISTEN,
+	CFG_T_LIST,        /* struct cfg_list: inline "a, b" or "@file" */
+	CFG_T_OCTAL,       /* file mode, e.g. 0660 */
 	CFG_T_TYPES
 };
 
 enum cfg_section {
 	CFG_S_AGENT = 0,
 	CFG_S_STATS,
+	CFG_S_FORWARDED,
+	CFG_S_ROUTE,
 	CFG_S_POLICY,
 	CFG_S_SECTIONS
 };
@@ -75,11 +81,25 @@ static const char *const crl_missing_names[CRL_MISSINGS + 1] = {
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
 	[CFG_S_STATS]  = "stats",
+	[CFG_S_FORWARDED] = "forwarded",
+	[CFG_S_ROUTE]  = "route NAME",
 	[CFG_S_POLICY] = "policy NAME",
 };
 
 #define AGENT(field)  offsetof(struct config, field)
 #define POLICY(field) offsetof(struct policy, field)
+#define ROUTE(field)  offsetof(struct route, field)
+#define ALLOW(kind)   (offsetof(struct policy, allow) + (kind) * sizeof(struct cfg_list))
+#define DENY(kind)    (offsetof(struct policy, deny) + (kind) * sizeof(struct cfg_list))
+
+static const char *const mode_names[POLICY_MODES + 1] = {
+	[POLICY_ENFORCE] = "enforce", [POLICY_SHADOW] = "shadow", [POLICY_MODES] = NULL,
+};
+
+static const char *const fwd_format_names[FWD_FORMATS + 1] = {
+	[FWD_RFC9440] = "rfc9440", [FWD_XFCC] = "xfcc", [FWD_PEM_URLENC] = "pem-urlencoded",
+	[FWD_BASE64_DER] = "base64-der", [FWD_FORMATS] = NULL,
+};
 
 static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "listen", CFG_T_LISTEN, 0, 0, "127.0.0.1:12345", AGENT(listen), NULL,
@@ -115,8 +135,29 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "reload_watch", CFG_T_DURATION, 0, 86400000, "0", AGENT(reload_watch_ms), NULL,
 	  "check the config and the files it names this often and reload when one changes (0 = off)" },
 
+	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
+	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
+	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
+	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
+
 	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
+
+	{ CFG_S_FORWARDED, "trusted_proxies", CFG_T_LIST, 0, 0, NULL, AGENT(fwd.trusted_proxies), NULL,
+	  "addresses/CIDRs allowed to forward a client certificate in a header; from anyone else it is a denial (forwarded_untrusted)" },
+	{ CFG_S_FORWARDED, "format", CFG_T_ENUM, 0, 0, "rfc9440", AGENT(fwd.format), fwd_format_names,
+	  "header format: rfc9440 (Client-Cert), xfcc (Envoy), pem-urlencoded (nginx), base64-der (X-ARR-ClientCert)" },
+
+	{ CFG_S_ROUTE, "sni", CFG_T_LIST, 0, 0, NULL, ROUTE(sni), NULL,
+	  "match: TLS SNI names (exact or *.suffix)" },
+	{ CFG_S_ROUTE, "host", CFG_T_LIST, 0, 0, NULL, ROUTE(host), NULL,
+	  "match: Host header names, port ignored (exact or *.suffix)" },
+	{ CFG_S_ROUTE, "path_prefix", CFG_T_LIST, 0, 0, NULL, ROUTE(path_prefix), NULL,
+	  "match: path prefixes" },
+	{ CFG_S_ROUTE, "frontend", CFG_T_LIST, 0, 0, NULL, ROUTE(frontend), NULL,
+	  "match: HAProxy frontend names (the 'frontend' argument, fe_name)" },
+	{ CFG_S_ROUTE, "policy", CFG_T_STR, 0, 0, NULL, ROUTE(policy_name), NULL,
+	  "the policy for requests that match every criterion given (required)" },
 
 	{ CFG_S_POLICY, "require_cert", CFG_T_BOOL, 0, 1, "yes", POLICY(require_cert), NULL,
 	  "deny requests without a client certificate (cert_missing)" },
@@ -124,8 +165,76 @@ static const struct cfg_key cfg_keys[] = {
 	  "who verifies the chain: haproxy (trust ssl_c_verify), agent (verify with ca_file), both" },
 	{ CFG_S_POLICY, "ca_file", CFG_T_STR, 0, 0, NULL, POLICY(ca_file), NULL,
 	  "PEM bundle of trust anchors, required for verify = agent or both" },
-	{ CFG_S_POLICY, "thumbprints", CFG_T_STR, 0, 0, NULL, POLICY(thumbprints_file), NULL,
-	  "file of trusted SHA-1/SHA-256 thumbprints, one hex per line; unset = no thumbprint check" },
+	{ CFG_S_POLICY, "mode", CFG_T_ENUM, 0, 0, "enforce", POLICY(mode), mode_names,
+	  "enforce, or shadow: decide and report (would_deny, code, rule) but always allow - for safe rollouts" },
+	{ CFG_S_POLICY, "thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
+	  "trusted SHA-1/SHA-256 thumbprints: a file path (one hex per line), @file, or inline hex list; same as allow_thumbprints" },
+	{ CFG_S_POLICY, "allow_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
+	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)" },
+	{ CFG_S_POLICY, "allow_serials", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SERIAL), NULL,
+	  "allow: serial numbers in hex, each optionally followed by its issuer DN (from that issuer only)" },
+	{ CFG_S_POLICY, "allow_subjects", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SUBJECT), NULL,
+	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); use @file, DNs contain commas" },
+	{ CFG_S_POLICY, "allow_issuers", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER), NULL,
+	  "allow: issuer DNs (use @file)" },
+	{ CFG_S_POLICY, "allow_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER_THUMBPRINT), NULL,
+	  "allow: thumbprints of the issuing certificate (pin an intermediate)" },
+	{ CFG_S_POLICY, "allow_spki_pins", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPKI), NULL,
+	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki)" },
+	{ CFG_S_POLICY, "allow_spiffe", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPIFFE), NULL,
+	  "allow: SPIFFE IDs: spiffe://td (whole trust domain), spiffe://td/path (that ID or below it)" },
+	{ CFG_S_POLICY, "allow_uri", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_URI), NULL,
+	  "allow: SAN URIs, exact" },
+	{ CFG_S_POLICY, "allow_dns", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_DNS), NULL,
+	  "allow: SAN DNS names; *.example.com matches exactly one label" },
+	{ CFG_S_POLICY, "allow_email", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_EMAIL), NULL,
+	  "allow: SAN email addresses (case-insensitive)" },
+	{ CFG_S_POLICY, "allow_ip", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_IP), NULL,
+	  "allow: SAN IP addresses within these CIDR ranges" },
+	{ CFG_S_POLICY, "allow_cn", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_CN), NULL,
+	  "allow: subject common names (case-insensitive)" },
+	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
+	  "deny (always wins): certificate thumbprints" },
+	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
+	  "deny: serial numbers [issuer DN]" },
+	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
+	  "deny: subject DNs" },
+	{ CFG_S_POLICY, "deny_issuers", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER), NULL,
+	  "deny: issuer DNs" },
+	{ CFG_S_POLICY, "deny_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER_THUMBPRINT), NULL,
+	  "deny: thumbprints of the issuing certificate" },
+	{ CFG_S_POLICY, "deny_spki_pins", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPKI), NULL,
+	  "deny: SPKI pins (a compromised key, whatever certificate carries it)" },
+	{ CFG_S_POLICY, "deny_spiffe", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPIFFE), NULL,
+	  "deny: SPIFFE IDs or prefixes" },
+	{ CFG_S_POLICY, "deny_uri", CFG_T_LIST, 0, 0, NULL, DENY(ID_URI), NULL,
+	  "deny: SAN URIs" },
+	{ CFG_S_POLICY, "deny_dns", CFG_T_LIST, 0, 0, NULL, DENY(ID_DNS), NULL,
+	  "deny: SAN DNS names or *.suffix" },
+	{ CFG_S_POLICY, "deny_email", CFG_T_LIST, 0, 0, NULL, DENY(ID_EMAIL), NULL,
+	  "deny: SAN emails" },
+	{ CFG_S_POLICY, "deny_ip", CFG_T_LIST, 0, 0, NULL, DENY(ID_IP), NULL,
+	  "deny: SAN IPs within these ranges" },
+	{ CFG_S_POLICY, "deny_cn", CFG_T_LIST, 0, 0, NULL, DENY(ID_CN), NULL,
+	  "deny: common names" },
+	{ CFG_S_POLICY, "min_rsa_bits", CFG_T_INT, 0, 16384, "0", POLICY(min_rsa_bits), NULL,
+	  "smallest RSA key accepted (0 = any)" },
+	{ CFG_S_POLICY, "allowed_curves", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_curves), NULL,
+	  "EC keys must use one of these curves (prime256v1 or P-256, secp384r1, ...); unset = any" },
+	{ CFG_S_POLICY, "forbid_signature", CFG_T_LIST, 0, 0, NULL, POLICY(forbid_signature), NULL,
+	  "refuse certificates signed with these digests, e.g. md5, sha1" },
+	{ CFG_S_POLICY, "max_lifetime_days", CFG_T_INT, 0, 36500, "0", POLICY(max_lifetime_days), NULL,
+	  "refuse certificates whose validity period is longer than this many days, e.g. 398 (0 = any)" },
+	{ CFG_S_POLICY, "require_policies", CFG_T_LIST, 0, 0, NULL, POLICY(require_policies), NULL,
+	  "certificate policy OIDs that must all be present" },
+	{ CFG_S_POLICY, "warn_days", CFG_T_INT, 0, 3650, "0", POLICY(warn_days), NULL,
+	  "set txn.certspoa.expiring = 1 when the certificate expires within this many days (0 = never)" },
+	{ CFG_S_POLICY, "sni_host_match", CFG_T_BOOL, 0, 1, "no", POLICY(sni_host_match), NULL,
+	  "deny (sni_host_mismatch) when the TLS SNI and the Host header differ (domain fronting)" },
+	{ CFG_S_POLICY, "max_depth", CFG_T_INT, 0, 32, "0", POLICY(max_depth), NULL,
+	  "longest chain accepted by agent verification, intermediates below the leaf (0 = OpenSSL's default)" },
+	{ CFG_S_POLICY, "clock_skew", CFG_T_DURATION, 0, 604800000, "0", POLICY(clock_skew_ms), NULL,
+	  "accept certificates this far before not_before or after not_after (agent verification)" },
 	{ CFG_S_POLICY, "crl_file", CFG_T_STR, 0, 0, NULL, POLICY(crl_file), NULL,
 	  "PEM file of CRLs checked by the agent on every request (verify = agent or both); reloads pick up a new one" },
 	{ CFG_S_POLICY, "crl_check", CFG_T_ENUM, 0, 0, "all", POLICY(crl_check), crl_check_names,
@@ -141,11 +250,13 @@ static const struct cfg_key cfg_keys[] = {
 static const char *const type_names[CFG_T_TYPES] = {
 	[CFG_T_INT] = "integer", [CFG_T_BOOL] = "yes|no", [CFG_T_STR] = "string",
 	[CFG_T_ENUM] = "one of", [CFG_T_DURATION] = "duration", [CFG_T_LISTEN] = "address",
+	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode",
 };
 
 struct cfg_parse {
 	struct config *cfg;
 	struct policy *policy;          /* current [policy NAME] section */
+	struct route *route;            /* current [route NAME] section */
 	enum cfg_section section;
 	int in_section;                 /* 0 before the first section header */
 	int line;
@@ -179,6 +290,8 @@ int cfg_parse_duration(const char *s, long *ms)
 		mult = 60 * 1000;
 	else if (strcmp(end, "h") == 0)
 		mult = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400L * 1000;
 	else
 		return -1;
 	if (v > LONG_MAX / mult)
@@ -305,6 +418,30 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 		cfg->nlisten++;
 		return 0;
 	}
+	case CFG_T_LIST: {
+		struct cfg_list *l = (struct cfg_list *)(void *)field;
+
+		if (l->src) {
+			cfg_error(ps, k->key, "given twice (first at line %d): one value or @file per list", l->line);
+			return -1;
+		}
+		if (*val && !(l->src = strdup(val))) {
+			cfg_error(ps, k->key, "out of memory");
+			return -1;
+		}
+		l->line = ps->line;
+		l->key = k->key;
+		return 0;
+	}
+	case CFG_T_OCTAL:
+		errno = 0;
+		n = strtol(val, &end, 8);
+		if (end == val || *end || errno || n < k->min || n > k->max) {
+			cfg_error(ps, k->key, "'%s' is not an octal mode like 0660", val);
+			return -1;
+		}
+		*(int *)field = (int)n;
+		return 0;
 	case CFG_T_TYPES:
 		break;
 	}
@@ -347,6 +484,33 @@ static struct policy *policy_new(struct cfg_parse *ps, const char *name)
 	return p;
 }
 
+static struct route *route_new(struct cfg_parse *ps, const char *name)
+{
+	struct route *r, **tail;
+
+	for (r = ps->cfg->routes; r; r = r->next) {
+		if (strcmp(r->name, name) == 0) {
+			cfg_error(ps, NULL, "[route %s] is defined twice (first at line %d)", name, r->line);
+			return NULL;
+		}
+	}
+	if (ps->cfg->nroutes >= CFG_MAX_ROUTES) {
+		cfg_error(ps, NULL, "more than %d routes", CFG_MAX_ROUTES);
+		return NULL;
+	}
+	if (!(r = calloc(1, sizeof(*r)))) {
+		cfg_error(ps, NULL, "out of memory");
+		return NULL;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->line = ps->line;
+	for (tail = &ps->cfg->routes; *tail; tail = &(*tail)->next)
+		;
+	*tail = r;
+	ps->cfg->nroutes++;
+	return r;
+}
+
 static int valid_name(const char *s)
 {
 	if (!*s || strlen(s) >= CFG_NAME_MAX)
@@ -368,6 +532,29 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 	if (strcmp(section, "stats") == 0) {
 		ps->section = CFG_S_STATS;
 		return 0;
+	}
+	if (strcmp(section, "forwarded") == 0) {
+		if (ps->cfg->fwd.enabled) {
+			cfg_error(ps, NULL, "[forwarded] is defined twice (first at line %d)", ps->cfg->fwd.line);
+			return -1;
+		}
+		ps->cfg->fwd.enabled = 1;
+		ps->cfg->fwd.line = ps->line;
+		ps->section = CFG_S_FORWARDED;
+		return 0;
+	}
+	if (strncmp(section, "route", 5) == 0 && (section[5] == ' ' || section[5] == 0)) {
+		const char *name = section + 5;
+
+		while (*name == ' ' || *name == '\t')
+			name++;
+		if (!valid_name(name)) {
+			cfg_error(ps, NULL, "[%s]: a route needs a name of letters, digits, '_', '-', '.'", section);
+			return -1;
+		}
+		ps->section = CFG_S_ROUTE;
+		ps->route = route_new(ps, name);
+		return ps->route ? 0 : -1;
 	}
 	if (strncmp(section, "policy", 6) == 0 && (section[6] == ' ' || section[6] == 0)) {
 		const char *name = section + 6;
@@ -403,7 +590,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		cfg_error(ps, name, "key outside of any section");
 		return 0;
 	}
-	base = ps->section == CFG_S_POLICY ? (void *)ps->policy : (void *)ps->cfg;
+	base = ps->section == CFG_S_POLICY ? (void *)ps->policy :
+	       ps->section == CFG_S_ROUTE ? (void *)ps->route : (void *)ps->cfg;
 	for (size_t i = 0; i < NB_KEYS; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
 
@@ -421,8 +609,6 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		if (ps->section == CFG_S_POLICY) {
 			if (k->offset == POLICY(ca_file))
 				ps->policy->ca_file_line = ps->line;
-			else if (k->offset == POLICY(thumbprints_file))
-				ps->policy->thumbprints_line = ps->line;
 			else if (k->offset == POLICY(crl_file))
 				ps->policy->crl_file_line = ps->line;
 		}
@@ -481,7 +667,8 @@ static char *read_line_sections(char *str, int num, void *stream)
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
-	char why[512];
+	const char *key;
+	char why[1024];
 
 	for (struct policy *p = cfg->policies; p; p = p->next) {
 		if (p->verify != VERIFY_HAPROXY && !p->ca_file) {
@@ -516,13 +703,9 @@ static int load_files(struct cfg_parse *ps)
 			if (p->crl_missing == CRL_MISSING_ALLOW)
 				p->verify_flags |= CERT_VF_CRL_MISSING_OK;
 		}
-		if (p->thumbprints_file) {
-			p->thumbprints = tplist_load(p->thumbprints_file, why, sizeof(why));
-			if (!p->thumbprints) {
-				ps->line = p->thumbprints_line;
-				cfg_error(ps, "thumbprints", "%s", why);
-				return -1;
-			}
+		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
+			cfg_error(ps, key, "%s", why);
+			return -1;
 		}
 		if (strcmp(p->name, "default") == 0)
 			cfg->default_policy = p;
@@ -534,6 +717,40 @@ static int load_files(struct cfg_parse *ps)
 			return -1;
 		}
 		cfg->default_policy = cfg->policies;
+	}
+	if (cfg->trace_secret && strlen(cfg->trace_secret) < 16) {
+		ps->line = 0;
+		cfg_error(ps, "trace_secret", "must be at least 16 characters");
+		return -1;
+	}
+	for (struct route *r = cfg->routes; r; r = r->next) {
+		ps->line = r->line;
+		if (!r->policy_name) {
+			cfg_error(ps, "policy", "[route %s] names no policy", r->name);
+			return -1;
+		}
+		for (const struct policy *p = cfg->policies; p; p = p->next)
+			if (strcmp(p->name, r->policy_name) == 0)
+				r->policy = p;
+		if (!r->policy) {
+			cfg_error(ps, "policy", "[route %s]: no [policy %s]", r->name, r->policy_name);
+			return -1;
+		}
+		if (lists_compile_route(r, &ps->line, &key, why, sizeof(why)) < 0) {
+			cfg_error(ps, key, "%s", why);
+			return -1;
+		}
+	}
+	if (cfg->fwd.enabled) {
+		ps->line = cfg->fwd.line;
+		if (!cfg->fwd.trusted_proxies.src) {
+			cfg_error(ps, "trusted_proxies", "[forwarded] needs trusted_proxies: nobody else may forward a certificate");
+			return -1;
+		}
+		if (lists_compile_fwd(&cfg->fwd, &ps->line, &key, why, sizeof(why)) < 0) {
+			cfg_error(ps, key, "%s", why);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -553,6 +770,7 @@ struct config *cfg_load(const char *file, char *err, size_t errlen)
 	apply_defaults(&ps, CFG_S_AGENT, cfg);
 	apply_defaults(&ps, CFG_S_STATS, cfg);
 	cfg->generation = 1;
+	cfg->socket_mode = -1;
 	if (!(ps.fp = fopen(file, "r"))) {
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		cfg_free(cfg);
@@ -586,13 +804,28 @@ void cfg_free(struct config *cfg)
 
 	if (!cfg)
 		return;
+	for (struct route *r = cfg->routes, *rn; r; r = rn) {
+		rn = r->next;
+		cfg_list_free(&r->sni);
+		cfg_list_free(&r->host);
+		cfg_list_free(&r->path_prefix);
+		cfg_list_free(&r->frontend);
+		free(r->policy_name);
+		free(r);
+	}
+	cfg_list_free(&cfg->fwd.trusted_proxies);
 	for (p = cfg->policies; p; p = next) {
 		next = p->next;
+		for (int k = 0; k < ID_KINDS; k++) {
+			cfg_list_free(&p->allow[k]);
+			cfg_list_free(&p->deny[k]);
+		}
+		cfg_list_free(&p->allowed_curves);
+		cfg_list_free(&p->forbid_signature);
+		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
-		free(p->thumbprints_file);
 		free(p->crl_file);
 		cert_store_free(p->store);
-		tplist_free(p->thumbprints);
 		free(p);
 	}
 	for (int i = 0; i < cfg->nlisten; i++)
@@ -600,6 +833,7 @@ void cfg_free(struct config *cfg)
 	free(cfg->ready_file);
 	free(cfg->pid_file);
 	free(cfg->stats_listen);
+	free(cfg->trace_secret);
 	free(cfg->file);
 	free(cfg);
 }
@@ -650,7 +884,8 @@ void cfg_print_example(FILE *out)
 
 		if (k->section != sec) {
 			sec = k->section;
-			fprintf(out, "\n[%s]\n", sec == CFG_S_POLICY ? "policy default" : section_names[sec]);
+			fprintf(out, "\n%s[%s]\n", sec == CFG_S_FORWARDED || sec == CFG_S_ROUTE ? ";" : "",
+			        sec == CFG_S_POLICY ? "policy default" : sec == CFG_S_ROUTE ? "route NAME" : section_names[sec]);
 		}
 		fprintf(out, "; %s (", k->help);
 		print_range(out, k);

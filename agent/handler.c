@@ -1,9 +1,13 @@
 /* NOTIFY -> facts -> cache/cert -> rules -> ACK. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "cidr.h"
+#include "fwd.h"
 #include "counter.h"
 #include "handler.h"
 #include "rules.h"
@@ -69,6 +73,8 @@ void handler_record_latency(struct handler_ctx *hc, uint64_t ns)
 void handler_destroy(struct handler_ctx *hc)
 {
 	cache_destroy(&hc->cache);
+	free(hc->fwd_buf);
+	hc->fwd_buf = NULL;
 }
 
 /* Argument table: name, accepted types (bit mask of 1 << SPOP_DATA_*). */
@@ -81,6 +87,10 @@ enum arg_id {
 	ARG_HOST,
 	ARG_PATH,
 	ARG_SRC,
+	ARG_FRONTEND,
+	ARG_FWD_CERT,
+	ARG_FWD_CHAIN,
+	ARG_TRACE,
 	ARG_COUNT
 };
 
@@ -100,6 +110,10 @@ static const struct {
 	[ARG_HOST]    = { "host",    4, T(STR) },
 	[ARG_PATH]    = { "path",    4, T(STR) },
 	[ARG_SRC]     = { "src",     3, T(IPV4) | T(IPV6) },
+	[ARG_FRONTEND]  = { "frontend",  8, T(STR) },
+	[ARG_FWD_CERT]  = { "fwd_cert",  8, T(STR) | T(BIN) },
+	[ARG_FWD_CHAIN] = { "fwd_chain", 9, T(STR) | T(BIN) },
+	[ARG_TRACE]     = { "trace",     5, T(STR) | T(BIN) },
 };
 
 static int64_t data_int(const struct spop_data *d)
@@ -165,6 +179,22 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
 			rq->has_src = 1;
 			rq->src = v;
 			break;
+		case ARG_FRONTEND:
+			rq->has_frontend = 1;
+			rq->frontend = v.u.str;
+			break;
+		case ARG_FWD_CERT:
+			rq->has_fwd_cert = v.u.str.len > 0;
+			rq->fwd_cert = v.u.str;
+			break;
+		case ARG_FWD_CHAIN:
+			rq->has_fwd_chain = v.u.str.len > 0;
+			rq->fwd_chain = v.u.str;
+			break;
+		case ARG_TRACE:
+			rq->has_trace = 1;
+			rq->trace_value = v.u.str;
+			break;
 		}
 	}
 	*p = q;
@@ -176,13 +206,42 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
                         X509 *leaf, uint64_t chain_hash, int64_t now,
                         struct cache_entry *e)
 {
-	e->verify_code = cert_verify_ex(pol->store, leaf,
-	                                rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
-	                                rq->has_chain ? rq->chain.len : 0, now, pol->verify_flags,
-	                                &e->verify_depth);
+	struct cert_verify_opts o = {
+		.flags = pol->verify_flags,
+		.max_depth = pol->max_depth,
+		.skew = pol->clock_skew_ms / 1000,
+	};
+
+	e->verify_code = cert_verify_opt(pol->store, leaf,
+	                                 rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
+	                                 rq->has_chain ? rq->chain.len : 0, now, &o, &e->verify_depth);
 	e->verify_store = pol->store;
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
+}
+
+/* The issuing certificate among those the client sent: the one that
+ * really signed the leaf (X509_check_issued), not just a name match. */
+static void find_issuer(X509 *leaf, const struct req_facts *rq, struct cache_entry *e)
+{
+	const unsigned char *p = (const unsigned char *)rq->chain.ptr;
+	const unsigned char *end = p + (rq->has_chain ? rq->chain.len : 0);
+
+	e->issuer_state = -1;
+	for (int n = 0; leaf && p < end && n < CERT_CHAIN_MAX; n++) {
+		const unsigned char *start = p;
+		X509 *c = d2i_X509(NULL, &p, (long)(end - p));
+
+		if (!c)
+			break;
+		if (X509_check_issued(c, leaf) == X509_V_OK) {
+			cert_digests(start, (size_t)(p - start), e->issuer_sha1, e->issuer_sha256);
+			e->issuer_state = 1;
+			X509_free(c);
+			break;
+		}
+		X509_free(c);
+	}
 }
 
 static int verify_reusable(const struct cache_entry *e, const struct policy *pol,
@@ -221,12 +280,30 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 		e = cache_slot(&hc->cache, key, hc->generation);
 		x = cert_parse_der(der, rq->cert.len);
 		e->parsed = x && cert_get_facts(x, der, rq->cert.len, &e->facts) == 0;
+		if (e->parsed)
+			e->ext = cert_get_ext(x);     /* NULL: rules that need it deny */
 	}
 	if (!e->parsed)
 		goto out;
 	ce->parsed = 1;
 	ce->facts = &e->facts;
+	ce->ext = e->ext;
 	ce->entry = e;
+	if (pol->allow[ID_ISSUER_THUMBPRINT].src || pol->deny[ID_ISSUER_THUMBPRINT].src) {
+		uint64_t ih = rq->has_chain ? cache_hash64(rq->chain.ptr, rq->chain.len) : 0;
+
+		if (!e->issuer_state || e->issuer_chain != ih) {
+			if (!x)
+				x = cert_parse_der(der, rq->cert.len);
+			find_issuer(x, rq, e);
+			e->issuer_chain = ih;
+		}
+		if (e->issuer_state > 0) {
+			ce->has_issuer = 1;
+			ce->issuer_sha1 = e->issuer_sha1;
+			ce->issuer_sha256 = e->issuer_sha256;
+		}
+	}
 	if (need_verify) {
 		if (!verify_reusable(e, pol, chain_hash, now)) {
 			if (!x)
@@ -261,6 +338,7 @@ static int put_cstr_var(char **p, char *end, const char *name, const char *val)
 	return put_str_var(p, end, name, val, strlen(val));
 }
 
+
 static int put_int_var(char **p, char *end, const char *name, int64_t v)
 {
 	struct spop_data d = { .type = SPOP_DATA_INT64 };
@@ -269,39 +347,160 @@ static int put_int_var(char **p, char *end, const char *name, int64_t v)
 	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, name, strlen(name), &d);
 }
 
-/* Optional variables: written only if they fit; a partial write is undone. */
+/* Optional variables: written only if they fit; a partial write is undone.
+ * Values that come from a certificate (SANs, CN in the identity and the
+ * trace) may hold any byte: HAProxy puts them in headers, so anything but
+ * printable ASCII becomes '?'. */
 static void opt_str(char **p, char *end, const char *name, const char *val)
+{
+	char safe[TRACE_MAX + 1], *save = *p;
+	size_t n = strlen(val);
+
+	if (n > TRACE_MAX)
+		n = TRACE_MAX;
+	for (size_t i = 0; i < n; i++)
+		safe[i] = (val[i] < 0x20 || val[i] > 0x7e) ? '?' : val[i];
+	if (put_str_var(p, end, name, safe, n) < 0)
+		*p = save;
+}
+
+static void opt_int(char **p, char *end, const char *name, int64_t v)
 {
 	char *save = *p;
 
-	if (put_cstr_var(p, end, name, val) < 0)
+
+	if (put_int_var(p, end, name, v) < 0)
 		*p = save;
 }
 
 static int encode_verdict(char **p, char *end, const struct decision *d,
-                          const struct cert_eval *ce)
+                          const struct cert_eval *ce, const char *policy,
+                          const char *route, const struct trace *t)
 {
 	const struct dec_info *di = &dec_table[d->code];
-	char *save;
+	char hex[65];
 
+	/* the four a deny rule needs come first and must fit */
 	if (put_cstr_var(p, end, "verdict", d->code == DEC_ALLOW ? "allow" : "deny") < 0 ||
 	    put_int_var(p, end, "status", d->status) < 0 ||
 	    put_cstr_var(p, end, "code", di->code) < 0 ||
 	    put_cstr_var(p, end, "reason", di->reason) < 0)
 		return -1;
+	/* then the rest, most useful first, each only if it fits */
 	if (d->detail[0])
 		opt_str(p, end, "detail", d->detail);
-	if (!ce || !ce->parsed)
-		return 0;
-	opt_str(p, end, "sha256", ce->facts->sha256_hex);
-	opt_str(p, end, "sha1", ce->facts->sha1_hex);
-	save = *p;
-	if (put_int_var(p, end, "not_after", ce->facts->not_after) < 0)
-		*p = save;
-	opt_str(p, end, "serial", ce->facts->serial);
-	opt_str(p, end, "subject", ce->facts->subject);
-	opt_str(p, end, "issuer", ce->facts->issuer);
+	if (d->rule)
+		opt_str(p, end, "rule", d->rule);
+	if (policy)
+		opt_str(p, end, "policy", policy);
+	if (d->shadowed) {
+		opt_str(p, end, "would_deny", dec_table[d->would_code].code);
+		if (d->would_rule)
+			opt_str(p, end, "would_rule", d->would_rule);
+	}
+	if (ce && ce->parsed) {
+		opt_str(p, end, "sha256", ce->facts->sha256_hex);
+		if (d->identity)
+			opt_str(p, end, "identity", d->identity);
+		if (d->has_days_left)
+			opt_int(p, end, "days_left", d->days_left);
+		if (d->expiring)
+			opt_int(p, end, "expiring", 1);
+		opt_str(p, end, "sha1", ce->facts->sha1_hex);
+		opt_int(p, end, "not_after", ce->facts->not_after);
+		opt_str(p, end, "serial", ce->facts->serial);
+		opt_str(p, end, "subject", ce->facts->subject);
+		opt_str(p, end, "issuer", ce->facts->issuer);
+		if (ce->ext) {
+			cert_hex(ce->ext->spki_sha256, 32, hex);
+			opt_str(p, end, "spki_sha256", hex);
+		}
+	}
+	if (route)
+		opt_str(p, end, "route", route);
+	if (t && t->on && t->len)
+		opt_str(p, end, "trace", t->buf);
 	return 0;
+}
+
+/* A trace only for a request whose trace header carries trace_secret
+ * (compared in constant time); without a secret, never. */
+static int trace_allowed(const struct config *cfg, const struct req_facts *rq)
+{
+	size_t n;
+	unsigned char diff = 0;
+
+	if (!cfg->trace_secret || !rq->has_trace)
+		return 0;
+	n = strlen(cfg->trace_secret);
+	if (rq->trace_value.len != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(rq->trace_value.ptr[i] ^ cfg->trace_secret[i]);
+	return diff == 0;
+}
+
+/* A certificate in a header from an upstream proxy: believed only from
+ * trusted_proxies, decoded strictly; it then replaces the TLS one. */
+static void take_forwarded(struct handler_ctx *hc, struct req_facts *rq)
+{
+	const struct fwd_config *fc = &hc->cfg->fwd;
+	struct fwd_cert out;
+	enum fwd_error e;
+	int trusted = 0;
+
+	if (!rq->has_fwd_cert && !rq->has_fwd_chain)
+		return;
+	if (fc->enabled && rq->has_src) {
+		if (rq->src.type == SPOP_DATA_IPV4)
+			trusted = cidr_list_match(fc->trusted_proxies.cidrs, rq->src.u.ipv4, 4);
+		else if (rq->src.type == SPOP_DATA_IPV6)
+			trusted = cidr_list_match(fc->trusted_proxies.cidrs, rq->src.u.ipv6, 16);
+	}
+	if (!trusted) {
+		rq->fwd_untrusted = 1;
+		return;
+	}
+	if (!rq->has_fwd_cert) {
+		rq->fwd_error = FWD_ERR_EMPTY;     /* a chain without a certificate */
+		return;
+	}
+	if (!hc->fwd_buf && !(hc->fwd_buf = malloc(FWD_HEADER_MAX))) {
+		rq->fwd_error = FWD_ERR_TOO_BIG;
+		return;
+	}
+	e = fwd_decode((enum fwd_format)fc->format, rq->fwd_cert.ptr, rq->fwd_cert.len,
+	               rq->has_fwd_chain ? rq->fwd_chain.ptr : NULL,
+	               rq->has_fwd_chain ? rq->fwd_chain.len : 0,
+	               hc->fwd_buf, FWD_HEADER_MAX, &out);
+	if (e != FWD_OK) {
+		rq->fwd_error = (int)e;
+		return;
+	}
+	rq->forwarded = 1;
+	rq->has_cert = 1;
+	rq->cert.ptr = (const char *)out.der;
+	rq->cert.len = out.der_len;
+	rq->has_chain = out.chain_len > 0;
+	rq->chain.ptr = (const char *)out.chain;
+	rq->chain.len = out.chain_len;
+}
+
+const struct policy *handler_decide(struct handler_ctx *hc, struct req_facts *rq,
+                                    int64_t now, struct trace *t, struct cert_eval *ce,
+                                    struct decision *d, const char **route)
+{
+	const struct policy *pol;
+
+	memset(ce, 0, sizeof(*ce));
+	if (!rq->bad_arg)
+		take_forwarded(hc, rq);
+	pol = rules_route(hc->cfg, rq, route);
+	trace_add(t, "route=%s", *route);
+	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
+		handler_eval_cert(hc, pol, rq, now, ce);
+	rules_decide(pol, rq, ce, now, t, d);
+	return pol;
 }
 
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
@@ -313,6 +512,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	struct req_facts rq;
 	struct cert_eval ce;
 	struct decision d;
+	struct trace t;
 	int found = 0;
 	char *start, *out = *p;
 
@@ -353,16 +553,17 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		if (spop_put_unset_var(&out, end, SPOP_SCOPE_TXN, "verdict", 7) < 0)
 			goto no_room;
 	} else {
-		const struct policy *pol = hc->cfg->default_policy;
+		const struct policy *pol;
+		const char *route = NULL;
 
-		if (!rq.bad_arg)
-			handler_eval_cert(hc, pol, &rq, now, &ce);
-		else
-			memset(&ce, 0, sizeof(ce));
-		rules_decide(pol, &rq, &ce, &d);
+		t.on = trace_allowed(hc->cfg, &rq);
+		t.len = 0;
+		t.truncated = 0;
+		pol = handler_decide(hc, &rq, now, &t, &ce, &d, &route);
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
-		CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
+		if (pol)
+			CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
 		if (ce.entry) {
 			ce.entry->requests++;
 			ce.entry->last_seen = now;
@@ -375,7 +576,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			res->has_src = rq.has_src;
 			res->src = rq.src;
 		}
-		if (encode_verdict(&out, end, &d, &ce) < 0)
+		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, &t) < 0)
 			goto no_room;
 	}
 	if (spop_frame_end(start, out) < 0)

@@ -39,6 +39,7 @@ struct handler_ctx {
 	struct cache cache;
 	int cache_enabled;
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
+	unsigned char *fwd_buf;           /* forwarded-header decoding, made on first use */
 	struct handler_stats stats;
 };
 
@@ -72,6 +73,13 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
 void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
                        const struct req_facts *rq, int64_t now,
                        struct cert_eval *ce);
+
+/* From the arguments to the verdict: forwarded header, route, certificate
+ * (through the cache), rules with an optional trace. Also what `certspoa
+ * explain` runs. Returns the policy used (NULL only without any policy). */
+const struct policy *handler_decide(struct handler_ctx *hc, struct req_facts *rq,
+                                    int64_t now, struct trace *t, struct cert_eval *ce,
+                                    struct decision *d, const char **route);
 
 /* Handle one NOTIFY payload and write a whole ACK frame (ids echoed, FIN)
  * at *p, at most max_frame bytes after its length prefix. Returns 0, or -1

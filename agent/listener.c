@@ -149,6 +149,17 @@ int listener_open(struct listener *l, const char *spec, char *err, size_t errlen
 	return open_tcp(l, spec, err, errlen);
 }
 
+int listener_chmod(struct listener *l, unsigned int mode, char *err, size_t errlen)
+{
+	if (!l->is_unix)
+		return 0;
+	if (chmod(l->path, (mode_t)mode) == -1) {
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 void listener_close(struct listener *l)
 {
 	if (l->fd != -1)

@@ -17,6 +17,9 @@ struct listener {
 /* Bind and listen on spec ("HOST:PORT", "[V6]:PORT", "unix:/path").
  * Returns 0, or -1 with the reason in err. */
 int listener_open(struct listener *l, const char *spec, char *err, size_t errlen);
+
+/* Set a unix socket's permission bits (e.g. 0660); no-op for TCP. */
+int listener_chmod(struct listener *l, unsigned int mode, char *err, size_t errlen);
 void listener_close(struct listener *l);
 
 #endif /* CERTSPOA_LISTENER_H */

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "explain.h"
 #include "inspect.h"
 #include "log.h"
 #include "stats.h"
@@ -26,6 +27,8 @@ static void usage(FILE *out)
 	        "       certspoa -c -f FILE         check the configuration and exit\n"
 	        "       certspoa reload -f FILE     check FILE, then make the running agent\n"
 	        "                                   (its pid_file) reload it\n"
+	        "       certspoa explain -f FILE --cert CERT [--chain F] [--host H] [--path P] [--sni S]\n"
+	        "                                   run the policies offline and show every check\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -134,6 +137,11 @@ static int start_listeners(struct agent *a)
 			return -1;
 		}
 		a->nls++;
+		if (a->cfg->socket_mode >= 0 &&
+		    listener_chmod(&a->ls[i], (unsigned int)a->cfg->socket_mode, err, sizeof(err)) < 0) {
+			LOG(LOG_ERR, 0, "socket_mode: %s", err);
+			return -1;
+		}
 		LOG(LOG_INFO, 0, "listening on %s", a->ls[i].bound);
 		rlen += (size_t)snprintf(ready + rlen, sizeof(ready) - rlen, "%s\n", a->ls[i].bound);
 	}
@@ -299,6 +307,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
 		return inspect_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "explain") == 0)
+		return explain_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
 		reload = 1;
 		argv++;

@@ -48,9 +48,23 @@ unsigned long long agent_files_signature(const char *file, const struct config *
 
 	for (const struct policy *p = cfg ? cfg->policies : NULL; p; p = p->next) {
 		h = sig_of(p->ca_file, h);
-		h = sig_of(p->thumbprints_file, h);
 		h = sig_of(p->crl_file, h);
+		for (int k = 0; k < ID_KINDS; k++) {
+			h = sig_of(p->allow[k].file, h);
+			h = sig_of(p->deny[k].file, h);
+		}
+		h = sig_of(p->allowed_curves.file, h);
+		h = sig_of(p->forbid_signature.file, h);
+		h = sig_of(p->require_policies.file, h);
 	}
+	for (const struct route *r = cfg ? cfg->routes : NULL; r; r = r->next) {
+		h = sig_of(r->sni.file, h);
+		h = sig_of(r->host.file, h);
+		h = sig_of(r->path_prefix.file, h);
+		h = sig_of(r->frontend.file, h);
+	}
+	if (cfg)
+		h = sig_of(cfg->fwd.trusted_proxies.file, h);
 	return h;
 }
 

@@ -1,19 +1,25 @@
 /* Decision types: what a request says, what we know of its certificate,
- * and the verdict with its stable code. */
+ * and the verdict with its stable code and the rule that decided. */
 #ifndef CERTSPOA_RULES_T_H
 #define CERTSPOA_RULES_T_H
 
+#include <stddef.h>
 #include <stdint.h>
+
 #include "cert-t.h"
 #include "spop-t.h"
 
-/* Stable decision codes; their text is part of the public contract. */
+/* Stable decision codes (the `code` variable); their text is part of the
+ * public contract. The precise check is in `rule`. */
 enum dec_code {
 	DEC_ALLOW = 0,
 	DEC_CERT_MISSING,
 	DEC_CERT_UNVERIFIED,
 	DEC_CERT_UNTRUSTED,
 	DEC_BAD_REQUEST,
+	DEC_SNI_HOST_MISMATCH,
+	DEC_FORWARDED_UNTRUSTED,
+	DEC_FORWARDED_INVALID,
 	DEC_INTERNAL,
 	DEC_CODES
 };
@@ -23,7 +29,8 @@ struct dec_info {
 	const char *reason;    /* human-readable, e.g. "Client certificate required" */
 };
 
-/* The arguments of one check-client-cert message; views into the frame.
+/* The arguments of one check-client-cert message; views into the frame
+ * (or, for a forwarded certificate, into the handler's decode buffer).
  * "has_" flags are 0 when the argument was absent or NULL. */
 struct req_facts {
 	int has_present;
@@ -31,33 +38,63 @@ struct req_facts {
 	int has_verify;
 	int64_t verify;           /* ssl_c_verify */
 	int has_cert;
-	struct spop_str cert;     /* ssl_c_der */
+	struct spop_str cert;     /* ssl_c_der, or the forwarded certificate */
 	int has_chain;
-	struct spop_str chain;    /* ssl_c_chain_der */
-	int has_sni, has_host, has_path, has_src;
-	struct spop_str sni, host, path;
+	struct spop_str chain;    /* ssl_c_chain_der, or the forwarded chain */
+	int has_sni, has_host, has_path, has_src, has_frontend;
+	struct spop_str sni, host, path, frontend;
 	struct spop_data src;     /* IPV4 or IPV6 */
+	int has_fwd_cert, has_fwd_chain;
+	struct spop_str fwd_cert, fwd_chain;   /* raw header values */
+	int has_trace;            /* the trace header's value, checked against trace_secret */
+	struct spop_str trace_value;
 	const char *bad_arg;      /* first argument with a wrong type, or NULL */
+	/* set by the handler before the rules run */
+	int forwarded;            /* cert/chain came from a trusted proxy's header */
+	int fwd_untrusted;        /* a header came from an untrusted source */
+	int fwd_error;            /* enum fwd_error when decoding failed, else 0 */
 };
 
-/* What the agent learned about the certificate (from cache or fresh). */
 struct cache_entry;
 
+/* What the agent learned about the certificate (from cache or fresh). */
 struct cert_eval {
 	int parsed;                      /* the DER parsed: facts is valid */
 	const struct cert_facts *facts;
+	const struct cert_ext *ext;      /* NULL if it could not be read */
 	struct cache_entry *entry;       /* where facts live (for the inventory) */
 	int agent_checked;               /* the agent verified the chain */
 	int agent_verify;                /* X509_V_OK, X509_V_ERR_*, CERT_VERIFY_* */
 	int agent_depth;
+	int has_issuer;                  /* the issuing certificate is known */
+	const unsigned char *issuer_sha1, *issuer_sha256;
 };
 
 #define DEC_DETAIL_MAX 200
+#define DEC_IDENTITY_MAX 256
 
 struct decision {
 	enum dec_code code;
 	int status;                     /* HTTP status: 200 on allow */
+	const char *rule;               /* the check that decided, e.g. "cert_expired" */
 	char detail[DEC_DETAIL_MAX];    /* precise cause, "" if none */
+	enum dec_code would_code;       /* shadow mode: what enforce would have said */
+	const char *would_rule;
+	int shadowed;                   /* a denial turned into an allow by shadow mode */
+	int has_days_left;
+	int64_t days_left;
+	int expiring;                   /* days_left <= warn_days */
+	const char *identity;           /* SPIFFE ID, else first SAN, else CN */
+};
+
+/* A bounded, human-readable list of the checks made, for the trace
+ * variable and `certspoa explain`. */
+#define TRACE_MAX 1024
+struct trace {
+	int on;
+	size_t len;
+	int truncated;
+	char buf[TRACE_MAX];
 };
 
 #endif /* CERTSPOA_RULES_T_H */

@@ -1,107 +1,647 @@
-/* Client-certificate decision: presence, verification, thumbprint.
- * Pure: no I/O, no clock; the order of checks is the order of the codes. */
+/* The decision. Pure: no I/O, no clock (now is passed in), no allocation.
+ *
+ * Order of checks (the first failure decides; `code` is the class, `rule`
+ * the precise check):
+ *   request   bad_request          an argument of the wrong type
+ *   forwarded forwarded_untrusted  certificate header from an untrusted source
+ *             forwarded_invalid    malformed certificate header
+ *   sni_host  sni_host_mismatch    SNI differs from Host (sni_host_match)
+ *   presence  cert_missing         no certificate (require_cert)
+ *   parse     cert_unverified      not exactly one DER certificate
+ *   verify    cert_unverified      HAProxy's and/or the agent's chain check
+ *   deny_*    cert_untrusted       deny lists, which always win
+ *   limits    cert_untrusted       key size, curve, signature, lifetime, policies
+ *   allow_*   cert_untrusted       when allow lists exist, one must match
+ * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/x509_vfy.h>
 
 #include "cert.h"
+#include "cidr.h"
+#include "fwd.h"
+#include "lists.h"
 #include "rules.h"
+#include "spop.h"
+#include "strset.h"
 #include "tplist.h"
 
 const struct dec_info dec_table[DEC_CODES] = {
-	[DEC_ALLOW]           = { "ok",              "Client certificate accepted" },
-	[DEC_CERT_MISSING]    = { "cert_missing",    "Client certificate required" },
-	[DEC_CERT_UNVERIFIED] = { "cert_unverified", "Client certificate cannot be verified" },
-	[DEC_CERT_UNTRUSTED]  = { "cert_untrusted",  "Client certificate is untrusted or invalid" },
-	[DEC_BAD_REQUEST]     = { "bad_request",     "Malformed certificate check request" },
-	[DEC_INTERNAL]        = { "internal_error",  "Client certificate check failed" },
+	[DEC_ALLOW]               = { "ok",                  "Client certificate accepted" },
+	[DEC_CERT_MISSING]        = { "cert_missing",        "Client certificate required" },
+	[DEC_CERT_UNVERIFIED]     = { "cert_unverified",     "Client certificate cannot be verified" },
+	[DEC_CERT_UNTRUSTED]      = { "cert_untrusted",      "Client certificate is untrusted or invalid" },
+	[DEC_BAD_REQUEST]         = { "bad_request",         "Malformed certificate check request" },
+	[DEC_SNI_HOST_MISMATCH]   = { "sni_host_mismatch",   "TLS server name does not match the Host header" },
+	[DEC_FORWARDED_UNTRUSTED] = { "forwarded_untrusted", "Forwarded client certificate from an untrusted source" },
+	[DEC_FORWARDED_INVALID]   = { "forwarded_invalid",   "Forwarded client certificate is malformed" },
+	[DEC_INTERNAL]            = { "internal_error",      "Client certificate check failed" },
 };
 
-static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* ---- trace ---- */
+
+void trace_add(struct trace *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!t || !t->on || t->truncated)
+		return;
+	if (t->len && t->len + 2 < sizeof(t->buf)) {
+		t->buf[t->len++] = ';';
+		t->buf[t->len++] = ' ';
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(t->buf) - t->len) {
+		/* keep the buffer a clean prefix ending in "..." */
+		t->truncated = 1;
+		t->len = sizeof(t->buf) - 4;
+		memcpy(t->buf + t->len, "...", 4);
+		t->len += 3;
+		return;
+	}
+	t->len += (size_t)n;
+}
+
+/* ---- verification results -> stable rule names ---- */
+
+const char *rules_verify_rule(int code)
+{
+	switch (code) {
+	case X509_V_OK:                                 return "verified";
+	case X509_V_ERR_CERT_HAS_EXPIRED:               return "cert_expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:             return "cert_not_yet_valid";
+	case X509_V_ERR_CERT_REVOKED:                   return "cert_revoked";
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:      return "cert_unknown_ca";
+	case X509_V_ERR_INVALID_PURPOSE:                return "cert_bad_purpose";
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+	case X509_V_ERR_PATH_LENGTH_EXCEEDED:           return "cert_chain_too_long";
+	case X509_V_ERR_UNABLE_TO_GET_CRL:              return "crl_missing";
+	case X509_V_ERR_CRL_HAS_EXPIRED:                return "crl_expired";
+	case X509_V_ERR_CRL_NOT_YET_VALID:              return "crl_not_yet_valid";
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE: return "crl_invalid";
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE: return "cert_bad_signature";
+	case X509_V_ERR_INVALID_CA:                     return "cert_invalid_ca";
+	case CERT_VERIFY_BAD_CHAIN:                     return "chain_invalid";
+	default:                                        return "cert_invalid";
+	}
+}
+
+/* ---- small matchers ---- */
+
+static int str_eq_nocase(struct spop_str a, struct spop_str b)
+{
+	return a.len == b.len && strncasecmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+/* Host header without its port ("example.com:8443", "[::1]:443"). */
+static struct spop_str host_only(struct spop_str h)
+{
+	if (h.len && h.ptr[0] == '[') {
+		const char *rb = memchr(h.ptr, ']', h.len);
+
+		if (rb)
+			h.len = (size_t)(rb - h.ptr) + 1;
+		return h;
+	}
+	for (size_t i = 0; i < h.len; i++)
+		if (h.ptr[i] == ':') {
+			h.len = i;
+			break;
+		}
+	return h;
+}
+
+/* name (any case) against a set of lowercase names and "*.suffix" patterns,
+ * a wildcard covering exactly one label. */
+static int name_in(const struct strset *set, struct spop_str name)
+{
+	char buf[256];
+	const char *dot;
+
+	if (!set || !name.len || name.len >= sizeof(buf))
+		return 0;
+	for (size_t i = 0; i < name.len; i++)
+		buf[i] = (char)((name.ptr[i] >= 'A' && name.ptr[i] <= 'Z') ? name.ptr[i] + 32 : name.ptr[i]);
+	buf[name.len] = 0;
+	if (strset_has(set, buf, name.len))
+		return 1;
+	dot = memchr(buf, '.', name.len);
+	if (!dot || dot == buf || !dot[1])
+		return 0;
+	/* "a.example.com" -> "*.example.com" */
+	{
+		char wild[258];
+		size_t slen = name.len - (size_t)(dot - buf);
+
+		wild[0] = '*';
+		memcpy(wild + 1, dot, slen);
+		wild[1 + slen] = 0;
+		return strset_has(set, wild, slen + 1);
+	}
+}
+
+static int prefix_in(const struct strset *set, struct spop_str path)
+{
+	for (size_t i = 0; i < strset_count(set); i++) {
+		const char *p = strset_get(set, i);
+		size_t n = strlen(p);
+
+		if (path.len >= n && memcmp(path.ptr, p, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int route_matches(const struct route *r, const struct req_facts *rq)
+{
+	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, rq->sni)))
+		return 0;
+	if (r->host.src && !(rq->has_host && name_in(r->host.set, host_only(rq->host))))
+		return 0;
+	if (r->path_prefix.src && !(rq->has_path && prefix_in(r->path_prefix.set, rq->path)))
+		return 0;
+	if (r->frontend.src &&
+	    !(rq->has_frontend && strset_has(r->frontend.set, rq->frontend.ptr, rq->frontend.len)))
+		return 0;
+	return 1;
+}
+
+const struct policy *rules_route(const struct config *cfg, const struct req_facts *rq,
+                                 const char **route)
+{
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		if (route_matches(r, rq)) {
+			if (route)
+				*route = r->name;
+			return r->policy;
+		}
+	}
+	if (route)
+		*route = "default";
+	return cfg->default_policy;
+}
+
+/* SPIFFE ID under one of the list's entries: equal, or a path below it.
+ * The trust domain compares case-insensitively. */
+static int spiffe_in(const struct strset *set, const char *id)
+{
+	char norm[512];
+	size_t n = strlen(id);
+
+	if (!set || n >= sizeof(norm) || strncmp(id, "spiffe://", 9) != 0)
+		return 0;
+	memcpy(norm, id, n + 1);
+	for (size_t i = 9; i < n && norm[i] != '/'; i++)
+		if (norm[i] >= 'A' && norm[i] <= 'Z')
+			norm[i] = (char)(norm[i] + 32);
+	for (size_t i = 0; i < strset_count(set); i++) {
+		const char *e = strset_get(set, i);
+		size_t el = strlen(e);
+
+		if (n >= el && memcmp(norm, e, el) == 0 && (norm[el] == 0 || norm[el] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+static int lower_in(const struct strset *set, const char *s)
+{
+	char buf[512];
+	size_t n = strlen(s);
+
+	if (!set || n >= sizeof(buf))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+	return strset_has(set, buf, n);
+}
+
+/* Does the certificate match list l of kind k? *what gets the value that
+ * matched, for the trace and the identity. */
+static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce,
+                    const char **what)
+{
+	const struct cert_facts *f = ce->facts;
+	const struct cert_ext *x = ce->ext;
+	char buf[1100];
+	size_t n;
+
+	*what = NULL;
+	switch (k) {
+	case ID_THUMBPRINT:
+		*what = f->sha256_hex;
+		return l->tp && tplist_has(l->tp, f->sha1, f->sha256);
+	case ID_ISSUER_THUMBPRINT:
+		*what = "issuer";
+		return ce->has_issuer && l->tp && tplist_has(l->tp, ce->issuer_sha1, ce->issuer_sha256);
+	case ID_SERIAL:
+		*what = f->serial;
+		n = lists_norm_serial(f->serial, strlen(f->serial), buf, sizeof(buf));
+		if (!n || !l->set)
+			return 0;
+		if (strset_has(l->set, buf, n))
+			return 1;
+		if (!x)
+			return 0;
+		snprintf(buf + n, sizeof(buf) - n, "|%s", x->issuer_canon);
+		return strset_has(l->set, buf, strlen(buf));
+	case ID_SUBJECT:
+		*what = f->subject;
+		return x && strset_has(l->set, x->subject_canon, strlen(x->subject_canon));
+	case ID_ISSUER:
+		*what = f->issuer;
+		return x && strset_has(l->set, x->issuer_canon, strlen(x->issuer_canon));
+	case ID_SPKI:
+		*what = x ? x->spki_pin : NULL;
+		return x && strset_has(l->set, x->spki_pin, strlen(x->spki_pin));
+	case ID_CN:
+		*what = x ? x->cn : NULL;
+		return x && x->cn[0] && lower_in(l->set, x->cn);
+	case ID_SPIFFE:
+	case ID_URI:
+	case ID_DNS:
+	case ID_EMAIL:
+	case ID_IP:
+		if (!x)
+			return 0;
+		for (int i = 0; i < x->nsans; i++) {
+			const char *v = x->sans[i].value;
+			struct spop_str s = { v, strlen(v) };
+			int hit = 0;
+
+			switch (k) {
+			case ID_SPIFFE:
+				hit = x->sans[i].type == CERT_SAN_URI && spiffe_in(l->set, v);
+				break;
+			case ID_URI:
+				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, s.len);
+				break;
+			case ID_DNS:
+				hit = x->sans[i].type == CERT_SAN_DNS && name_in(l->set, s);
+				break;
+			case ID_EMAIL:
+				hit = x->sans[i].type == CERT_SAN_EMAIL && lower_in(l->set, v);
+				break;
+			case ID_IP:
+				hit = x->sans[i].type == CERT_SAN_IP &&
+				      cidr_list_match(l->cidrs, x->sans[i].ip, x->sans[i].ip_len);
+				break;
+			default:
+				break;
+			}
+			if (hit) {
+				*what = v;
+				return 1;
+			}
+		}
+		return 0;
+	case ID_KINDS:
+		break;
+	}
+	return 0;
+}
+
+/* The identity variable: SPIFFE ID, else the first SAN, else the CN. */
+static const char *identity_of(const struct cert_ext *x)
+{
+	if (!x)
+		return NULL;
+	if (x->spiffe_id)
+		return x->spiffe_id;
+	if (x->nsans)
+		return x->sans[0].value;
+	return x->cn[0] ? x->cn : NULL;
+}
+
+/* ---- the decision ---- */
 
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
-                 const char *fmt, ...)
+                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
+                 const char *rule, const char *fmt, ...)
 {
 	va_list ap;
 
 	d->code = code;
+	d->rule = rule;
 	d->status = pol ? pol->deny_status : 403;
 	va_start(ap, fmt);
 	vsnprintf(d->detail, sizeof(d->detail), fmt, ap);
 	va_end(ap);
 }
 
-void rules_decide(const struct policy *pol, const struct req_facts *rq,
-                  const struct cert_eval *ce, struct decision *d)
+static void allow(struct decision *d, const char *rule)
 {
-	d->code = DEC_INTERNAL;
-	d->status = 403;
-	d->detail[0] = 0;
+	d->code = DEC_ALLOW;
+	d->status = 200;
+	d->rule = rule;
+}
 
-	if (!pol) {
-		deny(pol, d, DEC_INTERNAL, "no policy");
+/* Key, signature, lifetime and policy limits. Returns 0 if they pass. */
+static int check_limits(const struct policy *pol, const struct cert_eval *ce,
+                        struct trace *t, struct decision *d)
+{
+	const struct cert_ext *x = ce->ext;
+	const struct cert_facts *f = ce->facts;
+	char nid[16];
+
+	if (pol->min_rsa_bits && (x->key_type == EVP_PKEY_RSA || x->key_type == EVP_PKEY_RSA_PSS)) {
+		if (x->key_bits < pol->min_rsa_bits) {
+			trace_add(t, "min_rsa_bits=fail(%d<%d)", x->key_bits, pol->min_rsa_bits);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of %d bits, the policy requires %d",
+			     x->key_bits, pol->min_rsa_bits);
+			return -1;
+		}
+		trace_add(t, "min_rsa_bits=pass(%d)", x->key_bits);
+	}
+	if (pol->allowed_curves.src && x->key_type == EVP_PKEY_EC) {
+		if (!strset_has(pol->allowed_curves.set, x->curve, strlen(x->curve))) {
+			trace_add(t, "allowed_curves=fail(%s)", x->curve);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", x->curve);
+			return -1;
+		}
+		trace_add(t, "allowed_curves=pass(%s)", x->curve);
+	}
+	if (pol->forbid_signature.src) {
+		snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
+		if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
+			trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
+			return -1;
+		}
+		trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
+	}
+	if (pol->max_lifetime_days) {
+		int64_t days = (f->not_after - f->not_before) / 86400;
+
+		if (f->not_after - f->not_before > (int64_t)pol->max_lifetime_days * 86400) {
+			trace_add(t, "max_lifetime_days=fail(%lld>%d)", (long long)days, pol->max_lifetime_days);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "max_lifetime_days",
+			     "valid for %lld days, the policy allows %d", (long long)days, pol->max_lifetime_days);
+			return -1;
+		}
+		trace_add(t, "max_lifetime_days=pass(%lld)", (long long)days);
+	}
+	for (size_t i = 0; pol->require_policies.set && i < strset_count(pol->require_policies.set); i++) {
+		const char *oid = strset_get(pol->require_policies.set, i);
+		int found = 0;
+
+		for (int k = 0; k < x->npolicies && !found; k++)
+			found = strcmp(x->policies[k], oid) == 0;
+		if (!found) {
+			trace_add(t, "require_policies=fail(%s)", oid);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "require_policies", "certificate policy %s is missing", oid);
+			return -1;
+		}
+	}
+	if (pol->require_policies.src)
+		trace_add(t, "require_policies=pass");
+	return 0;
+}
+
+static const char *deny_rules[ID_KINDS] = {
+	[ID_THUMBPRINT] = "deny_thumbprints", [ID_SERIAL] = "deny_serials",
+	[ID_SUBJECT] = "deny_subjects", [ID_ISSUER] = "deny_issuers",
+	[ID_ISSUER_THUMBPRINT] = "deny_issuer_thumbprints", [ID_SPKI] = "deny_spki_pins",
+	[ID_SPIFFE] = "deny_spiffe", [ID_URI] = "deny_uri", [ID_DNS] = "deny_dns",
+	[ID_EMAIL] = "deny_email", [ID_IP] = "deny_ip", [ID_CN] = "deny_cn",
+};
+
+static const char *allow_rules[ID_KINDS] = {
+	[ID_THUMBPRINT] = "allow_thumbprints", [ID_SERIAL] = "allow_serials",
+	[ID_SUBJECT] = "allow_subjects", [ID_ISSUER] = "allow_issuers",
+	[ID_ISSUER_THUMBPRINT] = "allow_issuer_thumbprints", [ID_SPKI] = "allow_spki_pins",
+	[ID_SPIFFE] = "allow_spiffe", [ID_URI] = "allow_uri", [ID_DNS] = "allow_dns",
+	[ID_EMAIL] = "allow_email", [ID_IP] = "allow_ip", [ID_CN] = "allow_cn",
+};
+
+/* Is allow list k set? The thumbprint allow list is pol->thumbprints (the
+ * issue-2 field, also set by hand-built policies in tests). */
+static const struct cfg_list *allow_list(const struct policy *pol, int k, struct cfg_list *tmp)
+{
+	if (k != ID_THUMBPRINT)
+		return pol->allow[k].src ? &pol->allow[k] : NULL;
+	if (!pol->thumbprints)
+		return NULL;
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->tp = pol->thumbprints;
+	return tmp;
+}
+
+/* Needs the extension facts (everything but thumbprints). */
+static int needs_ext(const struct policy *pol)
+{
+	for (int k = 0; k < ID_KINDS; k++)
+		if (k != ID_THUMBPRINT && k != ID_ISSUER_THUMBPRINT &&
+		    (pol->allow[k].src || pol->deny[k].src))
+			return 1;
+	return pol->min_rsa_bits || pol->allowed_curves.src || pol->forbid_signature.src ||
+	       pol->require_policies.src;
+}
+
+static void decide(const struct policy *pol, const struct req_facts *rq,
+                   const struct cert_eval *ce, int64_t now, struct trace *t,
+                   struct decision *d)
+{
+	struct cfg_list tmp;
+	const char *what;
+	int matched = 0, has_allow = 0;
+
+	if (rq->bad_arg) {
+		trace_add(t, "request=fail(%s)", rq->bad_arg);
+		deny(pol, d, DEC_BAD_REQUEST, "request", "argument '%s' has the wrong type", rq->bad_arg);
 		return;
 	}
-	if (rq->bad_arg) {
-		deny(pol, d, DEC_BAD_REQUEST, "argument '%s' has the wrong type", rq->bad_arg);
+	if (rq->fwd_untrusted) {
+		trace_add(t, "forwarded=fail(untrusted source)");
+		deny(pol, d, DEC_FORWARDED_UNTRUSTED, "forwarded",
+		     "a client certificate header came from a source not in trusted_proxies");
+		return;
+	}
+	if (rq->fwd_error) {
+		trace_add(t, "forwarded=fail(malformed)");
+		deny(pol, d, DEC_FORWARDED_INVALID, "forwarded", "forwarded certificate header: %s",
+		     fwd_error_str((enum fwd_error)rq->fwd_error));
+		return;
+	}
+	if (rq->forwarded)
+		trace_add(t, "forwarded=pass");
+
+	/* domain fronting: the name TLS was set up for must be the one asked */
+	if (pol->sni_host_match && rq->has_sni && rq->has_host) {
+		struct spop_str h = host_only(rq->host);
+
+		if (!str_eq_nocase(rq->sni, h)) {
+			trace_add(t, "sni_host=fail(%.*s!=%.*s)", (int)(rq->sni.len > 64 ? 64 : rq->sni.len),
+			          rq->sni.ptr, (int)(h.len > 64 ? 64 : h.len), h.ptr);
+			deny(pol, d, DEC_SNI_HOST_MISMATCH, "sni_host", "SNI and Host differ");
+			return;
+		}
+		trace_add(t, "sni_host=pass");
+	} else if (pol->sni_host_match && rq->has_host && !rq->has_sni) {
+		trace_add(t, "sni_host=fail(no SNI)");
+		deny(pol, d, DEC_SNI_HOST_MISMATCH, "sni_host", "no SNI to compare with Host");
 		return;
 	}
 
 	/* 1. presence */
 	if (!rq->has_cert || rq->cert.len == 0) {
 		if (pol->require_cert) {
+			trace_add(t, "require_cert=fail");
 			if (rq->has_present && rq->present)
-				deny(pol, d, DEC_CERT_MISSING, "a certificate was used but the 'cert' argument (ssl_c_der) was not sent");
+				deny(pol, d, DEC_CERT_MISSING, "require_cert",
+				     "a certificate was used but the 'cert' argument (ssl_c_der) was not sent");
 			else
-				deny(pol, d, DEC_CERT_MISSING, "no client certificate was presented");
+				deny(pol, d, DEC_CERT_MISSING, "require_cert", "no client certificate was presented");
 			return;
 		}
-		d->code = DEC_ALLOW;
-		d->status = 200;
+		trace_add(t, "require_cert=pass(optional, anonymous)");
+		allow(d, "anonymous");
 		snprintf(d->detail, sizeof(d->detail), "no client certificate (optional)");
 		return;
 	}
 	if (!ce || !ce->parsed) {
-		deny(pol, d, DEC_CERT_UNVERIFIED, "certificate is not valid DER");
+		trace_add(t, "parse=fail");
+		deny(pol, d, DEC_CERT_UNVERIFIED, "cert_parse", "certificate is not valid DER");
 		return;
 	}
+	trace_add(t, "parse=pass(%s)", ce->facts->subject);
+	d->has_days_left = 1;
+	d->days_left = (ce->facts->not_after - now) / 86400 - (ce->facts->not_after < now ? 1 : 0);
+	d->expiring = pol->warn_days && d->days_left <= pol->warn_days;
+	d->identity = identity_of(ce->ext);
 
-	/* 2. verification */
-	if (pol->verify == VERIFY_HAPROXY || pol->verify == VERIFY_BOTH) {
+	/* 2. verification: HAProxy's result does not apply to a forwarded
+	 * certificate (it is about the proxy's own connection) */
+	if ((pol->verify == VERIFY_HAPROXY || pol->verify == VERIFY_BOTH) && !rq->forwarded) {
 		if (!rq->has_verify) {
-			deny(pol, d, DEC_CERT_UNVERIFIED, "the 'verify' argument (ssl_c_verify) was not sent");
+			trace_add(t, "verify(haproxy)=fail(not sent)");
+			deny(pol, d, DEC_CERT_UNVERIFIED, "verify_missing",
+			     "the 'verify' argument (ssl_c_verify) was not sent");
 			return;
 		}
 		if (rq->verify != X509_V_OK) {
-			deny(pol, d, DEC_CERT_UNVERIFIED, "%s (%lld)",
-			     rq->verify >= 0 && rq->verify <= 0x7fffffff ?
-			         cert_verify_str((int)rq->verify) : "invalid verify result",
+			int code = rq->verify >= 0 && rq->verify <= 0x7fffffff ? (int)rq->verify : -2;
+
+			trace_add(t, "verify(haproxy)=fail(%lld)", (long long)rq->verify);
+			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(code), "%s (%lld)",
+			     code >= 0 ? cert_verify_str(code) : "invalid verify result",
 			     (long long)rq->verify);
 			return;
 		}
+		trace_add(t, "verify(haproxy)=pass");
+	}
+	if (pol->verify == VERIFY_HAPROXY && rq->forwarded) {
+		trace_add(t, "verify=fail(forwarded, verify = haproxy)");
+		deny(pol, d, DEC_CERT_UNVERIFIED, "verify_forwarded",
+		     "a forwarded certificate needs verify = agent or both");
+		return;
 	}
 	if (pol->verify == VERIFY_AGENT || pol->verify == VERIFY_BOTH) {
 		if (!ce->agent_checked) {
-			deny(pol, d, DEC_INTERNAL, "agent verification did not run");
+			trace_add(t, "verify(agent)=fail(not run)");
+			deny(pol, d, DEC_INTERNAL, "verify_internal", "agent verification did not run");
 			return;
 		}
 		if (ce->agent_verify != X509_V_OK) {
-			deny(pol, d, DEC_CERT_UNVERIFIED, "%s (%d)",
+			trace_add(t, "verify(agent)=fail(%d at depth %d)", ce->agent_verify, ce->agent_depth);
+			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(ce->agent_verify), "%s (%d)",
 			     cert_verify_str(ce->agent_verify), ce->agent_verify);
 			return;
 		}
+		trace_add(t, "verify(agent)=pass");
 	}
 
-	/* 3. thumbprint */
-	if (pol->thumbprints &&
-	    !tplist_has(pol->thumbprints, ce->facts->sha1, ce->facts->sha256)) {
-		deny(pol, d, DEC_CERT_UNTRUSTED, "thumbprint is not on the trusted list");
+	if (needs_ext(pol) && !ce->ext) {
+		trace_add(t, "extensions=fail");
+		deny(pol, d, DEC_INTERNAL, "extensions", "certificate extensions could not be read");
 		return;
 	}
 
-	d->code = DEC_ALLOW;
-	d->status = 200;
+	/* 3. deny lists always win */
+	for (int k = 0; k < ID_KINDS; k++) {
+		if (!pol->deny[k].src)
+			continue;
+		if (id_match((enum id_kind)k, &pol->deny[k], ce, &what)) {
+			trace_add(t, "%s=fail(%s)", deny_rules[k], what ? what : "");
+			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
+			return;
+		}
+		trace_add(t, "%s=pass", deny_rules[k]);
+	}
+
+	/* 4. limits */
+	if (ce->ext && check_limits(pol, ce, t, d) < 0)
+		return;
+
+	/* 5. identities: with allow lists, one must match */
+	for (int k = 0; k < ID_KINDS; k++)
+		has_allow |= allow_list(pol, k, &tmp) != NULL;
+	if (!has_allow) {
+		allow(d, "verified");
+		return;
+	}
+	for (int k = 0; k < ID_KINDS && !matched; k++) {
+		const struct cfg_list *l = allow_list(pol, k, &tmp);
+
+		if (!l)
+			continue;
+		if (id_match((enum id_kind)k, l, ce, &what)) {
+			trace_add(t, "%s=match(%s)", allow_rules[k], what ? what : "");
+			allow(d, allow_rules[k]);
+			matched = 1;
+		} else {
+			trace_add(t, "%s=no", allow_rules[k]);
+		}
+	}
+	if (!matched) {
+		int only_tp = 1;
+
+		for (int k = 1; k < ID_KINDS; k++)
+			if (allow_list(pol, k, &tmp))
+				only_tp = 0;
+		deny(pol, d, DEC_CERT_UNTRUSTED, only_tp ? "allow_thumbprints" : "identity",
+		     only_tp ? "thumbprint is not on the trusted list" : "no allow rule matched");
+	}
+}
+
+void rules_decide(const struct policy *pol, const struct req_facts *rq,
+                  const struct cert_eval *ce, int64_t now, struct trace *t,
+                  struct decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->code = DEC_INTERNAL;
+	d->status = 403;
+	d->rule = "internal";
+	if (!pol) {
+		deny(pol, d, DEC_INTERNAL, "no_policy", "no policy");
+		return;
+	}
+	trace_add(t, "policy=%s", pol->name);
+	decide(pol, rq, ce, now, t, d);
+	if (d->code != DEC_ALLOW && pol->mode == POLICY_SHADOW &&
+	    d->code != DEC_BAD_REQUEST && d->code != DEC_INTERNAL) {
+		d->would_code = d->code;
+		d->would_rule = d->rule;
+		d->shadowed = 1;
+		d->code = DEC_ALLOW;
+		d->status = 200;
+		d->rule = "shadow";
+		trace_add(t, "shadow=allow(would deny %s)", dec_table[d->would_code].code);
+	}
+	trace_add(t, "verdict=%s", d->code == DEC_ALLOW ? "allow" : "deny");
 }

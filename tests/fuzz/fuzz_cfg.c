@@ -286,7 +286,7 @@ static void check_config(const struct config *cfg)
 		if (p->verify != VERIFY_HAPROXY)
 			FUZZ_ASSERT(p->ca_file && p->store);
 		FUZZ_ASSERT(!p->ca_file == !p->store);
-		FUZZ_ASSERT(!p->thumbprints_file == !p->thumbprints);
+		FUZZ_ASSERT(!p->allow[ID_THUMBPRINT].src == !p->thumbprints);
 		if (p->store)
 			FUZZ_ASSERT(cert_store_count(p->store) >= 1);
 		FUZZ_ASSERT(p->crl_check >= 0 && p->crl_check < CRL_CHECKS);

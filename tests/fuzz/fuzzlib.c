@@ -74,6 +74,9 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 	static const char *const once[] = {
 		"verdict", "status", "code", "reason", "detail", "sha256", "sha1",
 		"not_after", "serial", "subject", "issuer",
+		/* 11.. the policy engine's */
+		"rule", "policy", "route", "identity", "days_left", "expiring",
+		"spki_sha256", "would_deny", "would_rule", "trace",
 	};
 	enum { NONCE = sizeof(once) / sizeof(once[0]) };
 	int seen[NONCE] = { 0 };
@@ -123,7 +126,7 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 		}
 		FUZZ_ASSERT(a->verdict != FUZZ_V_UNSET);
 		FUZZ_ASSERT(spop_get_data(&p, end, &v) == 0);
-		if (k == 1 || k == 7) {              /* status, not_after */
+		if (k == 1 || k == 7 || k == 15 || k == 16) {   /* status, not_after, days_left, expiring */
 			FUZZ_ASSERT(v.type == SPOP_DATA_INT64);
 			if (k == 1)
 				a->status = v.u.sint;

@@ -191,7 +191,8 @@ TEST(cfg_duration_parser)
 	CHECK(cfg_parse_duration("1h", &ms) == 0 && ms == 3600000);
 	CHECK(cfg_parse_duration("", &ms) < 0);
 	CHECK(cfg_parse_duration("-1s", &ms) < 0);
-	CHECK(cfg_parse_duration("1d", &ms) < 0);
+	CHECK(cfg_parse_duration("1d", &ms) == 0 && ms == 86400000);
+	CHECK(cfg_parse_duration("1w", &ms) < 0);
 	CHECK(cfg_parse_duration("s", &ms) < 0);
 	CHECK(cfg_parse_duration("99999999999999999999", &ms) < 0);
 }

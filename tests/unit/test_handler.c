@@ -103,7 +103,7 @@ static struct spop_data boolean(int b)
 }
 
 /* ---- reading the ACK back ---- */
-#define MAX_VARS 16
+#define MAX_VARS 32
 struct ack {
 	uint64_t sid, fid;
 	int nvars, nunset;

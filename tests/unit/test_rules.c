@@ -69,7 +69,7 @@ TEST(rules_allow_when_all_checks_pass)
 	base(&p, &rq, &ce, &f);
 	p.thumbprints = list_with_base();
 	CHECK(p.thumbprints != NULL);
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_ALLOW);
 	CHECK_EQ_INT(d.status, 200);
 	CHECK_EQ_STR(dec_table[d.code].code, "ok");
@@ -85,7 +85,7 @@ TEST(rules_cert_missing)
 	rq.has_cert = 0;
 	rq.has_present = 1;
 	rq.present = 0;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_MISSING);
 	CHECK_EQ_INT(d.status, 403);
 	CHECK_EQ_STR(dec_table[d.code].code, "cert_missing");
@@ -95,13 +95,13 @@ TEST(rules_cert_missing)
 	/* an empty binary is not a certificate either */
 	rq.has_cert = 1;
 	rq.cert.len = 0;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_MISSING);
 
 	/* HAProxy says a cert was used but the config does not send it */
 	rq.has_cert = 0;
 	rq.present = 1;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_MISSING);
 	CHECK(strstr(d.detail, "ssl_c_der") != NULL);
 }
@@ -114,7 +114,7 @@ TEST(rules_optional_cert_allows_anonymous)
 	base(&p, &rq, &ce, &f);
 	p.require_cert = 0;
 	rq.has_cert = 0;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_ALLOW);
 }
 
@@ -125,7 +125,7 @@ TEST(rules_cert_unverified_by_haproxy)
 
 	base(&p, &rq, &ce, &f);
 	rq.verify = X509_V_ERR_CERT_HAS_EXPIRED;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	CHECK_EQ_STR(dec_table[d.code].code, "cert_unverified");
 	CHECK_EQ_STR(dec_table[d.code].reason, "Client certificate cannot be verified");
@@ -134,14 +134,14 @@ TEST(rules_cert_unverified_by_haproxy)
 	/* fail closed: verify mode haproxy but no verify result sent */
 	rq.verify = 0;
 	rq.has_verify = 0;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	CHECK(strstr(d.detail, "ssl_c_verify") != NULL);
 
 	/* a nonsense verify value is still a deny */
 	rq.has_verify = 1;
 	rq.verify = -5;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 }
 
@@ -155,17 +155,17 @@ TEST(rules_cert_unverified_by_agent)
 	rq.has_verify = 0;        /* not needed in agent mode */
 	ce.agent_checked = 1;
 	ce.agent_verify = X509_V_OK;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_ALLOW);
 
 	ce.agent_verify = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	CHECK(strstr(d.detail, "(20)") != NULL);
 
 	/* the agent check did not run: never an allow */
 	ce.agent_checked = 0;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK(d.code != DEC_ALLOW);
 
 	/* both: HAProxy's failure is enough */
@@ -174,13 +174,13 @@ TEST(rules_cert_unverified_by_agent)
 	ce.agent_verify = X509_V_OK;
 	rq.has_verify = 1;
 	rq.verify = X509_V_ERR_CERT_REVOKED;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	CHECK_EQ_STR(d.detail, "certificate revoked (23)");
 	/* ... and so is the agent's */
 	rq.verify = X509_V_OK;
 	ce.agent_verify = X509_V_ERR_CERT_NOT_YET_VALID;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	CHECK_EQ_STR(d.detail, "certificate is not yet valid (9)");
 }
@@ -193,7 +193,7 @@ TEST(rules_garbage_der_is_unverified)
 	base(&p, &rq, &ce, &f);
 	ce.parsed = 0;
 	ce.facts = NULL;
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	CHECK_EQ_STR(d.detail, "certificate is not valid DER");
 }
@@ -207,7 +207,7 @@ TEST(rules_cert_untrusted)
 	p.thumbprints = list_with_base();
 	CHECK(p.thumbprints != NULL);
 	f.sha256[0] = 0x23;        /* not the listed one */
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNTRUSTED);
 	CHECK_EQ_STR(dec_table[d.code].code, "cert_untrusted");
 	CHECK_EQ_STR(dec_table[d.code].reason, "Client certificate is untrusted or invalid");
@@ -223,10 +223,10 @@ TEST(rules_order_missing_before_unverified_before_untrusted)
 	p.thumbprints = list_with_base();
 	f.sha256[0] = 0;                       /* untrusted ... */
 	rq.verify = X509_V_ERR_CERT_HAS_EXPIRED;   /* ... and unverified */
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);
 	rq.has_cert = 0;                       /* ... and missing */
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_MISSING);
 	tplist_free(p.thumbprints);
 }
@@ -239,12 +239,12 @@ TEST(rules_bad_request_and_status)
 	base(&p, &rq, &ce, &f);
 	p.deny_status = 495;
 	rq.bad_arg = "verify";
-	rules_decide(&p, &rq, &ce, &d);
+	rules_decide(&p, &rq, &ce, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_BAD_REQUEST);
 	CHECK_EQ_INT(d.status, 495);
 	CHECK_EQ_STR(dec_table[d.code].code, "bad_request");
 	CHECK_EQ_STR(d.detail, "argument 'verify' has the wrong type");
 
-	rules_decide(NULL, &rq, &ce, &d);
+	rules_decide(NULL, &rq, &ce, 0, NULL, &d);
 	CHECK(d.code != DEC_ALLOW);
 }

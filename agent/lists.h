@@ -1,0 +1,43 @@
+/* Lists in the configuration: "a, b, c" inline, or "@/path/file" with one
+ * entry per line ('#' comments, blank lines ignored). Long lists belong in
+ * files (inih limits a line to 200 characters). */
+#ifndef CERTSPOA_LISTS_H
+#define CERTSPOA_LISTS_H
+
+#include <stddef.h>
+
+#include "cfg-t.h"
+
+/* Called for each entry (trimmed, not NUL-terminated). Return 0, or -1
+ * after writing why into err. */
+typedef int (*list_item_fn)(void *arg, const char *item, size_t len, char *err, size_t errlen);
+
+/* Walk src. A file's entries are reported with "file:line: " in err.
+ * If plain_is_file is set, a value that does not start with '@' is also a
+ * file path (the historical `thumbprints = /path` form). *file gets a copy
+ * of the path read, if any. Returns the number of entries, or -1. */
+int list_foreach(const char *src, int plain_is_file, list_item_fn fn, void *arg,
+                 char **file, char *err, size_t errlen);
+
+/* Compile a policy's lists (allow/deny identities, curves, signature
+ * digests, policy OIDs). On error returns -1 with the list's config line
+ * in *line, its key in *key and the reason in err. */
+int lists_compile_policy(struct policy *p, int *line, const char **key,
+                         char *err, size_t errlen);
+
+/* Compile a route's match lists; and [forwarded] trusted_proxies. */
+int lists_compile_route(struct route *r, int *line, const char **key,
+                        char *err, size_t errlen);
+int lists_compile_fwd(struct fwd_config *f, int *line, const char **key,
+                      char *err, size_t errlen);
+
+void cfg_list_free(struct cfg_list *l);
+
+/* Normal forms shared by the list compiler and the rules engine. */
+size_t lists_norm_serial(const char *in, size_t len, char *out, size_t outlen);
+void lists_lower(char *s);
+
+/* The config key name of an identity kind, e.g. "dns" for ID_DNS. */
+extern const char *const id_kind_names[ID_KINDS];
+
+#endif /* CERTSPOA_LISTS_H */
