@@ -273,7 +273,7 @@ $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY
 #   make bench        certspoa next to a fixed-ACK floor agent, interleaved and
 #                     repeated, then the micro-benchmarks; prints a table
 #                     (~4 min; agent on cpu0 and load on cpu1 via taskset)
-#   make bench-smoke  everything for ~1 s each, no timing assertions (CI)
+#   make bench-smoke  all of it, e2e.sh too, ~1 s per run, no timing assertions (CI)
 #   make bench-e2e    HAProxy 2.6 end to end, scenarios a-d (tests/bench/e2e.sh)
 #   make bench-tools  build spop-bench, floor-agent and micro only
 BENCH_DIR   := $(BUILD)/tests/bench
@@ -297,8 +297,13 @@ bench-tools: $(BIN) $(BENCH_TOOLS)
 bench: bench-tools
 	$(BENCH_ENV) tests/bench/run.sh
 
+# The end-to-end smoke needs haproxy and ab (apache2-utils); without them it
+# says so and is skipped.
 bench-smoke: bench-tools
 	$(BENCH_ENV) tests/bench/run.sh --smoke
+	@if command -v haproxy >/dev/null && command -v ab >/dev/null; then \
+	    $(BENCH_ENV) tests/bench/e2e.sh --smoke; \
+	else echo "bench-smoke: no haproxy or ab: end-to-end smoke skipped"; fi
 
 bench-e2e: bench-tools
 	$(BENCH_ENV) tests/bench/e2e.sh
