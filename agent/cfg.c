@@ -889,6 +889,10 @@ void cfg_print_example(FILE *out)
 		}
 		fprintf(out, "; %s (", k->help);
 		print_range(out, k);
-		fprintf(out, ")\n%s%s = %s\n", k->def ? "" : ";", k->key, k->def ? k->def : "");
+		/* keys without a default, and whole optional sections, stay
+		 * commented out so that the example loads as it is */
+		fprintf(out, ")\n%s%s = %s\n",
+		        k->def && sec != CFG_S_FORWARDED && sec != CFG_S_ROUTE ? "" : ";",
+		        k->key, k->def ? k->def : "");
 	}
 }

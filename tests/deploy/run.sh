@@ -104,7 +104,7 @@ cp "$BIN" "$PUB/certspoa" 2>/dev/null && chmod 0755 "$PUB/certspoa"
 
 installed_list() { (cd "$D" && find . \( -type f -o -type l \) | sort | tr '\n' ' '); }
 check "install: exactly the binary, 2 man pages, SPOE config, example config" \
-    eq "$(installed_list)" "./usr/local/bin/certspoa ./usr/local/share/certspoa/certspoa.conf ./usr/local/share/certspoa/certspoa.ini.example ./usr/local/share/man/man5/certspoa.ini.5 ./usr/local/share/man/man8/certspoa.8 "
+    eq "$(installed_list)" "./usr/local/bin/certspoa ./usr/local/share/certspoa/certspoa-forwarded.conf ./usr/local/share/certspoa/certspoa.conf ./usr/local/share/certspoa/certspoa.ini.example ./usr/local/share/man/man5/certspoa.ini.5 ./usr/local/share/man/man8/certspoa.8 "
 check "install: binary is 0755 and runs" eval 'mode_is "$BIN" 755 && "$BIN" --version >/dev/null'
 check "install: data files are 0644" eval 'mode_is "$SHARE/certspoa.conf" 644 && mode_is "$SHARE/certspoa.ini.example" 644 && mode_is "$MAN/man8/certspoa.8" 644 && mode_is "$MAN/man5/certspoa.ini.5" 644'
 check "install: share/certspoa/certspoa.conf is spoe-conf/certspoa.conf" \

@@ -196,3 +196,22 @@ TEST(cfg_duration_parser)
 	CHECK(cfg_parse_duration("s", &ms) < 0);
 	CHECK(cfg_parse_duration("99999999999999999999", &ms) < 0);
 }
+
+TEST(cfg_example_config_loads_as_printed)
+{
+	char path[] = "/tmp/certspoa-example-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	struct config *cfg;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	cfg_print_example(f);
+	fclose(f);
+	cfg = cfg_load(path, err, sizeof(err));
+	if (!cfg)
+		unit_fail(__FILE__, __LINE__, "example config does not load: %s", err);
+	cfg_free(cfg);
+	unlink(path);
+}
