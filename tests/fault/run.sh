@@ -6,6 +6,7 @@
 #   tests/fault/run.sh                    (or: make fault)
 #   HAPROXY="tests/versions/haproxy.sh 3.2" CERTSPOA_BIN=./certspoa-san tests/fault/run.sh
 #   FAULT_ONLY="abuse flood" tests/fault/run.sh     (cases: abuse flood fdex slow kill reload rss)
+#   tests/fault/repro_buffered_stall.py               (reproducer of a known agent bug, see docs)
 #   FAULT_LONG_SECONDS=60                 length of the RSS run (default 60)
 #
 # Everything runs on 127.0.0.1 (the agent binds port 0, HAProxy gets free
@@ -28,11 +29,21 @@ declare -a HAP_OLD_PIDS=()
 T_START=$SECONDS
 
 # want CASE - CASE is selected; clears the V_* values of the previous case.
+# Also prints how long the previous case took.
+CASE_NAME=""
+CASE_T=0
 want() {
     case " $FAULT_ONLY " in *" $1 "*) ;; *) return 1 ;; esac
     local v
     for v in "${!V_@}"; do unset "$v"; done
+    case_done
+    CASE_NAME=$1
+    CASE_T=$SECONDS
     return 0
+}
+case_done() {
+    [ -n "$CASE_NAME" ] && note "case $CASE_NAME took $((SECONDS - CASE_T)) s"
+    CASE_NAME=""
 }
 
 workdir fault
@@ -311,5 +322,6 @@ if want rss; then
     fi
 fi
 
+case_done
 note "fault suite took $((SECONDS - T_START)) s"
 finish fault

@@ -802,12 +802,13 @@ class Abuse:
     def buffered_frames_ok(self):
         """Frames that are already in the agent's socket buffer when it
         wakes up must all be answered. The agent is frozen (SIGSTOP), each
-        of 64 connections gets a different number of pipelined NOTIFY
-        frames (150 to 402, step 4), the agent is thawed (SIGCONT), and
-        every connection must get all its ACKs. (It reads up to 8 x 16 KiB
-        per wake-up and stops answering when its 64 KiB send buffer is
-        full; the counts cover the ranges where that happens mid-read.)"""
-        counts = list(range(150, 403, 4))
+        of 161 connections gets a different number of pipelined NOTIFY
+        frames (240 to 400), the agent is thawed (SIGCONT), and every
+        connection must get all its ACKs. (The agent reads up to 8 x 16 KiB
+        per wake-up and stops answering while its 64 KiB send buffer is
+        full; which counts end exactly there depends on the sizes of the
+        frames, and recurs about every 140 frames, hence a range that wide.)"""
+        counts = list(range(240, 401))
         name = ("%d connections, %d-%d NOTIFY each, already buffered when the agent wakes:"
                 " every one answered" % (len(counts), counts[0], counts[-1]))
         why = ""
@@ -819,25 +820,41 @@ class Abuse:
             for n in counts:
                 p = Peer(self.addr, timeout=5)
                 p.hello()
-                peers.append((p, n))
+                peers.append(p)
             os.kill(self.pid, signal.SIGSTOP)
             stopped = True
-            for p, n in peers:
-                p.sock.sendall(b"".join(frame(NOTIFY, message(cert_args(self.allowed)), sid=2 * i + 1, fid=1)
-                                        for i in range(n)))
+            msg = message(cert_args(self.allowed))
+            for p, n in zip(peers, counts):
+                p.sock.sendall(b"".join(frame(NOTIFY, msg, sid=2 * i + 1, fid=1) for i in range(n)))
             os.kill(self.pid, signal.SIGCONT)
             stopped = False
-            short = []
-            for p, n in peers:
-                got = 0
-                try:
-                    while got < n:
-                        f = p.recv_frame(3)
-                        if f.type != ACK or f.sid != 2 * got + 1:
-                            raise ValueError("ACK %d: got %r" % (got, f))
-                        got += 1
-                except (socket.timeout, TimeoutError, Closed):
-                    short.append("%d/%d" % (got, n))
+            # read every connection at once until all are complete or
+            # nothing has come for 3 s
+            want = dict(zip(peers, counts))
+            got = dict.fromkeys(peers, 0)
+            for p in peers:
+                p.sock.setblocking(False)
+            last = time.monotonic()
+            while time.monotonic() - last < 3 and any(got[p] < want[p] for p in peers):
+                live = [p for p in peers if got[p] < want[p]]
+                r, _, _ = select.select(live, [], [], 0.2)
+                for p in r:
+                    try:
+                        d = p.sock.recv(1 << 20)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    if not d:
+                        raise ValueError("connection with %d NOTIFY closed" % want[p])
+                    p.buf += d
+                    last = time.monotonic()
+                    while len(p.buf) >= 4 and len(p.buf) >= 4 + struct.unpack(">I", p.buf[:4])[0]:
+                        k = struct.unpack(">I", p.buf[:4])[0]
+                        f = Frame(p.buf[4:4 + k])
+                        p.buf = p.buf[4 + k:]
+                        if f.type != ACK or f.sid != 2 * got[p] + 1:
+                            raise ValueError("ACK %d of %d: got %r" % (got[p], want[p], f))
+                        got[p] += 1
+            short = ["%d/%d" % (got[p], want[p]) for p in peers if got[p] < want[p]]
             if short:
                 why = ("%d connections stalled (ACKs received/NOTIFY sent, then 3 s of silence"
                        " while the peer reads): %s" % (len(short), " ".join(short)))
@@ -846,7 +863,7 @@ class Abuse:
         finally:
             if stopped:
                 os.kill(self.pid, signal.SIGCONT)
-            for p, _ in peers:
+            for p in peers:
                 p.close()
         self.finish(name, why)
 
