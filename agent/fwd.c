@@ -2,9 +2,11 @@
  * TLS terminator (fwd.h; formats, examples and rationale in
  * docs/FORWARDED.md).
  *
- * Pure: no I/O, no allocation, no clock, no global state, no certificate
- * parsing (the caller parses the DER exactly as it parses one sent over
- * TLS). The only outside call is cert_sha256() for the XFCC Hash check.
+ * Pure: no I/O, no allocation, no clock, no mutable state (two one-byte
+ * stand-ins for NULL arguments are never written), no certificate parsing
+ * (the caller parses the DER exactly as it parses one sent over TLS). The
+ * only outside call is cert_sha256() for the XFCC Hash check. The values
+ * must not overlap buf.
  *
  * Header values are untrusted bytes given as (pointer, length): they are
  * never NUL-terminated, never passed to strlen or compared as C strings,
@@ -335,21 +337,22 @@ static enum fwd_error pem_block(const unsigned char **p, const unsigned char *en
 	return FWD_OK;
 }
 
-/* XFCC and URL-encoded PEM share this step: percent-decode the text at
- * buf[at..at+n) in place, then decode PEM from it to buf + at. With max 1,
- * the text is exactly one block; otherwise it is up to max blocks (0 are
- * allowed) and a first block equal to skip/skip_len is dropped. */
-static enum fwd_error pem_in_place(unsigned char *buf, size_t cap, size_t at, size_t n,
-                                   int max, const unsigned char *skip, size_t skip_len,
-                                   size_t *out_len, int *count)
+/* XFCC and URL-encoded PEM share this step: percent-decode src/n to
+ * buf + at (src may be buf + at itself: in place), then decode the PEM
+ * there, in place, to buf + at. With max 1, the text is exactly one block;
+ * otherwise it is up to max blocks (none is fine), and a first block equal
+ * to skip/skip_len is dropped. */
+static enum fwd_error pem_text(const unsigned char *src, size_t n,
+                               unsigned char *buf, size_t cap, size_t at,
+                               int max, const unsigned char *skip, size_t skip_len,
+                               size_t *out_len)
 {
 	unsigned char *o = buf + at, *oend = buf + cap;
 	const unsigned char *p = buf + at, *end;
 	enum fwd_error err;
-	int nblocks = 0;
+	int nblocks = 0, count = 0;
 
-	*count = 0;
-	if ((err = pct_decode(p, p + n, buf + at, oend, &n)) != FWD_OK)
+	if ((err = pct_decode(src, src + n, buf + at, oend, &n)) != FWD_OK)
 		return err;
 	end = p + n;
 	if (max == 1) {
@@ -357,7 +360,6 @@ static enum fwd_error pem_in_place(unsigned char *buf, size_t cap, size_t at, si
 			return err;
 		if (p != end)
 			return FWD_ERR_PEM;           /* a second block or trailing text */
-		*count = 1;
 	} else {
 		while (p < end) {
 			unsigned char *block = o;
@@ -369,7 +371,7 @@ static enum fwd_error pem_in_place(unsigned char *buf, size_t cap, size_t at, si
 				o = block;            /* the leaf again: Envoy's Chain has it */
 				continue;
 			}
-			if (++*count > max)
+			if (++count > max)
 				return FWD_ERR_CHAIN;
 		}
 	}
@@ -656,7 +658,6 @@ static enum fwd_error xfcc_decode(const unsigned char *p, const unsigned char *e
 	struct xfcc_elem el;
 	enum fwd_error err;
 	size_t n, der_len, chain_len = 0;
-	int count;
 
 	trim_sp(&p, &end);
 	if (p == end)
@@ -670,7 +671,7 @@ static enum fwd_error xfcc_decode(const unsigned char *p, const unsigned char *e
 	if (el.hash.seen && xfcc_hash(&el.hash, want) < 0)
 		return FWD_ERR_SYNTAX;
 	if ((err = xfcc_unquote(&el.cert, buf, buf + cap, &n)) != FWD_OK ||
-	    (err = pem_in_place(buf, cap, 0, n, 1, NULL, 0, &der_len, &count)) != FWD_OK)
+	    (err = pem_text(buf, n, buf, cap, 0, 1, NULL, 0, &der_len)) != FWD_OK)
 		return err;
 	if (el.hash.seen) {
 		cert_sha256(buf, der_len, got);
@@ -680,8 +681,8 @@ static enum fwd_error xfcc_decode(const unsigned char *p, const unsigned char *e
 	if (el.chain.seen) {
 		if ((err = xfcc_unquote(&el.chain, buf + der_len, buf + cap, &n)) != FWD_OK)
 			return err;
-		err = pem_in_place(buf, cap, der_len, n, FWD_CHAIN_MAX, buf, der_len,
-		                   &chain_len, &count);
+		err = pem_text(buf + der_len, n, buf, cap, der_len, FWD_CHAIN_MAX, buf, der_len,
+		               &chain_len);
 		if (err != FWD_OK)
 			return err == FWD_ERR_TOO_BIG ? err : FWD_ERR_CHAIN;
 	}
@@ -702,8 +703,9 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 	enum fwd_error err;
 	size_t der_len = 0, chain_len = 0;
 	unsigned char *o;
-	int count;
 
+	if ((unsigned int)fmt >= FWD_FORMATS)
+		return FWD_ERR_SYNTAX;
 	/* only RFC 9440 carries the chain in a header of its own */
 	trim_sp(&cp, &cend);
 	if (fmt != FWD_RFC9440 && cp != cend)
@@ -711,7 +713,10 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 
 	switch (fmt) {
 	case FWD_RFC9440:
-		if ((err = rfc9440_leaf(p, end, buf, cap, &der_len)) != FWD_OK ||
+		err = rfc9440_leaf(p, end, buf, cap, &der_len);
+		if (err == FWD_ERR_EMPTY && cp != cend)
+			return FWD_ERR_CHAIN;         /* a chain without its certificate */
+		if (err != FWD_OK ||
 		    (err = rfc9440_chain(cp, cend, buf + der_len, buf + cap, &chain_len)) != FWD_OK)
 			return err;
 		break;
@@ -721,14 +726,11 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 		trim_sp(&p, &end);
 		if (p == end)
 			return FWD_ERR_EMPTY;
-		if ((size_t)(end - p) > cap)
-			return FWD_ERR_TOO_BIG;       /* the text is decoded in buf */
-		memcpy(buf, p, (size_t)(end - p));
-		err = pem_in_place(buf, cap, 0, (size_t)(end - p), 1, NULL, 0, &der_len, &count);
+		err = pem_text(p, (size_t)(end - p), buf, cap, 0, 1, NULL, 0, &der_len);
 		if (err != FWD_OK)
 			return err;
 		break;
-	case FWD_BASE64_DER:
+	default:                                  /* FWD_BASE64_DER */
 		trim_sp(&p, &end);
 		if (p == end)
 			return FWD_ERR_EMPTY;
@@ -737,8 +739,6 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 			return err;
 		der_len = (size_t)(o - buf);
 		break;
-	default:
-		return FWD_ERR_SYNTAX;
 	}
 	out->der = buf;
 	out->der_len = der_len;
@@ -751,24 +751,26 @@ enum fwd_error fwd_decode(enum fwd_format fmt, const char *val, size_t len,
                           const char *chain_val, size_t chain_len,
                           unsigned char *buf, size_t cap, struct fwd_cert *out)
 {
-	const unsigned char *p = (const unsigned char *)val;
-	const unsigned char *cp = (const unsigned char *)chain_val;
+	static const unsigned char none_in[1];
+	static unsigned char none_out[1];   /* cap 0: never written */
+	const unsigned char *p = val ? (const unsigned char *)val : none_in;
+	const unsigned char *cp = chain_val ? (const unsigned char *)chain_val : none_in;
 	enum fwd_error err;
 
 	if (!out)
 		return FWD_ERR_SYNTAX;
 	memset(out, 0, sizeof(*out));
-	if (!p)
+	if (!val)
 		len = 0;
-	if (!cp)
+	if (!chain_val)
 		chain_len = 0;
+	if (!buf) {
+		buf = none_out;
+		cap = 0;
+	}
 	if (len > FWD_HEADER_MAX || chain_len > FWD_HEADER_MAX)
 		return FWD_ERR_TOO_BIG;
-	if (len == 0)
-		return FWD_ERR_EMPTY;
-	if (!buf)
-		return FWD_ERR_TOO_BIG;
-	err = decode(fmt, p, p + len, cp, cp ? cp + chain_len : cp, buf, cap, out);
+	err = decode(fmt, p, p + len, cp, cp + chain_len, buf, cap, out);
 	if (err != FWD_OK)
 		memset(out, 0, sizeof(*out));
 	return err;

@@ -422,6 +422,11 @@ TEST(fwd_rfc9440_malformed)
 	CHECK_EQ_INT(dec(FWD_RFC9440, "    ", NULL, &out), FWD_ERR_EMPTY);
 	CHECK_EQ_INT(dec(FWD_RFC9440, "::", NULL, &out), FWD_ERR_EMPTY);
 	CHECK_EQ_INT(dec_cap(FWD_RFC9440, NULL, 5, NULL, 0, FWD_HEADER_MAX, &out), FWD_ERR_EMPTY);
+	CHECK_EQ_INT(dec(FWD_RFC9440, "  ", "  ", &out), FWD_ERR_EMPTY);
+	/* RFC 9440 section 2.3: no Client-Cert-Chain without a Client-Cert */
+	CHECK_EQ_INT(dec(FWD_RFC9440, "", ":TUlJ:", &out), FWD_ERR_CHAIN);
+	CHECK_EQ_INT(dec(FWD_RFC9440, "::", ":TUlJ:", &out), FWD_ERR_CHAIN);
+	CHECK_EQ_INT(dec_cap(FWD_RFC9440, NULL, 0, ":TUlJ:", 6, FWD_HEADER_MAX, &out), FWD_ERR_CHAIN);
 
 	/* missing colons */
 	CHECK_EQ_INT(dec(FWD_RFC9440, ok + 1, NULL, &out), FWD_ERR_SYNTAX);
