@@ -61,10 +61,10 @@ void handler_set_config(struct handler_ctx *hc, const struct config *cfg, unsign
 
 void handler_record_latency(struct handler_ctx *hc, uint64_t ns)
 {
-	uint64_t us = ns / 1000;
 	int b = 0;
 
-	while (b < HANDLER_LAT_BUCKETS - 1 && us >= handler_lat_bounds_us[b])
+	/* Prometheus buckets are "less than or equal": 2000 ns is in le=2e-06 */
+	while (b < HANDLER_LAT_BUCKETS - 1 && ns > (uint64_t)handler_lat_bounds_us[b] * 1000)
 		b++;
 	CTR_INC(hc->stats.lat[b]);
 	CTR_ADD(hc->stats.lat_sum_ns, ns);

@@ -12,6 +12,8 @@ struct client {
 	ev_io io;                     /* first: callbacks recover the client */
 	ev_timer timer;
 	struct httpd *h;
+	struct client *prev, *next;   /* the server's list, oldest first */
+	int answered;                 /* a response is being written */
 	int fd;
 	char in[HTTPD_REQ_MAX];
 	size_t in_len;
@@ -21,6 +23,14 @@ struct client {
 
 static void client_free(struct client *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->h->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		c->h->clients_tail = c->prev;
 	ev_io_stop(c->h->loop, &c->io);
 	ev_timer_stop(c->h->loop, &c->timer);
 	close(c->fd);
@@ -56,6 +66,7 @@ static void respond(struct client *c, int status, const char *ctype, const struc
 	            "Connection: close\r\n\r\n", status, status_text(status), ctype, blen);
 	if (blen && !head_only)
 		sbuf_put(&c->out, body->p, blen);
+	c->answered = 1;
 	ev_io_stop(c->h->loop, &c->io);
 	ev_io_set(&c->io, c->fd, EV_WRITE);
 	ev_io_start(c->h->loop, &c->io);
@@ -78,7 +89,7 @@ static void handle(struct client *c)
 	int head;
 
 	eol = memchr(c->in, '\n', c->in_len);
-	if (!eol) {
+	if (!eol || memchr(c->in, 0, (size_t)(eol - c->in))) {
 		simple(c, 400, "bad request");
 		return;
 	}
@@ -117,7 +128,9 @@ static void client_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			c->in[c->in_len] = 0;
-			if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n"))
+			/* memmem, not strstr: a NUL in the request must not hide
+			 * its end (handle() then answers 400) */
+			if (memmem(c->in, c->in_len, "\r\n\r\n", 4) || memmem(c->in, c->in_len, "\n\n", 2))
 				handle(c);
 			else if (c->in_len == sizeof(c->in) - 1)
 				simple(c, 413, "request too large");
@@ -159,6 +172,16 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 		if (fd == -1)
 			return;
+		if (h->nclients >= HTTPD_MAX_CLIENTS) {
+			/* full: drop the oldest client still sending its request,
+			 * so idle connections cannot lock out health probes */
+			struct client *old = h->clients;
+
+			while (old && old->answered)
+				old = old->next;
+			if (old)
+				client_free(old);
+		}
 		if (h->nclients >= HTTPD_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
@@ -166,6 +189,12 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		c->h = h;
 		c->fd = fd;
 		h->nclients++;
+		c->prev = h->clients_tail;
+		if (h->clients_tail)
+			h->clients_tail->next = c;
+		else
+			h->clients = c;
+		h->clients_tail = c;
 		ev_io_init(&c->io, client_cb, fd, EV_READ);
 		ev_io_start(loop, &c->io);
 		ev_timer_init(&c->timer, client_timeout, HTTPD_TIMEOUT, 0.);
@@ -190,6 +219,8 @@ int httpd_open(struct httpd *h, struct ev_loop *loop, const char *spec,
 
 void httpd_close(struct httpd *h)
 {
+	while (h->clients)
+		client_free(h->clients);
 	if (h->loop)
 		ev_io_stop(h->loop, &h->accept_w);
 	listener_close(&h->l);

@@ -11,7 +11,9 @@
 
 #define HTTPD_MAX_CLIENTS  64
 #define HTTPD_REQ_MAX      8192
-#define HTTPD_TIMEOUT      5.0
+#define HTTPD_TIMEOUT      5.0     /* to read the request and write the answer */
+
+struct client;
 
 struct httpd_response {
 	int status;
@@ -29,6 +31,7 @@ struct httpd {
 	httpd_fn fn;
 	void *arg;
 	int nclients;
+	struct client *clients, *clients_tail;
 };
 
 int httpd_open(struct httpd *h, struct ev_loop *loop, const char *spec,

@@ -35,7 +35,7 @@ const struct stat_def stat_defs[ST_COUNT] = {
 	[ST_CACHE_HITS]          = { "certspoa_cache_hits_total", STAT_COUNTER, "Decision cache hits (no certificate parsing)" },
 	[ST_CACHE_MISSES]        = { "certspoa_cache_misses_total", STAT_COUNTER, "Decision cache misses (certificate parsed)" },
 	[ST_CERTS]               = { "certspoa_client_certificates", STAT_GAUGE, "Distinct client certificates in the decision caches" },
-	[ST_CERTS_SOONEST]       = { "certspoa_client_certificates_soonest_expiry_timestamp_seconds", STAT_GAUGE, "Earliest not_after among them (0 = none)" },
+	[ST_CERTS_SOONEST]       = { "certspoa_client_certificates_soonest_expiry_timestamp_seconds", STAT_GAUGE, "Earliest not_after among those last allowed (0 = none)" },
 };
 
 const struct stat_def family_defs[SF_COUNT] = {
@@ -139,9 +139,12 @@ static void merge_certs(const struct stats_agent *a, struct stats_snapshot *s,
 			continue;
 		}
 		all[distinct++] = all[i];
-		if (!soonest || all[i].not_after < soonest)
-			soonest = all[i].not_after;
 	}
+	/* the soonest expiry among certificates that are let in: a client
+	 * still presenting an expired certificate is no renewal to plan */
+	for (size_t i = 0; i < distinct; i++)
+		if (all[i].last_code == DEC_ALLOW && (!soonest || all[i].not_after < soonest))
+			soonest = all[i].not_after;
 	qsort(all, distinct, sizeof(*all), cmp_recent);
 	s->v[ST_CERTS] = (double)distinct;
 	s->v[ST_CERTS_SOONEST] = (double)soonest;
@@ -389,7 +392,7 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 			sbuf_printf(b, "%s{\"le\":%g,\"count\":%llu}", i ? "," : "",
 			            handler_lat_bounds_us[i] / 1e6, (unsigned long long)s->lat[i]);
 		else
-			sbuf_printf(b, ",{\"le\":\"+Inf\",\"count\":%llu}", (unsigned long long)s->lat[i]);
+			sbuf_printf(b, ",{\"le\":null,\"count\":%llu}", (unsigned long long)s->lat[i]);
 	}
 	sbuf_puts(b, "]},\"certificates\":[");
 	for (int i = 0; i < s->ncerts; i++) {
@@ -482,7 +485,7 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 	          "section{background:#fff;border-radius:6px;padding:12px 16px;margin-bottom:16px;box-shadow:0 1px 2px #0002}\n"
 	          "h2{font-size:15px;margin:0 0 8px}table{border-collapse:collapse;width:100%}\n"
 	          "th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e3e8ee;font-size:13px}\n"
-	          "th{color:#5b6b7c;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	          "th{color:#5b6b7c;font-weight:600}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}\n"
 	          ".bar{height:10px;background:#c62828;border-radius:3px}.bar>div{height:10px;background:#1a7f37;border-radius:3px}\n"
 	          "code{font-size:12px}.allow{color:#1a7f37}.deny{color:#c62828}\n"
 	          "</style></head><body>\n<header><h1>certspoa</h1>");
@@ -573,9 +576,9 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 		fmt_time(c->last_seen, t2, sizeof(t2));
 		sbuf_puts(b, "<tr><td>");
 		sbuf_html(b, c->subject);
-		sbuf_printf(b, "</td><td><code>%.16s&hellip;</code></td><td>%s</td><td>%s</td>"
+		sbuf_printf(b, "</td><td><code title=\"%s\">%.16s&hellip;</code></td><td>%s</td><td>%s</td>"
 		            "<td class=\"n\">%llu</td><td class=\"%s\">%s</td></tr>\n",
-		            hex, t1, t2, (unsigned long long)c->requests,
+		            hex, hex, t1, t2, (unsigned long long)c->requests,
 		            c->last_code == DEC_ALLOW ? "allow" : "deny",
 		            c->last_code >= 0 && c->last_code < DEC_CODES ? dec_table[c->last_code].code : "?");
 	}

@@ -571,7 +571,8 @@ TEST(stats_html_figures)
 		CHECK(strstr(b.p, "<div class=\"v\">3 / 1</div><div class=\"l\">reloads / failed</div>") != NULL);
 		CHECK(strstr(b.p, "<div class=\"v\">&le; 10 &micro;s</div><div class=\"l\">latency p50</div>") != NULL);
 		CHECK(strstr(b.p, "<div class=\"v\">&le; 100 ms</div><div class=\"l\">latency p99</div>") != NULL);
-		CHECK(strstr(b.p, "<td>CN=alice,O=Example</td><td><code>abababababababab&hellip;</code>") != NULL);
+		/* the full SHA-256 in the title, to copy into a thumbprint list */
+		CHECK(strstr(b.p, "<td>CN=alice,O=Example</td><td><code title=\"abababababababababababababababababababababababababababababababab\">abababababababab&hellip;</code>") != NULL);
 		CHECK(strstr(b.p, "<code>cert_untrusted</code>") != NULL);
 		CHECK(strstr(b.p, "<td>192.0.2.7</td>") != NULL);
 		CHECK(strstr(b.p, "<meta http-equiv=\"refresh\"") != NULL);
