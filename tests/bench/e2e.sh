@@ -278,16 +278,24 @@ say ""
 # ------------------------------------------- the shipped example, whole
 
 check_example() {
-    local port app stats n1 n2 st body pid
+    local port app stats n1 n2 st body pid="" try
     start_agent example all
-    free_port port && free_port app && free_port stats || { fail "example: no free port"; return; }
-    CERTSPOA_HTTPS_BIND=127.0.0.1:$port CERTSPOA_APP_BIND=127.0.0.1:$app \
-    CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$stats CERTSPOA_AGENT_ADDR=$AGENT_ADDR \
-    CERTSPOA_SERVER_PEM=$PKI/server.pem CERTSPOA_CLIENT_CA=$PKI/ca.pem \
-    CERTSPOA_SPOE_CONF=$EXAMPLE/certspoa-per-connection.conf \
-        bg "" "$WORK/example-haproxy.log" "$HAPROXY" -db -f "$EXAMPLE/haproxy.cfg"
-    pid=$BG_PID
-    if ! wait_port "$port" "$pid" || ! wait_port "$app" "$pid"; then
+    # another program may take a port between free_port and bind: retry
+    for try in 1 2 3; do
+        free_port port && free_port app && free_port stats || { fail "example: no free port"; return; }
+        CERTSPOA_HTTPS_BIND=127.0.0.1:$port CERTSPOA_APP_BIND=127.0.0.1:$app \
+        CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$stats CERTSPOA_AGENT_ADDR=$AGENT_ADDR \
+        CERTSPOA_SERVER_PEM=$PKI/server.pem CERTSPOA_CLIENT_CA=$PKI/ca.pem \
+        CERTSPOA_SPOE_CONF=$EXAMPLE/certspoa-per-connection.conf \
+            bg "" "$WORK/example-haproxy.log" "$HAPROXY" -db -f "$EXAMPLE/haproxy.cfg"
+        pid=$BG_PID
+        wait_port "$port" "$pid" && wait_port "$app" "$pid" && break
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        pid=""
+        grep -q "Address already in use" "$WORK/example-haproxy.log" || break
+    done
+    if [ -z "$pid" ]; then
         fail "example: haproxy did not start ($(grep -E 'ALERT' "$WORK/example-haproxy.log" | head -n 2 | tr '\n' ' '))"
         return
     fi
@@ -330,18 +338,31 @@ start_agent agent none
 AGENT_MAIN=$AGENT_PID
 declare -A PORT HPID
 for s in $SCENARIOS; do
-    free_port hport || { echo "e2e.sh: no free port" >&2; exit 2; }
-    PORT[$s]=$hport
-    gen_cfg "$s" "$hport"
-    if ! "$HAPROXY" -c -f "$WORK/haproxy-$s.cfg" >"$WORK/haproxy-$s.check" 2>&1; then
-        echo "e2e.sh: haproxy -c failed for scenario $s:" >&2
-        cat "$WORK/haproxy-$s.check" >&2
+    started=0
+    for try in 1 2 3; do
+        free_port hport || { echo "e2e.sh: no free port" >&2; exit 2; }
+        PORT[$s]=$hport
+        gen_cfg "$s" "$hport"
+        if ! "$HAPROXY" -c -f "$WORK/haproxy-$s.cfg" >"$WORK/haproxy-$s.check" 2>&1; then
+            echo "e2e.sh: haproxy -c failed for scenario $s:" >&2
+            cat "$WORK/haproxy-$s.check" >&2
+            exit 2
+        fi
+        CERTCHECK_LIST=$PKI/allowed.txt bg "$BENCH_AGENT_CPU" "$WORK/haproxy-$s.log" \
+            "$HAPROXY" -db -f "$WORK/haproxy-$s.cfg"
+        HPID[$s]=$BG_PID
+        if wait_port "$hport" "$BG_PID"; then
+            started=1
+            break
+        fi
+        # a port taken between free_port and bind: try another one
+        grep -q "Address already in use" "$WORK/haproxy-$s.log" || break
+    done
+    if [ "$started" != 1 ]; then
+        echo "e2e.sh: haproxy ($s) did not start" >&2
+        tail -n 5 "$WORK/haproxy-$s.log" >&2
         exit 2
     fi
-    CERTCHECK_LIST=$PKI/allowed.txt bg "$BENCH_AGENT_CPU" "$WORK/haproxy-$s.log" \
-        "$HAPROXY" -db -f "$WORK/haproxy-$s.cfg"
-    HPID[$s]=$BG_PID
-    wait_port "$hport" "$BG_PID" || { echo "e2e.sh: haproxy ($s) did not start" >&2; tail -n 5 "$WORK/haproxy-$s.log" >&2; exit 2; }
 done
 for s in $SCENARIOS; do
     ok=$(curl_status "${PORT[$s]}" --cert "$PKI/client.pem")
