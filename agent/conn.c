@@ -376,6 +376,28 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
+/* Write, then answer what is still buffered, as long as there is room.
+ * Reading or answering may have stopped for want of room in tx; once tx is
+ * flushed nothing else would come back to these frames (the peer waits for
+ * their ACKs, so no new bytes wake us up), so loop here until rx holds no
+ * complete frame or tx is full again (then EV_WRITE brings us back).
+ * Returns -1 if the connection was closed. */
+static int conn_drain(struct conn *c)
+{
+	for (;;) {
+		size_t before;
+
+		if (conn_flush(c) < 0)
+			return -1;
+		if (c->state == CONN_ST_CLOSING || !c->rx_len || !tx_can_reply(c))
+			return 0;
+		before = c->rx_len;
+		conn_process(c);
+		if (c->rx_len == before)
+			return 0;          /* an incomplete frame: wait for bytes */
+	}
+}
+
 /* Read what is available, answer every complete frame, write once.
  * Returns -1 if the connection was closed. */
 static int conn_on_readable(struct conn *c)
@@ -412,7 +434,7 @@ static int conn_on_readable(struct conn *c)
 		conn_close(c);
 		return -1;
 	}
-	if (conn_flush(c) < 0)
+	if (conn_drain(c) < 0)
 		return -1;
 	if (c->eof) {
 		conn_close(c);
@@ -427,16 +449,8 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct conn *c = (struct conn *)io;    /* io is the first member */
 
 	(void)loop;
-	if (revents & EV_WRITE) {
-		if (conn_flush(c) < 0)
-			return;
-		/* replies were pending: frames may be waiting in rx */
-		if (c->rx_len && c->state != CONN_ST_CLOSING) {
-			conn_process(c);
-			if (conn_flush(c) < 0)
-				return;
-		}
-	}
+	if ((revents & EV_WRITE) && conn_drain(c) < 0)
+		return;
 	if (revents & EV_READ) {
 		conn_on_readable(c);
 		return;

@@ -510,3 +510,35 @@ TEST(conn_shutdown_answers_pending_then_disconnects)
 	CHECK(pr.closed);
 	peer_close(&pr);
 }
+
+TEST(conn_answers_every_buffered_frame)
+{
+	/* More pipelined NOTIFYs than the ACK buffer holds, all already in the
+	 * socket when the agent looks: every one must be answered even though
+	 * no new byte arrives once the peer waits (regression: the agent used
+	 * to stop after ~250 and wait until idle_timeout). */
+	static char b[128 * 1024];
+	struct peer pr;
+	struct spop_frame f;
+	size_t off = 0, n;
+	int acks = 0;
+
+	conn_cfg();
+	CHECK(peer_open(&pr) == 0);
+	n = hello(b, sizeof(b), "2.0", 16380, "pipelining", 0);
+	for (int i = 0; i < 500; i++)
+		n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN,
+		            (uint64_t)i, 1, MSG, sizeof(MSG) - 1);
+	CHECK(write(pr.fd, b, n) == (ssize_t)n);
+	for (int round = 0; round < 50; round++)
+		pump(&pr);
+	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
+	while (next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK)
+		acks++;
+	CHECK_EQ_INT(acks, 500);
+	if (acks != 500 && pr.w.conns)
+		fprintf(stderr, "  rx_len %zu tx %zu/%zu events %d active %d closed %d in_len %zu\n",
+		        pr.w.conns->rx_len, pr.w.conns->tx_off, pr.w.conns->tx_len, pr.w.conns->io.events,
+		        ev_is_active(&pr.w.conns->io), pr.closed, pr.in_len);
+	peer_close(&pr);
+}
