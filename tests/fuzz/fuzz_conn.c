@@ -8,10 +8,14 @@
  *      bits 4-5  max_message_size: 262144, 256, 2048, 16384
  *      bit  6    lazy reader: read the agent's replies only when a write
  *                would block, and at the end
- *      bit  7    small socket buffers (partial writes on the agent side)
- *   s1, s2       how the stream is cut into writes: s1 = 0 all at once,
- *                s1 = 1 one byte at a time, else pseudo-random chunks of
- *                1 .. 1 + s1 * s1 / 8 bytes from a generator seeded by s1, s2
+ *      bit  7    small socket buffers (partial writes on the agent side):
+ *                4 KB << (s2 >> 5), so 4 KB to 512 KB
+ *   s1, s2       how the stream is cut into writes: s1 = 0 all at once;
+ *                s1 = 1 one byte at a time from offset s2 * 32 on (what
+ *                comes before in one write); else pseudo-random chunks of
+ *                1 .. 1 + s1 * s1 / 8 bytes from a generator seeded by s1, s2.
+ *                After MAX_WRITES writes the rest goes at once, so that one
+ *                input costs milliseconds, not seconds.
  * After every write the worker's loop runs with EVRUN_NOWAIT until it makes
  * no more progress, and every byte the agent sent is read back.
  *
@@ -23,8 +27,10 @@
  *   it announced, and echoes the ids of a NOTIFY that was in the stream;
  *   there are no more ACKs than NOTIFY frames;
  * - the agent never stops reading while its connection is open (no hang),
- *   and once it is quiet no partial frame is left unsent;
- * - after our EOF the connection is closed;
+ *   and once it is quiet no partial frame is left unsent; a connection
+ *   still open at the end has answered every whole NOTIFY it was sent;
+ * - after our EOF the connection is closed; before it, the agent closes
+ *   only after an AGENT-DISCONNECT or a health check's AGENT-HELLO;
  * - no crash, no sanitizer report, no leak (worker_destroy frees the rest). */
 #include <errno.h>
 #include <signal.h>
@@ -44,6 +50,7 @@
 #include "worker.h"
 
 #define MAX_NOTIFY_IDS  4096
+#define MAX_WRITES      512
 #define STUCK_ROUNDS    200
 #define OUT_LIMIT       (64U << 20)    /* far above what any input can cause */
 
@@ -54,6 +61,7 @@ static const int message_sizes[4] = { 262144, 256, 2048, 16384 };
 /* What the stream we send contains, read as the agent would frame it. */
 struct sent {
 	size_t notifies;                 /* frames of type NOTIFY */
+	size_t answerable;               /* NOTIFYs owed an ACK if all goes well */
 	size_t nids;
 	uint64_t sid[MAX_NOTIFY_IDS], fid[MAX_NOTIFY_IDS];
 	int healthcheck;                 /* first frame: a valid health-check HELLO */
@@ -73,6 +81,8 @@ struct run {
 	struct worker w;
 	int fd;                          /* our end */
 	int closed;                      /* the agent closed (EOF or EPIPE seen) */
+	int eof_sent;                    /* we closed our side first */
+	int eof_seen, reset;             /* recv() gave 0, or ECONNRESET */
 	int cfg_max;
 	const struct sent *sent;
 	struct reader r;
@@ -83,9 +93,12 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Also counts the NOTIFYs that a connection which stays open must answer:
+ * each one with FIN, and each fragmented one completed by a continuation
+ * frame with FIN (not with ABORT). */
 static void scan_sent(const uint8_t *p, size_t n, size_t max, struct sent *s)
 {
-	int first = 1;
+	int first = 1, frag = 0;
 
 	memset(s, 0, sizeof(*s));
 	while (n >= 4) {
@@ -100,6 +113,15 @@ static void scan_sent(const uint8_t *p, size_t n, size_t max, struct sent *s)
 
 				s->healthcheck = spop_parse_hello(f.payload, f.len, &h, NULL) == 0 &&
 				                 h.healthcheck;
+			}
+			if (f.type == SPOP_FRM_NOTIFY && (f.flags & SPOP_FL_FIN))
+				s->answerable++;
+			else if (f.type == SPOP_FRM_NOTIFY)
+				frag = 1;
+			else if (f.type == SPOP_FRM_UNSET && frag &&
+			         (f.flags & (SPOP_FL_FIN | SPOP_FL_ABORT))) {
+				s->answerable += !(f.flags & SPOP_FL_ABORT);
+				frag = 0;
 			}
 			if (f.type == SPOP_FRM_NOTIFY) {
 				s->notifies++;
@@ -198,13 +220,17 @@ static size_t read_replies(struct run *rn)
 			continue;
 		}
 		if (n == 0) {
-			rn->closed = 1;
+			/* the agent closed on its own: it said why first
+			 * (AGENT-DISCONNECT), or it was a health check */
+			if (!rn->eof_sent && !rn->reset && !rn->eof_seen)
+				FUZZ_ASSERT(r->state == R_DONE);
+			rn->closed = rn->eof_seen = 1;
 			break;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == ECONNRESET) {
-			rn->closed = 1;
+			rn->closed = rn->reset = 1;
 			break;
 		}
 		FUZZ_ASSERT(errno == EAGAIN || errno == EWOULDBLOCK);
@@ -332,7 +358,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(worker_init(&rn.w, 0, &cfg, NULL, 0) == 0);
 	FUZZ_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
 	if (data[0] & 0x80) {
-		int small = 4096;
+		int small = 4096 << (data[2] >> 5);
 
 		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -341,13 +367,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(conn_new(&rn.w, sv[0]) != NULL);
 
 	seed = (uint32_t)data[1] << 8 | data[2] | 1u << 16;
-	while (off < slen) {
+	for (int writes = 0; off < slen; writes++) {
 		size_t n;
 
-		if (data[1] == 0)
+		if (data[1] == 0 || writes >= MAX_WRITES)
 			n = slen - off;
 		else if (data[1] == 1)
-			n = 1;
+			n = (off < (size_t)data[2] * 32) ? (size_t)data[2] * 32 - off : 1;
 		else
 			n = 1 + xorshift(&seed) % (1 + (size_t)data[1] * data[1] / 8);
 		if (n > slen - off)
@@ -357,7 +383,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += n;
 	}
 	if (data[0] & 8)
-		shutdown(sv[1], SHUT_WR);
+		rn.eof_sent = shutdown(sv[1], SHUT_WR) == 0;
 	/* let everything settle, reading all of it */
 	for (int i = 0; i < 4; i++) {
 		pump(&rn, 0);
@@ -365,6 +391,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (data[0] & 8)
 		FUZZ_ASSERT(rn.w.nconns == 0);
+	/* still open and in the exchange: no protocol error happened, so every
+	 * NOTIFY that arrived whole has been answered (none left waiting in
+	 * the agent's buffer with nothing to wake it) */
+	if (!(data[0] & 8) && rn.w.nconns == 1 && rn.r.state == R_HELLO)
+		FUZZ_ASSERT(rn.r.acks == sent.answerable);
 	/* quiet now: every frame the agent started has been sent whole */
 	FUZZ_ASSERT(rn.r.len == 0);
 	if (verbose)
