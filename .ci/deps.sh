@@ -11,6 +11,10 @@ pkgs=(
 	valgrind                      # memcheck runs
 	python3                       # small test helpers
 	debootstrap                   # HAProxy 3.x roots for the version matrix
+	prometheus chromium           # ops tests: a real Prometheus (and promtool), the status page
+	python3-yaml                  # Kubernetes manifest checks
+	mandoc groff-base man-db      # man page lint and rendering
+	strace util-linux binutils    # deploy tests (syscall filter, setpriv/unshare), bench (taskset)
 	ca-certificates
 )
 
