@@ -186,7 +186,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* The arguments as this file reads SPOP-NOTES.md and the argument table:
  * known names with a non-NULL value of the wrong type make the request bad;
- * a later value of a name replaces an earlier one; NULL means absent. */
+ * a later value of a name replaces an earlier one; NULL means absent. A
+ * non-empty fwd_cert or fwd_chain (certificate headers from a proxy) is
+ * refused, as no trusted_proxies are configured here. */
 struct expect {
 	int wellformed;
 	int found;
@@ -195,6 +197,7 @@ struct expect {
 	size_t cert_len, chain_len;
 	int has_verify;
 	int verify_zero;
+	int fwd_cert, fwd_chain;    /* a non-empty forwarded header was sent */
 };
 
 static int is_int(enum spop_data_type t)
@@ -246,8 +249,16 @@ static void expect_args(const char *p, size_t len, struct expect *e)
 			} else if (SPOP_STR_EQ(an, "present")) {
 				e->bad |= v.type != SPOP_DATA_BOOL;
 			} else if (SPOP_STR_EQ(an, "sni") || SPOP_STR_EQ(an, "host") ||
-			           SPOP_STR_EQ(an, "path")) {
+			           SPOP_STR_EQ(an, "path") || SPOP_STR_EQ(an, "frontend")) {
 				e->bad |= v.type != SPOP_DATA_STR;
+			} else if (SPOP_STR_EQ(an, "fwd_cert") || SPOP_STR_EQ(an, "fwd_chain") ||
+			           SPOP_STR_EQ(an, "trace")) {
+				if (v.type != SPOP_DATA_STR && v.type != SPOP_DATA_BIN)
+					e->bad = 1;
+				else if (SPOP_STR_EQ(an, "fwd_cert"))
+					e->fwd_cert = v.u.str.len > 0;
+				else if (SPOP_STR_EQ(an, "fwd_chain"))
+					e->fwd_chain = v.u.str.len > 0;
 			} else if (SPOP_STR_EQ(an, "src")) {
 				e->bad |= v.type != SPOP_DATA_IPV4 && v.type != SPOP_DATA_IPV6;
 			}
@@ -274,6 +285,9 @@ static int expect_allow(const struct expect *e, const struct policy *pol)
 	X509 *x;
 
 	if (e->bad)
+		return 0;
+	/* no trusted_proxies here: a forwarded certificate is never believed */
+	if (e->fwd_cert || e->fwd_chain)
 		return 0;
 	if (!e->cert || e->cert_len == 0)
 		return !pol->require_cert;

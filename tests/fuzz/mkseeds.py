@@ -220,6 +220,10 @@ def main():
         write("handler", name, bytes([flags]) + message("check-client-cert", [
             ("cert", b"\x09{{REVOKED}}"), ("chain", b"\x09{{CHAIN}}")]))
     write("handler", "leaf-allow-crl", b"\x60" + message("check-client-cert", good))
+    write("handler", "leaf-frontend-trace", b"\x00" + message("check-client-cert", good + [
+        ("frontend", s("fe_tls")), ("trace", s("t-1")), ("sni", s("a.test")), ("host", s("a.test"))]))
+    write("handler", "leaf-fwd-untrusted", b"\x00" + message("check-client-cert", good + [
+        ("src", b"\x06\x7f\x00\x00\x01"), ("fwd_cert", s(":MIIB:"))]))
     write("handler", "leaf-rogue", b"\x20" + message("check-client-cert", [
         ("verify", i64(0)), ("cert", b"\x09{{ROGUE}}"), ("chain", b"\x09{{ROGUECHAIN}}")]))
     write("handler", "wrong-types", b"\x00" + message("check-client-cert", [
