@@ -29,6 +29,7 @@ struct cache_entry {
 	int64_t last_seen;
 	int last_code;                 /* enum dec_code of the last decision */
 	struct cert_ext *ext;          /* owned; freed when the slot is reused */
+	char spki_hex[65];             /* of ext->spki_sha256, made once */
 	/* the issuing certificate, found in the chain with hash issuer_chain */
 	uint64_t issuer_chain;
 	int issuer_state;              /* 0 unknown, 1 found, -1 not in that chain */

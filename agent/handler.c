@@ -280,8 +280,8 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 		e = cache_slot(&hc->cache, key, hc->generation);
 		x = cert_parse_der(der, rq->cert.len);
 		e->parsed = x && cert_get_facts(x, der, rq->cert.len, &e->facts) == 0;
-		if (e->parsed)
-			e->ext = cert_get_ext(x);     /* NULL: rules that need it deny */
+		if (e->parsed && (e->ext = cert_get_ext(x)) != NULL)   /* NULL: rules that need it deny */
+			cert_hex(e->ext->spki_sha256, 32, e->spki_hex);
 	}
 	if (!e->parsed)
 		goto out;
@@ -347,11 +347,21 @@ static int put_int_var(char **p, char *end, const char *name, int64_t v)
 	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, name, strlen(name), &d);
 }
 
-/* Optional variables: written only if they fit; a partial write is undone.
- * Values that come from a certificate (SANs, CN in the identity and the
- * trace) may hold any byte: HAProxy puts them in headers, so anything but
- * printable ASCII becomes '?'. */
+/* Optional variables: written only if they fit; a partial write is undone. */
 static void opt_str(char **p, char *end, const char *name, const char *val)
+{
+	char *save = *p;
+
+	if (put_cstr_var(p, end, name, val) < 0)
+		*p = save;
+}
+
+/* The same for values that may hold any byte: identity (a SAN or CN from
+ * the certificate) and the trace (which quotes SANs, SNI and Host). HAProxy
+ * puts them in headers, so anything but printable ASCII becomes '?'. The
+ * other variables are printable by construction (hex, escaped names,
+ * config names, fixed texts) and are not copied. */
+static void opt_str_clean(char **p, char *end, const char *name, const char *val)
 {
 	char safe[TRACE_MAX + 1], *save = *p;
 	size_t n = strlen(val);
@@ -378,7 +388,6 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
                           const char *route, const struct trace *t)
 {
 	const struct dec_info *di = &dec_table[d->code];
-	char hex[65];
 
 	/* the four a deny rule needs come first and must fit */
 	if (put_cstr_var(p, end, "verdict", d->code == DEC_ALLOW ? "allow" : "deny") < 0 ||
@@ -401,7 +410,7 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	if (ce && ce->parsed) {
 		opt_str(p, end, "sha256", ce->facts->sha256_hex);
 		if (d->identity)
-			opt_str(p, end, "identity", d->identity);
+			opt_str_clean(p, end, "identity", d->identity);
 		if (d->has_days_left)
 			opt_int(p, end, "days_left", d->days_left);
 		if (d->expiring)
@@ -411,15 +420,13 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 		opt_str(p, end, "serial", ce->facts->serial);
 		opt_str(p, end, "subject", ce->facts->subject);
 		opt_str(p, end, "issuer", ce->facts->issuer);
-		if (ce->ext) {
-			cert_hex(ce->ext->spki_sha256, 32, hex);
-			opt_str(p, end, "spki_sha256", hex);
-		}
+		if (ce->ext && ce->entry)
+			opt_str(p, end, "spki_sha256", ce->entry->spki_hex);
 	}
 	if (route)
 		opt_str(p, end, "route", route);
 	if (t && t->on && t->len)
-		opt_str(p, end, "trace", t->buf);
+		opt_str_clean(p, end, "trace", t->buf);
 	return 0;
 }
 
@@ -447,7 +454,7 @@ static void take_forwarded(struct handler_ctx *hc, struct req_facts *rq)
 	const struct fwd_config *fc = &hc->cfg->fwd;
 	struct fwd_cert out;
 	enum fwd_error e;
-	int trusted = 0;
+	int trusted = 0, use_chain;
 
 	if (!rq->has_fwd_cert && !rq->has_fwd_chain)
 		return;
@@ -462,16 +469,18 @@ static void take_forwarded(struct handler_ctx *hc, struct req_facts *rq)
 		return;
 	}
 	if (!rq->has_fwd_cert) {
-		rq->fwd_error = FWD_ERR_EMPTY;     /* a chain without a certificate */
+		rq->fwd_error = FWD_ERR_CHAIN;     /* a chain without a certificate */
 		return;
 	}
 	if (!hc->fwd_buf && !(hc->fwd_buf = malloc(FWD_HEADER_MAX))) {
 		rq->fwd_error = FWD_ERR_TOO_BIG;
 		return;
 	}
+	/* only RFC 9440 carries the chain in a header of its own; for the other
+	 * formats a Client-Cert-Chain header is whatever the client sent */
+	use_chain = fc->format == FWD_RFC9440 && rq->has_fwd_chain;
 	e = fwd_decode((enum fwd_format)fc->format, rq->fwd_cert.ptr, rq->fwd_cert.len,
-	               rq->has_fwd_chain ? rq->fwd_chain.ptr : NULL,
-	               rq->has_fwd_chain ? rq->fwd_chain.len : 0,
+	               use_chain ? rq->fwd_chain.ptr : NULL, use_chain ? rq->fwd_chain.len : 0,
 	               hc->fwd_buf, FWD_HEADER_MAX, &out);
 	if (e != FWD_OK) {
 		rq->fwd_error = (int)e;
