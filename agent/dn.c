@@ -25,6 +25,7 @@
  * UTF-8 (checked by OpenSSL's own UTF-8 rules, the ones the certificate side
  * applies) without NUL. No global state; OpenSSL errors raised here are
  * popped before returning. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -226,6 +227,8 @@ static int work_emit(struct dn_work *w, int reverse, char *out, size_t outlen)
 
 /* ---- attribute types ---- */
 
+/* RFC 4514 keystring, and '_' (OpenSSL's printer writes short names such
+ * as "ad_timestamping"). */
 static int is_keyword(const char *s, size_t n)
 {
 	size_t i;
@@ -233,7 +236,8 @@ static int is_keyword(const char *s, size_t n)
 	if (n == 0 || !is_alpha((unsigned char)s[0]))
 		return 0;
 	for (i = 1; i < n; i++)
-		if (!is_alpha((unsigned char)s[i]) && !is_digit((unsigned char)s[i]) && s[i] != '-')
+		if (!is_alpha((unsigned char)s[i]) && !is_digit((unsigned char)s[i]) &&
+		    s[i] != '-' && s[i] != '_')
 			return 0;
 	return 1;
 }
@@ -415,16 +419,24 @@ out:
 	return rc;
 }
 
+/* Valid UTF-8 by OpenSSL's rules (no overlong forms, no surrogates), no NUL. */
+static int utf8_ok(const unsigned char *v, size_t n)
+{
+	return n == 0 || (n <= INT32_MAX && !memchr(v, 0, n) &&
+	                  ASN1_mbstring_copy(NULL, v, (int)n, MBSTRING_UTF8, B_ASN1_UTF8STRING) >= 0);
+}
+
 /* A value of a certificate's name, or decoded from "#hex": as UTF-8 text
- * if it is a character string without NUL, else dumped. t is the value as
- * an ASN1_TYPE (for the dump), s its string. */
+ * if it is a character string that converts to valid UTF-8 without NUL
+ * (a BMPString may hold surrogates, which convert to invalid UTF-8), else
+ * dumped. t is the value as an ASN1_TYPE (for the dump), s its string. */
 static int put_asn1_value(struct dn_work *w, const ASN1_TYPE *t, const ASN1_STRING *s)
 {
 	unsigned char *u = NULL;
 	int n, rc;
 
 	n = ASN1_STRING_to_UTF8(&u, s);
-	if (n >= 0 && (n == 0 || !memchr(u, 0, (size_t)n))) {
+	if (n >= 0 && utf8_ok(u, (size_t)n)) {
 		rc = put_value(w, u, (size_t)n);
 		OPENSSL_free(u);
 		return rc;
@@ -483,8 +495,7 @@ out:
 /* A literal value from text: valid UTF-8, no NUL. */
 static int put_literal(struct dn_work *w, const unsigned char *v, size_t n)
 {
-	if (n > 0 && (memchr(v, 0, n) ||
-	              ASN1_mbstring_copy(NULL, v, (int)n, MBSTRING_UTF8, B_ASN1_UTF8STRING) < 0))
+	if (!utf8_ok(v, n))
 		return -1;
 	return put_value(w, v, n);
 }
@@ -671,8 +682,10 @@ int dn_canon_text(const char *in, size_t len, char *out, size_t outlen)
 	if (!out || outlen == 0)
 		return -1;
 	out[0] = '\0';
-	if (!in || len > DN_TEXT_MAX)
+	if ((!in && len > 0) || len > DN_TEXT_MAX)
 		return -1;
+	if (len == 0)
+		return 0;      /* the empty DN (in may be NULL) */
 	ERR_set_mark();
 	tmp = malloc(len ? len : 1);
 	if (!tmp)

@@ -58,6 +58,8 @@ static const struct dn_case dn_cases[] = {
 	{ "uid=x", "0.9.2342.19200300.100.1.44=x" },
 	{ "mail=a@b", "MAIL=a@b" },
 	{ "1.2.3.4=Hello", "1.2.3.4=hello" },
+	{ "ad_timestamping=x", "AD_TIMESTAMPING=x" },        /* OpenSSL short names may have '_' */
+	{ "1.3.6.1.5.5.7.48.3=x", "AD_TIMESTAMPING=x" },
 	/* values: white space, case, escapes */
 	{ "CN=  Alice \t  Smith  ,O=Example", "O=example/CN=alice smith" },
 	{ "CN=a\\20\\20b", "CN=a b" },
@@ -123,6 +125,7 @@ static const struct dn_case dn_cases[] = {
 	{ "CN=#020105", "CN=#020105" },                      /* not a string: kept as DER */
 	{ "CN=#0c03610062", "CN=#0c03610062" },              /* a NUL inside: kept as DER */
 	{ "CN=#0C02C328", "CN=#0c02c328" },                  /* invalid UTF-8: kept as DER */
+	{ "CN=#1E02D800", "CN=#1e02d800" },                  /* BMP surrogate: kept as DER */
 	{ "CN=#0101FF", "CN=#0101ff" },
 	{ "CN=#0500", "CN=#0500" },
 	/* the empty DN */
@@ -219,7 +222,8 @@ TEST(dn_text_limits)
 	CHECK_EQ_INT(dn_canon_text("CN=a+CN=b", 9, out, 9), -1);
 	CHECK_EQ_INT(dn_canon_text("", 0, out, 1), 0);
 	CHECK_EQ_INT(dn_canon_text("CN=a", 4, out, 0), -1);
-	CHECK_EQ_INT(dn_canon_text(NULL, 0, out, sizeof(out)), -1);
+	CHECK_EQ_INT(dn_canon_text(NULL, 0, out, sizeof(out)), 0);
+	CHECK_EQ_INT(dn_canon_text(NULL, 1, out, sizeof(out)), -1);
 	CHECK_EQ_INT(dn_canon_text("CN=a", 4, NULL, 10), -1);
 	CHECK_EQ_INT(dn_canon_x509(NULL, out, sizeof(out)), -1);
 
@@ -376,6 +380,12 @@ TEST(dn_x509_matches_text)
 	check_name(nm, "DC=com/DC=example/CN=x+OU=y+OU=z", __LINE__);
 	X509_NAME_free(nm);
 
+	/* a short name with '_' */
+	nm = X509_NAME_new();
+	add(nm, "1.3.6.1.5.5.7.48.3", MBSTRING_UTF8, "T", -1, 0);
+	check_name(nm, "AD_TIMESTAMPING=t", __LINE__);
+	X509_NAME_free(nm);
+
 	/* control characters are white space or kept; the empty name */
 	nm = X509_NAME_new();
 	add(nm, "CN", MBSTRING_UTF8, "a\tb\r\nc\x01", -1, 0);
@@ -406,6 +416,13 @@ TEST(dn_x509_nul_value)
 	}
 	check_case("CN=#0c03610062", 14, "CN=#0c03610062");
 	free(text);
+	X509_NAME_free(nm);
+
+	/* the same for a BMPString surrogate: no valid UTF-8 can say it */
+	nm = X509_NAME_new();
+	add(nm, "CN", V_ASN1_BMPSTRING, "\xd8\x00", 2, 0);
+	CHECK(dn_canon_x509(nm, out, sizeof(out)) > 0);
+	CHECK_EQ_STR(out, "CN=#1e02d800");
 	X509_NAME_free(nm);
 }
 
