@@ -40,14 +40,20 @@ int cert_get_facts(X509 *x, const unsigned char *der, size_t len,
                    struct cert_facts *f);
 
 /* Everything of cert_ext from a parsed certificate, in one allocation.
- * Returns NULL on allocation failure or an unreadable field. */
+ * Returns NULL on allocation failure or an unreadable field: a NUL inside
+ * a SAN or the CN, an IP SAN that is not 4 or 16 bytes, an undecodable or
+ * repeated SAN, EKU or policies extension. */
 struct cert_ext *cert_get_ext(X509 *x);
 void cert_ext_free(struct cert_ext *e);
 
 /* Read certificates from a file: PEM (one or more), DER, or PKCS#12
  * (password from the CERTSPOA_P12_PASSWORD environment variable, else
  * asked on the terminal). Returns the number read (up to max), or -1 with
- * the reason in err. The caller frees each X509. */
+ * the reason in err. The caller frees each X509.
+ * PEM: in file order, other blocks skipped. DER: exactly one certificate,
+ * nothing after it. PKCS#12: the certificate of the private key first, then
+ * the others; a file without a password is read without asking, and with
+ * no terminal (and no variable) it fails saying so. */
 int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errlen);
 
 /* Build a trust store from a PEM bundle (one or more CA certificates).

@@ -10,7 +10,25 @@
  *   - values: escapes resolved, surrounding spaces removed, internal runs of
  *     white space folded to one space, ASCII letters lowercased;
  *     '/', '=', '+' and '\' inside values written as "\/", "\=", "\+", "\\";
- *   - a multi-valued RDN's attributes sorted and joined by '+'. */
+ *   - a multi-valued RDN's attributes sorted and joined by '+'.
+ *
+ * Details (dn.c), so that text and certificate agree:
+ *   - a value is what ASN1_STRING_to_UTF8() makes of it; "white space" is
+ *     ASCII space, \t \n \v \f \r; a value that is no character string,
+ *     or holds a NUL or invalid characters, is written "#" + lowercase hex
+ *     of its DER, and a literal '#' starting a value as "\#";
+ *   - in text, "#hex" values are BER, decoded and converted like the
+ *     certificate's (OpenSSL prints values of unknown types that way); a
+ *     '#' followed by no hex digit is a literal '#'; text values must be
+ *     valid UTF-8 without NUL;
+ *   - "E" and "EMAIL" mean emailAddress; names are matched case-
+ *     insensitively; a type whose uppercased short name would read back as
+ *     another object ("uid" vs "UID") is written as its dotted OID;
+ *   - RFC 2253 text may also use ';' between RDNs, quoted values, "OID."
+ *     before a dotted type and "\ " (RFC 4514); the attributes of an RDN
+ *     are sorted bytewise on their canonical "TYPE=value";
+ *   - the oneline form takes '\' before any byte and "#hex" as RFC 2253
+ *     does, so "/" + a canonical form reads back as itself. */
 #ifndef CERTSPOA_DN_H
 #define CERTSPOA_DN_H
 
