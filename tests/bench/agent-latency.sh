@@ -31,6 +31,7 @@ perf record -q -e syscalls:sys_exit_recvfrom,syscalls:sys_enter_sendto -t "$tids
 [ -s "$out" ] || exit 3
 
 perf script -i "$out" -F time,event,trace 2>/dev/null | awk '
+    BEGIN { np = 0 }
     function hex(s,   i, c, v) {
         v = 0; s = tolower(s); sub(/^0x/, "", s)
         for (i = 1; i <= length(s); i++) {
