@@ -74,6 +74,15 @@ unit: $(BUILD)/tests/unit/run-unit
 integration: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
 
+# Policy engine end to end (tests/integration/policy.sh), ~1.5 min: the
+# certificate corpus through certspoa explain and through HAProxy, routes,
+# shadow mode, revocation on an open connection, traces, explain/inspect
+# output, haproxy-examples/behind-proxy.
+policy: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/policy.sh
+
+.PHONY: policy
+
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
