@@ -468,11 +468,20 @@ INI
 }
 write_e2e_ini 0
 
-# The example's haproxy.cfg with the test-only response headers inserted.
+# test_cfg EXAMPLE-CFG OUT - a copy of an example's haproxy.cfg with the
+# test-only lines of policy/app-echo-test-headers.cfg inserted into its
+# frontend app-echo (what the application received, as response headers)
+# and, for mtls-api, policy/mtls-api-test-headers.cfg into frontend mtls-api
+# (the decision variables as response headers).
+test_cfg() {
+    awk -v fe="$POLICY_DIR/mtls-api-test-headers.cfg" -v app="$POLICY_DIR/app-echo-test-headers.cfg" '
+        !a && /^frontend app-echo/ { in_app = 1 }
+        in_app && !a && /^    http-request return status 200/ { while ((getline l < app) > 0) print l; a = 1 }
+        !f && $0 == "    default_backend app" && !in_app { while ((getline l < fe) > 0) print l; f = 1 }
+        { print }' "$1" >"$2"
+}
 HAP_CFG=$WORK/mtls-api-test.cfg
-awk -v snip="$POLICY_DIR/mtls-api-test-headers.cfg" '
-    !done && $0 == "    default_backend app" { while ((getline l < snip) > 0) print l; done = 1 }
-    { print }' "$EXAMPLE/haproxy.cfg" >"$HAP_CFG"
+test_cfg "$EXAMPLE/haproxy.cfg" "$HAP_CFG"
 
 mtls_env() {
     HAP_ENV=(CERTSPOA_HTTPS_BIND="127.0.0.1:$HTTPS_PORT" CERTSPOA_APP_BIND="127.0.0.1:$APP_PORT"
@@ -484,6 +493,7 @@ mtls_env() {
 E2E_UP=0
 if want e2e || want routes || want keepalive || want trace; then
     check "test config inserts the test headers into the example" file_has "$HAP_CFG" "X-Test-Rule"
+    check "... and into its app-echo" file_has "$HAP_CFG" "X-Test-App-Trace-Count"
     if ! check_out=$("$CERTSPOA_BIN" -c -f "$E2E_INI" 2>&1); then
         fail "certspoa -c accepts the end-to-end config (every case as a policy + route)" "$check_out"
     elif ! start_agent e2e-agent "$E2E_INI" "$WORK/e2e.ready"; then
@@ -624,16 +634,23 @@ if want routes && [ "$E2E_UP" = 1 ]; then
     check "not strict: SNI localhost, Host b.example -> allowed (default policy)" allowed allow_cn good.crt
 
     # identity and expiry variables
-    get_cert r-identity "$BASE/admin/x" id.crt
+    get_cert r-identity "$BASE/admin/x" id.crt -H "X-Client-Identity: forged"
     check "identity: the SPIFFE ID first" eq "$(hdr X-Test-Identity)" spiffe://corpus.test/ns/prod/sa/api
+    check "identity: the application gets it in X-Client-Identity (the forged one dropped)" \
+        eq "$(hdr X-Test-App-Identity)" spiffe://corpus.test/ns/prod/sa/api
+    get r-identity-anon "$BASE/optional/x" -H "X-Client-Identity: forged" -H "X-Client-Cert-Days-Left: 99"
+    check "anonymous: the application gets neither X-Client-Identity nor X-Client-Cert-Days-Left" \
+        eq "$STATUS [$(hdr X-Test-App-Identity)] [$(hdr X-Test-App-Days-Left)]" "200 [] []"
     get_cert r-identity-san "$BASE/x" good.crt
     check "identity: else the first SAN" eq "$(hdr X-Test-Identity)" good.corpus.test
     get_cert r-warn "$BASE/warn/x" good.crt
     check "warn_days = 30: a 2-day certificate is expiring, days_left 1" \
         eq "$STATUS $(hdr X-Test-Days-Left) $(hdr X-Test-Expiring)" "200 1 1"
+    check "warn_days = 30: the application gets X-Client-Cert-Days-Left: 1" eq "$(hdr X-Test-App-Days-Left)" 1
     get_cert r-nowarn "$BASE/x" good.crt
     check "no warn_days: days_left 1, not expiring" \
         eq "$STATUS $(hdr X-Test-Days-Left) [$(hdr X-Test-Expiring)]" "200 1 []"
+    check "not expiring: no X-Client-Cert-Days-Left for the application" eq "[$(hdr X-Test-App-Days-Left)]" "[]"
 fi
 
 # ---------------------------------------------------------------- (d) keep-alive
@@ -689,6 +706,7 @@ if want trace && [ "$E2E_UP" = 1 ]; then
     get_cert t-allow "$BASE/x" good.crt -H "X-Certspoa-Trace: $TRACE_SECRET"
     tr_allow=$(hdr X-Certspoa-Trace)
     check "trace secret, allowed: 200 with X-Certspoa-Trace" eq "$STATUS" 200
+    check "... the application did not get the trace header (the secret)" eq "$(hdr X-Test-App-Trace-Count)" 0
     check "... the trace lists the checks in order" \
         matches "$tr_allow" 'policy=default.*verify\(agent\)=pass.*allow_cn=match\(good client\).*verdict=allow'
     get_cert t-deny "$BASE/x" other.crt -H "X-Certspoa-Trace: $TRACE_SECRET"
@@ -879,11 +897,13 @@ if want behind; then
         -e "s|^; ready_file = .*|ready_file = $WORK/behind.ready|" \
         -e "s|^ca_file = .*|ca_file = $CORPUS/ca.pem|" \
         -e "s|^allow_thumbprints = .*|allow_thumbprints = @$WORK/behind-allowed.txt|" \
+        -e "s|^; trace_secret = .*|trace_secret = $TRACE_SECRET|" \
         "$BEHIND/certspoa.ini" >"$B_INI"
     subst_ok() {
         grep -q "^ready_file = $WORK/behind.ready\$" "$B_INI" && grep -q "^ca_file = $CORPUS/ca.pem\$" "$B_INI" &&
             grep -q "^allow_thumbprints = @$WORK/behind-allowed.txt\$" "$B_INI" &&
-            grep -q '^trusted_proxies = 127.0.0.1/32$' "$B_INI" && grep -q '^verify = agent$' "$B_INI"
+            grep -q '^trusted_proxies = 127.0.0.1/32$' "$B_INI" && grep -q '^verify = agent$' "$B_INI" &&
+            grep -q "^trace_secret = $TRACE_SECRET\$" "$B_INI"
     }
     check "behind-proxy certspoa.ini has the keys the test substitutes" subst_ok
     check "certspoa -c accepts the behind-proxy certspoa.ini" config_ok "$B_INI"
@@ -902,10 +922,12 @@ if want behind; then
     check "haproxy -c: no warnings or alerts" eq "$(printf '%s\n' "$hc" | grep -cE 'WARNING|ALERT')" 0
     [ -z "$(printf '%s\n' "$hc" | grep -E 'WARNING|ALERT')" ] || note "$hc"
 
+    B_CFG=$WORK/behind-proxy-test.cfg
+    test_cfg "$BEHIND/haproxy.cfg" "$B_CFG"
     if ! start_agent behind-agent "$B_INI" "$WORK/behind.ready"; then
         fail "behind-proxy agent starts" "$WHY"
     elif ! start_hap haproxy-behind "EDGE_PORT GW_PORT BAPP_PORT RAW_PORT STATS_PORT" behind_env \
-        "$BEHIND/haproxy.cfg" "$POLICY_DIR/behind-proxy-raw.cfg"; then
+        "$B_CFG" "$POLICY_DIR/behind-proxy-raw.cfg"; then
         fail "behind-proxy HAProxy starts" "$WHY"
     else
         B_AGENT_PID=$AGENT_PID
@@ -933,6 +955,14 @@ if want behind; then
             -H "Client-Cert-Chain: :Zm9v:"
         check "edge, listed certificate + forged headers from the client -> the real one only" \
             gateway_allowed good.crt
+        get_cert b-trace "$EDGE/api" good.crt -H "X-Certspoa-Trace: $TRACE_SECRET"
+        check "edge, with the trace secret: the trace shows the forwarded certificate's checks" \
+            matches "$(hdr X-Certspoa-Trace)" 'forwarded=pass.*verify\(agent\)=pass.*allow_thumbprints=match.*verdict=allow'
+        check "... and the application did not get the trace header" eq "$(hdr X-Test-App-Trace-Count)" 0
+        get b-trace-untrusted "$GW/api" --interface 127.0.0.2 -H "Client-Cert: $(client_cert_of good.crt)" \
+            -H "X-Certspoa-Trace: $TRACE_SECRET"
+        check "direct from 127.0.0.2, with the trace secret: the trace says forwarded=fail" \
+            matches "$(hdr X-Certspoa-Trace)" 'forwarded=fail.*verdict=deny'
         get_cert b-other "$EDGE/api" other.crt
         check "edge, unlisted certificate -> 403 cert_untrusted/allow_thumbprints" \
             gateway_denied 403 cert_untrusted allow_thumbprints
