@@ -471,8 +471,9 @@ write_e2e_ini 0
 # test_cfg EXAMPLE-CFG OUT - a copy of an example's haproxy.cfg with the
 # test-only lines of policy/app-echo-test-headers.cfg inserted into its
 # frontend app-echo (what the application received, as response headers)
-# and, for mtls-api, policy/mtls-api-test-headers.cfg into frontend mtls-api
-# (the decision variables as response headers).
+# and policy/mtls-api-test-headers.cfg into the frontend that sends to
+# backend app (mtls-api; behind-proxy's gateway): the decision variables as
+# response headers.
 test_cfg() {
     awk -v fe="$POLICY_DIR/mtls-api-test-headers.cfg" -v app="$POLICY_DIR/app-echo-test-headers.cfg" '
         !a && /^frontend app-echo/ { in_app = 1 }
@@ -899,6 +900,26 @@ if want behind; then
         -e "s|^allow_thumbprints = .*|allow_thumbprints = @$WORK/behind-allowed.txt|" \
         -e "s|^; trace_secret = .*|trace_secret = $TRACE_SECRET|" \
         "$BEHIND/certspoa.ini" >"$B_INI"
+    # Two more policies, by path: HAProxy's verification cannot vouch for a
+    # forwarded certificate; "both" then means the agent's alone.
+    cat >>"$B_INI" <<INI
+
+[route haproxy-verify]
+path_prefix = /haproxy-verify/
+policy = haproxy_verify
+
+[route both-verify]
+path_prefix = /both-verify/
+policy = both_verify
+
+[policy haproxy_verify]
+verify = haproxy
+
+[policy both_verify]
+verify = both
+ca_file = $CORPUS/ca.pem
+allow_thumbprints = @$WORK/behind-allowed.txt
+INI
     subst_ok() {
         grep -q "^ready_file = $WORK/behind.ready\$" "$B_INI" && grep -q "^ca_file = $CORPUS/ca.pem\$" "$B_INI" &&
             grep -q "^allow_thumbprints = @$WORK/behind-allowed.txt\$" "$B_INI" &&
@@ -948,6 +969,20 @@ if want behind; then
         }
         # gateway_denied STATUS CODE RULE - like denied
         gateway_denied() { denied "$@"; }
+        # gateway_passed VALUE - 200, allowed by the thumbprint list (so the
+        # listed certificate was decoded), and the app got exactly VALUE:
+        # the gateway passes on the header value certspoa verified, as it
+        # came, in the configured format.
+        gateway_passed() {
+            local got
+            [ "$STATUS" = 200 ] || { WHY="got $(describe), want 200"; return 1; }
+            got=$(hdr X-Test-Rule)
+            [ "$got" = allow_thumbprints ] || { WHY="rule '$got', want allow_thumbprints"; return 1; }
+            got="$(backend_saw client-cert-count)/$(backend_saw client-cert-chain-count)"
+            [ "$got" = 1/0 ] || { WHY="backend saw Client-Cert/-Chain counts $got, want 1/0"; return 1; }
+            got=$(backend_saw client-cert)
+            [ "$got" = "$1" ] || { WHY="backend saw Client-Cert '$got', want '$1'"; return 1; }
+        }
 
         get_cert b-good "$EDGE/api" good.crt
         check "edge, listed certificate -> 200, the app got its Client-Cert" gateway_allowed good.crt
@@ -1050,6 +1085,105 @@ if want behind; then
         raw_denied b-raw-huge "$big"
         check "Client-Cert larger than HAProxy's buffer (${#big} bytes) -> 400 from HAProxy" eq "$STATUS" 400
         check "... the app saw nothing" hasnt "$BODY" "backend saw"
+
+        get_cert b-haproxy-verify "$EDGE/haproxy-verify/x" good.crt
+        check "forwarded certificate under verify = haproxy -> 403 cert_unverified/verify_forwarded" \
+            gateway_denied 403 cert_unverified verify_forwarded
+        get_cert b-both-verify "$EDGE/both-verify/x" good.crt
+        check "forwarded certificate under verify = both: the agent's verification alone -> 200" \
+            gateway_allowed good.crt
+        get_cert b-both-verify-bad "$EDGE/both-verify/x" expired.crt
+        check "... and an expired one under verify = both -> 403 cert_expired" \
+            gateway_denied 403 cert_unverified cert_expired
+
+        # The other header formats, each after a reload with that format.
+        urlenc() {   # urlenc STRING - percent-encode all but RFC 3986 unreserved
+            local s=$1 out="" c i LC_ALL=C
+            for ((i = 0; i < ${#s}; i++)); do
+                c=${s:i:1}
+                case $c in
+                    [A-Za-z0-9._~-]) out+=$c ;;
+                    *) printf -v c '%%%02X' "'$c"; out+=$c ;;
+                esac
+            done
+            printf '%s' "$out"
+        }
+        pem_of() { openssl x509 -in "$1"; }
+        b_generations() { grep -c 'configuration generation [0-9]* loaded' "$WORK/behind-agent.log"; }
+        # reformat FORMAT - the behind agent, reloaded (SIGHUP) with that format
+        reformat() {
+            local g0
+            g0=$(b_generations)
+            sed -i "s|^format = .*|format = $1|" "$B_INI"
+            kill -HUP "$B_AGENT_PID"
+            b_reloaded() { [ "$(b_generations)" -gt "$g0" ]; }
+            wait_until 5 b_reloaded
+        }
+        good_pem=$(pem_of good.crt)$'\n'
+        other_pem=$(pem_of other.crt)$'\n'
+        good_sha256=$(cat good.sha256)
+
+        check "format = xfcc: agent reloaded (SIGHUP)" reformat xfcc
+        v="By=spiffe://edge.test;Hash=$good_sha256;Cert=\"$(urlenc "$good_pem")\""
+        raw_denied b-xfcc "$v"
+        check "xfcc: By, Hash and Cert -> 200, passed on as it came" gateway_passed "$v"
+        v="Cert=\"$(urlenc "$good_pem")\""
+        raw_denied b-xfcc-nohash "$v"
+        check "xfcc: Cert alone -> 200" gateway_passed "$v"
+        v="Cert=\"$(urlenc "$(pem_of chained.crt)"$'\n')\";Chain=\"$(urlenc "$(pem_of chained.crt)"$'\n'"$(pem_of ca/inter/ca.pem)"$'\n')\""
+        raw_denied b-xfcc-chain "$v"
+        check "xfcc: Chain with the leaf and the intermediate (as Envoy sends it) -> verified, 200" \
+            gateway_passed "$v"
+        raw_denied b-xfcc-nochain "Cert=\"$(urlenc "$(pem_of chained.crt)"$'\n')\""
+        check "xfcc: the same leaf without Chain -> 403 cert_unknown_ca" \
+            gateway_denied 403 cert_unverified cert_unknown_ca
+        raw_denied b-xfcc-hash "Hash=$(cat other.sha256);Cert=\"$(urlenc "$good_pem")\""
+        check "xfcc: Hash of another certificate -> 403 forwarded_invalid" \
+            gateway_denied 403 forwarded_invalid forwarded
+        v="By=a;Cert=\"$(urlenc "$other_pem")\",By=b;Cert=\"$(urlenc "$good_pem")\""
+        raw_denied b-xfcc-last "$v"
+        check "xfcc: two elements, the last (nearest proxy's) is used: good -> 200" gateway_passed "$v"
+        raw_denied b-xfcc-last2 "By=a;Cert=\"$(urlenc "$good_pem")\",By=b;Cert=\"$(urlenc "$other_pem")\""
+        check "xfcc: two elements, last = other (not listed) -> 403 allow_thumbprints" \
+            gateway_denied 403 cert_untrusted allow_thumbprints
+        raw_denied b-xfcc-quote "By=a;Cert=\"$(urlenc "$good_pem")"
+        check "xfcc: unterminated quote -> 403 forwarded_invalid" gateway_denied 403 forwarded_invalid forwarded
+        raw_denied b-xfcc-rfc ":$good_b64:"
+        check "xfcc expected, RFC 9440 value sent -> 403 forwarded_invalid" \
+            gateway_denied 403 forwarded_invalid forwarded
+        get_cert b-xfcc-edge "$EDGE/api" good.crt
+        check "xfcc expected, the RFC 9440 edge -> 403 forwarded_invalid (a format mismatch fails closed)" \
+            gateway_denied 403 forwarded_invalid forwarded
+
+        check "format = pem-urlencoded: agent reloaded" reformat pem-urlencoded
+        v=$(urlenc "$good_pem")
+        raw_denied b-pem "$v"
+        check "pem-urlencoded: the certificate -> 200" gateway_passed "$v"
+        v=$(urlenc "$good_pem" | sed 's/%2B/+/g')
+        raw_denied b-pem-plus "$v"
+        check "pem-urlencoded: '+' left unescaped (AWS ALB) -> 200" gateway_passed "$v"
+        raw_denied b-pem-two "$(urlenc "$good_pem$other_pem")"
+        check "pem-urlencoded: two certificates -> 403 forwarded_invalid" \
+            gateway_denied 403 forwarded_invalid forwarded
+        raw_denied b-pem-escape "$(urlenc "$good_pem" | sed 's/%0A/%ZZ/')"
+        check "pem-urlencoded: a bad %XX escape -> 403 forwarded_invalid" \
+            gateway_denied 403 forwarded_invalid forwarded
+        raw_denied b-pem-chain "$(urlenc "$good_pem")" "garbage"
+        check "pem-urlencoded: a Client-Cert-Chain header means nothing in this format: ignored, 200" \
+            gateway_passed "$(urlenc "$good_pem")"
+
+        check "format = base64-der: agent reloaded" reformat base64-der
+        raw_denied b-b64 "$good_b64"
+        check "base64-der: the certificate -> 200" gateway_passed "$good_b64"
+        raw_denied b-b64-nopad "${good_b64%%=*}"
+        check "base64-der: without '=' padding -> 200" gateway_passed "${good_b64%%=*}"
+        raw_denied b-b64-colons ":$good_b64:"
+        check "base64-der: RFC 9440 colons -> 403 forwarded_invalid" \
+            gateway_denied 403 forwarded_invalid forwarded
+
+        check "format = rfc9440 again: agent reloaded" reformat rfc9440
+        get_cert b-rfc-again "$EDGE/api" good.crt
+        check "rfc9440 again: the edge -> 200" gateway_allowed good.crt
 
         check "gateway log carries verdict/code/rule" file_has "$WORK/haproxy-behind.log" \
             "certspoa=deny/forwarded_untrusted/forwarded"
