@@ -5,13 +5,15 @@
 #
 #   tests/integration/run.sh            (or: make integration)
 #   HAPROXY="/path/to/haproxy-3.2" CERTSPOA_BIN=./certspoa-san tests/integration/run.sh
+#   SUITE_NAME=integration-3.2 HAPROXY="tests/versions/haproxy.sh 3.2" tests/integration/run.sh
 #
 # Needs bash, haproxy, curl, openssl, coreutils (Debian: haproxy curl openssl).
-# Ends with exactly one line "integration: N passed, N failed"; exits 1 if
-# anything failed. Work files go to tests/out/integration.*/ and are kept
-# when something fails.
+# Ends with exactly one line "integration: N passed, N failed" (SUITE_NAME
+# replaces "integration"); exits 1 if anything failed. Work files go to
+# tests/out/integration.*/ and are kept when something fails.
 set -u
 . "$(dirname "$0")/lib.sh"
+SUITE_NAME=${SUITE_NAME:-integration}
 
 workdir integration
 note "haproxy: $("${HAPROXY_CMD[@]}" -v 2>/dev/null | head -n 1)"
@@ -122,7 +124,7 @@ verdict_cases() {
 check "test PKI generated (pki.sh)" make_pki
 if [ ! -s "$PKI/allowed.sha256" ]; then
     fail "cannot go on without a PKI" "see $WORK/pki.log"
-    finish
+    finish "$SUITE_NAME"
     exit
 fi
 
@@ -192,7 +194,7 @@ fi
 
 if [ "$HAVE_AGENT" = 0 ]; then
     note "no agent binary: skipping every test that needs it"
-    finish
+    finish "$SUITE_NAME"
     exit
 fi
 
@@ -201,7 +203,7 @@ fi
 note "agent A: verify = haproxy, TCP listener on port 0"
 if ! start_agent agent-a "$WORK/agent-a.ini" "$WORK/agent-a.ready"; then
     fail "agent A starts and writes its ready_file" "$WHY"
-    finish
+    finish "$SUITE_NAME"
     exit
 fi
 AGENT_A_PID=$AGENT_PID
@@ -211,7 +213,7 @@ check "agent A: ready_file holds the bound address ($AGENT_A_ADDR)" \
 
 if ! start_haproxy haproxy-a "$AGENT_A_ADDR"; then
     fail "start haproxy (agent A)" "$WHY"
-    finish
+    finish "$SUITE_NAME"
     exit
 fi
 check "verify=haproxy: health check (option spop-check) marks the agent UP (L7OK)" \
@@ -397,4 +399,4 @@ deny_status_case 451 403
 check "agent logs: no sanitizer or runtime error reports" \
     file_hasnt_any 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$WORK"/agent-*.log
 
-finish
+finish "$SUITE_NAME"
