@@ -124,6 +124,15 @@ check: test
 	$(MAKE) SAN=address,undefined unit
 	$(MAKE) SAN=address,undefined integration
 
+# HAProxy 2.6 (the host's), 3.0 and 3.2 (Debian roots, tests/versions/,
+# docs/haproxy-versions.md): build or reuse the roots, then per version the
+# integration and conformance suites, then spoe-compat; wall time per
+# version. Needs root (chroot). CI runs it after check.
+versions: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/versions/all.sh
+
+.PHONY: versions
+
 # Man pages and the example config come from the binary itself (key table in
 # agent/cfg.c), so they always list the keys it knows. tests/deploy checks
 # the installed result.
