@@ -13,6 +13,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -47,6 +48,7 @@
 struct cert_store {
 	X509_STORE *store;
 	int count;
+	STACK_OF(X509) *untrusted;   /* intermediates from the config, or NULL */
 };
 
 /* Messages for the negative cert_verify() results, indexed by -code. */
@@ -368,41 +370,38 @@ out:
 	return rc;
 }
 
-struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen)
+/* Read every certificate of a PEM file, calling add() for each. Returns the
+ * number read, or -1 with err set. */
+static int read_pem_certs(const char *file, int (*add)(void *arg, X509 *x), void *arg,
+                          char *err, size_t errlen)
 {
-	struct cert_store *st = NULL;
 	FILE *fp = NULL;
 	BIO *bio = NULL;
 	X509 *x = NULL;
 	struct stat sb;
 	unsigned long e;
-	int n = 0, ok = 0;
+	int n = 0, rc = -1;
 
 	ERR_clear_error();
-	fp = fopen(ca_file, "r");
+	fp = fopen(file, "r");
 	if (!fp) {
-		set_err(err, errlen, "%s: %s", ca_file, strerror(errno));
+		set_err(err, errlen, "%s: %s", file, strerror(errno));
 		goto out;
 	}
 	if (fstat(fileno(fp), &sb) == -1) {
-		set_err(err, errlen, "%s: %s", ca_file, strerror(errno));
+		set_err(err, errlen, "%s: %s", file, strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
-		set_err(err, errlen, "%s: %s", ca_file, strerror(EISDIR));
+		set_err(err, errlen, "%s: %s", file, strerror(EISDIR));
 		goto out;
 	}
 	bio = BIO_new_fp(fp, BIO_CLOSE);
 	if (!bio) {
-		set_err(err, errlen, "%s: out of memory", ca_file);
+		set_err(err, errlen, "%s: out of memory", file);
 		goto out;
 	}
 	fp = NULL;   /* the BIO closes it */
-	st = calloc(1, sizeof(*st));
-	if (!st || !(st->store = X509_STORE_new())) {
-		set_err(err, errlen, "%s: out of memory", ca_file);
-		goto out;
-	}
 
 	/* PEM_read_bio_X509_AUX takes "CERTIFICATE" and "TRUSTED CERTIFICATE"
 	 * blocks and skips other block types and text between blocks. */
@@ -411,12 +410,11 @@ struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen
 		/* Compute the cached extension data now, while one thread owns
 		 * the store: verifying threads then only read these objects. */
 		if (X509_check_purpose(x, -1, 0) != 1) {
-			set_err(err, errlen, "%s: certificate #%d has invalid extensions",
-			        ca_file, n);
+			set_err(err, errlen, "%s: certificate #%d has invalid extensions", file, n);
 			goto out;
 		}
-		if (!X509_STORE_add_cert(st->store, x)) {
-			set_err(err, errlen, "%s: cannot add certificate #%d", ca_file, n);
+		if (add(arg, x) < 0) {
+			set_err(err, errlen, "%s: cannot add certificate #%d", file, n);
 			goto out;
 		}
 		X509_free(x);
@@ -429,33 +427,119 @@ struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen
 		const char *why = ERR_reason_error_string(e);
 
 		set_err(err, errlen, "%s: bad PEM data after certificate #%d: %s",
-		        ca_file, n, why ? why : "unknown error");
+		        file, n, why ? why : "unknown error");
 		goto out;
 	}
 	if (n == 0) {
-		set_err(err, errlen, "%s: no PEM certificate found", ca_file);
+		set_err(err, errlen, "%s: no PEM certificate found", file);
 		goto out;
 	}
-	/* distinct anchors (X509_STORE_add_cert ignores duplicates) */
-	st->count = sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store));
-	ok = 1;
+	rc = n;
 out:
 	X509_free(x);
 	BIO_free(bio);
 	if (fp)
 		fclose(fp);
 	ERR_clear_error();
-	if (!ok) {
-		cert_store_free(st);
+	return rc;
+}
+
+static int add_anchor(void *arg, X509 *x)
+{
+	return X509_STORE_add_cert(((struct cert_store *)arg)->store, x) ? 0 : -1;
+}
+
+static int add_untrusted(void *arg, X509 *x)
+{
+	struct cert_store *st = arg;
+
+	if (!st->untrusted && !(st->untrusted = sk_X509_new_null()))
+		return -1;
+	if (sk_X509_num(st->untrusted) >= CERT_CHAIN_MAX || !X509_up_ref(x))
+		return -1;
+	if (!sk_X509_push(st->untrusted, x)) {
+		X509_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+struct cert_store *cert_store_new(void)
+{
+	struct cert_store *st = calloc(1, sizeof(*st));
+
+	if (st && !(st->store = X509_STORE_new())) {
+		free(st);
 		st = NULL;
 	}
 	return st;
+}
+
+struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen)
+{
+	struct cert_store *st = cert_store_new();
+
+	if (!st) {
+		set_err(err, errlen, "%s: out of memory", ca_file);
+		return NULL;
+	}
+	if (read_pem_certs(ca_file, add_anchor, st, err, errlen) < 0) {
+		cert_store_free(st);
+		return NULL;
+	}
+	/* distinct anchors (X509_STORE_add_cert ignores duplicates) */
+	st->count = sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store));
+	return st;
+}
+
+/* Regular files named *.pem, *.crt or *.cer in dir, each a PEM bundle. */
+int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+	int files = 0, rc = 0;
+
+	if (!d) {
+		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		struct stat sb;
+
+		if (n < 5 || de->d_name[0] == '.' ||
+		    (strcmp(de->d_name + n - 4, ".pem") && strcmp(de->d_name + n - 4, ".crt") &&
+		     strcmp(de->d_name + n - 4, ".cer")))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+		    stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
+			continue;
+		if (read_pem_certs(path, add_anchor, st, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+		files++;
+	}
+	closedir(d);
+	if (rc == 0 && files == 0) {
+		set_err(err, errlen, "%s: no *.pem, *.crt or *.cer file", dir);
+		rc = -1;
+	}
+	st->count = sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store));
+	return rc;
+}
+
+int cert_store_add_intermediates(struct cert_store *st, const char *file, char *err, size_t errlen)
+{
+	return read_pem_certs(file, add_untrusted, st, err, errlen) < 0 ? -1 : 0;
 }
 
 void cert_store_free(struct cert_store *st)
 {
 	if (!st)
 		return;
+	sk_X509_pop_free(st->untrusted, X509_free);
 	X509_STORE_free(st->store);
 	free(st);
 }
@@ -588,6 +672,17 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
 		r = cert_parse_chain(chain, chain_len, &untrusted);
 		if (r != 0) {
 			code = r;
+			goto out;
+		}
+	}
+	/* intermediates from the configuration, after the client's */
+	for (int i = 0; st->untrusted && i < sk_X509_num(st->untrusted); i++) {
+		X509 *u = sk_X509_value(st->untrusted, i);
+
+		if ((!untrusted && !(untrusted = sk_X509_new_null())) || !X509_up_ref(u))
+			goto out;
+		if (!sk_X509_push(untrusted, u)) {
+			X509_free(u);
 			goto out;
 		}
 	}

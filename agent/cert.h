@@ -60,6 +60,17 @@ int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errl
  * Returns NULL and writes "why" into err on failure (no CA found, bad PEM). */
 struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen);
 void cert_store_free(struct cert_store *st);
+
+/* An empty store, to fill with cert_store_add_dir(). */
+struct cert_store *cert_store_new(void);
+
+/* Add the anchors of every *.pem, *.crt and *.cer file of a directory.
+ * Returns 0, or -1 with the reason in err (also when none was found). */
+int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t errlen);
+
+/* Untrusted intermediates from a PEM file, offered to every verification
+ * after the ones the client sent (at most CERT_CHAIN_MAX). */
+int cert_store_add_intermediates(struct cert_store *st, const char *file, char *err, size_t errlen);
 int cert_store_count(const struct cert_store *st);   /* trust anchors loaded */
 
 /* Verify leaf for TLS client authentication at time now, using the store's

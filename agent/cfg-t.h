@@ -88,6 +88,10 @@ struct policy {
 	int verify;                  /* enum verify_mode */
 	char *ca_file;
 	int ca_file_line;
+	char *ca_dir;
+	int ca_dir_line;
+	char *intermediates;
+	int intermediates_line;
 	char *crl_file;
 	int crl_file_line;
 	int crl_check;               /* enum crl_check */

@@ -235,6 +235,10 @@ static const struct cfg_key cfg_keys[] = {
 	  "longest chain accepted by agent verification, intermediates below the leaf (0 = OpenSSL's default)" },
 	{ CFG_S_POLICY, "clock_skew", CFG_T_DURATION, 0, 604800000, "0", POLICY(clock_skew_ms), NULL,
 	  "accept certificates this far before not_before or after not_after (agent verification)" },
+	{ CFG_S_POLICY, "ca_dir", CFG_T_STR, 0, 0, NULL, POLICY(ca_dir), NULL,
+	  "directory of trust anchors: every *.pem, *.crt and *.cer file in it (with or instead of ca_file)" },
+	{ CFG_S_POLICY, "intermediates", CFG_T_STR, 0, 0, NULL, POLICY(intermediates), NULL,
+	  "PEM file of untrusted intermediate CAs offered to agent verification besides those the client sends" },
 	{ CFG_S_POLICY, "crl_file", CFG_T_STR, 0, 0, NULL, POLICY(crl_file), NULL,
 	  "PEM file of CRLs checked by the agent on every request (verify = agent or both); reloads pick up a new one" },
 	{ CFG_S_POLICY, "crl_check", CFG_T_ENUM, 0, 0, "all", POLICY(crl_check), crl_check_names,
@@ -611,6 +615,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				ps->policy->ca_file_line = ps->line;
 			else if (k->offset == POLICY(crl_file))
 				ps->policy->crl_file_line = ps->line;
+			else if (k->offset == POLICY(ca_dir))
+				ps->policy->ca_dir_line = ps->line;
+			else if (k->offset == POLICY(intermediates))
+				ps->policy->intermediates_line = ps->line;
 		}
 		return 1;
 	}
@@ -671,9 +679,9 @@ static int load_files(struct cfg_parse *ps)
 	char why[1024];
 
 	for (struct policy *p = cfg->policies; p; p = p->next) {
-		if (p->verify != VERIFY_HAPROXY && !p->ca_file) {
+		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir) {
 			ps->line = p->line;
-			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file", p->name);
+			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file or ca_dir", p->name);
 			return -1;
 		}
 		if (p->ca_file) {
@@ -681,6 +689,28 @@ static int load_files(struct cfg_parse *ps)
 			if (!p->store) {
 				ps->line = p->ca_file_line;
 				cfg_error(ps, "ca_file", "%s", why);
+				return -1;
+			}
+		}
+		if (p->ca_dir) {
+			ps->line = p->ca_dir_line;
+			if (!p->store && !(p->store = cert_store_new())) {
+				cfg_error(ps, "ca_dir", "out of memory");
+				return -1;
+			}
+			if (cert_store_add_dir(p->store, p->ca_dir, why, sizeof(why)) < 0) {
+				cfg_error(ps, "ca_dir", "%s", why);
+				return -1;
+			}
+		}
+		if (p->intermediates) {
+			ps->line = p->intermediates_line;
+			if (!p->store) {
+				cfg_error(ps, "intermediates", "needs ca_file or ca_dir (agent verification)");
+				return -1;
+			}
+			if (cert_store_add_intermediates(p->store, p->intermediates, why, sizeof(why)) < 0) {
+				cfg_error(ps, "intermediates", "%s", why);
 				return -1;
 			}
 		}
@@ -825,6 +855,8 @@ void cfg_free(struct config *cfg)
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
 		free(p->crl_file);
+		free(p->ca_dir);
+		free(p->intermediates);
 		cert_store_free(p->store);
 		free(p);
 	}

@@ -48,6 +48,8 @@ unsigned long long agent_files_signature(const char *file, const struct config *
 
 	for (const struct policy *p = cfg ? cfg->policies : NULL; p; p = p->next) {
 		h = sig_of(p->ca_file, h);
+		h = sig_of(p->ca_dir, h);      /* a file added or removed changes the dir */
+		h = sig_of(p->intermediates, h);
 		h = sig_of(p->crl_file, h);
 		for (int k = 0; k < ID_KINDS; k++) {
 			h = sig_of(p->allow[k].file, h);

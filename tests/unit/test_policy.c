@@ -3,6 +3,7 @@
  * and rule; routes, shadow mode, optional certificates, deny-wins,
  * domain fronting, forwarded certificates, traces. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,4 +642,78 @@ TEST(policy_forwarded_certificates)
 	}
 	free(hdr);
 	free(chain);
+}
+
+TEST(policy_ca_dir_and_config_intermediates)
+{
+	char dir[] = "/tmp/certspoa-cadir-XXXXXX", path[256], text[1024], err[1024], inter_pem[128];
+	char cfgpath[] = "/tmp/certspoa-cadircfg-XXXXXX";
+	struct config *cfg;
+	struct req_facts rq;
+	struct handler_ctx hc;
+	struct cert_eval ce;
+	struct decision d;
+	const char *route;
+	FILE *src, *dst;
+	int fd, c;
+
+	setup();
+	CHECK(mkdtemp(dir) != NULL);
+	/* the root as the only file of a directory */
+	snprintf(path, sizeof(path), "%s/root.pem", dir);
+	src = fopen(P.ca_pem, "r");
+	dst = fopen(path, "w");
+	CHECK(src && dst);
+	while (src && dst && (c = fgetc(src)) != EOF)
+		fputc(c, dst);
+	if (src)
+		fclose(src);
+	if (dst)
+		fclose(dst);
+	CHECK(testpki_write_pem(&P.inter, 1, inter_pem, sizeof(inter_pem)) == 0);
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_dir = %s\nintermediates = %s\n",
+	         dir, inter_pem);
+	fd = mkstemp(cfgpath);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	cfg = cfg_load(cfgpath, err, sizeof(err));
+	if (!cfg)
+		unit_fail(__FILE__, __LINE__, "%s", err);
+	if (cfg) {
+		/* the client sends its leaf only: the configured intermediate
+		 * and the directory's root complete the chain */
+		memset(&rq, 0, sizeof(rq));
+		rq.has_cert = 1;
+		rq.cert = (struct spop_str){ (const char *)P.alice_der, P.alice_len };
+		handler_init(&hc, cfg, 1);
+		handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+		CHECK_EQ_STR(dec_table[d.code].code, "ok");
+		handler_destroy(&hc);
+		cfg_free(cfg);
+	}
+	/* without the configured intermediate, the same leaf alone fails */
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_dir = %s\n", dir);
+	fd = open(cfgpath, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	cfg = cfg_load(cfgpath, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (cfg) {
+		memset(&rq, 0, sizeof(rq));
+		rq.has_cert = 1;
+		rq.cert = (struct spop_str){ (const char *)P.alice_der, P.alice_len };
+		handler_init(&hc, cfg, 1);
+		handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+		CHECK_EQ_STR(d.rule, "cert_unknown_ca");
+		handler_destroy(&hc);
+		cfg_free(cfg);
+	}
+	/* a directory without certificates is a config error */
+	unlink(path);
+	cfg = cfg_load(cfgpath, err, sizeof(err));
+	CHECK(cfg == NULL && strstr(err, ":3: ca_dir: ") && strstr(err, "no *.pem"));
+	cfg_free(cfg);
+	unlink(cfgpath);
+	unlink(inter_pem);
+	rmdir(dir);
 }
