@@ -273,6 +273,23 @@ if want config; then
         $'[forwarded]\nformat = rfc9440\n'"$P" trusted_proxies
     check "[forwarded] format = json" config_rejected fwd-format \
         $'[forwarded]\ntrusted_proxies = 127.0.0.1/32\nformat = json\n'"$P" format
+    # An allow list written with no value must not mean "no list" (anyone
+    # who verifies gets in): it is a configuration error, or it allows
+    # nobody, like "allow_cn = ," and an empty @file do.
+    empty_list_closed() {   # empty_list_closed "KEY =" CERT
+        local f=$WORK/config/empty.ini out
+        printf '%s\n%s\n' "$P" "$1" >"$f"
+        "$CERTSPOA_BIN" -c -f "$f" >/dev/null 2>&1
+        [ $? -eq 78 ] && return 0
+        out=$("$CERTSPOA_BIN" explain -f "$f" --cert "$2" 2>&1)
+        [ "$(kv code "$out")" != ok ] && return 0
+        WHY="'$1' is accepted and $2 is allowed (rule $(kv rule "$out")): an empty allow list fails open"
+        return 1
+    }
+    for k in allow_cn allow_dns allow_thumbprints thumbprints allow_spiffe allow_ip; do
+        check "'$k =' (empty value): a config error or nobody allowed, never everyone" \
+            empty_list_closed "$k =" good.crt
+    done
     long=$(printf 'allow_cn = %0240d' 0)
     check "a 250-character line (inih would cut it)" config_rejected long "$P"$'\n'"$long" "line longer than"
 fi
