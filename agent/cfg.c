@@ -429,6 +429,12 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "given twice (first at line %d): one value or @file per list", l->line);
 			return -1;
 		}
+		if (!*val) {
+			/* an empty allow list would read as "no list" and let
+			 * everyone in: say so instead of guessing */
+			cfg_error(ps, k->key, "empty list: give at least one entry, or remove the key");
+			return -1;
+		}
 		if (*val && !(l->src = strdup(val))) {
 			cfg_error(ps, k->key, "out of memory");
 			return -1;

@@ -717,3 +717,25 @@ TEST(policy_ca_dir_and_config_intermediates)
 	unlink(inter_pem);
 	rmdir(dir);
 }
+
+TEST(policy_empty_list_value_is_an_error)
+{
+	const char *keys[] = { "allow_cn", "allow_dns", "thumbprints", "allow_thumbprints", "deny_cn", "allow_ip" };
+	char text[256], err[512], path[] = "/tmp/certspoa-empty-XXXXXX";
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct config *cfg;
+		int fd;
+
+		snprintf(path, sizeof(path), "/tmp/certspoa-empty-XXXXXX");
+		snprintf(text, sizeof(text), "[policy default]\n%s =\n", keys[i]);
+		fd = mkstemp(path);
+		CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+		close(fd);
+		cfg = cfg_load(path, err, sizeof(err));
+		unlink(path);
+		if (cfg || !strstr(err, "empty list"))
+			unit_fail(__FILE__, __LINE__, "'%s =' was accepted (%s)", keys[i], cfg ? "loaded" : err);
+		cfg_free(cfg);
+	}
+}
