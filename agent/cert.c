@@ -42,6 +42,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "errbuf.h"
 #include "cert.h"
 #include "dn.h"
 
@@ -58,20 +59,6 @@ static const char *const cert_verify_reasons[] = {
 };
 #define CERT_VERIFY_NREASONS \
 	(int)(sizeof(cert_verify_reasons) / sizeof(cert_verify_reasons[0]))
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* One-shot digests: EVP_Digest() builds and frees its own context, so there
  * is nothing shared between threads. Returns 0 or -1. */

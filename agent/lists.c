@@ -9,6 +9,7 @@
 
 #include <openssl/objects.h>
 
+#include "errbuf.h"
 #include "cidr.h"
 #include "dn.h"
 #include "lists.h"
@@ -31,18 +32,6 @@ const char *const id_kind_names[ID_KINDS] = {
 	[ID_IP]                = "ip",
 	[ID_CN]                = "cn",
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *trim(const char *s, size_t *len)
 {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "errbuf.h"
 #include "tplist.h"
 
 #define TPLIST_LINE_MAX   4096          /* longer lines are an error */
@@ -33,20 +34,6 @@ struct tplist {
 	uint32_t *slot;         /* 0 = empty, else index into ent plus one */
 	size_t mask;            /* number of slots minus one */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Digests are uniformly random, so their first 8 bytes alone would spread
  * well. We fold in every byte and finish with a multiply-xorshift anyway,
