@@ -16,6 +16,11 @@
  *                1 .. 1 + s1 * s1 / 8 bytes from a generator seeded by s1, s2.
  *                After MAX_WRITES writes the rest goes at once, so that one
  *                input costs milliseconds, not seconds.
+ *                s1 = 255: pipelining burst: the first frame (HELLO), then
+ *                the rest of the stream 1 + s2 * 4 times over (at most
+ *                REPEAT_MAX bytes), all in one write, as a reloading
+ *                HAProxy or a backlog after a pause would send it. Small
+ *                inputs so reach the back-pressure paths.
  * After every write the worker's loop runs with EVRUN_NOWAIT until it makes
  * no more progress, and every byte the agent sent is read back.
  *
@@ -51,6 +56,7 @@
 
 #define MAX_NOTIFY_IDS  4096
 #define MAX_WRITES      512
+#define REPEAT_MAX      (256 * 1024)
 #define STUCK_ROUNDS    200
 #define OUT_LIMIT       (64U << 20)    /* far above what any input can cause */
 
@@ -297,6 +303,32 @@ static int send_all(struct run *rn, const uint8_t *buf, size_t n, int lazy)
 	return 0;
 }
 
+/* The first frame of s, then the rest times times, cut at REPEAT_MAX.
+ * Returns the new stream (*owned, to free) and its length in *len. */
+static const uint8_t *burst(const uint8_t *s, size_t *len, size_t times,
+                            uint8_t **owned)
+{
+	size_t head = *len >= 4 ? 4 + (size_t)be32(s) : *len, body, n = 0;
+	uint8_t *out;
+
+	if (head > *len)
+		head = *len;
+	body = *len - head;
+	out = malloc(REPEAT_MAX);
+	FUZZ_ASSERT(out);
+	memcpy(out, s, head);
+	n = head;
+	for (size_t i = 0; i < times && body && n < REPEAT_MAX; i++) {
+		size_t k = body < REPEAT_MAX - n ? body : REPEAT_MAX - n;
+
+		memcpy(out + n, s + head, k);
+		n += k;
+	}
+	*owned = out;
+	*len = n;
+	return out;
+}
+
 static uint32_t xorshift(uint32_t *s)
 {
 	*s ^= *s << 13;
@@ -322,6 +354,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct policy pol;
 	struct run rn;
 	const uint8_t *stream;
+	uint8_t *owned = NULL;
 	size_t slen, off = 0;
 	int sv[2], lazy;
 	uint32_t seed;
@@ -332,6 +365,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stream = data + 3;
 	slen = size - 3;
 	lazy = (data[0] >> 6) & 1;
+	if (data[1] == 0xff)
+		stream = burst(stream, &slen, 1 + (size_t)data[2] * 4, &owned);
 
 	memset(&pol, 0, sizeof(pol));
 	snprintf(pol.name, sizeof(pol.name), "default");
@@ -370,7 +405,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int writes = 0; off < slen; writes++) {
 		size_t n;
 
-		if (data[1] == 0 || writes >= MAX_WRITES)
+		if (data[1] == 0 || data[1] == 0xff || writes >= MAX_WRITES)
 			n = slen - off;
 		else if (data[1] == 1)
 			n = (off < (size_t)data[2] * 32) ? (size_t)data[2] * 32 - off : 1;
@@ -407,5 +442,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	worker_destroy(&rn.w);
 	close(sv[1]);
 	free(rn.r.buf);
+	free(owned);
 	return 0;
 }
