@@ -112,7 +112,8 @@ static const struct hello_spec hello_ok = {
 static enum spop_status hello_status(const struct hello_spec *s,
                                      struct spop_hello *h)
 {
-	char buf[512];
+	/* static: h's string views (engine_id) point into it after we return */
+	static char buf[512];
 	size_t n = build_hello(buf, sizeof(buf), s);
 	enum spop_status st = SPOP_ST_UNKNOWN;
 	int ret = spop_parse_hello(buf, n, h, &st);
