@@ -265,6 +265,17 @@ def main():
     write("conn", "pipelined-31", b"\x00\x03\x09" + hello(caps="pipelining") +
           b"".join(frame(3, payload_of(n_nocert), sid=2 * k + 1, fid=1) for k in range(20)))
 
+    # --- httpd: 2 settings bytes (idle clients | EOF, write size) + request ---
+    write("httpd", "get", b"\x00\x00GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    write("httpd", "head-query", b"\x00\x00HEAD /stats.json?x=1 HTTP/1.0\n\n")
+    write("httpd", "notfound-bytewise", b"\x00\x01GET /nf HTTP/1.1\r\n\r\n")
+    write("httpd", "post", b"\x00\x00POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    write("httpd", "bad-version", b"\x00\x00GET / HTTP/2\r\n\r\n")
+    write("httpd", "nul-in-line", b"\x00\x00GET /\x00x HTTP/1.1\r\n\r\n")
+    write("httpd", "partial-eof", b"\x80\x00GET / HTTP/1.1\r\nHost: x\r\n")
+    write("httpd", "too-large", b"\x00\x00GET /" + b"a" * 8200)
+    write("httpd", "many-idle", b"\x46\x07GET / HTTP/1.1\r\n\r\n")
+
     # --- cfg: config files (placeholders: see fuzz_cfg.c) ---
     write("cfg", "minimal", b"[agent]\n")
     write("cfg", "empty", b"")
