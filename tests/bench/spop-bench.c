@@ -1026,8 +1026,9 @@ static void finish_run(void)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* In a -n run, the end comes with the last ACK. */
-static void check_done_cb(struct ev_loop *l, ev_check *w, int revents)
+/* In a -n run, the end comes with the last ACK: checked before the loop
+ * blocks again (an ev_check would only run after the next wake-up). */
+static void check_done_cb(struct ev_loop *l, ev_prepare *w, int revents)
 {
 	(void)l;
 	(void)w;
@@ -1334,7 +1335,7 @@ static int gen_pki(void)
 int main(int argc, char **argv)
 {
 	ev_signal sigint_w;
-	ev_check check_w;
+	ev_prepare check_w;
 
 	parse_args(argc, argv);
 	if (o.gen_pki)
@@ -1361,8 +1362,8 @@ int main(int argc, char **argv)
 	ev_timer_start(loop, &phase_timer);
 	ev_signal_init(&sigint_w, sigint_cb, SIGINT);
 	ev_signal_start(loop, &sigint_w);
-	ev_check_init(&check_w, check_done_cb);
-	ev_check_start(loop, &check_w);
+	ev_prepare_init(&check_w, check_done_cb);
+	ev_prepare_start(loop, &check_w);
 	ev_run(loop, 0);
 	report();
 	for (uint64_t k = 0; k < ERR_KINDS; k++)
