@@ -15,6 +15,7 @@ pkgs=(
 	python3-yaml                  # Kubernetes manifest checks
 	mandoc groff-base man-db      # man page lint and rendering
 	strace util-linux binutils    # deploy tests (syscall filter, setpriv/unshare), bench (taskset)
+	apache2-utils                 # ab: the benchmarks' mTLS load client
 	ca-certificates
 )
 
