@@ -198,7 +198,7 @@ help:
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -214,6 +214,7 @@ FUZZ_DICT_conn    := tests/fuzz/spop.dict
 FUZZ_DICT_cfg     := tests/fuzz/cfg.dict
 FUZZ_DICT_cert    := tests/fuzz/cert.dict
 FUZZ_DICT_fwd     := tests/fuzz/fwd.dict
+FUZZ_DICT_httpd   := tests/fuzz/httpd.dict
 FUZZ_DICT_dn      := tests/fuzz/dn.dict
 FUZZ_MAXLEN_spop    := 16384
 FUZZ_MAXLEN_handler := 16384
@@ -221,6 +222,7 @@ FUZZ_MAXLEN_conn    := 32768
 FUZZ_MAXLEN_cfg     := 4096
 FUZZ_MAXLEN_cert    := 8192
 FUZZ_MAXLEN_fwd     := 32768
+FUZZ_MAXLEN_httpd   := 16384
 FUZZ_MAXLEN_dn      := 4096
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
