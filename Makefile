@@ -73,6 +73,7 @@ unit: $(BUILD)/tests/unit/run-unit
 
 integration: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/inspect.sh
 
 # Policy engine end to end (tests/integration/policy.sh), ~1.5 min: the
 # certificate corpus through certspoa explain and through HAProxy, routes,

@@ -29,6 +29,7 @@ static void usage(FILE *out)
 	        "                                   (its pid_file) reload it\n"
 	        "       certspoa explain -f FILE --cert CERT [--chain F] [--host H] [--path P] [--sni S]\n"
 	        "                                   run the policies offline and show every check\n"
+	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"

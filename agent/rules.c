@@ -521,7 +521,11 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	}
 	trace_add(t, "parse=pass(%s)", ce->facts->subject);
 	d->has_days_left = 1;
-	d->days_left = (ce->facts->not_after - now) / 86400 - (ce->facts->not_after < now ? 1 : 0);
+	{
+		int64_t diff = ce->facts->not_after - now;   /* days rounded down, as inspect */
+
+		d->days_left = diff / 86400 - (diff % 86400 < 0 ? 1 : 0);
+	}
 	d->expiring = pol->warn_days && d->days_left <= pol->warn_days;
 	d->identity = identity_of(ce->ext);
 
@@ -567,8 +571,10 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	}
 
 	if (needs_ext(pol) && !ce->ext) {
+		/* a NUL in a SAN, a repeated extension...: malformed, not ours */
 		trace_add(t, "extensions=fail");
-		deny(pol, d, DEC_INTERNAL, "extensions", "certificate extensions could not be read");
+		deny(pol, d, DEC_CERT_UNTRUSTED, "cert_extensions",
+		     "the certificate's names or extensions are malformed");
 		return;
 	}
 
