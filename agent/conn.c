@@ -130,13 +130,17 @@ void conn_close(struct conn *c)
 	free(c);
 }
 
-void conn_disconnect(struct conn *c, enum spop_status status, const char *message)
+/* Queue AGENT-DISCONNECT; a protocol error is counted and logged, a normal
+ * end (shutdown, idle connection) only at debug level. */
+static void disconnect(struct conn *c, enum spop_status status, const char *message, int is_error)
 {
 	char *p, *end;
 
 	if (c->state == CONN_ST_CLOSING)
 		return;
-	if (status != SPOP_ST_NONE) {
+	if (!is_error)
+		LOG(LOG_DEBUG, c->id, "closing: %s", message ? message : spop_status_str(status));
+	if (is_error && status != SPOP_ST_NONE) {
 		CTR_INC(c->w->stats.errors[status < SPOP_ST_COUNT ? status : SPOP_ST_UNKNOWN]);
 		LOG_PEER(LOG_INFO, c->id, "disconnecting: %s (status %u)%s%s",
 		         spop_status_str(status), status, message ? ": " : "",
@@ -153,6 +157,11 @@ void conn_disconnect(struct conn *c, enum spop_status status, const char *messag
 	ev_timer_stop(c->w->loop, &c->timer);
 	ev_timer_set(&c->timer, CONN_CLOSE_GRACE, 0.);
 	ev_timer_start(c->w->loop, &c->timer);
+}
+
+void conn_disconnect(struct conn *c, enum spop_status status, const char *message)
+{
+	disconnect(c, status, message, status != SPOP_ST_NONE);
 }
 
 static void on_hello(struct conn *c, const struct spop_frame *f)
@@ -477,7 +486,9 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			ev_timer_start(loop, t);
 			return;
 		}
-		conn_disconnect(c, SPOP_ST_TIMEOUT, "idle timeout");
+		/* an idle connection is a normal end (HAProxy 3.x leaves them
+		 * open): status 2 on the wire, not an error in logs or stats */
+		disconnect(c, SPOP_ST_TIMEOUT, "idle timeout", 0);
 		break;
 	default:
 		conn_close(c);
