@@ -46,10 +46,23 @@
 #include "cert.h"
 #include "dn.h"
 
+#define CERT_LEARNED_MAX 64
+
 struct cert_store {
 	X509_STORE *store;
 	int count;
 	STACK_OF(X509) *untrusted;   /* intermediates from the config, or NULL */
+	/* Intermediates seen in chains that verified: on a resumed TLS session
+	 * HAProxy has no ssl_c_chain_der, and the leaf then arrives alone, on
+	 * any worker. Untrusted certificates cannot create trust (a chain still
+	 * has to end in an anchor), and only CAs from chains that verified are
+	 * kept. Written and read on cache misses only, under the mutex. */
+	struct cert_learned *learned;
+};
+
+struct cert_learned {
+	pthread_mutex_t mu;
+	STACK_OF(X509) *certs;
 };
 
 /* Messages for the negative cert_verify() results, indexed by -code. */
@@ -455,11 +468,62 @@ struct cert_store *cert_store_new(void)
 {
 	struct cert_store *st = calloc(1, sizeof(*st));
 
-	if (st && !(st->store = X509_STORE_new())) {
+	if (!st)
+		return NULL;
+	st->learned = calloc(1, sizeof(*st->learned));
+	if (!st->learned || !(st->store = X509_STORE_new()) ||
+	    pthread_mutex_init(&st->learned->mu, NULL) != 0) {
+		X509_STORE_free(st->store);
+		free(st->learned);
 		free(st);
-		st = NULL;
+		return NULL;
 	}
 	return st;
+}
+
+/* Add the CAs of a chain that verified to the learned pool. */
+static void learn_chain(struct cert_learned *l, STACK_OF(X509) *chain)
+{
+	pthread_mutex_lock(&l->mu);
+	if (!l->certs)
+		l->certs = sk_X509_new_null();
+	for (int i = 0; l->certs && chain && i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+		int known = 0;
+
+		if (X509_check_ca(c) <= 0)
+			continue;
+		for (int k = 0; k < sk_X509_num(l->certs) && !known; k++)
+			known = X509_cmp(sk_X509_value(l->certs, k), c) == 0;
+		if (known || sk_X509_num(l->certs) >= CERT_LEARNED_MAX || !X509_up_ref(c))
+			continue;
+		if (!sk_X509_push(l->certs, c))
+			X509_free(c);
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Append the learned intermediates to an untrusted stack (made if NULL). */
+static int add_learned(struct cert_learned *l, STACK_OF(X509) **untrusted)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&l->mu);
+	for (int i = 0; l->certs && i < sk_X509_num(l->certs); i++) {
+		X509 *u = sk_X509_value(l->certs, i);
+
+		if ((!*untrusted && !(*untrusted = sk_X509_new_null())) || !X509_up_ref(u)) {
+			rc = -1;
+			break;
+		}
+		if (!sk_X509_push(*untrusted, u)) {
+			X509_free(u);
+			rc = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return rc;
 }
 
 struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen)
@@ -527,6 +591,11 @@ void cert_store_free(struct cert_store *st)
 	if (!st)
 		return;
 	sk_X509_pop_free(st->untrusted, X509_free);
+	if (st->learned) {
+		sk_X509_pop_free(st->learned->certs, X509_free);
+		pthread_mutex_destroy(&st->learned->mu);
+		free(st->learned);
+	}
 	X509_STORE_free(st->store);
 	free(st);
 }
@@ -673,6 +742,9 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
 			goto out;
 		}
 	}
+	/* and those learned from chains that verified, last */
+	if (add_learned(st->learned, &untrusted) < 0)
+		goto out;
 	ctx = X509_STORE_CTX_new();
 	if (!ctx || !X509_STORE_CTX_init(ctx, st->store, leaf, untrusted))
 		goto out;
@@ -702,6 +774,8 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
 
 	if (X509_verify_cert(ctx) == 1) {
 		code = X509_V_OK;
+		if (chain_len > 0)
+			learn_chain(st->learned, untrusted);
 		goto out;
 	}
 	code = X509_STORE_CTX_get_error(ctx);

@@ -366,10 +366,16 @@ TEST(handler_agent_verification_and_cache)
 	CHECK(var_is(&a, "code", "cert_unverified"));
 	CHECK(var_is(&a, "detail", "certificate has expired (10)"));
 
-	/* same leaf without its intermediate: the cached result is for
-	 * another chain and must not be reused */
+	/* same leaf without its intermediate, as on a resumed TLS session
+	 * (HAProxy has no ssl_c_chain_der then): the intermediate learned from
+	 * the chain that verified completes it, also past the cache TTL */
 	struct arg noch[] = { { "cert", bin(pki.leaf_der, pki.leaf_len) } };
 	n = build_notify(payload, sizeof(payload), HANDLER_MESSAGE, noch, 1);
+	CHECK_EQ_INT(run(&hc, payload, n, NOW + CACHE_VERIFY_TTL + 5, 16380, &a), 0);
+	CHECK(var_is(&a, "verdict", "allow"));
+	/* ... while a store that never saw the chain cannot verify it alone */
+	teardown(&hc);
+	setup(&hc, VERIFY_AGENT, NULL);
 	CHECK_EQ_INT(run(&hc, payload, n, NOW, 16380, &a), 0);
 	CHECK(var_is(&a, "verdict", "deny"));
 	CHECK(var_is(&a, "code", "cert_unverified"));

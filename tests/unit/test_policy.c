@@ -584,23 +584,23 @@ TEST(policy_forwarded_certificates)
 	hdr = sf_binary(P.alice_der, P.alice_len);
 	chain = sf_binary(P.inter_der, P.inter_len);
 
-	/* from the trusted proxy, with the chain header: verified, allowed */
+	/* from the trusted proxy without the chain: the leaf cannot be verified */
 	memset(&rq, 0, sizeof(rq));
 	rq.has_src = 1;
 	rq.src.type = SPOP_DATA_IPV4;
 	memcpy(rq.src.u.ipv4, proxy, 4);
-	rq.has_fwd_cert = rq.has_fwd_chain = 1;
+	rq.has_fwd_cert = 1;
 	rq.fwd_cert = (struct spop_str){ hdr, strlen(hdr) };
 	rq.fwd_chain = (struct spop_str){ chain, strlen(chain) };
 	run_req(cfg, NULL, 0, &rq, &o);
-	CHECK_EQ_STR(dec_table[o.d.code].code, "ok");
-	CHECK(strstr(o.trace, "forwarded=pass") != NULL);
-
-	/* without the chain the leaf cannot be verified */
-	rq.has_fwd_chain = 0;
-	run_req(cfg, NULL, 0, &rq, &o);
 	CHECK_EQ_STR(dec_table[o.d.code].code, "cert_unverified");
 	CHECK_EQ_STR(o.d.rule, "cert_unknown_ca");
+
+	/* with the chain header: verified, allowed */
+	rq.has_fwd_chain = 1;
+	run_req(cfg, NULL, 0, &rq, &o);
+	CHECK_EQ_STR(dec_table[o.d.code].code, "ok");
+	CHECK(strstr(o.trace, "forwarded=pass") != NULL);
 
 	/* the same header from anyone else is refused, never used */
 	rq.has_fwd_chain = 1;
@@ -642,6 +642,46 @@ TEST(policy_forwarded_certificates)
 	}
 	free(hdr);
 	free(chain);
+}
+
+TEST(policy_learned_intermediates_for_resumed_sessions)
+{
+	struct config *cfg;
+	struct req_facts rq;
+	struct handler_ctx hc;
+	struct cert_eval ce;
+	struct decision d;
+	const char *route;
+
+	setup();
+	cfg = conf("");
+	CHECK(cfg != NULL);
+	if (!cfg)
+		return;
+	/* the leaf alone, before any chain was seen: unknown CA */
+	memset(&rq, 0, sizeof(rq));
+	rq.has_cert = 1;
+	rq.cert = (struct spop_str){ (const char *)P.bob_der, P.bob_len };
+	handler_init(&hc, cfg, 1);
+	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	CHECK_EQ_STR(d.rule, "cert_unknown_ca");
+	handler_destroy(&hc);
+	/* another leaf of that issuer arrives with the chain and verifies */
+	rq.cert = (struct spop_str){ (const char *)P.alice_der, P.alice_len };
+	rq.has_chain = 1;
+	rq.chain = (struct spop_str){ (const char *)P.inter_der, P.inter_len };
+	handler_init(&hc, cfg, 1);
+	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	CHECK_EQ_STR(d.rule, "verified");
+	handler_destroy(&hc);
+	/* now the first leaf alone (a resumed session), on another worker */
+	rq.cert = (struct spop_str){ (const char *)P.bob_der, P.bob_len };
+	rq.has_chain = 0;
+	handler_init(&hc, cfg, 1);
+	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	CHECK_EQ_STR(d.rule, "verified");
+	handler_destroy(&hc);
+	cfg_free(cfg);
 }
 
 TEST(policy_ca_dir_and_config_intermediates)
