@@ -443,12 +443,10 @@ static int conn_on_readable(struct conn *c)
 		conn_close(c);
 		return -1;
 	}
+	/* at EOF, conn_flush() closes once tx is empty: closing here would
+	 * cut a reply still waiting for room in the socket */
 	if (conn_drain(c) < 0)
 		return -1;
-	if (c->eof) {
-		conn_close(c);
-		return -1;
-	}
 	conn_update_events(c);
 	return 0;
 }
