@@ -78,8 +78,8 @@ static struct {
 	unsigned char *chainroot;
 	size_t chainroot_len;
 	struct fuzz_token toks[T_COUNT];
-	struct cert_store *store;        /* the root */
-	struct cert_store *crl_store;    /* the root, and the CRLs */
+	char ca_pem[128], crl_pem[128];  /* the root; the CRLs of root and intermediate */
+	pid_t owner;                     /* the process that wrote them */
 	struct tplist *list;
 	int verbose;                     /* FUZZ_VERBOSE set: one line per input */
 } pki;
@@ -90,11 +90,37 @@ static int listed(int c)
 	       c == C_REVOKED;
 }
 
+static void pki_files_remove(void)
+{
+	if (getpid() != pki.owner)
+		return;                      /* a replay child: the parent cleans up */
+	unlink(pki.ca_pem);
+	unlink(pki.crl_pem);
+}
+
+/* A new store for each input: cert.c remembers the intermediates of chains
+ * that verified in the store, and an input must not depend on the ones
+ * before it (a crash would not reproduce on its own). */
+static struct cert_store *fresh_store(int with_crls)
+{
+	struct cert_store *st;
+	struct cert_crl_info ci;
+	char err[256];
+
+	st = cert_store_load(pki.ca_pem, err, sizeof(err));
+	FUZZ_ASSERT(st);
+	if (with_crls) {
+		FUZZ_ASSERT(cert_store_add_crls(st, pki.crl_pem, &ci, err, sizeof(err)) == 0);
+		FUZZ_ASSERT(ci.count == 2);
+	}
+	return st;
+}
+
 static void pki_init(void)
 {
 	EVP_PKEY *rk = testpki_make_key(), *ik = testpki_make_key(), *lk = testpki_make_key();
 	EVP_PKEY *gk = testpki_make_key();
-	char pem[128], err[256];
+	char pem[128];
 
 	FUZZ_ASSERT(rk && ik && lk && gk);
 	pki.x[C_ROOT] = testpki_make_cert("/CN=Fuzz Root", rk, NULL, NULL,
@@ -149,24 +175,22 @@ static void pki_init(void)
 		pki.toks[T_CHAINROOT].len = pki.chainroot_len;
 	}
 	FUZZ_ASSERT(testpki_write_pem(&pki.x[C_ROOT], 1, pem, sizeof(pem)) == 0);
-	pki.store = cert_store_load(pem, err, sizeof(err));
-	pki.crl_store = cert_store_load(pem, err, sizeof(err));
-	unlink(pem);
-	FUZZ_ASSERT(pki.store && pki.crl_store);
+	snprintf(pki.ca_pem, sizeof(pki.ca_pem), "%s", pem);
 	{
-		char crl[] = "/tmp/certspoa-fuzz-crl-XXXXXX";
-		int fd = mkstemp(crl);
-		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-		struct cert_crl_info ci;
+		int fd;
+		FILE *f;
 
+		snprintf(pki.crl_pem, sizeof(pki.crl_pem), "/tmp/certspoa-fuzz-crl-XXXXXX");
+		fd = mkstemp(pki.crl_pem);
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		FUZZ_ASSERT(f);
 		fuzz_write_crl(f, pki.x[C_ROOT], rk, NOW - DAY, NOW + 7 * DAY, NULL);
 		fuzz_write_crl(f, pki.x[C_INTER], ik, NOW - DAY, NOW + 7 * DAY, REVOKED_SERIAL);
 		FUZZ_ASSERT(fclose(f) == 0);
-		FUZZ_ASSERT(cert_store_add_crls(pki.crl_store, crl, &ci, err, sizeof(err)) == 0);
-		FUZZ_ASSERT(ci.count == 2);
-		unlink(crl);
 	}
+	pki.owner = getpid();
+	atexit(pki_files_remove);
+	cert_store_free(fresh_store(1));      /* both files load */
 	EVP_PKEY_free(rk);
 	EVP_PKEY_free(ik);
 	EVP_PKEY_free(lk);
@@ -356,9 +380,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pol.require_cert = !(data[0] & 0x80);
 	pol.verify = modes[(data[0] >> 5) & 3];
 	pol.deny_status = 403;
-	pol.store = pki.store;
+	pol.store = fresh_store(((data[0] >> 5) & 3) == 3);
 	if (((data[0] >> 5) & 3) == 3) {
-		pol.store = pki.crl_store;
 		pol.crl_check = CRL_CHECK_ALL;
 		pol.crl_missing = CRL_MISSING_DENY;
 		pol.verify_flags = CERT_VF_CRL_ALL;
@@ -407,6 +430,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(a.verdict == (allow ? FUZZ_V_ALLOW : FUZZ_V_DENY));
 out:
 	handler_destroy(&hc);
+	cert_store_free(pol.store);
 	free(payload);
 	free(out1);
 	free(out2);
