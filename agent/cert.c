@@ -774,8 +774,11 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
 
 	if (X509_verify_cert(ctx) == 1) {
 		code = X509_V_OK;
+		/* the path that verified, not all the client sent: any CA
+		 * certificate it adds would take one of the CERT_LEARNED_MAX
+		 * places for good */
 		if (chain_len > 0)
-			learn_chain(st->learned, untrusted);
+			learn_chain(st->learned, X509_STORE_CTX_get0_chain(ctx));
 		goto out;
 	}
 	code = X509_STORE_CTX_get_error(ctx);
