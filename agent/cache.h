@@ -24,6 +24,7 @@ struct cache_entry {
 	int64_t verified_at;
 	int verify_code;
 	int verify_depth;
+	unsigned int learned_gen;      /* cert_store_learned_gen() when verified */
 	/* inventory, for the stats page */
 	uint64_t requests;
 	int64_t last_seen;

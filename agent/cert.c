@@ -63,6 +63,7 @@ struct cert_store {
 struct cert_learned {
 	pthread_mutex_t mu;
 	STACK_OF(X509) *certs;
+	unsigned int gen;            /* +1 per certificate learned */
 };
 
 /* Messages for the negative cert_verify() results, indexed by -code. */
@@ -499,8 +500,15 @@ static void learn_chain(struct cert_learned *l, STACK_OF(X509) *chain)
 			continue;
 		if (!sk_X509_push(l->certs, c))
 			X509_free(c);
+		else
+			__atomic_add_fetch(&l->gen, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&l->mu);
+}
+
+unsigned int cert_store_learned_gen(const struct cert_store *st)
+{
+	return st && st->learned ? __atomic_load_n(&st->learned->gen, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* Append the learned intermediates to an untrusted stack (made if NULL). */

@@ -68,6 +68,10 @@ struct cert_store *cert_store_new(void);
  * Returns 0, or -1 with the reason in err (also when none was found). */
 int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t errlen);
 
+/* Changes whenever the store learns an intermediate from a chain that
+ * verified (see cert.c): a cached failure from before may now pass. */
+unsigned int cert_store_learned_gen(const struct cert_store *st);
+
 /* Untrusted intermediates from a PEM file, offered to every verification
  * after the ones the client sent (at most CERT_CHAIN_MAX). */
 int cert_store_add_intermediates(struct cert_store *st, const char *file, char *err, size_t errlen);

@@ -218,6 +218,7 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 	e->verify_store = pol->store;
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
+	e->learned_gen = cert_store_learned_gen(pol->store);
 }
 
 /* The issuing certificate among those the client sent: the one that
@@ -250,6 +251,9 @@ static int verify_reusable(const struct cache_entry *e, const struct policy *pol
 	if (!e->verify_store || e->verify_store != pol->store || e->chain_hash != chain_hash)
 		return 0;
 	if (now < e->verified_at || now - e->verified_at >= CACHE_VERIFY_TTL)
+		return 0;
+	/* a failure may pass now that the store knows more intermediates */
+	if (e->verify_code != X509_V_OK && e->learned_gen != cert_store_learned_gen(pol->store))
 		return 0;
 	/* a time-dependent result must still hold now */
 	if (now < e->facts.not_before || now > e->facts.not_after)
