@@ -1026,12 +1026,17 @@ INI
         get_cert b-unknown "$EDGE/api" unknown.crt
         check "edge, unknown CA -> 403 cert_unverified/cert_unknown_ca" \
             gateway_denied 403 cert_unverified cert_unknown_ca
+        get_cert b-chain-leaf "$EDGE/api" chained.crt
+        check "edge, a leaf without its intermediate -> 403 cert_unknown_ca" \
+            gateway_denied 403 cert_unverified cert_unknown_ca
         get_cert b-chain "$EDGE/api" chained-full.crt
         check "edge, leaf + intermediate (Client-Cert-Chain) -> verified with the chain, 200" \
             gateway_allowed chained.crt
-        get_cert b-chain-leaf "$EDGE/api" chained.crt
-        check "edge, the same leaf without its intermediate -> 403 cert_unknown_ca" \
-            gateway_denied 403 cert_unverified cert_unknown_ca
+        # like a resumed TLS session: the intermediate learned from the
+        # chain that verified completes the leaf
+        get_cert b-chain-leaf2 "$EDGE/api" chained.crt
+        check "edge, the same leaf alone once its chain verified -> 200 (learned intermediate)" \
+            gateway_allowed chained.crt
         get_cert b-deep "$EDGE/api" deep-full.crt
         check "edge, three intermediates in one Client-Cert-Chain item -> 200" gateway_allowed deep.crt
 
@@ -1147,13 +1152,13 @@ INI
         v="Cert=\"$(urlenc "$good_pem")\""
         raw_denied b-xfcc-nohash "$v"
         check "xfcc: Cert alone -> 200" gateway_passed "$v"
+        raw_denied b-xfcc-nochain "Cert=\"$(urlenc "$(pem_of chained.crt)"$'\n')\""
+        check "xfcc: a leaf without Chain -> 403 cert_unknown_ca" \
+            gateway_denied 403 cert_unverified cert_unknown_ca
         v="Cert=\"$(urlenc "$(pem_of chained.crt)"$'\n')\";Chain=\"$(urlenc "$(pem_of chained.crt)"$'\n'"$(pem_of ca/inter/ca.pem)"$'\n')\""
         raw_denied b-xfcc-chain "$v"
         check "xfcc: Chain with the leaf and the intermediate (as Envoy sends it) -> verified, 200" \
             gateway_passed "$v"
-        raw_denied b-xfcc-nochain "Cert=\"$(urlenc "$(pem_of chained.crt)"$'\n')\""
-        check "xfcc: the same leaf without Chain -> 403 cert_unknown_ca" \
-            gateway_denied 403 cert_unverified cert_unknown_ca
         raw_denied b-xfcc-hash "Hash=$(cat other.sha256);Cert=\"$(urlenc "$good_pem")\""
         check "xfcc: Hash of another certificate -> 403 forwarded_invalid" \
             gateway_denied 403 forwarded_invalid forwarded
