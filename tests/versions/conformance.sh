@@ -61,6 +61,11 @@ metrics() {
         awk '!/^#/ && NF >= 2 { n = $1; sub(/\{.*/, "", n); s[n] += $NF } END { for (n in s) printf "%s %.0f\n", n, s[n] }')
     [ -n "${M[certspoa_spop_notify_frames_total]:-}" ]
 }
+# stats_port LOG: AGENT_STATS_PORT from the agent's "stats on http://ADDR/"
+# line ([stats] listen on port 0: no port to race for).
+stats_port() {
+    AGENT_STATS_PORT=$(sed -n 's|.*stats on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$1" | tail -n 1)
+}
 # snap VAR: save the counters we compare (space-separated, fixed order).
 COUNTERS="certspoa_spop_notify_frames_total certspoa_spop_connections_accepted_total
  certspoa_spop_healthchecks_total certspoa_spop_connections_refused_total
@@ -139,6 +144,26 @@ lt() { [ "$1" -lt "$2" ] && return 0; WHY="$1 >= $2"; return 1; }
 
 sha256_of() { openssl x509 -in "$PKI/$1.crt" -outform DER | sha256sum | cut -d' ' -f1; }
 
+# stopped_ok STATUS LOG: a stopped HAProxy exited 0. One exception, counted
+# in KNOWN_CRASHES and reported: HAProxy 2.6.12 (Debian 12) sometimes dies
+# of SIGSEGV (status 139) in its own exit path after a soft stop, once every
+# proxy has stopped (deinit -> free_proxy -> sock_conn_ctrl_close ->
+# _fd_delete_orphan; about 1 soft stop in 80, docs/haproxy-versions.md).
+# That is accepted on 2.6 only, and only when the log's last proxy line is
+# the final "Proxy <HTTPCLIENT> stopped".
+KNOWN_CRASHES=0
+stopped_ok() {
+    [ "$1" -eq 0 ] && return 0
+    if [ "$VERSION" = 2.6 ] && [ "$1" -eq 139 ] &&
+       [ "$(grep '^Proxy .* stopped' "$2" | tail -n 1 | cut -d' ' -f2)" = "<HTTPCLIENT>" ]; then
+        KNOWN_CRASHES=$((KNOWN_CRASHES + 1))
+        note "KNOWN: HAProxy 2.6.12 died of SIGSEGV in its exit path after every proxy stopped ($2)"
+        return 0
+    fi
+    WHY="exit status $1 (see $2)"
+    return 1
+}
+
 # A copy of lib.sh's start_haproxy for reloads: the same ports as the
 # running instance, extra arguments (-sf PID). Sets HAP_PID.
 start_haproxy_again() {
@@ -183,10 +208,10 @@ burst() {
 # and the not-listed certificate over HTTP/2 (one TLS connection each, all
 # requests as concurrent streams), no certificate and the chained client over
 # HTTP/1.1 (BURST TLS connections each). The chained client does not resume
-# TLS sessions: on a resumed session HAProxy has no ssl_c_chain_der, and with
-# verify = both the agent then denies it (cert_unverified, "unable to get
-# local issuer certificate") on every version: a known agent issue, not a
-# version difference (docs/haproxy-versions.md).
+# TLS sessions here: a resumed session has no ssl_c_chain_der, and the agent
+# can complete such a leaf only once it has verified its chain in full,
+# which in a burst may not have happened yet (resumption is checked on its
+# own after the first burst).
 burst_set() {
     local p=$1 pids=()
     burst "$p-allowed" allowed "$BURST" --http2 & pids+=($!)
@@ -319,10 +344,9 @@ note "long chain: $CHAIN_BYTES bytes of intermediates (DER); leaves $(stat -c %s
 # The example's certspoa.ini with verify = both (HAProxy's ssl_c_verify AND
 # the agent's own chain verification, so the chain must arrive whole) and the
 # stats listener on.
-free_port AGENT_STATS_PORT
 agent_ini "$WORK/agent.ini" 127.0.0.1:0 "$WORK/agent.ready" both "$PKI/ca.pem" "$WORK/allowed.txt" ||
     fail "example certspoa.ini has the keys the tests substitute"
-printf '\n[stats]\nlisten = 127.0.0.1:%s\n' "$AGENT_STATS_PORT" >>"$WORK/agent.ini"
+printf '\n[stats]\nlisten = 127.0.0.1:0\n' >>"$WORK/agent.ini"
 check "certspoa -c accepts the conformance config" "$CERTSPOA_BIN" -c -f "$WORK/agent.ini"
 
 AGENT_LOG=$WORK/agent.log
@@ -333,6 +357,7 @@ if ! start_agent agent "$WORK/agent.ini" "$WORK/agent.ready"; then
 fi
 AGENT_MAIN_PID=$AGENT_PID
 AGENT=$AGENT_ADDR
+stats_port "$AGENT_LOG"
 check "agent: /metrics answers on [stats] listen" wait_until 5 metrics
 
 # ------------------------------------------------------------ health checks
@@ -394,6 +419,19 @@ else
 fi
 check "no connection refused" eq "$(delta "$S0" "$S1" certspoa_spop_connections_refused_total)" 0
 check "pipelining: agent log clean" log_clean_since "$MARK"
+
+# A resumed TLS session has no ssl_c_chain_der: the agent completes the
+# chained client's leaf with the intermediates it has verified before (it
+# denied it cert_unverified until commit af13b68). The burst above runs that
+# client without session reuse so as not to race its first full handshake.
+u="https://localhost:$HTTPS_PORT/resume"
+res=$($CURL -s -v --max-time 10 --cacert "$PKI/ca.pem" --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+    --cert "$PKI/chained-full.crt" --key "$PKI/chained-full.key" -H 'Connection: close' --http1.1 \
+    -o /dev/null -o /dev/null -o /dev/null -w '%{http_code}/%{num_connects} ' "$u" "$u" "$u" 2>"$WORK/curl-resume.err")
+check "chained client, 3 TLS connections resuming one session: 200 x3 (verify = both)" \
+    eq "$res" "200/1 200/1 200/1 "
+check "... curl did resume (offered its session twice)" \
+    eq "$(grep -c 'SSL re-using session ID' "$WORK/curl-resume.err")" 2
 
 # ------------------------------------------------------------ large chains
 
@@ -502,7 +540,8 @@ for r in 2 3; do
     wait "$OLD" 2>/dev/null
     st=$?
     RELOAD_EXITS="$RELOAD_EXITS$st "
-    [ "$st" -eq 0 ] || { RELOAD_OK=0; RELOAD_WHY="old haproxy $OLD exited with status $st (see haproxy-$((r - 1)).log)"; }
+    stopped_ok "$st" "$WORK/haproxy-$((r - 1)).log" ||
+        { RELOAD_OK=0; RELOAD_WHY="old haproxy $OLD: $WHY"; }
     sleep 1.5
     snap SR1
     note "reload $r: old process gone; $(spop_conns "$SR0" "$SR1") new agent connections in the next 1.5 s"
@@ -513,7 +552,7 @@ touch "$WORK/stop-traffic"
 wait "${tpids[@]}"
 snap S1
 reload_ok() { [ "$RELOAD_OK" = 1 ] || { WHY=$RELOAD_WHY; return 1; }; }
-check "two soft reloads: each old process finishes and exits 0 (exit statuses: $RELOAD_EXITS)" reload_ok
+check "two soft reloads: each old process finishes and exits 0 (2.6: or its known crash at exit; statuses: $RELOAD_EXITS)" reload_ok
 kill -0 "$HAP_PID" 2>/dev/null
 check "the last new process is running" eq $? 0
 RESULTS=$(cat "$WORK"/resp/reload-* | sort | uniq -c | awk '{ printf "%s:%s:%s ", $2, $3, $1 }')
@@ -547,7 +586,7 @@ snap S0
 kill -USR1 "$HAP_PID"
 check "soft stop (SIGUSR1): haproxy exits" wait_until 10 gone "$HAP_PID"
 wait "$HAP_PID" 2>/dev/null
-check "soft stop: haproxy's exit status is 0" eq "$?" 0
+check "soft stop: haproxy exits 0 (2.6: or its known crash at exit)" stopped_ok "$?" "$WORK/haproxy-3.log"
 forget_pid "$HAP_PID"
 check "soft stop: every agent connection closed ($OPEN open before)" wait_until 5 conns_are 0
 snap S1
@@ -571,6 +610,46 @@ if start_hap haproxy-4 "$AGENT"; then
 else
     fail "start haproxy (hard-stop run)" "$WHY"
 fi
+
+# ------------------------------------------------------------ agent idle timeout
+
+# 3.2 does not close idle agent connections while health checks run: the
+# agent's idle_timeout does. On every version that end must be as quiet as
+# the others (a debug line, no SPOP error counted), and the next request
+# must not notice. A second agent with idle_timeout = 2s.
+note "a second agent with idle_timeout = 2s"
+MAIN_AGENT_LOG=$AGENT_LOG MAIN_STATS_PORT=$AGENT_STATS_PORT
+sed -e 's/^\[agent\]$/[agent]\nidle_timeout = 2s/' \
+    -e "s|^ready_file = .*|ready_file = $WORK/agent-idle.ready|" \
+    "$WORK/agent.ini" >"$WORK/agent-idle.ini"
+AGENT_LOG=$WORK/agent-idle.log
+if grep -q '^idle_timeout = 2s' "$WORK/agent-idle.ini" &&
+   start_agent agent-idle "$WORK/agent-idle.ini" "$WORK/agent-idle.ready"; then
+    IDLE_AGENT_PID=$AGENT_PID
+    stats_port "$AGENT_LOG"
+    if start_hap haproxy-idle "$AGENT_ADDR"; then
+        wait_until 5 agent_is UP >/dev/null
+        req_cert idle-1 allowed
+        check "idle agent: first request allowed" is_allowed_as allowed
+        MARK=$(log_mark)
+        sleep 3.5
+        check "idle agent: the agent closed the idle connection (closing: idle timeout)" \
+            file_has "$AGENT_LOG" "closing: idle timeout"
+        req_cert idle-2 allowed
+        check "idle agent: the next request is allowed" is_allowed_as allowed
+        metrics
+        check "idle agent: no SPOP error counted" eq "${M[certspoa_spop_errors_total]:-x}" 0
+        check "idle agent: agent log clean" log_clean_since "$MARK"
+        stop_haproxy
+    else
+        fail "start haproxy (idle agent)" "$WHY"
+    fi
+    stop_agent "$IDLE_AGENT_PID"
+    check "idle agent exits 0 on SIGTERM" eq "$AGENT_RC" 0
+else
+    fail "second agent with idle_timeout = 2s starts" "$WHY"
+fi
+AGENT_LOG=$MAIN_AGENT_LOG AGENT_STATS_PORT=$MAIN_STATS_PORT
 
 # ------------------------------------------------------------ frames in flight
 
@@ -628,5 +707,6 @@ check "agent log: no warn/error line and no protocol-error disconnect, whole run
     log_clean_since 0
 check "agent log: no sanitizer or runtime error reports" \
     file_hasnt_any 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$AGENT_LOG"
+[ "$KNOWN_CRASHES" -eq 0 ] || note "HAProxy 2.6.12 crashed at exit $KNOWN_CRASHES time(s) in this run (known, accepted)"
 note "conformance $VERSION took $(( $(date +%s) - T_START )) s"
 finish "$SUITE"
