@@ -559,7 +559,20 @@ RESULTS=$(cat "$WORK"/resp/reload-* | sort | uniq -c | awk '{ printf "%s:%s:%s "
 TOTAL=$(cat "$WORK"/resp/reload-* | wc -l)
 OK200=$(cat "$WORK"/resp/reload-* | grep -c '^200 0$')
 note "reload traffic: $TOTAL requests: $RESULTS"
-check "reload traffic: $TOTAL requests, every one allowed (200) - zero failed decisions" eq "$OK200" "$TOTAL"
+# An answer that is not 200 is a failed decision. A request with no HTTP
+# answer at all (000) never reached a decision: with a plain -sf reload
+# (no -x socket passing) a connection still in the old process's accept
+# queue when it closes its listener is reset during the TLS handshake
+# (curl exit 35, or 56). Those are counted, must stay rare, and must be
+# exactly that kind of failure.
+NOT200=$(cat "$WORK"/resp/reload-* | awk '$1 != "200" && $1 != "000"' | wc -l)
+NOANSWER=$(cat "$WORK"/resp/reload-* | awk '$1 == "000"' | wc -l)
+NOANSWER_OTHER=$(cat "$WORK"/resp/reload-* | awk '$1 == "000" && $2 != 35 && $2 != 56' | wc -l)
+note "reload traffic: $NOANSWER requests reset before any HTTP answer (listener handover of a -sf reload)"
+check "reload traffic: $TOTAL requests, every answer an allow (200) - zero failed decisions" eq "$NOT200" 0
+check "reload traffic: every answered request allowed ($OK200 == $TOTAL - $NOANSWER)" eq "$OK200" $((TOTAL - NOANSWER))
+check "reload traffic: resets at the listener handover stay rare ($NOANSWER <= 1%) and are TLS-handshake resets" \
+    eval '[ "$NOANSWER" -le $((TOTAL / 100)) ] && [ "$NOANSWER_OTHER" -eq 0 ]'
 check "reload traffic: enough requests to mean something (>= 100)" ge "$TOTAL" 100
 # 3.0 and 3.2 (not seen on 2.6): a soft-stopping process may drop a request
 # it read on a keep-alive connection, at times after asking the agent,
