@@ -6,17 +6,21 @@
 # haproxy-examples/mtls-api/haproxy.cfg and spoe-conf/certspoa.conf unchanged:
 #
 #   health     option spop-check marks the agent UP; the agent counts the checks
+#   reuse      200 sequential keep-alive requests: few agent connections
 #   pipelining 240 concurrent requests (HTTP/2 streams and HTTP/1.1
 #              connections, four certificates): each gets its own verdict,
-#              checked per request in HAProxy's log; NOTIFY count == requests
-#   reuse      200 sequential keep-alive requests: few agent connections
+#              checked per request in HAProxy's log; NOTIFY count == requests;
+#              then a chained client on resumed TLS sessions
 #   chains     a client chain of four intermediates, NOTIFY ~15 KB: right
-#              verdicts; a NOTIFY over max-frame-size: 503 (fail closed)
-#   reload     two soft reloads (-sf) under traffic: every request for the
-#              allowed certificate is allowed; the new processes' connection
+#              verdicts; a NOTIFY over max-frame-size: 503 (fail closed);
+#              with send-frag-payload, 2.6/3.0 fragment and the agent
+#              reassembles
+#   reload     two soft reloads (-sf) under traffic: every answer for the
+#              allowed certificate is an allow; the new processes' connection
 #              bursts are absorbed (none refused)
 #   teardown   soft stop (2.6/3.0: HAPROXY-DISCONNECT; 3.2: reset) and hard
-#              stop: every agent connection closes
+#              stop: every agent connection closes; a second agent's
+#              idle_timeout close is quiet
 #   in flight  the same burst through tests/versions/spop_relay.py, which
 #              counts the NOTIFY frames HAProxy has in flight per connection
 #   logs       the agent logs nothing above debug for any of these normal
