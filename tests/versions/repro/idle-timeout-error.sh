@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # repro/idle-timeout-error.sh [VERSION]   (default: 3.2)
 #
-# Agent issue: the agent's own idle_timeout closing an idle connection is
-# logged at info ("disconnecting: a timeout occurred (status 2): idle
-# timeout") and counted in certspoa_spop_errors_total{status="2"}. With the
-# shipped configs on HAProxy 3.2, where HAProxy does not close idle agent
-# connections while health checks run, this is how every idle connection
-# ends (after the default 10m). Here idle_timeout = 5s. Exit 1 if reproduced.
+# Agent issue, fixed in 1e68434 (kept as a regression check): the agent's
+# own idle_timeout closing an idle connection was logged at info
+# ("disconnecting: a timeout occurred (status 2): idle timeout") and counted
+# in certspoa_spop_errors_total{status="2"}. With the shipped configs on
+# HAProxy 3.2, which does not close idle agent connections while health
+# checks run, that is how every idle connection ends (after the default
+# 10m). Here idle_timeout = 5s. Exit 1 if it is back.
 set -u
 V=${1:-3.2}
 cd "$(dirname "$0")/../../.."

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # repro/resumption-chain.sh [VERSION] [VERIFY]   (default: 3.2 both)
 #
-# Agent issue (every HAProxy version): with verify = agent or both, a client
-# that sends an intermediate is denied cert_unverified ("unable to get local
-# issuer certificate (20)") when its TLS session is resumed: HAProxy has no
+# Agent issue on every HAProxy version, fixed in af13b68 (kept as a
+# regression check): with verify = agent or both, a client that sends an
+# intermediate was denied cert_unverified ("unable to get local issuer
+# certificate (20)") when its TLS session was resumed: HAProxy has no
 # ssl_c_chain_der on a resumed session. One curl, three URLs, a new TLS
 # connection each ("Connection: close"): the 2nd and 3rd resume the session.
-# Seen: "200/ 403/cert_unverified 403/cert_unverified"; with --no-sessionid
-# "200/ 200/ 200/"; verify = haproxy is not affected. Exit 1 if reproduced.
+# Was: "200/ 403/cert_unverified 403/cert_unverified"; with --no-sessionid
+# "200/ 200/ 200/"; verify = haproxy was not affected. Exit 1 if it is back.
 set -u
 V=${1:-3.2} VERIFY=${2:-both}
 cd "$(dirname "$0")/../../.."
