@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -498,13 +499,29 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 void conn_shutdown(struct conn *c)
 {
+	uint64_t start;
+	int queued;
+
 	if (c->state == CONN_ST_HELLO) {
 		conn_close(c);
 		return;
 	}
-	/* answer what already arrived, then say goodbye */
-	if (c->state == CONN_ST_READY && conn_on_readable(c) < 0)
-		return;
+	/* answer what already arrived, then say goodbye: all the bytes queued
+	 * now, not just CONN_READS_PER_EVENT reads (with small frames, 20
+	 * pipelined NOTIFYs take more), and no more (a busy peer would keep
+	 * us here) */
+	if (ioctl(c->fd, FIONREAD, &queued) == -1)
+		queued = 0;
+	start = CTR_GET(c->w->stats.bytes_in);
+	while (c->state == CONN_ST_READY) {
+		uint64_t in = CTR_GET(c->w->stats.bytes_in);
+
+		if (conn_on_readable(c) < 0)
+			return;
+		if (CTR_GET(c->w->stats.bytes_in) == in ||
+		    CTR_GET(c->w->stats.bytes_in) - start >= (uint64_t)queued)
+			break;
+	}
 	if (c->state == CONN_ST_READY) {
 		conn_disconnect(c, SPOP_ST_NONE, "agent is shutting down");
 		if (conn_flush(c) == 0)
