@@ -21,6 +21,9 @@
  *                REPEAT_MAX bytes), all in one write, as a reloading
  *                HAProxy or a backlog after a pause would send it. Small
  *                inputs so reach the back-pressure paths.
+ *                s1 = 254: graceful stop: the first frame (HELLO) and its
+ *                answer, then the rest in one write that the agent has not
+ *                read yet, then conn_shutdown() as on SIGTERM.
  * After every write the worker's loop runs with EVRUN_NOWAIT until it makes
  * no more progress, and every byte the agent sent is read back.
  *
@@ -36,6 +39,10 @@
  *   still open at the end has answered every whole NOTIFY it was sent;
  * - after our EOF the connection is closed; before it, the agent closes
  *   only after an AGENT-DISCONNECT or a health check's AGENT-HELLO;
+ * - a graceful stop in the exchange ends with AGENT-DISCONNECT and a
+ *   close, and (unless that reports an error) every whole NOTIFY that had
+ *   reached the socket before it has been answered, when there were at
+ *   most 20 of them (HAProxy's limit) and the socket had its usual room;
  * - no crash, no sanitizer report, no leak (worker_destroy frees the rest). */
 #include <errno.h>
 #include <signal.h>
@@ -79,6 +86,7 @@ struct reader {
 	size_t len, cap;
 	enum { R_START = 0, R_HELLO, R_DONE } state;
 	uint32_t max_frame;              /* announced in AGENT-HELLO */
+	uint32_t status;                 /* of the AGENT-DISCONNECT, if one came */
 	size_t acks, frames;
 	uint64_t total;
 };
@@ -89,6 +97,7 @@ struct run {
 	int closed;                      /* the agent closed (EOF or EPIPE seen) */
 	int eof_sent;                    /* we closed our side first */
 	int eof_seen, reset;             /* recv() gave 0, or ECONNRESET */
+	int stopped;                     /* conn_shutdown() during the exchange */
 	int cfg_max;
 	const struct sent *sent;
 	struct reader r;
@@ -186,7 +195,7 @@ static void parse_replies(struct run *rn)
 			FUZZ_ASSERT(r->acks <= rn->sent->notifies);
 			break;
 		case SPOP_FRM_AGENT_DISCON:
-			fuzz_check_agent_disconnect(fr, 4 + flen);
+			r->status = fuzz_check_agent_disconnect(fr, 4 + flen);
 			r->state = R_DONE;
 			break;
 		default:
@@ -329,6 +338,30 @@ static const uint8_t *burst(const uint8_t *s, size_t *len, size_t times,
 	return out;
 }
 
+/* s1 = 254: HELLO and its answer, then the rest written at once, then a
+ * graceful stop before the agent has read any of it. Returns the bytes
+ * sent, and counts what they owe in *sent. */
+static size_t stop_mode(struct run *rn, const uint8_t *s, size_t n, size_t max,
+                        struct sent *sent)
+{
+	size_t head = n >= 4 ? 4 + (size_t)be32(s) : n, off;
+	ssize_t k;
+
+	if (head > n)
+		head = n;
+	if (send_all(rn, s, head, 0) < 0)
+		return head;
+	off = head;
+	if (off < n && (k = send(rn->fd, s + off, n - off, MSG_NOSIGNAL)) > 0)
+		off += (size_t)k;
+	scan_sent(s, off, max, sent);
+	if (rn->w.nconns == 1) {
+		rn->stopped = rn->r.state == R_HELLO;
+		conn_shutdown(rn->w.conns);
+	}
+	return off;
+}
+
 static uint32_t xorshift(uint32_t *s)
 {
 	*s ^= *s << 13;
@@ -402,6 +435,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(conn_new(&rn.w, sv[0]) != NULL);
 
 	seed = (uint32_t)data[1] << 8 | data[2] | 1u << 16;
+	if (data[1] == 0xfe)
+		off = slen = stop_mode(&rn, stream, slen, (size_t)cfg.max_frame_size, &sent);
 	for (int writes = 0; off < slen; writes++) {
 		size_t n;
 
@@ -433,6 +468,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(rn.r.acks == sent.answerable);
 	/* quiet now: every frame the agent started has been sent whole */
 	FUZZ_ASSERT(rn.r.len == 0);
+	/* a graceful stop answers what had arrived, says goodbye, closes.
+	 * "Answers" holds where replies can be written while it stops: with
+	 * the socket's default buffer and at most 20 NOTIFYs in flight, as
+	 * HAProxy sends them (SPOP-NOTES); past that, tx may fill and what
+	 * is left unread is dropped with the connection. */
+	if (rn.stopped) {
+		FUZZ_ASSERT(rn.w.nconns == 0 && rn.r.state == R_DONE);
+		if (rn.r.status == SPOP_ST_NONE && !(data[0] & 0x80) && sent.answerable <= 20)
+			FUZZ_ASSERT(rn.r.acks == sent.answerable);
+	}
 	if (verbose)
 		fprintf(stderr, "fuzz_conn: %zu bytes sent of %zu, %zu NOTIFY; got %zu frames, "
 		        "%zu ACKs, %s; connection %s\n", off, slen, sent.notifies, rn.r.frames,

@@ -262,6 +262,7 @@ def main():
     write("conn", "fragment-interlaced", b"\x00\x00\x00" + h26 +
           frame(3, cut[0], flags=0, sid=2, fid=1) + n_plain)
     write("conn", "burst-26", b"\x00\xff\x02" + h26 + n_plain + n_nocert)
+    write("conn", "stop-26", b"\x00\xfe\x00" + h26 + n_plain * 5 + n_cert * 3)
     write("conn", "pipelined-31", b"\x00\x03\x09" + hello(caps="pipelining") +
           b"".join(frame(3, payload_of(n_nocert), sid=2 * k + 1, fid=1) for k in range(20)))
 
