@@ -79,6 +79,7 @@ static struct {
 	size_t chainroot_len;
 	struct fuzz_token toks[T_COUNT];
 	char ca_pem[128], crl_pem[128];  /* the root; the CRLs of root and intermediate */
+	struct cert_store *stores[2];    /* from ca_pem; [1] with the CRLs too */
 	pid_t owner;                     /* the process that wrote them */
 	struct tplist *list;
 	int verbose;                     /* FUZZ_VERBOSE set: one line per input */
@@ -96,11 +97,15 @@ static void pki_files_remove(void)
 		return;                      /* a replay child: the parent cleans up */
 	unlink(pki.ca_pem);
 	unlink(pki.crl_pem);
+	cert_store_free(pki.stores[0]);
+	cert_store_free(pki.stores[1]);
 }
 
-/* A new store for each input: cert.c remembers the intermediates of chains
- * that verified in the store, and an input must not depend on the ones
- * before it (a crash would not reproduce on its own). */
+/* A store as loaded: cert.c remembers in a store the intermediates of
+ * chains that verified, and an input must not depend on the ones before it
+ * (a crash would not reproduce on its own). Stores are kept between inputs
+ * and loaded again after an input that sent a chain: only those can teach
+ * them anything, and loading for every input cost 80% of the run. */
 static struct cert_store *fresh_store(int with_crls)
 {
 	struct cert_store *st;
@@ -366,7 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t max_frame, len1 = 0, len2 = 0;
 	enum spop_status st1, st2;
 	long plen;
-	int r1, r2, allow;
+	int r1, r2, allow, crl;
 
 	if (!pki.ready)
 		LLVMFuzzerInitialize(NULL, NULL);
@@ -380,7 +385,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pol.require_cert = !(data[0] & 0x80);
 	pol.verify = modes[(data[0] >> 5) & 3];
 	pol.deny_status = 403;
-	pol.store = fresh_store(((data[0] >> 5) & 3) == 3);
+	crl = ((data[0] >> 5) & 3) == 3;
+	if (!pki.stores[crl])
+		pki.stores[crl] = fresh_store(crl);
+	pol.store = pki.stores[crl];
 	if (((data[0] >> 5) & 3) == 3) {
 		pol.crl_check = CRL_CHECK_ALL;
 		pol.crl_missing = CRL_MISSING_DENY;
@@ -430,7 +438,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(a.verdict == (allow ? FUZZ_V_ALLOW : FUZZ_V_DENY));
 out:
 	handler_destroy(&hc);
-	cert_store_free(pol.store);
+	if (e.chain_len) {
+		/* it may have learned an intermediate: the next input starts
+		 * from a store as loaded */
+		cert_store_free(pki.stores[crl]);
+		pki.stores[crl] = NULL;
+	}
 	free(payload);
 	free(out1);
 	free(out2);
