@@ -5,6 +5,7 @@
 #   make demo             build, then show allow/deny decisions on a throw-away PKI
 #   make check            test, then the whole suite again under ASan+UBSan
 #   make unit             unit tests only
+#   make mutate           mutation testing (MUTANTS=id,id for a subset)
 #   make SAN=address,undefined ...   build with sanitizers
 #   make ERR=1            warnings are errors (CI)
 #   make install PREFIX=/usr/local DESTDIR=   (make install-config: /etc/certspoa/certspoa.ini)
@@ -83,6 +84,15 @@ policy: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/policy.sh
 
 .PHONY: policy
+
+# Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
+# tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
+# built and run through its stages; one line per mutant, then
+# "mutation: N killed, N survived". MUTANTS=id,id runs a subset.
+mutate:
+	MUTANTS='$(MUTANTS)' tests/mutation/mutate.py
+
+.PHONY: mutate
 
 demo: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
@@ -185,7 +195,7 @@ clean:
 	rm -rf build build-san certspoa certspoa-san tests/out
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 -include $(CORE_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
