@@ -218,6 +218,19 @@ def run_stage(stage, log):
     return f"{stage}: {first or f'exit status {rc}'}"
 
 
+def runner_isolates(log):
+    """tests/unit/test_kill_runner.c: three failures by name, then a pass."""
+    env = {"UNIT_RUNNER_SELFTEST": "1", "UNIT_TIMEOUT": "2"}
+    start = log.tell()
+    run(["build/tests/unit/run-unit", "tests", "runner_selftest_"], log, 60, "runner self-test", env)
+    log.flush()
+    with open(log.name, encoding="utf-8", errors="replace") as f:
+        f.seek(start)
+        text = f.read()
+    return ("unit: 1 passed, 3 failed" in text and "FAIL runner_selftest_crash" in text and
+            "FAIL runner_selftest_sigpipe" in text and "FAIL runner_selftest_hang" in text)
+
+
 def write_file(rel, text):
     dst = os.path.join(TREE, rel)
     if os.path.lexists(dst):
@@ -260,6 +273,10 @@ def main():
     with open(os.path.join(LOGS, "baseline.log"), "w") as log:
         if not build(log):
             print(f"mutate: the unmutated copy does not build (see {log.name})")
+            return 2
+        if not runner_isolates(log):
+            print(f"mutate: the unit runner does not isolate a crash, a broken pipe and a hang "
+                  f"(see {log.name}): a kill would hide the tests after it")
             return 2
         if os.environ.get("MUTATE_NO_BASELINE") != "1":
             wanted = set()
