@@ -743,3 +743,40 @@ TEST(kill_serial_zeros_are_significant)
 	EXPECT("deny_serials = 1", K.alice, "ok/verified");
 	EXPECT("deny_serials = 00:10", K.alice, "cert_untrusted/deny_serials");
 }
+
+/* Kills cert-skew-doubled: clock_skew admits exactly that much: with 300 s,
+ * a certificate expired 200 s ago passes, one expired 400 s ago does not;
+ * the same before not_before. */
+TEST(kill_clock_skew_is_exact)
+{
+	static const struct {
+		int64_t nb, na;
+		const char *want;
+	} cases[] = {
+		{ NOW - DAY, NOW - 200, "ok/verified" },
+		{ NOW - DAY, NOW - 400, "cert_unverified/cert_expired" },
+		{ NOW - DAY, NOW - 700, "cert_unverified/cert_expired" },
+		{ NOW + 200, NOW + DAY, "ok/verified" },
+		{ NOW + 400, NOW + DAY, "cert_unverified/cert_not_yet_valid" },
+	};
+	struct config *cfg;
+	struct req_facts rq;
+	unsigned char *der;
+	char got[128];
+
+	setup();
+	CHECK(K.ready);
+	cfg = policy("clock_skew = 300s");
+	CHECK(cfg != NULL);
+	for (size_t i = 0; cfg && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		X509 *x = make_leaf("/O=Kill/CN=skewed", K.key, NULL, NULL, NULL, cases[i].nb, cases[i].na);
+
+		req_for(&rq, x, 1, &der);
+		decide(cfg, &rq, NOW, got, sizeof(got));
+		if (strcmp(got, cases[i].want) != 0)
+			unit_fail(__FILE__, __LINE__, "case %zu: got %s, expected %s", i, got, cases[i].want);
+		free(der);
+		X509_free(x);
+	}
+	cfg_free(cfg);
+}
