@@ -780,3 +780,37 @@ TEST(kill_clock_skew_is_exact)
 	}
 	cfg_free(cfg);
 }
+
+/* Kills handler-fwd-chain-only-ignored in the unit stage (policy.sh's
+ * behind part kills it too): a Client-Cert-Chain without Client-Cert is
+ * refused, from anyone; it never falls back to the TLS certificate. */
+TEST(kill_forwarded_chain_without_certificate)
+{
+	struct config *cfg;
+	struct req_facts rq;
+	unsigned char *der;
+	char got[128], *chain;
+
+	setup();
+	CHECK(K.ready);
+	cfg = fwd_conf("127.0.0.1/32");
+	chain = sf_binary(K.inter_der, K.inter_len);
+	CHECK(cfg && chain);
+	if (!cfg || !chain)
+		goto out;
+	for (int trusted = 0; trusted < 2; trusted++) {
+		/* a TLS certificate that would be allowed, plus the header */
+		req_for(&rq, K.alice, 1, &der);
+		rq.has_src = 1;
+		rq.src.type = SPOP_DATA_IPV4;
+		inet_pton(AF_INET, trusted ? "127.0.0.1" : "192.0.2.7", rq.src.u.ipv4);
+		rq.has_fwd_chain = 1;
+		rq.fwd_chain = (struct spop_str){ chain, strlen(chain) };
+		decide(cfg, &rq, NOW, got, sizeof(got));
+		CHECK_EQ_STR(got, trusted ? "forwarded_invalid/forwarded" : "forwarded_untrusted/forwarded");
+		free(der);
+	}
+out:
+	free(chain);
+	cfg_free(cfg);
+}
