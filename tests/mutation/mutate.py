@@ -250,7 +250,7 @@ def main():
         mutants = [m for m in mutants if m["id"] in only]
     if "--list" in args:
         for m in mutants:
-            print(f"{m['id']:28} {m['file']:36} {','.join(m['stages']):20} {m['breaks']}")
+            print(f"{m['id']:32} {m['file']:36} {','.join(m['stages']):20} {m['breaks']}")
         return 0
     if "--check" in args:
         bad = 0
@@ -297,7 +297,7 @@ def main():
         try:
             text = anchor_count(m)
         except MutantError as e:
-            print(f"ERROR    {m['id']:28} {e}", flush=True)
+            print(f"ERROR    {m['id']:32} {e}", flush=True)
             errors += 1
             continue
         with open(logpath, "w") as log:
@@ -307,7 +307,7 @@ def main():
             try:
                 write_file(m["file"], text.replace(m["find"], m["replace"], 1))
                 if not build(log):
-                    print(f"ERROR    {m['id']:28} the mutated tree does not build (see {os.path.relpath(logpath, TOP)})", flush=True)
+                    print(f"ERROR    {m['id']:32} the mutated tree does not build (see {os.path.relpath(logpath, TOP)})", flush=True)
                     errors += 1
                     continue
                 for st in override or m["stages"]:
@@ -319,13 +319,13 @@ def main():
         secs = time.time() - t1
         if why:
             killed += 1
-            print(f"KILLED   {m['id']:28} {secs:4.0f}s  by {why}", flush=True)
+            print(f"KILLED   {m['id']:32} {secs:4.0f}s  by {why}", flush=True)
         elif m.get("equivalent"):
             equivalent += 1
-            print(f"EQUIV    {m['id']:28} {secs:4.0f}s  survived, equivalent: {m['equivalent']}", flush=True)
+            print(f"EQUIV    {m['id']:32} {secs:4.0f}s  survived, equivalent: {m['equivalent']}", flush=True)
         else:
             survived += 1
-            print(f"SURVIVED {m['id']:28} {secs:4.0f}s  breaks: {m['breaks']}", flush=True)
+            print(f"SURVIVED {m['id']:32} {secs:4.0f}s  breaks: {m['breaks']}", flush=True)
     # leave the copy as the real tree is
     sync_tree()
     scored = killed + survived
