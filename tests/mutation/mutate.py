@@ -212,7 +212,10 @@ def run_stage(stage, log):
     with open(log.name, encoding="utf-8", errors="replace") as f:
         f.seek(start)
         text = f.read()
-    first = next((l.strip() for l in text.splitlines() if l.startswith("FAIL ")), None)
+    fails = [l.strip() for l in text.splitlines() if l.startswith("FAIL ")]
+    first = fails[0] if fails else None
+    if len(fails) > 1:
+        first += f" (+{len(fails) - 1} more)"
     if rc == 124:
         first = first or "timed out"
     return f"{stage}: {first or f'exit status {rc}'}"
