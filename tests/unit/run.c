@@ -107,9 +107,9 @@ static int run_forked(const struct unit_test *t, unsigned int timeout, char *why
 		signal(SIGALRM, SIG_DFL);
 		alarm(timeout);
 		t->fn();
-		fflush(stdout);
-		fflush(stderr);
-		_exit(unit_failed_checks ? 1 : 0);
+		/* exit(), not _exit(): the atexit() handlers of the test's
+		 * fixtures remove their temporary files */
+		exit(unit_failed_checks ? 1 : 0);
 	}
 	while (waitpid(pid, &st, 0) == -1) {
 		if (errno != EINTR) {
