@@ -119,8 +119,10 @@ static int run_forked(const struct unit_test *t, unsigned int timeout, char *why
 	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
-	if (WIFEXITED(st))
-		snprintf(why, whylen, "%s", WEXITSTATUS(st) == 1 ? "checks failed" : "exit status");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+		snprintf(why, whylen, "checks failed");
+	else if (WIFEXITED(st))     /* 99: valgrind's errors, 23: LeakSanitizer's */
+		snprintf(why, whylen, "exit status %d", WEXITSTATUS(st));
 	else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
 		snprintf(why, whylen, "timed out after %us", timeout);
 	else if (WIFSIGNALED(st))
