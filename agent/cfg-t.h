@@ -115,6 +115,8 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
+	                                matched on the path the agent verified */
 	struct policy *next;
 };
 

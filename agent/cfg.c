@@ -15,6 +15,7 @@
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "strset.h"
 #include "tplist.h"
 
 enum cfg_type {
@@ -678,6 +679,49 @@ static char *read_line_sections(char *str, int num, void *stream)
 	return s;
 }
 
+/* The first of p's lists that needs the leaf's issuer (an issuer
+ * thumbprint list, or a serial list with an entry "SERIAL ISSUER-DN"), or
+ * NULL. *side is 0 for allow, 1 for deny. */
+static const struct cfg_list *issuer_rule(const struct policy *p, int *side)
+{
+	for (*side = 0; *side < 2; (*side)++) {
+		const struct cfg_list *it = *side ? &p->deny[ID_ISSUER_THUMBPRINT] : &p->allow[ID_ISSUER_THUMBPRINT];
+		const struct cfg_list *se = *side ? &p->deny[ID_SERIAL] : &p->allow[ID_SERIAL];
+
+		if (it->src)
+			return it;
+		for (size_t i = 0; se->set && i < strset_count(se->set); i++)
+			if (strchr(strset_get(se->set, i), '|'))
+				return se;
+	}
+	return NULL;
+}
+
+/* Issuer rules are matched on the path the agent builds and verifies
+ * itself (also under verify = haproxy): without a trust store there is
+ * none, every issuer rule would deny, so the configuration is refused. */
+static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
+{
+	const struct cfg_list *l;
+	char key[64];
+	int side;
+
+	l = issuer_rule(p, &side);
+	p->issuer_rules = l != NULL;
+	if (!l || p->store)
+		return 0;
+	ps->line = l->line ? l->line : p->line;
+	if (l->key)
+		snprintf(key, sizeof(key), "%s", l->key);
+	else
+		snprintf(key, sizeof(key), "%s_%s", side ? "deny" : "allow",
+		         id_kind_names[l == &p->allow[ID_SERIAL] || l == &p->deny[ID_SERIAL] ?
+		                       ID_SERIAL : ID_ISSUER_THUMBPRINT]);
+	cfg_error(ps, key, "[policy %s]: issuer rules need ca_file or ca_dir (the agent matches "
+	          "them on the chain it verifies itself, also under verify = haproxy)", p->name);
+	return -1;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -743,6 +787,8 @@ static int load_files(struct cfg_parse *ps)
 			cfg_error(ps, key, "%s", why);
 			return -1;
 		}
+		if (check_issuer_rules(ps, p) < 0)
+			return -1;
 		if (strcmp(p->name, "default") == 0)
 			cfg->default_policy = p;
 	}
@@ -789,6 +835,27 @@ static int load_files(struct cfg_parse *ps)
 		}
 	}
 	return 0;
+}
+
+int cfg_warnings(const struct config *cfg, FILE *out)
+{
+	int n = 0;
+
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		if (!r->frontend.src || !r->policy || r->policy->verify != VERIFY_HAPROXY)
+			continue;
+		/* HAProxy 2.6 and 3.0 resume a TLS 1.2 session on any frontend
+		 * that shares the session cache, ssl_c_verify included */
+		fprintf(out, "%s:%d: WARNING: [route %s] picks [policy %s] by frontend, and that "
+		        "policy trusts HAProxy's verification (verify = haproxy); HAProxy 2.6 and "
+		        "3.0 resume a TLS 1.2 session verified by one frontend's ca-file on another "
+		        "frontend with a different ca-file, so ssl_c_verify = 0 may come from another "
+		        "frontend's CA: set verify = both with this frontend's CA as ca_file\n",
+		        cfg->file, r->frontend.line ? r->frontend.line : r->line, r->name,
+		        r->policy->name);
+		n++;
+	}
+	return n;
 }
 
 struct config *cfg_load(const char *file, char *err, size_t errlen)
