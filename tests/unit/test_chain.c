@@ -391,7 +391,11 @@ TEST(chain_issuer_rollover_same_dn)
 
 	setup();
 	/* allow list of A; a leaf of B without an AKI, sent with A: A's
-	 * name and key usage fit, only the signature says it is not A's */
+	 * name and key usage fit, only the signature says it is not A's.
+	 * OpenSSL takes the first anchor of that name (their order follows
+	 * their hashes, so it varies from run to run) and does not try the
+	 * other one after a bad signature: the outcome is a bad signature or
+	 * a path through B, never an allow through A. */
 	cfg = policy("verify = agent\nca_file = %s\nallow_issuer_thumbprints = %s", K.rab_pem, K.ra_hex);
 	CHECK(cfg != NULL);
 	if (!cfg)
