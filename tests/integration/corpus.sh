@@ -480,6 +480,14 @@ case_ deny_issuer_thumbprints-not chained-full.crt ok      verified           ye
 # still caught by the deny list of its root.
 case_ deny_issuer_thumbprints-not-sent id.crt cert_untrusted deny_issuer_thumbprints yes - "$A" "$CA" "deny_issuer_thumbprints = $ROOT_SHA256"
 
+# ... also under verify = haproxy, where the agent builds the path itself
+# from ca_file, intermediates and what the client sent; no path is a denial
+case_ haproxy-issuer-deny-sent chained-full.crt cert_untrusted deny_issuer_thumbprints yes "--verify 0" "verify = haproxy" "$CA" "deny_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-allow  chained-full.crt ok             allow_issuer_thumbprints yes "--verify 0" "verify = haproxy" "$CA" "allow_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-deny-intermediates chained.crt cert_untrusted deny_issuer_thumbprints no "--verify 0" "verify = haproxy" "$CA" "intermediates = ca/inter/ca.pem" "deny_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-deny-nopath chained.crt cert_untrusted issuer_unknown   no "--verify 0" "verify = haproxy" "$CA" "deny_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-allow-nopath chained.crt cert_untrusted issuer_unknown  no "--verify 0" "verify = haproxy" "$CA" "allow_issuer_thumbprints = $INTER_SHA256"
+
 # SPKI pins
 case_ allow_spki_pins       id.crt         ok              allow_spki_pins    yes - "$A" "$CA" "allow_spki_pins = $ID_PIN"
 case_ allow_spki_pins-not   other.crt      cert_untrusted  identity           yes - "$A" "$CA" "allow_spki_pins = $ID_PIN"
