@@ -80,6 +80,11 @@ enum crl_missing {
 	CRL_MISSINGS
 };
 
+/* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
+ * (added at load): one lookup tells that the serial is listed with an issuer.
+ * 0xff is never in a canonical DN (valid UTF-8 or "#hex"). */
+#define CFG_SERIAL_ANY_ISSUER "|\xff"
+
 struct policy {
 	char name[CFG_NAME_MAX];
 	int index;                   /* 0.. in file order */

@@ -697,6 +697,29 @@ static const struct cfg_list *issuer_rule(const struct policy *p, int *side)
 	return NULL;
 }
 
+/* Add "SERIAL" CFG_SERIAL_ANY_ISSUER for each "SERIAL|ISSUER-DN" of l. */
+static int mark_serial_issuers(struct cfg_list *l)
+{
+	size_t n = l->set ? strset_count(l->set) : 0, k;
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = strset_get(l->set, i), *bar = strchr(e, '|');
+
+		if (!bar || strcmp(bar, CFG_SERIAL_ANY_ISSUER) == 0)
+			continue;
+		k = (size_t)(bar - e);
+		if (k + mark >= sizeof(buf))
+			return -1;
+		memcpy(buf, e, k);
+		memcpy(buf + k, CFG_SERIAL_ANY_ISSUER, mark);
+		if (!strset_has(l->set, buf, k + mark) && strset_add(l->set, buf, k + mark) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Issuer rules are matched on the path the agent builds and verifies
  * itself (also under verify = haproxy): without a trust store there is
  * none, every issuer rule would deny, so the configuration is refused. */
@@ -706,6 +729,11 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	char key[64];
 	int side;
 
+	if (mark_serial_issuers(&p->allow[ID_SERIAL]) < 0 || mark_serial_issuers(&p->deny[ID_SERIAL]) < 0) {
+		ps->line = p->line;
+		cfg_error(ps, NULL, "[policy %s]: out of memory", p->name);
+		return -1;
+	}
 	l = issuer_rule(p, &side);
 	p->issuer_rules = l != NULL;
 	if (!l || p->store)

@@ -322,7 +322,8 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
  * issuer, can say neither yes nor no, and the caller denies. */
 static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
 {
-	char buf[CERT_SERIAL_MAX + 2];
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
 	size_t n;
 
 	if (ce->has_issuer)
@@ -331,15 +332,11 @@ static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const stru
 		return 1;
 	if (k != ID_SERIAL || !l->set)
 		return 0;
-	n = lists_norm_serial(ce->facts->serial, strlen(ce->facts->serial), buf, sizeof(buf) - 1);
+	n = lists_norm_serial(ce->facts->serial, strlen(ce->facts->serial), buf, sizeof(buf) - mark);
 	if (!n)
 		return 0;
-	buf[n++] = '|';
-	/* a scan, but only for a certificate with no verified path */
-	for (size_t i = 0; i < strset_count(l->set); i++)
-		if (strncmp(strset_get(l->set, i), buf, n) == 0)
-			return 1;
-	return 0;
+	memcpy(buf + n, CFG_SERIAL_ANY_ISSUER, mark);
+	return strset_has(l->set, buf, n + mark);
 }
 
 /* The identity variable: SPIFFE ID, else the first SAN, else the CN. */
