@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "cert.h"
+#include "comment.h"
 #include "fwd.h"
 #include "lists.h"
 #include "cfg.h"
@@ -590,12 +591,27 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parse *ps = user;
+	char val[1024];
+	size_t vlen;
 	void *base;
 
 	if (ps->failed)
 		return 0;
 	if (!name)
 		return 1;
+	/* one comment syntax everywhere (comment.h): inih cuts " ;" comments
+	 * itself; " #" is cut here, for every key */
+	vlen = strlen(value);
+	if (vlen >= sizeof(val)) {
+		cfg_error(ps, name, "value longer than %zu characters", sizeof(val) - 1);
+		return 0;
+	}
+	vlen = comment_cut(value, vlen);
+	while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
+	memcpy(val, value, vlen);
+	val[vlen] = 0;
+	value = val;
 	if (!ps->in_section) {
 		cfg_error(ps, name, "key outside of any section");
 		return 0;
