@@ -221,9 +221,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "min_rsa_bits", CFG_T_INT, 0, 16384, "0", POLICY(min_rsa_bits), NULL,
 	  "smallest RSA key accepted (0 = any)" },
 	{ CFG_S_POLICY, "allowed_curves", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_curves), NULL,
-	  "EC keys must use one of these curves (prime256v1 or P-256, secp384r1, ...); unset = any" },
+	  "every key that is not RSA must be one of these: EC curves (P-256 or prime256v1, secp384r1, ...), ed25519, ed448, sm2, x25519, x448; other keys are denied; unset = any" },
+	{ CFG_S_POLICY, "allowed_key_types", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_key_types), NULL,
+	  "the key must be of one of these types: rsa, rsa-pss, ec, ed25519, ed448, sm2, dsa, x25519, x448, dh, dhx; unset = any" },
 	{ CFG_S_POLICY, "forbid_signature", CFG_T_LIST, 0, 0, NULL, POLICY(forbid_signature), NULL,
-	  "refuse certificates signed with these digests, e.g. md5, sha1" },
+	  "refuse certificates signed with these digests: md5, sha1, ... or signature algorithms (RSA-SHA1, ecdsa-with-SHA1, ...); a signature whose digest cannot be told is refused too" },
 	{ CFG_S_POLICY, "max_lifetime_days", CFG_T_INT, 0, 36500, "0", POLICY(max_lifetime_days), NULL,
 	  "refuse certificates whose validity period is longer than this many days, e.g. 398 (0 = any)" },
 	{ CFG_S_POLICY, "require_policies", CFG_T_LIST, 0, 0, NULL, POLICY(require_policies), NULL,
@@ -873,6 +875,7 @@ void cfg_free(struct config *cfg)
 			cfg_list_free(&p->deny[k]);
 		}
 		cfg_list_free(&p->allowed_curves);
+		cfg_list_free(&p->allowed_key_types);
 		cfg_list_free(&p->forbid_signature);
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 
 #include "errbuf.h"
@@ -224,6 +226,7 @@ struct ctx {
 
 enum other_list {
 	OL_CURVES = 0,
+	OL_KEY_TYPES,
 	OL_SIGNATURE,
 	OL_POLICIES,
 	OL_HOSTNAME,               /* route sni/host: lowercase, "*.suffix" allowed */
@@ -548,6 +551,129 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 	return -1;
 }
 
+/* Key types by their allowed_key_types name. */
+static const struct {
+	const char *name;
+	int nid;
+} key_types[] = {
+	{ "rsa", EVP_PKEY_RSA }, { "rsa-pss", EVP_PKEY_RSA_PSS }, { "ec", EVP_PKEY_EC },
+	{ "ed25519", EVP_PKEY_ED25519 }, { "ed448", EVP_PKEY_ED448 }, { "sm2", EVP_PKEY_SM2 },
+	{ "dsa", EVP_PKEY_DSA }, { "x25519", EVP_PKEY_X25519 }, { "x448", EVP_PKEY_X448 },
+	{ "dh", EVP_PKEY_DH }, { "dhx", EVP_PKEY_DHX },
+};
+
+static int key_type_nid(const char *name)
+{
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (strcasecmp(name, key_types[i].name) == 0)
+			return key_types[i].nid;
+	return NID_undef;
+}
+
+const char *lists_key_type_name(int nid)
+{
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (key_types[i].nid == nid)
+			return key_types[i].name;
+	return NULL;
+}
+
+static int builtin_curve(int nid)
+{
+	EC_builtin_curve curves[128];
+	size_t n = EC_get_builtin_curves(curves, sizeof(curves) / sizeof(curves[0]));
+
+	for (size_t i = 0; i < n && i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (curves[i].nid == nid)
+			return 1;
+	return 0;
+}
+
+/* allowed_curves entry -> its token in place (lists_key_curve() gives the
+ * key's): an EC curve by OpenSSL short name ("P-256" -> "prime256v1"),
+ * the other key types that have no curve by their name uppercased
+ * ("ED25519", "ED448", "X25519", "X448"; "SM2" is both). 0 if neither. */
+static int key_curve_token(char *buf, size_t len)
+{
+	static const char *const types[] = { "ED25519", "ED448", "X25519", "X448", "SM2" };
+	char up[256];
+	int nid;
+
+	snprintf(up, sizeof(up), "%s", buf);
+	for (char *q = up; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(up, types[i]) == 0) {
+			snprintf(buf, len, "%s", types[i]);
+			return 1;
+		}
+	}
+	nid = EC_curve_nist2nid(up);
+	if (nid == NID_undef)
+		nid = OBJ_txt2nid(buf);
+	if (nid == NID_undef) {
+		lists_lower(up);
+		nid = OBJ_txt2nid(up);
+	}
+	if (nid == NID_undef || !builtin_curve(nid))
+		return 0;
+	snprintf(buf, len, "%s", OBJ_nid2sn(nid));
+	return 1;
+}
+
+const char *lists_key_curve(int key_type, const char *curve)
+{
+	switch (key_type) {
+	case EVP_PKEY_EC:
+		return curve;
+	case EVP_PKEY_SM2:
+		return "SM2";
+	case EVP_PKEY_ED25519:
+		return "ED25519";
+	case EVP_PKEY_ED448:
+		return "ED448";
+	case EVP_PKEY_X25519:
+		return "X25519";
+	case EVP_PKEY_X448:
+		return "X448";
+	default:
+		return "";
+	}
+}
+
+/* forbid_signature entry -> the NID of the digest it names: a digest
+ * ("sha1", "SHA1", "md5", "SHA2-256", an OID) or a signature algorithm
+ * that has one ("RSA-SHA1", "sha1WithRSAEncryption", "ecdsa-with-SHA1",
+ * "dsaWithSHA1"), as written, uppercased or lowercased. NID_undef for
+ * anything else, including algorithms without a fixed digest (ED25519,
+ * RSASSA-PSS, whose digest is in its parameters). */
+static int signature_digest(const char *name)
+{
+	char v[3][256];
+	const EVP_MD *md;
+	int nid, mdnid, pknid;
+
+	snprintf(v[0], sizeof(v[0]), "%s", name);
+	snprintf(v[1], sizeof(v[1]), "%s", name);
+	snprintf(v[2], sizeof(v[2]), "%s", name);
+	for (char *q = v[1]; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	lists_lower(v[2]);
+	for (int i = 0; i < 3; i++) {
+		nid = OBJ_txt2nid(v[i]);
+		if (nid != NID_undef) {
+			if (OBJ_find_sigid_algs(nid, &mdnid, &pknid))
+				return mdnid;         /* NID_undef: no fixed digest */
+			if (EVP_get_digestbynid(nid))
+				return nid;
+		}
+		md = EVP_get_digestbyname(v[i]);
+		if (md && EVP_MD_get_type(md) != NID_undef)
+			return EVP_MD_get_type(md);
+	}
+	return NID_undef;
+}
+
 static int other_item(void *arg, const char *item, size_t len, char *err, size_t errlen)
 {
 	struct ctx *c = arg;
@@ -563,29 +689,26 @@ static int other_item(void *arg, const char *item, size_t len, char *err, size_t
 	buf[len] = 0;
 	switch (c->what) {
 	case OL_CURVES:
-		if (strcasecmp(buf, "P-256") == 0)
-			snprintf(buf, sizeof(buf), "prime256v1");
-		else if (strcasecmp(buf, "P-384") == 0)
-			snprintf(buf, sizeof(buf), "secp384r1");
-		else if (strcasecmp(buf, "P-521") == 0)
-			snprintf(buf, sizeof(buf), "secp521r1");
-		if (OBJ_sn2nid(buf) == NID_undef) {
-			set_err(err, errlen, "'%s' is not a curve name (e.g. prime256v1, secp384r1)", buf);
+		if (!key_curve_token(buf, sizeof(buf))) {
+			set_err(err, errlen, "'%s' is not a curve (P-256 or prime256v1, secp384r1, ...) "
+			        "or a key type named like one (ed25519, ed448, x25519, x448, sm2)", buf);
 			return -1;
 		}
 		return add_str(c->l, buf, strlen(buf), err, errlen);
-	case OL_SIGNATURE:
-		nid = OBJ_sn2nid(buf);
+	case OL_KEY_TYPES:
+		nid = key_type_nid(buf);
 		if (nid == NID_undef) {
-			char up[256];
-
-			snprintf(up, sizeof(up), "%s", buf);
-			for (char *q = up; *q; q++)
-				*q = (char)toupper((unsigned char)*q);
-			nid = OBJ_sn2nid(up);
+			set_err(err, errlen, "'%s' is not a key type (rsa, rsa-pss, ec, ed25519, ed448, sm2, "
+			        "dsa, x25519, x448, dh, dhx)", buf);
+			return -1;
 		}
+		snprintf(buf, sizeof(buf), "%d", nid);
+		return add_str(c->l, buf, strlen(buf), err, errlen);
+	case OL_SIGNATURE:
+		nid = signature_digest(buf);
 		if (nid == NID_undef) {
-			set_err(err, errlen, "'%s' is not a digest name (e.g. md5, sha1)", buf);
+			set_err(err, errlen, "'%s' is not a digest (md5, sha1, ...) or a signature algorithm "
+			        "with one (RSA-SHA1, ecdsa-with-SHA1, sha1WithRSAEncryption, ...)", buf);
 			return -1;
 		}
 		snprintf(buf, sizeof(buf), "%d", nid);
@@ -655,6 +778,7 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 		const char *key;
 	} others[] = {
 		{ offsetof(struct policy, allowed_curves), OL_CURVES, "allowed_curves" },
+		{ offsetof(struct policy, allowed_key_types), OL_KEY_TYPES, "allowed_key_types" },
 		{ offsetof(struct policy, forbid_signature), OL_SIGNATURE, "forbid_signature" },
 		{ offsetof(struct policy, require_policies), OL_POLICIES, "require_policies" },
 	};

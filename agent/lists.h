@@ -50,6 +50,14 @@ size_t lists_norm_serial(const char *in, size_t len, char *out, size_t outlen);
 size_t lists_serial_raw(const char *in, size_t len, char *out, size_t outlen);
 void lists_lower(char *s);
 
+/* Key limits. lists_key_curve(): the token an allowed_curves entry must
+ * equal for a key of that EVP_PKEY type: the curve's short name for EC,
+ * "SM2", "ED25519", "ED448", "X25519", "X448"; "" for key types that have
+ * none (RSA is not subject to allowed_curves; anything else is denied).
+ * lists_key_type_name(): the allowed_key_types name of a type, or NULL. */
+const char *lists_key_curve(int key_type, const char *curve);
+const char *lists_key_type_name(int nid);
+
 /* The config key name of an identity kind, e.g. "dns" for ID_DNS. */
 extern const char *const id_kind_names[ID_KINDS];
 

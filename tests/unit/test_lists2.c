@@ -12,6 +12,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "cert.h"
@@ -366,4 +367,291 @@ TEST(lists2_negative_serial)
 	EXPECT("allow_serials = ff", pos, "ok", "allow_serials");
 	X509_free(neg);
 	X509_free(pos);
+}
+
+/* ---- 3. SPKI pins over the canonical encoding of the key ---- */
+
+/* A copy of k whose public point is written as fmt ("compressed", ...) and
+ * its curve as enc ("named_curve", "explicit"); NULL enc leaves it. */
+static EVP_PKEY *ec_encoded(EVP_PKEY *k, const char *fmt, const char *enc)
+{
+	EVP_PKEY *c = EVP_PKEY_dup(k);
+
+	if (c && (!EVP_PKEY_set_utf8_string_param(c, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, fmt) ||
+	          (enc && !EVP_PKEY_set_utf8_string_param(c, OSSL_PKEY_PARAM_EC_ENCODING, enc)))) {
+		EVP_PKEY_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* The pin of the SPKI exactly as x carries it (what the old code used). */
+static void raw_pin(X509 *x, char out[45])
+{
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen = 0;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+
+	out[0] = 0;
+	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
+		EVP_EncodeBlock((unsigned char *)out, md, 32);
+	OPENSSL_free(der);
+}
+
+static int spki_len(X509 *x)
+{
+	return i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), NULL);
+}
+
+TEST(lists2_spki_pin_canonical)
+{
+	EVP_PKEY *k = testpki_make_ec_key("P-256"), *kc, *ku, *ke;
+	X509 *comp, *unc, *expl;
+	char pin_u[45], pin_c[45], pin_e[45], line[256];
+	struct cert_ext *ec, *eu, *ee;
+
+	setup();
+	kc = k ? ec_encoded(k, "compressed", NULL) : NULL;
+	ku = k ? ec_encoded(k, "uncompressed", NULL) : NULL;
+	ke = k ? ec_encoded(k, "uncompressed", "explicit") : NULL;
+	CHECK(kc && ku && ke);
+	if (!kc || !ku || !ke)
+		return;
+	comp = mk("/O=Example/CN=compressed", kc, NULL, NULL);
+	unc = mk("/O=Example/CN=uncompressed", ku, NULL, NULL);
+	expl = mk("/O=Example/CN=explicit", ke, NULL, NULL);
+	CHECK(comp && unc && expl);
+	/* the same key, three encodings of it */
+	CHECK_EQ_INT(spki_len(comp), 59);
+	CHECK_EQ_INT(spki_len(unc), 91);
+	CHECK(spki_len(expl) > 91);
+	raw_pin(unc, pin_u);
+	raw_pin(comp, pin_c);
+	raw_pin(expl, pin_e);
+	CHECK(strcmp(pin_u, pin_c) != 0 && strcmp(pin_u, pin_e) != 0);
+	/* the pin is the uncompressed, named-curve encoding's, whatever the certificate says */
+	ec = cert_get_ext(comp);
+	eu = cert_get_ext(unc);
+	ee = cert_get_ext(expl);
+	CHECK(ec && eu && ee);
+	if (ec && eu && ee) {
+		CHECK_EQ_STR(eu->spki_pin, pin_u);
+		CHECK_EQ_STR(ec->spki_pin, pin_u);
+		CHECK_EQ_STR(ee->spki_pin, pin_u);
+		CHECK_EQ_MEM(ec->spki_sha256, eu->spki_sha256, 32);
+	}
+	free(ec);
+	free(eu);
+	free(ee);
+	/* a compromised key stays denied when re-encoded */
+	snprintf(line, sizeof(line), "deny_spki_pins = %s", pin_u);
+	EXPECT(line, comp, "cert_untrusted", "deny_spki_pins");
+	EXPECT(line, expl, "cert_untrusted", "deny_spki_pins");
+	EXPECT(line, unc, "cert_untrusted", "deny_spki_pins");
+	/* and an allowed key is allowed in any encoding */
+	snprintf(line, sizeof(line), "allow_spki_pins = %s", pin_u);
+	EXPECT(line, comp, "ok", "allow_spki_pins");
+	/* a pin of the compressed encoding names no key */
+	snprintf(line, sizeof(line), "allow_spki_pins = %s", pin_c);
+	EXPECT(line, comp, "cert_untrusted", "identity");
+	X509_free(comp);
+	X509_free(unc);
+	X509_free(expl);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(kc);
+	EVP_PKEY_free(ku);
+	EVP_PKEY_free(ke);
+}
+
+/* ---- 4. forbid_signature: names that map to a digest ---- */
+
+/* x re-signed by key with RSASSA-PSS over md. */
+static int resign_pss(X509 *x, EVP_PKEY *key, const EVP_MD *md)
+{
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	int ok = mctx && EVP_DigestSignInit(mctx, &pctx, md, NULL, key) > 0 &&
+	         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+	         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
+	         X509_sign_ctx(x, mctx) > 0;
+
+	EVP_MD_CTX_free(mctx);
+	return ok;
+}
+
+TEST(lists2_forbid_signature_names)
+{
+	static const char *const sha1_names[] = {
+		"sha1", "SHA1", "RSA-SHA1", "sha1WithRSAEncryption", "ecdsa-with-SHA1", "dsaWithSHA1",
+		"1.3.14.3.2.26", "md5, sha1", "rsa-sha1",
+	};
+	X509 *s1, *s256;
+	char line[128];
+
+	setup();
+	s1 = mk("/O=Example/CN=sha1", NULL, NULL, "sha1");
+	s256 = mk("/O=Example/CN=sha256", NULL, NULL, NULL);
+	CHECK(s1 && s256);
+	for (size_t i = 0; i < sizeof(sha1_names) / sizeof(sha1_names[0]); i++) {
+		snprintf(line, sizeof(line), "forbid_signature = %s", sha1_names[i]);
+		/* the old code took RSA-SHA1 and ecdsa-with-SHA1 for themselves: never matched */
+		EXPECT(line, s1, "cert_untrusted", "forbid_signature");
+		EXPECT(line, s256, "ok", "verified");
+	}
+	EXPECT("forbid_signature = RSA-SHA256", s256, "cert_untrusted", "forbid_signature");
+	EXPECT("forbid_signature = SHA2-256", s256, "cert_untrusted", "forbid_signature");
+	REJECTED("forbid_signature = CN", "forbid_signature", "'CN' is not a digest");
+	REJECTED("forbid_signature = sha1, prime256v1", "forbid_signature", "'prime256v1' is not a digest");
+	REJECTED("forbid_signature = ED25519", "forbid_signature", "is not a digest");
+	REJECTED("forbid_signature = RSASSA-PSS", "forbid_signature", "is not a digest");
+	REJECTED("forbid_signature = sha1x", "forbid_signature", "is not a digest");
+	X509_free(s1);
+	X509_free(s256);
+}
+
+TEST(lists2_forbid_signature_pss_and_eddsa)
+{
+	EVP_PKEY *rk = testpki_make_rsa_key(2048), *ek = testpki_make_ed25519_key();
+	X509 *rca = NULL, *pss1 = NULL, *pss256 = NULL, *eca = NULL, *ed = NULL;
+	struct testpki_cert c = {
+		.subject = "/O=Example/CN=pss", .key = L.key, .not_before = NOW - DAY,
+		.not_after = NOW + 30 * DAY, .eku = "clientAuth",
+	};
+
+	setup();
+	CHECK(rk && ek);
+	if (!rk || !ek)
+		goto out;
+	rca = testpki_make_cert("/CN=RSA CA", rk, NULL, NULL, NOW - DAY, NOW + 90 * DAY, 1, NULL);
+	eca = testpki_make_cert("/CN=Ed CA", ek, NULL, NULL, NOW - DAY, NOW + 90 * DAY, 1, NULL);
+	c.issuer = rca;
+	c.issuer_key = rk;
+	pss1 = testpki_make_cert_ex(&c);
+	pss256 = testpki_make_cert_ex(&c);
+	c.issuer = eca;
+	c.issuer_key = ek;
+	ed = testpki_make_cert_ex(&c);
+	CHECK(pss1 && pss256 && ed);
+	CHECK(pss1 && resign_pss(pss1, rk, EVP_sha1()));
+	CHECK(pss256 && resign_pss(pss256, rk, EVP_sha256()));
+	/* RSA-PSS: the digest is in the parameters */
+	EXPECT("forbid_signature = sha1", pss1, "cert_untrusted", "forbid_signature");
+	EXPECT("forbid_signature = sha1", pss256, "ok", "verified");
+	EXPECT("forbid_signature = sha256", pss256, "cert_untrusted", "forbid_signature");
+	/* Ed25519 signs without a separate digest: not forbidden */
+	EXPECT("forbid_signature = sha1, sha512", ed, "ok", "verified");
+out:
+	X509_free(rca);
+	X509_free(eca);
+	X509_free(pss1);
+	X509_free(pss256);
+	X509_free(ed);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ek);
+}
+
+/* A signature algorithm OpenSSL does not know: the digest cannot be told. */
+TEST(lists2_forbid_signature_unknown_digest)
+{
+	static const unsigned char oid[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+	X509 *x, *y = NULL;
+	unsigned char *der, *p = NULL;
+	const unsigned char *q;
+	size_t len, i, last = 0;
+
+	setup();
+	x = mk("/O=Example/CN=odd", NULL, NULL, NULL);
+	der = x ? testpki_to_der(x, &len) : NULL;
+	CHECK(der != NULL);
+	if (!der)
+		goto out;
+	/* ecdsa-with-SHA256 -> 1.2.840.10045.4.3.127 in the outer signatureAlgorithm */
+	for (i = 0; i + sizeof(oid) <= len; i++)
+		if (memcmp(der + i, oid, sizeof(oid)) == 0)
+			last = i;
+	CHECK(last > 0);
+	der[last + sizeof(oid) - 1] = 0x7f;
+	q = der;
+	y = d2i_X509(NULL, &q, (long)len);
+	CHECK(y != NULL);
+	if (y) {
+		struct cert_ext *e = cert_get_ext(y);
+
+		CHECK(e != NULL);
+		if (e)
+			CHECK_EQ_INT(e->sig_md_nid, NID_undef);
+		free(e);
+		EXPECT("forbid_signature = md5", y, "cert_untrusted", "forbid_signature");
+		EXPECT("deny_cn = nobody", y, "ok", "verified");
+	}
+out:
+	OPENSSL_free(p);
+	free(der);
+	X509_free(x);
+	X509_free(y);
+}
+
+/* ---- 5. key limits cover every key type ---- */
+
+TEST(lists2_key_limits_every_type)
+{
+	EVP_PKEY *sm2 = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	EVP_PKEY *ed = testpki_make_ed25519_key();
+	EVP_PKEY *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+	EVP_PKEY *p384 = testpki_make_ec_key("P-384");
+	EVP_PKEY *rsa = testpki_make_rsa_key(2048);
+	X509 *xs = NULL, *xe = NULL, *x448 = NULL, *x384 = NULL, *x256 = NULL, *xr = NULL;
+
+	setup();
+	CHECK(sm2 && ed && ed448 && p384 && rsa);
+	if (!sm2 || !ed || !ed448 || !p384 || !rsa)
+		goto out;
+	xs = mk("/O=Example/CN=sm2", sm2, NULL, NULL);
+	xe = mk("/O=Example/CN=ed25519", ed, NULL, NULL);
+	x448 = mk("/O=Example/CN=ed448", ed448, NULL, NULL);
+	x384 = mk("/O=Example/CN=p384", p384, NULL, NULL);
+	x256 = mk("/O=Example/CN=p256", NULL, NULL, NULL);
+	xr = mk("/O=Example/CN=rsa", rsa, NULL, NULL);
+	CHECK(xs && xe && x448 && x384 && x256 && xr);
+	/* the old code checked EC keys only: SM2 and Ed25519 passed */
+	EXPECT("allowed_curves = P-256", xs, "cert_untrusted", "allowed_curves");
+	EXPECT("allowed_curves = P-256", xe, "cert_untrusted", "allowed_curves");
+	EXPECT("allowed_curves = P-256", x448, "cert_untrusted", "allowed_curves");
+	EXPECT("allowed_curves = P-256", x384, "cert_untrusted", "allowed_curves");
+	EXPECT("allowed_curves = P-256", x256, "ok", "verified");
+	EXPECT("allowed_curves = prime256v1", x256, "ok", "verified");
+	EXPECT("allowed_curves = P-256", xr, "ok", "verified");        /* RSA: min_rsa_bits' business */
+	EXPECT("allowed_curves = P-256, ed25519", xe, "ok", "verified");
+	EXPECT("allowed_curves = Ed448", x448, "ok", "verified");
+	EXPECT("allowed_curves = sm2", xs, "ok", "verified");
+	EXPECT("allowed_curves = secp384r1", x384, "ok", "verified");
+	EXPECT("allowed_curves = p-384", x384, "ok", "verified");
+	/* allowed_key_types */
+	EXPECT("allowed_key_types = rsa, ec", xs, "cert_untrusted", "allowed_key_types");
+	EXPECT("allowed_key_types = rsa, ec", xe, "cert_untrusted", "allowed_key_types");
+	EXPECT("allowed_key_types = rsa, ec", x256, "ok", "verified");
+	EXPECT("allowed_key_types = rsa, ec", xr, "ok", "verified");
+	EXPECT("allowed_key_types = ec", xr, "cert_untrusted", "allowed_key_types");
+	EXPECT("allowed_key_types = Ed25519", xe, "ok", "verified");
+	EXPECT("allowed_key_types = SM2", xs, "ok", "verified");
+	EXPECT("allowed_key_types = rsa-pss", xr, "cert_untrusted", "allowed_key_types");
+	/* -c checks the names */
+	REJECTED("allowed_curves = CN", "allowed_curves", "'CN' is not a curve");
+	REJECTED("allowed_curves = sha256", "allowed_curves", "is not a curve");
+	REJECTED("allowed_curves = P-257", "allowed_curves", "is not a curve");
+	REJECTED("allowed_key_types = rsa, elliptic", "allowed_key_types", "'elliptic' is not a key type");
+	ACCEPTED("allowed_curves = P-256, P-384, P-521, brainpoolP256r1, ED25519, x25519, X448, SM2");
+	ACCEPTED("allowed_key_types = rsa, rsa-pss, ec, ed25519, ed448, sm2, dsa, x25519, x448, dh, dhx");
+out:
+	X509_free(xs);
+	X509_free(xe);
+	X509_free(x448);
+	X509_free(x384);
+	X509_free(x256);
+	X509_free(xr);
+	EVP_PKEY_free(sm2);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(ed448);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(rsa);
 }
