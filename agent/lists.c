@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
@@ -112,7 +113,9 @@ static int inline_split(const char *src, enum list_syntax syn, list_item_fn fn, 
 
 	if (syn != LIST_PLAIN) {
 		for (i = 0; i < total; i++) {
-			if (src[i] == '"') {
+			if (src[i] == '\\' && i + 1 < total && src[i + 1] == '"') {
+				i++;                 /* an escaped quote in an unquoted DN */
+			} else if (src[i] == '"') {
 				i = quote_end(src + i, total - i) + i;
 				if (i >= total) {
 					set_err(err, errlen, "unterminated quote in '%s'", src);
@@ -127,6 +130,10 @@ static int inline_split(const char *src, enum list_syntax syn, list_item_fn fn, 
 		const char *item;
 		size_t len;
 
+		if (syn != LIST_PLAIN && i + 1 < total && src[i] == '\\' && src[i + 1] == '"') {
+			i++;
+			continue;
+		}
 		if (syn != LIST_PLAIN && i < total && src[i] == '"') {
 			i += quote_end(src + i, total - i);
 			continue;
@@ -461,7 +468,7 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 		size_t sl = strcspn(buf, " \t"), n, rn;
 		const char *dn = buf + sl;
 		size_t dl;
-		char raw[2 * SERIAL_MAX_OCTETS + 2];
+		char raw[sizeof(canon)];
 
 		n = lists_norm_serial(buf, sl, canon, sizeof(canon));
 		if (!n) {
@@ -615,6 +622,7 @@ static int key_curve_token(char *buf, size_t len)
 		lists_lower(up);
 		nid = OBJ_txt2nid(up);
 	}
+	ERR_clear_error();           /* names tried and not found */
 	if (nid == NID_undef || !builtin_curve(nid))
 		return 0;
 	snprintf(buf, len, "%s", OBJ_nid2sn(nid));
@@ -662,15 +670,19 @@ static int signature_digest(const char *name)
 	for (int i = 0; i < 3; i++) {
 		nid = OBJ_txt2nid(v[i]);
 		if (nid != NID_undef) {
+			ERR_clear_error();
 			if (OBJ_find_sigid_algs(nid, &mdnid, &pknid))
 				return mdnid;         /* NID_undef: no fixed digest */
 			if (EVP_get_digestbynid(nid))
 				return nid;
 		}
 		md = EVP_get_digestbyname(v[i]);
-		if (md && EVP_MD_get_type(md) != NID_undef)
+		if (md && EVP_MD_get_type(md) != NID_undef) {
+			ERR_clear_error();
 			return EVP_MD_get_type(md);
+		}
 	}
+	ERR_clear_error();           /* names tried and not found */
 	return NID_undef;
 }
 

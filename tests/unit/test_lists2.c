@@ -655,3 +655,50 @@ out:
 	EVP_PKEY_free(p384);
 	EVP_PKEY_free(rsa);
 }
+
+/* The raw reading of a deny entry keeps its issuer, however long the DN. */
+TEST(lists2_negative_serial_long_issuer)
+{
+	static const char org[] = "/O=An Issuing Organisation With A Rather Long Name"
+	                          "/OU=Division Of Names Long Enough To Overflow"
+	                          "/OU=Department Of Small Buffers";
+	char subj[256], text[512], line[128];
+	EVP_PKEY *ck = testpki_make_key();
+	X509 *ca = NULL, *x = NULL;
+	struct testpki_cert c = {
+		.subject = "/O=Example/CN=neg", .key = L.key, .not_before = NOW - DAY,
+		.not_after = NOW + 30 * DAY, .eku = "clientAuth", .serial_hex = "-1",
+	};
+
+	setup();
+	snprintf(subj, sizeof(subj), "%s/CN=Long CA", org);
+	ca = ck ? testpki_make_cert(subj, ck, NULL, NULL, NOW - DAY, NOW + 90 * DAY, 1, NULL) : NULL;
+	c.issuer = ca;
+	c.issuer_key = ck;
+	x = ca ? testpki_make_cert_ex(&c) : NULL;
+	CHECK(x != NULL);
+	if (x) {
+		snprintf(text, sizeof(text), "ff \"%s/CN=Long CA\"\n", org);
+		snprintf(line, sizeof(line), "deny_serials = @%s", write_tmp(text));
+		EXPECT(line, x, "cert_untrusted", "deny_serials");
+		snprintf(text, sizeof(text), "ff %s/CN=Other CA\n", org);
+		snprintf(line, sizeof(line), "deny_serials = @%s", write_tmp(text));
+		EXPECT(line, x, "ok", "verified");
+	}
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(ck);
+}
+
+/* An escaped quote inside an unquoted single DN is no quote. */
+TEST(lists2_inline_dn_escaped_quote)
+{
+	X509 *x;
+
+	setup();
+	x = mk("/O=Example/CN=a\"b", NULL, NULL, NULL);
+	CHECK(x != NULL);
+	EXPECT("deny_subjects = /O=Example/CN=a\\\"b", x, "cert_untrusted", "deny_subjects");
+	EXPECT("deny_subjects = \"CN=a\\\"b,O=Example\"", x, "cert_untrusted", "deny_subjects");
+	X509_free(x);
+}
