@@ -702,3 +702,47 @@ TEST(lists2_inline_dn_escaped_quote)
 	EXPECT("deny_subjects = \"CN=a\\\"b,O=Example\"", x, "cert_untrusted", "deny_subjects");
 	X509_free(x);
 }
+
+/* An RSA key OpenSSL cannot read: its size is unknown, min_rsa_bits denies. */
+TEST(lists2_min_rsa_bits_unknown_size)
+{
+	static const unsigned char spki[] = { 0x03, 0x82, 0x01, 0x0f, 0x00, 0x30, 0x82, 0x01, 0x0a };
+	EVP_PKEY *rsa = testpki_make_rsa_key(2048);
+	X509 *x = NULL, *y = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *q;
+	size_t len = 0, i, at = 0;
+
+	setup();
+	x = rsa ? mk("/O=Example/CN=rsa", rsa, NULL, NULL) : NULL;
+	der = x ? testpki_to_der(x, &len) : NULL;
+	CHECK(der != NULL);
+	if (!der)
+		goto out;
+	for (i = 0; i + sizeof(spki) <= len && !at; i++)
+		if (memcmp(der + i, spki, sizeof(spki)) == 0)
+			at = i;
+	CHECK(at > 0);
+	der[at + 5] = 0x31;       /* RSAPublicKey SEQUENCE -> SET: not a key */
+	q = der;
+	y = d2i_X509(NULL, &q, (long)len);
+	CHECK(y != NULL);
+	if (y) {
+		struct cert_ext *e = cert_get_ext(y);
+
+		CHECK(e != NULL);
+		if (e) {
+			CHECK_EQ_INT(e->key_type, EVP_PKEY_RSA);
+			CHECK_EQ_INT(e->key_bits, 0);
+		}
+		free(e);
+		EXPECT("min_rsa_bits = 1024", y, "cert_untrusted", "min_rsa_bits");
+		EXPECT("allowed_curves = P-256", y, "ok", "verified");
+		EXPECT("allowed_key_types = ec", y, "cert_untrusted", "allowed_key_types");
+	}
+out:
+	free(der);
+	X509_free(x);
+	X509_free(y);
+	EVP_PKEY_free(rsa);
+}
