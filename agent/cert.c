@@ -32,6 +32,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -1083,9 +1084,67 @@ static const struct {
 	{ EVP_PKEY_DHX,     "DHX" },
 };
 
-/* SPKI digest and pin, key type, size, name and curve. A key OpenSSL
- * cannot load (unknown algorithm) still has its SPKI hashed and is named
- * by its algorithm OID, with 0 bits. */
+/* A provider's key (an SM2 key from an id-ecPublicKey SPKI) may have no
+ * legacy type: EVP_PKEY_get_base_id() says -1. Ask by name instead, so a
+ * key limit never sees an SM2 key as "unknown". NID_undef if neither. */
+static int key_type_of(EVP_PKEY *pkey)
+{
+	int t = EVP_PKEY_get_base_id(pkey);
+
+	if (t > 0)
+		return t;
+	for (size_t i = 0; i < sizeof(cert_key_names) / sizeof(cert_key_names[0]); i++)
+		if (EVP_PKEY_is_a(pkey, cert_key_names[i].name))
+			return cert_key_names[i].nid;
+	return NID_undef;
+}
+
+/* The SubjectPublicKeyInfo a pin is computed over: the key as OpenSSL
+ * re-encodes it, EC points uncompressed and EC parameters by curve name,
+ * so that the same key written another way (`openssl ec -conv_form
+ * compressed`, explicit curve parameters) keeps its pin. A key OpenSSL
+ * cannot load is hashed as the certificate has it. Returns the DER length
+ * (*der is the caller's, OPENSSL_free) or -1. */
+static int spki_canonical_der(X509_PUBKEY *pk, EVP_PKEY *pkey, unsigned char **der)
+{
+	EVP_PKEY *copy;
+	char group[80];
+	size_t glen = 0;
+	int n = -1, type;
+
+	if (!pkey)
+		return pk ? i2d_X509_PUBKEY(pk, der) : -1;
+	type = key_type_of(pkey);
+	if (type != EVP_PKEY_EC && type != EVP_PKEY_SM2)
+		return i2d_PUBKEY(pkey, der);
+	if (!(copy = EVP_PKEY_dup(pkey)))
+		return -1;
+	if (!EVP_PKEY_set_utf8_string_param(copy, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	                                    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED))
+		goto out;
+	if (EVP_PKEY_get_utf8_string_param(copy, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) &&
+	    !EVP_PKEY_set_utf8_string_param(copy, OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_GROUP))
+		goto out;
+	n = i2d_PUBKEY(copy, der);
+out:
+	EVP_PKEY_free(copy);
+	return n;
+}
+
+/* A curve's OpenSSL short name ("prime256v1" for "P-256"); "" if unknown. */
+static void curve_short_name(char *name, size_t len)
+{
+	int nid = OBJ_txt2nid(name);
+
+	if (nid == NID_undef)
+		nid = EC_curve_nist2nid(name);
+	if (nid != NID_undef && OBJ_nid2sn(nid))
+		snprintf(name, len, "%s", OBJ_nid2sn(nid));
+}
+
+/* SPKI digest and pin (spki_canonical_der), key type, size, name and
+ * curve. A key OpenSSL cannot load (unknown algorithm) is named by its
+ * algorithm OID, with 0 bits. */
 static int ext_key(struct ext_build *b, X509 *x)
 {
 	X509_PUBKEY *pk = X509_get_X509_PUBKEY(x);
@@ -1097,7 +1156,7 @@ static int ext_key(struct ext_build *b, X509 *x)
 	size_t i, glen = 0;
 	int n, ok;
 
-	n = pk ? i2d_X509_PUBKEY(pk, &der) : -1;
+	n = spki_canonical_der(pk, pkey, &der);
 	ok = n > 0 && EVP_Digest(der, (size_t)n, b->e.spki_sha256, &mdlen, EVP_sha256(), NULL) &&
 	     mdlen == sizeof(b->e.spki_sha256);
 	OPENSSL_free(der);
@@ -1107,7 +1166,7 @@ static int ext_key(struct ext_build *b, X509 *x)
 	                (int)sizeof(b->e.spki_sha256));
 
 	if (pkey) {
-		b->e.key_type = EVP_PKEY_get_base_id(pkey);
+		b->e.key_type = key_type_of(pkey);
 		b->e.key_bits = EVP_PKEY_get_bits(pkey);
 	} else {
 		if (!X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, pk) || !alg)
@@ -1136,6 +1195,8 @@ static int ext_key(struct ext_build *b, X509 *x)
 	    !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, b->curve,
 	                                    sizeof(b->curve), &glen))
 		b->curve[0] = '\0';    /* explicit parameters: no name */
+	if (b->curve[0])
+		curve_short_name(b->curve, sizeof(b->curve));
 	return ext_str_add0(b, EXT_OFF(b, curve), b->curve);
 }
 
@@ -1168,6 +1229,7 @@ static int ext_sig(struct ext_build *b, X509 *x)
 	    (nid == NID_undef || !OBJ_find_sigid_algs(nid, &md, NULL)))
 		md = NID_undef;
 	b->e.sig_md_nid = md;
+	b->e.sig_nid = nid;
 	return ext_str_add0(b, EXT_OFF(b, sig_alg), ln);
 }
 

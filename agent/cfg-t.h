@@ -115,8 +115,9 @@ struct policy {
 	int clock_skew_ms;
 	int min_rsa_bits;
 	int max_lifetime_days;       /* 0 = any */
-	struct cfg_list allowed_curves;      /* set of curve short names */
-	struct cfg_list forbid_signature;    /* set of digest short names */
+	struct cfg_list allowed_curves;      /* set of curve short names / key tokens (lists_key_curve) */
+	struct cfg_list allowed_key_types;   /* set of EVP_PKEY type NIDs, as decimal text */
+	struct cfg_list forbid_signature;    /* set of digest NIDs, as decimal text */
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];

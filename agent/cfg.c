@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "cert.h"
+#include "comment.h"
 #include "fwd.h"
 #include "lists.h"
 #include "cfg.h"
@@ -173,15 +174,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
 	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)" },
 	{ CFG_S_POLICY, "allow_serials", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SERIAL), NULL,
-	  "allow: serial numbers in hex, each optionally followed by its issuer DN (from that issuer only, on the path the agent verified)" },
+	  "allow: serial numbers in hex (-1 for a negative one), each optionally followed by its issuer DN, quoted inline (from that issuer only, on the path the agent verified)" },
 	{ CFG_S_POLICY, "allow_subjects", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SUBJECT), NULL,
-	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); use @file, DNs contain commas" },
+	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); inline, quote each DN: \"CN=a,O=b\", \"CN=c\"; or @file, one per line" },
 	{ CFG_S_POLICY, "allow_issuers", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER), NULL,
-	  "allow: issuer DNs (use @file)" },
+	  "allow: issuer DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "allow_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER_THUMBPRINT), NULL,
 	  "allow: thumbprints of the issuing certificate on the path the agent verified (pin an intermediate; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "allow_spki_pins", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPKI), NULL,
-	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki)" },
+	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki), EC point uncompressed (certspoa inspect prints it)" },
 	{ CFG_S_POLICY, "allow_spiffe", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPIFFE), NULL,
 	  "allow: SPIFFE IDs: spiffe://td (whole trust domain), spiffe://td/path (that ID or below it)" },
 	{ CFG_S_POLICY, "allow_uri", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_URI), NULL,
@@ -197,11 +198,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
 	  "deny (always wins): certificate thumbprints" },
 	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
-	  "deny: serial numbers [issuer DN]" },
+	  "deny: serial numbers [issuer DN]; FF also names the serial whose DER bytes are FF (-1)" },
 	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
-	  "deny: subject DNs" },
+	  "deny: subject DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "deny_issuers", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER), NULL,
-	  "deny: issuer DNs" },
+	  "deny: issuer DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "deny_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER_THUMBPRINT), NULL,
 	  "deny: thumbprints of the issuing certificate on the path the agent verified (no path: denied; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "deny_spki_pins", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPKI), NULL,
@@ -221,9 +222,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "min_rsa_bits", CFG_T_INT, 0, 16384, "0", POLICY(min_rsa_bits), NULL,
 	  "smallest RSA key accepted (0 = any)" },
 	{ CFG_S_POLICY, "allowed_curves", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_curves), NULL,
-	  "EC keys must use one of these curves (prime256v1 or P-256, secp384r1, ...); unset = any" },
+	  "every key that is not RSA must be one of these: EC curves (P-256 or prime256v1, secp384r1, ...), ed25519, ed448, sm2, x25519, x448; other keys are denied; unset = any" },
+	{ CFG_S_POLICY, "allowed_key_types", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_key_types), NULL,
+	  "the key must be of one of these types: rsa, rsa-pss, ec, ed25519, ed448, sm2, dsa, x25519, x448, dh, dhx; unset = any" },
 	{ CFG_S_POLICY, "forbid_signature", CFG_T_LIST, 0, 0, NULL, POLICY(forbid_signature), NULL,
-	  "refuse certificates signed with these digests, e.g. md5, sha1" },
+	  "refuse certificates signed with these digests: md5, sha1, ... or signature algorithms (RSA-SHA1, ecdsa-with-SHA1, ...); a signature whose digest cannot be told is refused too" },
 	{ CFG_S_POLICY, "max_lifetime_days", CFG_T_INT, 0, 36500, "0", POLICY(max_lifetime_days), NULL,
 	  "refuse certificates whose validity period is longer than this many days, e.g. 398 (0 = any)" },
 	{ CFG_S_POLICY, "require_policies", CFG_T_LIST, 0, 0, NULL, POLICY(require_policies), NULL,
@@ -591,12 +594,27 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parse *ps = user;
+	char val[1024];
+	size_t vlen;
 	void *base;
 
 	if (ps->failed)
 		return 0;
 	if (!name)
 		return 1;
+	/* one comment syntax everywhere (comment.h): inih cuts " ;" comments
+	 * itself; " #" is cut here, for every key */
+	vlen = strlen(value);
+	if (vlen >= sizeof(val)) {
+		cfg_error(ps, name, "value longer than %zu characters", sizeof(val) - 1);
+		return 0;
+	}
+	vlen = comment_cut(value, vlen);
+	while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
+	memcpy(val, value, vlen);
+	val[vlen] = 0;
+	value = val;
 	if (!ps->in_section) {
 		cfg_error(ps, name, "key outside of any section");
 		return 0;
@@ -952,6 +970,7 @@ void cfg_free(struct config *cfg)
 			cfg_list_free(&p->deny[k]);
 		}
 		cfg_list_free(&p->allowed_curves);
+		cfg_list_free(&p->allowed_key_types);
 		cfg_list_free(&p->forbid_signature);
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);

@@ -10,7 +10,7 @@
  *   parse     cert_unverified      not exactly one DER certificate
  *   verify    cert_unverified      HAProxy's and/or the agent's chain check
  *   deny_*    cert_untrusted       deny lists, which always win
- *   limits    cert_untrusted       key size, curve, signature, lifetime, policies
+ *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
@@ -376,15 +376,33 @@ static void allow(struct decision *d, const char *rule)
 	d->rule = rule;
 }
 
-/* Key, signature, lifetime and policy limits. Returns 0 if they pass. */
+/* Key, signature, lifetime and policy limits. Returns 0 if they pass. A
+ * limit that cannot tell (a key of unknown size, a signature digest that
+ * cannot be determined) denies. */
 static int check_limits(const struct policy *pol, const struct cert_eval *ce,
                         struct trace *t, struct decision *d)
 {
 	const struct cert_ext *x = ce->ext;
 	const struct cert_facts *f = ce->facts;
+	const char *kt = lists_key_type_name(x->key_type);
 	char nid[16];
 
+	if (pol->allowed_key_types.src) {
+		snprintf(nid, sizeof(nid), "%d", x->key_type);
+		if (!strset_has(pol->allowed_key_types.set, nid, strlen(nid))) {
+			trace_add(t, "allowed_key_types=fail(%s)", x->key_name);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_key_types", "key type %s is not allowed", x->key_name);
+			return -1;
+		}
+		trace_add(t, "allowed_key_types=pass(%s)", kt ? kt : x->key_name);
+	}
 	if (pol->min_rsa_bits && (x->key_type == EVP_PKEY_RSA || x->key_type == EVP_PKEY_RSA_PSS)) {
+		if (x->key_bits <= 0) {
+			trace_add(t, "min_rsa_bits=fail(unknown size)");
+			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of unknown size, the policy requires %d bits",
+			     pol->min_rsa_bits);
+			return -1;
+		}
 		if (x->key_bits < pol->min_rsa_bits) {
 			trace_add(t, "min_rsa_bits=fail(%d<%d)", x->key_bits, pol->min_rsa_bits);
 			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of %d bits, the policy requires %d",
@@ -393,22 +411,49 @@ static int check_limits(const struct policy *pol, const struct cert_eval *ce,
 		}
 		trace_add(t, "min_rsa_bits=pass(%d)", x->key_bits);
 	}
-	if (pol->allowed_curves.src && x->key_type == EVP_PKEY_EC) {
-		if (!strset_has(pol->allowed_curves.set, x->curve, strlen(x->curve))) {
-			trace_add(t, "allowed_curves=fail(%s)", x->curve);
-			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", x->curve);
+	if (pol->allowed_curves.src && x->key_type != EVP_PKEY_RSA && x->key_type != EVP_PKEY_RSA_PSS) {
+		/* every other key: EC by its curve, the rest by their type */
+		const char *c = lists_key_curve(x->key_type, x->curve);
+
+		if (!c[0]) {
+			trace_add(t, "allowed_curves=fail(%s)", x->key_name);
+			if (x->key_type == EVP_PKEY_EC)
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC key without a named curve");
+			else
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "key type %s is not allowed", x->key_name);
 			return -1;
 		}
-		trace_add(t, "allowed_curves=pass(%s)", x->curve);
+		if (!strset_has(pol->allowed_curves.set, c, strlen(c))) {
+			trace_add(t, "allowed_curves=fail(%s)", c);
+			if (x->key_type == EVP_PKEY_EC)
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", c);
+			else
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "key type %s is not allowed", x->key_name);
+			return -1;
+		}
+		trace_add(t, "allowed_curves=pass(%s)", c);
 	}
 	if (pol->forbid_signature.src) {
-		snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
-		if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
-			trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
-			deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
-			return -1;
+		if (x->sig_md_nid == NID_undef) {
+			/* Ed25519 and Ed448 sign without a separate digest; any
+			 * other signature whose digest is unknown cannot be
+			 * shown to avoid the forbidden ones */
+			if (x->sig_nid != NID_ED25519 && x->sig_nid != NID_ED448) {
+				trace_add(t, "forbid_signature=fail(%s, digest unknown)", x->sig_alg);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature",
+				     "the digest of signature %s cannot be determined", x->sig_alg);
+				return -1;
+			}
+			trace_add(t, "forbid_signature=pass(%s, no separate digest)", x->sig_alg);
+		} else {
+			snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
+			if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
+				trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
+				return -1;
+			}
+			trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
 		}
-		trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
 	}
 	if (pol->max_lifetime_days) {
 		int64_t days = (f->not_after - f->not_before) / 86400;
@@ -474,8 +519,8 @@ static int needs_ext(const struct policy *pol)
 		if (k != ID_THUMBPRINT && k != ID_ISSUER_THUMBPRINT &&
 		    (pol->allow[k].src || pol->deny[k].src))
 			return 1;
-	return pol->min_rsa_bits || pol->allowed_curves.src || pol->forbid_signature.src ||
-	       pol->require_policies.src;
+	return pol->min_rsa_bits || pol->allowed_curves.src || pol->allowed_key_types.src ||
+	       pol->forbid_signature.src || pol->require_policies.src;
 }
 
 static void decide(const struct policy *pol, const struct req_facts *rq,
