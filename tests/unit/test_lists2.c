@@ -32,6 +32,7 @@ static struct {
 	int ready;
 	EVP_PKEY *ca_key, *key;
 	X509 *ca;
+	char ca_file[64];
 	char files[16][64];
 	int nfiles;
 } L;
@@ -40,6 +41,8 @@ static void cleanup(void)
 {
 	for (int i = 0; i < L.nfiles; i++)
 		unlink(L.files[i]);
+	if (L.ca_file[0])
+		unlink(L.ca_file);
 }
 
 static void setup(void)
@@ -51,7 +54,9 @@ static void setup(void)
 	L.ca = testpki_make_cert("/O=Example/CN=Lists CA", L.ca_key, NULL, NULL,
 	                         NOW - 100 * DAY, NOW + 1000 * DAY, 1, NULL);
 	atexit(cleanup);
-	L.ready = L.ca_key && L.key && L.ca;
+	/* issuer rules (serials with an issuer DN) need a trust store */
+	L.ready = L.ca_key && L.key && L.ca &&
+	          testpki_write_pem(&L.ca, 1, L.ca_file, sizeof(L.ca_file)) == 0;
 }
 
 /* A leaf from the test CA; key NULL = the shared P-256 key. */
@@ -87,7 +92,9 @@ static struct config *load(const char *extra, char *err, size_t errlen)
 	struct config *cfg;
 	int fd;
 
-	snprintf(text, sizeof(text), "[policy default]\n%s\n", extra);
+	/* after extra, so that extra is on line 2 */
+	snprintf(text, sizeof(text), "[policy default]\n%s\n%s%s\n", extra,
+	         strstr(extra, "ca_file") ? "" : "ca_file = ", strstr(extra, "ca_file") ? "" : L.ca_file);
 	fd = mkstemp(path);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
 		return NULL;
@@ -662,7 +669,7 @@ TEST(lists2_negative_serial_long_issuer)
 	static const char org[] = "/O=An Issuing Organisation With A Rather Long Name"
 	                          "/OU=Division Of Names Long Enough To Overflow"
 	                          "/OU=Department Of Small Buffers";
-	char subj[256], text[512], line[128];
+	char subj[256], text[512], line[256], store[64] = "";
 	EVP_PKEY *ck = testpki_make_key();
 	X509 *ca = NULL, *x = NULL;
 	struct testpki_cert c = {
@@ -678,12 +685,16 @@ TEST(lists2_negative_serial_long_issuer)
 	x = ca ? testpki_make_cert_ex(&c) : NULL;
 	CHECK(x != NULL);
 	if (x) {
+		/* the issuer is matched on the verified path: trust this CA */
+		CHECK(testpki_write_pem(&ca, 1, store, sizeof(store)) == 0);
 		snprintf(text, sizeof(text), "ff \"%s/CN=Long CA\"\n", org);
-		snprintf(line, sizeof(line), "deny_serials = @%s", write_tmp(text));
+		snprintf(line, sizeof(line), "deny_serials = @%s\nca_file = %s", write_tmp(text), store);
 		EXPECT(line, x, "cert_untrusted", "deny_serials");
 		snprintf(text, sizeof(text), "ff %s/CN=Other CA\n", org);
-		snprintf(line, sizeof(line), "deny_serials = @%s", write_tmp(text));
+		snprintf(line, sizeof(line), "deny_serials = @%s\nca_file = %s", write_tmp(text), store);
 		EXPECT(line, x, "ok", "verified");
+		if (store[0])
+			unlink(store);
 	}
 	X509_free(x);
 	X509_free(ca);
