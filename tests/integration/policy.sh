@@ -616,7 +616,9 @@ if want routes && [ "$E2E_UP" = 1 ]; then
 
     # shadow mode: everything passes, the would-be denial is reported
     get_cert r-shadow "$BASE/shadow/x" other.crt
-    check "shadow: not allowed -> 200 all the same, rule shadow" allowed shadow other.crt
+    # (shadow mode does not vouch: the app gets no Client-Cert, no identity)
+    check "shadow: not allowed -> 200 all the same, rule shadow, no Client-Cert" allowed shadow -
+    check "shadow: not allowed -> the app gets no X-Client-Identity" eq "$(hdr X-Test-App-Identity)" ""
     check "shadow: would_deny cert_untrusted" eq "$(hdr X-Test-Would-Deny)" cert_untrusted
     check "shadow: would_rule identity" eq "$(hdr X-Test-Would-Rule)" identity
     get_cert r-shadow-expired "$BASE/shadow/x" expired.crt
