@@ -44,10 +44,21 @@ static char sock_path[108];
 static pid_t owner;
 static int verbose;                  /* FUZZ_VERBOSE set: one line per input */
 
-static void route(void *arg, const char *path, struct httpd_response *r)
+static void route(void *arg, const struct httpd_request *rq, struct httpd_response *r)
 {
+	const char *path = rq->path;
+
 	(void)arg;
 	FUZZ_ASSERT(path[0] == '/');
+	FUZZ_ASSERT(!rq->authz || !memchr(rq->authz, '\n', rq->authz_len));
+	/* the stats access rule, as on a non-loopback listener with a token */
+	if (strcmp(path, "/auth") == 0) {
+		struct httpd_request nl = *rq;
+
+		nl.local = 0;
+		if (!httpd_authorize(&nl, "fuzz-token-0123456789", 21, r))
+			return;
+	}
 	FUZZ_ASSERT(!strchr(path, '?') && !strchr(path, ' ') && !strchr(path, '\n'));
 	if (strcmp(path, "/nf") == 0) {
 		r->status = 404;
