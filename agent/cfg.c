@@ -146,7 +146,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
 	{ CFG_S_STATS, "token_file", CFG_T_STR, 0, 0, NULL, AGENT(stats_token_file), NULL,
-	  "file holding a bearer token (16+ characters, re-read on reload); on a non-loopback listen address every page but /metrics, /healthz and /readyz needs 'Authorization: Bearer <token>', and without it they answer 403" },
+	  "bearer token file (16+ chars, re-read on reload); off loopback, pages but /metrics /healthz /readyz need 'Authorization: Bearer TOKEN' (no file: 403)" },
 
 	{ CFG_S_FORWARDED, "trusted_proxies", CFG_T_LIST, 0, 0, NULL, AGENT(fwd.trusted_proxies), NULL,
 	  "addresses/CIDRs allowed to forward a client certificate in a header; from anyone else it is a denial (forwarded_untrusted)" },
