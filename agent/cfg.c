@@ -199,7 +199,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_cn", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_CN), NULL,
 	  "allow: subject common names (case-insensitive)" },
 	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
-	  "deny (always wins): certificate thumbprints" },
+	  "deny (checked before this policy's allow lists): certificate thumbprints" },
 	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
 	  "deny: serial numbers [issuer DN]" },
 	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
