@@ -278,6 +278,21 @@ for word, path in re.findall(r"\b(crt|ca-file)\s+(/\S+)", hcfg):
 check("k8s: haproxy.cfg fails closed (deny unless verdict is allow)",
       re.search(r"deny status 503 .*unless certspoa_allow", hcfg)
       and re.search(r"acl certspoa_allow var\(txn\.certspoa\.verdict\) -m str allow", hcfg))
+# The pod's haproxy.cfg strips the same certificate/identity header family as
+# the mtls-api example (t-headers.sh runs that one for real), and shadow mode
+# never gets a Client-Cert.
+api_cfg = os.path.join(os.path.dirname(os.path.abspath(spoe_conf)), "..", "haproxy-examples",
+                       "mtls-api", "haproxy.cfg")
+with open(api_cfg) as f:
+    api_strip = [l.strip() for l in f if re.match(r"\s*(http-request del-header|option http-restrict-req-hdr-names)\b", l)]
+pod_strip = [l.strip() for l in hcfg.splitlines()
+             if re.match(r"\s*(http-request del-header|option http-restrict-req-hdr-names)\b", l)]
+check("k8s: haproxy.cfg strips every header mtls-api/haproxy.cfg strips",
+      api_strip and set(api_strip) <= set(pod_strip),
+      "missing: %s" % sorted(set(api_strip) - set(pod_strip)))
+check("k8s: haproxy.cfg sets Client-Cert only without would_deny (shadow mode does not vouch)",
+      all("would_deny" in l for l in hcfg.splitlines() if re.search(r"set-header\s+Client-Cert\b", l))
+      and re.search(r"set-header\s+Client-Cert\b", hcfg))
 check("k8s: haproxy.cfg has no chroot (it would hide the socket)",
       not re.search(r"^\s*chroot\b", hcfg, re.M))
 hp = proxy.get("readinessProbe", {}).get("httpGet", {})
