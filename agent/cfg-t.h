@@ -80,6 +80,11 @@ enum crl_missing {
 	CRL_MISSINGS
 };
 
+/* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
+ * (added at load): one lookup tells that the serial is listed with an issuer.
+ * 0xff is never in a canonical DN (valid UTF-8 or "#hex"). */
+#define CFG_SERIAL_ANY_ISSUER "|\xff"
+
 struct policy {
 	char name[CFG_NAME_MAX];
 	int index;                   /* 0.. in file order */
@@ -115,6 +120,8 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
+	                                matched on the path the agent verified */
 	struct policy *next;
 };
 

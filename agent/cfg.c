@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "statsauth.h"
+#include "strset.h"
 #include "tplist.h"
 
 enum cfg_type {
@@ -169,7 +170,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "verify", CFG_T_ENUM, 0, 0, "haproxy", POLICY(verify), verify_names,
 	  "who verifies the chain: haproxy (trust ssl_c_verify), agent (verify with ca_file), both" },
 	{ CFG_S_POLICY, "ca_file", CFG_T_STR, 0, 0, NULL, POLICY(ca_file), NULL,
-	  "PEM bundle of trust anchors, required for verify = agent or both" },
+	  "PEM bundle of trust anchors, required for verify = agent or both, and for issuer rules (issuer thumbprints, serials with an issuer)" },
 	{ CFG_S_POLICY, "mode", CFG_T_ENUM, 0, 0, "enforce", POLICY(mode), mode_names,
 	  "enforce, or shadow: decide and report (would_deny, code, rule) but always allow - for safe rollouts" },
 	{ CFG_S_POLICY, "thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
@@ -177,13 +178,13 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
 	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)" },
 	{ CFG_S_POLICY, "allow_serials", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SERIAL), NULL,
-	  "allow: serial numbers in hex, each optionally followed by its issuer DN (from that issuer only)" },
+	  "allow: serial numbers in hex, each optionally followed by its issuer DN (from that issuer only, on the path the agent verified)" },
 	{ CFG_S_POLICY, "allow_subjects", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SUBJECT), NULL,
 	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); use @file, DNs contain commas" },
 	{ CFG_S_POLICY, "allow_issuers", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER), NULL,
 	  "allow: issuer DNs (use @file)" },
 	{ CFG_S_POLICY, "allow_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER_THUMBPRINT), NULL,
-	  "allow: thumbprints of the issuing certificate (pin an intermediate)" },
+	  "allow: thumbprints of the issuing certificate on the path the agent verified (pin an intermediate; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "allow_spki_pins", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPKI), NULL,
 	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki)" },
 	{ CFG_S_POLICY, "allow_spiffe", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPIFFE), NULL,
@@ -207,7 +208,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "deny_issuers", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER), NULL,
 	  "deny: issuer DNs" },
 	{ CFG_S_POLICY, "deny_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER_THUMBPRINT), NULL,
-	  "deny: thumbprints of the issuing certificate" },
+	  "deny: thumbprints of the issuing certificate on the path the agent verified (no path: denied; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "deny_spki_pins", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPKI), NULL,
 	  "deny: SPKI pins (a compromised key, whatever certificate carries it)" },
 	{ CFG_S_POLICY, "deny_spiffe", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPIFFE), NULL,
@@ -732,6 +733,77 @@ static int load_stats_token(struct cfg_parse *ps)
 	return 0;
 }
 
+/* The first of p's lists that needs the leaf's issuer (an issuer
+ * thumbprint list, or a serial list with an entry "SERIAL ISSUER-DN"), or
+ * NULL. *side is 0 for allow, 1 for deny. */
+static const struct cfg_list *issuer_rule(const struct policy *p, int *side)
+{
+	for (*side = 0; *side < 2; (*side)++) {
+		const struct cfg_list *it = *side ? &p->deny[ID_ISSUER_THUMBPRINT] : &p->allow[ID_ISSUER_THUMBPRINT];
+		const struct cfg_list *se = *side ? &p->deny[ID_SERIAL] : &p->allow[ID_SERIAL];
+
+		if (it->src)
+			return it;
+		for (size_t i = 0; se->set && i < strset_count(se->set); i++)
+			if (strchr(strset_get(se->set, i), '|'))
+				return se;
+	}
+	return NULL;
+}
+
+/* Add "SERIAL" CFG_SERIAL_ANY_ISSUER for each "SERIAL|ISSUER-DN" of l. */
+static int mark_serial_issuers(struct cfg_list *l)
+{
+	size_t n = l->set ? strset_count(l->set) : 0, k;
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = strset_get(l->set, i), *bar = strchr(e, '|');
+
+		if (!bar || strcmp(bar, CFG_SERIAL_ANY_ISSUER) == 0)
+			continue;
+		k = (size_t)(bar - e);
+		if (k + mark >= sizeof(buf))
+			return -1;
+		memcpy(buf, e, k);
+		memcpy(buf + k, CFG_SERIAL_ANY_ISSUER, mark);
+		if (!strset_has(l->set, buf, k + mark) && strset_add(l->set, buf, k + mark) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Issuer rules are matched on the path the agent builds and verifies
+ * itself (also under verify = haproxy): without a trust store there is
+ * none, every issuer rule would deny, so the configuration is refused. */
+static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
+{
+	const struct cfg_list *l;
+	char key[64];
+	int side;
+
+	if (mark_serial_issuers(&p->allow[ID_SERIAL]) < 0 || mark_serial_issuers(&p->deny[ID_SERIAL]) < 0) {
+		ps->line = p->line;
+		cfg_error(ps, NULL, "[policy %s]: out of memory", p->name);
+		return -1;
+	}
+	l = issuer_rule(p, &side);
+	p->issuer_rules = l != NULL;
+	if (!l || p->store)
+		return 0;
+	ps->line = l->line ? l->line : p->line;
+	if (l->key)
+		snprintf(key, sizeof(key), "%s", l->key);
+	else
+		snprintf(key, sizeof(key), "%s_%s", side ? "deny" : "allow",
+		         id_kind_names[l == &p->allow[ID_SERIAL] || l == &p->deny[ID_SERIAL] ?
+		                       ID_SERIAL : ID_ISSUER_THUMBPRINT]);
+	cfg_error(ps, key, "[policy %s]: issuer rules need ca_file or ca_dir (the agent matches "
+	          "them on the chain it verifies itself, also under verify = haproxy)", p->name);
+	return -1;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -797,6 +869,8 @@ static int load_files(struct cfg_parse *ps)
 			cfg_error(ps, key, "%s", why);
 			return -1;
 		}
+		if (check_issuer_rules(ps, p) < 0)
+			return -1;
 		if (strcmp(p->name, "default") == 0)
 			cfg->default_policy = p;
 	}
@@ -845,6 +919,33 @@ static int load_files(struct cfg_parse *ps)
 		}
 	}
 	return 0;
+}
+
+int cfg_warnings(const struct config *cfg, FILE *out)
+{
+	int n = 0;
+
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		if (!r->frontend.src || !r->policy || r->policy->verify != VERIFY_HAPROXY)
+			continue;
+		/* HAProxy 2.6 and 3.0 resume a TLS 1.2 session on any frontend
+		 * that shares the session cache, ssl_c_verify included */
+		fprintf(out, "%s:%d: WARNING: [route %s] picks [policy %s] by frontend, and that "
+		        "policy trusts HAProxy's verification (verify = haproxy); HAProxy 2.6 and "
+		        "3.0 resume a TLS 1.2 session verified by one frontend's ca-file on another "
+		        "frontend with a different ca-file, so ssl_c_verify = 0 may come from another "
+		        "frontend's CA: set verify = both with this frontend's CA as ca_file\n",
+		        cfg->file, r->frontend.line ? r->frontend.line : r->line, r->name,
+		        r->policy->name);
+		n++;
+	}
+	if (cfg->stats_token_world_readable) {
+		fprintf(out, "%s:%d: WARNING: token_file %s is readable by every user: chmod o-r "
+		        "(e.g. 0400, or 0440 with the agent's group)\n", cfg->file,
+		        cfg->stats_token_file_line, cfg->stats_token_file);
+		n++;
+	}
+	return n;
 }
 
 struct config *cfg_load(const char *file, char *err, size_t errlen)

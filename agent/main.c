@@ -367,10 +367,7 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check) {
-		if (a.cfg->stats_token_world_readable)
-			fprintf(stderr, "%s:%d: token_file: warning: %s is readable by every user "
-			        "(chmod o-r; e.g. 0400, or 0440 with the agent's group)\n", a.file,
-			        a.cfg->stats_token_file_line, a.cfg->stats_token_file);
+		cfg_warnings(a.cfg, stderr);
 		printf("%s: configuration is valid\n", a.file);
 		rc = EX_OK;
 	} else if (reload) {

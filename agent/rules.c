@@ -254,9 +254,11 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 			return 0;
 		if (strset_has(l->set, buf, n))
 			return 1;
-		if (!x)
+		/* "SERIAL ISSUER-DN": the issuer on the path that verified */
+		if (!ce->has_issuer || !ce->issuer_dn)
 			return 0;
-		snprintf(buf + n, sizeof(buf) - n, "|%s", x->issuer_canon);
+		if ((size_t)snprintf(buf + n, sizeof(buf) - n, "|%s", ce->issuer_dn) >= sizeof(buf) - n)
+			return 0;
 		return strset_has(l->set, buf, strlen(buf));
 	case ID_SUBJECT:
 		*what = f->subject;
@@ -312,6 +314,29 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 		break;
 	}
 	return 0;
+}
+
+/* Can list l of kind k not be decided for want of an issuer? The issuer
+ * rules only ever look at the path the agent verified; without one an
+ * issuer thumbprint list, or a serial list naming this serial with an
+ * issuer, can say neither yes nor no, and the caller denies. */
+static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
+{
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+	size_t n;
+
+	if (ce->has_issuer)
+		return 0;
+	if (k == ID_ISSUER_THUMBPRINT)
+		return 1;
+	if (k != ID_SERIAL || !l->set)
+		return 0;
+	n = lists_norm_serial(ce->facts->serial, strlen(ce->facts->serial), buf, sizeof(buf) - mark);
+	if (!n)
+		return 0;
+	memcpy(buf + n, CFG_SERIAL_ANY_ISSUER, mark);
+	return strset_has(l->set, buf, n + mark);
 }
 
 /* The identity variable: SPIFFE ID, else the first SAN, else the CN. */
@@ -515,6 +540,13 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		return;
 	}
 	if (!ce || !ce->parsed) {
+		if (rq->forwarded) {
+			/* decoded, but not one certificate in exact DER */
+			trace_add(t, "forwarded=fail(not DER)");
+			deny(pol, d, DEC_FORWARDED_INVALID, "forwarded",
+			     "forwarded certificate is not valid DER");
+			return;
+		}
 		trace_add(t, "parse=fail");
 		deny(pol, d, DEC_CERT_UNVERIFIED, "cert_parse", "certificate is not valid DER");
 		return;
@@ -561,6 +593,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			deny(pol, d, DEC_INTERNAL, "verify_internal", "agent verification did not run");
 			return;
 		}
+		if (ce->agent_verify == CERT_VERIFY_BAD_CHAIN && rq->forwarded) {
+			trace_add(t, "forwarded=fail(chain not DER)");
+			deny(pol, d, DEC_FORWARDED_INVALID, "forwarded",
+			     "forwarded certificate chain is not a list of DER certificates");
+			return;
+		}
 		if (ce->agent_verify != X509_V_OK) {
 			trace_add(t, "verify(agent)=fail(%d at depth %d)", ce->agent_verify, ce->agent_depth);
 			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(ce->agent_verify), "%s (%d)",
@@ -585,6 +623,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		if (id_match((enum id_kind)k, &pol->deny[k], ce, &what)) {
 			trace_add(t, "%s=fail(%s)", deny_rules[k], what ? what : "");
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
+			return;
+		}
+		if (issuer_undecided((enum id_kind)k, &pol->deny[k], ce)) {
+			trace_add(t, "%s=fail(no verified issuer)", deny_rules[k]);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
+			     "%s: no verified path to an issuer could be built", deny_rules[k]);
 			return;
 		}
 		trace_add(t, "%s=pass", deny_rules[k]);
@@ -617,6 +661,16 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	if (!matched) {
 		int only_tp = 1;
 
+		for (int k = 0; k < ID_KINDS; k++) {
+			const struct cfg_list *l = allow_list(pol, k, &tmp);
+
+			if (l && issuer_undecided((enum id_kind)k, l, ce)) {
+				trace_add(t, "%s=fail(no verified issuer)", allow_rules[k]);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
+				     "%s: no verified path to an issuer could be built", allow_rules[k]);
+				return;
+			}
+		}
 		for (int k = 1; k < ID_KINDS; k++)
 			if (allow_list(pol, k, &tmp))
 				only_tp = 0;
