@@ -48,6 +48,7 @@ nothing_secret() {
 # --- 1. a wildcard listener with a token_file
 free_port SP
 stats_ini "$WORK/a.ini" "0.0.0.0:$SP" "$WORK/token" || fail "agent config"
+sed -i 's|^\[agent\]$|[agent]\nreload_watch = 200ms|' "$WORK/a.ini"
 out=$("$CERTSPOA_BIN" -c -f "$WORK/a.ini" 2>&1)
 check "certspoa -c accepts token_file (0600), no warning" eq "$?/$(printf '%s' "$out" | grep -ci warning)" 0/0
 if start_agent agent "$WORK/a.ini" "$WORK/a.ini.ready" &&
@@ -93,6 +94,15 @@ if start_agent agent "$WORK/a.ini" "$WORK/a.ini.ready" &&
     check "reload: the old token -> 401" eq "$STATUS" 401
     get new "$SP" /stats.json -H "Authorization: Bearer $NEW"
     check "reload: the new token -> 200" eq "$STATUS" 200
+    # reload_watch notices a rotated token file by itself
+    sleep 1.1     # a new mtime even on coarse-grained file systems
+    NEW2=$(openssl rand -hex 24)
+    printf '%s\n' "$NEW2" >"$WORK/token.tmp" && mv "$WORK/token.tmp" "$WORK/token"
+    check "reload_watch: a rotated token file is reloaded" wait_until 5 file_has "$WORK/agent.log" "generation 3"
+    get new2 "$SP" /stats.json -H "Authorization: Bearer $NEW2"
+    check "reload_watch: the rotated token -> 200" eq "$STATUS" 200
+    get new-old "$SP" /stats.json -H "Authorization: Bearer $NEW"
+    check "reload_watch: the token before it -> 401" eq "$STATUS" 401
     stop_pid "$HAP_PID"
     stop_agent "$AGENT_PID"
 else
