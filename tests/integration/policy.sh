@@ -292,6 +292,22 @@ if want config; then
     done
     long=$(printf 'allow_cn = %0240d' 0)
     check "a 250-character line (inih would cut it)" config_rejected long "$P"$'\n'"$long" "line longer than"
+    # issuer rules are matched on the path the agent verifies itself: with
+    # no trust store there is none
+    check "deny_issuer_thumbprints under verify = haproxy without ca_file" config_rejected issuer-nostore \
+        $'[policy default]\nverify = haproxy\ndeny_issuer_thumbprints = '"$(printf '%064d' 0)" \
+        ":3: deny_issuer_thumbprints: [policy default]: issuer rules need ca_file or ca_dir"
+    # a warning, not an error: a [route] on frontend to verify = haproxy
+    config_warned() {
+        local f=$WORK/config/fe-haproxy.ini out rc
+        printf '%s\n' $'[route partners]\nfrontend = fe_partners\npolicy = default\n[policy default]\nverify = haproxy' >"$f"
+        out=$("$CERTSPOA_BIN" -c -f "$f" 2>&1 >/dev/null)
+        rc=$?
+        [ "$rc" -eq 0 ] || { WHY="exit $rc, want 0 (stderr: $out)"; return 1; }
+        has "$out" "$f:2: WARNING: [route partners]" || return 1
+        has "$out" "set verify = both with this frontend's CA as ca_file" || return 1
+    }
+    check "[route] on frontend to a verify = haproxy policy: -c warns, exit 0" config_warned
 fi
 
 # ---------------------------------------------------------------- (a) explain
@@ -544,11 +560,12 @@ if want e2e && [ "$E2E_UP" = 1 ]; then
             i=${E2E_CASES[$k]}
             n=${C_NAME[$i]}
             get_cert "c-$n" "$BASE/c/$n/x" "${C_CERT[$i]}"
-            if [ "${C_CODE[$i]}" = ok ]; then
+            if [ "${C_CODE[$i]}" = ok ] && [ "${C_RULE[$i]}" = shadow ]; then
+                # shadow mode does not vouch: no Client-Cert for the app
+                check "e2e $n: 200 shadow, the app gets no Client-Cert" allowed shadow -
+                check "e2e $n: shadow mode reports would_deny" ne "$(hdr X-Test-Would-Deny)" ""
+            elif [ "${C_CODE[$i]}" = ok ]; then
                 check "e2e $n: 200 ${C_RULE[$i]}" allowed "${C_RULE[$i]}" "${C_CERT[$i]}"
-                if [ "${C_RULE[$i]}" = shadow ]; then
-                    check "e2e $n: shadow mode reports would_deny" ne "$(hdr X-Test-Would-Deny)" ""
-                fi
             else
                 check "e2e $n: 403 ${C_CODE[$i]}/${C_RULE[$i]}" denied 403 "${C_CODE[$i]}" "${C_RULE[$i]}"
             fi
@@ -616,7 +633,9 @@ if want routes && [ "$E2E_UP" = 1 ]; then
 
     # shadow mode: everything passes, the would-be denial is reported
     get_cert r-shadow "$BASE/shadow/x" other.crt
-    check "shadow: not allowed -> 200 all the same, rule shadow" allowed shadow other.crt
+    # (shadow mode does not vouch: the app gets no Client-Cert, no identity)
+    check "shadow: not allowed -> 200 all the same, rule shadow, no Client-Cert" allowed shadow -
+    check "shadow: not allowed -> the app gets no X-Client-Identity" eq "$(hdr X-Test-App-Identity)" ""
     check "shadow: would_deny cert_untrusted" eq "$(hdr X-Test-Would-Deny)" cert_untrusted
     check "shadow: would_rule identity" eq "$(hdr X-Test-Would-Rule)" identity
     get_cert r-shadow-expired "$BASE/shadow/x" expired.crt
@@ -1097,12 +1116,13 @@ INI
         # Size limits: HAProxy's buffer (tune.bufsize 16384, less
         # tune.maxrewrite) bounds a request's headers, so any header value
         # that reaches certspoa fits its SPOE frame and certspoa's 64 KB
-        # header limit. 15 KB of base64 is decoded and refused as not DER;
+        # header limit. 15 KB of base64 is decoded and refused as not DER
+        # (a forwarded certificate that is not DER is a malformed header);
         # 30 KB never gets past HAProxy.
         big=":$(head -c 15000 /dev/zero | tr '\0' 'A'):"
         raw_denied b-raw-oversized "$big"
-        check "15 KB Client-Cert (${#big} bytes, 11 KB of zero bytes) -> 403 cert_unverified/cert_parse" \
-            gateway_denied 403 cert_unverified cert_parse
+        check "15 KB Client-Cert (${#big} bytes, 11 KB of zero bytes) -> 403 forwarded_invalid/forwarded" \
+            gateway_denied 403 forwarded_invalid forwarded
         big=":$(head -c 30000 /dev/zero | tr '\0' 'A'):"
         raw_denied b-raw-huge "$big"
         check "Client-Cert larger than HAProxy's buffer (${#big} bytes) -> 400 from HAProxy" eq "$STATUS" 400
