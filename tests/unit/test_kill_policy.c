@@ -235,10 +235,12 @@ TEST(kill_empty_thumbprint_list_file_allows_nobody)
 	EXPECT(line, K.alice, "ok/verified");
 }
 
-/* Kills rules-id-issuer-tp-no-issuer: allow_issuer_thumbprints matches the
- * issuer the client sent; a client that sent none matches nothing, even
- * when the agent can verify the leaf from its own intermediates. */
-TEST(kill_issuer_thumbprint_needs_the_sent_issuer)
+/* Kills rules-id-issuer-tp-no-issuer: allow_issuer_thumbprints matches
+ * the issuer on the path that verified. With verify = haproxy, HAProxy's
+ * "ok" alone does not name an issuer: when the agent finds no path (the
+ * client sent no chain, none configured) the list cannot match and the
+ * request is denied as issuer_unknown. */
+TEST(kill_issuer_thumbprint_needs_a_verified_issuer)
 {
 	unsigned char sha1[20], sha256[32];
 	char hex[65], got[128];
@@ -250,14 +252,18 @@ TEST(kill_issuer_thumbprint_needs_the_sent_issuer)
 	CHECK(K.ready);
 	cert_digests(K.inter_der, K.inter_len, sha1, sha256);
 	cert_hex(sha256, 32, hex);
-	cfg = load("[policy default]\nverify = agent\nca_file = %s\nintermediates = %s\n"
-	           "allow_issuer_thumbprints = %s\n", K.ca_pem, K.inter_pem, hex);
+	cfg = load("[policy default]\nverify = haproxy\nca_file = %s\nallow_issuer_thumbprints = %s\n",
+	           K.ca_pem, hex);
 	CHECK(cfg != NULL);
-	req_for(&rq, K.alice, 1, &der);
+	/* without the chain first: once a chain has verified, the store
+	 * learns its intermediate and finds the path alone */
+	req_for(&rq, K.alice, 0, &der);
+	rq.has_verify = 1;
+	rq.verify = 0;
+	CHECK_EQ_STR(decide(cfg, &rq, NOW, got, sizeof(got)), "cert_untrusted/issuer_unknown");
+	rq.has_chain = 1;
+	rq.chain = (struct spop_str){ (const char *)K.inter_der, K.inter_len };
 	CHECK_EQ_STR(decide(cfg, &rq, NOW, got, sizeof(got)), "ok/allow_issuer_thumbprints");
-	rq.has_chain = 0;
-	rq.chain = (struct spop_str){ NULL, 0 };
-	CHECK_EQ_STR(decide(cfg, &rq, NOW, got, sizeof(got)), "cert_untrusted/identity");
 	free(der);
 	cfg_free(cfg);
 }
