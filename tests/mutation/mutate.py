@@ -28,6 +28,7 @@ stages of each mutant, e.g. for a quick look), MUTATE_NO_BASELINE=1 (skip the
 check that the unmutated copy passes its stages), MUTATE_JOBS (make -j,
 default 2), HAPROXY / HAPROXY_CMD as for the integration suites.
 """
+import fcntl
 import os
 import re
 import shutil
@@ -271,6 +272,12 @@ def main():
 
     os.makedirs(TREE, exist_ok=True)
     os.makedirs(LOGS, exist_ok=True)
+    lock = open(os.path.join(WORK, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"mutate: another run holds {lock.name}: one run at a time per tree")
+        return 2
     t0 = time.time()
     sync_tree()
     with open(os.path.join(LOGS, "baseline.log"), "w") as log:
