@@ -23,12 +23,13 @@ per mutant and a summary "mutation: N killed, N survived[, N errors]" with
 the score. Exit status 0 only if nothing survived (apart from mutants marked
 equivalent) and nothing was in error.
 
-Environment: MUTANTS=id,id (subset), MUTATE_STAGES=unit (run only these
+Environment: MUTANTS=id,id (subset; shell patterns too: 'cidr-*'), MUTATE_STAGES=unit (run only these
 stages of each mutant, e.g. for a quick look), MUTATE_NO_BASELINE=1 (skip the
 check that the unmutated copy passes its stages), MUTATE_JOBS (make -j,
 default 2), HAPROXY / HAPROXY_CMD as for the integration suites.
 """
 import fcntl
+import fnmatch
 import os
 import re
 import shutil
@@ -247,11 +248,12 @@ def main():
     args = sys.argv[1:]
     mutants = load_mutants(MUTANTS_FILE)
     only = [s for s in os.environ.get("MUTANTS", "").replace(" ", ",").split(",") if s]
-    unknown = [s for s in only if s not in {m["id"] for m in mutants}]
+    # ids or shell patterns: MUTANTS='rules-*,cidr-*'
+    unknown = [s for s in only if not any(fnmatch.fnmatchcase(m["id"], s) for m in mutants)]
     if unknown:
-        sys.exit(f"mutate: no such mutant: {', '.join(unknown)}")
+        sys.exit(f"mutate: no mutant matches: {', '.join(unknown)}")
     if only:
-        mutants = [m for m in mutants if m["id"] in only]
+        mutants = [m for m in mutants if any(fnmatch.fnmatchcase(m["id"], s) for s in only)]
     if "--list" in args:
         for m in mutants:
             print(f"{m['id']:32} {m['file']:36} {','.join(m['stages']):20} {m['breaks']}")
