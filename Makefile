@@ -38,7 +38,8 @@ endif
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
-            agent/rules.c agent/handler.c agent/cfg.c agent/log.c
+            agent/rules.c agent/handler.c agent/cfg.c agent/log.c \
+            agent/spiffe.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
 DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/explain.c agent/main.c
