@@ -56,6 +56,7 @@ struct cert_san {
 struct cert_ext {
 	int nsans;
 	const struct cert_san *sans;  /* all nsans of them, in certificate order */
+	int san_total;                /* every GeneralName of the SAN extension, of any type */
 	const char *cn;               /* first commonName of the subject (UTF-8), "" if none */
 	int ncns;                     /* commonNames in the subject */
 	const char *const *cns;       /* all of them, UTF-8, in subject order */

@@ -934,6 +934,7 @@ static int ext_sans(struct ext_build *b, X509 *x, GENERAL_NAMES **gensp)
 	num = sk_GENERAL_NAME_num(gens);
 	if (num <= 0)
 		return 0;
+	b->e.san_total = num;
 	b->sans = calloc((size_t)num, sizeof(*b->sans));
 	b->ip = calloc((size_t)num, sizeof(*b->ip));
 	if (!b->sans || !b->ip)
