@@ -103,11 +103,13 @@ static void addr_forms(const unsigned char *addr, int len, unsigned int flags,
 		return;
 	memcpy(f->v4, v4, 4);
 	f->has_v4 = 1;
-	/* the other 16-byte spellings of that IPv4 address */
+	/* the other 16-byte spellings of that IPv4 address (two at most:
+	 * a 16-byte input is one of them) */
 	if (len == 4 || memcmp(addr, mapped, 12) != 0) {
 		memcpy(f->v6[f->n6], mapped, 12);
 		memcpy(f->v6[f->n6++] + 12, v4, 4);
-	} else if (flags & CIDR_MATCH_V4COMPAT) {
+	}
+	if ((flags & CIDR_MATCH_V4COMPAT) && (len == 4 || memcmp(addr, compat, 12) != 0)) {
 		memcpy(f->v6[f->n6], compat, 12);
 		memcpy(f->v6[f->n6++] + 12, v4, 4);
 	}
