@@ -118,7 +118,7 @@ static int parse_input(const uint8_t *data, size_t size, struct input *in)
 		} else if (n >= 1) {
 			struct val *v;
 
-			if (in->nv == MAX_VALUES || !strchr("DUECI", p[0]))
+			if (in->nv == MAX_VALUES || p[0] == 0 || !strchr("DUECI", p[0]))
 				return -1;
 			v = &in->v[in->nv++];
 			v->tag = p[0];
