@@ -758,8 +758,9 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		if (id_match((enum id_kind)k, l, ce, 0, &what)) {
 			trace_add(t, "%s=match(%s)", allow_rules[k], what ? what : "");
 			allow(d, allow_rules[k]);
-			/* the identity is what this rule matched */
-			if (what)
+			/* the identity is what this rule matched; an issuer rule
+			 * matched the CA, not the client: identity stays descriptive */
+			if (what && k != ID_ISSUER && k != ID_ISSUER_THUMBPRINT)
 				d->identity = what;
 			matched = 1;
 		} else {

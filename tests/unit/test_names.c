@@ -236,6 +236,9 @@ TEST(names_identity_is_what_matched)
 	EXPECT_ID("allow_cn = X", mk("/O=Example/CN=X", two, NULL), "allow_cn", "X");
 	EXPECT_ID("allow_subjects = /O=Example/CN=X", mk("/O=Example/CN=X", two, NULL),
 	          "allow_subjects", "CN=X,O=Example");
+	/* an issuer rule matches the CA: the identity stays descriptive */
+	EXPECT_ID("allow_issuers = /CN=x", mk("/CN=x", "DNS:a.example,IP:10.9.8.7", NULL),
+	          "allow_issuers", "a.example");
 	EXPECT_ID("allow_ip = 10.0.0.0/8", mk("/CN=x", "DNS:a.example,IP:10.9.8.7", NULL), "allow_ip",
 	          "10.9.8.7");
 	EXPECT_ID("allow_email = b@example.com", mk("/CN=x", "email:a@example.com,email:B@example.com", NULL),
