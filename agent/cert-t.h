@@ -36,7 +36,11 @@ enum cert_san_type {
 
 /* Every SAN, CN and policy is kept: nothing is dropped for want of room
  * (a certificate is at most CERT_DER_MAX bytes, which bounds the counts).
- * Policies limit how many SANs they accept (max_sans). */
+ * Policies limit how many SANs they accept (max_sans, at most
+ * CERT_SANS_KEEP_MAX): a certificate with more SANs than that keeps none
+ * (san_total still counts them), since every policy denies it. This bounds
+ * what a cached cert_ext can hold. */
+#define CERT_SANS_KEEP_MAX 10000
 struct cert_san {
 	enum cert_san_type type;
 	const char *value;
@@ -56,7 +60,8 @@ struct cert_san {
 struct cert_ext {
 	int nsans;
 	const struct cert_san *sans;  /* all nsans of them, in certificate order */
-	int san_total;                /* every GeneralName of the SAN extension, of any type */
+	int san_total;                /* every GeneralName of the SAN extension, of any type;
+	                                 more than CERT_SANS_KEEP_MAX: nsans is 0 */
 	const char *cn;               /* first commonName of the subject (UTF-8), "" if none */
 	int ncns;                     /* commonNames in the subject */
 	const char *const *cns;       /* all of them, UTF-8, in subject order */

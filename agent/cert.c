@@ -935,6 +935,8 @@ static int ext_sans(struct ext_build *b, X509 *x, GENERAL_NAMES **gensp)
 	if (num <= 0)
 		return 0;
 	b->e.san_total = num;
+	if (num > CERT_SANS_KEEP_MAX)
+		return 0;     /* denied by every policy (too_many_sans): keep none */
 	b->sans = calloc((size_t)num, sizeof(*b->sans));
 	b->ip = calloc((size_t)num, sizeof(*b->ip));
 	if (!b->sans || !b->ip)

@@ -16,6 +16,7 @@ enum verify_mode {
 
 #define CFG_MAX_POLICIES 64
 #define POLICY_MAX_SANS_DEFAULT 100   /* max_sans */
+#define POLICY_MAX_SANS_MAX     10000 /* its upper bound: <= CERT_SANS_KEEP_MAX */
 #define CFG_MAX_ROUTES   256
 
 enum policy_mode {

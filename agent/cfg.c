@@ -229,7 +229,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "certificate policy OIDs that must all be present" },
 	{ CFG_S_POLICY, "warn_days", CFG_T_INT, 0, 3650, "0", POLICY(warn_days), NULL,
 	  "set txn.certspoa.expiring = 1 when the certificate expires within this many days (0 = never)" },
-	{ CFG_S_POLICY, "max_sans", CFG_T_INT, 1, 10000, "100", POLICY(max_sans), NULL,
+	{ CFG_S_POLICY, "max_sans", CFG_T_INT, 1, POLICY_MAX_SANS_MAX, "100", POLICY(max_sans), NULL,
 	  "deny (too_many_sans) a certificate with more subject alternative names than this, whatever the lists" },
 	{ CFG_S_POLICY, "sni_host_match", CFG_T_BOOL, 0, 1, "no", POLICY(sni_host_match), NULL,
 	  "deny (sni_host_mismatch) when the TLS SNI and the Host header differ (domain fronting)" },

@@ -246,6 +246,9 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 		memcpy(line + k, e->sans[i].value, vlen);
 		field_n("san", line, (size_t)k + vlen, 1);
 	}
+	if (e->san_total > CERT_SANS_KEEP_MAX)
+		field_fmt("sans", "%d (more than %d: not kept, every policy denies it)", e->san_total,
+		          CERT_SANS_KEEP_MAX);
 	if (e->spiffe_id)
 		field_n("spiffe_id", e->spiffe_id, strlen(e->spiffe_id), 1);
 	if (e->nspiffe > 1)

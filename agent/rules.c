@@ -559,12 +559,16 @@ static const struct cfg_list *allow_list(const struct policy *pol, int k, struct
 	return tmp;
 }
 
+/* A certificate with more SANs than cert.c keeps is over every max_sans. */
+_Static_assert(POLICY_MAX_SANS_MAX <= CERT_SANS_KEEP_MAX, "max_sans above what cert.c keeps");
+
 /* SAN count, SPIFFE IDs and DNS names that cannot be matched as they
  * mean: checked before any list. Returns 0 if they pass. */
 static int check_names(const struct policy *pol, const struct cert_ext *x,
                        struct trace *t, struct decision *d)
 {
-	int max = pol->max_sans > 0 ? pol->max_sans : POLICY_MAX_SANS_DEFAULT, wild;
+	int max = pol->max_sans > 0 && pol->max_sans <= POLICY_MAX_SANS_MAX ? pol->max_sans
+	                                                                    : POLICY_MAX_SANS_DEFAULT, wild;
 	struct spiffe_id id;
 	enum spiffe_err err;
 

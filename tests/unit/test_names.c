@@ -505,3 +505,41 @@ TEST(names_dns_sans)
 	EXPECT("allow_dns = *.example.com", mk("/CN=x", "DNS:a.b.example.com", NULL), "identity");
 	EXPECT("allow_dns = *.example.com", mk("/CN=x", "DNS:example.com", NULL), "identity");
 }
+
+/* More SANs than any max_sans allows: none kept (bounded memory in the
+ * cache), san_total still counts them, every policy denies. */
+TEST(names_sans_over_the_keep_limit)
+{
+	size_t cap = 6 * (CERT_SANS_KEEP_MAX + 1) + 1, o = 0;
+	char *san = malloc(cap);
+	struct cert_ext *e;
+	X509 *x;
+
+	CHECK(san != NULL);
+	if (!san)
+		return;
+	for (int i = 0; i <= CERT_SANS_KEEP_MAX; i++)
+		o += (size_t)snprintf(san + o, cap - o, "%sDNS:a", i ? "," : "");
+	x = mk("/CN=huge", san, NULL);
+	CHECK(x != NULL);
+	e = x ? cert_get_ext(x) : NULL;
+	CHECK(e != NULL);
+	if (e) {
+		CHECK_EQ_INT(e->san_total, CERT_SANS_KEEP_MAX + 1);
+		CHECK_EQ_INT(e->nsans, 0);
+	}
+	cert_ext_free(e);
+	EXPECT("max_sans = 10000", x, "too_many_sans");
+	/* exactly the limit: all kept */
+	san[o - 6] = '\0';
+	x = mk("/CN=huge", san, NULL);
+	e = x ? cert_get_ext(x) : NULL;
+	CHECK(e != NULL);
+	if (e) {
+		CHECK_EQ_INT(e->san_total, CERT_SANS_KEEP_MAX);
+		CHECK_EQ_INT(e->nsans, CERT_SANS_KEEP_MAX);
+	}
+	cert_ext_free(e);
+	EXPECT("max_sans = 10000", x, "verified");
+	free(san);
+}
