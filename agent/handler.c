@@ -594,12 +594,11 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	} else {
 		const struct policy *pol;
 		const char *route = NULL;
+		char *actions = out;
 
 		t.on = trace_allowed(hc->cfg, &rq);
 		t.len = 0;
 		t.truncated = 0;
-		char *actions = out;
-
 		pol = handler_decide(hc, &rq, now, &t, &ce, &d, &route);
 		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route,
 		                   rq.path_changed ? &rq.route_path : NULL, &t) < 0) {

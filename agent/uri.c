@@ -209,7 +209,14 @@ int uri_host_name(const char *h, size_t len, const char **name, size_t *name_len
 		al = (size_t)(rb - h) - 1;
 		if (al == 0 || al >= sizeof(addr))
 			return -1;
-		memcpy(addr, h + 1, al);
+		/* inet_pton would stop at a NUL: check every byte first */
+		for (size_t i = 0; i < al; i++) {
+			char c = h[1 + i];
+
+			if (!(hexval((unsigned char)c) >= 0 || c == ':' || c == '.'))
+				return -1;
+			addr[i] = c;
+		}
 		addr[al] = 0;
 		if (inet_pton(AF_INET6, addr, bin) != 1)
 			return -1;

@@ -238,6 +238,16 @@ static void expect_host(const char *h, const char *want, int line)
 
 #define HOST(h, want) expect_host(h, want, __LINE__)
 
+/* len bytes (may hold a NUL) that must be refused */
+static void expect_host_len(const char *h, size_t len, int line)
+{
+	const char *name = NULL;
+	size_t n = 0;
+
+	if (uri_host_name(h, len, &name, &n) != -1)
+		unit_fail(__FILE__, line, "host of %zu bytes with a NUL accepted as '%.*s'", len, (int)n, name);
+}
+
 TEST(uri_host_names)
 {
 	char label64[80], long_name[300];
@@ -278,6 +288,10 @@ TEST(uri_host_names)
 	HOST("[::1]x", NULL);
 	HOST("[::1]:99999", NULL);
 	HOST("::1", NULL);
+	/* found by fuzz_uri: inet_pton stops at a NUL, the check must not */
+	expect_host_len("[2001:db8::\0 x]:443", 19, __LINE__);
+	HOST("[::1 ]", NULL);
+	HOST("[fe80::1%eth0]", NULL);
 	memset(label64, 'a', 64);
 	memcpy(label64 + 64, ".example.com", 13);
 	HOST(label64, NULL);
