@@ -201,12 +201,12 @@ static int check_host(const struct config *cfg, const struct req_facts *rq, int 
 		if (!need)
 			return 0;
 		trace_add(t, "host=fail(missing)");
-		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "no Host header (routes use the Host)");
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "no Host header (a route or sni_host_match needs it)");
 		return -1;
 	}
 	if (rq->has_host_count && rq->host_count != 1) {
-		trace_add(t, "host=fail(%lld Host headers)", (long long)rq->host_count);
-		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "%lld Host headers, exactly one is needed",
+		trace_add(t, "host=fail(host_count %lld)", (long long)rq->host_count);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "%lld Host values, exactly one is needed",
 		     (long long)rq->host_count);
 		return -1;
 	}
