@@ -6,15 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
+#include <openssl/crypto.h>
 
 #include "cert.h"
+#include "comment.h"
 #include "fwd.h"
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "statsauth.h"
+#include "strset.h"
 #include "tplist.h"
 
 enum cfg_type {
@@ -142,6 +147,8 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
+	{ CFG_S_STATS, "token_file", CFG_T_STR, 0, 0, NULL, AGENT(stats_token_file), NULL,
+	  "bearer token file (16+ chars, re-read on reload); off loopback, pages but /metrics /healthz /readyz need 'Authorization: Bearer TOKEN' (no file: 403)" },
 
 	{ CFG_S_FORWARDED, "trusted_proxies", CFG_T_LIST, 0, 0, NULL, AGENT(fwd.trusted_proxies), NULL,
 	  "addresses/CIDRs allowed to forward a client certificate in a header; from anyone else it is a denial (forwarded_untrusted)" },
@@ -149,11 +156,11 @@ static const struct cfg_key cfg_keys[] = {
 	  "header format: rfc9440 (Client-Cert), xfcc (Envoy), pem-urlencoded (nginx), base64-der (X-ARR-ClientCert)" },
 
 	{ CFG_S_ROUTE, "sni", CFG_T_LIST, 0, 0, NULL, ROUTE(sni), NULL,
-	  "match: TLS SNI names (exact or *.suffix)" },
+	  "match: TLS SNI names, without case or trailing dot (exact or *.suffix); SNI and Host must then agree" },
 	{ CFG_S_ROUTE, "host", CFG_T_LIST, 0, 0, NULL, ROUTE(host), NULL,
-	  "match: Host header names, port ignored (exact or *.suffix)" },
+	  "match: Host header names, without case, port or trailing dot (exact or *.suffix); requests then need one valid Host" },
 	{ CFG_S_ROUTE, "path_prefix", CFG_T_LIST, 0, 0, NULL, ROUTE(path_prefix), NULL,
-	  "match: path prefixes" },
+	  "match: path prefixes, compared without case on the normalized path; ambiguous paths are refused" },
 	{ CFG_S_ROUTE, "frontend", CFG_T_LIST, 0, 0, NULL, ROUTE(frontend), NULL,
 	  "match: HAProxy frontend names (the 'frontend' argument, fe_name)" },
 	{ CFG_S_ROUTE, "policy", CFG_T_STR, 0, 0, NULL, ROUTE(policy_name), NULL,
@@ -164,7 +171,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "verify", CFG_T_ENUM, 0, 0, "haproxy", POLICY(verify), verify_names,
 	  "who verifies the chain: haproxy (trust ssl_c_verify), agent (verify with ca_file), both" },
 	{ CFG_S_POLICY, "ca_file", CFG_T_STR, 0, 0, NULL, POLICY(ca_file), NULL,
-	  "PEM bundle of trust anchors, required for verify = agent or both" },
+	  "PEM bundle of trust anchors, required for verify = agent or both, and for issuer rules (issuer thumbprints, serials with an issuer)" },
 	{ CFG_S_POLICY, "mode", CFG_T_ENUM, 0, 0, "enforce", POLICY(mode), mode_names,
 	  "enforce, or shadow: decide and report (would_deny, code, rule) but always allow - for safe rollouts" },
 	{ CFG_S_POLICY, "thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
@@ -172,15 +179,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
 	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)" },
 	{ CFG_S_POLICY, "allow_serials", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SERIAL), NULL,
-	  "allow: serial numbers in hex, each optionally followed by its issuer DN (from that issuer only)" },
+	  "allow: serial numbers in hex (-1 for a negative one), each optionally followed by its issuer DN, quoted inline (from that issuer only, on the path the agent verified)" },
 	{ CFG_S_POLICY, "allow_subjects", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SUBJECT), NULL,
-	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); use @file, DNs contain commas" },
+	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); inline, quote each DN: \"CN=a,O=b\", \"CN=c\"; or @file, one per line" },
 	{ CFG_S_POLICY, "allow_issuers", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER), NULL,
-	  "allow: issuer DNs (use @file)" },
+	  "allow: issuer DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "allow_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER_THUMBPRINT), NULL,
-	  "allow: thumbprints of the issuing certificate (pin an intermediate)" },
+	  "allow: thumbprints of the issuing certificate on the path the agent verified (pin an intermediate; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "allow_spki_pins", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPKI), NULL,
-	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki)" },
+	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki), EC point uncompressed (certspoa inspect prints it)" },
 	{ CFG_S_POLICY, "allow_spiffe", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPIFFE), NULL,
 	  "allow: SPIFFE IDs: spiffe://td (whole trust domain), spiffe://td/path (that ID or below it); a certificate with several or an invalid one is denied" },
 	{ CFG_S_POLICY, "allow_uri", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_URI), NULL,
@@ -194,15 +201,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_cn", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_CN), NULL,
 	  "allow: subject common names (ASCII case-insensitive, spaces folded); only a subject with one CN" },
 	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
-	  "deny (always wins): certificate thumbprints" },
+	  "deny (checked before this policy's allow lists): certificate thumbprints" },
 	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
-	  "deny: serial numbers [issuer DN]" },
+	  "deny: serial numbers [issuer DN]; FF also names the serial whose DER bytes are FF (-1)" },
 	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
-	  "deny: subject DNs" },
+	  "deny: subject DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "deny_issuers", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER), NULL,
-	  "deny: issuer DNs" },
+	  "deny: issuer DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "deny_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER_THUMBPRINT), NULL,
-	  "deny: thumbprints of the issuing certificate" },
+	  "deny: thumbprints of the issuing certificate on the path the agent verified (no path: denied; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "deny_spki_pins", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPKI), NULL,
 	  "deny: SPKI pins (a compromised key, whatever certificate carries it)" },
 	{ CFG_S_POLICY, "deny_spiffe", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPIFFE), NULL,
@@ -220,9 +227,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "min_rsa_bits", CFG_T_INT, 0, 16384, "0", POLICY(min_rsa_bits), NULL,
 	  "smallest RSA key accepted (0 = any)" },
 	{ CFG_S_POLICY, "allowed_curves", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_curves), NULL,
-	  "EC keys must use one of these curves (prime256v1 or P-256, secp384r1, ...); unset = any" },
+	  "every key that is not RSA must be one of these: EC curves (P-256 or prime256v1, secp384r1, ...), ed25519, ed448, sm2, x25519, x448; other keys are denied; unset = any" },
+	{ CFG_S_POLICY, "allowed_key_types", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_key_types), NULL,
+	  "the key must be of one of these types: rsa, rsa-pss, ec, ed25519, ed448, sm2, dsa, x25519, x448, dh, dhx; unset = any" },
 	{ CFG_S_POLICY, "forbid_signature", CFG_T_LIST, 0, 0, NULL, POLICY(forbid_signature), NULL,
-	  "refuse certificates signed with these digests, e.g. md5, sha1" },
+	  "refuse certificates signed with these digests: md5, sha1, ... or signature algorithms (RSA-SHA1, ecdsa-with-SHA1, ...); a signature whose digest cannot be told is refused too" },
 	{ CFG_S_POLICY, "max_lifetime_days", CFG_T_INT, 0, 36500, "0", POLICY(max_lifetime_days), NULL,
 	  "refuse certificates whose validity period is longer than this many days, e.g. 398 (0 = any)" },
 	{ CFG_S_POLICY, "require_policies", CFG_T_LIST, 0, 0, NULL, POLICY(require_policies), NULL,
@@ -592,12 +601,27 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parse *ps = user;
+	char val[1024];
+	size_t vlen;
 	void *base;
 
 	if (ps->failed)
 		return 0;
 	if (!name)
 		return 1;
+	/* one comment syntax everywhere (comment.h): inih cuts " ;" comments
+	 * itself; " #" is cut here, for every key */
+	vlen = strlen(value);
+	if (vlen >= sizeof(val)) {
+		cfg_error(ps, name, "value longer than %zu characters", sizeof(val) - 1);
+		return 0;
+	}
+	vlen = comment_cut(value, vlen);
+	while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
+	memcpy(val, value, vlen);
+	val[vlen] = 0;
+	value = val;
 	if (!ps->in_section) {
 		cfg_error(ps, name, "key outside of any section");
 		return 0;
@@ -618,6 +642,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		}
 		if (set_value(ps, k, base, value) < 0)
 			return 0;
+		if (ps->section == CFG_S_STATS && k->offset == AGENT(stats_token_file))
+			ps->cfg->stats_token_file_line = ps->line;
 		if (ps->section == CFG_S_POLICY) {
 			if (k->offset == POLICY(ca_file))
 				ps->policy->ca_file_line = ps->line;
@@ -678,6 +704,124 @@ static char *read_line_sections(char *str, int num, void *stream)
 		*q = ']';
 	}
 	return s;
+}
+
+/* [stats] token_file: one token, trimmed; an unreadable, empty or
+ * malformed file is an error, a world-readable one a warning. */
+static int load_stats_token(struct cfg_parse *ps)
+{
+	struct config *cfg = ps->cfg;
+	char buf[STATSAUTH_TOKEN_MAX + 64];
+	const char *why = NULL;
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int more;
+
+	ps->line = cfg->stats_token_file_line;
+	if (!(f = fopen(cfg->stats_token_file, "r"))) {
+		cfg_error(ps, "token_file", "%s: %s", cfg->stats_token_file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		cfg_error(ps, "token_file", "%s: not a regular file", cfg->stats_token_file);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	more = n == sizeof(buf);
+	fclose(f);
+	if (more)
+		why = "holds a token longer than 1024 characters";
+	else
+		statsauth_token_parse(buf, &n, &why);
+	if (why) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		cfg_error(ps, "token_file", "%s %s", cfg->stats_token_file, why);
+		return -1;
+	}
+	if (!(cfg->stats_token = malloc(n + 1))) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		cfg_error(ps, "token_file", "out of memory");
+		return -1;
+	}
+	memcpy(cfg->stats_token, buf, n);
+	cfg->stats_token[n] = 0;
+	cfg->stats_token_len = n;
+	cfg->stats_token_world_readable = (st.st_mode & S_IROTH) != 0;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}
+
+/* The first of p's lists that needs the leaf's issuer (an issuer
+ * thumbprint list, or a serial list with an entry "SERIAL ISSUER-DN"), or
+ * NULL. *side is 0 for allow, 1 for deny. */
+static const struct cfg_list *issuer_rule(const struct policy *p, int *side)
+{
+	for (*side = 0; *side < 2; (*side)++) {
+		const struct cfg_list *it = *side ? &p->deny[ID_ISSUER_THUMBPRINT] : &p->allow[ID_ISSUER_THUMBPRINT];
+		const struct cfg_list *se = *side ? &p->deny[ID_SERIAL] : &p->allow[ID_SERIAL];
+
+		if (it->src)
+			return it;
+		for (size_t i = 0; se->set && i < strset_count(se->set); i++)
+			if (strchr(strset_get(se->set, i), '|'))
+				return se;
+	}
+	return NULL;
+}
+
+/* Add "SERIAL" CFG_SERIAL_ANY_ISSUER for each "SERIAL|ISSUER-DN" of l. */
+static int mark_serial_issuers(struct cfg_list *l)
+{
+	size_t n = l->set ? strset_count(l->set) : 0, k;
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = strset_get(l->set, i), *bar = strchr(e, '|');
+
+		if (!bar || strcmp(bar, CFG_SERIAL_ANY_ISSUER) == 0)
+			continue;
+		k = (size_t)(bar - e);
+		if (k + mark >= sizeof(buf))
+			return -1;
+		memcpy(buf, e, k);
+		memcpy(buf + k, CFG_SERIAL_ANY_ISSUER, mark);
+		if (!strset_has(l->set, buf, k + mark) && strset_add(l->set, buf, k + mark) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Issuer rules are matched on the path the agent builds and verifies
+ * itself (also under verify = haproxy): without a trust store there is
+ * none, every issuer rule would deny, so the configuration is refused. */
+static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
+{
+	const struct cfg_list *l;
+	char key[64];
+	int side;
+
+	if (mark_serial_issuers(&p->allow[ID_SERIAL]) < 0 || mark_serial_issuers(&p->deny[ID_SERIAL]) < 0) {
+		ps->line = p->line;
+		cfg_error(ps, NULL, "[policy %s]: out of memory", p->name);
+		return -1;
+	}
+	l = issuer_rule(p, &side);
+	p->issuer_rules = l != NULL;
+	if (!l || p->store)
+		return 0;
+	ps->line = l->line ? l->line : p->line;
+	if (l->key)
+		snprintf(key, sizeof(key), "%s", l->key);
+	else
+		snprintf(key, sizeof(key), "%s_%s", side ? "deny" : "allow",
+		         id_kind_names[l == &p->allow[ID_SERIAL] || l == &p->deny[ID_SERIAL] ?
+		                       ID_SERIAL : ID_ISSUER_THUMBPRINT]);
+	cfg_error(ps, key, "[policy %s]: issuer rules need ca_file or ca_dir (the agent matches "
+	          "them on the chain it verifies itself, also under verify = haproxy)", p->name);
+	return -1;
 }
 
 static int load_files(struct cfg_parse *ps)
@@ -745,6 +889,8 @@ static int load_files(struct cfg_parse *ps)
 			cfg_error(ps, key, "%s", why);
 			return -1;
 		}
+		if (check_issuer_rules(ps, p) < 0)
+			return -1;
 		if (strcmp(p->name, "default") == 0)
 			cfg->default_policy = p;
 	}
@@ -779,6 +925,8 @@ static int load_files(struct cfg_parse *ps)
 			return -1;
 		}
 	}
+	if (cfg->stats_token_file && load_stats_token(ps) < 0)
+		return -1;
 	if (cfg->fwd.enabled) {
 		ps->line = cfg->fwd.line;
 		if (!cfg->fwd.trusted_proxies.src) {
@@ -791,6 +939,33 @@ static int load_files(struct cfg_parse *ps)
 		}
 	}
 	return 0;
+}
+
+int cfg_warnings(const struct config *cfg, FILE *out)
+{
+	int n = 0;
+
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		if (!r->frontend.src || !r->policy || r->policy->verify != VERIFY_HAPROXY)
+			continue;
+		/* HAProxy 2.6 and 3.0 resume a TLS 1.2 session on any frontend
+		 * that shares the session cache, ssl_c_verify included */
+		fprintf(out, "%s:%d: WARNING: [route %s] picks [policy %s] by frontend, and that "
+		        "policy trusts HAProxy's verification (verify = haproxy); HAProxy 2.6 and "
+		        "3.0 resume a TLS 1.2 session verified by one frontend's ca-file on another "
+		        "frontend with a different ca-file, so ssl_c_verify = 0 may come from another "
+		        "frontend's CA: set verify = both with this frontend's CA as ca_file\n",
+		        cfg->file, r->frontend.line ? r->frontend.line : r->line, r->name,
+		        r->policy->name);
+		n++;
+	}
+	if (cfg->stats_token_world_readable) {
+		fprintf(out, "%s:%d: WARNING: token_file %s is readable by every user: chmod o-r "
+		        "(e.g. 0400, or 0440 with the agent's group)\n", cfg->file,
+		        cfg->stats_token_file_line, cfg->stats_token_file);
+		n++;
+	}
+	return n;
 }
 
 struct config *cfg_load(const char *file, char *err, size_t errlen)
@@ -859,6 +1034,7 @@ void cfg_free(struct config *cfg)
 			cfg_list_free(&p->deny[k]);
 		}
 		cfg_list_free(&p->allowed_curves);
+		cfg_list_free(&p->allowed_key_types);
 		cfg_list_free(&p->forbid_signature);
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
@@ -873,6 +1049,10 @@ void cfg_free(struct config *cfg)
 	free(cfg->ready_file);
 	free(cfg->pid_file);
 	free(cfg->stats_listen);
+	free(cfg->stats_token_file);
+	if (cfg->stats_token)
+		OPENSSL_cleanse(cfg->stats_token, cfg->stats_token_len);
+	free(cfg->stats_token);
 	free(cfg->trace_secret);
 	free(cfg->file);
 	free(cfg);

@@ -12,6 +12,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "uri.h"
 
 const unsigned int handler_lat_bounds_us[HANDLER_LAT_BUCKETS - 1] = {
 	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000
@@ -75,6 +76,8 @@ void handler_destroy(struct handler_ctx *hc)
 	cache_destroy(&hc->cache);
 	free(hc->fwd_buf);
 	hc->fwd_buf = NULL;
+	free(hc->path_buf);
+	hc->path_buf = NULL;
 }
 
 /* Argument table: name, accepted types (bit mask of 1 << SPOP_DATA_*). */
@@ -85,6 +88,7 @@ enum arg_id {
 	ARG_CHAIN,
 	ARG_SNI,
 	ARG_HOST,
+	ARG_HOST_COUNT,
 	ARG_PATH,
 	ARG_SRC,
 	ARG_FRONTEND,
@@ -108,6 +112,7 @@ static const struct {
 	[ARG_CHAIN]   = { "chain",   5, T(BIN) },
 	[ARG_SNI]     = { "sni",     3, T(STR) },
 	[ARG_HOST]    = { "host",    4, T(STR) },
+	[ARG_HOST_COUNT] = { "host_count", 10, T_INT },
 	[ARG_PATH]    = { "path",    4, T(STR) },
 	[ARG_SRC]     = { "src",     3, T(IPV4) | T(IPV6) },
 	[ARG_FRONTEND]  = { "frontend",  8, T(STR) },
@@ -171,6 +176,10 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
 			rq->has_host = 1;
 			rq->host = v.u.str;
 			break;
+		case ARG_HOST_COUNT:
+			rq->has_host_count = 1;
+			rq->host_count = data_int(&v);
+			break;
 		case ARG_PATH:
 			rq->has_path = 1;
 			rq->path = v.u.str;
@@ -201,7 +210,10 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
 	return 0;
 }
 
-/* Agent-side chain verification, stored in the entry. */
+/* Agent-side chain verification, stored in the entry with the leaf's
+ * issuer on the path that verified (the only issuer the issuer rules ever
+ * see). The client's chain is offered as untrusted certificates; the path
+ * may also use the configured and learned intermediates. */
 static void verify_into(const struct policy *pol, const struct req_facts *rq,
                         X509 *leaf, uint64_t chain_hash, int64_t now,
                         struct cache_entry *e)
@@ -211,38 +223,30 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 		.max_depth = pol->max_depth,
 		.skew = pol->clock_skew_ms / 1000,
 	};
+	struct cert_issuer iss;
 
-	e->verify_code = cert_verify_opt(pol->store, leaf,
-	                                 rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
-	                                 rq->has_chain ? rq->chain.len : 0, now, &o, &e->verify_depth);
+	e->verify_code = cert_verify_path(pol->store, leaf,
+	                                  rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
+	                                  rq->has_chain ? rq->chain.len : 0, now, &o,
+	                                  &e->verify_depth, &iss);
 	e->verify_store = pol->store;
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
 	e->learned_gen = cert_store_learned_gen(pol->store);
+	free(e->issuer_dn);
+	e->issuer_dn = iss.dn;          /* the entry owns it now */
+	e->issuer_found = iss.found && e->verify_code == X509_V_OK;
+	memcpy(e->issuer_sha1, iss.sha1, sizeof(e->issuer_sha1));
+	memcpy(e->issuer_sha256, iss.sha256, sizeof(e->issuer_sha256));
 }
 
-/* The issuing certificate among those the client sent: the one that
- * really signed the leaf (X509_check_issued), not just a name match. */
-static void find_issuer(X509 *leaf, const struct req_facts *rq, struct cache_entry *e)
+/* Rules that look at the leaf's issuer (issuer thumbprints, serials given
+ * with an issuer): the agent then builds and checks the path itself, also
+ * under verify = haproxy. */
+static int needs_issuer(const struct policy *pol)
 {
-	const unsigned char *p = (const unsigned char *)rq->chain.ptr;
-	const unsigned char *end = p + (rq->has_chain ? rq->chain.len : 0);
-
-	e->issuer_state = -1;
-	for (int n = 0; leaf && p < end && n < CERT_CHAIN_MAX; n++) {
-		const unsigned char *start = p;
-		X509 *c = d2i_X509(NULL, &p, (long)(end - p));
-
-		if (!c)
-			break;
-		if (X509_check_issued(c, leaf) == X509_V_OK) {
-			cert_digests(start, (size_t)(p - start), e->issuer_sha1, e->issuer_sha256);
-			e->issuer_state = 1;
-			X509_free(c);
-			break;
-		}
-		X509_free(c);
-	}
+	return pol->issuer_rules || pol->allow[ID_ISSUER_THUMBPRINT].src ||
+	       pol->deny[ID_ISSUER_THUMBPRINT].src;
 }
 
 static int verify_reusable(const struct cache_entry *e, const struct policy *pol,
@@ -266,7 +270,8 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
                        struct cert_eval *ce)
 {
 	const unsigned char *der = (const unsigned char *)rq->cert.ptr;
-	int need_verify = pol->verify != VERIFY_HAPROXY && pol->store;
+	int agent_verify = pol->verify != VERIFY_HAPROXY;
+	int need_verify = (agent_verify || needs_issuer(pol)) && pol->store;
 	unsigned char key[32];
 	uint64_t chain_hash = 0;
 	struct cache_entry *e = NULL;
@@ -293,21 +298,6 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 	ce->facts = &e->facts;
 	ce->ext = e->ext;
 	ce->entry = e;
-	if (pol->allow[ID_ISSUER_THUMBPRINT].src || pol->deny[ID_ISSUER_THUMBPRINT].src) {
-		uint64_t ih = rq->has_chain ? cache_hash64(rq->chain.ptr, rq->chain.len) : 0;
-
-		if (!e->issuer_state || e->issuer_chain != ih) {
-			if (!x)
-				x = cert_parse_der(der, rq->cert.len);
-			find_issuer(x, rq, e);
-			e->issuer_chain = ih;
-		}
-		if (e->issuer_state > 0) {
-			ce->has_issuer = 1;
-			ce->issuer_sha1 = e->issuer_sha1;
-			ce->issuer_sha256 = e->issuer_sha256;
-		}
-	}
 	if (need_verify) {
 		if (!verify_reusable(e, pol, chain_hash, now)) {
 			if (!x)
@@ -318,9 +308,17 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 			}
 			verify_into(pol, rq, x, chain_hash, now, e);
 		}
-		ce->agent_checked = 1;
-		ce->agent_verify = e->verify_code;
-		ce->agent_depth = e->verify_depth;
+		if (agent_verify) {
+			ce->agent_checked = 1;
+			ce->agent_verify = e->verify_code;
+			ce->agent_depth = e->verify_depth;
+		}
+		if (e->issuer_found && e->verify_code == X509_V_OK) {
+			ce->has_issuer = 1;
+			ce->issuer_sha1 = e->issuer_sha1;
+			ce->issuer_sha256 = e->issuer_sha256;
+			ce->issuer_dn = e->issuer_dn;
+		}
 	}
 out:
 	X509_free(x);
@@ -387,9 +385,14 @@ static void opt_int(char **p, char *end, const char *name, int64_t v)
 		*p = save;
 }
 
+/* path: the normalized path the routes compared, when it differs from
+ * the raw one (haproxy.cfg sets it with set-path on allowed requests). It
+ * must fit: an allow without it would send the application a path the
+ * agent did not route on. */
 static int encode_verdict(char **p, char *end, const struct decision *d,
                           const struct cert_eval *ce, const char *policy,
-                          const char *route, const struct trace *t)
+                          const char *route, const struct spop_str *path,
+                          const struct trace *t)
 {
 	const struct dec_info *di = &dec_table[d->code];
 
@@ -398,6 +401,8 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	    put_int_var(p, end, "status", d->status) < 0 ||
 	    put_cstr_var(p, end, "code", di->code) < 0 ||
 	    put_cstr_var(p, end, "reason", di->reason) < 0)
+		return -1;
+	if (path && put_str_var(p, end, "path", path->ptr, path->len) < 0)
 		return -1;
 	/* then the rest, most useful first, each only if it fits */
 	if (d->detail[0])
@@ -508,7 +513,17 @@ const struct policy *handler_decide(struct handler_ctx *hc, struct req_facts *rq
 	memset(ce, 0, sizeof(*ce));
 	if (!rq->bad_arg)
 		take_forwarded(hc, rq);
-	pol = rules_route(hc->cfg, rq, route);
+	/* room for the normalized path, made on first use; without it a route
+	 * on the path cannot match and the request is refused */
+	if (!hc->path_buf && hc->cfg->routes)
+		hc->path_buf = malloc(URI_PATH_MAX);
+	memset(d, 0, sizeof(*d));
+	if (rules_route(hc->cfg, rq, hc->path_buf, hc->path_buf ? URI_PATH_MAX : 0, t, d,
+	                &pol, route) < 0) {
+		trace_add(t, "route=%s", *route);
+		trace_add(t, "verdict=deny");
+		return NULL;
+	}
 	trace_add(t, "route=%s", *route);
 	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
 		handler_eval_cert(hc, pol, rq, now, ce);
@@ -568,11 +583,27 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	} else {
 		const struct policy *pol;
 		const char *route = NULL;
+		char *actions = out;
 
 		t.on = trace_allowed(hc->cfg, &rq);
 		t.len = 0;
 		t.truncated = 0;
 		pol = handler_decide(hc, &rq, now, &t, &ce, &d, &route);
+		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route,
+		                   rq.path_changed ? &rq.route_path : NULL, &t) < 0) {
+			if (!rq.path_changed)
+				goto no_room;
+			/* the normalized path does not fit in the ACK: refuse
+			 * rather than allow a path the agent did not route on */
+			out = actions;
+			d.code = DEC_BAD_REQUEST;
+			d.status = pol ? pol->deny_status : 403;
+			d.rule = "path_ambiguous";
+			d.shadowed = 0;
+			snprintf(d.detail, sizeof(d.detail), "the normalized path does not fit in the answer");
+			if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, NULL, &t) < 0)
+				goto no_room;
+		}
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
 		if (pol)
@@ -589,8 +620,6 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			res->has_src = rq.has_src;
 			res->src = rq.src;
 		}
-		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, &t) < 0)
-			goto no_room;
 	}
 	if (spop_frame_end(start, out) < 0)
 		goto no_room;

@@ -1,7 +1,11 @@
 /* The decision. Pure: no I/O, no clock (now is passed in), no allocation.
  *
- * Order of checks (the first failure decides; `code` is the class, `rule`
- * the precise check):
+ * Before a route is chosen (rules_route; only for the inputs routes use):
+ *   path_ambiguous  bad_request        a path the application may read otherwise
+ *   host_ambiguous  bad_request        no Host, several, or not one host[:port]
+ *   sni_host        sni_host_mismatch  SNI differs from Host (routes use them)
+ * Then, in the chosen policy (rules_decide), the order of checks (the first
+ * failure decides; `code` is the class, `rule` the precise check):
  *   request   bad_request          an argument of the wrong type
  *   forwarded forwarded_untrusted  certificate header from an untrusted source
  *             forwarded_invalid    malformed certificate header
@@ -12,7 +16,7 @@
  *   names     cert_untrusted       too_many_sans (max_sans, always), spiffe_invalid
  *                                  and dns_invalid (when SPIFFE or DNS lists are set)
  *   deny_*    cert_untrusted       deny lists, which always win
- *   limits    cert_untrusted       key size, curve, signature, lifetime, policies
+ *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
@@ -32,6 +36,7 @@
 #include "spop.h"
 #include "strset.h"
 #include "tplist.h"
+#include "uri.h"
 
 const struct dec_info dec_table[DEC_CODES] = {
 	[DEC_ALLOW]               = { "ok",                  "Client certificate accepted" },
@@ -104,29 +109,6 @@ const char *rules_verify_rule(int code)
 
 /* ---- small matchers ---- */
 
-static int str_eq_nocase(struct spop_str a, struct spop_str b)
-{
-	return a.len == b.len && strncasecmp(a.ptr, b.ptr, a.len) == 0;
-}
-
-/* Host header without its port ("example.com:8443", "[::1]:443"). */
-static struct spop_str host_only(struct spop_str h)
-{
-	if (h.len && h.ptr[0] == '[') {
-		const char *rb = memchr(h.ptr, ']', h.len);
-
-		if (rb)
-			h.len = (size_t)(rb - h.ptr) + 1;
-		return h;
-	}
-	for (size_t i = 0; i < h.len; i++)
-		if (h.ptr[i] == ':') {
-			h.len = i;
-			break;
-		}
-	return h;
-}
-
 /* name (any case) against a set of lowercase names and "*.suffix" patterns,
  * a wildcard covering exactly one label. */
 static int name_in(const struct strset *set, struct spop_str name)
@@ -156,25 +138,52 @@ static int name_in(const struct strset *set, struct spop_str name)
 	}
 }
 
+static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
+                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 static int prefix_in(const struct strset *set, struct spop_str path)
 {
 	for (size_t i = 0; i < strset_count(set); i++) {
 		const char *p = strset_get(set, i);
-		size_t n = strlen(p);
 
-		if (path.len >= n && memcmp(path.ptr, p, n) == 0)
+		if (uri_prefix_nocase(path.ptr, path.len, p, strlen(p)))
 			return 1;
 	}
 	return 0;
 }
 
-static int route_matches(const struct route *r, const struct req_facts *rq)
+/* What the routes of a configuration look at. */
+struct route_uses {
+	int path, host, sni, sni_host_match;
+};
+
+static void route_uses(const struct config *cfg, struct route_uses *u)
 {
-	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, rq->sni)))
+	memset(u, 0, sizeof(*u));
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		u->path |= r->path_prefix.src != NULL;
+		u->host |= r->host.src != NULL;
+		u->sni |= r->sni.src != NULL;
+	}
+	for (const struct policy *p = cfg->policies; p; p = p->next)
+		u->sni_host_match |= p->sni_host_match;
+}
+
+/* The request's names in the form routes compare: Host without port and
+ * trailing dot (len 0 when absent or invalid), SNI without trailing dot. */
+struct route_names {
+	struct spop_str host, sni;
+	int host_valid;
+};
+
+static int route_matches(const struct route *r, const struct req_facts *rq,
+                         const struct route_names *nm)
+{
+	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, nm->sni)))
 		return 0;
-	if (r->host.src && !(rq->has_host && name_in(r->host.set, host_only(rq->host))))
+	if (r->host.src && !(nm->host_valid && name_in(r->host.set, nm->host)))
 		return 0;
-	if (r->path_prefix.src && !(rq->has_path && prefix_in(r->path_prefix.set, rq->path)))
+	if (r->path_prefix.src && !(rq->has_route_path && prefix_in(r->path_prefix.set, rq->route_path)))
 		return 0;
 	if (r->frontend.src &&
 	    !(rq->has_frontend && strset_has(r->frontend.set, rq->frontend.ptr, rq->frontend.len)))
@@ -182,19 +191,111 @@ static int route_matches(const struct route *r, const struct req_facts *rq)
 	return 1;
 }
 
-const struct policy *rules_route(const struct config *cfg, const struct req_facts *rq,
-                                 const char **route)
+#define CLAMP(n) ((int)((n) > 64 ? 64 : (n)))
+
+/* Host: missing, several, or not one valid host[:port]. Returns 0 when
+ * fine, -1 with d set. need: a route uses host or a policy compares it. */
+static int check_host(const struct config *cfg, const struct req_facts *rq, int need,
+                      const struct route_names *nm, struct trace *t, struct decision *d)
 {
+	const struct policy *dp = cfg->default_policy;
+
+	if (!rq->has_host) {
+		if (!need)
+			return 0;
+		trace_add(t, "host=fail(missing)");
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "no Host header (a route or sni_host_match needs it)");
+		return -1;
+	}
+	if (rq->has_host_count && rq->host_count != 1) {
+		trace_add(t, "host=fail(host_count %lld)", (long long)rq->host_count);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "%lld Host values, exactly one is needed",
+		     (long long)rq->host_count);
+		return -1;
+	}
+	if (!nm->host_valid) {
+		trace_add(t, "host=fail(invalid: %.*s)", CLAMP(rq->host.len), rq->host.ptr);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous",
+		     "the Host header is not one host[:port] (several values, a comma, space or bad character)");
+		return -1;
+	}
+	return 0;
+}
+
+int rules_route(const struct config *cfg, struct req_facts *rq, char *buf, size_t cap,
+                struct trace *t, struct decision *d, const struct policy **pol,
+                const char **route)
+{
+	const struct policy *dp = cfg->default_policy;
+	struct route_names nm;
+	struct route_uses u;
+
+	memset(&nm, 0, sizeof(nm));
+	rq->has_route_path = rq->path_changed = 0;
+	if (rq->has_host) {
+		const char *n;
+		size_t l;
+
+		nm.host_valid = uri_host_name(rq->host.ptr, rq->host.len, &n, &l) == 0;
+		if (nm.host_valid)
+			nm.host = (struct spop_str){ n, l };
+	}
+	if (rq->has_sni)
+		nm.sni = (struct spop_str){ rq->sni.ptr, uri_name_len(rq->sni.ptr, rq->sni.len) };
+
+	route_uses(cfg, &u);
+	if (rq->bad_arg)
+		goto select;
+	if ((u.host || u.sni_host_match || (u.sni && rq->has_host)) &&
+	    check_host(cfg, rq, u.host || u.sni_host_match, &nm, t, d) < 0)
+		goto refused;
+	/* domain fronting: routing on one name while the application serves
+	 * the other. Whatever the chosen policy would say. */
+	if ((u.sni || u.host) && rq->has_sni && rq->has_host &&
+	    !uri_name_eq(nm.sni.ptr, nm.sni.len, nm.host.ptr, nm.host.len)) {
+		trace_add(t, "sni_host(routes)=fail(%.*s!=%.*s)", CLAMP(nm.sni.len), nm.sni.ptr,
+		          CLAMP(nm.host.len), nm.host.ptr);
+		deny(dp, d, DEC_SNI_HOST_MISMATCH, "sni_host",
+		     "SNI and Host differ (checked before routing: routes use them)");
+		goto refused;
+	}
+	if (u.path) {
+		enum uri_err e;
+		size_t n = 0;
+
+		if (!rq->has_path) {
+			trace_add(t, "path=fail(not sent)");
+			deny(dp, d, DEC_BAD_REQUEST, "path_ambiguous",
+			     "the path argument was not sent (routes use the path)");
+			goto refused;
+		}
+		e = buf ? uri_path_norm(rq->path.ptr, rq->path.len, buf, cap, &n) : URI_ERR_TOO_LONG;
+		if (e != URI_OK) {
+			trace_add(t, "path=fail(%s)", uri_err_str[e]);
+			deny(dp, d, DEC_BAD_REQUEST, "path_ambiguous", "%s", uri_err_str[e]);
+			goto refused;
+		}
+		rq->has_route_path = 1;
+		rq->route_path = (struct spop_str){ buf, n };
+		rq->path_changed = n != rq->path.len || memcmp(buf, rq->path.ptr, n) != 0;
+		if (rq->path_changed)
+			trace_add(t, "path=normalized(%.*s)", (int)(n > 128 ? 128 : n), buf);
+	}
+select:
 	for (const struct route *r = cfg->routes; r; r = r->next) {
-		if (route_matches(r, rq)) {
-			if (route)
-				*route = r->name;
-			return r->policy;
+		if (route_matches(r, rq, &nm)) {
+			*route = r->name;
+			*pol = r->policy;
+			return 0;
 		}
 	}
-	if (route)
-		*route = "default";
-	return cfg->default_policy;
+	*route = "default";
+	*pol = dp;
+	return 0;
+refused:
+	*route = ROUTE_NONE;
+	*pol = NULL;
+	return -1;
 }
 
 /* ---- identity matchers (docs/POLICY.md "Matching semantics") ---- */
@@ -341,9 +442,11 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 			return 0;
 		if (strset_has(l->set, buf, n))
 			return 1;
-		if (!x)
+		/* "SERIAL ISSUER-DN": the issuer on the path that verified */
+		if (!ce->has_issuer || !ce->issuer_dn)
 			return 0;
-		snprintf(buf + n, sizeof(buf) - n, "|%s", x->issuer_canon);
+		if ((size_t)snprintf(buf + n, sizeof(buf) - n, "|%s", ce->issuer_dn) >= sizeof(buf) - n)
+			return 0;
 		return strset_has(l->set, buf, strlen(buf));
 	case ID_SUBJECT:
 		*what = f->subject;
@@ -416,6 +519,29 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 	return 0;
 }
 
+/* Can list l of kind k not be decided for want of an issuer? The issuer
+ * rules only ever look at the path the agent verified; without one an
+ * issuer thumbprint list, or a serial list naming this serial with an
+ * issuer, can say neither yes nor no, and the caller denies. */
+static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
+{
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+	size_t n;
+
+	if (ce->has_issuer)
+		return 0;
+	if (k == ID_ISSUER_THUMBPRINT)
+		return 1;
+	if (k != ID_SERIAL || !l->set)
+		return 0;
+	n = lists_norm_serial(ce->facts->serial, strlen(ce->facts->serial), buf, sizeof(buf) - mark);
+	if (!n)
+		return 0;
+	memcpy(buf + n, CFG_SERIAL_ANY_ISSUER, mark);
+	return strset_has(l->set, buf, n + mark);
+}
+
 /* The identity variable when no allow rule decides (rule `verified`, and
  * denials): descriptive, not matched. The SPIFFE ID when there is exactly
  * one and it is valid, else the first SAN, else the first CN. An allow
@@ -446,9 +572,6 @@ static int dns_rules(const struct policy *pol)
 /* ---- the decision ---- */
 
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
-                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
                  const char *rule, const char *fmt, ...)
 {
 	va_list ap;
@@ -468,15 +591,33 @@ static void allow(struct decision *d, const char *rule)
 	d->rule = rule;
 }
 
-/* Key, signature, lifetime and policy limits. Returns 0 if they pass. */
+/* Key, signature, lifetime and policy limits. Returns 0 if they pass. A
+ * limit that cannot tell (a key of unknown size, a signature digest that
+ * cannot be determined) denies. */
 static int check_limits(const struct policy *pol, const struct cert_eval *ce,
                         struct trace *t, struct decision *d)
 {
 	const struct cert_ext *x = ce->ext;
 	const struct cert_facts *f = ce->facts;
+	const char *kt = lists_key_type_name(x->key_type);
 	char nid[16];
 
+	if (pol->allowed_key_types.src) {
+		snprintf(nid, sizeof(nid), "%d", x->key_type);
+		if (!strset_has(pol->allowed_key_types.set, nid, strlen(nid))) {
+			trace_add(t, "allowed_key_types=fail(%s)", x->key_name);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_key_types", "key type %s is not allowed", x->key_name);
+			return -1;
+		}
+		trace_add(t, "allowed_key_types=pass(%s)", kt ? kt : x->key_name);
+	}
 	if (pol->min_rsa_bits && (x->key_type == EVP_PKEY_RSA || x->key_type == EVP_PKEY_RSA_PSS)) {
+		if (x->key_bits <= 0) {
+			trace_add(t, "min_rsa_bits=fail(unknown size)");
+			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of unknown size, the policy requires %d bits",
+			     pol->min_rsa_bits);
+			return -1;
+		}
 		if (x->key_bits < pol->min_rsa_bits) {
 			trace_add(t, "min_rsa_bits=fail(%d<%d)", x->key_bits, pol->min_rsa_bits);
 			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of %d bits, the policy requires %d",
@@ -485,22 +626,49 @@ static int check_limits(const struct policy *pol, const struct cert_eval *ce,
 		}
 		trace_add(t, "min_rsa_bits=pass(%d)", x->key_bits);
 	}
-	if (pol->allowed_curves.src && x->key_type == EVP_PKEY_EC) {
-		if (!strset_has(pol->allowed_curves.set, x->curve, strlen(x->curve))) {
-			trace_add(t, "allowed_curves=fail(%s)", x->curve);
-			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", x->curve);
+	if (pol->allowed_curves.src && x->key_type != EVP_PKEY_RSA && x->key_type != EVP_PKEY_RSA_PSS) {
+		/* every other key: EC by its curve, the rest by their type */
+		const char *c = lists_key_curve(x->key_type, x->curve);
+
+		if (!c[0]) {
+			trace_add(t, "allowed_curves=fail(%s)", x->key_name);
+			if (x->key_type == EVP_PKEY_EC)
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC key without a named curve");
+			else
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "key type %s is not allowed", x->key_name);
 			return -1;
 		}
-		trace_add(t, "allowed_curves=pass(%s)", x->curve);
+		if (!strset_has(pol->allowed_curves.set, c, strlen(c))) {
+			trace_add(t, "allowed_curves=fail(%s)", c);
+			if (x->key_type == EVP_PKEY_EC)
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", c);
+			else
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "key type %s is not allowed", x->key_name);
+			return -1;
+		}
+		trace_add(t, "allowed_curves=pass(%s)", c);
 	}
 	if (pol->forbid_signature.src) {
-		snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
-		if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
-			trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
-			deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
-			return -1;
+		if (x->sig_md_nid == NID_undef) {
+			/* Ed25519 and Ed448 sign without a separate digest; any
+			 * other signature whose digest is unknown cannot be
+			 * shown to avoid the forbidden ones */
+			if (x->sig_nid != NID_ED25519 && x->sig_nid != NID_ED448) {
+				trace_add(t, "forbid_signature=fail(%s, digest unknown)", x->sig_alg);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature",
+				     "the digest of signature %s cannot be determined", x->sig_alg);
+				return -1;
+			}
+			trace_add(t, "forbid_signature=pass(%s, no separate digest)", x->sig_alg);
+		} else {
+			snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
+			if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
+				trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
+				return -1;
+			}
+			trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
 		}
-		trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
 	}
 	if (pol->max_lifetime_days) {
 		int64_t days = (f->not_after - f->not_before) / 86400;
@@ -633,11 +801,15 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 
 	/* domain fronting: the name TLS was set up for must be the one asked */
 	if (pol->sni_host_match && rq->has_sni && rq->has_host) {
-		struct spop_str h = host_only(rq->host);
+		struct spop_str h = { NULL, 0 };
+		size_t sl = uri_name_len(rq->sni.ptr, rq->sni.len);
 
-		if (!str_eq_nocase(rq->sni, h)) {
-			trace_add(t, "sni_host=fail(%.*s!=%.*s)", (int)(rq->sni.len > 64 ? 64 : rq->sni.len),
-			          rq->sni.ptr, (int)(h.len > 64 ? 64 : h.len), h.ptr);
+		/* an invalid Host (len 0) never equals an SNI */
+		if (uri_host_name(rq->host.ptr, rq->host.len, &h.ptr, &h.len) < 0)
+			h.len = 0;
+		if (!h.len || !uri_name_eq(rq->sni.ptr, sl, h.ptr, h.len)) {
+			trace_add(t, "sni_host=fail(%.*s!=%.*s)", CLAMP(rq->sni.len), rq->sni.ptr,
+			          CLAMP(rq->host.len), rq->host.ptr);
 			deny(pol, d, DEC_SNI_HOST_MISMATCH, "sni_host", "SNI and Host differ");
 			return;
 		}
@@ -665,6 +837,13 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		return;
 	}
 	if (!ce || !ce->parsed) {
+		if (rq->forwarded) {
+			/* decoded, but not one certificate in exact DER */
+			trace_add(t, "forwarded=fail(not DER)");
+			deny(pol, d, DEC_FORWARDED_INVALID, "forwarded",
+			     "forwarded certificate is not valid DER");
+			return;
+		}
 		trace_add(t, "parse=fail");
 		deny(pol, d, DEC_CERT_UNVERIFIED, "cert_parse", "certificate is not valid DER");
 		return;
@@ -711,6 +890,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			deny(pol, d, DEC_INTERNAL, "verify_internal", "agent verification did not run");
 			return;
 		}
+		if (ce->agent_verify == CERT_VERIFY_BAD_CHAIN && rq->forwarded) {
+			trace_add(t, "forwarded=fail(chain not DER)");
+			deny(pol, d, DEC_FORWARDED_INVALID, "forwarded",
+			     "forwarded certificate chain is not a list of DER certificates");
+			return;
+		}
 		if (ce->agent_verify != X509_V_OK) {
 			trace_add(t, "verify(agent)=fail(%d at depth %d)", ce->agent_verify, ce->agent_depth);
 			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(ce->agent_verify), "%s (%d)",
@@ -738,6 +923,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		if (id_match((enum id_kind)k, &pol->deny[k], ce, 1, &what)) {
 			trace_add(t, "%s=fail(%s)", deny_rules[k], what ? what : "");
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
+			return;
+		}
+		if (issuer_undecided((enum id_kind)k, &pol->deny[k], ce)) {
+			trace_add(t, "%s=fail(no verified issuer)", deny_rules[k]);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
+			     "%s: no verified path to an issuer could be built", deny_rules[k]);
 			return;
 		}
 		trace_add(t, "%s=pass", deny_rules[k]);
@@ -774,6 +965,16 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	if (!matched) {
 		int only_tp = 1;
 
+		for (int k = 0; k < ID_KINDS; k++) {
+			const struct cfg_list *l = allow_list(pol, k, &tmp);
+
+			if (l && issuer_undecided((enum id_kind)k, l, ce)) {
+				trace_add(t, "%s=fail(no verified issuer)", allow_rules[k]);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
+				     "%s: no verified path to an issuer could be built", allow_rules[k]);
+				return;
+			}
+		}
 		for (int k = 1; k < ID_KINDS; k++)
 			if (allow_list(pol, k, &tmp))
 				only_tp = 0;
