@@ -141,13 +141,15 @@ static int parse_input(const uint8_t *data, size_t size, struct input *in)
 	}
 	if (in->nent == 0)
 		return -1;
-	/* entries go in one inline list: no ',', no '#', nothing the list
-	 * reader trims, no NUL, shorter than its 1024-byte buffer */
+	/* entries go in one inline list: no ',', no comment or quote
+	 * character ('#', ';', '"'), nothing the list reader trims, no NUL,
+	 * shorter than its 1024-byte buffer */
 	for (int i = 0; i < in->nent; i++) {
 		const char *e = in->ent[i];
 		size_t n = in->entlen[i];
 
-		if (n == 0 || n >= 1000 || memchr(e, ',', n) || memchr(e, 0, n) ||
+		if (n == 0 || n >= 1000 || memchr(e, ',', n) || memchr(e, 0, n) || memchr(e, '#', n) ||
+		    memchr(e, ';', n) || memchr(e, '"', n) ||
 		    e[0] == ' ' || e[0] == '\t' || e[n - 1] == ' ' || e[n - 1] == '\t' ||
 		    e[n - 1] == '\r' || e[n - 1] == '\n')
 			return -1;
