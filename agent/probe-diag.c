@@ -19,6 +19,8 @@ const struct probe_diag_info probe_diag_table[PD_COUNT] = {
 /* The agent's detail for cert_missing when HAProxy's own connection was
  * not TLS (ssl_c_used absent; agent/rules.c). */
 #define PROBE_NOT_TLS_MARK "connection was not TLS"
+/* ... and when HAProxy had one but did not send ssl_c_der */
+#define PROBE_NO_CERT_ARG_MARK "'cert' argument"
 
 /* The advice for a TLS alert about the certificate; the issue's words. */
 #define PROBE_VERIFY_ADVICE \
@@ -108,9 +110,9 @@ enum probe_diag_id probe_diagnose(const struct probe_facts *f, char *out, size_t
 
 	/* 2. an answer without a verdict from certspoa */
 	if (is(f->code, "agent_unavailable")) {
-		put(out, outlen, "HAProxy got no verdict from certspoa (%s): the agent is down, too slow "
-		    "or unreachable; start it and check that HAProxy's certspoa-agents backend is UP",
-		    f->detail[0] ? f->detail : "503 agent_unavailable");
+		put(out, outlen, "HAProxy answered %d agent_unavailable (%s): the agent is down, too "
+		    "slow or unreachable; start it and check that HAProxy's certspoa-agents backend is UP",
+		    f->status, f->detail[0] ? f->detail : "no detail");
 		return PD_AGENT_DOWN;
 	}
 	if (!f->code[0] || is(f->code, "ok")) {
@@ -147,22 +149,24 @@ enum probe_diag_id probe_diagnose(const struct probe_facts *f, char *out, size_t
 			    "HAProxy terminates TLS; " PROBE_FORWARD_ADVICE);
 			return PD_NEVER_ASKED_PROXY;
 		}
-		if (f->cert_sent && not_tls) {
-			put(out, outlen, "you sent a certificate but certspoa got none: a proxy in front of "
-			    "HAProxy terminates TLS and drops it; " PROBE_FORWARD_ADVICE);
-			return PD_DROPPED_BY_PROXY;
-		}
 		if (!f->cert_requested) {
 			put(out, outlen, "the server never asked for a certificate: HAProxy's bind line has "
 			    "no verify; add \"verify optional crt-ignore-err all ca-ignore-err all ca-file "
-			    "<your CA>\" to it");
+			    "<your CA>\" to it (if a proxy in front of HAProxy terminates TLS, configure that "
+			    "proxy to forward the certificate instead)");
 			return PD_NEVER_ASKED_BIND;
 		}
-		if (f->cert_sent) {
-			put(out, outlen, "you sent a certificate but certspoa got none from HAProxy (%s): "
-			    "check the check-client-cert arguments in the SPOE file (cert=ssl_c_der)",
-			    f->detail[0] ? f->detail : cr);
+		if (f->cert_sent && strstr(f->detail, PROBE_NO_CERT_ARG_MARK)) {
+			put(out, outlen, "you sent a certificate and HAProxy received it, but did not pass it "
+			    "to certspoa: add cert=ssl_c_der to the check-client-cert arguments in the SPOE file");
 			return PD_SENT_NOT_PASSED;
+		}
+		if (f->cert_sent) {
+			/* the TLS server that took it is not the HAProxy that
+			 * asked certspoa: that one saw no certificate */
+			put(out, outlen, "you sent a certificate but certspoa got none: a proxy in front of "
+			    "HAProxy terminates TLS and drops it; " PROBE_FORWARD_ADVICE);
+			return PD_DROPPED_BY_PROXY;
 		}
 	}
 	if (names_miss && is(f->code, "cert_unverified")) {

@@ -236,6 +236,20 @@ static int key_pw_cb(char *buf, int size, int rwflag, void *u)
 	return (int)n;
 }
 
+/* A PEM file (a "-----BEGIN " line) without any "PRIVATE KEY-----" block:
+ * a certificate file given where the key was expected. */
+static int pem_without_key(BIO *b)
+{
+	char *buf = malloc(PROBE_KEY_FILE_MAX);
+	int n, r = 0;
+
+	if (buf && BIO_reset(b) == 0 && (n = BIO_read(b, buf, PROBE_KEY_FILE_MAX)) > 0)
+		r = memmem(buf, (size_t)n, "-----BEGIN ", 11) != NULL &&
+		    memmem(buf, (size_t)n, "PRIVATE KEY-----", 16) == NULL;
+	free(buf);
+	return r;
+}
+
 /* A private key from a PEM (first key block, encrypted ones with
  * CERTSPOA_KEY_PASSWORD) or DER file. NULL with why in err; *none = 1 when
  * the file holds no key at all (PEM without a key block). */
@@ -276,14 +290,11 @@ static EVP_PKEY *read_key(const char *path, int *none, char *err, size_t errlen)
 		goto out;
 	}
 	if (!pkey) {
-		unsigned long e = ERR_peek_last_error();
-		int pem = e && ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
-
 		ERR_clear_error();
 		if (BIO_reset(b) == 0)
 			pkey = d2i_PrivateKey_bio(b, NULL);
 		if (!pkey) {
-			*none = pem;
+			*none = pem_without_key(b);
 			snprintf(err, errlen, "%s: no private key in it (PEM or DER)", path);
 		}
 	}
