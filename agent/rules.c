@@ -578,8 +578,8 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			else if (!rq->has_present && !rq->forwarded)
 				/* ssl_c_used fails on a plain connection: TLS ended
 				 * before HAProxy (certspoa probe tells the two apart) */
-				deny(pol, d, DEC_CERT_MISSING, "require_cert", "no client certificate was "
-				     "presented, and HAProxy's connection was not TLS (a proxy in front of it ends TLS)");
+				deny(pol, d, DEC_CERT_MISSING, "require_cert",
+				     "no client certificate was presented (HAProxy's connection was not TLS)");
 			else
 				deny(pol, d, DEC_CERT_MISSING, "require_cert", "no client certificate was presented");
 			return;

@@ -91,8 +91,8 @@ TEST(probe_diag_cert_missing_hops)
 	CHECK(strstr(s, "HAProxy's bind line has no verify") != NULL);
 
 	/* no CertificateRequest, and HAProxy's connection was plain */
-	snprintf(f.detail, sizeof(f.detail), "no client certificate was presented, and HAProxy's "
-	         "connection was not TLS (a proxy in front of it ends TLS)");
+	snprintf(f.detail, sizeof(f.detail),
+	         "no client certificate was presented (HAProxy's connection was not TLS)");
 	CHECK_EQ_INT(diag(&f, s, sizeof(s)), PD_NEVER_ASKED_PROXY);
 	CHECK_EQ_STR(s, "the server never asked for a certificate: something in front of HAProxy "
 	             "terminates TLS; configure that proxy to forward the certificate (RFC 9440) "
@@ -240,8 +240,7 @@ TEST(probe_rules_cert_missing_not_tls)
 
 	rules_decide(&p, &rq, NULL, 0, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_CERT_MISSING);
-	CHECK_EQ_STR(d.detail, "no client certificate was presented, and HAProxy's connection was "
-	             "not TLS (a proxy in front of it ends TLS)");
+	CHECK_EQ_STR(d.detail, "no client certificate was presented (HAProxy's connection was not TLS)");
 
 	rq.has_present = 1;
 	rq.present = 0;
