@@ -550,6 +550,14 @@ static int tcp_connect(struct probe *p)
 
 /* ---- TLS ---- */
 
+/* A socket timeout (SO_RCVTIMEO/SO_SNDTIMEO) as OpenSSL reports it: a
+ * retry on a blocking socket, or a syscall error with EAGAIN. */
+static int ssl_timed_out(int e)
+{
+	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
+	       (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
 static void info_cb(const SSL *ssl, int where, int ret)
 {
 	struct probe *p = SSL_get_app_data(ssl);
@@ -653,7 +661,7 @@ static int write_all(SSL *ssl, const char *buf, size_t len, char *err, size_t er
 		if (n <= 0) {
 			int e = SSL_get_error(ssl, n);
 
-			if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+			if (ssl_timed_out(e))
 				snprintf(err, errlen, "sending the request timed out");
 			else
 				snprintf(err, errlen, "sending the request failed (%s)",
@@ -707,14 +715,26 @@ static long long content_length(const char *buf, const char *he)
  * complete header block (why in p->f.error). */
 static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 {
+	struct timespec start, now;
 	size_t len = 0;
 	const char *he;
 	long long cl;
 	int n, e;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		if (len == cap)
 			break;
+		/* each read waits --timeout at most (SO_RCVTIMEO); the whole
+		 * answer too, against a server that trickles it */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > p->o->timeout) {
+			if (head_end(buf, len))
+				break;
+			snprintf(p->f.error, sizeof(p->f.error), "no complete answer within %d s",
+			         p->o->timeout);
+			return -1;
+		}
 		n = SSL_read(ssl, buf + len, (int)(cap - len));
 		if (n > 0) {
 			len += (size_t)n;
@@ -730,6 +750,11 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 			continue;
 		}
 		e = SSL_get_error(ssl, n);
+		if (e == SSL_ERROR_ZERO_RETURN && len == 0) {
+			snprintf(p->f.error, sizeof(p->f.error), "the server closed the connection "
+			         "without answering");
+			return -1;
+		}
 		if (e == SSL_ERROR_ZERO_RETURN)
 			break;
 		if (head_end(buf, len))
@@ -737,7 +762,7 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 		if (p->f.alert)
 			snprintf(p->f.error, sizeof(p->f.error), "the server sent a TLS alert: %s",
 			         p->f.alert_desc);
-		else if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+		else if (ssl_timed_out(e))
 			snprintf(p->f.error, sizeof(p->f.error), "no answer within %d s", p->o->timeout);
 		else if (e == SSL_ERROR_SSL)
 			ossl_err(p->f.error, sizeof(p->f.error));
@@ -938,7 +963,7 @@ static void run_probe(struct probe *p)
 		if (p->f.alert)
 			snprintf(p->f.error, sizeof(p->f.error), "the server sent a TLS alert: %s",
 			         p->f.alert_desc);
-		else if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
+		else if (ssl_timed_out(e))
 			snprintf(p->f.error, sizeof(p->f.error), "no TLS answer within %d s (is it TLS?)",
 			         p->o->timeout);
 		else if (e == SSL_ERROR_SSL)

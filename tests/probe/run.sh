@@ -315,6 +315,24 @@ probe not_tls "https://127.0.0.1:$GW_PORT/" --cert "$P/allowed.crt" --key "$P/al
 check "not_tls: exit 2" eq "$PRC" 2
 check "not_tls: diagnosis names the handshake" has "$DIAG" "the TLS handshake failed: "
 
+note "a TLS server that never answers, one that closes without answering"
+free_port SILENT_PORT
+mkfifo "$WORK/s_server.in"
+openssl s_server -accept "127.0.0.1:$SILENT_PORT" -cert "$P/server.crt" -key "$P/server.key" \
+    -quiet <"$WORK/s_server.in" >"$WORK/s_server.log" 2>&1 &
+CHILD_PIDS+=("$!")
+exec 7>"$WORK/s_server.in"      # its stdin stays open: it keeps quiet
+wait_until 5 port_open "$SILENT_PORT"
+probe silent "https://127.0.0.1:$SILENT_PORT/" --cert "$P/allowed.crt" --key "$P/allowed.key" --timeout 1
+expect silent 2 "TLS worked but no HTTP answer came back: no answer within 1 s"
+free_port CLOSING_PORT
+openssl s_server -accept "127.0.0.1:$CLOSING_PORT" -cert "$P/server.crt" -key "$P/server.key" \
+    -quiet </dev/null >"$WORK/s_server2.log" 2>&1 &
+CHILD_PIDS+=("$!")
+wait_until 5 port_open "$CLOSING_PORT"
+probe closing "https://127.0.0.1:$CLOSING_PORT/" --cert "$P/allowed.crt" --key "$P/allowed.key" --timeout 3
+expect closing 2 "TLS worked but no HTTP answer came back: the server closed the connection without answering"
+
 note "the agent down: 503 agent_unavailable"
 stop_agent "$BOTH_PID"
 probe agentdown "$(url "$api_PORT")" --cert "$P/allowed.crt" --key "$P/allowed.key" "${CA[@]}"
