@@ -59,6 +59,17 @@ struct probe_diag_info {
 struct probe_hdr {
 	char name[64];                  /* lowercase */
 	char value[PROBE_HDR_MAX];
+	int cut;                        /* the value was longer */
+};
+
+/* An HTTP answer (probe_http_parse). */
+struct probe_http {
+	int status;
+	int nhdrs;
+	struct probe_hdr hdrs[PROBE_MAX_HDRS];   /* X-Certspoa-* only, in order */
+	char *body;                     /* malloc'd, dechunked, NUL-terminated */
+	size_t body_len;
+	const char *error;              /* why parsing failed (static text) */
 };
 
 /* Everything the diagnosis looks at. Filled by probe.c from the wire;

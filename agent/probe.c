@@ -103,12 +103,7 @@ struct probe {
 	char ca_names[PROBE_MAX_CA_NAMES][PROBE_NAME_MAX];
 	int ca_match_idx;              /* the name the chain leads to, or -1 */
 
-	/* HTTP */
-	int nhdrs;
-	struct probe_hdr hdrs[PROBE_MAX_HDRS];
-	char reason[256];              /* X-Certspoa-Reason */
-	char *body;                    /* the body (dechunked), NUL-terminated */
-	size_t body_len;
+	struct probe_http http;        /* the answer */
 };
 
 /* ---- small helpers ---- */
@@ -674,42 +669,6 @@ static int write_all(SSL *ssl, const char *buf, size_t len, char *err, size_t er
 	return 0;
 }
 
-/* The end of the header block ("\r\n\r\n"), or NULL. */
-static const char *head_end(const char *buf, size_t len)
-{
-	const char *e = memmem(buf, len, "\r\n\r\n", 4);
-
-	return e ? e + 4 : NULL;
-}
-
-static int hdr_is(const char *line, size_t nlen, const char *name)
-{
-	return nlen == strlen(name) && strncasecmp(line, name, nlen) == 0;
-}
-
-/* Content-Length of a header block, -1 if absent or unusable. */
-static long long content_length(const char *buf, const char *he)
-{
-	const char *l = buf, *nl, *c;
-	long long v = -1;
-	char *end;
-
-	while (l < he && (nl = memmem(l, (size_t)(he - l), "\r\n", 2)) != NULL && nl > l) {
-		c = memchr(l, ':', (size_t)(nl - l));
-		if (c && hdr_is(l, (size_t)(c - l), "content-length")) {
-			c++;
-			while (c < nl && (*c == ' ' || *c == '\t'))
-				c++;
-			errno = 0;
-			v = strtoll(c, &end, 10);
-			if (errno || end == c || v < 0)
-				v = -1;
-		}
-		l = nl + 2;
-	}
-	return v;
-}
-
 /* Read the answer until the server closes, Content-Length is reached,
  * or PROBE_RESP_MAX. Returns the bytes read, -1 on an error before any
  * complete header block (why in p->f.error). */
@@ -717,8 +676,6 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 {
 	struct timespec start, now;
 	size_t len = 0;
-	const char *he;
-	long long cl;
 	int n, e;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -729,7 +686,7 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 		 * answer too, against a server that trickles it */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec > p->o->timeout) {
-			if (head_end(buf, len))
+			if (probe_http_head_end(buf, len))
 				break;
 			snprintf(p->f.error, sizeof(p->f.error), "no complete answer within %d s",
 			         p->o->timeout);
@@ -738,11 +695,9 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 		n = SSL_read(ssl, buf + len, (int)(cap - len));
 		if (n > 0) {
 			len += (size_t)n;
-			he = head_end(buf, len);
-			if (he && (cl = content_length(buf, he)) >= 0 &&
-			    (long long)(len - (size_t)(he - buf)) >= cl)
+			if (probe_http_complete(buf, len))
 				break;
-			if (!he && len >= PROBE_HEAD_MAX) {
+			if (len >= PROBE_HEAD_MAX && !probe_http_head_end(buf, len)) {
 				snprintf(p->f.error, sizeof(p->f.error), "header block larger than %d KB",
 				         PROBE_HEAD_MAX / 1024);
 				return -1;
@@ -757,7 +712,7 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 		}
 		if (e == SSL_ERROR_ZERO_RETURN)
 			break;
-		if (head_end(buf, len))
+		if (probe_http_head_end(buf, len))
 			break;          /* closed without close_notify, after the headers */
 		if (p->f.alert)
 			snprintf(p->f.error, sizeof(p->f.error), "the server sent a TLS alert: %s",
@@ -774,106 +729,29 @@ static long read_answer(struct probe *p, SSL *ssl, char *buf, size_t cap)
 	return (long)len;
 }
 
-/* Decode a chunked body in place (bounded by len). Returns the new length,
- * or what was decoded so far when the chunking is cut or malformed. */
-static size_t dechunk(char *b, size_t len)
+/* The answer's fields into the facts: X-Certspoa-* headers first, the
+ * JSON body's for what they did not carry. */
+static int parse_answer(struct probe *p, const char *buf, size_t len)
 {
-	size_t in = 0, out = 0;
-	unsigned long long sz;
-	char *end;
+	struct probe_http *a = &p->http;
+	const char *v;
 
-	while (in < len) {
-		const char *nl = memmem(b + in, len - in, "\r\n", 2);
-
-		if (!nl)
-			break;
-		errno = 0;
-		sz = strtoull(b + in, &end, 16);
-		if (errno || end == b + in || end > nl)
-			break;
-		in = (size_t)(nl - b) + 2;
-		if (sz == 0 || sz > len - in)
-			break;
-		memmove(b + out, b + in, (size_t)sz);
-		out += (size_t)sz;
-		in += (size_t)sz;
-		if (in + 2 <= len && b[in] == '\r' && b[in + 1] == '\n')
-			in += 2;
-	}
-	return out;
-}
-
-/* Status line, the X-Certspoa-* headers, Transfer-Encoding, the body. */
-static int parse_answer(struct probe *p, char *buf, size_t len)
-{
-	const char *he = head_end(buf, len), *l = buf, *nl, *c, *v;
-	int chunked = 0;
-	long long cl;
-	size_t blen;
-	char *end;
-	long st;
-
-	if (!he || len < 12 || memcmp(buf, "HTTP/1.", 7) != 0) {
-		snprintf(p->f.error, sizeof(p->f.error), "the answer is not HTTP/1.x");
+	if (probe_http_parse(buf, len, a) < 0) {
+		snprintf(p->f.error, sizeof(p->f.error), "%s", a->error);
 		return -1;
 	}
-	errno = 0;
-	st = strtol(buf + 9, &end, 10);
-	if (buf[8] != ' ' || errno || end != buf + 12 || st < 100 || st > 999) {
-		snprintf(p->f.error, sizeof(p->f.error), "bad HTTP status line");
-		return -1;
-	}
-	p->f.status = (int)st;
-	nl = memmem(l, (size_t)(he - l), "\r\n", 2);
-	l = nl ? nl + 2 : he;
-	while (l < he && (nl = memmem(l, (size_t)(he - l), "\r\n", 2)) != NULL && nl > l) {
-		c = memchr(l, ':', (size_t)(nl - l));
-		if (c) {
-			size_t nlen = (size_t)(c - l), i;
-
-			v = c + 1;
-			while (v < nl && (*v == ' ' || *v == '\t'))
-				v++;
-			if (hdr_is(l, nlen, "transfer-encoding") && (size_t)(nl - v) >= 7 &&
-			    strncasecmp(nl - 7, "chunked", 7) == 0)
-				chunked = 1;
-			if (nlen > 11 && nlen < sizeof(p->hdrs[0].name) && strncasecmp(l, "x-certspoa-", 11) == 0 &&
-			    p->nhdrs < PROBE_MAX_HDRS) {
-				struct probe_hdr *h = &p->hdrs[p->nhdrs++];
-
-				for (i = 0; i < nlen; i++)
-					h->name[i] = (char)((l[i] >= 'A' && l[i] <= 'Z') ? l[i] + 32 : l[i]);
-				h->name[nlen] = '\0';
-				copy_cut(h->value, sizeof(h->value), v, (size_t)(nl - v));
-				if (strcmp(h->name, "x-certspoa-code") == 0)
-					copy_cut(p->f.code, sizeof(p->f.code), v, (size_t)(nl - v));
-				else if (strcmp(h->name, "x-certspoa-rule") == 0)
-					copy_cut(p->f.rule, sizeof(p->f.rule), v, (size_t)(nl - v));
-				else if (strcmp(h->name, "x-certspoa-reason") == 0)
-					copy_cut(p->reason, sizeof(p->reason), v, (size_t)(nl - v));
-				else if (strcmp(h->name, "x-certspoa-trace") == 0)
-					copy_cut(p->f.trace, sizeof(p->f.trace), v, (size_t)(nl - v));
-			}
-		}
-		l = nl + 2;
-	}
-	blen = len - (size_t)(he - buf);
-	cl = content_length(buf, he);
-	if (!chunked && cl >= 0 && (long long)blen > cl)
-		blen = (size_t)cl;
-	if (!(p->body = malloc(blen + 1)))
-		return -1;
-	memcpy(p->body, he, blen);
-	if (chunked)
-		blen = dechunk(p->body, blen);
-	p->body[blen] = '\0';
-	p->body_len = blen;
-	/* the JSON body's fields, when the headers did not carry them */
-	probe_json_str(p->body, blen, "detail", p->f.detail, sizeof(p->f.detail));
+	p->f.status = a->status;
+	if ((v = probe_http_hdr(a, "x-certspoa-code")))
+		snprintf(p->f.code, sizeof(p->f.code), "%s", v);
+	if ((v = probe_http_hdr(a, "x-certspoa-rule")))
+		snprintf(p->f.rule, sizeof(p->f.rule), "%s", v);
+	if ((v = probe_http_hdr(a, "x-certspoa-trace")))
+		snprintf(p->f.trace, sizeof(p->f.trace), "%s", v);
+	probe_json_str(a->body, a->body_len, "detail", p->f.detail, sizeof(p->f.detail));
 	if (!p->f.code[0])
-		probe_json_str(p->body, blen, "code", p->f.code, sizeof(p->f.code));
+		probe_json_str(a->body, a->body_len, "code", p->f.code, sizeof(p->f.code));
 	if (!p->f.rule[0])
-		probe_json_str(p->body, blen, "rule", p->f.rule, sizeof(p->f.rule));
+		probe_json_str(a->body, a->body_len, "rule", p->f.rule, sizeof(p->f.rule));
 	return 0;
 }
 
@@ -1088,19 +966,19 @@ static void report_text(const struct probe *p, const char *diag)
 		     p->f.alert_after_handshake ? ", after the handshake (TLS 1.3)" : "");
 	if (p->f.status) {
 		line("http_status", "%d", p->f.status);
-		for (i = 0; i < p->nhdrs; i++)
-			if (strcmp(p->hdrs[i].name, "x-certspoa-trace") != 0)
-				line("header", "%s: %s", p->hdrs[i].name, p->hdrs[i].value);
-		if (p->body_len) {
-			size_t n = p->body_len;
+		for (i = 0; i < p->http.nhdrs; i++)
+			if (strcmp(p->http.hdrs[i].name, "x-certspoa-trace") != 0)
+				line("header", "%s: %s", p->http.hdrs[i].name, p->http.hdrs[i].value);
+		if (p->http.body_len) {
+			size_t n = p->http.body_len;
 
-			while (n && (p->body[n - 1] == '\n' || p->body[n - 1] == '\r'))
+			while (n && (p->http.body[n - 1] == '\n' || p->http.body[n - 1] == '\r'))
 				n--;
 			if (n > PROBE_BODY_SHOW)
 				n = PROBE_BODY_SHOW;
 			printf("body:%*s", KEY_WIDTH - 5, "");
-			put_esc(stdout, p->body, n);
-			if (n < p->body_len && p->body_len - n > 2)
+			put_esc(stdout, p->http.body, n);
+			if (n < p->http.body_len && p->http.body_len - n > 2)
 				printf("...");
 			putchar('\n');
 		}
@@ -1196,15 +1074,15 @@ static void report_json(const struct probe *p, const char *diag, enum probe_diag
 		printf("null");
 	} else {
 		printf("{\"status\":%d,\"headers\":{", p->f.status);
-		for (i = 0; i < p->nhdrs; i++) {
+		for (i = 0; i < p->http.nhdrs; i++) {
 			if (i)
 				putchar(',');
-			json_s(p->hdrs[i].name);
+			json_s(p->http.hdrs[i].name);
 			putchar(':');
-			json_s(p->hdrs[i].value);
+			json_s(p->http.hdrs[i].value);
 		}
 		printf("},\"body\":");
-		json_str(stdout, p->body, p->body_len > PROBE_BODY_SHOW ? PROBE_BODY_SHOW : p->body_len);
+		json_str(stdout, p->http.body, p->http.body_len > PROBE_BODY_SHOW ? PROBE_BODY_SHOW : p->http.body_len);
 		printf(",\"code\":");
 		json_s(p->f.code);
 		printf(",\"rule\":");
@@ -1351,7 +1229,7 @@ out:
 	X509_free(p->leaf);
 	EVP_PKEY_free(p->key);
 	sk_X509_pop_free(p->chain, X509_free);
-	free(p->body);
+	probe_http_free(&p->http);
 	free(p);
 	return rc;
 }

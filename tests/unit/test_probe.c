@@ -253,3 +253,139 @@ TEST(probe_rules_cert_missing_not_tls)
 	rules_decide(&p, &rq, NULL, 0, NULL, &d);
 	CHECK_EQ_STR(d.detail, "no client certificate was presented");
 }
+
+/* ---- the HTTP answer parser ---- */
+
+static int parse_str(const char *s, struct probe_http *a)
+{
+	return probe_http_parse(s, strlen(s), a);
+}
+
+TEST(probe_http_denial)
+{
+	const char *r = "HTTP/1.1 403 Forbidden\r\ncontent-length: 27\r\nX-Certspoa-Code: cert_untrusted\r\n"
+	                "x-certspoa-rule:allow_thumbprints  \r\nX-Other: 1\r\n\r\n{\"code\":\"cert_untrusted\"}\r\nGARBAGE";
+	struct probe_http a;
+
+	CHECK_EQ_INT(parse_str(r, &a), 0);
+	CHECK_EQ_INT(a.status, 403);
+	CHECK_EQ_INT(a.nhdrs, 2);
+	CHECK_EQ_STR(a.hdrs[0].name, "x-certspoa-code");
+	CHECK_EQ_STR(probe_http_hdr(&a, "x-certspoa-code"), "cert_untrusted");
+	CHECK_EQ_STR(probe_http_hdr(&a, "x-certspoa-rule"), "allow_thumbprints");
+	CHECK(probe_http_hdr(&a, "x-other") == NULL);
+	/* Content-Length cuts what follows */
+	CHECK_EQ_INT((int)a.body_len, 27);
+	CHECK_EQ_STR(a.body, "{\"code\":\"cert_untrusted\"}\r\n");
+	probe_http_free(&a);
+	CHECK(probe_http_complete(r, strlen(r)));
+	CHECK(!probe_http_complete(r, 60));
+	CHECK_EQ_INT((int)probe_http_content_length(r, strlen(r)), 27);
+}
+
+TEST(probe_http_chunked)
+{
+	const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
+	struct probe_http a;
+
+	CHECK_EQ_INT(parse_str(r, &a), 0);
+	CHECK_EQ_INT((int)a.body_len, 12);
+	CHECK_EQ_STR(a.body, "hello, world");
+	probe_http_free(&a);
+	/* a chunk size larger than what arrived: what was decoded so far */
+	r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nffff\r\nxy";
+	CHECK_EQ_INT(parse_str(r, &a), 0);
+	CHECK_EQ_STR(a.body, "abc");
+	probe_http_free(&a);
+	/* an absurd size is no size */
+	r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nabc";
+	CHECK_EQ_INT(parse_str(r, &a), 0);
+	CHECK_EQ_INT((int)a.body_len, 0);
+	probe_http_free(&a);
+}
+
+TEST(probe_http_bad)
+{
+	static const char *const bad[] = {
+		"", "HTTP/1.1 200 OK\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 +20 OK\r\n\r\n",
+		"HTTP/1.1 099 OK\r\n\r\n", "SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.9 200 OK\r\n\r\n",
+		"HTTP/1.1 200OK\r\n\r\n",
+	};
+	struct probe_http a;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ_INT(parse_str(bad[i], &a), -1);
+		CHECK(a.error != NULL);
+		probe_http_free(&a);
+	}
+	/* Content-Length that is not a number, or too long a number */
+	CHECK_EQ_INT((int)probe_http_content_length("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", 38), -1);
+	CHECK_EQ_INT((int)probe_http_content_length(
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456\r\n\r\n", 52), -1);
+	CHECK(!probe_http_complete("HTTP/1.1 200 OK\r\n\r\n", 19));   /* no length: read to close */
+}
+
+TEST(probe_http_many_headers)
+{
+	char r[8192], big[3000];
+	struct probe_http a;
+	size_t n;
+
+	n = (size_t)snprintf(r, sizeof(r), "HTTP/1.1 403 x\r\n");
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(r + n, sizeof(r) - n, "X-Certspoa-H%d: %d\r\n", i, i);
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n += (size_t)snprintf(r + n, sizeof(r) - n, "X-Certspoa-Trace: %s\r\n\r\n", big);
+	CHECK(n < sizeof(r));
+	CHECK_EQ_INT(probe_http_parse(r, n, &a), 0);
+	CHECK_EQ_INT(a.nhdrs, PROBE_MAX_HDRS);
+	probe_http_free(&a);
+
+	n = (size_t)snprintf(r, sizeof(r), "HTTP/1.1 403 x\r\nX-Certspoa-Trace: %s\r\n\r\n", big);
+	CHECK_EQ_INT(probe_http_parse(r, n, &a), 0);
+	CHECK_EQ_INT((int)strlen(probe_http_hdr(&a, "x-certspoa-trace")), PROBE_HDR_MAX - 1);
+	CHECK(a.hdrs[0].cut);
+	probe_http_free(&a);
+}
+
+/* Mutations of real answers: never a crash or an out-of-bounds read (the
+ * sanitizer build of the unit tests checks the latter), a body always
+ * within what was given. */
+TEST(probe_http_mutations)
+{
+	static const char *const seeds[] = {
+		"HTTP/1.1 403 Forbidden\r\nContent-Length: 40\r\nX-Certspoa-Code: cert_missing\r\n\r\n"
+		"{\"code\":\"cert_missing\",\"detail\":\"x\\u00e9\"}",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	};
+	char buf[256], out[64];
+	unsigned int seed = 12345;
+	struct probe_http a;
+
+	for (int round = 0; round < 20000; round++) {
+		const char *s = seeds[round % 2];
+		size_t n = strlen(s), k;
+
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		memcpy(buf, s, n);
+		for (int m = 0; m < 4; m++) {
+			seed = seed * 1103515245U + 12345U;
+			k = (seed >> 8) % n;
+			buf[k] = (char)(seed >> 16);
+		}
+		seed = seed * 1103515245U + 12345U;
+		n -= (seed >> 8) % 8;          /* and cut the end off */
+		if (probe_http_parse(buf, n, &a) == 0) {
+			CHECK(a.body_len <= n);
+			CHECK(a.status >= 100 && a.status <= 999);
+			probe_json_str(a.body, a.body_len, "code", out, sizeof(out));
+		}
+		probe_http_free(&a);
+		(void)probe_http_complete(buf, n);
+		probe_json_str(buf, n, "code", out, sizeof(out));
+	}
+}
