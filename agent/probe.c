@@ -480,7 +480,8 @@ static int tcp_connect(struct probe *p)
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
+	/* no AI_ADDRCONFIG: on a host with loopback only it hides 127.0.0.1;
+	 * every address is tried in turn anyway */
 	r = getaddrinfo(p->u.host, p->u.port, &hints, &res);
 	if (r != 0) {
 		snprintf(p->f.error, sizeof(p->f.error), "%s: %s", p->u.host, gai_strerror(r));
