@@ -309,6 +309,11 @@ expect pem_with_key 0 "allowed: the server answered 200"
 probe bad_url "http://localhost:$api_PORT/" --cert "$P/allowed.crt" --key "$P/allowed.key"
 check "bad_url: exit 64" eq "$PRC" 64
 check "bad_url: says why" has "$ERR" "the URL must start with https://"
+for u in "https://" "https://localhost:0/" "https://localhost:99999/" "https://localhost:12x/" \
+         "https://user@localhost/" "https://[::1/" "https://local host/" "ftp://localhost/"; do
+    probe bad_url_more "$u" --cert "$P/allowed.crt" --key "$P/allowed.key"
+    check "bad URL '$u': exit 64" eq "$PRC" 64
+done
 probe no_url --cert "$P/allowed.crt" --key "$P/allowed.key"
 check "no_url: exit 64" eq "$PRC" 64
 free_port DEAD_PORT
