@@ -17,8 +17,10 @@
 #include "comment.h"
 #include "dn.h"
 #include "lists.h"
+#include "spiffe.h"
 #include "strset.h"
 #include "tplist.h"
+#include "uri.h"
 
 #define LIST_LINE_MAX 4096
 
@@ -519,21 +521,27 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 			return -1;
 		}
 		return add_str(l, buf, len, err, errlen);
-	case ID_SPIFFE:
-		if (strncmp(buf, "spiffe://", 9) != 0 || len == 9 || buf[9] == '/') {
-			set_err(err, errlen, "'%s' is not spiffe://TRUST-DOMAIN[/path]", buf);
-			return -1;
-		}
-		while (len > 10 && buf[len - 1] == '/')
-			buf[--len] = 0;
-		/* the trust domain is case-insensitive, the path is not */
+	case ID_SPIFFE: {
+		struct spiffe_id sid;
+		enum spiffe_err why;
+
+		/* the trust domain is written lowercase (a certificate with
+		 * another case is invalid); the path is case-sensitive */
 		for (size_t i = 9; i < len && buf[i] != '/'; i++)
 			buf[i] = (char)tolower((unsigned char)buf[i]);
+		if ((why = spiffe_parse(buf, len, &sid)) != SPIFFE_OK) {
+			set_err(err, errlen, "'%s' is not a SPIFFE ID spiffe://TRUST-DOMAIN[/path]: %s",
+			        buf, spiffe_strerror(why));
+			return -1;
+		}
 		return add_str(l, buf, len, err, errlen);
+	}
 	case ID_URI:
 		return add_str(l, buf, len, err, errlen);
 	case ID_DNS:
 		lists_lower(buf);
+		if (len > 1 && buf[len - 1] == '.')
+			buf[--len] = 0;        /* "evil.example.com." is evil.example.com */
 		if (!valid_hostname_pattern(buf)) {
 			set_err(err, errlen, "'%s' is not a DNS name or *.suffix pattern", buf);
 			return -1;
@@ -548,9 +556,16 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 		return add_str(l, buf, len, err, errlen);
 	case ID_IP:
 		return add_cidr(l, buf, len, err, errlen);
-	case ID_CN:
-		lists_lower(buf);
-		return add_str(l, buf, len, err, errlen);
+	case ID_CN: {
+		/* as a DN value (dn_norm_value), like the certificate's CNs */
+		int cl = dn_norm_value(buf, len, canon, sizeof(canon));
+
+		if (cl <= 0) {
+			set_err(err, errlen, "'%s' is not a common name", buf);
+			return -1;
+		}
+		return add_str(l, canon, (size_t)cl, err, errlen);
+	}
 	case ID_KINDS:
 		break;
 	}
@@ -735,17 +750,35 @@ static int other_item(void *arg, const char *item, size_t len, char *err, size_t
 		return add_str(c->l, buf, strlen(buf), err, errlen);
 	case OL_HOSTNAME:
 		lists_lower(buf);
+		if (len > 1 && buf[len - 1] == '.')
+			buf[--len] = 0;    /* requests are compared without it */
 		if (!valid_hostname_pattern(buf)) {
 			set_err(err, errlen, "'%s' is not a host name or *.suffix pattern", buf);
 			return -1;
 		}
 		return add_str(c->l, buf, len, err, errlen);
-	case OL_PATH:
+	case OL_PATH: {
+		/* requests are routed on their normalized path: a prefix must be
+		 * in that form already, or it could never match */
+		char norm[sizeof(buf)];
+		enum uri_err ue;
+		size_t nl = 0;
+
 		if (buf[0] != '/') {
 			set_err(err, errlen, "'%s' does not start with '/'", buf);
 			return -1;
 		}
+		ue = uri_path_norm(buf, len, norm, sizeof(norm), &nl);
+		if (ue != URI_OK) {
+			set_err(err, errlen, "'%s': %s", buf, uri_err_str[ue]);
+			return -1;
+		}
+		if (nl != len || strncasecmp(norm, buf, len) != 0) {
+			set_err(err, errlen, "'%s' is not a normalized path (write '%.*s')", buf, (int)nl, norm);
+			return -1;
+		}
 		return add_str(c->l, buf, len, err, errlen);
+	}
 	case OL_PLAIN:
 		return add_str(c->l, buf, len, err, errlen);
 	case OL_CIDR:

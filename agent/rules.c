@@ -1,7 +1,11 @@
 /* The decision. Pure: no I/O, no clock (now is passed in), no allocation.
  *
- * Order of checks (the first failure decides; `code` is the class, `rule`
- * the precise check):
+ * Before a route is chosen (rules_route; only for the inputs routes use):
+ *   path_ambiguous  bad_request        a path the application may read otherwise
+ *   host_ambiguous  bad_request        no Host, several, or not one host[:port]
+ *   sni_host        sni_host_mismatch  SNI differs from Host (routes use them)
+ * Then, in the chosen policy (rules_decide), the order of checks (the first
+ * failure decides; `code` is the class, `rule` the precise check):
  *   request   bad_request          an argument of the wrong type
  *   forwarded forwarded_untrusted  certificate header from an untrusted source
  *             forwarded_invalid    malformed certificate header
@@ -9,6 +13,8 @@
  *   presence  cert_missing         no certificate (require_cert)
  *   parse     cert_unverified      not exactly one DER certificate
  *   verify    cert_unverified      HAProxy's and/or the agent's chain check
+ *   names     cert_untrusted       too_many_sans (max_sans, always), spiffe_invalid
+ *                                  and dns_invalid (when SPIFFE or DNS lists are set)
  *   deny_*    cert_untrusted       deny lists, which always win
  *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
@@ -26,9 +32,11 @@
 #include "fwd.h"
 #include "lists.h"
 #include "rules.h"
+#include "spiffe.h"
 #include "spop.h"
 #include "strset.h"
 #include "tplist.h"
+#include "uri.h"
 
 const struct dec_info dec_table[DEC_CODES] = {
 	[DEC_ALLOW]               = { "ok",                  "Client certificate accepted" },
@@ -101,29 +109,6 @@ const char *rules_verify_rule(int code)
 
 /* ---- small matchers ---- */
 
-static int str_eq_nocase(struct spop_str a, struct spop_str b)
-{
-	return a.len == b.len && strncasecmp(a.ptr, b.ptr, a.len) == 0;
-}
-
-/* Host header without its port ("example.com:8443", "[::1]:443"). */
-static struct spop_str host_only(struct spop_str h)
-{
-	if (h.len && h.ptr[0] == '[') {
-		const char *rb = memchr(h.ptr, ']', h.len);
-
-		if (rb)
-			h.len = (size_t)(rb - h.ptr) + 1;
-		return h;
-	}
-	for (size_t i = 0; i < h.len; i++)
-		if (h.ptr[i] == ':') {
-			h.len = i;
-			break;
-		}
-	return h;
-}
-
 /* name (any case) against a set of lowercase names and "*.suffix" patterns,
  * a wildcard covering exactly one label. */
 static int name_in(const struct strset *set, struct spop_str name)
@@ -153,25 +138,52 @@ static int name_in(const struct strset *set, struct spop_str name)
 	}
 }
 
+static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
+                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 static int prefix_in(const struct strset *set, struct spop_str path)
 {
 	for (size_t i = 0; i < strset_count(set); i++) {
 		const char *p = strset_get(set, i);
-		size_t n = strlen(p);
 
-		if (path.len >= n && memcmp(path.ptr, p, n) == 0)
+		if (uri_prefix_nocase(path.ptr, path.len, p, strlen(p)))
 			return 1;
 	}
 	return 0;
 }
 
-static int route_matches(const struct route *r, const struct req_facts *rq)
+/* What the routes of a configuration look at. */
+struct route_uses {
+	int path, host, sni, sni_host_match;
+};
+
+static void route_uses(const struct config *cfg, struct route_uses *u)
 {
-	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, rq->sni)))
+	memset(u, 0, sizeof(*u));
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		u->path |= r->path_prefix.src != NULL;
+		u->host |= r->host.src != NULL;
+		u->sni |= r->sni.src != NULL;
+	}
+	for (const struct policy *p = cfg->policies; p; p = p->next)
+		u->sni_host_match |= p->sni_host_match;
+}
+
+/* The request's names in the form routes compare: Host without port and
+ * trailing dot (len 0 when absent or invalid), SNI without trailing dot. */
+struct route_names {
+	struct spop_str host, sni;
+	int host_valid;
+};
+
+static int route_matches(const struct route *r, const struct req_facts *rq,
+                         const struct route_names *nm)
+{
+	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, nm->sni)))
 		return 0;
-	if (r->host.src && !(rq->has_host && name_in(r->host.set, host_only(rq->host))))
+	if (r->host.src && !(nm->host_valid && name_in(r->host.set, nm->host)))
 		return 0;
-	if (r->path_prefix.src && !(rq->has_path && prefix_in(r->path_prefix.set, rq->path)))
+	if (r->path_prefix.src && !(rq->has_route_path && prefix_in(r->path_prefix.set, rq->route_path)))
 		return 0;
 	if (r->frontend.src &&
 	    !(rq->has_frontend && strset_has(r->frontend.set, rq->frontend.ptr, rq->frontend.len)))
@@ -179,60 +191,236 @@ static int route_matches(const struct route *r, const struct req_facts *rq)
 	return 1;
 }
 
-const struct policy *rules_route(const struct config *cfg, const struct req_facts *rq,
-                                 const char **route)
+#define CLAMP(n) ((int)((n) > 64 ? 64 : (n)))
+
+/* Host: missing, several, or not one valid host[:port]. Returns 0 when
+ * fine, -1 with d set. need: a route uses host or a policy compares it. */
+static int check_host(const struct config *cfg, const struct req_facts *rq, int need,
+                      const struct route_names *nm, struct trace *t, struct decision *d)
 {
-	for (const struct route *r = cfg->routes; r; r = r->next) {
-		if (route_matches(r, rq)) {
-			if (route)
-				*route = r->name;
-			return r->policy;
-		}
+	const struct policy *dp = cfg->default_policy;
+
+	if (!rq->has_host) {
+		if (!need)
+			return 0;
+		trace_add(t, "host=fail(missing)");
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "no Host header (a route or sni_host_match needs it)");
+		return -1;
 	}
-	if (route)
-		*route = "default";
-	return cfg->default_policy;
+	if (rq->has_host_count && rq->host_count != 1) {
+		trace_add(t, "host=fail(host_count %lld)", (long long)rq->host_count);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "%lld Host values, exactly one is needed",
+		     (long long)rq->host_count);
+		return -1;
+	}
+	if (!nm->host_valid) {
+		trace_add(t, "host=fail(invalid: %.*s)", CLAMP(rq->host.len), rq->host.ptr);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous",
+		     "the Host header is not one host[:port] (several values, a comma, space or bad character)");
+		return -1;
+	}
+	return 0;
 }
 
-/* SPIFFE ID under one of the list's entries: equal, or a path below it.
- * The trust domain compares case-insensitively. */
-static int spiffe_in(const struct strset *set, const char *id)
+int rules_route(const struct config *cfg, struct req_facts *rq, char *buf, size_t cap,
+                struct trace *t, struct decision *d, const struct policy **pol,
+                const char **route)
 {
-	char norm[512];
-	size_t n = strlen(id);
+	const struct policy *dp = cfg->default_policy;
+	struct route_names nm;
+	struct route_uses u;
 
-	if (!set || n >= sizeof(norm) || strncmp(id, "spiffe://", 9) != 0)
+	memset(&nm, 0, sizeof(nm));
+	rq->has_route_path = rq->path_changed = 0;
+	if (rq->has_host) {
+		const char *n;
+		size_t l;
+
+		nm.host_valid = uri_host_name(rq->host.ptr, rq->host.len, &n, &l) == 0;
+		if (nm.host_valid)
+			nm.host = (struct spop_str){ n, l };
+	}
+	if (rq->has_sni)
+		nm.sni = (struct spop_str){ rq->sni.ptr, uri_name_len(rq->sni.ptr, rq->sni.len) };
+
+	route_uses(cfg, &u);
+	if (rq->bad_arg)
+		goto select;
+	if ((u.host || u.sni_host_match || (u.sni && rq->has_host)) &&
+	    check_host(cfg, rq, u.host || u.sni_host_match, &nm, t, d) < 0)
+		goto refused;
+	/* domain fronting: routing on one name while the application serves
+	 * the other. Whatever the chosen policy would say. */
+	if ((u.sni || u.host) && rq->has_sni && rq->has_host &&
+	    !uri_name_eq(nm.sni.ptr, nm.sni.len, nm.host.ptr, nm.host.len)) {
+		trace_add(t, "sni_host(routes)=fail(%.*s!=%.*s)", CLAMP(nm.sni.len), nm.sni.ptr,
+		          CLAMP(nm.host.len), nm.host.ptr);
+		deny(dp, d, DEC_SNI_HOST_MISMATCH, "sni_host",
+		     "SNI and Host differ (checked before routing: routes use them)");
+		goto refused;
+	}
+	if (u.path) {
+		enum uri_err e;
+		size_t n = 0;
+
+		if (!rq->has_path) {
+			trace_add(t, "path=fail(not sent)");
+			deny(dp, d, DEC_BAD_REQUEST, "path_ambiguous",
+			     "the path argument was not sent (routes use the path)");
+			goto refused;
+		}
+		e = buf ? uri_path_norm(rq->path.ptr, rq->path.len, buf, cap, &n) : URI_ERR_TOO_LONG;
+		if (e != URI_OK) {
+			trace_add(t, "path=fail(%s)", uri_err_str[e]);
+			deny(dp, d, DEC_BAD_REQUEST, "path_ambiguous", "%s", uri_err_str[e]);
+			goto refused;
+		}
+		rq->has_route_path = 1;
+		rq->route_path = (struct spop_str){ buf, n };
+		rq->path_changed = n != rq->path.len || memcmp(buf, rq->path.ptr, n) != 0;
+		if (rq->path_changed)
+			trace_add(t, "path=normalized(%.*s)", (int)(n > 128 ? 128 : n), buf);
+	}
+select:
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		if (route_matches(r, rq, &nm)) {
+			*route = r->name;
+			*pol = r->policy;
+			return 0;
+		}
+	}
+	*route = "default";
+	*pol = dp;
+	return 0;
+refused:
+	*route = ROUTE_NONE;
+	*pol = NULL;
+	return -1;
+}
+
+/* ---- identity matchers (docs/POLICY.md "Matching semantics") ---- */
+
+/* A SPIFFE ID under one of the list's entries: equal, or a path below it
+ * at a segment boundary. Entries were checked with spiffe_parse() at load
+ * (trust domain lowercased); the ID must itself be valid: an invalid one
+ * matches nothing here, and the rules deny it before (spiffe_invalid). */
+static int spiffe_in(const struct strset *set, const char *v)
+{
+	struct spiffe_id id, e;
+
+	if (spiffe_parse(v, strlen(v), &id) != SPIFFE_OK)
 		return 0;
-	memcpy(norm, id, n + 1);
-	for (size_t i = 9; i < n && norm[i] != '/'; i++)
-		if (norm[i] >= 'A' && norm[i] <= 'Z')
-			norm[i] = (char)(norm[i] + 32);
 	for (size_t i = 0; i < strset_count(set); i++) {
-		const char *e = strset_get(set, i);
-		size_t el = strlen(e);
+		const char *s = strset_get(set, i);
 
-		if (n >= el && memcmp(norm, e, el) == 0 && (norm[el] == 0 || norm[el] == '/'))
+		if (spiffe_parse(s, strlen(s), &e) == SPIFFE_OK && spiffe_under(&id, &e))
 			return 1;
 	}
 	return 0;
 }
 
+/* Longest list entry (lists.c reads entries into a 1024-byte buffer): a
+ * value longer than this equals no entry. */
+#define RULES_ENTRY_MAX 1024
+
+/* s lowercased (ASCII) in the set; entries are stored lowercased. */
 static int lower_in(const struct strset *set, const char *s)
 {
-	char buf[512];
+	char buf[RULES_ENTRY_MAX];
 	size_t n = strlen(s);
 
 	if (!set || n >= sizeof(buf))
-		return 0;
+		return 0;      /* longer than any entry */
 	for (size_t i = 0; i <= n; i++)
 		buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
 	return strset_has(set, buf, n);
 }
 
-/* Does the certificate match list l of kind k? *what gets the value that
- * matched, for the trace and the identity. */
+#define DNS_NAME_MAX  253
+#define DNS_LABEL_MAX 63
+
+/* A DNS SAN as a host name. cert.c lowercased it; here one trailing dot
+ * is dropped, then it must be LDH labels ([a-z0-9-], not starting or
+ * ending with '-') of 1..63 bytes, 253 bytes in all, of which the first
+ * may be "*" (a wildcard, *wild set). Returns the length without the dot,
+ * or 0 if it is no valid host name. */
+static size_t dns_san_norm(const char *v, int *wild)
+{
+	size_t n = strlen(v), i, start;
+
+	*wild = 0;
+	if (n && v[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DNS_NAME_MAX)
+		return 0;
+	i = 0;
+	if (n >= 2 && v[0] == '*' && v[1] == '.') {
+		*wild = 1;
+		i = 2;
+	}
+	for (;;) {
+		start = i;
+		while (i < n && v[i] != '.') {
+			char c = v[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+				return 0;
+			i++;
+		}
+		if (i == start || i - start > DNS_LABEL_MAX || v[start] == '-' || v[i - 1] == '-')
+			return 0;
+		if (i == n)
+			return n;
+		i++;   /* the dot */
+	}
+}
+
+/* A valid DNS SAN name[0..n) (wild: it is "*.suffix") against a list of
+ * names and "*.suffix" patterns (one label).
+ *   concrete name: equal to an entry, or covered by a pattern entry;
+ *   wildcard name: equal to the identical pattern entry; for a deny list
+ *                  also any concrete entry it covers ("*.example.com"
+ *                  covers "evil.example.com"), since the certificate is
+ *                  good for that name. */
+static int dns_in(const struct strset *set, const char *name, size_t n, int wild, int deny)
+{
+	char buf[DNS_NAME_MAX + 2];
+	const char *dot;
+
+	if (!set || n > DNS_NAME_MAX)
+		return 0;
+	if (strset_has(set, name, n))
+		return 1;
+	if (wild) {
+		const char *suffix = name + 1;        /* ".example.com" */
+		size_t slen = n - 1;
+
+		for (size_t i = 0; deny && i < strset_count(set); i++) {
+			const char *e = strset_get(set, i);
+			size_t el = strlen(e);
+
+			/* e = LABEL + suffix, LABEL one label, not a pattern */
+			if (el > slen && memcmp(e + el - slen, suffix, slen) == 0 && e[0] != '*' &&
+			    !memchr(e, '.', el - slen))
+				return 1;
+		}
+		return 0;
+	}
+	dot = memchr(name, '.', n);
+	if (!dot)
+		return 0;
+	buf[0] = '*';
+	memcpy(buf + 1, dot, n - (size_t)(dot - name));
+	return strset_has(set, buf, 1 + n - (size_t)(dot - name));
+}
+
+/* Does the certificate match list l of kind k? deny: l is a deny list
+ * (where a certificate with several values matches if any does, a
+ * wildcard SAN matches what it covers, and an IPv4-compatible address is
+ * also read as IPv4). *what gets the value that matched, for the trace
+ * and the identity. */
 static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce,
-                    const char **what)
+                    int deny, const char **what)
 {
 	const struct cert_facts *f = ce->facts;
 	const struct cert_ext *x = ce->ext;
@@ -270,8 +458,17 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 		*what = x ? x->spki_pin : NULL;
 		return x && strset_has(l->set, x->spki_pin, strlen(x->spki_pin));
 	case ID_CN:
+		/* normalized as DN values (dn_norm_value, lists.c does the same
+		 * to entries); deny: any CN; allow: the one CN, if only one */
 		*what = x ? x->cn : NULL;
-		return x && x->cn[0] && lower_in(l->set, x->cn);
+		if (!x || !l->set || (!deny && x->ncns != 1))
+			return 0;
+		for (int i = 0; i < x->ncns; i++)
+			if (x->cns_canon[i][0] && strset_has(l->set, x->cns_canon[i], strlen(x->cns_canon[i]))) {
+				*what = x->cns[i];
+				return 1;
+			}
+		return 0;
 	case ID_SPIFFE:
 	case ID_URI:
 	case ID_DNS:
@@ -281,25 +478,31 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 			return 0;
 		for (int i = 0; i < x->nsans; i++) {
 			const char *v = x->sans[i].value;
-			struct spop_str s = { v, strlen(v) };
-			int hit = 0;
+			size_t vlen = strlen(v);
+			int hit = 0, wild;
 
 			switch (k) {
 			case ID_SPIFFE:
-				hit = x->sans[i].type == CERT_SAN_URI && spiffe_in(l->set, v);
+				hit = x->sans[i].type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) &&
+				      spiffe_in(l->set, v);
 				break;
 			case ID_URI:
-				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, s.len);
+				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, vlen);
 				break;
 			case ID_DNS:
-				hit = x->sans[i].type == CERT_SAN_DNS && name_in(l->set, s);
+				if (x->sans[i].type == CERT_SAN_DNS) {
+					size_t dl = dns_san_norm(v, &wild);
+
+					hit = dl && dns_in(l->set, v, dl, wild, deny);
+				}
 				break;
 			case ID_EMAIL:
 				hit = x->sans[i].type == CERT_SAN_EMAIL && lower_in(l->set, v);
 				break;
 			case ID_IP:
 				hit = x->sans[i].type == CERT_SAN_IP &&
-				      cidr_list_match(l->cidrs, x->sans[i].ip, x->sans[i].ip_len);
+				      cidr_list_match_ex(l->cidrs, x->sans[i].ip, x->sans[i].ip_len,
+				                         deny ? CIDR_MATCH_V4COMPAT : 0);
 				break;
 			default:
 				break;
@@ -339,22 +542,34 @@ static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const stru
 	return strset_has(l->set, buf, n + mark);
 }
 
-/* The identity variable: SPIFFE ID, else the first SAN, else the CN. */
+/* The identity variable when no allow rule decides (rule `verified`, and
+ * denials): descriptive, not matched. The SPIFFE ID when there is exactly
+ * one and it is valid, else the first SAN, else the first CN. An allow
+ * rule that decides replaces it with the value it matched. */
 static const char *identity_of(const struct cert_ext *x)
 {
+	struct spiffe_id id;
+
 	if (!x)
 		return NULL;
-	if (x->spiffe_id)
+	if (x->nspiffe == 1 && spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id) == SPIFFE_OK)
 		return x->spiffe_id;
 	if (x->nsans)
 		return x->sans[0].value;
 	return x->cn[0] ? x->cn : NULL;
 }
 
-/* ---- the decision ---- */
+static int spiffe_rules(const struct policy *pol)
+{
+	return pol->allow[ID_SPIFFE].src || pol->deny[ID_SPIFFE].src;
+}
 
-static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
-                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int dns_rules(const struct policy *pol)
+{
+	return pol->allow[ID_DNS].src || pol->deny[ID_DNS].src;
+}
+
+/* ---- the decision ---- */
 
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
                  const char *rule, const char *fmt, ...)
@@ -512,15 +727,48 @@ static const struct cfg_list *allow_list(const struct policy *pol, int k, struct
 	return tmp;
 }
 
-/* Needs the extension facts (everything but thumbprints). */
-static int needs_ext(const struct policy *pol)
+/* A certificate with more SANs than cert.c keeps is over every max_sans. */
+_Static_assert(POLICY_MAX_SANS_MAX <= CERT_SANS_KEEP_MAX, "max_sans above what cert.c keeps");
+
+/* SAN count, SPIFFE IDs and DNS names that cannot be matched as they
+ * mean: checked before any list. Returns 0 if they pass. */
+static int check_names(const struct policy *pol, const struct cert_ext *x,
+                       struct trace *t, struct decision *d)
 {
-	for (int k = 0; k < ID_KINDS; k++)
-		if (k != ID_THUMBPRINT && k != ID_ISSUER_THUMBPRINT &&
-		    (pol->allow[k].src || pol->deny[k].src))
-			return 1;
-	return pol->min_rsa_bits || pol->allowed_curves.src || pol->allowed_key_types.src ||
-	       pol->forbid_signature.src || pol->require_policies.src;
+	int max = pol->max_sans > 0 && pol->max_sans <= POLICY_MAX_SANS_MAX ? pol->max_sans
+	                                                                    : POLICY_MAX_SANS_DEFAULT, wild;
+	struct spiffe_id id;
+	enum spiffe_err err;
+
+	if (x->san_total > max) {
+		trace_add(t, "max_sans=fail(%d>%d)", x->san_total, max);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "too_many_sans",
+		     "%d subject alternative names, the policy allows %d", x->san_total, max);
+		return -1;
+	}
+	if (spiffe_rules(pol) && x->nspiffe > 1) {
+		trace_add(t, "spiffe=fail(%d SPIFFE IDs)", x->nspiffe);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid",
+		     "%d SPIFFE IDs: an X.509-SVID has exactly one", x->nspiffe);
+		return -1;
+	}
+	if (spiffe_rules(pol) && x->nspiffe == 1 &&
+	    (err = spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id)) != SPIFFE_OK) {
+		trace_add(t, "spiffe=fail(%s)", spiffe_strerror(err));
+		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid", "invalid SPIFFE ID: %s",
+		     spiffe_strerror(err));
+		return -1;
+	}
+	for (int i = 0; dns_rules(pol) && i < x->nsans; i++) {
+		if (x->sans[i].type == CERT_SAN_DNS && !dns_san_norm(x->sans[i].value, &wild)) {
+			trace_add(t, "dns=fail(invalid name)");
+			deny(pol, d, DEC_CERT_UNTRUSTED, "dns_invalid",
+			     "DNS SAN %d is not a valid host name", i + 1);
+			return -1;
+		}
+	}
+	trace_add(t, "names=pass(%d SANs)", x->san_total);
+	return 0;
 }
 
 static void decide(const struct policy *pol, const struct req_facts *rq,
@@ -553,11 +801,15 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 
 	/* domain fronting: the name TLS was set up for must be the one asked */
 	if (pol->sni_host_match && rq->has_sni && rq->has_host) {
-		struct spop_str h = host_only(rq->host);
+		struct spop_str h = { NULL, 0 };
+		size_t sl = uri_name_len(rq->sni.ptr, rq->sni.len);
 
-		if (!str_eq_nocase(rq->sni, h)) {
-			trace_add(t, "sni_host=fail(%.*s!=%.*s)", (int)(rq->sni.len > 64 ? 64 : rq->sni.len),
-			          rq->sni.ptr, (int)(h.len > 64 ? 64 : h.len), h.ptr);
+		/* an invalid Host (len 0) never equals an SNI */
+		if (uri_host_name(rq->host.ptr, rq->host.len, &h.ptr, &h.len) < 0)
+			h.len = 0;
+		if (!h.len || !uri_name_eq(rq->sni.ptr, sl, h.ptr, h.len)) {
+			trace_add(t, "sni_host=fail(%.*s!=%.*s)", CLAMP(rq->sni.len), rq->sni.ptr,
+			          CLAMP(rq->host.len), rq->host.ptr);
 			deny(pol, d, DEC_SNI_HOST_MISMATCH, "sni_host", "SNI and Host differ");
 			return;
 		}
@@ -575,6 +827,11 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			if (rq->has_present && rq->present)
 				deny(pol, d, DEC_CERT_MISSING, "require_cert",
 				     "a certificate was used but the 'cert' argument (ssl_c_der) was not sent");
+			else if (!rq->has_present && !rq->forwarded)
+				/* ssl_c_used fails on a plain connection: TLS ended
+				 * before HAProxy (certspoa probe tells the two apart) */
+				deny(pol, d, DEC_CERT_MISSING, "require_cert",
+				     "no client certificate was presented (HAProxy's connection was not TLS)");
 			else
 				deny(pol, d, DEC_CERT_MISSING, "require_cert", "no client certificate was presented");
 			return;
@@ -653,19 +910,22 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		trace_add(t, "verify(agent)=pass");
 	}
 
-	if (needs_ext(pol) && !ce->ext) {
-		/* a NUL in a SAN, a repeated extension...: malformed, not ours */
+	if (!ce->ext) {
+		/* a NUL in a SAN, a repeated extension...: malformed, not ours;
+		 * every policy needs the names (max_sans at least) */
 		trace_add(t, "extensions=fail");
 		deny(pol, d, DEC_CERT_UNTRUSTED, "cert_extensions",
 		     "the certificate's names or extensions are malformed");
 		return;
 	}
+	if (check_names(pol, ce->ext, t, d) < 0)
+		return;
 
 	/* 3. deny lists always win */
 	for (int k = 0; k < ID_KINDS; k++) {
 		if (!pol->deny[k].src)
 			continue;
-		if (id_match((enum id_kind)k, &pol->deny[k], ce, &what)) {
+		if (id_match((enum id_kind)k, &pol->deny[k], ce, 1, &what)) {
 			trace_add(t, "%s=fail(%s)", deny_rules[k], what ? what : "");
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
 			return;
@@ -695,9 +955,13 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 
 		if (!l)
 			continue;
-		if (id_match((enum id_kind)k, l, ce, &what)) {
+		if (id_match((enum id_kind)k, l, ce, 0, &what)) {
 			trace_add(t, "%s=match(%s)", allow_rules[k], what ? what : "");
 			allow(d, allow_rules[k]);
+			/* the identity is what this rule matched; an issuer rule
+			 * matched the CA, not the client: identity stays descriptive */
+			if (what && k != ID_ISSUER && k != ID_ISSUER_THUMBPRINT)
+				d->identity = what;
 			matched = 1;
 		} else {
 			trace_add(t, "%s=no", allow_rules[k]);
