@@ -338,3 +338,22 @@ bench-e2e: bench-tools
 
 -include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
 # --- end benchmarks ---
+
+# --- lint ---
+# certspoa lint (agent/lint.c) on the pure HAProxy-config reader
+# (agent/hacfg.c): extra objects of the binary and the unit tests. Then the
+# corpus under tests/lint/: every rule's failing and passing fixture with
+# its expected output, every shipped example linting clean, and each broken
+# config shown failing open (or misbehaving) on a real HAProxy 2.6 (3.2
+# where the rule is version-specific, when its root exists).
+#   make lint          LINT_ONLY="fixtures examples proofs" to run parts
+LINT_OBJ := $(BUILD)/agent/hacfg.o $(BUILD)/agent/lint.o
+$(BIN): $(LINT_OBJ)
+$(BUILD)/tests/unit/run-unit: $(BUILD)/agent/hacfg.o
+
+lint: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/lint/run.sh
+
+.PHONY: lint
+-include $(LINT_OBJ:.o=.d)
+# --- end lint ---
