@@ -555,7 +555,9 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 
 	if (!sp->read_ok) {
 		report(l, l->ha.file, filter->line, LINT_ERROR, "spoe",
-		       "cannot read SPOE file %s: %s", sp->path, sp->read_err);
+		       "cannot read SPOE file %s: %s%s", sp->path, sp->read_err,
+		       sp->path[0] == '/' ? "" : " (a relative path is read from the current "
+		       "directory, as HAProxy does; or pass --spoe FILE)");
 		return;
 	}
 	if (sp->engine && spoe_section(sp, "spoe-agent", NULL) < 0 &&
@@ -657,13 +659,32 @@ static int is_proxy_section(const struct hacfg_section *s, int frontend)
 	return eq(s->kind, "listen") || eq(s->kind, frontend ? "frontend" : "backend");
 }
 
+/* Every "txn.P.NAME" the frontend reads, P the SPOE prefix. */
+struct var_read {
+	char prefix[LINT_NAME_MAX];
+	char name[LINT_NAME_MAX];
+	int line;
+};
+
+#define VAR_READS_MAX 64
+
+static int collect_reads(const struct hacfg *c, const struct fe *fe, struct var_read *out, int max);
+
 /* The variables that hold the verdict: txn.PREFIX.verdict, and those the
  * frontend copies it into (set-var(sess.x) var(txn.certspoa.verdict)). */
 static void find_verdict_vars(const struct hacfg *c, struct fe *fe)
 {
+	struct var_read r[VAR_READS_MAX];
+	int n = collect_reads(c, fe, r, VAR_READS_MAX);
+
 	if (snprintf(fe->vv[0], sizeof(fe->vv[0]), "txn.%.100s.verdict", fe->sp->prefix) < 0)
 		fe->vv[0][0] = '\0';
 	fe->nvv = 1;
+	/* a verdict read under another prefix is the "spoe" rule's finding;
+	 * the gate is judged as if the prefix were right */
+	for (int i = 0; i < n && fe->nvv < LINT_VARS_MAX; i++)
+		if (eq(r[i].name, "verdict") && !eq(r[i].prefix, fe->sp->prefix))
+			snprintf(fe->vv[fe->nvv++], sizeof(fe->vv[0]), "txn.%.100s.verdict", r[i].prefix);
 	for (int k = 0; k < fe->sec->count; k++) {
 		const struct hacfg_line *ln = sline(c, fe->sec, k);
 		char to[LINT_NAME_MAX], from[LINT_NAME_MAX];
@@ -959,15 +980,6 @@ static void check_binds(struct lint *l, const struct fe *fe)
 			       "crt-ignore-err all ca-ignore-err all'", fe->sec->name);
 	}
 }
-
-/* Every "txn.P.NAME" the frontend reads, P the SPOE prefix. */
-struct var_read {
-	char prefix[LINT_NAME_MAX];
-	char name[LINT_NAME_MAX];
-	int line;
-};
-
-#define VAR_READS_MAX 64
 
 static int collect_reads(const struct hacfg *c, const struct fe *fe, struct var_read *out, int max)
 {
