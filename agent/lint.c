@@ -1046,8 +1046,6 @@ static void check_vars(struct lint *l, const struct fe *fe)
 			       "frontend %s reads txn.%s.verdict but spoe-agent %s sets txn.%s.* "
 			       "(option var-prefix): the verdict is never there", fe->sec->name,
 			       r[i].prefix, ag->name, sp->prefix);
-	if (!may_be_atleast(l, 300))
-		return;
 	force = agent_line(sp, "option", "force-set-var") != NULL;
 	for (int i = 0; i < n && !force; i++) {
 		const struct hacfg_section *s = ag;
@@ -1074,10 +1072,11 @@ static void check_vars(struct lint *l, const struct fe *fe)
 			mn = sizeof(missing) - 1;
 	}
 	if (mn)
-		report(l, c->file, first, LINT_ERROR, "spoe",
+		report(l, c->file, first, LINT_WARNING, "spoe",
 		       "frontend %s reads txn.%s.{%s}, not in spoe-agent %s's register-var-names: "
-		       "HAProxy 3.x drops variables it does not know, so they are never set",
-		       fe->sec->name, sp->prefix, missing, ag->name);
+		       "HAProxy sets a variable from the agent only if it knows the name; this file "
+		       "naming it is enough (2.6 to 3.2), but a Lua script or another config reading "
+		       "it gets nothing", fe->sec->name, sp->prefix, missing, ag->name);
 }
 
 /* Rule "agent-health": the backend the SPOE agent uses. */
