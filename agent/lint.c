@@ -548,9 +548,6 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 {
 	const struct hacfg_section *ag, *m;
 	const struct hacfg_line *ln;
-	char known[256] = "";
-	size_t kn = 0;
-	const char *a;
 	int line = 0;
 
 	if (!sp->read_ok) {
@@ -589,12 +586,6 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 		report(l, sp->path, m->line, LINT_ERROR, "spoe",
 		       "spoe-message %s has no event and is in no group: it is never sent",
 		       HANDLER_MESSAGE);
-	for (unsigned int i = 0; (a = handler_arg_name(i)) != NULL; i++) {
-		int w = snprintf(known + kn, sizeof(known) - kn, "%s%s", kn ? " " : "", a);
-
-		if (w > 0 && (size_t)w < sizeof(known) - kn)
-			kn += (size_t)w;
-	}
 	for (int k = 0; k < m->count; k++) {
 		ln = sline(&sp->cfg, m, k);
 		if (!eq(ln->argv[0], "args"))
@@ -608,8 +599,8 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 				       ln->argv[i]);
 			else if (!known_arg(ln->argv[i], (size_t)(eqs - ln->argv[i])))
 				report(l, sp->path, ln->line, LINT_WARNING, "spoe",
-				       "argument '%.*s' is not one certspoa reads (%s)",
-				       (int)(eqs - ln->argv[i]), ln->argv[i], known);
+				       "argument '%.*s' is not one certspoa reads: it is sent for nothing",
+				       (int)(eqs - ln->argv[i]), ln->argv[i]);
 		}
 	}
 	if (!msg_has_arg(sp, "cert", &line))
@@ -1426,7 +1417,8 @@ int lint_main(int argc, char **argv)
 		report(&l, l.ha.file, l.ha.diags[i].line, LINT_ERROR, "syntax", "%s", l.ha.diags[i].msg);
 	lint_frontends(&l);
 
-	qsort(l.f, (size_t)l.nf, sizeof(*l.f), finding_cmp);
+	if (l.nf > 0)
+		qsort(l.f, (size_t)l.nf, sizeof(*l.f), finding_cmp);
 	for (int i = 0; i < l.nf; i++) {
 		printf("%s:%d: %s: %s\n", l.f[i].file, l.f[i].line, sev_names[l.f[i].sev], l.f[i].msg);
 		if (l.f[i].sev == LINT_ERROR)
