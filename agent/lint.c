@@ -729,8 +729,6 @@ static int check_gate(struct lint *l, struct fe *fe)
 
 		if (ln->argc < 2 || !eq(ln->argv[0], "http-request"))
 			continue;
-		if (eq(ln->argv[1], "send-spoe-group") && group_sent < 0)
-			group_sent = k;
 		a = http_action(ln->argv[1]);
 		if (a != ACT_BLOCK && a != ACT_ANSWER)
 			continue;
@@ -753,6 +751,12 @@ static int check_gate(struct lint *l, struct fe *fe)
 			       "explicit allow: add 'http-request deny unless { var(%s) -m str allow }'",
 			       fe->sec->name, fe->vv[0]);
 		return -1;
+	}
+	for (int k = 0; k < fe->sec->count && group_sent < 0; k++) {
+		const struct hacfg_line *ln = sline(c, fe->sec, k);
+
+		if (ln->argc >= 2 && eq(ln->argv[0], "http-request") && eq(ln->argv[1], "send-spoe-group"))
+			group_sent = k;
 	}
 	if (fe->sp->group[0] && !fe->sp->has_event && group_sent < 0)
 		report(l, c->file, fe->filter_line, LINT_ERROR, "order",

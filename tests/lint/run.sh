@@ -257,6 +257,16 @@ if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
         proof_end
     fi
 
+    if proof order-group order-group-bad.cfg "$HAP26" up LINT_MAX_AGE=60; then
+        check "order-group-bad, agent up: a trusted client is refused (503), no verdict yet" \
+            eq "$(status_of o3 allowed)" 503
+        proof_end
+    fi
+    if proof order-group-good per-connection-good.cfg "$HAP26" up LINT_MAX_AGE=60; then
+        check "per-connection-good (send-spoe-group first), agent up: 200" eq "$(status_of o4 allowed)" 200
+        proof_end
+    fi
+
     # headers: forged identity headers reach the application
     if proof headers headers-bad.cfg "$HAP26" up; then
         req_cert h1 allowed -H 'X-Forwarded-Client-Cert: By=forged' -H 'Client_Cert: :Zm9yZ2Vk:'
