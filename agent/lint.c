@@ -741,15 +741,15 @@ static int check_gate(struct lint *l, struct fe *fe)
 	if (gate < 0) {
 		if (deny_only >= 0)
 			report(l, c->file, sline(c, fe->sec, deny_only)->line, LINT_ERROR, "fail-open",
-			       "frontend %s: this rule denies only a 'deny' verdict, and nothing refuses a "
+			       "%s %s: this rule denies only a 'deny' verdict, and nothing refuses a "
 			       "request without one: with the agent down, slow or unreachable every request "
 			       "passes; add 'http-request deny unless { var(%s) -m str allow }'",
-			       fe->sec->name, fe->vv[0]);
+			       fe->sec->kind, fe->sec->name, fe->vv[0]);
 		else
 			report(l, c->file, fe->sec->line, LINT_ERROR, "fail-open",
-			       "frontend %s uses certspoa but no http-request rule refuses what is not an "
+			       "%s %s uses certspoa but no http-request rule refuses what is not an "
 			       "explicit allow: add 'http-request deny unless { var(%s) -m str allow }'",
-			       fe->sec->name, fe->vv[0]);
+			       fe->sec->kind, fe->sec->name, fe->vv[0]);
 		return -1;
 	}
 	for (int k = 0; k < fe->sec->count && group_sent < 0; k++) {
@@ -760,8 +760,8 @@ static int check_gate(struct lint *l, struct fe *fe)
 	}
 	if (fe->sp->group[0] && !fe->sp->has_event && group_sent < 0)
 		report(l, c->file, fe->filter_line, LINT_ERROR, "order",
-		       "frontend %s: message %s is in group %s and no 'http-request send-spoe-group' "
-		       "sends it: every request is refused", fe->sec->name, HANDLER_MESSAGE, fe->sp->group);
+		       "%s %s: message %s is in group %s and no 'http-request send-spoe-group' "
+		       "sends it: every request is refused", fe->sec->kind, fe->sec->name, HANDLER_MESSAGE, fe->sp->group);
 	for (int k = 0; k < gate; k++) {
 		const struct hacfg_line *ln = sline(c, fe->sec, k);
 		struct condinfo ci;
@@ -770,8 +770,8 @@ static int check_gate(struct lint *l, struct fe *fe)
 		if (ln->argc >= 3 && eq(ln->argv[0], "tcp-request") && eq(ln->argv[1], "content") &&
 		    eq(ln->argv[2], "use-service")) {
 			report(l, c->file, ln->line, LINT_ERROR, "order",
-			       "frontend %s: tcp-request content use-service answers before the http-request "
-			       "rules, the certspoa verdict is never asked for", fe->sec->name);
+			       "%s %s: tcp-request content use-service answers before the http-request "
+			       "rules, the certspoa verdict is never asked for", fe->sec->kind, fe->sec->name);
 			continue;
 		}
 		if (ln->argc < 2 || !eq(ln->argv[0], "http-request"))
@@ -784,16 +784,16 @@ static int check_gate(struct lint *l, struct fe *fe)
 			continue;
 		report(l, c->file, ln->line, a == ACT_FORWARD || eq(ln->argv[1], "return") ?
 		       LINT_ERROR : LINT_WARNING, "order",
-		       "frontend %s: 'http-request %s' comes before the fail-closed rule (line %d): "
-		       "it %s without an allow verdict", fe->sec->name, ln->argv[1],
+		       "%s %s: 'http-request %s' comes before the fail-closed rule (line %d): "
+		       "it %s without an allow verdict", fe->sec->kind, fe->sec->name, ln->argv[1],
 		       sline(c, fe->sec, gate)->line,
 		       a == ACT_FORWARD ? "skips the rules after it and forwards" : "answers");
 	}
 	if (group_sent > gate)
 		report(l, c->file, sline(c, fe->sec, gate)->line, LINT_ERROR, "order",
-		       "frontend %s: the fail-closed rule comes before 'http-request send-spoe-group' "
+		       "%s %s: the fail-closed rule comes before 'http-request send-spoe-group' "
 		       "(line %d): there is no verdict yet, every request is refused",
-		       fe->sec->name, sline(c, fe->sec, group_sent)->line);
+		       fe->sec->kind, fe->sec->name, sline(c, fe->sec, group_sent)->line);
 	return gate;
 }
 
@@ -896,17 +896,17 @@ static void check_headers(struct lint *l, const struct fe *fe)
 	}
 	if (mn)
 		report(l, c->file, fe->sec->line, LINT_ERROR, "headers",
-		       "frontend %s does not delete %s: a client can forge them and the application "
+		       "%s %s does not delete %s: a client can forge them and the application "
 		       "believes them; add 'http-request del-header NAME' (-m beg for a family) "
-		       "before any rule that forwards", fe->sec->name, missing);
+		       "before any rule that forwards", fe->sec->kind, fe->sec->name, missing);
 	r = restricts_names(c, fe->sec);
 	if (r < 0 && (d = defaults_for(c, fe->si)) >= 0)
 		r = restricts_names(c, &c->sections[d]);
 	if (r <= 0)
 		report(l, c->file, fe->sec->line, LINT_ERROR, "headers",
-		       "frontend %s: no 'option http-restrict-req-hdr-names delete': a forged "
+		       "%s %s: no 'option http-restrict-req-hdr-names delete': a forged "
 		       "Client_Cert (underscore) passes del-header and reaches applications that read "
-		       "it as Client-Cert (CGI, PHP, WSGI)", fe->sec->name);
+		       "it as Client-Cert (CGI, PHP, WSGI)", fe->sec->kind, fe->sec->name);
 }
 
 /* Does some policy need a certificate? Without --agent-config: yes (the
@@ -949,30 +949,30 @@ static void check_binds(struct lint *l, const struct fe *fe)
 		if (!ssl) {
 			if (policies_need_cert(l))
 				report(l, c->file, ln->line, LINT_ERROR, "bind-verify",
-				       "frontend %s: bind without ssl: no client certificate ever arrives and "
-				       "the policy needs one (every request is refused)", fe->sec->name);
+				       "%s %s: bind without ssl: no client certificate ever arrives and "
+				       "the policy needs one (every request is refused)", fe->sec->kind, fe->sec->name);
 			continue;
 		}
 		if (!verify || eq(verify, "none")) {
 			if (policies_need_cert(l))
 				report(l, c->file, ln->line, LINT_ERROR, "bind-verify",
-				       "frontend %s: bind %s: HAProxy never asks for a client certificate and "
+				       "%s %s: bind %s: HAProxy never asks for a client certificate and "
 				       "the policy needs one (every request is refused); use 'verify optional "
-				       "crt-ignore-err all ca-ignore-err all ca-file FILE'", fe->sec->name,
+				       "crt-ignore-err all ca-ignore-err all ca-file FILE'", fe->sec->kind, fe->sec->name,
 				       verify ? "verify none" : "without verify");
 			continue;
 		}
 		if (eq(verify, "optional") &&
 		    (!crt_ign || !eq(crt_ign, "all") || !ca_ign || !eq(ca_ign, "all")))
 			report(l, c->file, ln->line, LINT_ERROR, "bind-verify",
-			       "frontend %s: 'verify optional' without 'crt-ignore-err all ca-ignore-err "
+			       "%s %s: 'verify optional' without 'crt-ignore-err all ca-ignore-err "
 			       "all': a bad certificate aborts the TLS handshake, the client gets a TLS "
-			       "alert instead of certspoa's 403 with the reason", fe->sec->name);
+			       "alert instead of certspoa's 403 with the reason", fe->sec->kind, fe->sec->name);
 		else if (eq(verify, "required"))
 			report(l, c->file, ln->line, LINT_WARNING, "bind-verify",
-			       "frontend %s: 'verify required': clients without a good certificate get a "
+			       "%s %s: 'verify required': clients without a good certificate get a "
 			       "TLS alert, never certspoa's 403 with the reason; use 'verify optional "
-			       "crt-ignore-err all ca-ignore-err all'", fe->sec->name);
+			       "crt-ignore-err all ca-ignore-err all'", fe->sec->kind, fe->sec->name);
 	}
 }
 
@@ -1038,8 +1038,8 @@ static void check_vars(struct lint *l, const struct fe *fe)
 	for (int i = 0; i < n; i++)
 		if (eq(r[i].name, "verdict") && !eq(r[i].prefix, sp->prefix))
 			report(l, c->file, r[i].line, LINT_ERROR, "spoe",
-			       "frontend %s reads txn.%s.verdict but spoe-agent %s sets txn.%s.* "
-			       "(option var-prefix): the verdict is never there", fe->sec->name,
+			       "%s %s reads txn.%s.verdict but spoe-agent %s sets txn.%s.* "
+			       "(option var-prefix): the verdict is never there", fe->sec->kind, fe->sec->name,
 			       r[i].prefix, ag->name, sp->prefix);
 	force = agent_line(sp, "option", "force-set-var") != NULL;
 	for (int i = 0; i < n && !force; i++) {
@@ -1068,10 +1068,10 @@ static void check_vars(struct lint *l, const struct fe *fe)
 	}
 	if (mn)
 		report(l, c->file, first, LINT_WARNING, "spoe",
-		       "frontend %s reads txn.%s.{%s}, not in spoe-agent %s's register-var-names: "
+		       "%s %s reads txn.%s.{%s}, not in spoe-agent %s's register-var-names: "
 		       "HAProxy sets a variable from the agent only if it knows the name; this file "
 		       "naming it is enough (2.6 to 3.2), but a Lua script or another config reading "
-		       "it gets nothing", fe->sec->name, sp->prefix, missing, ag->name);
+		       "it gets nothing", fe->sec->kind, fe->sec->name, sp->prefix, missing, ag->name);
 }
 
 /* Rule "agent-health": the backend the SPOE agent uses. */
@@ -1166,23 +1166,23 @@ static void check_perconn(struct lint *l, const struct fe *fe)
 	}
 	if (!aged)
 		report(l, c->file, fe->sess_line, LINT_ERROR, "per-connection",
-		       "frontend %s keeps the verdict in %s with no maximum age: a revoked or "
+		       "%s %s keeps the verdict in %s with no maximum age: a revoked or "
 		       "unlisted certificate keeps working on an open connection for as long as the "
 		       "client keeps it busy; forget it after N seconds ('http-request unset-var(%s) "
 		       "if { date,sub(sess.cert_expires) -m int ge 0 }')",
-		       fe->sec->name, fe->sess_var, fe->sess_var);
+		       fe->sec->kind, fe->sec->name, fe->sess_var, fe->sess_var);
 	if (msg_has_arg(fe->sp, "host", &line) || msg_has_arg(fe->sp, "path", &line))
 		report(l, fe->sp->path, line, LINT_WARNING, "per-connection",
-		       "message %s sends host or path, but frontend %s reuses the verdict for every "
+		       "message %s sends host or path, but %s %s reuses the verdict for every "
 		       "request of a connection (%s): a route-dependent policy decides on the first "
-		       "request only", HANDLER_MESSAGE, fe->sec->name, fe->sess_var);
+		       "request only", HANDLER_MESSAGE, fe->sec->kind, fe->sec->name, fe->sess_var);
 	if (l->agent)
 		for (const struct route *r = l->agent->routes; r; r = r->next)
 			if (r->host.src || r->path_prefix.src)
 				report(l, l->agent->file, r->line, LINT_ERROR, "per-connection",
-				       "route %s depends on the request (%s), but frontend %s in %s decides "
+				       "route %s depends on the request (%s), but %s %s in %s decides "
 				       "once per connection (%s)", r->name, r->host.src ? "host" : "path",
-				       fe->sec->name, c->file, fe->sess_var);
+				       fe->sec->kind, fe->sec->name, c->file, fe->sess_var);
 }
 
 /* Rule "agent-config": what the agent's policies and routes need. */
@@ -1290,7 +1290,8 @@ static void lint_frontends(struct lint *l)
 		struct fe fe;
 		int rc;
 
-		if (!is_proxy_section(&c->sections[si], 1))
+		/* a backend may carry the filter too (on-backend-http-request) */
+		if (!is_proxy_section(&c->sections[si], 1) && !is_proxy_section(&c->sections[si], 0))
 			continue;
 		rc = load_frontend(l, si, &fe);
 		if (rc < 0) {

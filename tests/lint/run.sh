@@ -241,6 +241,14 @@ if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
         check "fail-open-good (if !acl), agent down: 503" eq "$(status_of fo3 allowed)" 503
         proof_end
     fi
+    if proof fail-open-backend fail-open-backend-bad.cfg "$HAP26" down; then
+        check "fail-open-backend-bad (filter on a backend), agent down: 200" eq "$(status_of fo4 allowed)" 200
+        proof_end
+    fi
+    if proof fail-open-backend-good fail-open-backend-good.cfg "$HAP26" down; then
+        check "fail-open-backend-good, agent down: 503" eq "$(status_of fo5 allowed)" 503
+        proof_end
+    fi
     if proof good good.cfg "$HAP26" down; then
         check "good, agent down: 503" eq "$(status_of g1 allowed)" 503
         proof_end
