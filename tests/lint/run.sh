@@ -78,6 +78,18 @@ if [[ " $ONLY " == *" fixtures "* ]]; then
         bad=$(cat "$FX"/*.expected | grep -c "\[$rule\]$")
         check "rule $rule has a failing fixture" test "$bad" -gt 0
     done
+    note "the version from haproxy -v"
+    if command -v haproxy >/dev/null; then
+        hv=$(haproxy -v 2>/dev/null | sed -n 's/.*[Vv]ersion \([0-9]*\.[0-9]*\).*/\1/p' | head -n 1)
+        if [ -f "$FX/spoe-mode-bad.v$hv.expected" ]; then
+            check "no --haproxy-version: 'haproxy -v' says $hv, the $hv checks run" \
+                eq "$(cd "$FX" && "$CERTSPOA_BIN" lint spoe-mode-bad.cfg 2>/dev/null)" \
+                   "$(cat "$FX/spoe-mode-bad.v$hv.expected")"
+        fi
+    fi
+    check "no haproxy on the PATH: every version is checked" \
+        eq "$(cd "$FX" && PATH=/nonexistent "$CERTSPOA_BIN" lint spoe-mode-bad.cfg 2>/dev/null)" \
+           "$(cat "$FX/spoe-mode-bad.expected")"
     note "usage and input errors"
     check "no file: exit 64" eq "$("$CERTSPOA_BIN" lint >/dev/null 2>&1; echo $?)" 64
     check "missing haproxy.cfg: exit 66" \
@@ -119,6 +131,14 @@ if [[ " $ONLY " == *" examples "* ]]; then
         check "sidecar haproxy.cfg (ConfigMap) lints clean with spoe-conf/certspoa.conf" \
             lint_clean "$TOP" "$WORK/sidecar-haproxy.cfg" --spoe spoe-conf/certspoa.conf
     fi
+    # with the example's own certspoa.ini (its ca_file pointed at the test PKI)
+    for ini in haproxy-examples/*/certspoa.ini; do
+        d=$(dirname "$ini")
+        [ -f "$d/haproxy.cfg" ] || continue
+        sed "s|^ca_file = .*|ca_file = $PKI/ca.pem|" "$ini" >"$WORK/$(basename "$d")-agent.ini"
+        check "$d/haproxy.cfg lints clean with --agent-config $ini" \
+            lint_clean "$TOP" "$d/haproxy.cfg" --agent-config "$WORK/$(basename "$d")-agent.ini"
+    done
     for conf in spoe-conf/*.conf haproxy-examples/*/*.conf; do
         grep -q '^spoe-agent' "$conf" 2>/dev/null || continue
         case $conf in
