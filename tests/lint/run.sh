@@ -130,6 +130,19 @@ if [[ " $ONLY " == *" examples "* ]]; then
         check "sidecar haproxy.cfg extracted" test -s "$WORK/sidecar-haproxy.cfg"
         check "sidecar haproxy.cfg (ConfigMap) lints clean with spoe-conf/certspoa.conf" \
             lint_clean "$TOP" "$WORK/sidecar-haproxy.cfg" --spoe spoe-conf/certspoa.conf
+        # and with the sidecar's certspoa.ini (ConfigMap certspoa-config), its
+        # files pointed at this run's
+        ayaml=haproxy-examples/sidecar/k8s/certspoa-config.yaml
+        if [ -f "$ayaml" ]; then
+            awk '/^  certspoa.ini: \|/ { on = 1; next } on && /^  [^ ]/ { on = 0 }
+                 on { sub(/^    /, ""); print }' "$ayaml" |
+                sed -e "s|^ca_file = .*|ca_file = $PKI/ca.pem|" \
+                    -e "s|^thumbprints = .*|thumbprints = $TOP/haproxy-examples/mtls-api/allowed.txt|" \
+                    -e "s|^pid_file = .*||" -e "s|^ready_file = .*||" >"$WORK/sidecar-agent.ini"
+            check "sidecar haproxy.cfg lints clean with the sidecar's certspoa.ini" \
+                lint_clean "$TOP" "$WORK/sidecar-haproxy.cfg" --spoe spoe-conf/certspoa.conf \
+                    --agent-config "$WORK/sidecar-agent.ini"
+        fi
     fi
     # with the example's own certspoa.ini (its ca_file pointed at the test PKI)
     for ini in haproxy-examples/*/certspoa.ini; do
