@@ -380,6 +380,51 @@ if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
         proof_end
     fi
 
+    # send-frag-payload on (spoe-frag, no finding): a message bigger than
+    # max-frame-size (4096 here, a 9.5 KB certificate) is refused alone on
+    # 2.6 and 3.0, fragmentation announced by the agent or not
+    for hv in 2.6 3.0; do
+        hap=$HAP26
+        if [ "$hv" = 3.0 ]; then
+            have_root trixie || continue
+            hap=$HAP30
+        fi
+        for fr in yes no; do
+            ini=$WORK/agent-frag.ini
+            printf '[agent]\nlisten = 127.0.0.1:0\nready_file = %s\nmax_frame_size = 4096\nfragmentation = %s\n[policy default]\nrequire_cert = yes\nverify = haproxy\n' \
+                "$WORK/agent-f.ready" "$fr" >"$ini"
+            start_agent agent-f "$ini" "$WORK/agent-f.ready" || { fail "frag agent" "$WHY"; continue; }
+            if fx_start "frag-$hv-$fr" spoe-frag.cfg "$hap"; then
+                sleep 0.3
+                a=$(status_of f1 allowed); b=$(status_of f2 big); c=$(status_of f3 allowed)
+                check "spoe-frag on $hv (agent fragmentation = $fr): big certificate 503, the others 200" \
+                    eq "$a $b $c" "200 503 200"
+                stop_haproxy
+            else
+                fail "frag haproxy" "$WHY"
+            fi
+            stop_agent "$AGENT_PID"; AGENT_PID=""
+        done
+    done
+
+    # no timeout processing on 2.6: a hung agent (SIGSTOP)
+    for spoe in spoe-timeout-bad.spoe good.spoe; do
+        if proof "timeout26-$spoe" spoe-timeout-bad.cfg "$HAP26" up LINT_SPOE="$spoe"; then
+            check "2.6 $spoe: agent answers (200)" eq "$(status_of t2 allowed)" 200
+            kill -STOP "$AGENT_PID"
+            st=$(status_of t3 allowed --max-time 4)
+            kill -CONT "$AGENT_PID"
+            note "2.6 $spoe, hung agent: $st"
+            if [ "$spoe" = good.spoe ]; then
+                check "2.6 timeout processing 500ms, hung agent: 503" eq "$st" 503
+            else
+                check "2.6 no timeout processing, hung agent: the request stalls (no answer in 4 s)" \
+                    eq "$st" 000
+            fi
+            proof_end
+        fi
+    done
+
     # agent-health: a dead agent stays "UP" without checks
     if proof health agent-health-bad.cfg "$HAP26" up; then
         stop_agent "$AGENT_PID"; AGENT_PID=""
