@@ -341,6 +341,25 @@ bench-e2e: bench-tools
 -include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
 # --- end benchmarks ---
 
+# --- probe ---
+# certspoa probe (agent/probe.c; the diagnosis in agent/probe-diag.c and
+# the HTTP answer parser in agent/probe-http.c, both pure; docs/PROBE.md). Added to the binary and the unit runner here so this block
+# is the only Makefile change. `make probe`: tests/probe/run.sh against real
+# HAProxy (HAPROXY="tests/versions/haproxy.sh 3.2" for 3.2), with the probe
+# also run under ASan+UBSan (./certspoa-san, built first).
+PROBE_PURE := $(BUILD)/agent/probe-diag.o $(BUILD)/agent/probe-http.o
+PROBE_OBJ  := $(BUILD)/agent/probe.o $(PROBE_PURE)
+$(BIN): $(PROBE_OBJ)
+$(BUILD)/tests/unit/run-unit: $(PROBE_PURE)
+
+probe: $(BIN)
+	$(MAKE) --no-print-directory SAN=address,undefined certspoa-san
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) CERTSPOA_SAN_BIN=$(CURDIR)/certspoa-san tests/probe/run.sh
+
+.PHONY: probe
+-include $(PROBE_OBJ:.o=.d)
+# --- end probe ---
+
 # --- lint ---
 # certspoa lint (agent/lint.c) on the pure HAProxy-config reader
 # (agent/hacfg.c): extra objects of the binary and the unit tests. Then the

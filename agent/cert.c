@@ -1525,7 +1525,7 @@ fail:
 }
 
 static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
-                    char *err, size_t errlen)
+                    EVP_PKEY **keyout, char *err, size_t errlen)
 {
 	char pw[CERT_PASS_MAX];
 	const char *pass = getenv("CERTSPOA_P12_PASSWORD"), *from = "CERTSPOA_P12_PASSWORD";
@@ -1554,8 +1554,6 @@ static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
 		set_err(err, errlen, "%s: cannot read PKCS#12: %s", path, cert_ossl_reason());
 		goto fail;
 	}
-	EVP_PKEY_free(pkey);     /* not ours to look at */
-	pkey = NULL;
 	if (leaf) {
 		push_cert(leaf, out, max, &n);
 		leaf = NULL;
@@ -1567,6 +1565,12 @@ static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
 	if (n == 0) {
 		set_err(err, errlen, "%s: PKCS#12 file without a certificate", path);
 		goto fail;
+	}
+	if (keyout && pkey) {    /* certspoa probe: the client's key */
+		EVP_PKEY_free(*keyout);
+		*keyout = pkey;
+	} else {
+		EVP_PKEY_free(pkey); /* not ours to look at */
 	}
 	OPENSSL_cleanse(pw, sizeof(pw));
 	return n;
@@ -1581,6 +1585,12 @@ fail:
 }
 
 int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errlen)
+{
+	return cert_read_file_key(path, out, max, NULL, err, errlen);
+}
+
+int cert_read_file_key(const char *path, X509 **out, int max, EVP_PKEY **key,
+                       char *err, size_t errlen)
 {
 	unsigned char *buf = NULL;
 	const unsigned char *p;
@@ -1612,7 +1622,7 @@ int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errl
 	p = buf;
 	p12 = d2i_PKCS12(NULL, &p, (long)len);
 	if (p12 && p == buf + len) {
-		n = read_p12(path, p12, out, max, err, errlen);
+		n = read_p12(path, p12, out, max, key, err, errlen);
 		goto out;
 	}
 	if (memmem(buf, len, "-----BEGIN ", 11)) {

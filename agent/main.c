@@ -18,6 +18,7 @@
 #include "inspect.h"
 #include "lint.h"
 #include "log.h"
+#include "probe.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -31,6 +32,8 @@ static void usage(FILE *out)
 	        "       certspoa explain -f FILE --cert CERT [--chain F] [--host H] [--path P] [--sni S]\n"
 	        "                                   run the policies offline and show every check\n"
 	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
+	        "       certspoa probe URL --cert C [--key K] [--ca F] [--trace-secret S] [--json]\n"
+	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
 	        "       certspoa lint HAPROXY.CFG [--spoe F] [--agent-config INI] [--haproxy-version X.Y]\n"
 	        "                                   find the traps in an HAProxy configuration\n"
 	        "       certspoa --help-config      list every configuration key\n"
@@ -326,6 +329,8 @@ int main(int argc, char **argv)
 		return inspect_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "explain") == 0)
 		return explain_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return probe_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lint") == 0)
 		return lint_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {

@@ -677,6 +677,11 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			if (rq->has_present && rq->present)
 				deny(pol, d, DEC_CERT_MISSING, "require_cert",
 				     "a certificate was used but the 'cert' argument (ssl_c_der) was not sent");
+			else if (!rq->has_present && !rq->forwarded)
+				/* ssl_c_used fails on a plain connection: TLS ended
+				 * before HAProxy (certspoa probe tells the two apart) */
+				deny(pol, d, DEC_CERT_MISSING, "require_cert",
+				     "no client certificate was presented (HAProxy's connection was not TLS)");
 			else
 				deny(pol, d, DEC_CERT_MISSING, "require_cert", "no client certificate was presented");
 			return;
