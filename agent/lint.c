@@ -565,6 +565,11 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 		return;
 	}
 	ag = &sp->cfg.sections[sp->agent];
+	for (int i = sp->agent + 1; i < sp->cfg.nsections; i++)
+		if (in_scope(sp, &sp->cfg.sections[i]) && eq(sp->cfg.sections[i].kind, "spoe-agent"))
+			report(l, sp->path, sp->cfg.sections[i].line, LINT_ERROR, "spoe",
+			       "a second spoe-agent (%s) in the same scope: HAProxy allows one per "
+			       "engine", sp->cfg.sections[i].name);
 	if (sp->msg < 0) {
 		report(l, sp->path, ag->line, LINT_ERROR, "spoe",
 		       "no spoe-message %s: certspoa decides on that message only, every request "

@@ -357,6 +357,8 @@ if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
     check "spoe-missing-bad: HAProxy refuses to start" ne "$HC_RC" 0
     hap_check "$HAP26" good.cfg
     check "good: haproxy -c passes" eq "$HC_RC" 0
+    hap_check "$HAP26" spoe-two-agents-bad.cfg
+    check "spoe-two-agents-bad: HAProxy refuses to start" ne "$HC_RC" 0
     hap_check "$HAP26" syntax-bad.cfg
     check "syntax-bad: HAProxy refuses it too" ne "$HC_RC" 0
     for f in spoe-message spoe-prefix; do
