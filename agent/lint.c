@@ -704,6 +704,25 @@ static enum act http_action(const char *a)
 	return ACT_OTHER;
 }
 
+/* "http-request redirect scheme https ..." (or the older "redirect scheme
+ * https"): plain-HTTP requests are sent to TLS, never to the gate. */
+static int is_https_redirect(const struct hacfg_line *ln)
+{
+	int i = eq(ln->argv[0], "http-request") ? 2 : eq(ln->argv[0], "redirect") ? 1 : -1;
+
+	if (i < 0 || (i == 2 && (ln->argc < 2 || !eq(ln->argv[1], "redirect"))))
+		return 0;
+	return i + 1 < ln->argc && eq(ln->argv[i], "scheme") && eq(ln->argv[i + 1], "https");
+}
+
+static int redirects_to_https(const struct hacfg *c, const struct fe *fe)
+{
+	for (int k = 0; k < fe->sec->count; k++)
+		if (is_https_redirect(sline(c, fe->sec, k)))
+			return 1;
+	return 0;
+}
+
 /* Rules "fail-open" and "order". Returns the index (in the section) of the
  * fail-closed rule, -1 if none. */
 static int check_gate(struct lint *l, struct fe *fe)
@@ -769,7 +788,7 @@ static int check_gate(struct lint *l, struct fe *fe)
 		if (a != ACT_ANSWER && a != ACT_FORWARD)
 			continue;
 		analyze_cond(c, fe, ln, cond_at(ln, 2), &ci);
-		if (ci.requires_allow)
+		if (ci.requires_allow || is_https_redirect(ln))
 			continue;
 		report(l, c->file, ln->line, a == ACT_FORWARD || eq(ln->argv[1], "return") ?
 		       LINT_ERROR : LINT_WARNING, "order",
@@ -936,7 +955,7 @@ static void check_binds(struct lint *l, const struct fe *fe)
 		if (forwarded && (!ssl || !verify || eq(verify, "none")))
 			continue;             /* the certificate comes in a header ([forwarded]) */
 		if (!ssl) {
-			if (policies_need_cert(l))
+			if (policies_need_cert(l) && !redirects_to_https(c, fe))
 				report(l, c->file, ln->line, LINT_ERROR, "bind-verify",
 				       "%s %s: bind without ssl: no client certificate ever arrives and "
 				       "the policy needs one (every request is refused)", fe->sec->kind, fe->sec->name);

@@ -185,10 +185,11 @@ fx_start() {
     local -a cmd
     read -r -a cmd <<<"$hap"
     for try in 1 2 3; do
-        free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
+        free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT && free_port HTTP_PORT ||
             { WHY="no free port"; return 1; }
         echo "=== start $(date +%T.%3N) $cfg https=$HTTPS_PORT agent=$AGENT_ADDR" >>"$WORK/$name.log"
         (cd "$FX" && env LINT_HTTPS_BIND=127.0.0.1:$HTTPS_PORT LINT_APP_BIND=127.0.0.1:$APP_PORT \
+            LINT_HTTP_BIND=127.0.0.1:$HTTP_PORT \
             LINT_STATS=ipv4@127.0.0.1:$STATS_PORT LINT_AGENT_ADDR=$AGENT_ADDR "$@" \
             "${cmd[@]}" -db -f "$cfg" >>"$WORK/$name.log" 2>&1) &
         HAP_PID=$!
@@ -342,6 +343,20 @@ if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
     if proof bind-good good.cfg "$HAP26" up; then
         check "good: an untrusted client gets certspoa's 403" eq "$(status_of b2 untrusted)" 403
         check "good: a trusted client gets 200" eq "$(status_of b3 allowed)" 200
+        proof_end
+    fi
+    if proof bind-plain bind-verify-plain-bad.cfg "$HAP26" up; then
+        check "bind-verify-plain-bad: plain HTTP, no certificate: refused (403)" \
+            eq "$($CURL -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/")" 403
+        stop_agent "$AGENT_PID"; AGENT_PID=""
+        check "bind-verify-plain-bad: the redirect answers with the agent down (302)" \
+            eq "$($CURL -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/old/x")" 302
+        proof_end
+    fi
+    if proof bind-redirect bind-verify-redirect-good.cfg "$HAP26" up; then
+        check "bind-verify-redirect-good: plain HTTP is sent to HTTPS (301)" \
+            eq "$($CURL -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/")" 301
+        check "bind-verify-redirect-good: HTTPS with a trusted client: 200" eq "$(status_of b5 allowed)" 200
         proof_end
     fi
     if proof bind-none bind-verify-none-bad.cfg "$HAP26" up; then
