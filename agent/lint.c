@@ -603,6 +603,16 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 				       (int)(eqs - ln->argv[i]), ln->argv[i]);
 		}
 	}
+	for (int k = 0; k < m->count; k++) {
+		ln = sline(&sp->cfg, m, k);
+		for (int i = 1; eq(ln->argv[0], "args") && i < ln->argc; i++)
+			if (strncasecmp(ln->argv[i], "host=req.hdr(", 13) == 0 ||
+			    strncasecmp(ln->argv[i], "host=hdr(", 9) == 0)
+				report(l, sp->path, ln->line, LINT_WARNING, "spoe",
+				       "%s: req.hdr splits a Host value at commas and sends one item "
+				       "(\"Host: a, b\" reaches the agent as b) while the application "
+				       "sees it all; use host=req.fhdr(host)", ln->argv[i]);
+	}
 	if (!msg_has_arg(sp, "cert", &line))
 		report(l, sp->path, line ? line : m->line, LINT_ERROR, "spoe",
 		       "message %s does not send cert=ssl_c_der: the agent never sees a certificate",
@@ -1235,6 +1245,12 @@ static void check_agent_config(struct lint *l, const struct fe *fe)
 				       "[route %s] matches on %s, which %s does not send: the route never "
 				       "matches", r->name, route_args[i].arg, sp->path);
 		}
+	for (const struct route *r = a->routes; r; r = r->next)
+		if (r->host.src && msg_has_arg(sp, "host", NULL) && !msg_has_arg(sp, "host_count", NULL))
+			report(l, a->file, r->host.line ? r->host.line : r->line, LINT_WARNING,
+			       "agent-config", "[route %s] matches on host, but %s sends no "
+			       "host_count=req.hdr_cnt(host): a request with two Host headers is "
+			       "routed on one of them instead of refused", r->name, sp->path);
 	if (a->fwd.enabled && !msg_has_arg(sp, "fwd_cert", NULL))
 		report(l, a->file, a->fwd.line, LINT_ERROR, "agent-config",
 		       "[forwarded] is set but %s sends no fwd_cert=req.fhdr(client-cert): the "
