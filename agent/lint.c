@@ -528,6 +528,33 @@ static int msg_has_arg(const struct spoe *sp, const char *name, int *line)
 	return 0;
 }
 
+/* The sample an argument of the certspoa message is bound to, or NULL. */
+static const char *msg_arg_sample(const struct spoe *sp, const char *name)
+{
+	const struct hacfg_section *m;
+	size_t nl = strlen(name);
+
+	if (sp->msg < 0)
+		return NULL;
+	m = &sp->cfg.sections[sp->msg];
+	for (int k = 0; k < m->count; k++) {
+		const struct hacfg_line *ln = sline(&sp->cfg, m, k);
+
+		for (int i = 1; eq(ln->argv[0], "args") && i < ln->argc; i++)
+			if (strncmp(ln->argv[i], name, nl) == 0 && ln->argv[i][nl] == '=')
+				return ln->argv[i] + nl + 1;
+	}
+	return NULL;
+}
+
+/* host=req.hdr(host): split at commas, the last item only. */
+static int host_split(const struct spoe *sp)
+{
+	const char *h = msg_arg_sample(sp, "host");
+
+	return h && (strncasecmp(h, "req.hdr(", 8) == 0 || strncasecmp(h, "hdr(", 4) == 0);
+}
+
 static int known_arg(const char *name, size_t n)
 {
 	const char *a;
@@ -603,15 +630,13 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 				       (int)(eqs - ln->argv[i]), ln->argv[i]);
 		}
 	}
-	for (int k = 0; k < m->count; k++) {
-		ln = sline(&sp->cfg, m, k);
-		for (int i = 1; eq(ln->argv[0], "args") && i < ln->argc; i++)
-			if (strncasecmp(ln->argv[i], "host=req.hdr(", 13) == 0 ||
-			    strncasecmp(ln->argv[i], "host=hdr(", 9) == 0)
-				report(l, sp->path, ln->line, LINT_WARNING, "spoe",
-				       "%s: req.hdr splits a Host value at commas and sends one item "
-				       "(\"Host: a, b\" reaches the agent as b) while the application "
-				       "sees it all; use host=req.fhdr(host)", ln->argv[i]);
+	if (host_split(sp)) {
+		msg_has_arg(sp, "host", &line);
+		report(l, sp->path, line, LINT_WARNING, "spoe",
+		       "host=%s: req.hdr splits a Host value at commas and sends one item "
+		       "(\"Host: a, b\" reaches the agent as b) while the application sees it "
+		       "all; use host=req.fhdr(host)", msg_arg_sample(sp, "host"));
+		line = 0;
 	}
 	if (!msg_has_arg(sp, "cert", &line))
 		report(l, sp->path, line ? line : m->line, LINT_ERROR, "spoe",
@@ -1245,12 +1270,24 @@ static void check_agent_config(struct lint *l, const struct fe *fe)
 				       "[route %s] matches on %s, which %s does not send: the route never "
 				       "matches", r->name, route_args[i].arg, sp->path);
 		}
-	for (const struct route *r = a->routes; r; r = r->next)
-		if (r->host.src && msg_has_arg(sp, "host", NULL) && !msg_has_arg(sp, "host_count", NULL))
+	/* host_count (req.hdr_cnt counts comma-separated values too) has the
+	 * agent refuse a Host with two names; without it, req.hdr sends the
+	 * last name only: a way around a route */
+	for (const struct route *r = a->routes; r; r = r->next) {
+		if (!r->host.src || !msg_has_arg(sp, "host", NULL) || msg_has_arg(sp, "host_count", NULL))
+			continue;
+		if (host_split(sp))
+			report(l, a->file, r->host.line ? r->host.line : r->line, LINT_ERROR,
+			       "agent-config", "[route %s] matches on host, and %s sends it with "
+			       "req.hdr and no host_count: \"Host: %s, other\" is routed as "
+			       "\"other\", around this route; send host=req.fhdr(host) "
+			       "host_count=req.hdr_cnt(host)", r->name, sp->path, r->host.src);
+		else
 			report(l, a->file, r->host.line ? r->host.line : r->line, LINT_WARNING,
 			       "agent-config", "[route %s] matches on host, but %s sends no "
 			       "host_count=req.hdr_cnt(host): a request with two Host headers is "
 			       "routed on one of them instead of refused", r->name, sp->path);
+	}
 	if (a->fwd.enabled && !msg_has_arg(sp, "fwd_cert", NULL))
 		report(l, a->file, a->fwd.line, LINT_ERROR, "agent-config",
 		       "[forwarded] is set but %s sends no fwd_cert=req.fhdr(client-cert): the "

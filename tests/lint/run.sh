@@ -491,6 +491,30 @@ if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
         stop_agent "$AGENT_PID"; AGENT_PID=""
     done
 
+    # agent-config, host=req.hdr: "Host: api.example, other.example" with SNI
+    # other.example goes around the [route api] policy
+    ini=$WORK/agent-host.ini
+    sed -e "s|^listen = .*|listen = 127.0.0.1:0\nready_file = $WORK/agent-h.ready|" "$FX/agent-config-host-bad.ini" >"$ini"
+    for spoe in agent-config-host.spoe good.spoe; do
+        start_agent agent-h "$ini" "$WORK/agent-h.ready" || { fail "agent-config host agent" "$WHY"; break; }
+        if fx_start "ach-$spoe" agent-config-host-bad.cfg "$HAP26" LINT_SPOE="$spoe"; then
+            sleep 0.3
+            st=$($CURL -sk -o /dev/null -w '%{http_code}' --cert "$PKI/allowed.crt" --key "$PKI/allowed.key" \
+                --resolve "other.example:$HTTPS_PORT:127.0.0.1" -H 'Host: api.example, other.example' \
+                "https://other.example:$HTTPS_PORT/")
+            if [ "$spoe" = good.spoe ]; then
+                check "agent-config-host: with req.fhdr the two-name Host is refused (403)" eq "$st" 403
+            else
+                check "agent-config-host-bad: 'Host: api.example, other.example' gets around the api route (200)" \
+                    eq "$st" 200
+            fi
+            stop_haproxy
+        else
+            fail "agent-config host haproxy" "$WHY"
+        fi
+        stop_agent "$AGENT_PID"; AGENT_PID=""
+    done
+
     # HAProxy 3.2: the version-specific rules
     if have_32; then
         note "proofs (HAProxy 3.2)"
