@@ -362,3 +362,35 @@ probe: $(BIN)
 .PHONY: probe
 -include $(PROBE_OBJ:.o=.d)
 # --- end probe ---
+
+# --- lint ---
+# certspoa lint (agent/lint.c) on the pure HAProxy-config reader
+# (agent/hacfg.c): extra objects of the binary and the unit tests. Then the
+# corpus under tests/lint/: every rule's failing and passing fixture with
+# its expected output, every shipped example linting clean, and each broken
+# config shown failing open (or misbehaving) on a real HAProxy 2.6 (3.2
+# where the rule is version-specific, when its root exists).
+#   make lint          LINT_ONLY="fixtures examples proofs" to run parts
+LINT_OBJ := $(BUILD)/agent/hacfg.o $(BUILD)/agent/lint.o
+$(BIN): $(LINT_OBJ)
+$(BUILD)/tests/unit/run-unit: $(BUILD)/agent/hacfg.o
+
+lint: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/lint/run.sh
+
+.PHONY: lint
+-include $(LINT_OBJ:.o=.d)
+
+# The reader is a fuzz target too (tests/fuzz/fuzz_hacfg.c): hacfg.o is not
+# in CORE_SRC, so it is added to that target's link here.
+FUZZ_TARGETS += hacfg
+FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
+FUZZ_MAXLEN_hacfg := 8192
+fuzz: $(FUZZ_DIR)/fuzz_hacfg
+fuzz-merge: $(FUZZ_DIR)/fuzz_hacfg
+fuzz-replay-run: $(REPLAY_DIR)/replay-hacfg
+$(FUZZ_DIR)/fuzz_hacfg: $(FUZZ_DIR)/obj/agent/hacfg.o
+$(REPLAY_DIR)/replay-hacfg: $(BUILD)/agent/hacfg.o
+.SECONDARY: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_hacfg.o $(FUZZ_DIR)/obj/agent/hacfg.o \
+            $(REPLAY_DIR)/fuzz_hacfg.o $(REPLAY_DIR)/replay-hacfg.o
+# --- end lint ---

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "explain.h"
 #include "inspect.h"
+#include "lint.h"
 #include "log.h"
 #include "probe.h"
 #include "stats.h"
@@ -33,6 +34,8 @@ static void usage(FILE *out)
 	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
 	        "       certspoa probe URL --cert C [--key K] [--ca F] [--trace-secret S] [--json]\n"
 	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
+	        "       certspoa lint HAPROXY.CFG [--spoe F] [--agent-config INI] [--haproxy-version X.Y]\n"
+	        "                                   find the traps in an HAProxy configuration\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -328,6 +331,8 @@ int main(int argc, char **argv)
 		return explain_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "probe") == 0)
 		return probe_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "lint") == 0)
+		return lint_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
 		reload = 1;
 		argv++;
