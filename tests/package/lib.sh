@@ -9,7 +9,7 @@
 # rlimits on run and build (the defaults fail on rlimits and cgroups here).
 #
 # Caches (like the HAProxy roots in /var/cache/certspoa/roots):
-#   $CERTSPOA_IMAGES/bookworm-minbase.tar   debootstrap --variant=minbase
+#   $CERTSPOA_IMAGES/bookworm-minbase-rN.tar   debootstrap --variant=minbase
 #                                          bookworm, as a tarball; imported as
 #                                          localhost/debian:bookworm-slim when
 #                                          podman does not have that image
@@ -21,6 +21,9 @@
 
 CERTSPOA_IMAGES=${CERTSPOA_IMAGES:-/var/cache/certspoa/images}
 BASE_IMAGE=localhost/debian:bookworm-slim
+# Bumped when the way the base is made changes: the cached tarball and the
+# imported image are made again.
+BASE_REV=2
 PODMAN_ULIMITS=(--ulimit nofile=1024:4096 --ulimit nproc=1024:4096)
 
 pm() { podman --runtime=runc --cgroup-manager=cgroupfs "$@"; }
@@ -42,12 +45,13 @@ pkg_mirror() {
 # imported from the cached tarball, which is made with debootstrap when it is
 # missing. Prints what it did on stderr. Serialised with flock.
 ensure_base_image() {
-    if pm image exists "$BASE_IMAGE"; then
+    if pm image exists "$BASE_IMAGE" &&
+       [ "$(pm image inspect "$BASE_IMAGE" -f '{{index .Config.Labels "org.certspoa.base"}}')" = "$BASE_REV" ]; then
         note "base image $BASE_IMAGE: present"
         return 0
     fi
     mkdir -p "$CERTSPOA_IMAGES"
-    local tarball=$CERTSPOA_IMAGES/bookworm-minbase.tar t0
+    local tarball=$CERTSPOA_IMAGES/bookworm-minbase-r$BASE_REV.tar t0
     t0=$(date +%s)
     (
         flock 9
@@ -64,12 +68,36 @@ ensure_base_image() {
         # What Debian's own bookworm-slim image does: apt lists and caches
         # are not part of the image; apt-get update in the build fetches them.
         printf 'deb %s bookworm main\n' "$mirror" >"$root/etc/apt/sources.list"
-        rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
+        # Like Debian's bookworm-slim: apt keeps no package caches (they
+        # would be a layer of their own after every apt-get in a
+        # Dockerfile), fetches no translations, and dpkg leaves out
+        # documentation, man pages and translations (copyright files stay).
+        cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'APT'
+// No package cache in image layers: removed after every dpkg run and update.
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+APT
+        cat >"$root/etc/dpkg/dpkg.cfg.d/docker-slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+DPKG
+        find "$root/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
+        find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+        rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/[!l]* \
+               "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
                "$root"/var/cache/apt/archives/*.deb
         tar --numeric-owner -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
         rm -rf --one-file-system "$root"
     ) 9>"$CERTSPOA_IMAGES/.bookworm-minbase.lock" || return 1
-    pm import --change 'CMD ["/bin/bash"]' "$tarball" "$BASE_IMAGE" >/dev/null || return 1
+    pm import --change 'CMD ["/bin/bash"]' --change "LABEL org.certspoa.base=$BASE_REV" \
+        "$tarball" "$BASE_IMAGE" >/dev/null || return 1
     note "base image $BASE_IMAGE: imported from $tarball in $(( $(date +%s) - t0 )) s"
 }
 
