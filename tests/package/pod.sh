@@ -55,6 +55,7 @@ pod_cleanup() {
         pm logs "$AGENT" >"$WORK/agent.log" 2>&1
         pm logs "$HAPC" >"$WORK/haproxy.log" 2>&1
         pm kube down "$WORK/pod.yaml" >/dev/null 2>&1
+        pm volume rm -f haproxy-config >/dev/null 2>&1
     fi
     cleanup
 }
@@ -105,8 +106,11 @@ for p in 8443 8404 9180; do
         exit 1
     fi
 done
-# Leftovers of an interrupted run.
+# Leftovers of an interrupted run. podman 4.3 makes the configMap volume a
+# named volume (haproxy-config) and leaves it behind after "kube down" (the
+# next "kube play" rewrites its files; the check below makes sure).
 pm pod rm -f "$POD" >/dev/null 2>&1
+pm volume rm -f haproxy-config >/dev/null 2>&1
 
 VOL=$WORK/volumes
 check "podify: the manifests converted for podman kube play" \
@@ -114,7 +118,9 @@ check "podify: the manifests converted for podman kube play" \
     "$CERTSPOA_IMAGE" "$HAPROXY_IMAGE" "127.0.0.1:$APP_PORT"
 
 t=$(date +%s)
-pm kube play --network host "$WORK/pod.yaml" >"$WORK/play.log" 2>&1
+# From $WORK: podman looks for a build context named after each image in the
+# current directory (and ./certspoa is the agent's binary at the top).
+(cd "$WORK" && pm kube play --network host "$WORK/pod.yaml") >"$WORK/play.log" 2>&1
 rc=$?
 PLAYED=1
 check "podman kube play (host network) exits 0" eq "$rc" 0
@@ -147,6 +153,22 @@ check "the unix socket is in the shared emptyDir: certspoa sees it" sock_in "$AG
 check "the unix socket is in the shared emptyDir: haproxy sees it" sock_in "$HAPC"
 check "the pod's files reach the agent: /etc/certspoa/ca.pem (from the Secret)" \
     pm exec "$AGENT" test -s /etc/certspoa/ca.pem
+
+python3 - "$K8S/haproxy-config.yaml" "$WORK" <<'EOF'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))["data"]
+for k, v in d.items():
+    open("%s/cm-%s" % (sys.argv[2], k), "w").write(v)
+EOF
+same_in() { # same_in CONTAINER PATH FILE - the container sees FILE's bytes at PATH
+    pm exec "$1" cat "$2" >"$WORK/seen" 2>&1 && cmp -s "$WORK/seen" "$3" && return 0
+    WHY="$2 differs from $3"
+    return 1
+}
+check "haproxy sees the ConfigMap's haproxy.cfg (configMap volume, this run's)" \
+    same_in "$HAPC" /usr/local/etc/haproxy/haproxy.cfg "$WORK/cm-haproxy.cfg"
+check "haproxy sees the ConfigMap's certspoa.conf = spoe-conf/certspoa.conf" \
+    same_in "$HAPC" /usr/local/etc/haproxy/certspoa.conf "$TOP/spoe-conf/certspoa.conf"
 
 # ---------------------------------------------------------------- requests
 HTTPS_PORT=8443
