@@ -28,13 +28,14 @@
 #
 # Environment: CERTSPOA_IMAGE (default localhost/certspoa:latest, built from
 # this tree when missing; image.sh builds it from a clean clone),
-# HAPROXY_IMAGE (default localhost/certspoa-haproxy:bookworm, built here).
+# HAPROXY_IMAGE (default localhost/certspoa-haproxy:bookworm, built here),
+# K8S_DIR (default haproxy-examples/sidecar/k8s).
 # Uses host ports 8443, 8404 and 9180 (the manifests' own). Ends with
 # "pod: N passed, N failed".
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 . "$TOP/tests/package/lib.sh"
-K8S=$TOP/haproxy-examples/sidecar/k8s
+K8S=${K8S_DIR:-$TOP/haproxy-examples/sidecar/k8s}
 CERTSPOA_IMAGE=${CERTSPOA_IMAGE:-localhost/certspoa:latest}
 HAPROXY_IMAGE=${HAPROXY_IMAGE:-localhost/certspoa-haproxy:bookworm}
 POD=mtls-api-pod-0
