@@ -394,3 +394,31 @@ $(REPLAY_DIR)/replay-hacfg: $(BUILD)/agent/hacfg.o
 .SECONDARY: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_hacfg.o $(FUZZ_DIR)/obj/agent/hacfg.o \
             $(REPLAY_DIR)/fuzz_hacfg.o $(REPLAY_DIR)/replay-hacfg.o
 # --- end lint ---
+
+# --- packages ---
+# The container image, the Kubernetes sidecar example as a real pod, and the
+# Debian package (tests/package/, docs/DEPLOY.md). image, pod-test and
+# deb-test need root (podman, chroot); deb does not.
+#   make image      podman build of the Dockerfile from a clean clone (HEAD),
+#                   on a debootstrap base (cached in /var/cache/certspoa/images),
+#                   then run: user, read-only root, no compiler, size
+#   make pod-test   podman kube play of haproxy-examples/sidecar/k8s/ with
+#                   Debian's haproxy: mTLS, ConfigMap reload, probes, fail closed
+#   make deb        build/deb/certspoa_VERSION-REV_ARCH.deb (dpkg-buildpackage
+#                   -us -uc -b in a copy of the tree), lintian clean
+#   make deb-test   the .deb installed, used, upgraded and purged in a fresh
+#                   Debian 12 root (cached in /var/cache/certspoa/roots/bookworm)
+.PHONY: image pod-test deb deb-test
+
+image:
+	tests/package/image.sh
+
+pod-test:
+	tests/package/pod.sh
+
+deb:
+	tests/package/mkdeb.sh
+
+deb-test:
+	tests/package/deb.sh
+# --- end packages ---
