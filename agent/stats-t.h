@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cfg-t.h"
 #include "rules-t.h"
@@ -31,6 +32,16 @@ struct stats_cert {
 	int last_code;
 	char subject[STATS_SUBJECT_MAX];
 };
+
+/* Copy a name into one of the fields above, cut to fit (the stats page
+ * shows names shortened). */
+static inline void stats_copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
 
 /* What a worker copies out, in its own thread, when asked. */
 struct worker_snap {

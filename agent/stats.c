@@ -181,18 +181,19 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	for (int i = 0; i < nw; i++) {
 		const struct worker *w = &a->workers[i];
 		const struct worker_stats *ws = &w->stats;
-		const struct handler_stats *hs = &w->hc.stats;
+		const struct conn_stats *cs = worker_conn_stats(w);
+		const struct handler_stats *hs = worker_handler_stats(w);
 		int npol = __atomic_load_n(&hs->npol, __ATOMIC_ACQUIRE);
 
 		s->v[ST_CONNS_TOTAL] += (double)CTR_GET(ws->conns_total);
 		s->v[ST_CONNS_REFUSED] += (double)CTR_GET(ws->conns_refused);
-		s->v[ST_HELLOS] += (double)CTR_GET(ws->hellos);
-		s->v[ST_HEALTHCHECKS] += (double)CTR_GET(ws->healthchecks);
-		s->v[ST_HAPROXY_DISCONNECTS] += (double)CTR_GET(ws->haproxy_disconnects);
-		s->v[ST_BYTES_IN] += (double)CTR_GET(ws->bytes_in);
-		s->v[ST_BYTES_OUT] += (double)CTR_GET(ws->bytes_out);
+		s->v[ST_HELLOS] += (double)CTR_GET(cs->hellos);
+		s->v[ST_HEALTHCHECKS] += (double)CTR_GET(cs->healthchecks);
+		s->v[ST_HAPROXY_DISCONNECTS] += (double)CTR_GET(cs->haproxy_disconnects);
+		s->v[ST_BYTES_IN] += (double)CTR_GET(cs->bytes_in);
+		s->v[ST_BYTES_OUT] += (double)CTR_GET(cs->bytes_out);
 		for (int k = 0; k < SPOP_ST_COUNT; k++)
-			s->spop_errors[k] += CTR_GET(ws->errors[k]);
+			s->spop_errors[k] += CTR_GET(cs->errors[k]);
 		s->v[ST_NOTIFY] += (double)CTR_GET(hs->notify);
 		s->v[ST_MESSAGES] += (double)CTR_GET(hs->messages);
 		s->v[ST_UNKNOWN_MESSAGES] += (double)CTR_GET(hs->unknown_messages);
