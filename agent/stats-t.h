@@ -12,6 +12,17 @@
 #define STATS_DENIALS_PER_WORKER 16
 #define STATS_SUBJECT_MAX        128
 
+/* Where a per-worker counter lives: each block is a struct of uint64_t
+ * counters that one worker thread writes (worker_counters() in worker.h). */
+enum stats_block {
+	SB_NONE = 0,     /* not a worker counter: filled by the collector */
+	SB_WORKER,       /* struct worker_stats (worker.h): accepting */
+	SB_CONN,         /* struct conn_stats (conn-t.h): SPOP connections */
+	SB_HANDLER,      /* struct handler_stats (handler.h): messages */
+	SB_CACHE,        /* struct cache (cache.h): hits, misses */
+	SB_BLOCKS
+};
+
 /* One recent denial. */
 struct stats_denial {
 	int64_t time;

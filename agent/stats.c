@@ -1,4 +1,6 @@
 /* Stats collection and rendering. See stats.h. */
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,30 +14,19 @@
 #include "tplist.h"
 #include "worker.h"
 
+/* The struct type of each counter block, for offsetof. */
+#define STAT_OFF_SB_NONE(field)    0
+#define STAT_OFF_SB_WORKER(field)  offsetof(struct worker_stats, field)
+#define STAT_OFF_SB_CONN(field)    offsetof(struct conn_stats, field)
+#define STAT_OFF_SB_HANDLER(field) offsetof(struct handler_stats, field)
+#define STAT_OFF_SB_CACHE(field)   offsetof(struct cache, field)
+
 const struct stat_def stat_defs[ST_COUNT] = {
-	[ST_START_TIME]          = { "certspoa_start_time_seconds", STAT_GAUGE, "Unix time the agent started" },
-	[ST_GENERATION]          = { "certspoa_config_generation", STAT_GAUGE, "Configuration generation in use (1 at start, +1 per successful reload)" },
-	[ST_RELOADS]             = { "certspoa_config_reloads_total", STAT_COUNTER, "Successful configuration reloads" },
-	[ST_RELOAD_FAILURES]     = { "certspoa_config_reload_failures_total", STAT_COUNTER, "Reloads refused because the new configuration or a file it names was invalid" },
-	[ST_LAST_RELOAD]         = { "certspoa_config_last_reload_timestamp_seconds", STAT_GAUGE, "Unix time of the last reload attempt (0 = none)" },
-	[ST_LAST_RELOAD_OK]      = { "certspoa_config_last_reload_success", STAT_GAUGE, "1 if the last reload attempt succeeded (or none was made), else 0" },
-	[ST_WORKERS]             = { "certspoa_worker_threads", STAT_GAUGE, "Worker threads serving SPOP" },
-	[ST_CONNS]               = { "certspoa_spop_connections", STAT_GAUGE, "SPOP connections open now" },
-	[ST_CONNS_TOTAL]         = { "certspoa_spop_connections_accepted_total", STAT_COUNTER, "SPOP connections accepted" },
-	[ST_CONNS_REFUSED]       = { "certspoa_spop_connections_refused_total", STAT_COUNTER, "SPOP connections closed at once (max_connections, no file descriptors)" },
-	[ST_HELLOS]              = { "certspoa_spop_hellos_total", STAT_COUNTER, "HAPROXY-HELLO handshakes completed, health checks included" },
-	[ST_HEALTHCHECKS]        = { "certspoa_spop_healthchecks_total", STAT_COUNTER, "SPOP health checks answered" },
-	[ST_HAPROXY_DISCONNECTS] = { "certspoa_spop_haproxy_disconnects_total", STAT_COUNTER, "HAPROXY-DISCONNECT frames received" },
-	[ST_NOTIFY]              = { "certspoa_spop_notify_frames_total", STAT_COUNTER, "NOTIFY frames answered" },
-	[ST_MESSAGES]            = { "certspoa_messages_total", STAT_COUNTER, "check-client-cert messages decided" },
-	[ST_UNKNOWN_MESSAGES]    = { "certspoa_messages_unknown_total", STAT_COUNTER, "SPOE messages with another name (ignored)" },
-	[ST_INFLIGHT]            = { "certspoa_spop_frames_in_flight", STAT_GAUGE, "ACK frames queued and not yet written" },
-	[ST_BYTES_IN]            = { "certspoa_spop_received_bytes_total", STAT_COUNTER, "SPOP bytes received" },
-	[ST_BYTES_OUT]           = { "certspoa_spop_sent_bytes_total", STAT_COUNTER, "SPOP bytes sent" },
-	[ST_CACHE_HITS]          = { "certspoa_cache_hits_total", STAT_COUNTER, "Decision cache hits (no certificate parsing)" },
-	[ST_CACHE_MISSES]        = { "certspoa_cache_misses_total", STAT_COUNTER, "Decision cache misses (certificate parsed)" },
-	[ST_CERTS]               = { "certspoa_client_certificates", STAT_GAUGE, "Distinct client certificates in the decision caches" },
-	[ST_CERTS_SOONEST]       = { "certspoa_client_certificates_soonest_expiry_timestamp_seconds", STAT_GAUGE, "Earliest not_after among those last allowed (0 = none)" },
+#define STAT_DEF(id, name_, type_, block_, field, help_) \
+	[id] = { .name = name_, .type = type_, .help = help_, .block = block_, \
+	         .offset = STAT_OFF_##block_(field) },
+	STATS_FIGURES(STAT_DEF)
+#undef STAT_DEF
 };
 
 const struct stat_def family_defs[SF_COUNT] = {
@@ -49,18 +40,30 @@ const struct stat_def family_defs[SF_COUNT] = {
 	[SF_CRL_NEXT_UPDATE] = { "certspoa_crl_next_update_timestamp_seconds", STAT_GAUGE, "Earliest nextUpdate among a policy's CRLs (after it, verification fails: crl has expired)" },
 };
 
-static const char *const type_names[STAT_TYPES] = {
-	[STAT_COUNTER] = "counter", [STAT_GAUGE] = "gauge", [STAT_HISTOGRAM] = "histogram",
-};
-
 /* ---- collection ---- */
+
+/* A per-worker counter, by its block and offset (stat_defs[]). */
+static uint64_t worker_counter(const struct worker *w, enum stats_block b, size_t off)
+{
+	const char *base = worker_counters(w, b);
+
+	return base ? CTR_GET(*(const uint64_t *)(const void *)(base + off)) : 0;
+}
+
+/* n counters from off on (an array in a block), added to out. */
+static void sum_array(const struct worker *w, enum stats_block b, size_t off,
+                      uint64_t *out, int n)
+{
+	for (int k = 0; k < n; k++)
+		out[k] += worker_counter(w, b, off + (size_t)k * sizeof(uint64_t));
+}
 
 uint64_t stats_messages(const struct stats_agent *a)
 {
 	uint64_t n = 0;
 
 	for (int i = 0; i < a->nworkers; i++)
-		n += CTR_GET(a->workers[i].hc.stats.messages);
+		n += worker_counter(&a->workers[i], SB_HANDLER, offsetof(struct handler_stats, messages));
 	return n;
 }
 
@@ -106,25 +109,27 @@ static void add_policy(struct stats_snapshot *s, const char *name, uint64_t allo
 
 /* Merge the workers' inventories: dedupe by SHA-256, keep the most recent. */
 static void merge_certs(const struct stats_agent *a, struct stats_snapshot *s,
-                        const int *answered)
+                        const int *answered, int nw)
 {
 	struct stats_cert *all;
 	size_t n = 0, total = 0, distinct = 0;
 	int64_t soonest = 0;
 
-	for (int i = 0; i < a->nworkers; i++)
+	for (int i = 0; i < nw; i++)
 		if (answered[i])
-			total += a->workers[i].snap.ncerts;
+			total += worker_snapshot(&a->workers[i])->ncerts;
 	s->ncerts = 0;
 	s->v[ST_CERTS] = 0;
 	s->v[ST_CERTS_SOONEST] = 0;
 	if (!total || !(all = malloc(total * sizeof(*all))))
 		return;
-	for (int i = 0; i < a->nworkers; i++) {
+	for (int i = 0; i < nw; i++) {
+		const struct worker_snap *ws = worker_snapshot(&a->workers[i]);
+
 		if (!answered[i])
 			continue;
-		memcpy(all + n, a->workers[i].snap.certs, a->workers[i].snap.ncerts * sizeof(*all));
-		n += a->workers[i].snap.ncerts;
+		memcpy(all + n, ws->certs, ws->ncerts * sizeof(*all));
+		n += ws->ncerts;
 	}
 	qsort(all, n, sizeof(*all), cmp_sha);
 	for (size_t i = 0; i < n; i++) {
@@ -153,6 +158,32 @@ static void merge_certs(const struct stats_agent *a, struct stats_snapshot *s,
 	free(all);
 }
 
+/* Sum the scalar counters and the counter arrays of one worker. */
+static void add_worker(struct stats_snapshot *s, const struct worker *w)
+{
+	const struct handler_stats *hs = worker_handler_stats(w);
+	int npol = __atomic_load_n(&hs->npol, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < ST_COUNT; i++)
+		if (stat_defs[i].block != SB_NONE)
+			s->v[i] += (double)worker_counter(w, stat_defs[i].block, stat_defs[i].offset);
+	sum_array(w, SB_CONN, offsetof(struct conn_stats, errors), s->spop_errors, SPOP_ST_COUNT);
+	sum_array(w, SB_HANDLER, offsetof(struct handler_stats, by_code), s->by_code, DEC_CODES);
+	sum_array(w, SB_HANDLER, offsetof(struct handler_stats, lat), s->lat, HANDLER_LAT_BUCKETS);
+	s->lat_sum += (double)CTR_GET(hs->lat_sum_ns) / 1e9;
+	for (int k = 0; k < npol; k++)
+		add_policy(s, hs->pol_name[k], CTR_GET(hs->pol_verdict[k][1]),
+		           CTR_GET(hs->pol_verdict[k][0]));
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wait_ms)
 {
 	unsigned int tickets[64];
@@ -178,36 +209,8 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	s->rate = a->rate;
 	s->v[ST_CONNS] = worker_conn_count();
 
-	for (int i = 0; i < nw; i++) {
-		const struct worker *w = &a->workers[i];
-		const struct worker_stats *ws = &w->stats;
-		const struct conn_stats *cs = worker_conn_stats(w);
-		const struct handler_stats *hs = worker_handler_stats(w);
-		int npol = __atomic_load_n(&hs->npol, __ATOMIC_ACQUIRE);
-
-		s->v[ST_CONNS_TOTAL] += (double)CTR_GET(ws->conns_total);
-		s->v[ST_CONNS_REFUSED] += (double)CTR_GET(ws->conns_refused);
-		s->v[ST_HELLOS] += (double)CTR_GET(cs->hellos);
-		s->v[ST_HEALTHCHECKS] += (double)CTR_GET(cs->healthchecks);
-		s->v[ST_HAPROXY_DISCONNECTS] += (double)CTR_GET(cs->haproxy_disconnects);
-		s->v[ST_BYTES_IN] += (double)CTR_GET(cs->bytes_in);
-		s->v[ST_BYTES_OUT] += (double)CTR_GET(cs->bytes_out);
-		for (int k = 0; k < SPOP_ST_COUNT; k++)
-			s->spop_errors[k] += CTR_GET(cs->errors[k]);
-		s->v[ST_NOTIFY] += (double)CTR_GET(hs->notify);
-		s->v[ST_MESSAGES] += (double)CTR_GET(hs->messages);
-		s->v[ST_UNKNOWN_MESSAGES] += (double)CTR_GET(hs->unknown_messages);
-		for (int k = 0; k < DEC_CODES; k++)
-			s->by_code[k] += CTR_GET(hs->by_code[k]);
-		for (int k = 0; k < HANDLER_LAT_BUCKETS; k++)
-			s->lat[k] += CTR_GET(hs->lat[k]);
-		s->lat_sum += (double)CTR_GET(hs->lat_sum_ns) / 1e9;
-		for (int k = 0; k < npol; k++)
-			add_policy(s, hs->pol_name[k], CTR_GET(hs->pol_verdict[k][1]),
-			           CTR_GET(hs->pol_verdict[k][0]));
-		s->v[ST_CACHE_HITS] += (double)CTR_GET(w->hc.cache.hits);
-		s->v[ST_CACHE_MISSES] += (double)CTR_GET(w->hc.cache.misses);
-	}
+	for (int i = 0; i < nw; i++)
+		add_worker(s, &a->workers[i]);
 	/* the live config's policies, with their list sizes, even if unused */
 	if (a->cfg) {
 		for (const struct policy *p = a->cfg->policies; p; p = p->next) {
@@ -224,16 +227,14 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	}
 
 	/* wait for the workers' own copies of inventory and denials */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + (uint64_t)wait_ms;
+	deadline = now_ms() + (uint64_t)wait_ms;
 	for (;;) {
 		int pending = 0;
 
 		for (int i = 0; i < nw; i++)
-			if (!answered[i] && !(answered[i] = worker_snapshot_ready(&a->workers[i], tickets[i])))
+			if (!answered[i] && !(answered[i] = worker_snapshot_is_ready(&a->workers[i], tickets[i])))
 				pending++;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if (!pending || (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 >= deadline) {
+		if (!pending || now_ms() >= deadline) {
 			s->partial = pending > 0;
 			break;
 		}
@@ -242,7 +243,7 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 		nanosleep(&ts, NULL);
 	}
 	for (int i = 0; i < nw; i++) {
-		const struct worker_snap *ws = &a->workers[i].snap;
+		const struct worker_snap *ws = worker_snapshot(&a->workers[i]);
 
 		if (!answered[i])
 			continue;
@@ -251,7 +252,7 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 			s->denials[s->ndenials++] = ws->denials[k];
 	}
 	qsort(s->denials, (size_t)s->ndenials, sizeof(s->denials[0]), cmp_denial);
-	merge_certs(a, s, answered);
+	merge_certs(a, s, answered, nw);
 }
 
 double stats_percentile(const struct stats_snapshot *s, double q)
@@ -271,6 +272,10 @@ double stats_percentile(const struct stats_snapshot *s, double q)
 }
 
 /* ---- Prometheus text format ---- */
+
+static const char *const type_names[STAT_TYPES] = {
+	[STAT_COUNTER] = "counter", [STAT_GAUGE] = "gauge", [STAT_HISTOGRAM] = "histogram",
+};
 
 static void prom_head(struct sbuf *b, const struct stat_def *d)
 {

@@ -186,7 +186,7 @@ unsigned int worker_request_snapshot(struct worker *w)
 	return t;
 }
 
-int worker_snapshot_ready(struct worker *w, unsigned int ticket)
+int worker_snapshot_is_ready(const struct worker *w, unsigned int ticket)
 {
 	return (int)(__atomic_load_n(&w->mbox.snap_done, __ATOMIC_ACQUIRE) - ticket) >= 0;
 }

@@ -83,11 +83,33 @@ void worker_destroy(struct worker *w);
 void worker_post_config(struct worker *w, struct config *cfg);
 unsigned int worker_config_generation(const struct worker *w);
 
-/* Ask for a snapshot (any thread); poll worker_snapshot_ready(). */
+/* Ask for a snapshot (any thread); poll worker_snapshot_is_ready(), then
+ * read worker_snapshot(). */
 unsigned int worker_request_snapshot(struct worker *w);
-int worker_snapshot_ready(struct worker *w, unsigned int ticket);
+int worker_snapshot_is_ready(const struct worker *w, unsigned int ticket);
+static inline const struct worker_snap *worker_snapshot(const struct worker *w)
+{
+	return &w->snap;
+}
 
-/* Counters, for the stats reader (any thread; read with CTR_GET). */
+/* Counter blocks, for the stats reader (any thread; read with CTR_GET). */
+static inline const void *worker_counters(const struct worker *w, enum stats_block b)
+{
+	switch (b) {
+	case SB_WORKER:
+		return &w->stats;
+	case SB_CONN:
+		return &w->own.stats;
+	case SB_HANDLER:
+		return &w->hc.stats;
+	case SB_CACHE:
+		return &w->hc.cache;
+	case SB_NONE:
+	case SB_BLOCKS:
+		break;
+	}
+	return NULL;
+}
 static inline const struct conn_stats *worker_conn_stats(const struct worker *w)
 {
 	return &w->own.stats;
