@@ -1,7 +1,7 @@
 /* Stats: every figure declared once (STATS_FIGURES below, family_defs[]),
- * collected from the workers without locks, rendered as Prometheus text,
- * JSON and a self-contained HTML page. Runs in the main thread, never on
- * the SPOP path. */
+ * collected from the workers without locks (stats.c), rendered as
+ * Prometheus text (stats-prom.c), JSON (stats-json.c) and a self-contained
+ * HTML page (stats-html.c). Runs in the main thread, never on the SPOP path. */
 #ifndef CERTSPOA_STATS_H
 #define CERTSPOA_STATS_H
 
