@@ -39,9 +39,6 @@ struct agent {
 	int nretired;
 	ev_timer retire_timer;
 	ev_timer watch_timer;
-	ev_timer rate_timer;
-	uint64_t rate_samples[11];        /* messages, one a second */
-	int rate_pos, rate_n;
 	unsigned long long watch_sig;     /* of the files the live config reads */
 };
 

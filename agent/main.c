@@ -245,6 +245,7 @@ static int run(struct agent *a, int debug)
 	ev_signal_start(loop, &sig_hup);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	agent_reload_init(a);
+	stats_rate_start(&a->stats, loop);
 	a->stats.ready = 1;
 	LOG(LOG_INFO, 0, "certspoa %s ready: %d worker threads, max-frame-size %d, generation %u",
 	    CERTSPOA_VERSION, a->nworkers, a->cfg->max_frame_size, a->cfg->generation);

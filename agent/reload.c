@@ -183,25 +183,6 @@ static void watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-/* Decisions per second over the last 10 s, from one sample a second. */
-static void rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct agent *a = t->data;
-	int n = (int)(sizeof(a->rate_samples) / sizeof(a->rate_samples[0]));
-	uint64_t now = stats_messages(&a->stats);
-	int oldest;
-
-	(void)loop;
-	(void)revents;
-	a->rate_samples[a->rate_pos] = now;
-	a->rate_pos = (a->rate_pos + 1) % n;
-	if (a->rate_n < n)
-		a->rate_n++;
-	oldest = a->rate_n < n ? 0 : a->rate_pos;
-	if (a->rate_n > 1)
-		a->stats.rate = (double)(now - a->rate_samples[oldest]) / (a->rate_n - 1);
-}
-
 void agent_reload_init(struct agent *a)
 {
 	struct ev_loop *loop = EV_DEFAULT;
@@ -211,9 +192,6 @@ void agent_reload_init(struct agent *a)
 	ev_timer_init(&a->retire_timer, retire_cb, 0.1, 0.1);
 	a->retire_timer.data = a;
 	ev_timer_start(loop, &a->retire_timer);
-	ev_timer_init(&a->rate_timer, rate_cb, 1.0, 1.0);
-	a->rate_timer.data = a;
-	ev_timer_start(loop, &a->rate_timer);
 	if (a->cfg->reload_watch_ms > 0) {
 		double every = a->cfg->reload_watch_ms / 1000.0;
 

@@ -66,6 +66,32 @@ uint64_t stats_messages(const struct stats_agent *a)
 	return n;
 }
 
+/* Decisions per second over the last STATS_RATE_WINDOW s, one sample a second. */
+static void rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct stats_agent *a = t->data;
+	int n = (int)(sizeof(a->rate_samples) / sizeof(a->rate_samples[0]));
+	uint64_t now = stats_messages(a);
+	int oldest;
+
+	(void)loop;
+	(void)revents;
+	a->rate_samples[a->rate_pos] = now;
+	a->rate_pos = (a->rate_pos + 1) % n;
+	if (a->rate_n < n)
+		a->rate_n++;
+	oldest = a->rate_n < n ? 0 : a->rate_pos;
+	if (a->rate_n > 1)
+		a->rate = (double)(now - a->rate_samples[oldest]) / (a->rate_n - 1);
+}
+
+void stats_rate_start(struct stats_agent *a, struct ev_loop *loop)
+{
+	ev_timer_init(&a->rate_timer, rate_cb, 1.0, 1.0);
+	a->rate_timer.data = a;
+	ev_timer_start(loop, &a->rate_timer);
+}
+
 static int cmp_sha(const void *x, const void *y)
 {
 	const struct stats_cert *a = x, *b = y;

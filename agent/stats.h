@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ev.h>
+
 #include "cfg-t.h"
 #include "handler.h"
 #include "sbuf.h"
@@ -108,6 +110,10 @@ struct stat_def {
 extern const struct stat_def stat_defs[ST_COUNT];
 extern const struct stat_def family_defs[SF_COUNT];
 
+/* Decisions per second over the last STATS_RATE_WINDOW seconds, from one
+ * sample a second (stats_rate_start()). */
+#define STATS_RATE_WINDOW 10
+
 /* What the main thread knows that the workers do not. */
 struct stats_agent {
 	struct worker *workers;
@@ -117,8 +123,11 @@ struct stats_agent {
 	uint64_t reloads, reload_failures;
 	double last_reload;
 	int last_reload_ok;
-	double rate;             /* decisions per second, last 10 s */
+	double rate;             /* decisions per second, last STATS_RATE_WINDOW s */
 	int ready;               /* listening with a config */
+	ev_timer rate_timer;
+	uint64_t rate_samples[STATS_RATE_WINDOW + 1];   /* messages, one a second */
+	int rate_pos, rate_n;
 };
 
 #define STATS_SHOW_CERTS    100
@@ -155,6 +164,9 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 
 /* Sum of decisions so far (cheap: counters only). */
 uint64_t stats_messages(const struct stats_agent *a);
+
+/* Keep a->rate up to date from a timer in loop (the main thread's). */
+void stats_rate_start(struct stats_agent *a, struct ev_loop *loop);
 
 void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b);
 void stats_render_json(const struct stats_snapshot *s, struct sbuf *b);
