@@ -19,7 +19,10 @@ enum log_format {
 };
 
 extern enum log_level log_min_level;
-extern enum log_format log_format;
+
+/* The format may change on reload while workers log: set it here, it is
+ * read atomically. */
+void log_set_format(enum log_format fmt);
 
 /* One structured field of a log line. */
 struct log_field {
@@ -46,8 +49,6 @@ void log_decision(enum log_level lvl, unsigned long conn_id, const char *msg,
 
 #define LOG_DECISION_BURST 500
 
-/* Parse "error|warn|info|debug"; -1 if unknown. */
-int log_level_parse(const char *s);
 const char *log_level_name(enum log_level lvl);
 
 /* The level may change on reload while workers log: read it atomically. */

@@ -129,7 +129,7 @@ int agent_reload(struct agent *a, const char *why)
 	a->stats.cfg = next;
 	if (!a->debug)
 		__atomic_store_n(&log_min_level, (enum log_level)next->log_level, __ATOMIC_RELAXED);
-	log_format = (enum log_format)next->log_format;
+	log_set_format((enum log_format)next->log_format);
 	for (int i = 0; i < a->nworkers; i++)
 		worker_post_config(&a->workers[i], next);
 	a->stats.reloads++;

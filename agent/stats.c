@@ -211,9 +211,9 @@ static uint64_t now_ms(void)
 
 void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wait_ms)
 {
-	unsigned int tickets[64];
-	int answered[64] = { 0 };
-	int nw = a->nworkers < 64 ? a->nworkers : 64;
+	unsigned int tickets[CFG_MAX_THREADS];
+	int answered[CFG_MAX_THREADS] = { 0 };
+	int nw = a->nworkers < CFG_MAX_THREADS ? a->nworkers : CFG_MAX_THREADS;
 	struct timespec ts;
 	uint64_t deadline;
 
@@ -260,7 +260,9 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 			if (!answered[i] && !(answered[i] = worker_snapshot_is_ready(&a->workers[i], tickets[i])))
 				pending++;
 		if (!pending || now_ms() >= deadline) {
-			s->partial = pending > 0;
+			/* more workers than the limit cannot be started (main.c),
+			 * but would show as a partial snapshot, never silently */
+			s->partial = pending > 0 || nw < a->nworkers;
 			break;
 		}
 		ts.tv_sec = 0;

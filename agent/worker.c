@@ -237,7 +237,7 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 		fill_snapshot(w);
 		__atomic_store_n(&w->mbox.snap_done, req, __ATOMIC_RELEASE);
 	}
-	if (!worker_stop_requested || w->stopping)
+	if (!worker_stop_is_requested() || w->stopping)
 		return;
 	w->stopping = 1;
 	for (int i = 0; i < w->nlisten; i++)
@@ -255,7 +255,18 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 	ev_timer_start(loop, &w->stop_timer);
 }
 
-volatile int worker_stop_requested;
+/* Set once by the main thread, read by every worker. */
+static atomic_int stop_requested;
+
+void worker_request_stop_all(void)
+{
+	atomic_store_explicit(&stop_requested, 1, memory_order_release);
+}
+
+int worker_stop_is_requested(void)
+{
+	return atomic_load_explicit(&stop_requested, memory_order_acquire);
+}
 
 int worker_init(struct worker *w, int idx, const struct config *cfg,
                 struct listener *ls, int nls)

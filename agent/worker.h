@@ -62,9 +62,6 @@ static inline uint64_t worker_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Shared by all workers. */
-extern volatile int worker_stop_requested;
-
 /* Set up worker idx (no thread yet) on the nls listeners ls (none: only
  * connections handed to conn_new() by the caller, as the tests do).
  * Returns 0, or -1 (nothing to destroy then). */
@@ -72,7 +69,11 @@ int worker_init(struct worker *w, int idx, const struct config *cfg,
                 struct listener *ls, int nls);
 /* Run the worker's loop in a new thread. Returns 0 or -1. */
 int worker_start(struct worker *w);
-/* Wake w up so that it sees worker_stop_requested (thread-safe); it returns
+/* Ask every worker to finish (any thread): they stop accepting, answer what
+ * was received and disconnect. Then worker_stop() wakes each one up. */
+void worker_request_stop_all(void);
+int worker_stop_is_requested(void);
+/* Wake w up so that it sees the stop request (thread-safe); it returns
  * from its loop once its connections are gone. Then worker_join() it. */
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
