@@ -51,7 +51,7 @@ static void tx_compact(struct conn *c)
 }
 
 /* Can one more reply of up to max_frame bytes be queued? */
-static int tx_can_reply(struct conn *c)
+static int tx_has_room(struct conn *c)
 {
 	if (tx_room(c) >= (size_t)c->max_frame + 4)
 		return 1;
@@ -333,7 +333,7 @@ static void conn_process(struct conn *c)
 		}
 		if (left - 4 < flen)
 			break;                   /* incomplete: wait for more */
-		if (!tx_can_reply(c))
+		if (!tx_has_room(c))
 			break;                   /* flush first (back-pressure) */
 		on_frame(c, p + 4, flen);
 		p += 4 + (size_t)flen;
@@ -391,7 +391,7 @@ static int conn_drain(struct conn *c)
 
 		if (conn_flush(c) < 0)
 			return -1;
-		if (c->state == CONN_ST_CLOSING || !c->rx_len || !tx_can_reply(c))
+		if (c->state == CONN_ST_CLOSING || !c->rx_len || !tx_has_room(c))
 			return 0;
 		before = c->rx_len;
 		conn_process(c);
@@ -411,7 +411,7 @@ static int conn_on_readable(struct conn *c, size_t *got)
 		size_t space = c->rx_cap - c->rx_len;
 		ssize_t n;
 
-		if (c->state == CONN_ST_CLOSING || space == 0 || !tx_can_reply(c))
+		if (c->state == CONN_ST_CLOSING || space == 0 || !tx_has_room(c))
 			break;
 		n = recv(c->fd, c->rx + c->rx_len, space, 0);
 		if (n > 0) {

@@ -80,7 +80,7 @@ static void put_quoted(struct line *l, const char *s)
 }
 
 /* logfmt values without spaces, quotes or '=' need no quotes */
-static int bare_ok(const char *s)
+static int value_is_bare(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -102,7 +102,7 @@ static void put_field(struct line *l, const char *key, const char *val, int firs
 			put_raw(l, " ");
 		put_raw(l, key);
 		put_raw(l, "=");
-		if (bare_ok(val))
+		if (value_is_bare(val))
 			put_raw(l, val);
 		else
 			put_quoted(l, val);
@@ -173,7 +173,8 @@ struct limiter {
 	unsigned int count, suppressed;
 };
 
-static int limit(struct limiter *lim, unsigned int burst, const char *what)
+/* Take one line from the window: 1 if it may be written, 0 if suppressed. */
+static int limiter_has_room(struct limiter *lim, unsigned int burst, const char *what)
 {
 	time_t now = time(NULL);
 
@@ -195,7 +196,7 @@ void log_peer_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, .
 	static _Thread_local struct limiter lim;
 	va_list ap;
 
-	if (!limit(&lim, LOG_PEER_BURST, "peer error"))
+	if (!limiter_has_room(&lim, LOG_PEER_BURST, "peer error"))
 		return;
 	va_start(ap, fmt);
 	log_vemit(lvl, conn_id, fmt, ap);
@@ -207,6 +208,6 @@ void log_decision(enum log_level lvl, unsigned long conn_id, const char *msg,
 {
 	static _Thread_local struct limiter lim;
 
-	if (LOG_ENABLED(lvl) && limit(&lim, LOG_DECISION_BURST, "decision log"))
+	if (LOG_ENABLED(lvl) && limiter_has_room(&lim, LOG_DECISION_BURST, "decision log"))
 		emit(lvl, conn_id, msg, f, n);
 }

@@ -73,7 +73,7 @@ unsigned long long agent_files_signature(const char *file, const struct config *
 	return h;
 }
 
-static int same_listeners(const struct config *a, const struct config *b)
+static int listeners_match(const struct config *a, const struct config *b)
 {
 	if (a->nlisten != b->nlisten)
 		return 0;
@@ -83,7 +83,7 @@ static int same_listeners(const struct config *a, const struct config *b)
 	return 1;
 }
 
-static int same_str(const char *a, const char *b)
+static int str_match(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
@@ -113,11 +113,11 @@ int agent_reload(struct agent *a, const char *why)
 		cfg_free(next);
 		return -1;
 	}
-	if (!same_listeners(a->cfg, next))
+	if (!listeners_match(a->cfg, next))
 		LOG(LOG_WARN, 0, "reload: listen addresses changed; they apply at the next restart");
 	if (a->cfg->threads != next->threads)
 		LOG(LOG_WARN, 0, "reload: threads changed; it applies at the next restart");
-	if (!same_str(a->cfg->stats_listen, next->stats_listen))
+	if (!str_match(a->cfg->stats_listen, next->stats_listen))
 		LOG(LOG_WARN, 0, "reload: [stats] listen changed; it applies at the next restart");
 
 	gen = a->cfg->generation + 1;
