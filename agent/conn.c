@@ -158,7 +158,8 @@ static void disconnect(struct conn *c, enum spop_status status, const char *mess
 	ev_timer_start(c->own->loop, &c->timer);
 }
 
-void conn_disconnect(struct conn *c, enum spop_status status, const char *message)
+/* Queue AGENT-DISCONNECT(status, message) and close once it is sent. */
+static void conn_disconnect(struct conn *c, enum spop_status status, const char *message)
 {
 	disconnect(c, status, message, status != SPOP_ST_NONE);
 }

@@ -12,9 +12,6 @@
  * under own->cfg. NULL on allocation failure (fd is then closed). */
 struct conn *conn_new(struct conn_owner *own, int fd);
 
-/* Queue AGENT-DISCONNECT(status, message) and close once it is sent. */
-void conn_disconnect(struct conn *c, enum spop_status status, const char *message);
-
 /* Close now: stop watchers, close the fd, free everything. */
 void conn_close(struct conn *c);
 

@@ -27,7 +27,7 @@ struct line {
 	enum log_format fmt;     /* read once per line: a reload cannot mix two */
 };
 
-const char *log_level_name(enum log_level lvl)
+static const char *log_level_name(enum log_level lvl)
 {
 	return lvl < LOG_LEVELS ? level_names[lvl] : "?";
 }
@@ -157,13 +157,6 @@ void log_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vemit(lvl, conn_id, fmt, ap);
 	va_end(ap);
-}
-
-void log_fields(enum log_level lvl, unsigned long conn_id, const char *msg,
-                const struct log_field *f, int n)
-{
-	if (LOG_ENABLED(lvl))
-		emit(lvl, conn_id, msg, f, n);
 }
 
 /* Per-thread token window: at most burst lines a second, then one line

@@ -43,7 +43,8 @@ static unsigned long long sig_of(const char *path, unsigned long long h)
 	return mix(h, (unsigned long long)st.st_ctim.tv_sec * 1000000000ULL + (unsigned long long)st.st_ctim.tv_nsec);
 }
 
-unsigned long long agent_files_signature(const char *file, const struct config *cfg)
+/* A signature of the config file and every file it names. */
+static unsigned long long agent_files_signature(const char *file, const struct config *cfg)
 {
 	unsigned long long h = sig_of(file, 1469598103934665603ULL);
 

@@ -8,7 +8,6 @@
 
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <ev.h>
 
@@ -53,14 +52,6 @@ struct worker {
 	struct worker_snap snap;
 	struct declog declog;            /* recent denials */
 };
-
-static inline uint64_t worker_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Set up worker idx (no thread yet) on the nls listeners ls (none: only
  * connections handed to conn_new() by the caller, as the tests do).
