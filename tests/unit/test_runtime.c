@@ -236,16 +236,19 @@ TEST(runtime_conn_served_by_a_plain_owner)
 }
 
 /* conn_shutdown() answers every frame already received, then disconnects
- * with status 0, without a worker. */
+ * with status 0, without a worker: with small frames the bytes queued take
+ * many reads (more than one read event's worth), all of them answered. */
 TEST(runtime_conn_shutdown_answers_what_arrived)
 {
+	enum { N = 700 };
+	static char out[32768], in[32768];
+	static uint8_t types[N + 8];
 	struct fake_owner f;
-	char out[8192], in[16384];
-	uint8_t types[64];
 	size_t n, have = 0;
 	int sv[2], nt;
 
 	runtime_cfg();
+	rcfg.max_frame_size = 1024;     /* rx holds 1028 bytes: N frames take ~20 reads */
 	log_min_level = LOG_ERR;
 	memset(&f, 0, sizeof(f));
 	f.own.loop = ev_loop_new(EVFLAG_AUTO);
@@ -256,20 +259,22 @@ TEST(runtime_conn_shutdown_answers_what_arrived)
 	n = put_hello(out, sizeof(out));
 	CHECK(write(sv[1], out, n) == (ssize_t)n);
 	have = fake_pump(&f, sv[1], in, sizeof(in), have, NULL);
-	/* 40 NOTIFYs the loop has not seen yet */
+	/* N NOTIFYs the loop has not seen yet */
 	n = 0;
-	for (int i = 0; i < 40; i++)
+	for (int i = 0; i < N; i++)
 		n += put_notify(out + n, sizeof(out) - n, (uint64_t)i + 1, 1);
+	CHECK(n > 16 * 1028);
 	CHECK(write(sv[1], out, n) == (ssize_t)n);
 	CHECK(f.conn != NULL);
 	if (f.conn)
 		conn_shutdown(f.conn);
 	have = fake_pump(&f, sv[1], in, sizeof(in), have, NULL);
-	nt = frame_types(in, have, types, 64, NULL);
-	CHECK_EQ_INT(f.notified, 40);
-	CHECK_EQ_INT(nt, 42);                     /* HELLO, 40 ACKs, DISCONNECT */
+	nt = frame_types(in, have, types, N + 8, NULL);
+	CHECK_EQ_INT(f.notified, N);
+	CHECK_EQ_INT(nt, N + 2);                  /* HELLO, N ACKs, DISCONNECT */
 	CHECK_EQ_INT(types[nt > 0 ? nt - 1 : 0], SPOP_FRM_AGENT_DISCON);
 	CHECK_EQ_INT(CTR_GET(f.own.stats.errors[SPOP_ST_NONE]), 0);
+	CHECK(CTR_GET(f.own.stats.reads) > 8);
 	CHECK_EQ_INT(f.closed, 1);
 	close(sv[1]);
 	ev_loop_destroy(f.own.loop);
