@@ -142,6 +142,7 @@ static void emit(enum log_level lvl, unsigned long conn_id, const char *msg,
 		return;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void log_vemit(enum log_level lvl, unsigned long conn_id, const char *fmt, va_list ap)
 {
 	char msg[1024];

@@ -29,14 +29,22 @@ const struct stat_def stat_defs[ST_COUNT] = {
 };
 
 const struct stat_def family_defs[SF_COUNT] = {
-	[SF_DECISIONS]   = { "certspoa_decisions_total", STAT_COUNTER, "Decisions by verdict and code" },
-	[SF_POLICY]      = { "certspoa_policy_decisions_total", STAT_COUNTER, "Decisions by policy and verdict" },
-	[SF_SPOP_ERRORS] = { "certspoa_spop_errors_total", STAT_COUNTER, "AGENT-DISCONNECT frames sent on protocol errors, by SPOP status" },
-	[SF_LATENCY]     = { "certspoa_processing_seconds", STAT_HISTOGRAM, "Time to decide one message inside the agent" },
-	[SF_THUMBPRINTS] = { "certspoa_thumbprints", STAT_GAUGE, "Entries in each policy's thumbprint list" },
-	[SF_CRLS]        = { "certspoa_crls", STAT_GAUGE, "CRLs loaded from each policy's crl_file" },
-	[SF_CRL_LAST_UPDATE] = { "certspoa_crl_last_update_timestamp_seconds", STAT_GAUGE, "Newest thisUpdate among a policy's CRLs (CRL age = now - this)" },
-	[SF_CRL_NEXT_UPDATE] = { "certspoa_crl_next_update_timestamp_seconds", STAT_GAUGE, "Earliest nextUpdate among a policy's CRLs (after it, verification fails: crl has expired)" },
+	[SF_DECISIONS]   = { .name = "certspoa_decisions_total", .type = STAT_COUNTER,
+	                      .help = "Decisions by verdict and code" },
+	[SF_POLICY]      = { .name = "certspoa_policy_decisions_total", .type = STAT_COUNTER,
+	                      .help = "Decisions by policy and verdict" },
+	[SF_SPOP_ERRORS] = { .name = "certspoa_spop_errors_total", .type = STAT_COUNTER,
+	                      .help = "AGENT-DISCONNECT frames sent on protocol errors, by SPOP status" },
+	[SF_LATENCY]     = { .name = "certspoa_processing_seconds", .type = STAT_HISTOGRAM,
+	                      .help = "Time to decide one message inside the agent" },
+	[SF_THUMBPRINTS] = { .name = "certspoa_thumbprints", .type = STAT_GAUGE,
+	                      .help = "Entries in each policy's thumbprint list" },
+	[SF_CRLS]        = { .name = "certspoa_crls", .type = STAT_GAUGE,
+	                      .help = "CRLs loaded from each policy's crl_file" },
+	[SF_CRL_LAST_UPDATE] = { .name = "certspoa_crl_last_update_timestamp_seconds", .type = STAT_GAUGE,
+	                      .help = "Newest thisUpdate among a policy's CRLs (CRL age = now - this)" },
+	[SF_CRL_NEXT_UPDATE] = { .name = "certspoa_crl_next_update_timestamp_seconds", .type = STAT_GAUGE,
+	                      .help = "Earliest nextUpdate among a policy's CRLs (after it, verification fails: crl has expired)" },
 };
 
 /* ---- collection ---- */
