@@ -55,7 +55,7 @@ static int kpeer_open(struct kpeer *pr)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
 		return -1;
 	pr->fd = sv[1];
-	return conn_new(&pr->w, sv[0]) ? 0 : -1;
+	return conn_new(&pr->w.own, sv[0]) ? 0 : -1;
 }
 
 static void kpeer_close(struct kpeer *pr)
@@ -69,7 +69,7 @@ static void kpump(struct kpeer *pr)
 	for (int i = 0; i < 20; i++) {
 		ssize_t n;
 
-		ev_run(pr->w.loop, EVRUN_NOWAIT);
+		ev_run(worker_loop(&pr->w), EVRUN_NOWAIT);
 		while ((n = read(pr->fd, pr->in + pr->in_len, sizeof(pr->in) - pr->in_len)) > 0)
 			pr->in_len += (size_t)n;
 		if (n == 0)
