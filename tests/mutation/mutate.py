@@ -111,8 +111,11 @@ def parse_stages(text, path="", mu=None):
     return sorted(stages, key=lambda s: STAGE_ORDER[s.split(":", 1)[0]])
 
 
-def anchor_count(mu):
-    path = os.path.join(TOP, mu["file"])
+def anchor_count(mu, root=TOP):
+    """The file's text if the anchor occurs exactly once in it under root.
+    A run reads the scratch copy (synced once at the start), so that edits
+    to the real tree while it runs cannot mix two versions of the code."""
+    path = os.path.join(root, mu["file"])
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -307,7 +310,7 @@ def main():
         t1 = time.time()
         logpath = os.path.join(LOGS, m["id"] + ".log")
         try:
-            text = anchor_count(m)
+            text = anchor_count(m, TREE)
         except MutantError as e:
             print(f"ERROR    {m['id']:32} {e}", flush=True)
             errors += 1
@@ -338,7 +341,7 @@ def main():
         else:
             survived += 1
             print(f"SURVIVED {m['id']:32} {secs:4.0f}s  breaks: {m['breaks']}", flush=True)
-    # leave the copy as the real tree is
+    # leave the copy as the real tree is now
     sync_tree()
     scored = killed + survived
     score = 100.0 * killed / scored if scored else 0.0
