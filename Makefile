@@ -39,7 +39,7 @@ endif
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c \
-            agent/spiffe.c
+            agent/spiffe.c agent/strutil.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).

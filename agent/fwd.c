@@ -39,6 +39,7 @@
 
 #include "cert.h"
 #include "fwd.h"
+#include "strutil.h"
 
 #define FWD_CHAIN_MAX     16   /* certificates in a forwarded chain */
 #define FWD_PEM_LINE_MAX  76   /* base64 characters on one PEM line (RFC 2045) */
@@ -109,17 +110,6 @@ static void skip_ows(const unsigned char **p, const unsigned char *end)
 {
 	while (*p < end && (**p == ' ' || **p == '\t'))
 		(*p)++;
-}
-
-static int hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -257,7 +247,7 @@ static enum fwd_error pct_decode(const unsigned char *p, const unsigned char *en
 		if (c == '%') {
 			int hi, lo;
 
-			if (end - p < 3 || (hi = hex_val(p[1])) < 0 || (lo = hex_val(p[2])) < 0)
+			if (end - p < 3 || (hi = str_hexval(p[1])) < 0 || (lo = str_hexval(p[2])) < 0)
 				return FWD_ERR_URLENC;
 			c = (unsigned char)(hi << 4 | lo);
 			p += 3;
@@ -510,11 +500,7 @@ static int key_is(const unsigned char *k, size_t n, const char *lit, size_t litl
 	if (n != litlen)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = k[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if (c != (unsigned char)lit[i])
+		if (str_lower_c((char)k[i]) != lit[i])
 			return 0;
 	}
 	return 1;
@@ -642,7 +628,7 @@ static int xfcc_hash(const struct xfcc_val *v, unsigned char sha256[32])
 	if (xfcc_unquote(v, hex, hex + sizeof(hex), &n) != FWD_OK || n != sizeof(hex))
 		return -1;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_val(hex[2 * i]), lo = hex_val(hex[2 * i + 1]);
+		int hi = str_hexval(hex[2 * i]), lo = str_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -19,6 +19,7 @@
 #include "lists.h"
 #include "spiffe.h"
 #include "strset.h"
+#include "strutil.h"
 #include "tplist.h"
 #include "uri.h"
 
@@ -53,8 +54,7 @@ static const char *trim(const char *s, size_t *len)
 
 void lists_lower(char *s)
 {
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
+	str_lower(s);
 }
 
 /* How an inline list is split. DN lists ("subjects", "issuers", the
@@ -309,13 +309,13 @@ static int serial_bytes(const char *in, size_t len, unsigned char *bytes, size_t
 	if (len - i > 2 && in[i] == '0' && (in[i + 1] == 'x' || in[i + 1] == 'X'))
 		i += 2;
 	for (; i < len; i++) {
-		int c = tolower((unsigned char)in[i]);
+		int v;
 
-		if (c == ':')
+		if (in[i] == ':')
 			continue;
-		if (!isxdigit(c) || nd == sizeof(nib))
+		if ((v = str_hexval((unsigned char)in[i])) < 0 || nd == sizeof(nib))
 			return -1;
-		nib[nd++] = (unsigned char)(c <= '9' ? c - '0' : c - 'a' + 10);
+		nib[nd++] = (unsigned char)v;
 	}
 	if (!nd)
 		return -1;
@@ -528,7 +528,7 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 		/* the trust domain is written lowercase (a certificate with
 		 * another case is invalid); the path is case-sensitive */
 		for (size_t i = 9; i < len && buf[i] != '/'; i++)
-			buf[i] = (char)tolower((unsigned char)buf[i]);
+			buf[i] = str_lower_c(buf[i]);
 		if ((why = spiffe_parse(buf, len, &sid)) != SPIFFE_OK) {
 			set_err(err, errlen, "'%s' is not a SPIFFE ID spiffe://TRUST-DOMAIN[/path]: %s",
 			        buf, spiffe_strerror(why));

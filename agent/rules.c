@@ -35,6 +35,7 @@
 #include "spiffe.h"
 #include "spop.h"
 #include "strset.h"
+#include "strutil.h"
 #include "tplist.h"
 #include "uri.h"
 
@@ -118,8 +119,7 @@ static int name_in(const struct strset *set, struct spop_str name)
 
 	if (!set || !name.len || name.len >= sizeof(buf))
 		return 0;
-	for (size_t i = 0; i < name.len; i++)
-		buf[i] = (char)((name.ptr[i] >= 'A' && name.ptr[i] <= 'Z') ? name.ptr[i] + 32 : name.ptr[i]);
+	str_lower_n(buf, name.ptr, name.len);
 	buf[name.len] = 0;
 	if (strset_has(set, buf, name.len))
 		return 1;
@@ -331,8 +331,7 @@ static int lower_in(const struct strset *set, const char *s)
 
 	if (!set || n >= sizeof(buf))
 		return 0;      /* longer than any entry */
-	for (size_t i = 0; i <= n; i++)
-		buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+	str_lower_n(buf, s, n + 1);
 	return strset_has(set, buf, n);
 }
 
