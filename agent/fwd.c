@@ -63,12 +63,9 @@ static const char *const fwd_error_msgs[FWD_ERRORS] = {
 	[FWD_ERR_CHAIN]         = "malformed or too long certificate chain",
 };
 
-static const char *const fwd_format_names[FWD_FORMATS] = {
-	[FWD_RFC9440]    = "rfc9440",
-	[FWD_XFCC]       = "xfcc",
-	[FWD_PEM_URLENC] = "pem-urlencoded",
-	[FWD_BASE64_DER] = "base64-der",
-};
+#define FWD_FORMAT_NAME(c, word) [c] = word,
+const char *const fwd_format_names[FWD_FORMATS + 1] = { FWD_FORMAT_LIST(FWD_FORMAT_NAME) };
+#undef FWD_FORMAT_NAME
 
 const char *fwd_error_str(enum fwd_error e)
 {

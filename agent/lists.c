@@ -25,20 +25,9 @@
 
 #define LIST_LINE_MAX 4096
 
-const char *const id_kind_names[ID_KINDS] = {
-	[ID_THUMBPRINT]        = "thumbprints",
-	[ID_SERIAL]            = "serials",
-	[ID_SUBJECT]           = "subjects",
-	[ID_ISSUER]            = "issuers",
-	[ID_ISSUER_THUMBPRINT] = "issuer_thumbprints",
-	[ID_SPKI]              = "spki_pins",
-	[ID_SPIFFE]            = "spiffe",
-	[ID_URI]               = "uri",
-	[ID_DNS]               = "dns",
-	[ID_EMAIL]             = "email",
-	[ID_IP]                = "ip",
-	[ID_CN]                = "cn",
-};
+#define ID_KIND_NAME(kind, name, allow_help, deny_help) [ID_##kind] = name,
+const char *const id_kind_names[ID_KINDS] = { ID_KIND_LIST(ID_KIND_NAME) };
+#undef ID_KIND_NAME
 
 static const char *trim(const char *s, size_t *len)
 {

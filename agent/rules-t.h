@@ -10,19 +10,26 @@
 #include "spop-t.h"
 
 /* Stable decision codes (the `code` variable); their text is part of the
- * public contract. The precise check is in `rule`. */
+ * public contract. The precise check is in `rule`. The one table of them:
+ * X(CODE, code text, reason text) gives enum dec_code and dec_table. */
+#define DEC_CODE_LIST(X) \
+	X(ALLOW,               "ok",                  "Client certificate accepted") \
+	X(CERT_MISSING,        "cert_missing",        "Client certificate required") \
+	X(CERT_UNVERIFIED,     "cert_unverified",     "Client certificate cannot be verified") \
+	X(CERT_UNTRUSTED,      "cert_untrusted",      "Client certificate is untrusted or invalid") \
+	X(BAD_REQUEST,         "bad_request",         "Malformed certificate check request") \
+	X(SNI_HOST_MISMATCH,   "sni_host_mismatch",   "TLS server name does not match the Host header") \
+	X(FORWARDED_UNTRUSTED, "forwarded_untrusted", "Forwarded client certificate from an untrusted source") \
+	X(FORWARDED_INVALID,   "forwarded_invalid",   "Forwarded client certificate is malformed") \
+	X(INTERNAL,            "internal_error",      "Client certificate check failed")
+
+#define DEC_CODE_ENUM(name, code, reason) DEC_##name,
 enum dec_code {
-	DEC_ALLOW = 0,
-	DEC_CERT_MISSING,
-	DEC_CERT_UNVERIFIED,
-	DEC_CERT_UNTRUSTED,
-	DEC_BAD_REQUEST,
-	DEC_SNI_HOST_MISMATCH,
-	DEC_FORWARDED_UNTRUSTED,
-	DEC_FORWARDED_INVALID,
-	DEC_INTERNAL,
+	DEC_CODE_LIST(DEC_CODE_ENUM)
 	DEC_CODES
 };
+#undef DEC_CODE_ENUM
+_Static_assert(DEC_ALLOW == 0, "decision codes start at 0");
 
 struct dec_info {
 	const char *code;      /* machine-readable, e.g. "cert_missing" */

@@ -39,17 +39,9 @@
 #include "tplist.h"
 #include "uri.h"
 
-const struct dec_info dec_table[DEC_CODES] = {
-	[DEC_ALLOW]               = { "ok",                  "Client certificate accepted" },
-	[DEC_CERT_MISSING]        = { "cert_missing",        "Client certificate required" },
-	[DEC_CERT_UNVERIFIED]     = { "cert_unverified",     "Client certificate cannot be verified" },
-	[DEC_CERT_UNTRUSTED]      = { "cert_untrusted",      "Client certificate is untrusted or invalid" },
-	[DEC_BAD_REQUEST]         = { "bad_request",         "Malformed certificate check request" },
-	[DEC_SNI_HOST_MISMATCH]   = { "sni_host_mismatch",   "TLS server name does not match the Host header" },
-	[DEC_FORWARDED_UNTRUSTED] = { "forwarded_untrusted", "Forwarded client certificate from an untrusted source" },
-	[DEC_FORWARDED_INVALID]   = { "forwarded_invalid",   "Forwarded client certificate is malformed" },
-	[DEC_INTERNAL]            = { "internal_error",      "Client certificate check failed" },
-};
+#define DEC_INFO(name, code, reason) [DEC_##name] = { code, reason },
+const struct dec_info dec_table[DEC_CODES] = { DEC_CODE_LIST(DEC_INFO) };
+#undef DEC_INFO
 
 /* ---- trace ---- */
 
@@ -697,24 +689,17 @@ static int check_limits(const struct policy *pol, const struct cert_eval *ce,
 	return 0;
 }
 
-static const char *deny_rules[ID_KINDS] = {
-	[ID_THUMBPRINT] = "deny_thumbprints", [ID_SERIAL] = "deny_serials",
-	[ID_SUBJECT] = "deny_subjects", [ID_ISSUER] = "deny_issuers",
-	[ID_ISSUER_THUMBPRINT] = "deny_issuer_thumbprints", [ID_SPKI] = "deny_spki_pins",
-	[ID_SPIFFE] = "deny_spiffe", [ID_URI] = "deny_uri", [ID_DNS] = "deny_dns",
-	[ID_EMAIL] = "deny_email", [ID_IP] = "deny_ip", [ID_CN] = "deny_cn",
-};
+/* Rule names: the config keys of the lists (cfg-t.h ID_KIND_LIST). */
+#define DENY_RULE(kind, name, allow_help, deny_help) [ID_##kind] = "deny_" name,
+#define ALLOW_RULE(kind, name, allow_help, deny_help) [ID_##kind] = "allow_" name,
+static const char *const deny_rules[ID_KINDS] = { ID_KIND_LIST(DENY_RULE) };
+static const char *const allow_rules[ID_KINDS] = { ID_KIND_LIST(ALLOW_RULE) };
+#undef DENY_RULE
+#undef ALLOW_RULE
 
-static const char *allow_rules[ID_KINDS] = {
-	[ID_THUMBPRINT] = "allow_thumbprints", [ID_SERIAL] = "allow_serials",
-	[ID_SUBJECT] = "allow_subjects", [ID_ISSUER] = "allow_issuers",
-	[ID_ISSUER_THUMBPRINT] = "allow_issuer_thumbprints", [ID_SPKI] = "allow_spki_pins",
-	[ID_SPIFFE] = "allow_spiffe", [ID_URI] = "allow_uri", [ID_DNS] = "allow_dns",
-	[ID_EMAIL] = "allow_email", [ID_IP] = "allow_ip", [ID_CN] = "allow_cn",
-};
-
-/* Is allow list k set? The thumbprint allow list is pol->thumbprints (the
- * issue-2 field, also set by hand-built policies in tests). */
+/* Is allow list k set? The thumbprint allow list is pol->thumbprints
+ * (cfg.c sets it from allow[ID_THUMBPRINT]; hand-built test policies set
+ * only it). */
 static const struct cfg_list *allow_list(const struct policy *pol, int k, struct cfg_list *tmp)
 {
 	if (k != ID_THUMBPRINT)
@@ -979,8 +964,8 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 				return;
 			}
 		}
-		for (int k = 1; k < ID_KINDS; k++)
-			if (allow_list(pol, k, &tmp))
+		for (int k = 0; k < ID_KINDS; k++)
+			if (k != ID_THUMBPRINT && allow_list(pol, k, &tmp))
 				only_tp = 0;
 		deny(pol, d, DEC_CERT_UNTRUSTED, only_tp ? "allow_thumbprints" : "identity",
 		     only_tp ? "thumbprint is not on the trusted list" : "no allow rule matched");
