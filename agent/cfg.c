@@ -22,6 +22,9 @@
 #include "strset.h"
 #include "tplist.h"
 
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
 enum cfg_type {
 	CFG_T_INT = 0,
 	CFG_T_BOOL,
@@ -1016,8 +1019,15 @@ static void print_range(FILE *out, const struct cfg_key *k)
 		for (int i = 0; k->names[i]; i++)
 			fprintf(out, "%s%s", i ? "|" : " ", k->names[i]);
 		break;
-	default:
+	case CFG_T_BOOL:
+	case CFG_T_STR:
+	case CFG_T_LISTEN:
+	case CFG_T_LIST:
+	case CFG_T_OCTAL:
 		fprintf(out, "%s", type_names[k->type]);
+		break;
+	case CFG_T_TYPES:
+		break;
 	}
 }
 

@@ -41,6 +41,9 @@
 #include "fwd.h"
 #include "strutil.h"
 
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
 #define FWD_CHAIN_MAX     16   /* certificates in a forwarded chain */
 #define FWD_PEM_LINE_MAX  76   /* base64 characters on one PEM line (RFC 2045) */
 
@@ -713,7 +716,7 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 		if (err != FWD_OK)
 			return err;
 		break;
-	default:                                  /* FWD_BASE64_DER */
+	case FWD_BASE64_DER:
 		trim_sp(&p, &end);
 		if (p == end)
 			return FWD_ERR_EMPTY;
@@ -722,6 +725,8 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 			return err;
 		der_len = (size_t)(o - buf);
 		break;
+	case FWD_FORMATS:
+		return FWD_ERR_SYNTAX;        /* not a format (refused above too) */
 	}
 	out->der = buf;
 	out->der_len = der_len;

@@ -23,6 +23,9 @@
 #include "tplist.h"
 #include "uri.h"
 
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
 #define LIST_LINE_MAX 4096
 
 #define ID_KIND_NAME(kind, name, allow_help, deny_help) [ID_##kind] = name,

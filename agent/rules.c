@@ -39,6 +39,9 @@
 #include "tplist.h"
 #include "uri.h"
 
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
 #define DEC_INFO(name, code, reason) [DEC_##name] = { code, reason },
 const struct dec_info dec_table[DEC_CODES] = { DEC_CODE_LIST(DEC_INFO) };
 #undef DEC_INFO
@@ -405,6 +408,42 @@ static int dns_in(const struct strset *set, const char *name, size_t n, int wild
 	return strset_has(set, buf, 1 + n - (size_t)(dot - name));
 }
 
+/* Does one SAN match list l of kind k? Kinds that are not SAN kinds never
+ * match here (id_match handles them). */
+static int san_hit(enum id_kind k, const struct cert_san *san, const struct cfg_list *l, int deny)
+{
+	const char *v = san->value;
+	size_t vlen = strlen(v), dl;
+	int wild;
+
+	switch (k) {
+	case ID_SPIFFE:
+		return san->type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) && spiffe_in(l->set, v);
+	case ID_URI:
+		return san->type == CERT_SAN_URI && strset_has(l->set, v, vlen);
+	case ID_DNS:
+		if (san->type != CERT_SAN_DNS)
+			return 0;
+		dl = dns_san_norm(v, &wild);
+		return dl && dns_in(l->set, v, dl, wild, deny);
+	case ID_EMAIL:
+		return san->type == CERT_SAN_EMAIL && lower_in(l->set, v);
+	case ID_IP:
+		return san->type == CERT_SAN_IP &&
+		       cidr_list_match_ex(l->cidrs, san->ip, san->ip_len, deny ? CIDR_MATCH_V4COMPAT : 0);
+	case ID_THUMBPRINT:
+	case ID_SERIAL:
+	case ID_SUBJECT:
+	case ID_ISSUER:
+	case ID_ISSUER_THUMBPRINT:
+	case ID_SPKI:
+	case ID_CN:
+	case ID_KINDS:
+		break;
+	}
+	return 0;
+}
+
 /* Does the certificate match list l of kind k? deny: l is a deny list
  * (where a certificate with several values matches if any does, a
  * wildcard SAN matches what it covers, and an IPv4-compatible address is
@@ -468,38 +507,8 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 		if (!x)
 			return 0;
 		for (int i = 0; i < x->nsans; i++) {
-			const char *v = x->sans[i].value;
-			size_t vlen = strlen(v);
-			int hit = 0, wild;
-
-			switch (k) {
-			case ID_SPIFFE:
-				hit = x->sans[i].type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) &&
-				      spiffe_in(l->set, v);
-				break;
-			case ID_URI:
-				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, vlen);
-				break;
-			case ID_DNS:
-				if (x->sans[i].type == CERT_SAN_DNS) {
-					size_t dl = dns_san_norm(v, &wild);
-
-					hit = dl && dns_in(l->set, v, dl, wild, deny);
-				}
-				break;
-			case ID_EMAIL:
-				hit = x->sans[i].type == CERT_SAN_EMAIL && lower_in(l->set, v);
-				break;
-			case ID_IP:
-				hit = x->sans[i].type == CERT_SAN_IP &&
-				      cidr_list_match_ex(l->cidrs, x->sans[i].ip, x->sans[i].ip_len,
-				                         deny ? CIDR_MATCH_V4COMPAT : 0);
-				break;
-			default:
-				break;
-			}
-			if (hit) {
-				*what = v;
+			if (san_hit(k, &x->sans[i], l, deny)) {
+				*what = x->sans[i].value;
 				return 1;
 			}
 		}
