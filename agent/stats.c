@@ -204,8 +204,8 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 		for (int k = 0; k < npol; k++)
 			add_policy(s, hs->pol_name[k], CTR_GET(hs->pol_verdict[k][1]),
 			           CTR_GET(hs->pol_verdict[k][0]));
-		s->v[ST_CACHE_HITS] += (double)CTR_GET(w->hc.cache.hits);
-		s->v[ST_CACHE_MISSES] += (double)CTR_GET(w->hc.cache.misses);
+		s->v[ST_CACHE_HITS] += (double)CTR_GET(w->hc.dc.cache.hits);
+		s->v[ST_CACHE_MISSES] += (double)CTR_GET(w->hc.dc.cache.misses);
 	}
 	/* the live config's policies, with their list sizes, even if unused */
 	if (a->cfg) {

@@ -279,7 +279,7 @@ static void b_notify_cold_agent(uint64_t n)
  * writes it (the same 10 variables, same values). */
 static void b_ack_encode(uint64_t n)
 {
-	const struct cache_entry *e = cache_get(&hc_warm.cache, pki.leaf[0].sha256, 1);
+	const struct cache_entry *e = cache_get(&hc_warm.dc.cache, pki.leaf[0].sha256, 1);
 	const struct cert_facts *fa;
 	static const char *const names[] = { "verdict", "code", "reason", "sha256",
 	                                     "sha1", "serial", "subject", "issuer" };
