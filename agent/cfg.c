@@ -479,7 +479,7 @@ static struct route *route_new(struct cfg_parse *ps, const char *name)
 	return r;
 }
 
-static int valid_name(const char *s)
+static int name_is_valid(const char *s)
 {
 	if (!*s || strlen(s) >= CFG_NAME_MAX)
 		return 0;
@@ -516,7 +516,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 
 		while (*name == ' ' || *name == '\t')
 			name++;
-		if (!valid_name(name)) {
+		if (!name_is_valid(name)) {
 			cfg_error(ps, NULL, "[%s]: a route needs a name of letters, digits, '_', '-', '.'", section);
 			return -1;
 		}
@@ -529,7 +529,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 
 		while (*name == ' ' || *name == '\t')
 			name++;
-		if (!valid_name(name)) {
+		if (!name_is_valid(name)) {
 			cfg_error(ps, NULL, "[%s]: a policy needs a name of letters, digits, '_', '-', '.'", section);
 			return -1;
 		}

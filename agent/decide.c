@@ -75,13 +75,13 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 /* Rules that look at the leaf's issuer (issuer thumbprints, serials given
  * with an issuer): the agent then builds and checks the path itself, also
  * under verify = haproxy. */
-static int needs_issuer(const struct policy *pol)
+static int issuer_is_needed(const struct policy *pol)
 {
 	return pol->issuer_rules || pol->allow[ID_ISSUER_THUMBPRINT].src ||
 	       pol->deny[ID_ISSUER_THUMBPRINT].src;
 }
 
-static int verify_reusable(const struct cache_entry *e, const struct policy *pol,
+static int verify_is_reusable(const struct cache_entry *e, const struct policy *pol,
                            uint64_t chain_hash, int64_t now)
 {
 	if (!e->verify_store || e->verify_store != pol->store || e->chain_hash != chain_hash)
@@ -102,7 +102,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 {
 	const unsigned char *der = (const unsigned char *)rq->cert.ptr;
 	int agent_verify = pol->verify != VERIFY_HAPROXY;
-	int need_verify = (agent_verify || needs_issuer(pol)) && pol->store;
+	int need_verify = (agent_verify || issuer_is_needed(pol)) && pol->store;
 	unsigned char key[32];
 	uint64_t chain_hash = 0;
 	struct cache_entry *e = NULL;
@@ -130,7 +130,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	ce->ext = e->ext;
 	ce->entry = e;
 	if (need_verify) {
-		if (!verify_reusable(e, pol, chain_hash, now)) {
+		if (!verify_is_reusable(e, pol, chain_hash, now)) {
 			if (!x)
 				x = cert_parse_der(der, rq->cert.len);
 			if (!x) {
@@ -155,7 +155,7 @@ out:
 	X509_free(x);
 }
 
-int decide_trace_allowed(const struct config *cfg, const struct req_facts *rq)
+int decide_trace_is_allowed(const struct config *cfg, const struct req_facts *rq)
 {
 	size_t n;
 	unsigned char diff = 0;

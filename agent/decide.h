@@ -34,7 +34,7 @@ void decide_set_config(struct decide_ctx *dc, const struct config *cfg, unsigned
 
 /* Is a trace wanted? Only for a request whose trace argument equals
  * trace_secret (compared in constant time); without a secret, never. */
-int decide_trace_allowed(const struct config *cfg, const struct req_facts *rq);
+int decide_trace_is_allowed(const struct config *cfg, const struct req_facts *rq);
 
 /* Evaluate the certificate of rq under pol, through the cache. */
 void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,

@@ -479,18 +479,18 @@ struct xfcc_elem {
 	int bad_key;                    /* unknown key, or Hash/Cert/Chain twice */
 };
 
-static int key_char(unsigned char c)
+static int char_is_key(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-static int unquoted_char(unsigned char c)
+static int char_is_unquoted(unsigned char c)
 {
 	return c >= 0x21 && c <= 0x7e && c != '"' && c != ',' && c != ';' && c != '\\';
 }
 
-static int qd_char(unsigned char c)
+static int char_is_qd(unsigned char c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
@@ -522,12 +522,12 @@ static enum fwd_error xfcc_value(const unsigned char **p, const unsigned char *e
 			if (*q == '"')
 				break;
 			if (*q == '\\') {
-				if (end - q < 2 || !qd_char(q[1]))
+				if (end - q < 2 || !char_is_qd(q[1]))
 					return FWD_ERR_SYNTAX;
 				q += 2;
 				continue;
 			}
-			if (!qd_char(*q))
+			if (!char_is_qd(*q))
 				return FWD_ERR_SYNTAX;
 			q++;
 		}
@@ -535,7 +535,7 @@ static enum fwd_error xfcc_value(const unsigned char **p, const unsigned char *e
 		v->quoted = 1;
 	} else {
 		v->p = q;
-		while (q < end && unquoted_char(*q))
+		while (q < end && char_is_unquoted(*q))
 			q++;
 		v->end = q;
 		v->quoted = 0;
@@ -566,7 +566,7 @@ static enum fwd_error xfcc_parse(const unsigned char *p, const unsigned char *en
 			struct xfcc_val v;
 			size_t kn;
 
-			while (p < end && key_char(*p))
+			while (p < end && char_is_key(*p))
 				p++;
 			kn = (size_t)(p - k);
 			if (kn == 0 || p >= end || *p != '=')

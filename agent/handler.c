@@ -344,7 +344,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		const char *route = NULL;
 		char *actions = out;
 
-		t.on = decide_trace_allowed(hc->dc.cfg, &rq);
+		t.on = decide_trace_is_allowed(hc->dc.cfg, &rq);
 		t.len = 0;
 		t.truncated = 0;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);

@@ -36,8 +36,9 @@ struct dec_info {
 	const char *reason;    /* human-readable, e.g. "Client certificate required" */
 };
 
-/* The arguments of one check-client-cert message; views into the frame
- * (or, for a forwarded certificate, into the handler's decode buffer).
+/* The arguments of one check-client-cert message (handler.c spoe_args[]
+ * fills them); views into the frame (or, for a forwarded certificate, into
+ * the decide_ctx decode buffer).
  * "has_" flags are 0 when the argument was absent or NULL. */
 struct req_facts {
 	int has_present;
@@ -58,7 +59,7 @@ struct req_facts {
 	int has_trace;            /* the trace header's value, checked against trace_secret */
 	struct spop_str trace_value;
 	const char *bad_arg;      /* first argument with a wrong type, or NULL */
-	/* set by the handler before the rules run */
+	/* set by decide_request before the rules run */
 	int forwarded;            /* cert/chain came from a trusted proxy's header */
 	int fwd_untrusted;        /* a header came from an untrusted source */
 	int fwd_error;            /* enum fwd_error when decoding failed, else 0 */

@@ -107,7 +107,7 @@ const char *rules_verify_rule(int code)
 
 /* name (any case) against a set of lowercase names and "*.suffix" patterns,
  * a wildcard covering exactly one label. */
-static int name_in(const struct strset *set, struct spop_str name)
+static int set_has_name(const struct strset *set, struct spop_str name)
 {
 	char buf[256];
 	const char *dot;
@@ -136,7 +136,7 @@ static int name_in(const struct strset *set, struct spop_str name)
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
                  const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int prefix_in(const struct strset *set, struct spop_str path)
+static int set_has_prefix(const struct strset *set, struct spop_str path)
 {
 	for (size_t i = 0; i < strset_count(set); i++) {
 		const char *p = strset_get(set, i);
@@ -171,14 +171,14 @@ struct route_names {
 	int host_valid;
 };
 
-static int route_matches(const struct route *r, const struct req_facts *rq,
+static int route_match(const struct route *r, const struct req_facts *rq,
                          const struct route_names *nm)
 {
-	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, nm->sni)))
+	if (r->sni.src && !(rq->has_sni && set_has_name(r->sni.set, nm->sni)))
 		return 0;
-	if (r->host.src && !(nm->host_valid && name_in(r->host.set, nm->host)))
+	if (r->host.src && !(nm->host_valid && set_has_name(r->host.set, nm->host)))
 		return 0;
-	if (r->path_prefix.src && !(rq->has_route_path && prefix_in(r->path_prefix.set, rq->route_path)))
+	if (r->path_prefix.src && !(rq->has_route_path && set_has_prefix(r->path_prefix.set, rq->route_path)))
 		return 0;
 	if (r->frontend.src &&
 	    !(rq->has_frontend && strset_has(r->frontend.set, rq->frontend.ptr, rq->frontend.len)))
@@ -278,7 +278,7 @@ int rules_route(const struct config *cfg, struct req_facts *rq, char *buf, size_
 	}
 select:
 	for (const struct route *r = cfg->routes; r; r = r->next) {
-		if (route_matches(r, rq, &nm)) {
+		if (route_match(r, rq, &nm)) {
 			*route = r->name;
 			*pol = r->policy;
 			return 0;
@@ -299,7 +299,7 @@ refused:
  * at a segment boundary. Entries were checked with spiffe_parse() at load
  * (trust domain lowercased); the ID must itself be valid: an invalid one
  * matches nothing here, and the rules deny it before (spiffe_invalid). */
-static int spiffe_in(const struct strset *set, const char *v)
+static int set_has_spiffe(const struct strset *set, const char *v)
 {
 	struct spiffe_id id, e;
 
@@ -319,7 +319,7 @@ static int spiffe_in(const struct strset *set, const char *v)
 #define RULES_ENTRY_MAX 1024
 
 /* s lowercased (ASCII) in the set; entries are stored lowercased. */
-static int lower_in(const struct strset *set, const char *s)
+static int set_has_lower(const struct strset *set, const char *s)
 {
 	char buf[RULES_ENTRY_MAX];
 	size_t n = strlen(s);
@@ -376,7 +376,7 @@ static size_t dns_san_norm(const char *v, int *wild)
  *                  also any concrete entry it covers ("*.example.com"
  *                  covers "evil.example.com"), since the certificate is
  *                  good for that name. */
-static int dns_in(const struct strset *set, const char *name, size_t n, int wild, int deny)
+static int set_has_dns(const struct strset *set, const char *name, size_t n, int wild, int deny)
 {
 	char buf[DNS_NAME_MAX + 2];
 	const char *dot;
@@ -410,7 +410,7 @@ static int dns_in(const struct strset *set, const char *name, size_t n, int wild
 
 /* Does one SAN match list l of kind k? Kinds that are not SAN kinds never
  * match here (id_match handles them). */
-static int san_hit(enum id_kind k, const struct cert_san *san, const struct cfg_list *l, int deny)
+static int san_match(enum id_kind k, const struct cert_san *san, const struct cfg_list *l, int deny)
 {
 	const char *v = san->value;
 	size_t vlen = strlen(v), dl;
@@ -418,16 +418,16 @@ static int san_hit(enum id_kind k, const struct cert_san *san, const struct cfg_
 
 	switch (k) {
 	case ID_SPIFFE:
-		return san->type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) && spiffe_in(l->set, v);
+		return san->type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) && set_has_spiffe(l->set, v);
 	case ID_URI:
 		return san->type == CERT_SAN_URI && strset_has(l->set, v, vlen);
 	case ID_DNS:
 		if (san->type != CERT_SAN_DNS)
 			return 0;
 		dl = dns_san_norm(v, &wild);
-		return dl && dns_in(l->set, v, dl, wild, deny);
+		return dl && set_has_dns(l->set, v, dl, wild, deny);
 	case ID_EMAIL:
-		return san->type == CERT_SAN_EMAIL && lower_in(l->set, v);
+		return san->type == CERT_SAN_EMAIL && set_has_lower(l->set, v);
 	case ID_IP:
 		return san->type == CERT_SAN_IP &&
 		       cidr_list_match_ex(l->cidrs, san->ip, san->ip_len, deny ? CIDR_MATCH_V4COMPAT : 0);
@@ -507,7 +507,7 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 		if (!x)
 			return 0;
 		for (int i = 0; i < x->nsans; i++) {
-			if (san_hit(k, &x->sans[i], l, deny)) {
+			if (san_match(k, &x->sans[i], l, deny)) {
 				*what = x->sans[i].value;
 				return 1;
 			}
@@ -523,7 +523,7 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
  * rules only ever look at the path the agent verified; without one an
  * issuer thumbprint list, or a serial list naming this serial with an
  * issuer, can say neither yes nor no, and the caller denies. */
-static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
+static int issuer_is_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
 {
 	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
 	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
@@ -559,12 +559,12 @@ static const char *identity_of(const struct cert_ext *x)
 	return x->cn[0] ? x->cn : NULL;
 }
 
-static int spiffe_rules(const struct policy *pol)
+static int policy_has_spiffe_rules(const struct policy *pol)
 {
 	return pol->allow[ID_SPIFFE].src || pol->deny[ID_SPIFFE].src;
 }
 
-static int dns_rules(const struct policy *pol)
+static int policy_has_dns_rules(const struct policy *pol)
 {
 	return pol->allow[ID_DNS].src || pol->deny[ID_DNS].src;
 }
@@ -739,20 +739,20 @@ static int check_names(const struct policy *pol, const struct cert_ext *x,
 		     "%d subject alternative names, the policy allows %d", x->san_total, max);
 		return -1;
 	}
-	if (spiffe_rules(pol) && x->nspiffe > 1) {
+	if (policy_has_spiffe_rules(pol) && x->nspiffe > 1) {
 		trace_add(t, "spiffe=fail(%d SPIFFE IDs)", x->nspiffe);
 		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid",
 		     "%d SPIFFE IDs: an X.509-SVID has exactly one", x->nspiffe);
 		return -1;
 	}
-	if (spiffe_rules(pol) && x->nspiffe == 1 &&
+	if (policy_has_spiffe_rules(pol) && x->nspiffe == 1 &&
 	    (err = spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id)) != SPIFFE_OK) {
 		trace_add(t, "spiffe=fail(%s)", spiffe_strerror(err));
 		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid", "invalid SPIFFE ID: %s",
 		     spiffe_strerror(err));
 		return -1;
 	}
-	for (int i = 0; dns_rules(pol) && i < x->nsans; i++) {
+	for (int i = 0; policy_has_dns_rules(pol) && i < x->nsans; i++) {
 		if (x->sans[i].type == CERT_SAN_DNS && !dns_san_norm(x->sans[i].value, &wild)) {
 			trace_add(t, "dns=fail(invalid name)");
 			deny(pol, d, DEC_CERT_UNTRUSTED, "dns_invalid",
@@ -923,7 +923,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
 			return;
 		}
-		if (issuer_undecided((enum id_kind)k, &pol->deny[k], ce)) {
+		if (issuer_is_undecided((enum id_kind)k, &pol->deny[k], ce)) {
 			trace_add(t, "%s=fail(no verified issuer)", deny_rules[k]);
 			deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
 			     "%s: no verified path to an issuer could be built", deny_rules[k]);
@@ -966,7 +966,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		for (int k = 0; k < ID_KINDS; k++) {
 			const struct cfg_list *l = allow_list(pol, k, &tmp);
 
-			if (l && issuer_undecided((enum id_kind)k, l, ce)) {
+			if (l && issuer_is_undecided((enum id_kind)k, l, ce)) {
 				trace_add(t, "%s=fail(no verified issuer)", allow_rules[k]);
 				deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
 				     "%s: no verified path to an issuer could be built", allow_rules[k]);

@@ -258,7 +258,7 @@ TEST(decide_request_without_handler)
 	rq.has_trace = 1;
 	rq.trace_value.ptr = "x";
 	rq.trace_value.len = 1;
-	CHECK_EQ_INT(decide_trace_allowed(cfg, &rq), 0);
+	CHECK_EQ_INT(decide_trace_is_allowed(cfg, &rq), 0);
 	decide_destroy(&dc);
 	cfg_free(cfg);
 }
