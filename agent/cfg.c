@@ -59,15 +59,6 @@ struct cfg_key {
 
 static const char *const verify_names[VERIFY_MODES + 1] = { VERIFY_MODE_LIST(CFG_ENUM_NAME) };
 
-static const char *const level_names[LOG_LEVELS + 1] = {
-	[LOG_ERR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug", [LOG_LEVELS] = NULL,
-};
-
-static const char *const format_names[LOG_FORMATS + 1] = {
-	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json", [LOG_FORMATS] = NULL,
-};
-
 static const char *const decision_log_names[LOG_DECISIONS_MODES + 1] = {
 	LOG_DECISIONS_LIST(CFG_ENUM_NAME)
 };
@@ -114,9 +105,9 @@ static const struct cfg_key cfg_keys[] = {
 	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
 	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
-	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), level_names,
+	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), log_level_names,
 	  "error, warn, info or debug (-d forces debug)" },
-	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), format_names,
+	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), log_format_names,
 	  "log lines as logfmt (key=value) or json, one per line on stderr" },
 	{ CFG_S_AGENT, "log_decisions", CFG_T_ENUM, 0, 0, "denials", AGENT(log_decisions), decision_log_names,
 	  "log one line per decision: none, denials or all (at most 500 lines/s per thread)" },
