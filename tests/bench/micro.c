@@ -622,10 +622,10 @@ int main(int argc, char **argv)
 		       ratio, reps);
 	}
 	printf("  cold caches: %llu hits / %llu lookups (verify=haproxy), %llu / %llu (verify=agent)\n",
-	       (unsigned long long)hc_cold.cache.hits,
-	       (unsigned long long)(hc_cold.cache.hits + hc_cold.cache.misses),
-	       (unsigned long long)hc_cold_agent.cache.hits,
-	       (unsigned long long)(hc_cold_agent.cache.hits + hc_cold_agent.cache.misses));
+	       (unsigned long long)hc_cold.dc.cache.hits,
+	       (unsigned long long)(hc_cold.dc.cache.hits + hc_cold.dc.cache.misses),
+	       (unsigned long long)hc_cold_agent.dc.cache.hits,
+	       (unsigned long long)(hc_cold_agent.dc.cache.hits + hc_cold_agent.dc.cache.misses));
 	printf("result:");
 	for (size_t i = 0; i < NBENCH; i++)
 		if (med[i] > 0)
