@@ -53,7 +53,7 @@ const struct spoe_arg spoe_args[] = {
 };
 const size_t spoe_nargs = sizeof(spoe_args) / sizeof(spoe_args[0]);
 
-#define ACK_VAR_INFO(id, name, type, when) [ACK_##id] = { name, SPOP_DATA_##type, when },
+#define ACK_VAR_INFO(id, name, type, when) [ACK_##id] = { name, sizeof(name) - 1, SPOP_DATA_##type, when },
 const struct ack_var_info ack_vars[ACK_VARS] = { ACK_VAR_LIST(ACK_VAR_INFO) };
 #undef ACK_VAR_INFO
 
@@ -184,7 +184,7 @@ static int put_str_var(char **p, char *end, enum ack_var v, const char *val, siz
 
 	d.u.str.ptr = val;
 	d.u.str.len = len;
-	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, ack_vars[v].name, strlen(ack_vars[v].name), &d);
+	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, ack_vars[v].name, ack_vars[v].len, &d);
 }
 
 static int put_cstr_var(char **p, char *end, enum ack_var v, const char *val)
@@ -197,7 +197,7 @@ static int put_int_var(char **p, char *end, enum ack_var v, int64_t i)
 	struct spop_data d = { .type = SPOP_DATA_INT64 };
 
 	d.u.sint = i;
-	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, ack_vars[v].name, strlen(ack_vars[v].name), &d);
+	return spop_put_set_var(p, end, SPOP_SCOPE_TXN, ack_vars[v].name, ack_vars[v].len, &d);
 }
 
 /* Optional variables: written only if they fit; a partial write is undone. */
@@ -337,7 +337,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		/* nothing for us: still send one action (empty ACKs stall some
 		 * 3.1 builds); an unset verdict keeps HAProxy failing closed */
 		if (spop_put_unset_var(&out, end, SPOP_SCOPE_TXN, ack_vars[ACK_VERDICT].name,
-		                       strlen(ack_vars[ACK_VERDICT].name)) < 0)
+		                       ack_vars[ACK_VERDICT].len) < 0)
 			goto no_room;
 	} else {
 		const struct policy *pol;

@@ -77,6 +77,7 @@ enum ack_var { ACK_VAR_LIST(ACK_VAR_ENUM) ACK_VARS };
 
 struct ack_var_info {
 	const char *name;
+	size_t len;                      /* strlen(name) */
 	enum spop_data_type type;
 	const char *when;
 };

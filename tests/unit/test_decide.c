@@ -192,6 +192,7 @@ TEST(decide_ack_vars_table_sane)
 		const struct ack_var_info *v = &ack_vars[i];
 
 		CHECK(v->name && v->name[0] && v->when && v->when[0]);
+		CHECK_EQ_INT(v->len, strlen(v->name));
 		/* HAProxy builds "txn.<prefix>.<name>" in 64 bytes; the shipped
 		 * prefix is "certspoa" */
 		CHECK(strlen("txn.certspoa.") + strlen(v->name) < 64);
