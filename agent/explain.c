@@ -14,8 +14,8 @@
 
 #include "cert.h"
 #include "cfg.h"
-#include "explain.h"
 #include "decide.h"
+#include "explain.h"
 #include "rules.h"
 
 #define EXPLAIN_MAX_CERTS 17
