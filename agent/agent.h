@@ -19,11 +19,6 @@ struct retired_cfg {
 	unsigned int until_gen;
 };
 
-struct file_sig {
-	unsigned long long dev, ino, size, mtime_ns, ctime_ns;
-	int missing;
-};
-
 struct agent {
 	const char *file;                 /* config path given with -f */
 	int debug;                        /* -d: keep debug logs across reloads */

@@ -84,17 +84,6 @@ const char *fwd_format_name(enum fwd_format f)
 	return fwd_format_names[f];
 }
 
-/* A configuration word, NUL-terminated: exact and case-sensitive. */
-int fwd_format_parse(const char *name)
-{
-	if (!name)
-		return -1;
-	for (int f = 0; f < FWD_FORMATS; f++)
-		if (strcmp(name, fwd_format_names[f]) == 0)
-			return f;
-	return -1;
-}
-
 /* Leading and trailing SP only: RFC 8941 section 4.2 discards SP around a
  * structured field, and HAProxy has already removed the OWS around the
  * field value. A tab at either end is part of the value (and an error). */

@@ -9,7 +9,8 @@
 #define FWD_HEADER_MAX  (64 * 1024)   /* longer header values are refused */
 
 /* Header formats: X(CONSTANT, "config word"); the words are the values of
- * [forwarded] format (fwd_format_names, fwd_format_parse). */
+ * [forwarded] format (fwd_format_names; cfg.c parses them, exact and
+ * case-sensitive, like every enum key). */
 #define FWD_FORMAT_LIST(X) \
 	X(FWD_RFC9440,    "rfc9440")          /* Client-Cert: :<base64 DER>: ; Client-Cert-Chain: :<b64>:, :<b64>: */ \
 	X(FWD_XFCC,       "xfcc")             /* Envoy x-forwarded-client-cert: Hash=..;Cert="<urlenc PEM>";Chain="..." */ \
@@ -40,8 +41,6 @@ enum fwd_error {
 
 const char *fwd_error_str(enum fwd_error e);
 const char *fwd_format_name(enum fwd_format f);
-/* "rfc9440", "xfcc", "pem-urlencoded", "base64-der" -> format, or -1. */
-int fwd_format_parse(const char *name);
 
 struct fwd_cert {
 	unsigned char *der;      /* leaf DER, into the caller's buffer */
