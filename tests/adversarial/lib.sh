@@ -155,7 +155,7 @@ adv_mtls() {
 # aget TAG URL [CURL ARGS...] - one request; every name of ADV_NAMES
 # resolves to 127.0.0.1 on the URL's port. Sets STATUS BODY HDRS.
 aget() {
-    local tag=$1 url=$2 port h r=()
+    local tag=${1//[^A-Za-z0-9.,=_-]/_} url=$2 port h r=()
     shift 2
     port=${url#*://}; port=${port%%/*}; port=${port##*:}
     for h in $ADV_NAMES; do r+=(--resolve "$h:$port:127.0.0.1"); done
@@ -179,7 +179,8 @@ aget_cert() {
 # connection closes after the answer. Sets STATUS HDRS BODY, and REUSED to
 # "New" or "Reused" (TLS session), TLSVER to the protocol.
 sclient() {
-    local tag=$1 connect=$2 reqtext=$3 out=$WORK/resp/$1.sclient
+    local tag=${1//[^A-Za-z0-9.,=_-]/_} connect=$2 reqtext=$3 out
+    out=$WORK/resp/$tag.sclient
     shift 3
     printf '%b' "$reqtext" | timeout 10 openssl s_client -connect "$connect" -ign_eof "$@" \
         >"$out" 2>"$WORK/resp/$tag.err"
