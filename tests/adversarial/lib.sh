@@ -139,9 +139,14 @@ mtls_env() {
 # AGENT_PID AGENT_ADDR HAP_PID HTTPS_PORT APP_PORT STATS_PORT BASE.
 adv_mtls() {
     local name=$1 ini=$2
-    sed -i -e '/^listen = /d' -e '/^ready_file = /d' "$ini"
-    sed -i "0,/^\[agent\]/s||[agent]\nlisten = 127.0.0.1:0\nready_file = $WORK/$name.ready|" "$ini"
-    grep -q '^\[agent\]' "$ini" || sed -i "1i [agent]\nlisten = 127.0.0.1:0\nready_file = $WORK/$name.ready" "$ini"
+    # the [agent] section's listen and ready_file (not [stats] listen)
+    awk -v ready="$WORK/$name.ready" '
+        /^\[/ { sec = $0 }
+        sec == "[agent]" && /^(listen|ready_file) *=/ { next }
+        { print }
+        $0 == "[agent]" { print "listen = 127.0.0.1:0"; print "ready_file = " ready; done = 1 }
+        END { if (!done) { print "[agent]"; print "listen = 127.0.0.1:0"; print "ready_file = " ready } }' \
+        "$ini" >"$ini.tmp" && mv -f "$ini.tmp" "$ini"
     adv_test_cfg "$EXAMPLE/haproxy.cfg" "$WORK/$name-haproxy.cfg" || { WHY="test config"; return 1; }
     start_agent "agent-$name" "$ini" "$WORK/$name.ready" || return 1
     adv_start_hap "haproxy-$name" "HTTPS_PORT APP_PORT STATS_PORT" mtls_env "$WORK/$name-haproxy.cfg" ||
