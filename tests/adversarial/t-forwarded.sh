@@ -113,6 +113,25 @@ sys.stdout.buffer.write(out)' "$2" | base64 -w0
     raw r-chain-ok ":$(b64der "$PKI/chained.crt"):" ":$(b64der "$PKI/inter-ca.pem"):"
     check "control: leaf + intermediate in DER -> served" served_as chained
 
+    note "BER straight over SPOP, as HAProxy would pass a TLS client's certificate [$((SECONDS - START)) s]"
+    # the same policy, the certificate in the SPOP cert argument (ssl_c_der)
+    spop_verdict() {   # spop_verdict FILE-OF-BYTES -> "verdict code rule"
+        python3 -c '
+import os, sys
+sys.path.insert(0, os.path.join(sys.argv[1], "tests", "fault"))
+import spop
+p = spop.Peer(sys.argv[2])
+p.hello()
+a = p.notify(spop.cert_args(open(sys.argv[3], "rb").read(), verify=0), sid=1, fid=1)
+print(a.get("verdict"), a.get("code"), a.get("rule"))' "$TOP" "$AGENT_ADDR" "$1" 2>&1
+    }
+    openssl x509 -in "$PKI/allowed.crt" -outform DER >"$WORK/allowed.der"
+    base64 -d <<<"$(ber "$PKI/allowed.crt" long)" >"$WORK/allowed.ber"
+    check "SPOP, deny-listed certificate in DER -> deny deny_thumbprints" \
+        eq "$(spop_verdict "$WORK/allowed.der")" "deny cert_untrusted deny_thumbprints"
+    check "SPOP, deny-listed certificate in BER -> deny cert_unverified/cert_parse" \
+        eq "$(spop_verdict "$WORK/allowed.ber")" "deny cert_unverified cert_parse"
+
     stop_pid "$HAP_PID"
 fi
 [ -n "${AGENT_PID:-}" ] && stop_agent "$AGENT_PID"
