@@ -62,7 +62,6 @@ adv_end() {
     check "agent logs: no sanitizer or runtime error reports" \
         file_hasnt_any 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' \
         "$WORK"/agent*.log /dev/null
-    note "$SUITE_NAME took $((SECONDS - START)) s"
     finish "$SUITE_NAME"
 }
 
