@@ -7,6 +7,8 @@
 #     503 agent_unavailable; an "agent" answering garbage -> 503;
 #   - a NOTIFY larger than max-frame-size (big certificate + chain, or +
 #     a long path) -> 503, even for a listed certificate;
+#   - verdicts do not cross between concurrent HTTP/2 streams of two
+#     clients (pipelined NOTIFY frames);
 #   - TLS 1.2 renegotiation cannot turn a denial into an allow;
 #   - malformed certificates over SPOP straight to the agent, with
 #     ssl_c_verify 0 (HAProxy "verified") -> deny, the agent lives on;
@@ -83,6 +85,29 @@ check "listed 9.5 KB certificate + 14 chain certificates -> not served unchecked
     eval 'is_unavailable || denied 403 cert_unverified'
 aget_cert big-alone "$BASE/x" big
 check "control: the listed 9.5 KB certificate alone -> served" served_as big
+
+# ------------------------------------------------------------ verdicts do not cross
+
+note "verdicts do not cross: concurrent HTTP/2 streams from a listed and a not-listed client [$((SECONDS - START)) s]"
+# Two clients at once, each multiplexing 30 requests over one HTTP/2
+# connection: HAProxy pipelines all 60 NOTIFY frames over its agent
+# connections; each answer must go to its own request.
+cross() {   # cross CERT OUT
+    local u=() i
+    for i in $(seq 1 30); do u+=(-o /dev/null "$BASE/cross/$1/$i"); done
+    $CURL -s --max-time 30 --http2 --parallel --parallel-max 30 --cacert "$PKI/ca.pem" \
+        --cert "$PKI/$1.crt" --key "$PKI/$1.key" --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+        -w '%{http_code}\n' "${u[@]}" >"$2" 2>/dev/null
+}
+cross allowed "$WORK/cross-allowed" &
+p1=$!
+cross notlisted "$WORK/cross-notlisted" &
+p2=$!
+wait "$p1" "$p2"
+check "30 concurrent streams, listed client: 30 x 200" \
+    eq "$(sort "$WORK/cross-allowed" | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" "200:30 "
+check "30 concurrent streams, not-listed client: 30 x 403, none served" \
+    eq "$(sort "$WORK/cross-notlisted" | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')" "403:30 "
 
 # ------------------------------------------------------------ renegotiation
 
