@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/adversarial/lib.sh - what the adversarial scripts share, on top of
 # tests/integration/lib.sh (check/finish, workdir, the PKI, the agent, curl
 # helpers). Source it from a t-*.sh script:

@@ -14,6 +14,7 @@
 # of tests/integration/policy/behind-proxy-raw.cfg: a trusted proxy that
 # forwards whatever Client-Cert / Client-Cert-Chain the test gives it.
 set -u
+# shellcheck disable=SC2034  # HAP_ENV, HDRS, BODY are read by lib.sh helpers
 . "$(dirname "$0")/lib.sh"
 adv_begin forwarded
 

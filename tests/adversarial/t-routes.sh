@@ -14,6 +14,7 @@
 # the strict policy or refused as ambiguous, never served by the default
 # policy; what the application receives must be the normalized path.
 set -u
+# shellcheck disable=SC2034  # HAP_ENV, HDRS, BODY are read by lib.sh helpers
 . "$(dirname "$0")/lib.sh"
 adv_begin routes
 
