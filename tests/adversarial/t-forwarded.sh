@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # HAP_ENV, HDRS, BODY are read by lib.sh helpers
 # t-forwarded.sh - a forwarded certificate must be exact DER (finding #6).
 #
 # Behind a trusted proxy the certificate arrives base64 in Client-Cert
@@ -14,7 +15,6 @@
 # of tests/integration/policy/behind-proxy-raw.cfg: a trusted proxy that
 # forwards whatever Client-Cert / Client-Cert-Chain the test gives it.
 set -u
-# shellcheck disable=SC2034  # HAP_ENV, HDRS, BODY are read by lib.sh helpers
 . "$(dirname "$0")/lib.sh"
 adv_begin forwarded
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # HAP_ENV, HDRS, BODY are read by lib.sh helpers
 # t-routes.sh - route selection cannot be dodged (finding #3).
 #
 # certspoa picks the policy from the request's path, Host and SNI. If the
@@ -14,7 +15,6 @@
 # the strict policy or refused as ambiguous, never served by the default
 # policy; what the application receives must be the normalized path.
 set -u
-# shellcheck disable=SC2034  # HAP_ENV, HDRS, BODY are read by lib.sh helpers
 . "$(dirname "$0")/lib.sh"
 adv_begin routes
 
