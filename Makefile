@@ -81,6 +81,7 @@ integration: $(BIN)
 # output, haproxy-examples/behind-proxy.
 policy: $(BIN)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/policy.sh
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/lists.sh
 
 .PHONY: policy
 

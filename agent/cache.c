@@ -23,8 +23,10 @@ int cache_init(struct cache *c, size_t entries)
 
 void cache_destroy(struct cache *c)
 {
-	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++)
+	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++) {
 		cert_ext_free(c->slots[i].ext);
+		free(c->slots[i].issuer_dn);
+	}
 	free(c->slots);
 	c->slots = NULL;
 }
@@ -65,6 +67,7 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 	     e[1].last_used < e[0].last_used))
 		e++;
 	cert_ext_free(e->ext);
+	free(e->issuer_dn);
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, 32);
 	e->generation = gen;

@@ -31,11 +31,13 @@ struct cache_entry {
 	int last_code;                 /* enum dec_code of the last decision */
 	struct cert_ext *ext;          /* owned; freed when the slot is reused */
 	char spki_hex[65];             /* of ext->spki_sha256, made once */
-	/* the issuing certificate, found in the chain with hash issuer_chain */
-	uint64_t issuer_chain;
-	int issuer_state;              /* 0 unknown, 1 found, -1 not in that chain */
+	/* the leaf's issuer on the path that verified: part of the
+	 * verification above (same store, chain, learned generation, TTL);
+	 * issuer_found is 0 when no path verified */
+	int issuer_found;
 	unsigned char issuer_sha1[20];
 	unsigned char issuer_sha256[32];
+	char *issuer_dn;               /* owned, dn_canon of its subject; freed with the slot */
 	struct cert_facts facts;
 };
 

@@ -59,14 +59,16 @@ struct cert_ext {
 	const char *spiffe_id;        /* first URI SAN starting "spiffe://", or NULL */
 	const char *subject_canon;    /* dn_canon form of the subject */
 	const char *issuer_canon;     /* dn_canon form of the issuer */
-	unsigned char spki_sha256[32];
+	unsigned char spki_sha256[32];    /* of the canonical SPKI: EC point uncompressed, named curve */
 	char spki_pin[45];            /* base64 of spki_sha256 (Envoy/HPKP pin format) */
 	int key_type;                 /* EVP_PKEY_RSA, EVP_PKEY_EC, EVP_PKEY_ED25519, ... (NID) */
 	int key_bits;                 /* EVP_PKEY_get_bits */
 	const char *key_name;         /* "RSA", "EC", "ED25519", ... */
-	const char *curve;            /* EC curve short name ("prime256v1"), or "" */
+	const char *curve;            /* EC/SM2 curve, OpenSSL short name ("prime256v1", "SM2"), or "" */
 	const char *sig_alg;          /* signature algorithm long name, e.g. "sha256WithRSAEncryption" */
-	int sig_md_nid;               /* NID of its digest (NID_sha1, NID_sha256, ...), NID_undef if none */
+	int sig_md_nid;               /* NID of its digest (NID_sha1, NID_sha256, ...; for RSA-PSS the
+	                                 one in its parameters), NID_undef if none or unknown */
+	int sig_nid;                  /* NID of the signature algorithm, NID_undef if unknown */
 	unsigned int eku;             /* CERT_EKU_* */
 	int npolicies;
 	const char *policies[CERT_EXT_MAX_POLICIES];   /* dotted OIDs */

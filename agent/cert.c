@@ -32,6 +32,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -120,6 +121,50 @@ void cert_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Is x, parsed from der/len, exactly DER? OpenSSL's decoder accepts BER
+ * (long-form lengths, indefinite lengths, ...), and i2d_X509() writes the
+ * outer SEQUENCE, the signature algorithm and the signature BIT STRING
+ * anew but copies the TBS as it was received. So the TBS is re-encoded on
+ * its own first (i2d_re_X509_tbs), then the whole: a certificate is DER
+ * when that gives back the input bytes. Otherwise the same certificate
+ * could arrive under many encodings, each with its own thumbprint. */
+static int cert_is_der(X509 *x, const unsigned char *der, size_t len)
+{
+	unsigned char *tbs = NULL, *out = NULL;
+	int n, ok;
+
+	n = i2d_re_X509_tbs(x, &tbs);
+	OPENSSL_free(tbs);
+	if (n <= 0)
+		return 0;
+	n = i2d_X509(x, &out);
+	ok = n > 0 && (size_t)n == len && memcmp(out, der, len) == 0;
+	OPENSSL_free(out);
+	return ok;
+}
+
+/* One certificate at *p, at most left bytes (capped at CERT_DER_MAX), in
+ * exact DER. Advances *p past it on success. */
+static X509 *cert_parse_one(const unsigned char **p, size_t left)
+{
+	const unsigned char *q = *p;
+	X509 *x;
+
+	if (left > CERT_DER_MAX)
+		left = CERT_DER_MAX;
+	x = d2i_X509(NULL, &q, (long)left);
+	if (x && !cert_is_der(x, *p, (size_t)(q - *p))) {
+		X509_free(x);
+		x = NULL;
+	}
+	if (!x) {
+		ERR_clear_error();
+		return NULL;
+	}
+	*p = q;
+	return x;
+}
+
 X509 *cert_parse_der(const unsigned char *der, size_t len)
 {
 	const unsigned char *p = der;
@@ -127,14 +172,12 @@ X509 *cert_parse_der(const unsigned char *der, size_t len)
 
 	if (!der || len == 0 || len > CERT_DER_MAX)
 		return NULL;
-	x = d2i_X509(NULL, &p, (long)len);
+	x = cert_parse_one(&p, len);
 	if (x && p != der + len) {
 		/* one certificate followed by something else */
 		X509_free(x);
 		x = NULL;
 	}
-	if (!x)
-		ERR_clear_error();
 	return x;
 }
 
@@ -613,16 +656,15 @@ int cert_store_count(const struct cert_store *st)
 	return st ? st->count : 0;
 }
 
-/* Split chain bytes into certificates, each one DER SEQUENCE that d2i must
- * consume exactly; the next starts where it ended. Returns 0 and a stack
+/* Split chain bytes into certificates, each one exact DER certificate
+ * (cert_parse_one); the next starts where it ended. Returns 0 and a stack
  * (maybe empty), CERT_VERIFY_BAD_CHAIN or CERT_VERIFY_INTERNAL. */
 static int cert_parse_chain(const unsigned char *chain, size_t len,
                             STACK_OF(X509) **out)
 {
-	const unsigned char *p = chain, *end = chain + len, *q;
+	const unsigned char *p = chain, *end = chain + len;
 	STACK_OF(X509) *sk = NULL;
 	X509 *x;
-	size_t left;
 	int ret = CERT_VERIFY_INTERNAL;
 
 	*out = NULL;
@@ -638,9 +680,7 @@ static int cert_parse_chain(const unsigned char *chain, size_t len,
 			ret = CERT_VERIFY_BAD_CHAIN;
 			goto out;
 		}
-		left = (size_t)(end - p);
-		q = p;
-		x = d2i_X509(NULL, &q, (long)(left < CERT_DER_MAX ? left : CERT_DER_MAX));
+		x = cert_parse_one(&p, (size_t)(end - p));
 		if (!x) {
 			ret = CERT_VERIFY_BAD_CHAIN;
 			goto out;
@@ -649,7 +689,6 @@ static int cert_parse_chain(const unsigned char *chain, size_t len,
 			X509_free(x);
 			goto out;
 		}
-		p = q;
 	}
 	*out = sk;
 	sk = NULL;
@@ -723,6 +762,57 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
                     const unsigned char *chain, size_t chain_len,
                     int64_t now, const struct cert_verify_opts *opts, int *depth)
 {
+	return cert_verify_path(st, leaf, chain, chain_len, now, opts, depth, NULL);
+}
+
+void cert_issuer_clear(struct cert_issuer *iss)
+{
+	if (!iss)
+		return;
+	free(iss->dn);
+	memset(iss, 0, sizeof(*iss));
+}
+
+/* The certificate that signed the leaf on the path that verified: the
+ * next one up, or the leaf itself when it is its own (self-signed) anchor.
+ * Its digests are of its DER as OpenSSL encodes it, which is the DER it
+ * was read as (every certificate enters through exact-DER parsing or a
+ * PEM file of the configuration). */
+static int path_issuer(STACK_OF(X509) *path, struct cert_issuer *iss)
+{
+	unsigned char *der = NULL;
+	X509 *c;
+	size_t cap;
+	int n, len, rc = -1;
+
+	n = path ? sk_X509_num(path) : 0;
+	if (n < 1)
+		return -1;
+	c = sk_X509_value(path, n > 1 ? 1 : 0);
+	len = i2d_X509(c, &der);
+	if (len <= 0)
+		goto out;
+	if (cert_digests_chk(der, (size_t)len, iss->sha1, iss->sha256) < 0)
+		goto out;
+	/* at most 4 bytes of canonical text per DER byte (see ext_dn) */
+	cap = (size_t)len * 4 + 64;
+	iss->dn = malloc(cap);
+	if (!iss->dn || dn_canon_x509(X509_get_subject_name(c), iss->dn, cap) < 0)
+		goto out;
+	iss->found = 1;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	if (rc < 0)
+		cert_issuer_clear(iss);
+	return rc;
+}
+
+int cert_verify_path(const struct cert_store *st, X509 *leaf,
+                     const unsigned char *chain, size_t chain_len,
+                     int64_t now, const struct cert_verify_opts *opts, int *depth,
+                     struct cert_issuer *iss)
+{
 	struct cert_verify_opts o = *opts;
 	unsigned int flags = o.flags;
 	STACK_OF(X509) *untrusted = NULL;
@@ -730,6 +820,8 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
 	X509_VERIFY_PARAM *vp;
 	int code = CERT_VERIFY_INTERNAL, d = -1, r;
 
+	if (iss)
+		memset(iss, 0, sizeof(*iss));
 	if (!st || !st->store || !leaf || (!chain && chain_len > 0))
 		goto out;
 	if (chain_len > 0) {
@@ -781,6 +873,10 @@ int cert_verify_opt(const struct cert_store *st, X509 *leaf,
 	}
 
 	if (X509_verify_cert(ctx) == 1) {
+		/* the issuer rules look at this path and only at it: not at
+		 * what the client sent, which nothing has checked */
+		if (iss && path_issuer(X509_STORE_CTX_get0_chain(ctx), iss) < 0)
+			goto out;
 		code = X509_V_OK;
 		/* the path that verified, not all the client sent: any CA
 		 * certificate it adds would take one of the CERT_LEARNED_MAX
@@ -988,9 +1084,67 @@ static const struct {
 	{ EVP_PKEY_DHX,     "DHX" },
 };
 
-/* SPKI digest and pin, key type, size, name and curve. A key OpenSSL
- * cannot load (unknown algorithm) still has its SPKI hashed and is named
- * by its algorithm OID, with 0 bits. */
+/* A provider's key (an SM2 key from an id-ecPublicKey SPKI) may have no
+ * legacy type: EVP_PKEY_get_base_id() says -1. Ask by name instead, so a
+ * key limit never sees an SM2 key as "unknown". NID_undef if neither. */
+static int key_type_of(EVP_PKEY *pkey)
+{
+	int t = EVP_PKEY_get_base_id(pkey);
+
+	if (t > 0)
+		return t;
+	for (size_t i = 0; i < sizeof(cert_key_names) / sizeof(cert_key_names[0]); i++)
+		if (EVP_PKEY_is_a(pkey, cert_key_names[i].name))
+			return cert_key_names[i].nid;
+	return NID_undef;
+}
+
+/* The SubjectPublicKeyInfo a pin is computed over: the key as OpenSSL
+ * re-encodes it, EC points uncompressed and EC parameters by curve name,
+ * so that the same key written another way (`openssl ec -conv_form
+ * compressed`, explicit curve parameters) keeps its pin. A key OpenSSL
+ * cannot load is hashed as the certificate has it. Returns the DER length
+ * (*der is the caller's, OPENSSL_free) or -1. */
+static int spki_canonical_der(X509_PUBKEY *pk, EVP_PKEY *pkey, unsigned char **der)
+{
+	EVP_PKEY *copy;
+	char group[80];
+	size_t glen = 0;
+	int n = -1, type;
+
+	if (!pkey)
+		return pk ? i2d_X509_PUBKEY(pk, der) : -1;
+	type = key_type_of(pkey);
+	if (type != EVP_PKEY_EC && type != EVP_PKEY_SM2)
+		return i2d_PUBKEY(pkey, der);
+	if (!(copy = EVP_PKEY_dup(pkey)))
+		return -1;
+	if (!EVP_PKEY_set_utf8_string_param(copy, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+	                                    OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED))
+		goto out;
+	if (EVP_PKEY_get_utf8_string_param(copy, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) &&
+	    !EVP_PKEY_set_utf8_string_param(copy, OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_GROUP))
+		goto out;
+	n = i2d_PUBKEY(copy, der);
+out:
+	EVP_PKEY_free(copy);
+	return n;
+}
+
+/* A curve's OpenSSL short name ("prime256v1" for "P-256"); "" if unknown. */
+static void curve_short_name(char *name, size_t len)
+{
+	int nid = OBJ_txt2nid(name);
+
+	if (nid == NID_undef)
+		nid = EC_curve_nist2nid(name);
+	if (nid != NID_undef && OBJ_nid2sn(nid))
+		snprintf(name, len, "%s", OBJ_nid2sn(nid));
+}
+
+/* SPKI digest and pin (spki_canonical_der), key type, size, name and
+ * curve. A key OpenSSL cannot load (unknown algorithm) is named by its
+ * algorithm OID, with 0 bits. */
 static int ext_key(struct ext_build *b, X509 *x)
 {
 	X509_PUBKEY *pk = X509_get_X509_PUBKEY(x);
@@ -1002,7 +1156,7 @@ static int ext_key(struct ext_build *b, X509 *x)
 	size_t i, glen = 0;
 	int n, ok;
 
-	n = pk ? i2d_X509_PUBKEY(pk, &der) : -1;
+	n = spki_canonical_der(pk, pkey, &der);
 	ok = n > 0 && EVP_Digest(der, (size_t)n, b->e.spki_sha256, &mdlen, EVP_sha256(), NULL) &&
 	     mdlen == sizeof(b->e.spki_sha256);
 	OPENSSL_free(der);
@@ -1012,7 +1166,7 @@ static int ext_key(struct ext_build *b, X509 *x)
 	                (int)sizeof(b->e.spki_sha256));
 
 	if (pkey) {
-		b->e.key_type = EVP_PKEY_get_base_id(pkey);
+		b->e.key_type = key_type_of(pkey);
 		b->e.key_bits = EVP_PKEY_get_bits(pkey);
 	} else {
 		if (!X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, pk) || !alg)
@@ -1041,6 +1195,8 @@ static int ext_key(struct ext_build *b, X509 *x)
 	    !EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, b->curve,
 	                                    sizeof(b->curve), &glen))
 		b->curve[0] = '\0';    /* explicit parameters: no name */
+	if (b->curve[0])
+		curve_short_name(b->curve, sizeof(b->curve));
 	return ext_str_add0(b, EXT_OFF(b, curve), b->curve);
 }
 
@@ -1073,6 +1229,7 @@ static int ext_sig(struct ext_build *b, X509 *x)
 	    (nid == NID_undef || !OBJ_find_sigid_algs(nid, &md, NULL)))
 		md = NID_undef;
 	b->e.sig_md_nid = md;
+	b->e.sig_nid = nid;
 	return ext_str_add0(b, EXT_OFF(b, sig_alg), ln);
 }
 

@@ -22,7 +22,12 @@ void cert_sha256(const unsigned char *der, size_t len, unsigned char sha256[32])
 void cert_hex(const unsigned char *in, size_t n, char *out);
 
 /* Parse DER. Returns NULL unless the bytes are one certificate that
- * consumes exactly len bytes (no trailing data), len <= CERT_DER_MAX. */
+ * consumes exactly len bytes (no trailing data), len <= CERT_DER_MAX, in
+ * exact DER: re-encoding it gives back the same bytes (a BER form of a
+ * certificate - long-form lengths, a BER TBS - would hash differently
+ * from the certificate it stands for). Every certificate that arrives in
+ * a request (ssl_c_der, forwarded headers, each chain certificate) goes
+ * through this check. */
 X509 *cert_parse_der(const unsigned char *der, size_t len);
 
 /* Copy the output of X509_NAME_print_ex(XN_FLAG_RFC2253) (in, inlen bytes,
@@ -120,6 +125,26 @@ struct cert_verify_opts {
 int cert_verify_opt(const struct cert_store *st, X509 *leaf,
                     const unsigned char *chain, size_t chain_len,
                     int64_t now, const struct cert_verify_opts *opts, int *depth);
+
+/* The issuer of the leaf on the path X509_verify_cert() built and checked
+ * (signatures included): never taken from the client's chain as sent. */
+struct cert_issuer {
+	int found;                   /* 1: a path verified and the fields are set */
+	unsigned char sha1[20];      /* of the issuer's DER */
+	unsigned char sha256[32];
+	char *dn;                    /* dn_canon form of its subject (malloc'd) */
+};
+
+/* cert_verify_opt() that also gives, when the result is X509_V_OK, the
+ * issuer of the leaf on the path that verified (the leaf itself when it is
+ * a self-signed anchor). iss may be NULL; otherwise it is always
+ * initialised and must be released with cert_issuer_clear(). Failing to
+ * describe the issuer is CERT_VERIFY_INTERNAL, never a path without one. */
+int cert_verify_path(const struct cert_store *st, X509 *leaf,
+                     const unsigned char *chain, size_t chain_len,
+                     int64_t now, const struct cert_verify_opts *opts, int *depth,
+                     struct cert_issuer *iss);
+void cert_issuer_clear(struct cert_issuer *iss);
 
 /* Text for a cert_verify() result: OpenSSL's string for X509_V_ERR_*,
  * ours for the negative codes. Never NULL. */

@@ -80,6 +80,11 @@ enum crl_missing {
 	CRL_MISSINGS
 };
 
+/* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
+ * (added at load): one lookup tells that the serial is listed with an issuer.
+ * 0xff is never in a canonical DN (valid UTF-8 or "#hex"). */
+#define CFG_SERIAL_ANY_ISSUER "|\xff"
+
 struct policy {
 	char name[CFG_NAME_MAX];
 	int index;                   /* 0.. in file order */
@@ -110,11 +115,14 @@ struct policy {
 	int clock_skew_ms;
 	int min_rsa_bits;
 	int max_lifetime_days;       /* 0 = any */
-	struct cfg_list allowed_curves;      /* set of curve short names */
-	struct cfg_list forbid_signature;    /* set of digest short names */
+	struct cfg_list allowed_curves;      /* set of curve short names / key tokens (lists_key_curve) */
+	struct cfg_list allowed_key_types;   /* set of EVP_PKEY type NIDs, as decimal text */
+	struct cfg_list forbid_signature;    /* set of digest NIDs, as decimal text */
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
+	                                matched on the path the agent verified */
 	struct policy *next;
 };
 

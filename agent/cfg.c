@@ -11,10 +11,12 @@
 #include <ini.h>
 
 #include "cert.h"
+#include "comment.h"
 #include "fwd.h"
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "strset.h"
 #include "tplist.h"
 
 enum cfg_type {
@@ -164,7 +166,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "verify", CFG_T_ENUM, 0, 0, "haproxy", POLICY(verify), verify_names,
 	  "who verifies the chain: haproxy (trust ssl_c_verify), agent (verify with ca_file), both" },
 	{ CFG_S_POLICY, "ca_file", CFG_T_STR, 0, 0, NULL, POLICY(ca_file), NULL,
-	  "PEM bundle of trust anchors, required for verify = agent or both" },
+	  "PEM bundle of trust anchors, required for verify = agent or both, and for issuer rules (issuer thumbprints, serials with an issuer)" },
 	{ CFG_S_POLICY, "mode", CFG_T_ENUM, 0, 0, "enforce", POLICY(mode), mode_names,
 	  "enforce, or shadow: decide and report (would_deny, code, rule) but always allow - for safe rollouts" },
 	{ CFG_S_POLICY, "thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
@@ -172,15 +174,15 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
 	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)" },
 	{ CFG_S_POLICY, "allow_serials", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SERIAL), NULL,
-	  "allow: serial numbers in hex, each optionally followed by its issuer DN (from that issuer only)" },
+	  "allow: serial numbers in hex (-1 for a negative one), each optionally followed by its issuer DN, quoted inline (from that issuer only, on the path the agent verified)" },
 	{ CFG_S_POLICY, "allow_subjects", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SUBJECT), NULL,
-	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); use @file, DNs contain commas" },
+	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); inline, quote each DN: \"CN=a,O=b\", \"CN=c\"; or @file, one per line" },
 	{ CFG_S_POLICY, "allow_issuers", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER), NULL,
-	  "allow: issuer DNs (use @file)" },
+	  "allow: issuer DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "allow_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER_THUMBPRINT), NULL,
-	  "allow: thumbprints of the issuing certificate (pin an intermediate)" },
+	  "allow: thumbprints of the issuing certificate on the path the agent verified (pin an intermediate; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "allow_spki_pins", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPKI), NULL,
-	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki)" },
+	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki), EC point uncompressed (certspoa inspect prints it)" },
 	{ CFG_S_POLICY, "allow_spiffe", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPIFFE), NULL,
 	  "allow: SPIFFE IDs: spiffe://td (whole trust domain), spiffe://td/path (that ID or below it)" },
 	{ CFG_S_POLICY, "allow_uri", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_URI), NULL,
@@ -196,13 +198,13 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
 	  "deny (always wins): certificate thumbprints" },
 	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
-	  "deny: serial numbers [issuer DN]" },
+	  "deny: serial numbers [issuer DN]; FF also names the serial whose DER bytes are FF (-1)" },
 	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
-	  "deny: subject DNs" },
+	  "deny: subject DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "deny_issuers", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER), NULL,
-	  "deny: issuer DNs" },
+	  "deny: issuer DNs (inline, quote each DN; or @file)" },
 	{ CFG_S_POLICY, "deny_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER_THUMBPRINT), NULL,
-	  "deny: thumbprints of the issuing certificate" },
+	  "deny: thumbprints of the issuing certificate on the path the agent verified (no path: denied; needs ca_file or ca_dir)" },
 	{ CFG_S_POLICY, "deny_spki_pins", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPKI), NULL,
 	  "deny: SPKI pins (a compromised key, whatever certificate carries it)" },
 	{ CFG_S_POLICY, "deny_spiffe", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPIFFE), NULL,
@@ -220,9 +222,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "min_rsa_bits", CFG_T_INT, 0, 16384, "0", POLICY(min_rsa_bits), NULL,
 	  "smallest RSA key accepted (0 = any)" },
 	{ CFG_S_POLICY, "allowed_curves", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_curves), NULL,
-	  "EC keys must use one of these curves (prime256v1 or P-256, secp384r1, ...); unset = any" },
+	  "every key that is not RSA must be one of these: EC curves (P-256 or prime256v1, secp384r1, ...), ed25519, ed448, sm2, x25519, x448; other keys are denied; unset = any" },
+	{ CFG_S_POLICY, "allowed_key_types", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_key_types), NULL,
+	  "the key must be of one of these types: rsa, rsa-pss, ec, ed25519, ed448, sm2, dsa, x25519, x448, dh, dhx; unset = any" },
 	{ CFG_S_POLICY, "forbid_signature", CFG_T_LIST, 0, 0, NULL, POLICY(forbid_signature), NULL,
-	  "refuse certificates signed with these digests, e.g. md5, sha1" },
+	  "refuse certificates signed with these digests: md5, sha1, ... or signature algorithms (RSA-SHA1, ecdsa-with-SHA1, ...); a signature whose digest cannot be told is refused too" },
 	{ CFG_S_POLICY, "max_lifetime_days", CFG_T_INT, 0, 36500, "0", POLICY(max_lifetime_days), NULL,
 	  "refuse certificates whose validity period is longer than this many days, e.g. 398 (0 = any)" },
 	{ CFG_S_POLICY, "require_policies", CFG_T_LIST, 0, 0, NULL, POLICY(require_policies), NULL,
@@ -590,12 +594,27 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct cfg_parse *ps = user;
+	char val[1024];
+	size_t vlen;
 	void *base;
 
 	if (ps->failed)
 		return 0;
 	if (!name)
 		return 1;
+	/* one comment syntax everywhere (comment.h): inih cuts " ;" comments
+	 * itself; " #" is cut here, for every key */
+	vlen = strlen(value);
+	if (vlen >= sizeof(val)) {
+		cfg_error(ps, name, "value longer than %zu characters", sizeof(val) - 1);
+		return 0;
+	}
+	vlen = comment_cut(value, vlen);
+	while (vlen && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+		vlen--;
+	memcpy(val, value, vlen);
+	val[vlen] = 0;
+	value = val;
 	if (!ps->in_section) {
 		cfg_error(ps, name, "key outside of any section");
 		return 0;
@@ -678,6 +697,77 @@ static char *read_line_sections(char *str, int num, void *stream)
 	return s;
 }
 
+/* The first of p's lists that needs the leaf's issuer (an issuer
+ * thumbprint list, or a serial list with an entry "SERIAL ISSUER-DN"), or
+ * NULL. *side is 0 for allow, 1 for deny. */
+static const struct cfg_list *issuer_rule(const struct policy *p, int *side)
+{
+	for (*side = 0; *side < 2; (*side)++) {
+		const struct cfg_list *it = *side ? &p->deny[ID_ISSUER_THUMBPRINT] : &p->allow[ID_ISSUER_THUMBPRINT];
+		const struct cfg_list *se = *side ? &p->deny[ID_SERIAL] : &p->allow[ID_SERIAL];
+
+		if (it->src)
+			return it;
+		for (size_t i = 0; se->set && i < strset_count(se->set); i++)
+			if (strchr(strset_get(se->set, i), '|'))
+				return se;
+	}
+	return NULL;
+}
+
+/* Add "SERIAL" CFG_SERIAL_ANY_ISSUER for each "SERIAL|ISSUER-DN" of l. */
+static int mark_serial_issuers(struct cfg_list *l)
+{
+	size_t n = l->set ? strset_count(l->set) : 0, k;
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *e = strset_get(l->set, i), *bar = strchr(e, '|');
+
+		if (!bar || strcmp(bar, CFG_SERIAL_ANY_ISSUER) == 0)
+			continue;
+		k = (size_t)(bar - e);
+		if (k + mark >= sizeof(buf))
+			return -1;
+		memcpy(buf, e, k);
+		memcpy(buf + k, CFG_SERIAL_ANY_ISSUER, mark);
+		if (!strset_has(l->set, buf, k + mark) && strset_add(l->set, buf, k + mark) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Issuer rules are matched on the path the agent builds and verifies
+ * itself (also under verify = haproxy): without a trust store there is
+ * none, every issuer rule would deny, so the configuration is refused. */
+static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
+{
+	const struct cfg_list *l;
+	char key[64];
+	int side;
+
+	if (mark_serial_issuers(&p->allow[ID_SERIAL]) < 0 || mark_serial_issuers(&p->deny[ID_SERIAL]) < 0) {
+		ps->line = p->line;
+		cfg_error(ps, NULL, "[policy %s]: out of memory", p->name);
+		return -1;
+	}
+	l = issuer_rule(p, &side);
+	p->issuer_rules = l != NULL;
+	if (!l || p->store)
+		return 0;
+	ps->line = l->line ? l->line : p->line;
+	if (l->key)
+		snprintf(key, sizeof(key), "%s", l->key);
+	else
+		snprintf(key, sizeof(key), "%s_%s", side ? "deny" : "allow",
+		         id_kind_names[l == &p->allow[ID_SERIAL] || l == &p->deny[ID_SERIAL] ?
+		                       ID_SERIAL : ID_ISSUER_THUMBPRINT]);
+	cfg_error(ps, key, "[policy %s]: issuer rules need ca_file or ca_dir (the agent matches "
+	          "them on the chain it verifies itself, also under verify = haproxy)", p->name);
+	return -1;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -743,6 +833,8 @@ static int load_files(struct cfg_parse *ps)
 			cfg_error(ps, key, "%s", why);
 			return -1;
 		}
+		if (check_issuer_rules(ps, p) < 0)
+			return -1;
 		if (strcmp(p->name, "default") == 0)
 			cfg->default_policy = p;
 	}
@@ -789,6 +881,27 @@ static int load_files(struct cfg_parse *ps)
 		}
 	}
 	return 0;
+}
+
+int cfg_warnings(const struct config *cfg, FILE *out)
+{
+	int n = 0;
+
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		if (!r->frontend.src || !r->policy || r->policy->verify != VERIFY_HAPROXY)
+			continue;
+		/* HAProxy 2.6 and 3.0 resume a TLS 1.2 session on any frontend
+		 * that shares the session cache, ssl_c_verify included */
+		fprintf(out, "%s:%d: WARNING: [route %s] picks [policy %s] by frontend, and that "
+		        "policy trusts HAProxy's verification (verify = haproxy); HAProxy 2.6 and "
+		        "3.0 resume a TLS 1.2 session verified by one frontend's ca-file on another "
+		        "frontend with a different ca-file, so ssl_c_verify = 0 may come from another "
+		        "frontend's CA: set verify = both with this frontend's CA as ca_file\n",
+		        cfg->file, r->frontend.line ? r->frontend.line : r->line, r->name,
+		        r->policy->name);
+		n++;
+	}
+	return n;
 }
 
 struct config *cfg_load(const char *file, char *err, size_t errlen)
@@ -857,6 +970,7 @@ void cfg_free(struct config *cfg)
 			cfg_list_free(&p->deny[k]);
 		}
 		cfg_list_free(&p->allowed_curves);
+		cfg_list_free(&p->allowed_key_types);
 		cfg_list_free(&p->forbid_signature);
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);

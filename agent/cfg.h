@@ -12,6 +12,11 @@
 struct config *cfg_load(const char *file, char *err, size_t errlen);
 void cfg_free(struct config *cfg);
 
+/* Print to out, one line each ("file:line: WARNING: ..."), what in a valid
+ * configuration is probably not what was meant; `certspoa -c` shows them
+ * and still exits 0. Returns the number printed. */
+int cfg_warnings(const struct config *cfg, FILE *out);
+
 /* Print every key with its type, range, default and help. */
 void cfg_print_help(FILE *out);
 

@@ -201,7 +201,10 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
 	return 0;
 }
 
-/* Agent-side chain verification, stored in the entry. */
+/* Agent-side chain verification, stored in the entry with the leaf's
+ * issuer on the path that verified (the only issuer the issuer rules ever
+ * see). The client's chain is offered as untrusted certificates; the path
+ * may also use the configured and learned intermediates. */
 static void verify_into(const struct policy *pol, const struct req_facts *rq,
                         X509 *leaf, uint64_t chain_hash, int64_t now,
                         struct cache_entry *e)
@@ -211,38 +214,30 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 		.max_depth = pol->max_depth,
 		.skew = pol->clock_skew_ms / 1000,
 	};
+	struct cert_issuer iss;
 
-	e->verify_code = cert_verify_opt(pol->store, leaf,
-	                                 rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
-	                                 rq->has_chain ? rq->chain.len : 0, now, &o, &e->verify_depth);
+	e->verify_code = cert_verify_path(pol->store, leaf,
+	                                  rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
+	                                  rq->has_chain ? rq->chain.len : 0, now, &o,
+	                                  &e->verify_depth, &iss);
 	e->verify_store = pol->store;
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
 	e->learned_gen = cert_store_learned_gen(pol->store);
+	free(e->issuer_dn);
+	e->issuer_dn = iss.dn;          /* the entry owns it now */
+	e->issuer_found = iss.found && e->verify_code == X509_V_OK;
+	memcpy(e->issuer_sha1, iss.sha1, sizeof(e->issuer_sha1));
+	memcpy(e->issuer_sha256, iss.sha256, sizeof(e->issuer_sha256));
 }
 
-/* The issuing certificate among those the client sent: the one that
- * really signed the leaf (X509_check_issued), not just a name match. */
-static void find_issuer(X509 *leaf, const struct req_facts *rq, struct cache_entry *e)
+/* Rules that look at the leaf's issuer (issuer thumbprints, serials given
+ * with an issuer): the agent then builds and checks the path itself, also
+ * under verify = haproxy. */
+static int needs_issuer(const struct policy *pol)
 {
-	const unsigned char *p = (const unsigned char *)rq->chain.ptr;
-	const unsigned char *end = p + (rq->has_chain ? rq->chain.len : 0);
-
-	e->issuer_state = -1;
-	for (int n = 0; leaf && p < end && n < CERT_CHAIN_MAX; n++) {
-		const unsigned char *start = p;
-		X509 *c = d2i_X509(NULL, &p, (long)(end - p));
-
-		if (!c)
-			break;
-		if (X509_check_issued(c, leaf) == X509_V_OK) {
-			cert_digests(start, (size_t)(p - start), e->issuer_sha1, e->issuer_sha256);
-			e->issuer_state = 1;
-			X509_free(c);
-			break;
-		}
-		X509_free(c);
-	}
+	return pol->issuer_rules || pol->allow[ID_ISSUER_THUMBPRINT].src ||
+	       pol->deny[ID_ISSUER_THUMBPRINT].src;
 }
 
 static int verify_reusable(const struct cache_entry *e, const struct policy *pol,
@@ -266,7 +261,8 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
                        struct cert_eval *ce)
 {
 	const unsigned char *der = (const unsigned char *)rq->cert.ptr;
-	int need_verify = pol->verify != VERIFY_HAPROXY && pol->store;
+	int agent_verify = pol->verify != VERIFY_HAPROXY;
+	int need_verify = (agent_verify || needs_issuer(pol)) && pol->store;
 	unsigned char key[32];
 	uint64_t chain_hash = 0;
 	struct cache_entry *e = NULL;
@@ -293,21 +289,6 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 	ce->facts = &e->facts;
 	ce->ext = e->ext;
 	ce->entry = e;
-	if (pol->allow[ID_ISSUER_THUMBPRINT].src || pol->deny[ID_ISSUER_THUMBPRINT].src) {
-		uint64_t ih = rq->has_chain ? cache_hash64(rq->chain.ptr, rq->chain.len) : 0;
-
-		if (!e->issuer_state || e->issuer_chain != ih) {
-			if (!x)
-				x = cert_parse_der(der, rq->cert.len);
-			find_issuer(x, rq, e);
-			e->issuer_chain = ih;
-		}
-		if (e->issuer_state > 0) {
-			ce->has_issuer = 1;
-			ce->issuer_sha1 = e->issuer_sha1;
-			ce->issuer_sha256 = e->issuer_sha256;
-		}
-	}
 	if (need_verify) {
 		if (!verify_reusable(e, pol, chain_hash, now)) {
 			if (!x)
@@ -318,9 +299,17 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 			}
 			verify_into(pol, rq, x, chain_hash, now, e);
 		}
-		ce->agent_checked = 1;
-		ce->agent_verify = e->verify_code;
-		ce->agent_depth = e->verify_depth;
+		if (agent_verify) {
+			ce->agent_checked = 1;
+			ce->agent_verify = e->verify_code;
+			ce->agent_depth = e->verify_depth;
+		}
+		if (e->issuer_found && e->verify_code == X509_V_OK) {
+			ce->has_issuer = 1;
+			ce->issuer_sha1 = e->issuer_sha1;
+			ce->issuer_sha256 = e->issuer_sha256;
+			ce->issuer_dn = e->issuer_dn;
+		}
 	}
 out:
 	X509_free(x);

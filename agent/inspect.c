@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/provider.h>
 #include <openssl/x509.h>
@@ -31,6 +32,7 @@
 
 #include "cert.h"
 #include "inspect.h"
+#include "lists.h"
 
 #define INSPECT_MAX_CERTS  512   /* per file */
 #define INSPECT_KEY_WIDTH  15    /* "subject_canon: " */
@@ -50,6 +52,9 @@ static void usage(FILE *out)
 	        "Print what a policy can match on for every certificate in the files:\n"
 	        "names (RFC 2253 and canonical), serial, SHA-1 and SHA-256 thumbprints,\n"
 	        "SPKI pin, validity, key, signature, EKU, policies, SANs, SPIFFE ID, CN.\n"
+	        "spki_pin is the SHA-256 of the canonical SubjectPublicKeyInfo (an EC\n"
+	        "point uncompressed, its curve by name), the value *_spki_pins match;\n"
+	        "spki_pin_as_encoded shows the certificate's own encoding when it differs.\n"
 	        "Files are PEM (one or more certificates), DER (one) or PKCS#12; a\n"
 	        "PKCS#12 password comes from CERTSPOA_P12_PASSWORD, else from the terminal.\n"
 	        "\n"
@@ -182,6 +187,21 @@ static void print_key(const struct cert_ext *e)
 		field_fmt("key", "%s %d bits", e->key_name, e->key_bits);
 }
 
+/* The pin of the SPKI exactly as the certificate encodes it. */
+static int raw_spki_pin(X509 *x, char out[45])
+{
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen = 0;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der), ok;
+
+	ok = n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32;
+	OPENSSL_free(der);
+	if (!ok)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)out, md, 32);
+	return 0;
+}
+
 static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 {
 	struct cert_facts f;
@@ -208,12 +228,26 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 	if (e)
 		field("issuer_canon", e->issuer_canon);
 	field("serial", f.serial);
+	{
+		char der_hex[2 * SERIAL_MAX_OCTETS + 4];
+
+		/* what *_serials entries are compared on (lists.h) */
+		if (lists_norm_serial(f.serial, strlen(f.serial), der_hex, sizeof(der_hex)))
+			field("serial_der", der_hex);
+	}
 	field("sha1", f.sha1_hex);
 	field("sha256", f.sha256_hex);
 	if (e) {
+		char raw[45];
+
+		/* the pin policies match: over the canonical SPKI (EC point
+		 * uncompressed, curve by name), not the bytes as encoded */
 		field("spki_pin", e->spki_pin);
 		cert_hex(e->spki_sha256, sizeof(e->spki_sha256), buf);
 		field("spki_sha256", buf);
+		if (raw_spki_pin(x, raw) == 0 && strcmp(raw, e->spki_pin) != 0)
+			field_fmt("spki_pin_as_encoded", "%s (this certificate's own encoding of the key; "
+			          "pins match spki_pin)", raw);
 	}
 	iso8601(f.not_before, buf, sizeof(buf));
 	field("not_before", buf);

@@ -7,10 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 
 #include "errbuf.h"
 #include "cidr.h"
+#include "comment.h"
 #include "dn.h"
 #include "lists.h"
 #include "strset.h"
@@ -51,79 +55,171 @@ void lists_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-int list_foreach(const char *src, int plain_is_file, list_item_fn fn, void *arg,
-                 char **file, char *err, size_t errlen)
-{
-	const char *path = NULL;
-	int n = 0;
+/* How an inline list is split. DN lists ("subjects", "issuers", the
+ * issuer part of "serials") write each DN in double quotes; see
+ * inline_split(). */
+enum list_syntax {
+	LIST_PLAIN = 0,          /* entries split at every comma */
+	LIST_DN,                 /* each entry is a DN */
+	LIST_SERIAL_DN,          /* "SERIAL [DN]": a DN after the first word */
+	LIST_SYNTAXES
+};
 
+/* A double-quoted string starting at s[0] == '"': the index of its closing
+ * quote, or len if there is none. Inside, '\' takes the next character
+ * along (the DN parser reads the escapes itself). */
+static size_t quote_end(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 1; i < len; i++) {
+		if (s[i] == '\\' && i + 1 < len)
+			i++;
+		else if (s[i] == '"')
+			return i;
+	}
+	return len;
+}
+
+/* Does this entry of a DN list hold a DN that is not in quotes? */
+static int dn_unquoted(enum list_syntax syn, const char *item, size_t len)
+{
+	size_t i = 0;
+
+	if (syn == LIST_SERIAL_DN) {
+		while (i < len && item[i] != ' ' && item[i] != '\t')
+			i++;
+		while (i < len && (item[i] == ' ' || item[i] == '\t'))
+			i++;
+		if (i == len)
+			return 0;            /* a serial alone */
+	}
+	return item[i] != '"';
+}
+
+#define DN_AMBIGUOUS "ambiguous DN list: quote each DN (\"CN=a,O=b\", \"CN=c\") " \
+	"or use @file with one DN per line"
+
+/* An inline list: entries separated by commas, trimmed, empty ones skipped.
+ * In a DN list a comma splits entries only outside double quotes, and an
+ * unquoted DN is accepted only when the whole value has no such comma
+ * (deny_subjects = CN=mallory): "CN=alice,O=Example" could be one DN or
+ * two, so it is refused rather than guessed. */
+static int inline_split(const char *src, enum list_syntax syn, list_item_fn fn, void *arg,
+                        char *err, size_t errlen)
+{
+	size_t total = strlen(src), start = 0, i;
+	int n = 0, commas = 0;
+
+	if (syn != LIST_PLAIN) {
+		for (i = 0; i < total; i++) {
+			if (src[i] == '\\' && i + 1 < total && src[i + 1] == '"') {
+				i++;                 /* an escaped quote in an unquoted DN */
+			} else if (src[i] == '"') {
+				i = quote_end(src + i, total - i) + i;
+				if (i >= total) {
+					set_err(err, errlen, "unterminated quote in '%s'", src);
+					return -1;
+				}
+			} else if (src[i] == ',') {
+				commas++;
+			}
+		}
+	}
+	for (i = 0; i <= total; i++) {
+		const char *item;
+		size_t len;
+
+		if (syn != LIST_PLAIN && i + 1 < total && src[i] == '\\' && src[i + 1] == '"') {
+			i++;
+			continue;
+		}
+		if (syn != LIST_PLAIN && i < total && src[i] == '"') {
+			i += quote_end(src + i, total - i);
+			continue;
+		}
+		if (i < total && src[i] != ',')
+			continue;
+		len = i - start;
+		item = trim(src + start, &len);
+		start = i + 1;
+		if (!len)
+			continue;
+		if (syn != LIST_PLAIN && commas && dn_unquoted(syn, item, len)) {
+			set_err(err, errlen, DN_AMBIGUOUS);
+			return -1;
+		}
+		if (fn(arg, item, len, err, errlen) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+/* A list file: one entry per line, never split; comments as comment.h. */
+static int file_walk(const char *path, list_item_fn fn, void *arg, char **file,
+                     char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	int lineno = 0, n = 0;
+
+	if (!f) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (file && !(*file = strdup(path))) {
+		fclose(f);
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	while ((got = getline(&line, &cap, f)) != -1) {
+		size_t len = (size_t)got;
+		const char *item;
+		char why[512];
+
+		lineno++;
+		if (len > LIST_LINE_MAX) {
+			set_err(err, errlen, "%s:%d: line longer than %d characters", path, lineno, LIST_LINE_MAX);
+			n = -1;
+			break;
+		}
+		len = comment_cut(line, len);
+		item = trim(line, &len);
+		if (!len)
+			continue;
+		if (fn(arg, item, len, why, sizeof(why)) < 0) {
+			set_err(err, errlen, "%s:%d: %s", path, lineno, why);
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static int list_walk(const char *src, int plain_is_file, enum list_syntax syn,
+                     list_item_fn fn, void *arg, char **file, char *err, size_t errlen)
+{
 	if (file)
 		*file = NULL;
 	if (!src)
 		return 0;
 	if (src[0] == '@')
-		path = src + 1;
-	else if (plain_is_file)
-		path = src;
-	if (path) {
-		FILE *f = fopen(path, "r");
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t got;
-		int lineno = 0;
+		return file_walk(src + 1, fn, arg, file, err, errlen);
+	if (plain_is_file)
+		return file_walk(src, fn, arg, file, err, errlen);
+	return inline_split(src, syn, fn, arg, err, errlen);
+}
 
-		if (!f) {
-			set_err(err, errlen, "%s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (file && !(*file = strdup(path))) {
-			fclose(f);
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		while ((got = getline(&line, &cap, f)) != -1) {
-			size_t len = (size_t)got;
-			const char *item;
-			char *hash;
-			char why[512];
-
-			lineno++;
-			if (len > LIST_LINE_MAX) {
-				set_err(err, errlen, "%s:%d: line longer than %d characters", path, lineno, LIST_LINE_MAX);
-				n = -1;
-				break;
-			}
-			if ((hash = memchr(line, '#', len)))
-				len = (size_t)(hash - line);
-			item = trim(line, &len);
-			if (!len)
-				continue;
-			if (fn(arg, item, len, why, sizeof(why)) < 0) {
-				set_err(err, errlen, "%s:%d: %s", path, lineno, why);
-				n = -1;
-				break;
-			}
-			n++;
-		}
-		free(line);
-		fclose(f);
-		return n;
-	}
-	for (const char *p = src; *p; ) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		const char *item = trim(p, &len);
-
-		if (len) {
-			if (fn(arg, item, len, err, errlen) < 0)
-				return -1;
-			n++;
-		}
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	return n;
+int list_foreach(const char *src, int plain_is_file, list_item_fn fn, void *arg,
+                 char **file, char *err, size_t errlen)
+{
+	return list_walk(src, plain_is_file, LIST_PLAIN, fn, arg, file, err, errlen);
 }
 
 /* ---- per-kind entry compilers ---- */
@@ -131,11 +227,13 @@ int list_foreach(const char *src, int plain_is_file, list_item_fn fn, void *arg,
 struct ctx {
 	struct cfg_list *l;
 	enum id_kind kind;         /* for identity lists */
+	int deny;                  /* a deny list */
 	int what;                  /* for other lists: enum other_list */
 };
 
 enum other_list {
 	OL_CURVES = 0,
+	OL_KEY_TYPES,
 	OL_SIGNATURE,
 	OL_POLICIES,
 	OL_HOSTNAME,               /* route sni/host: lowercase, "*.suffix" allowed */
@@ -191,39 +289,110 @@ static int add_cidr(struct cfg_list *l, const char *item, size_t len, char *err,
 	return 0;
 }
 
-size_t lists_norm_serial(const char *in, size_t len, char *out, size_t outlen)
+/* Hex digits of a serial as written: optional '-', optional "0x", digits
+ * with ':' anywhere between them. Fills bytes (big-endian, the digits read
+ * as one number, a leading odd digit padded) and returns their count, or
+ * -1. *neg tells the sign, *ndigits the digits written. */
+static int serial_bytes(const char *in, size_t len, unsigned char *bytes, size_t cap,
+                        int *neg, size_t *ndigits)
 {
-	size_t n = 0, i = 0;
-	int neg = 0;
+	size_t i = 0, nd = 0, n;
+	unsigned char nib[2 * SERIAL_MAX_OCTETS + 2];
 
+	*neg = 0;
 	if (len && in[0] == '-') {
-		neg = 1;
+		*neg = 1;
 		i = 1;
 	}
 	if (len - i > 2 && in[i] == '0' && (in[i + 1] == 'x' || in[i + 1] == 'X'))
 		i += 2;
-	if (neg && n + 1 < outlen)
-		out[n++] = '-';
 	for (; i < len; i++) {
-		char c = (char)tolower((unsigned char)in[i]);
+		int c = tolower((unsigned char)in[i]);
 
 		if (c == ':')
 			continue;
-		if (!isxdigit((unsigned char)c))
-			return 0;
-		if (c == '0' && n == (size_t)neg)
-			continue;              /* leading zero */
-		if (n + 1 >= outlen)
-			return 0;
-		out[n++] = c;
+		if (!isxdigit(c) || nd == sizeof(nib))
+			return -1;
+		nib[nd++] = (unsigned char)(c <= '9' ? c - '0' : c - 'a' + 10);
 	}
-	if (n == (size_t)neg) {
-		if (n + 1 >= outlen)
-			return 0;
-		out[n++] = '0';
+	if (!nd)
+		return -1;
+	*ndigits = nd;
+	n = (nd + 1) / 2;
+	if (n > cap)
+		return -1;
+	memset(bytes, 0, n);
+	for (i = 0; i < nd; i++) {
+		size_t pos = i + (nd & 1);      /* nibble position, odd count padded */
+
+		bytes[pos / 2] |= (unsigned char)(pos & 1 ? nib[i] : nib[i] << 4);
 	}
-	out[n] = 0;
-	return n;
+	return (int)n;
+}
+
+static size_t serial_hex_out(const unsigned char *b, size_t n, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (2 * n + 1 > outlen)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * n] = 0;
+	return 2 * n;
+}
+
+size_t lists_norm_serial(const char *in, size_t len, char *out, size_t outlen)
+{
+	unsigned char m[SERIAL_MAX_OCTETS + 1], *b = m + 1;
+	size_t nd, n, i;
+	int neg, r, carry;
+
+	r = serial_bytes(in, len, b, SERIAL_MAX_OCTETS, &neg, &nd);
+	if (r < 0)
+		return 0;
+	n = (size_t)r;
+	while (n > 1 && b[0] == 0) {             /* the magnitude, minimal */
+		b++;
+		n--;
+	}
+	if (n == 1 && b[0] == 0)
+		neg = 0;                            /* -0 is 0 */
+	if (neg) {
+		/* two's complement of the magnitude */
+		carry = 1;
+		for (i = n; i-- > 0; ) {
+			int v = (unsigned char)~b[i] + carry;
+
+			b[i] = (unsigned char)v;
+			carry = v >> 8;
+		}
+		if (!(b[0] & 0x80)) {
+			*--b = 0xff;
+			n++;
+		}
+	} else if (b[0] & 0x80) {
+		*--b = 0x00;
+		n++;
+	}
+	return serial_hex_out(b, n, out, outlen);
+}
+
+size_t lists_serial_raw(const char *in, size_t len, char *out, size_t outlen)
+{
+	unsigned char b[SERIAL_MAX_OCTETS];
+	size_t nd, n, s = 0;
+	int neg, r;
+
+	r = serial_bytes(in, len, b, sizeof(b), &neg, &nd);
+	if (r < 0 || neg || (nd & 1) || !(b[0] & 0x80))
+		return 0;
+	n = (size_t)r;
+	while (n - s > 1 && b[s] == 0xff && (b[s + 1] & 0x80))
+		s++;                                /* minimal, as DER has it */
+	return serial_hex_out(b + s, n - s, out, outlen);
 }
 
 static int valid_hostname_pattern(const char *s)
@@ -239,6 +408,33 @@ static int valid_hostname_pattern(const char *s)
 		if (!(isalnum((unsigned char)*s) || *s == '-' || *s == '.' || *s == '_'))
 			return 0;
 	return 1;
+}
+
+/* A DN entry may be written in double quotes, in a file as inline
+ * ("CN=a,O=b"): the DN is the text between them, escapes left to the DN
+ * parser. */
+static int dn_unquote(const char **s, size_t *len, char *err, size_t errlen)
+{
+	size_t q;
+
+	if (!*len || (*s)[0] != '"')
+		return 0;
+	q = quote_end(*s, *len);
+	if (q >= *len) {
+		set_err(err, errlen, "unterminated quote in '%.*s'", (int)*len, *s);
+		return -1;
+	}
+	if (q + 1 != *len) {
+		set_err(err, errlen, "text after the closing quote in '%.*s'", (int)*len, *s);
+		return -1;
+	}
+	if (q == 1) {
+		set_err(err, errlen, "empty DN \"\"");
+		return -1;
+	}
+	(*s)++;
+	*len = q - 1;
+	return 0;
 }
 
 static int id_item(void *arg, const char *item, size_t len, char *err, size_t errlen)
@@ -269,33 +465,54 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 		}
 		return 0;
 	case ID_SERIAL: {
-		size_t sl = strcspn(buf, " \t"), n;
+		size_t sl = strcspn(buf, " \t"), n, rn;
 		const char *dn = buf + sl;
+		size_t dl;
+		char raw[sizeof(canon)];
 
 		n = lists_norm_serial(buf, sl, canon, sizeof(canon));
 		if (!n) {
-			set_err(err, errlen, "'%.*s' is not a hex serial number", (int)sl, buf);
+			set_err(err, errlen, "'%.*s' is not a hex serial number (at most %d bytes)",
+			        (int)sl, buf, SERIAL_MAX_OCTETS);
 			return -1;
 		}
+		/* in a deny list, "ff" also names the certificate whose DER
+		 * serial is the byte ff (-1): a deny entry catches every
+		 * certificate it can be read as naming */
+		rn = c->deny ? lists_serial_raw(buf, sl, raw, sizeof(raw)) : 0;
 		while (*dn == ' ' || *dn == '\t')
 			dn++;
-		if (*dn) {
+		dl = strlen(dn);
+		if (dl) {
 			/* "SERIAL ISSUER-DN": that serial from that issuer only */
+			if (dn_unquote(&dn, &dl, err, errlen) < 0)
+				return -1;
 			canon[n++] = '|';
-			if (dn_canon_text(dn, strlen(dn), canon + n, sizeof(canon) - n) < 0) {
-				set_err(err, errlen, "'%s' is not a distinguished name", dn);
+			if (dn_canon_text(dn, dl, canon + n, sizeof(canon) - n) < 0) {
+				set_err(err, errlen, "'%.*s' is not a distinguished name", (int)dl, dn);
 				return -1;
 			}
+			if (rn && snprintf(raw + rn, sizeof(raw) - rn, "|%s", canon + n) >= (int)(sizeof(raw) - rn))
+				rn = 0;
 		}
+		if (rn && add_str(l, raw, strlen(raw), err, errlen) < 0)
+			return -1;
 		return add_str(l, canon, strlen(canon), err, errlen);
 	}
 	case ID_SUBJECT:
-	case ID_ISSUER:
-		if (dn_canon_text(buf, len, canon, sizeof(canon)) < 0) {
-			set_err(err, errlen, "'%s' is not a distinguished name (CN=a,O=b or /O=b/CN=a)", buf);
+	case ID_ISSUER: {
+		const char *dn = buf;
+		size_t dl = len;
+
+		if (dn_unquote(&dn, &dl, err, errlen) < 0)
+			return -1;
+		if (dn_canon_text(dn, dl, canon, sizeof(canon)) < 0) {
+			set_err(err, errlen, "'%.*s' is not a distinguished name (CN=a,O=b or /O=b/CN=a)",
+			        (int)dl, dn);
 			return -1;
 		}
 		return add_str(l, canon, strlen(canon), err, errlen);
+	}
 	case ID_SPKI:
 		if (len != 44 || buf[43] != '=' || strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43) {
 			set_err(err, errlen, "'%s' is not a base64 SHA-256 SPKI pin (44 characters)", buf);
@@ -341,6 +558,134 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 	return -1;
 }
 
+/* Key types by their allowed_key_types name. */
+static const struct {
+	const char *name;
+	int nid;
+} key_types[] = {
+	{ "rsa", EVP_PKEY_RSA }, { "rsa-pss", EVP_PKEY_RSA_PSS }, { "ec", EVP_PKEY_EC },
+	{ "ed25519", EVP_PKEY_ED25519 }, { "ed448", EVP_PKEY_ED448 }, { "sm2", EVP_PKEY_SM2 },
+	{ "dsa", EVP_PKEY_DSA }, { "x25519", EVP_PKEY_X25519 }, { "x448", EVP_PKEY_X448 },
+	{ "dh", EVP_PKEY_DH }, { "dhx", EVP_PKEY_DHX },
+};
+
+static int key_type_nid(const char *name)
+{
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (strcasecmp(name, key_types[i].name) == 0)
+			return key_types[i].nid;
+	return NID_undef;
+}
+
+const char *lists_key_type_name(int nid)
+{
+	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+		if (key_types[i].nid == nid)
+			return key_types[i].name;
+	return NULL;
+}
+
+static int builtin_curve(int nid)
+{
+	EC_builtin_curve curves[128];
+	size_t n = EC_get_builtin_curves(curves, sizeof(curves) / sizeof(curves[0]));
+
+	for (size_t i = 0; i < n && i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (curves[i].nid == nid)
+			return 1;
+	return 0;
+}
+
+/* allowed_curves entry -> its token in place (lists_key_curve() gives the
+ * key's): an EC curve by OpenSSL short name ("P-256" -> "prime256v1"),
+ * the other key types that have no curve by their name uppercased
+ * ("ED25519", "ED448", "X25519", "X448"; "SM2" is both). 0 if neither. */
+static int key_curve_token(char *buf, size_t len)
+{
+	static const char *const types[] = { "ED25519", "ED448", "X25519", "X448", "SM2" };
+	char up[256];
+	int nid;
+
+	snprintf(up, sizeof(up), "%s", buf);
+	for (char *q = up; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(up, types[i]) == 0) {
+			snprintf(buf, len, "%s", types[i]);
+			return 1;
+		}
+	}
+	nid = EC_curve_nist2nid(up);
+	if (nid == NID_undef)
+		nid = OBJ_txt2nid(buf);
+	if (nid == NID_undef) {
+		lists_lower(up);
+		nid = OBJ_txt2nid(up);
+	}
+	ERR_clear_error();           /* names tried and not found */
+	if (nid == NID_undef || !builtin_curve(nid))
+		return 0;
+	snprintf(buf, len, "%s", OBJ_nid2sn(nid));
+	return 1;
+}
+
+const char *lists_key_curve(int key_type, const char *curve)
+{
+	switch (key_type) {
+	case EVP_PKEY_EC:
+		return curve;
+	case EVP_PKEY_SM2:
+		return "SM2";
+	case EVP_PKEY_ED25519:
+		return "ED25519";
+	case EVP_PKEY_ED448:
+		return "ED448";
+	case EVP_PKEY_X25519:
+		return "X25519";
+	case EVP_PKEY_X448:
+		return "X448";
+	default:
+		return "";
+	}
+}
+
+/* forbid_signature entry -> the NID of the digest it names: a digest
+ * ("sha1", "SHA1", "md5", "SHA2-256", an OID) or a signature algorithm
+ * that has one ("RSA-SHA1", "sha1WithRSAEncryption", "ecdsa-with-SHA1",
+ * "dsaWithSHA1"), as written, uppercased or lowercased. NID_undef for
+ * anything else, including algorithms without a fixed digest (ED25519,
+ * RSASSA-PSS, whose digest is in its parameters). */
+static int signature_digest(const char *name)
+{
+	char v[3][256];
+	const EVP_MD *md;
+	int nid, mdnid, pknid;
+
+	snprintf(v[0], sizeof(v[0]), "%s", name);
+	snprintf(v[1], sizeof(v[1]), "%s", name);
+	snprintf(v[2], sizeof(v[2]), "%s", name);
+	for (char *q = v[1]; *q; q++)
+		*q = (char)toupper((unsigned char)*q);
+	lists_lower(v[2]);
+	for (int i = 0; i < 3; i++) {
+		nid = OBJ_txt2nid(v[i]);
+		if (nid != NID_undef) {
+			ERR_clear_error();
+			if (OBJ_find_sigid_algs(nid, &mdnid, &pknid))
+				return mdnid;         /* NID_undef: no fixed digest */
+			if (EVP_get_digestbynid(nid))
+				return nid;
+		}
+		md = EVP_get_digestbyname(v[i]);
+		if (md && EVP_MD_get_type(md) != NID_undef) {
+			ERR_clear_error();
+			return EVP_MD_get_type(md);
+		}
+	}
+	ERR_clear_error();           /* names tried and not found */
+	return NID_undef;
+}
+
 static int other_item(void *arg, const char *item, size_t len, char *err, size_t errlen)
 {
 	struct ctx *c = arg;
@@ -356,29 +701,26 @@ static int other_item(void *arg, const char *item, size_t len, char *err, size_t
 	buf[len] = 0;
 	switch (c->what) {
 	case OL_CURVES:
-		if (strcasecmp(buf, "P-256") == 0)
-			snprintf(buf, sizeof(buf), "prime256v1");
-		else if (strcasecmp(buf, "P-384") == 0)
-			snprintf(buf, sizeof(buf), "secp384r1");
-		else if (strcasecmp(buf, "P-521") == 0)
-			snprintf(buf, sizeof(buf), "secp521r1");
-		if (OBJ_sn2nid(buf) == NID_undef) {
-			set_err(err, errlen, "'%s' is not a curve name (e.g. prime256v1, secp384r1)", buf);
+		if (!key_curve_token(buf, sizeof(buf))) {
+			set_err(err, errlen, "'%s' is not a curve (P-256 or prime256v1, secp384r1, ...) "
+			        "or a key type named like one (ed25519, ed448, x25519, x448, sm2)", buf);
 			return -1;
 		}
 		return add_str(c->l, buf, strlen(buf), err, errlen);
-	case OL_SIGNATURE:
-		nid = OBJ_sn2nid(buf);
+	case OL_KEY_TYPES:
+		nid = key_type_nid(buf);
 		if (nid == NID_undef) {
-			char up[256];
-
-			snprintf(up, sizeof(up), "%s", buf);
-			for (char *q = up; *q; q++)
-				*q = (char)toupper((unsigned char)*q);
-			nid = OBJ_sn2nid(up);
+			set_err(err, errlen, "'%s' is not a key type (rsa, rsa-pss, ec, ed25519, ed448, sm2, "
+			        "dsa, x25519, x448, dh, dhx)", buf);
+			return -1;
 		}
+		snprintf(buf, sizeof(buf), "%d", nid);
+		return add_str(c->l, buf, strlen(buf), err, errlen);
+	case OL_SIGNATURE:
+		nid = signature_digest(buf);
 		if (nid == NID_undef) {
-			set_err(err, errlen, "'%s' is not a digest name (e.g. md5, sha1)", buf);
+			set_err(err, errlen, "'%s' is not a digest (md5, sha1, ...) or a signature algorithm "
+			        "with one (RSA-SHA1, ecdsa-with-SHA1, sha1WithRSAEncryption, ...)", buf);
 			return -1;
 		}
 		snprintf(buf, sizeof(buf), "%d", nid);
@@ -448,6 +790,7 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 		const char *key;
 	} others[] = {
 		{ offsetof(struct policy, allowed_curves), OL_CURVES, "allowed_curves" },
+		{ offsetof(struct policy, allowed_key_types), OL_KEY_TYPES, "allowed_key_types" },
 		{ offsetof(struct policy, forbid_signature), OL_SIGNATURE, "forbid_signature" },
 		{ offsetof(struct policy, require_policies), OL_POLICIES, "require_policies" },
 	};
@@ -456,14 +799,16 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 	for (int side = 0; side < 2; side++) {
 		for (int k = 0; k < ID_KINDS; k++) {
 			struct cfg_list *l = side ? &p->deny[k] : &p->allow[k];
-			struct ctx c = { .l = l, .kind = (enum id_kind)k };
+			struct ctx c = { .l = l, .kind = (enum id_kind)k, .deny = side };
 			int plain_file = k == ID_THUMBPRINT || k == ID_ISSUER_THUMBPRINT;
+			enum list_syntax syn = k == ID_SUBJECT || k == ID_ISSUER ? LIST_DN :
+			                       k == ID_SERIAL ? LIST_SERIAL_DN : LIST_PLAIN;
 
 			if (!l->src)
 				continue;
 			if (plain_file && looks_inline_digests(l->src))
 				plain_file = 0;
-			if (list_foreach(l->src, plain_file, id_item, &c, &l->file, err, errlen) < 0) {
+			if (list_walk(l->src, plain_file, syn, id_item, &c, &l->file, err, errlen) < 0) {
 				*line = l->line;
 				if (l->key)
 					snprintf(keybuf, sizeof(keybuf), "%s", l->key);

@@ -1,6 +1,7 @@
 /* Lists in the configuration: "a, b, c" inline, or "@/path/file" with one
- * entry per line ('#' comments, blank lines ignored). Long lists belong in
- * files (inih limits a line to 200 characters). */
+ * entry per line (comments as in comment.h, blank lines ignored). Inline
+ * DN lists quote each DN: "CN=a,O=b", "CN=c". Long lists belong in files
+ * (inih limits a line to 200 characters). */
 #ifndef CERTSPOA_LISTS_H
 #define CERTSPOA_LISTS_H
 
@@ -34,8 +35,28 @@ int lists_compile_fwd(struct fwd_config *f, int *line, const char **key,
 void cfg_list_free(struct cfg_list *l);
 
 /* Normal forms shared by the list compiler and the rules engine. */
+
+/* Serials compare as the content octets of their DER INTEGER: two's
+ * complement, minimal, lowercase hex ("01", "00ff" for 255, "ff" for -1,
+ * "00" for 0). lists_norm_serial() reads in as a number in hex the way
+ * `openssl x509 -serial` and BN_bn2hex() print it: optional '-', optional
+ * "0x", ':' ignored, leading zeros ignored. Returns the length written, or
+ * 0 if in is no serial (or longer than SERIAL_MAX_OCTETS bytes).
+ * lists_serial_raw() gives the other reading of an unsigned entry whose
+ * first byte has its top bit set ("ff"): those bytes as the DER content
+ * of a negative serial ("ff" = -1); 0 when there is no such reading. */
+#define SERIAL_MAX_OCTETS 64
 size_t lists_norm_serial(const char *in, size_t len, char *out, size_t outlen);
+size_t lists_serial_raw(const char *in, size_t len, char *out, size_t outlen);
 void lists_lower(char *s);
+
+/* Key limits. lists_key_curve(): the token an allowed_curves entry must
+ * equal for a key of that EVP_PKEY type: the curve's short name for EC,
+ * "SM2", "ED25519", "ED448", "X25519", "X448"; "" for key types that have
+ * none (RSA is not subject to allowed_curves; anything else is denied).
+ * lists_key_type_name(): the allowed_key_types name of a type, or NULL. */
+const char *lists_key_curve(int key_type, const char *curve);
+const char *lists_key_type_name(int nid);
 
 /* The config key name of an identity kind, e.g. "dns" for ID_DNS. */
 extern const char *const id_kind_names[ID_KINDS];

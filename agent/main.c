@@ -354,6 +354,7 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check) {
+		cfg_warnings(a.cfg, stderr);
 		printf("%s: configuration is valid\n", a.file);
 		rc = EX_OK;
 	} else if (reload) {

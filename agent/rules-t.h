@@ -66,8 +66,9 @@ struct cert_eval {
 	int agent_checked;               /* the agent verified the chain */
 	int agent_verify;                /* X509_V_OK, X509_V_ERR_*, CERT_VERIFY_* */
 	int agent_depth;
-	int has_issuer;                  /* the issuing certificate is known */
+	int has_issuer;                  /* a path verified: the leaf's issuer on it is known */
 	const unsigned char *issuer_sha1, *issuer_sha256;
+	const char *issuer_dn;           /* dn_canon of that issuer's subject */
 };
 
 #define DEC_DETAIL_MAX 200

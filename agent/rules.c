@@ -10,7 +10,7 @@
  *   parse     cert_unverified      not exactly one DER certificate
  *   verify    cert_unverified      HAProxy's and/or the agent's chain check
  *   deny_*    cert_untrusted       deny lists, which always win
- *   limits    cert_untrusted       key size, curve, signature, lifetime, policies
+ *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
@@ -254,9 +254,11 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 			return 0;
 		if (strset_has(l->set, buf, n))
 			return 1;
-		if (!x)
+		/* "SERIAL ISSUER-DN": the issuer on the path that verified */
+		if (!ce->has_issuer || !ce->issuer_dn)
 			return 0;
-		snprintf(buf + n, sizeof(buf) - n, "|%s", x->issuer_canon);
+		if ((size_t)snprintf(buf + n, sizeof(buf) - n, "|%s", ce->issuer_dn) >= sizeof(buf) - n)
+			return 0;
 		return strset_has(l->set, buf, strlen(buf));
 	case ID_SUBJECT:
 		*what = f->subject;
@@ -314,6 +316,29 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 	return 0;
 }
 
+/* Can list l of kind k not be decided for want of an issuer? The issuer
+ * rules only ever look at the path the agent verified; without one an
+ * issuer thumbprint list, or a serial list naming this serial with an
+ * issuer, can say neither yes nor no, and the caller denies. */
+static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
+{
+	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
+	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
+	size_t n;
+
+	if (ce->has_issuer)
+		return 0;
+	if (k == ID_ISSUER_THUMBPRINT)
+		return 1;
+	if (k != ID_SERIAL || !l->set)
+		return 0;
+	n = lists_norm_serial(ce->facts->serial, strlen(ce->facts->serial), buf, sizeof(buf) - mark);
+	if (!n)
+		return 0;
+	memcpy(buf + n, CFG_SERIAL_ANY_ISSUER, mark);
+	return strset_has(l->set, buf, n + mark);
+}
+
 /* The identity variable: SPIFFE ID, else the first SAN, else the CN. */
 static const char *identity_of(const struct cert_ext *x)
 {
@@ -351,15 +376,33 @@ static void allow(struct decision *d, const char *rule)
 	d->rule = rule;
 }
 
-/* Key, signature, lifetime and policy limits. Returns 0 if they pass. */
+/* Key, signature, lifetime and policy limits. Returns 0 if they pass. A
+ * limit that cannot tell (a key of unknown size, a signature digest that
+ * cannot be determined) denies. */
 static int check_limits(const struct policy *pol, const struct cert_eval *ce,
                         struct trace *t, struct decision *d)
 {
 	const struct cert_ext *x = ce->ext;
 	const struct cert_facts *f = ce->facts;
+	const char *kt = lists_key_type_name(x->key_type);
 	char nid[16];
 
+	if (pol->allowed_key_types.src) {
+		snprintf(nid, sizeof(nid), "%d", x->key_type);
+		if (!strset_has(pol->allowed_key_types.set, nid, strlen(nid))) {
+			trace_add(t, "allowed_key_types=fail(%s)", x->key_name);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_key_types", "key type %s is not allowed", x->key_name);
+			return -1;
+		}
+		trace_add(t, "allowed_key_types=pass(%s)", kt ? kt : x->key_name);
+	}
 	if (pol->min_rsa_bits && (x->key_type == EVP_PKEY_RSA || x->key_type == EVP_PKEY_RSA_PSS)) {
+		if (x->key_bits <= 0) {
+			trace_add(t, "min_rsa_bits=fail(unknown size)");
+			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of unknown size, the policy requires %d bits",
+			     pol->min_rsa_bits);
+			return -1;
+		}
 		if (x->key_bits < pol->min_rsa_bits) {
 			trace_add(t, "min_rsa_bits=fail(%d<%d)", x->key_bits, pol->min_rsa_bits);
 			deny(pol, d, DEC_CERT_UNTRUSTED, "min_rsa_bits", "RSA key of %d bits, the policy requires %d",
@@ -368,22 +411,49 @@ static int check_limits(const struct policy *pol, const struct cert_eval *ce,
 		}
 		trace_add(t, "min_rsa_bits=pass(%d)", x->key_bits);
 	}
-	if (pol->allowed_curves.src && x->key_type == EVP_PKEY_EC) {
-		if (!strset_has(pol->allowed_curves.set, x->curve, strlen(x->curve))) {
-			trace_add(t, "allowed_curves=fail(%s)", x->curve);
-			deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", x->curve);
+	if (pol->allowed_curves.src && x->key_type != EVP_PKEY_RSA && x->key_type != EVP_PKEY_RSA_PSS) {
+		/* every other key: EC by its curve, the rest by their type */
+		const char *c = lists_key_curve(x->key_type, x->curve);
+
+		if (!c[0]) {
+			trace_add(t, "allowed_curves=fail(%s)", x->key_name);
+			if (x->key_type == EVP_PKEY_EC)
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC key without a named curve");
+			else
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "key type %s is not allowed", x->key_name);
 			return -1;
 		}
-		trace_add(t, "allowed_curves=pass(%s)", x->curve);
+		if (!strset_has(pol->allowed_curves.set, c, strlen(c))) {
+			trace_add(t, "allowed_curves=fail(%s)", c);
+			if (x->key_type == EVP_PKEY_EC)
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "EC curve %s is not allowed", c);
+			else
+				deny(pol, d, DEC_CERT_UNTRUSTED, "allowed_curves", "key type %s is not allowed", x->key_name);
+			return -1;
+		}
+		trace_add(t, "allowed_curves=pass(%s)", c);
 	}
 	if (pol->forbid_signature.src) {
-		snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
-		if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
-			trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
-			deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
-			return -1;
+		if (x->sig_md_nid == NID_undef) {
+			/* Ed25519 and Ed448 sign without a separate digest; any
+			 * other signature whose digest is unknown cannot be
+			 * shown to avoid the forbidden ones */
+			if (x->sig_nid != NID_ED25519 && x->sig_nid != NID_ED448) {
+				trace_add(t, "forbid_signature=fail(%s, digest unknown)", x->sig_alg);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature",
+				     "the digest of signature %s cannot be determined", x->sig_alg);
+				return -1;
+			}
+			trace_add(t, "forbid_signature=pass(%s, no separate digest)", x->sig_alg);
+		} else {
+			snprintf(nid, sizeof(nid), "%d", x->sig_md_nid);
+			if (strset_has(pol->forbid_signature.set, nid, strlen(nid))) {
+				trace_add(t, "forbid_signature=fail(%s)", x->sig_alg);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "forbid_signature", "signed with %s", x->sig_alg);
+				return -1;
+			}
+			trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
 		}
-		trace_add(t, "forbid_signature=pass(%s)", x->sig_alg);
 	}
 	if (pol->max_lifetime_days) {
 		int64_t days = (f->not_after - f->not_before) / 86400;
@@ -449,8 +519,8 @@ static int needs_ext(const struct policy *pol)
 		if (k != ID_THUMBPRINT && k != ID_ISSUER_THUMBPRINT &&
 		    (pol->allow[k].src || pol->deny[k].src))
 			return 1;
-	return pol->min_rsa_bits || pol->allowed_curves.src || pol->forbid_signature.src ||
-	       pol->require_policies.src;
+	return pol->min_rsa_bits || pol->allowed_curves.src || pol->allowed_key_types.src ||
+	       pol->forbid_signature.src || pol->require_policies.src;
 }
 
 static void decide(const struct policy *pol, const struct req_facts *rq,
@@ -515,6 +585,13 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		return;
 	}
 	if (!ce || !ce->parsed) {
+		if (rq->forwarded) {
+			/* decoded, but not one certificate in exact DER */
+			trace_add(t, "forwarded=fail(not DER)");
+			deny(pol, d, DEC_FORWARDED_INVALID, "forwarded",
+			     "forwarded certificate is not valid DER");
+			return;
+		}
 		trace_add(t, "parse=fail");
 		deny(pol, d, DEC_CERT_UNVERIFIED, "cert_parse", "certificate is not valid DER");
 		return;
@@ -561,6 +638,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			deny(pol, d, DEC_INTERNAL, "verify_internal", "agent verification did not run");
 			return;
 		}
+		if (ce->agent_verify == CERT_VERIFY_BAD_CHAIN && rq->forwarded) {
+			trace_add(t, "forwarded=fail(chain not DER)");
+			deny(pol, d, DEC_FORWARDED_INVALID, "forwarded",
+			     "forwarded certificate chain is not a list of DER certificates");
+			return;
+		}
 		if (ce->agent_verify != X509_V_OK) {
 			trace_add(t, "verify(agent)=fail(%d at depth %d)", ce->agent_verify, ce->agent_depth);
 			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(ce->agent_verify), "%s (%d)",
@@ -585,6 +668,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		if (id_match((enum id_kind)k, &pol->deny[k], ce, &what)) {
 			trace_add(t, "%s=fail(%s)", deny_rules[k], what ? what : "");
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
+			return;
+		}
+		if (issuer_undecided((enum id_kind)k, &pol->deny[k], ce)) {
+			trace_add(t, "%s=fail(no verified issuer)", deny_rules[k]);
+			deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
+			     "%s: no verified path to an issuer could be built", deny_rules[k]);
 			return;
 		}
 		trace_add(t, "%s=pass", deny_rules[k]);
@@ -617,6 +706,16 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	if (!matched) {
 		int only_tp = 1;
 
+		for (int k = 0; k < ID_KINDS; k++) {
+			const struct cfg_list *l = allow_list(pol, k, &tmp);
+
+			if (l && issuer_undecided((enum id_kind)k, l, ce)) {
+				trace_add(t, "%s=fail(no verified issuer)", allow_rules[k]);
+				deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
+				     "%s: no verified path to an issuer could be built", allow_rules[k]);
+				return;
+			}
+		}
 		for (int k = 1; k < ID_KINDS; k++)
 			if (allow_list(pol, k, &tmp))
 				only_tp = 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "comment.h"
 #include "errbuf.h"
 #include "tplist.h"
 
@@ -177,7 +178,8 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Line grammar, after cutting at the first '#' and trimming:
+/* Line grammar, after cutting the comment (comment.h: '#' or ';' at the
+ * start or after a space or tab) and trimming:
  *   digest := byte{20} | byte{32} | byte (':' byte){19} | byte (':' byte){31}
  *   byte   := hexdigit hexdigit
  * Leading spaces/tabs and trailing spaces/tabs/CR/LF are trimmed. Colons go
@@ -185,7 +187,7 @@ static int hexval(char c)
  * half-separated digest is more likely a paste error than a thumbprint. */
 int tplist_parse_line(const char *line, size_t len, unsigned char out[32])
 {
-	const char *p = line, *end, *hash;
+	const char *p = line, *end;
 	size_t n = 0;
 	int colons = -1;   /* -1: not known until the first byte boundary */
 
@@ -193,10 +195,7 @@ int tplist_parse_line(const char *line, size_t len, unsigned char out[32])
 		return 0;
 	if (!line)
 		return -1;
-	end = line + len;
-	hash = memchr(line, '#', len);
-	if (hash)
-		end = hash;
+	end = line + comment_cut(line, len);
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t' ||

@@ -203,12 +203,17 @@ static int hexv(char c)
 }
 
 /* Reference for tplist_parse_line(), from its documented grammar: cut at
- * the first '#', trim, then 40 or 64 hex digits, or 20 or 32 hex pairs
+ * the first '#' or ';' that starts the line or follows a space or tab, trim, then 40 or 64 hex digits, or 20 or 32 hex pairs
  * with ':' between every pair. */
 static int ref_parse_line(const char *s, size_t len, unsigned char out[32])
 {
-	const char *hash = memchr(s, '#', len);
-	size_t b = 0, e = hash ? (size_t)(hash - s) : len, n, i;
+	size_t b = 0, e = len, n, i;
+
+	for (i = 0; i < len; i++)
+		if ((s[i] == '#' || s[i] == ';') && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
+			e = i;
+			break;
+		}
 
 	while (b < e && (s[b] == ' ' || s[b] == '\t'))
 		b++;

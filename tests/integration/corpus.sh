@@ -475,10 +475,18 @@ case_ allow_issuer_thumbprints-not id.crt  cert_untrusted  identity           ye
 case_ deny_issuer_thumbprints chained-full.crt cert_untrusted deny_issuer_thumbprints yes - "$A" "$CA" "deny_issuer_thumbprints = $INTER_SHA256"
 case_ deny_issuer_thumbprints-root id-full.crt cert_untrusted deny_issuer_thumbprints yes - "$A" "$CA" "deny_issuer_thumbprints = $ROOT_SHA256"
 case_ deny_issuer_thumbprints-not chained-full.crt ok      verified           yes - "$A" "$CA" "deny_issuer_thumbprints = $ROOT_SHA256"
-# The issuer is looked for in the chain the client sent: id.crt alone does not
-# name its issuer. (Not through HAProxy: curl completes the chain with the
-# root from --cacert, as id-full.crt does.)
-case_ deny_issuer_thumbprints-not-sent id.crt ok           verified           no - "$A" "$CA" "deny_issuer_thumbprints = $ROOT_SHA256"
+# The issuer is the one on the path the agent verified, not one the client
+# sent: id.crt alone (a resumed session, a client that sends no chain) is
+# still caught by the deny list of its root.
+case_ deny_issuer_thumbprints-not-sent id.crt cert_untrusted deny_issuer_thumbprints yes - "$A" "$CA" "deny_issuer_thumbprints = $ROOT_SHA256"
+
+# ... also under verify = haproxy, where the agent builds the path itself
+# from ca_file, intermediates and what the client sent; no path is a denial
+case_ haproxy-issuer-deny-sent chained-full.crt cert_untrusted deny_issuer_thumbprints yes "--verify 0" "verify = haproxy" "$CA" "deny_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-allow  chained-full.crt ok             allow_issuer_thumbprints yes "--verify 0" "verify = haproxy" "$CA" "allow_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-deny-intermediates chained.crt cert_untrusted deny_issuer_thumbprints no "--verify 0" "verify = haproxy" "$CA" "intermediates = ca/inter/ca.pem" "deny_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-deny-nopath chained.crt cert_untrusted issuer_unknown   no "--verify 0" "verify = haproxy" "$CA" "deny_issuer_thumbprints = $INTER_SHA256"
+case_ haproxy-issuer-allow-nopath chained.crt cert_untrusted issuer_unknown  no "--verify 0" "verify = haproxy" "$CA" "allow_issuer_thumbprints = $INTER_SHA256"
 
 # SPKI pins
 case_ allow_spki_pins       id.crt         ok              allow_spki_pins    yes - "$A" "$CA" "allow_spki_pins = $ID_PIN"

@@ -292,6 +292,22 @@ if want config; then
     done
     long=$(printf 'allow_cn = %0240d' 0)
     check "a 250-character line (inih would cut it)" config_rejected long "$P"$'\n'"$long" "line longer than"
+    # issuer rules are matched on the path the agent verifies itself: with
+    # no trust store there is none
+    check "deny_issuer_thumbprints under verify = haproxy without ca_file" config_rejected issuer-nostore \
+        $'[policy default]\nverify = haproxy\ndeny_issuer_thumbprints = '"$(printf '%064d' 0)" \
+        ":3: deny_issuer_thumbprints: [policy default]: issuer rules need ca_file or ca_dir"
+    # a warning, not an error: a [route] on frontend to verify = haproxy
+    config_warned() {
+        local f=$WORK/config/fe-haproxy.ini out rc
+        printf '%s\n' $'[route partners]\nfrontend = fe_partners\npolicy = default\n[policy default]\nverify = haproxy' >"$f"
+        out=$("$CERTSPOA_BIN" -c -f "$f" 2>&1 >/dev/null)
+        rc=$?
+        [ "$rc" -eq 0 ] || { WHY="exit $rc, want 0 (stderr: $out)"; return 1; }
+        has "$out" "$f:2: WARNING: [route partners]" || return 1
+        has "$out" "set verify = both with this frontend's CA as ca_file" || return 1
+    }
+    check "[route] on frontend to a verify = haproxy policy: -c warns, exit 0" config_warned
 fi
 
 # ---------------------------------------------------------------- (a) explain
@@ -1097,12 +1113,13 @@ INI
         # Size limits: HAProxy's buffer (tune.bufsize 16384, less
         # tune.maxrewrite) bounds a request's headers, so any header value
         # that reaches certspoa fits its SPOE frame and certspoa's 64 KB
-        # header limit. 15 KB of base64 is decoded and refused as not DER;
+        # header limit. 15 KB of base64 is decoded and refused as not DER
+        # (a forwarded certificate that is not DER is a malformed header);
         # 30 KB never gets past HAProxy.
         big=":$(head -c 15000 /dev/zero | tr '\0' 'A'):"
         raw_denied b-raw-oversized "$big"
-        check "15 KB Client-Cert (${#big} bytes, 11 KB of zero bytes) -> 403 cert_unverified/cert_parse" \
-            gateway_denied 403 cert_unverified cert_parse
+        check "15 KB Client-Cert (${#big} bytes, 11 KB of zero bytes) -> 403 forwarded_invalid/forwarded" \
+            gateway_denied 403 forwarded_invalid forwarded
         big=":$(head -c 30000 /dev/zero | tr '\0' 'A'):"
         raw_denied b-raw-huge "$big"
         check "Client-Cert larger than HAProxy's buffer (${#big} bytes) -> 400 from HAProxy" eq "$STATUS" 400

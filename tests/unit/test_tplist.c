@@ -113,7 +113,9 @@ TEST(tplist_parse_trimming_and_comments)
 	CHECK_EQ_INT(parse(SHA1_ABC "\r\n", d), 20);
 	CHECK_EQ_INT(parse(SHA256_ABC "  # alice, laptop", d), 32);
 	CHECK_EQ_MEM(d, sha256_abc, 32);
-	CHECK_EQ_INT(parse(SHA256_ABC "#no space", d), 32);
+	/* one comment syntax (comment.h): '#' or ';' after white space only */
+	CHECK_EQ_INT(parse(SHA256_ABC "#no space", d), -1);
+	CHECK_EQ_INT(parse(SHA256_ABC " ; semicolon", d), 32);
 	CHECK_EQ_INT(parse("\t" SHA256_ABC "\t# tabbed\r", d), 32);
 	CHECK_EQ_INT(parse("", d), 0);
 	CHECK_EQ_INT(parse("   \t ", d), 0);
