@@ -75,11 +75,12 @@ check "control: /admin/x, listed client -> served" served_as allowed
 
 note "path spellings of /admin [$((SECONDS - START)) s]"
 for p in '//admin/x' '/ADMIN/x' '/./admin/x' '/x/../admin/x' '/%61dmin/x' '/adm%69n/x' '/admin/./x' \
-    '///admin/x' '/Admin/x'; do
+    '///admin/x' '/Admin/x' '/%41DMIN/x' '/%2E%2E/admin/x' '/public/%2e%2e/admin/x' '/admin?x=1'; do
     aget_cert "p-$p" "$PUB$p" notlisted --http1.1 --path-as-is
     check "path $p -> 403 by the admin policy, not the default" admin_denied
 done
 for p in '/%2Fadmin/x' '/%2fadmin/x' '/;/admin/x' '/a\..\admin/x' '/%00/admin/x' '/admin%00/x' \
+    '/public/..;/admin/x' '/admin;jsessionid=x/y' \
     '/%2e/admin/x' '/%2e%2e/admin/x'; do
     aget_cert "q-$p" "$PUB$p" notlisted --http1.1 --path-as-is
     case $p in
@@ -109,6 +110,8 @@ aget_cert h-dot "$ADM/x" notlisted --http1.1 -H "Host: admin.example.com."
 check "Host admin.example.com. (trailing dot) -> 403 by the admin policy" admin_denied
 aget_cert h-upper "$ADM/x" notlisted --http1.1 -H "Host: ADMIN.example.com:443"
 check "Host ADMIN.example.com:443 -> 403 by the admin policy" admin_denied
+aget_cert h-upper-dot "$ADM/x" notlisted --http1.1 -H "Host: ADMIN.example.com.:443"
+check "Host ADMIN.example.com.:443 -> 403 by the admin policy" admin_denied
 aget_cert h-upper-h2 "https://ADMIN.EXAMPLE.COM:$HTTPS_PORT/x" notlisted --http2 \
     --resolve "ADMIN.EXAMPLE.COM:$HTTPS_PORT:127.0.0.1"
 check "HTTP/2, SNI and :authority ADMIN.EXAMPLE.COM -> 403 by the admin policy" admin_denied
