@@ -140,6 +140,27 @@ for m in haproxy agent both; do
     resume_case "allow_issuer verify=$m, root-issued client" "/a$k/x" deny "${ROOTC[@]}"
 done
 
+# The realistic order: the session is made on a route without issuer
+# rules (the agent never looked at the chain), then resumed for one with.
+note "session made on the default route, resumed on an issuer route [$((SECONDS - START)) s]"
+for m in haproxy agent both; do
+    k=${m:0:1}
+    for v in 13 12id; do
+        case $v in
+            13) vargs=(-tls1_3) ;;
+            12id) vargs=(-tls1_2 -no_ticket) ;;
+        esac
+        s=$WORK/x$k-$v.sess
+        sclient "x$k-$v-full" "$CONNECT" "$(request /x)" -servername localhost "${vargs[@]}" "${CHAIN[@]}" \
+            -sess_out "$s"
+        check "cross verify=$m TLS $v: full handshake on the default route -> served" served_as chained
+        sclient "x$k-$v-resumed" "$CONNECT" "$(request "/d$k/x")" -servername localhost "${vargs[@]}" \
+            "${CHAIN[@]}" -sess_in "$s"
+        check "cross verify=$m TLS $v: the session WAS resumed" reused
+        check "cross verify=$m TLS $v: resumed on the deny_issuer route -> 403" issuer_denied
+    done
+done
+
 # The decisions on resumed sessions were made without a chain from HAProxy:
 # make sure HAProxy did resume (ssl_fc_is_resumed is not logged by the
 # example: s_client's "Reused" above is the evidence), and that the agent
