@@ -115,6 +115,14 @@ check "Host ADMIN.example.com.:443 -> 403 by the admin policy" admin_denied
 aget_cert h-upper-h2 "https://ADMIN.EXAMPLE.COM:$HTTPS_PORT/x" notlisted --http2 \
     --resolve "ADMIN.EXAMPLE.COM:$HTTPS_PORT:127.0.0.1"
 check "HTTP/2, SNI and :authority ADMIN.EXAMPLE.COM -> 403 by the admin policy" admin_denied
+for h in 'admin.example.com@public.example.com' 'public.example.com@admin.example.com' 'admin.example.com:443@x' \
+    'admin.example.com:abc' '[admin.example.com]' 'admin.example.com..' 'admin%2eexample.com' 'admin.example.com%00' \
+    'admin.example.com:0443' 'admin.example.com:'; do
+    sclient "h-odd-$h" "127.0.0.1:$HTTPS_PORT" "GET /x HTTP/1.1\\r\\nHost: $h\\r\\nConnection: close\\r\\n\\r\\n" \
+        -servername admin.example.com -cert "$PKI/notlisted.crt" -key "$PKI/notlisted.key"
+    check "SNI admin, Host '$h' -> the admin policy or refused, never the default" \
+        eval 'admin_denied || refused host_ambiguous || denied 403 sni_host_mismatch'
+done
 aget_cert h-none "$ADM/x" notlisted --http1.0 -H "Host:"
 check "HTTP/1.0 without Host (SNI admin) -> refused, host_ambiguous" refused host_ambiguous
 
