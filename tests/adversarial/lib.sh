@@ -78,15 +78,21 @@ b64der() { openssl x509 -in "$1" -outform DER | base64 -w0; }
 
 # adv_test_cfg EXAMPLE-CFG OUT - a copy of a shipped haproxy.cfg with
 # test-only lines: tests/integration/policy/mtls-api-test-headers.cfg
-# (decision variables as X-Test-* response headers) before the
-# "default_backend app" of the gated frontend, and
+# (decision variables as X-Test-* response headers) and
+# tests/adversarial/frontend-test.cfg (TLS facts: resumed, version) before
+# the "default_backend app" of the gated frontend, and
 # tests/adversarial/app-echo-test.cfg (what the application received) before
 # the "http-request return" of frontend app-echo.
 adv_test_cfg() {
-    awk -v fe="$POLICY_DIR/mtls-api-test-headers.cfg" -v app="$ADV_DIR/app-echo-test.cfg" '
+    awk -v fe="$POLICY_DIR/mtls-api-test-headers.cfg" -v app="$ADV_DIR/app-echo-test.cfg" \
+        -v tls="$ADV_DIR/frontend-test.cfg" '
         /^frontend / { in_app = ($2 == "app-echo") }
         in_app && !a && /^    http-request return / { while ((getline l < app) > 0) print l; a = 1 }
-        !f && !in_app && $0 == "    default_backend app" { while ((getline l < fe) > 0) print l; f = 1 }
+        !f && !in_app && $0 == "    default_backend app" {
+            while ((getline l < fe) > 0) print l
+            while ((getline l < tls) > 0) print l
+            f = 1
+        }
         { print }' "$1" >"$2"
     grep -q 'X-Test-Rule' "$2" && grep -q 'X-Test-App-Path' "$2"
 }

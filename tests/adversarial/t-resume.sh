@@ -67,12 +67,19 @@ issuer_denied() {
     return 1
 }
 
-reused() { eq "$REUSED" Reused; }
+# resumed, as s_client and as HAProxy (ssl_fc_is_resumed) see it
+reused() {
+    eq "$REUSED" Reused || return 1
+    eq "$(hdr X-Test-TLS-Resumed)" 1 || { WHY="HAProxy's ssl_fc_is_resumed: $WHY"; return 1; }
+}
 served_or_unknown() {
     [ "$STATUS $(hdr X-Certspoa-Rule)" = "403 issuer_unknown" ] && not_served && return 0
     served_as "$1"
 }
-fresh() { eq "$REUSED" New; }
+fresh() {
+    eq "$REUSED" New || return 1
+    eq "$(hdr X-Test-TLS-Resumed)" 0 || { WHY="HAProxy's ssl_fc_is_resumed: $WHY"; return 1; }
+}
 
 # ------------------------------------------------------------ ordering first
 # (before any request has shown the agent the intermediate)
@@ -117,7 +124,7 @@ resume_case() {
         fi
         sclient "$tag-$v-resumed" "$CONNECT" "$(request "$path")" -servername localhost "${vargs[@]}" "$@" \
             -sess_in "$s"
-        check "$tag TLS $v: the session WAS resumed (s_client says Reused)" reused
+        check "$tag TLS $v: the session WAS resumed (s_client: Reused; HAProxy: ssl_fc_is_resumed 1)" reused
         if [ "$expect" = deny ]; then
             check "$tag TLS $v: resumed session -> 403 as well" issuer_denied
         elif [ "$tag" != "${tag#*verify=haproxy}" ]; then
