@@ -168,6 +168,9 @@ check "/stats.json lists the subject" has "$json" "alert(1)"
 check "/stats.json has no <script> tag that could open" eval '! [[ $json =~ \<script[[:space:]/\>] ]]' 
 ctype=$($CURL -s -o /dev/null -w '%{content_type}' --max-time 5 "http://127.0.0.1:$STATS_HTTP_PORT/stats.json")
 check "/stats.json is served as application/json" matches "$ctype" '^application/json'
+sh=$($CURL -s -o /dev/null -D - --max-time 5 "http://127.0.0.1:$STATS_HTTP_PORT/stats.json" | tr -d '\r')
+check "/stats.json: X-Content-Type-Options: nosniff (a browser never reads it as HTML)" \
+    has "$sh" "X-Content-Type-Options: nosniff"
 
 # ------------------------------------------------------------ agent hung, killed
 
