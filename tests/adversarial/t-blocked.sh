@@ -9,7 +9,8 @@
 #     a long path) -> 503, even for a listed certificate;
 #   - verdicts do not cross between concurrent HTTP/2 streams of two
 #     clients (pipelined NOTIFY frames);
-#   - TLS 1.2 renegotiation cannot turn a denial into an allow;
+#   - TLS 1.2 renegotiation cannot turn a denial into an allow; TLS 1.0
+#     and 1.1 get no handshake;
 #   - malformed certificates over SPOP straight to the agent, with
 #     ssl_c_verify 0 (HAProxy "verified") -> deny, the agent lives on;
 #   - a subject holding <script> is escaped on the agent's status page
@@ -130,6 +131,16 @@ check "renegotiation attempted (s_client says RENEGOTIATING)" has "$RENEG" RENEG
 check "not-listed client: first request 403; after 'R' nothing is served" \
     matches "$RENEG_CODES" '^403 (403 )?$'
 check "... the application saw nothing" hasnt "$RENEG" "backend saw"
+
+# ------------------------------------------------------------ old TLS versions
+
+note "TLS 1.0 / 1.1 (ssl-min-ver TLSv1.2) [$((SECONDS - START)) s]"
+for v in tls1 tls1_1; do
+    sclient "old-$v" "127.0.0.1:$HTTPS_PORT" 'GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+        -servername localhost "-$v" -cipher 'DEFAULT:@SECLEVEL=0' -cert "$PKI/allowed.crt" -key "$PKI/allowed.key"
+    check "$v: no handshake, no answer (the listed client included)" eq "[$STATUS][$TLSVER]" "[][]"
+    check "$v: HAProxy refused it (alert protocol version)" file_has "$WORK/resp/old-$v.err" "alert protocol version"
+done
 
 # ------------------------------------------------------------ SPOP straight to the agent
 
