@@ -16,6 +16,8 @@
 #                 names without "t-" and ".sh": ONLY=resume, ONLY='r*'
 #   CERTSPOA_BIN  the agent (make adversarial passes the one it built)
 #   KEEP_OUT=1    keep every script's work directory under tests/out/
+#   SCRIPT_TIMEOUT  seconds a script may run before it is killed and
+#                 counted as failed (default 300)
 #
 # Each script prints its checks and ends with one line
 #   adv-NAME-VERSION: N passed, N failed
@@ -31,6 +33,7 @@ CERTSPOA_BIN=${CERTSPOA_BIN:-$TOP/certspoa}
 case $CERTSPOA_BIN in /*) ;; *) CERTSPOA_BIN=$PWD/$CERTSPOA_BIN ;; esac
 export CERTSPOA_BIN
 ROOTS=${CERTSPOA_ROOTS:-/var/cache/certspoa/roots}
+SCRIPT_TIMEOUT=${SCRIPT_TIMEOUT:-300}
 rc=0
 t_all=$SECONDS
 
@@ -84,8 +87,9 @@ for v in $VERSIONS; do
         n=${n#t-}
         name=adv-$n-$v
         ts=$SECONDS
-        out=$(HAPROXY=$hap CERTSPOA_NO_BUILD=1 SUITE_NAME=$name "$s" 2>&1)
+        out=$(HAPROXY=$hap CERTSPOA_NO_BUILD=1 SUITE_NAME=$name timeout -k 10 "$SCRIPT_TIMEOUT" "$s" 2>&1)
         src=$?
+        [ "$src" -eq 124 ] && echo "FAILED: $s did not finish within $SCRIPT_TIMEOUT s (killed)"
         printf '%s\n' "$out" | grep -v "^$name: [0-9]* passed, [0-9]* failed\$"
         line=$(printf '%s\n' "$out" | grep "^$name: [0-9]* passed, [0-9]* failed\$" | tail -n 1)
         if [ -z "$line" ]; then
