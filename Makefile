@@ -39,6 +39,8 @@ endif
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c
+# who may read which stats page (pure; cfg.c validates token_file with it)
+CORE_SRC += agent/statsauth.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
 DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/explain.c agent/main.c

@@ -153,6 +153,11 @@ struct config {
 	char *pid_file;
 	int reload_watch_ms;         /* 0 = no polling */
 	char *stats_listen;          /* NULL = no stats listener */
+	char *stats_token_file;      /* [stats] token_file; NULL = none */
+	int stats_token_file_line;
+	char *stats_token;           /* its token, trimmed; NULL = none */
+	size_t stats_token_len;
+	int stats_token_world_readable;  /* a warning for certspoa -c and the log */
 	int socket_mode;             /* unix socket permissions, -1 = leave to the umask */
 	char *trace_secret;          /* trace argument must equal it; NULL = no traces */
 	struct route *routes;        /* first match wins, else default_policy */

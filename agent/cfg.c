@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
+#include <openssl/crypto.h>
 
 #include "cert.h"
 #include "comment.h"
@@ -16,6 +18,7 @@
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "statsauth.h"
 #include "strset.h"
 #include "tplist.h"
 
@@ -144,6 +147,8 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
+	{ CFG_S_STATS, "token_file", CFG_T_STR, 0, 0, NULL, AGENT(stats_token_file), NULL,
+	  "bearer token file (16+ chars, re-read on reload); off loopback, pages but /metrics /healthz /readyz need 'Authorization: Bearer TOKEN' (no file: 403)" },
 
 	{ CFG_S_FORWARDED, "trusted_proxies", CFG_T_LIST, 0, 0, NULL, AGENT(fwd.trusted_proxies), NULL,
 	  "addresses/CIDRs allowed to forward a client certificate in a header; from anyone else it is a denial (forwarded_untrusted)" },
@@ -196,7 +201,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "allow_cn", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_CN), NULL,
 	  "allow: subject common names (case-insensitive)" },
 	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
-	  "deny (always wins): certificate thumbprints" },
+	  "deny (checked before this policy's allow lists): certificate thumbprints" },
 	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
 	  "deny: serial numbers [issuer DN]; FF also names the serial whose DER bytes are FF (-1)" },
 	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
@@ -635,6 +640,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		}
 		if (set_value(ps, k, base, value) < 0)
 			return 0;
+		if (ps->section == CFG_S_STATS && k->offset == AGENT(stats_token_file))
+			ps->cfg->stats_token_file_line = ps->line;
 		if (ps->section == CFG_S_POLICY) {
 			if (k->offset == POLICY(ca_file))
 				ps->policy->ca_file_line = ps->line;
@@ -695,6 +702,53 @@ static char *read_line_sections(char *str, int num, void *stream)
 		*q = ']';
 	}
 	return s;
+}
+
+/* [stats] token_file: one token, trimmed; an unreadable, empty or
+ * malformed file is an error, a world-readable one a warning. */
+static int load_stats_token(struct cfg_parse *ps)
+{
+	struct config *cfg = ps->cfg;
+	char buf[STATSAUTH_TOKEN_MAX + 64];
+	const char *why = NULL;
+	struct stat st;
+	size_t n;
+	FILE *f;
+	int more;
+
+	ps->line = cfg->stats_token_file_line;
+	if (!(f = fopen(cfg->stats_token_file, "r"))) {
+		cfg_error(ps, "token_file", "%s: %s", cfg->stats_token_file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		cfg_error(ps, "token_file", "%s: not a regular file", cfg->stats_token_file);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	more = n == sizeof(buf);
+	fclose(f);
+	if (more)
+		why = "holds a token longer than 1024 characters";
+	else
+		statsauth_token_parse(buf, &n, &why);
+	if (why) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		cfg_error(ps, "token_file", "%s %s", cfg->stats_token_file, why);
+		return -1;
+	}
+	if (!(cfg->stats_token = malloc(n + 1))) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		cfg_error(ps, "token_file", "out of memory");
+		return -1;
+	}
+	memcpy(cfg->stats_token, buf, n);
+	cfg->stats_token[n] = 0;
+	cfg->stats_token_len = n;
+	cfg->stats_token_world_readable = (st.st_mode & S_IROTH) != 0;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
 }
 
 /* The first of p's lists that needs the leaf's issuer (an issuer
@@ -869,6 +923,8 @@ static int load_files(struct cfg_parse *ps)
 			return -1;
 		}
 	}
+	if (cfg->stats_token_file && load_stats_token(ps) < 0)
+		return -1;
 	if (cfg->fwd.enabled) {
 		ps->line = cfg->fwd.line;
 		if (!cfg->fwd.trusted_proxies.src) {
@@ -899,6 +955,12 @@ int cfg_warnings(const struct config *cfg, FILE *out)
 		        "frontend's CA: set verify = both with this frontend's CA as ca_file\n",
 		        cfg->file, r->frontend.line ? r->frontend.line : r->line, r->name,
 		        r->policy->name);
+		n++;
+	}
+	if (cfg->stats_token_world_readable) {
+		fprintf(out, "%s:%d: WARNING: token_file %s is readable by every user: chmod o-r "
+		        "(e.g. 0400, or 0440 with the agent's group)\n", cfg->file,
+		        cfg->stats_token_file_line, cfg->stats_token_file);
 		n++;
 	}
 	return n;
@@ -985,6 +1047,10 @@ void cfg_free(struct config *cfg)
 	free(cfg->ready_file);
 	free(cfg->pid_file);
 	free(cfg->stats_listen);
+	free(cfg->stats_token_file);
+	if (cfg->stats_token)
+		OPENSSL_cleanse(cfg->stats_token, cfg->stats_token_len);
+	free(cfg->stats_token);
 	free(cfg->trace_secret);
 	free(cfg->file);
 	free(cfg);

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "httpd.h"
 #include "log.h"
+#include "statsauth.h"
 
 struct client {
 	ev_io io;                     /* first: callbacks recover the client */
@@ -44,6 +46,8 @@ static const char *status_text(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Request Entity Too Large";
@@ -53,17 +57,21 @@ static const char *status_text(int status)
 }
 
 static void respond(struct client *c, int status, const char *ctype, const struct sbuf *body,
-                    int head_only)
+                    int head_only, const char *www_auth)
 {
 	size_t blen = body && !body->failed ? body->len : 0;
 
 	if (body && body->failed) {
 		status = 500;
 		ctype = "text/plain";
+		www_auth = NULL;
 	}
 	sbuf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-	            "Connection: close\r\n\r\n", status, status_text(status), ctype, blen);
+	            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
+	            status, status_text(status), ctype, blen);
+	if (www_auth)
+		sbuf_printf(&c->out, "WWW-Authenticate: %s\r\n", www_auth);
+	sbuf_puts(&c->out, "Connection: close\r\n\r\n");
 	if (blen && !head_only)
 		sbuf_put(&c->out, body->p, blen);
 	c->answered = 1;
@@ -77,22 +85,85 @@ static void simple(struct client *c, int status, const char *msg)
 	struct sbuf b = { 0 };
 
 	sbuf_printf(&b, "%s\n", msg);
-	respond(c, status, "text/plain; charset=utf-8", &b, 0);
+	respond(c, status, "text/plain; charset=utf-8", &b, 0, NULL);
 	sbuf_free(&b);
+}
+
+/* Header lines after the request line: find Authorization (name compared
+ * case-insensitively on its exact length; value without surrounding
+ * spaces). Lines are NUL-free: handle() refused a NUL in the head. */
+static void find_authz(const char *p, const char *end, struct httpd_request *rq)
+{
+	static const char name[] = "authorization";
+	const size_t nlen = sizeof(name) - 1;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = eol ? eol : end;
+		const char *colon = memchr(p, ':', (size_t)(line_end - p));
+
+		if (colon && (size_t)(colon - p) == nlen && strncasecmp(p, name, nlen) == 0) {
+			const char *v = colon + 1, *ve = line_end;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if (rq->authz)
+				rq->authz_dup = 1;
+			rq->authz = v;
+			rq->authz_len = (size_t)(ve - v);
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+}
+
+int httpd_authorize(const struct httpd_request *rq, const char *token, size_t token_len,
+                    struct httpd_response *r)
+{
+	enum statsauth_verdict v = statsauth_check(rq->local, rq->path, rq->authz, rq->authz_len,
+	                                           rq->authz_dup, token, token_len);
+
+	switch (v) {
+	case STATSAUTH_SERVE:
+		return 1;
+	case STATSAUTH_UNAUTHORIZED:
+		r->status = 401;
+		r->content_type = "text/plain; charset=utf-8";
+		r->www_authenticate = "Bearer realm=\"certspoa stats\"";
+		sbuf_puts(&r->body, "this page needs Authorization: Bearer <the token of [stats] token_file>\n");
+		return 0;
+	case STATSAUTH_NO_TOKEN:
+	case STATSAUTH_VERDICTS:
+		break;
+	}
+	r->status = 403;
+	r->content_type = "text/plain; charset=utf-8";
+	sbuf_puts(&r->body, "set token_file in [stats] to serve this on a non-loopback address "
+	          "(only /metrics, /healthz and /readyz are public)\n");
+	return 0;
 }
 
 /* A whole request head is in c->in: route it. */
 static void handle(struct client *c)
 {
 	struct httpd_response r = { .status = 200, .content_type = "text/plain; charset=utf-8" };
-	char *sp1, *sp2, *q, *eol;
+	struct httpd_request rq = { .local = c->h->local };
+	char *sp1, *sp2, *q, *eol, *hend;
 	int head;
 
+	/* the head ends at the first empty line (client_cb saw one) */
+	hend = memmem(c->in, c->in_len, "\n\r\n", 3);
+	if (!hend || ((q = memmem(c->in, c->in_len, "\n\n", 2)) && q < hend))
+		hend = memmem(c->in, c->in_len, "\n\n", 2);
 	eol = memchr(c->in, '\n', c->in_len);
-	if (!eol || memchr(c->in, 0, (size_t)(eol - c->in))) {
+	if (!eol || !hend || memchr(c->in, 0, (size_t)(hend - c->in))) {
 		simple(c, 400, "bad request");
 		return;
 	}
+	find_authz(eol + 1, hend, &rq);
 	*eol = 0;
 	sp1 = strchr(c->in, ' ');
 	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
@@ -108,8 +179,9 @@ static void handle(struct client *c)
 	}
 	if ((q = strchr(sp1 + 1, '?')))
 		*q = 0;
-	c->h->fn(c->h->arg, sp1 + 1, &r);
-	respond(c, r.status, r.content_type, &r.body, head);
+	rq.path = sp1 + 1;
+	c->h->fn(c->h->arg, &rq, &r);
+	respond(c, r.status, r.content_type, &r.body, head, r.www_authenticate);
 	sbuf_free(&r.body);
 }
 
@@ -211,6 +283,16 @@ int httpd_open(struct httpd *h, struct ev_loop *loop, const char *spec,
 	h->loop = loop;
 	h->fn = fn;
 	h->arg = arg;
+	if (h->l.is_unix) {
+		h->local = 1;
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		/* the address really bound: "localhost" or a name resolves here */
+		h->local = getsockname(h->l.fd, (struct sockaddr *)&ss, &sl) == 0 &&
+		           statsauth_addr_is_local((struct sockaddr *)&ss, sl);
+	}
 	ev_io_init(&h->accept_w, accept_cb, h->l.fd, EV_READ);
 	h->accept_w.data = h;
 	ev_io_start(loop, &h->accept_w);

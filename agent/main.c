@@ -82,11 +82,16 @@ static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
 
 /* ---- stats routes ---- */
 
-static void stats_route(void *arg, const char *path, struct httpd_response *r)
+static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_response *r)
 {
 	struct agent *a = arg;
 	struct stats_snapshot *snap;
+	const char *path = rq->path;
 
+	/* on a non-loopback listener, only /metrics /healthz /readyz without
+	 * the [stats] token_file's bearer token (statsauth.h) */
+	if (!httpd_authorize(rq, a->cfg->stats_token, a->cfg->stats_token_len, r))
+		return;
 	if (strcmp(path, "/healthz") == 0) {
 		sbuf_puts(&r->body, "ok\n");
 		return;
@@ -154,6 +159,14 @@ static int start_listeners(struct agent *a)
 		}
 		a->stats_on = 1;
 		LOG(LOG_INFO, 0, "stats on http://%s/", a->stats_httpd.l.bound);
+		if (!a->stats_httpd.local)
+			LOG(LOG_INFO, 0, "stats: %s is not a loopback address: /metrics, /healthz and /readyz "
+			    "are public, every other page %s", a->stats_httpd.l.bound,
+			    a->cfg->stats_token ? "needs the token_file's bearer token" :
+			    "answers 403 (no token_file)");
+		if (a->cfg->stats_token_world_readable)
+			LOG(LOG_WARN, 0, "[stats] token_file %s is readable by every user: chmod o-r it",
+			    a->cfg->stats_token_file);
 	}
 	if (a->cfg->ready_file && write_file_atomic(a->cfg->ready_file, ready) < 0)
 		LOG(LOG_WARN, 0, "cannot write ready_file %s: %s", a->cfg->ready_file, strerror(errno));

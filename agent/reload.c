@@ -68,6 +68,8 @@ unsigned long long agent_files_signature(const char *file, const struct config *
 	}
 	if (cfg)
 		h = sig_of(cfg->fwd.trusted_proxies.file, h);
+	if (cfg)
+		h = sig_of(cfg->stats_token_file, h);   /* a rotated stats token */
 	return h;
 }
 

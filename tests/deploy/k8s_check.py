@@ -278,12 +278,75 @@ for word, path in re.findall(r"\b(crt|ca-file)\s+(/\S+)", hcfg):
 check("k8s: haproxy.cfg fails closed (deny unless verdict is allow)",
       re.search(r"deny status 503 .*unless certspoa_allow", hcfg)
       and re.search(r"acl certspoa_allow var\(txn\.certspoa\.verdict\) -m str allow", hcfg))
+# The pod's haproxy.cfg strips the same certificate/identity header family as
+# the mtls-api example (t-headers.sh runs that one for real), and shadow mode
+# never gets a Client-Cert.
+api_cfg = os.path.join(os.path.dirname(os.path.abspath(spoe_conf)), "..", "haproxy-examples",
+                       "mtls-api", "haproxy.cfg")
+with open(api_cfg) as f:
+    api_strip = [l.strip() for l in f if re.match(r"\s*(http-request del-header|option http-restrict-req-hdr-names)\b", l)]
+pod_strip = [l.strip() for l in hcfg.splitlines()
+             if re.match(r"\s*(http-request del-header|option http-restrict-req-hdr-names)\b", l)]
+check("k8s: haproxy.cfg strips every header mtls-api/haproxy.cfg strips",
+      api_strip and set(api_strip) <= set(pod_strip),
+      "missing: %s" % sorted(set(api_strip) - set(pod_strip)))
+check("k8s: haproxy.cfg sets Client-Cert only without would_deny (shadow mode does not vouch)",
+      all("would_deny" in l for l in hcfg.splitlines() if re.search(r"set-header\s+Client-Cert\b", l))
+      and re.search(r"set-header\s+Client-Cert\b", hcfg))
 check("k8s: haproxy.cfg has no chroot (it would hide the socket)",
       not re.search(r"^\s*chroot\b", hcfg, re.M))
 hp = proxy.get("readinessProbe", {}).get("httpGet", {})
 hb = re.findall(r'bind\s+"\$\{HEALTH_BIND-:(\d+)\}"', hcfg)
 check("k8s: haproxy readinessProbe port is its health frontend",
       hb and port_of(proxy, hp.get("port")) == int(hb[0]), "%r vs %r" % (hp, hb))
+
+# ------------------------------------------------------------- network policy
+# The stats listener is on the pod IP (probes, Prometheus): only Prometheus
+# may reach it; clients only reach HAProxy's TLS port; the SPOP socket is a
+# unix socket, so no network port at all.
+def named_port(port):
+    """A NetworkPolicy port (number or name) as a containerPort number."""
+    if isinstance(port, int):
+        return port
+    for c in containers.values():
+        for p in c.get("ports", []):
+            if p.get("name") == port:
+                return p["containerPort"]
+    return None
+
+
+pod_ports = {p["containerPort"] for c in containers.values() for p in c.get("ports", [])}
+https_port = port_of(proxy, "https")
+nps = [np for np in by_kind.get("NetworkPolicy", {}).values()
+       if all(meta.get("labels", {}).get(k) == v
+              for k, v in np["spec"].get("podSelector", {}).get("matchLabels", {}).items())
+       and np["spec"].get("podSelector", {}).get("matchLabels")]
+if check("k8s: a NetworkPolicy selects the pods", len(nps) == 1, "found %d" % len(nps)):
+    np = nps[0]["spec"]
+    check("k8s: NetworkPolicy restricts Ingress", "Ingress" in np.get("policyTypes", []))
+    rules = np.get("ingress", [])
+    check("k8s: NetworkPolicy: every ingress rule names its ports (no all-ports rule)",
+          rules and all(r.get("ports") for r in rules))
+    opened = {}
+    for r in rules:
+        for p in r.get("ports", []):
+            num = named_port(p.get("port"))
+            check("k8s: NetworkPolicy port %r is a port of the pod" % p.get("port"), num in pod_ports,
+                  "pod ports %s" % sorted(pod_ports))
+            opened.setdefault(num, []).append(r.get("from"))
+    check("k8s: NetworkPolicy opens HAProxy's TLS port %s" % https_port, https_port in opened)
+    froms = opened.get(stats_port, [])
+    check("k8s: NetworkPolicy opens the stats port %s only to selected peers" % stats_port,
+          froms and all(f for f in froms), "rules for it: %s" % froms)
+    peers = [peer for f in froms if f for peer in f]
+    check("k8s: NetworkPolicy: stats peers are a namespace AND a pod selector (Prometheus)",
+          peers and all(peer.get("namespaceSelector", {}).get("matchLabels") and
+                        peer.get("podSelector", {}).get("matchLabels") and "ipBlock" not in peer
+                        for peer in peers), "peers: %s" % peers)
+    check("k8s: NetworkPolicy opens nothing but the TLS and stats ports",
+          set(opened) <= {https_port, stats_port}, "opened %s" % sorted(opened, key=str))
+    check("k8s: no container port for SPOP (the agent is on a unix socket)",
+          not [p for p in agent.get("ports", []) if p["containerPort"] != stats_port])
 
 # ------------------------------------------------------------- hardening
 psc = spec.get("securityContext", {})

@@ -12,8 +12,8 @@
  * Invariants:
  * - the answer is what the request line calls for, worked out here from the
  *   first 8191 bytes: none while the head is incomplete, 413 when those
- *   bytes hold no complete head, 400 for a malformed request line (a NUL,
- *   a missing part, a target not starting with '/', a version not
+ *   bytes hold no complete head, 400 for a NUL anywhere in the head or a
+ *   malformed request line (a missing part, a target not starting with '/', a version not
  *   "HTTP/1."), 405 for a method other than GET and HEAD, else the route's
  *   status, which got the path without its query string;
  * - the answer is "HTTP/1.1 <status> <reason>", the fixed headers, a
@@ -44,10 +44,16 @@ static char sock_path[108];
 static pid_t owner;
 static int verbose;                  /* FUZZ_VERBOSE set: one line per input */
 
-static void route(void *arg, const char *path, struct httpd_response *r)
+static void route(void *arg, const struct httpd_request *rq, struct httpd_response *r)
 {
+	const char *path = rq->path;
+
 	(void)arg;
 	FUZZ_ASSERT(path[0] == '/');
+	/* the Authorization value is one header line's, without its ends */
+	FUZZ_ASSERT(!rq->authz || (!memchr(rq->authz, '\n', rq->authz_len) &&
+	                           !memchr(rq->authz, '\r', rq->authz_len)));
+	FUZZ_ASSERT(rq->local == 1);         /* a unix socket is local */
 	FUZZ_ASSERT(!strchr(path, '?') && !strchr(path, ' ') && !strchr(path, '\n'));
 	if (strcmp(path, "/nf") == 0) {
 		r->status = 404;
@@ -98,15 +104,20 @@ static int connect_client(void)
  * *nf when the route is asked for "/nf". */
 static int expected(const char *req, size_t n, int *head, int *nf)
 {
-	const char *eol, *sp1, *sp2, *end, *q;
+	const char *eol, *sp1, *sp2, *end, *q, *hend;
 
 	*head = *nf = 0;
 	if (n > HTTPD_REQ_MAX - 1)
 		n = HTTPD_REQ_MAX - 1;
 	if (!memmem(req, n, "\r\n\r\n", 4) && !memmem(req, n, "\n\n", 2))
 		return n == HTTPD_REQ_MAX - 1 ? 413 : 0;
+	/* the head ends at the first empty line; a NUL anywhere in it is 400 */
+	hend = memmem(req, n, "\n\r\n", 3);
+	q = memmem(req, n, "\n\n", 2);
+	if (!hend || (q && q < hend))
+		hend = q;
 	eol = memchr(req, '\n', n);
-	if (memchr(req, 0, (size_t)(eol - req)))
+	if (memchr(req, 0, (size_t)(hend - req)))
 		return 400;
 	sp1 = memchr(req, ' ', (size_t)(eol - req));
 	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1)) : NULL;
