@@ -19,6 +19,7 @@
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../integration/lib.sh"
 
 ADV_DIR=$TOP/tests/adversarial
+export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in the tree (spop.py is imported)
 POLICY_DIR=$TOP/tests/integration/policy
 BEHIND=$TOP/haproxy-examples/behind-proxy
 FWD_SPOE_CONF=$TOP/spoe-conf/certspoa-forwarded.conf
