@@ -36,7 +36,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
-CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c \
+CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/handler.c agent/cfg.c agent/log.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
@@ -210,7 +210,7 @@ help:
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -228,6 +228,7 @@ FUZZ_DICT_cert    := tests/fuzz/cert.dict
 FUZZ_DICT_fwd     := tests/fuzz/fwd.dict
 FUZZ_DICT_httpd   := tests/fuzz/httpd.dict
 FUZZ_DICT_dn      := tests/fuzz/dn.dict
+FUZZ_DICT_uri     := tests/fuzz/uri.dict
 FUZZ_MAXLEN_spop    := 16384
 FUZZ_MAXLEN_handler := 16384
 FUZZ_MAXLEN_conn    := 32768
@@ -236,6 +237,7 @@ FUZZ_MAXLEN_cert    := 8192
 FUZZ_MAXLEN_fwd     := 32768
 FUZZ_MAXLEN_httpd   := 16384
 FUZZ_MAXLEN_dn      := 4096
+FUZZ_MAXLEN_uri     := 4096
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run

@@ -198,6 +198,12 @@ int explain_main(int argc, char **argv)
 		}
 		printf("  %s\n", p);
 	}
+	if (rq.has_route_path) {
+		/* the path the routes compared, handed to HAProxy as the path
+		 * variable when it differs from --path */
+		printf("%-12s %.*s%s\n", "path:", (int)rq.route_path.len, rq.route_path.ptr,
+		       rq.path_changed ? " (normalized)" : "");
+	}
 	print_kv("route:", route);
 	print_kv("policy:", pol ? pol->name : NULL);
 	print_kv("verdict:", d.code == DEC_ALLOW ? "allow" : "deny");

@@ -12,6 +12,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "uri.h"
 
 const unsigned int handler_lat_bounds_us[HANDLER_LAT_BUCKETS - 1] = {
 	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000
@@ -75,6 +76,8 @@ void handler_destroy(struct handler_ctx *hc)
 	cache_destroy(&hc->cache);
 	free(hc->fwd_buf);
 	hc->fwd_buf = NULL;
+	free(hc->path_buf);
+	hc->path_buf = NULL;
 }
 
 /* Argument table: name, accepted types (bit mask of 1 << SPOP_DATA_*). */
@@ -85,6 +88,7 @@ enum arg_id {
 	ARG_CHAIN,
 	ARG_SNI,
 	ARG_HOST,
+	ARG_HOST_COUNT,
 	ARG_PATH,
 	ARG_SRC,
 	ARG_FRONTEND,
@@ -108,6 +112,7 @@ static const struct {
 	[ARG_CHAIN]   = { "chain",   5, T(BIN) },
 	[ARG_SNI]     = { "sni",     3, T(STR) },
 	[ARG_HOST]    = { "host",    4, T(STR) },
+	[ARG_HOST_COUNT] = { "host_count", 10, T_INT },
 	[ARG_PATH]    = { "path",    4, T(STR) },
 	[ARG_SRC]     = { "src",     3, T(IPV4) | T(IPV6) },
 	[ARG_FRONTEND]  = { "frontend",  8, T(STR) },
@@ -170,6 +175,10 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
 		case ARG_HOST:
 			rq->has_host = 1;
 			rq->host = v.u.str;
+			break;
+		case ARG_HOST_COUNT:
+			rq->has_host_count = 1;
+			rq->host_count = data_int(&v);
 			break;
 		case ARG_PATH:
 			rq->has_path = 1;
@@ -376,9 +385,14 @@ static void opt_int(char **p, char *end, const char *name, int64_t v)
 		*p = save;
 }
 
+/* path: the normalized path the routes compared, when it differs from
+ * the raw one (haproxy.cfg sets it with set-path on allowed requests). It
+ * must fit: an allow without it would send the application a path the
+ * agent did not route on. */
 static int encode_verdict(char **p, char *end, const struct decision *d,
                           const struct cert_eval *ce, const char *policy,
-                          const char *route, const struct trace *t)
+                          const char *route, const struct spop_str *path,
+                          const struct trace *t)
 {
 	const struct dec_info *di = &dec_table[d->code];
 
@@ -387,6 +401,8 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	    put_int_var(p, end, "status", d->status) < 0 ||
 	    put_cstr_var(p, end, "code", di->code) < 0 ||
 	    put_cstr_var(p, end, "reason", di->reason) < 0)
+		return -1;
+	if (path && put_str_var(p, end, "path", path->ptr, path->len) < 0)
 		return -1;
 	/* then the rest, most useful first, each only if it fits */
 	if (d->detail[0])
@@ -497,7 +513,17 @@ const struct policy *handler_decide(struct handler_ctx *hc, struct req_facts *rq
 	memset(ce, 0, sizeof(*ce));
 	if (!rq->bad_arg)
 		take_forwarded(hc, rq);
-	pol = rules_route(hc->cfg, rq, route);
+	/* room for the normalized path, made on first use; without it a route
+	 * on the path cannot match and the request is refused */
+	if (!hc->path_buf && hc->cfg->routes)
+		hc->path_buf = malloc(URI_PATH_MAX);
+	memset(d, 0, sizeof(*d));
+	if (rules_route(hc->cfg, rq, hc->path_buf, hc->path_buf ? URI_PATH_MAX : 0, t, d,
+	                &pol, route) < 0) {
+		trace_add(t, "route=%s", *route);
+		trace_add(t, "verdict=deny");
+		return NULL;
+	}
 	trace_add(t, "route=%s", *route);
 	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
 		handler_eval_cert(hc, pol, rq, now, ce);
@@ -557,11 +583,27 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	} else {
 		const struct policy *pol;
 		const char *route = NULL;
+		char *actions = out;
 
 		t.on = trace_allowed(hc->cfg, &rq);
 		t.len = 0;
 		t.truncated = 0;
 		pol = handler_decide(hc, &rq, now, &t, &ce, &d, &route);
+		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route,
+		                   rq.path_changed ? &rq.route_path : NULL, &t) < 0) {
+			if (!rq.path_changed)
+				goto no_room;
+			/* the normalized path does not fit in the ACK: refuse
+			 * rather than allow a path the agent did not route on */
+			out = actions;
+			d.code = DEC_BAD_REQUEST;
+			d.status = pol ? pol->deny_status : 403;
+			d.rule = "path_ambiguous";
+			d.shadowed = 0;
+			snprintf(d.detail, sizeof(d.detail), "the normalized path does not fit in the answer");
+			if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, NULL, &t) < 0)
+				goto no_room;
+		}
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
 		if (pol)
@@ -578,8 +620,6 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			res->has_src = rq.has_src;
 			res->src = rq.src;
 		}
-		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, &t) < 0)
-			goto no_room;
 	}
 	if (spop_frame_end(start, out) < 0)
 		goto no_room;

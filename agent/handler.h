@@ -40,6 +40,7 @@ struct handler_ctx {
 	int cache_enabled;
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
 	unsigned char *fwd_buf;           /* forwarded-header decoding, made on first use */
+	char *path_buf;                   /* the normalized path (URI_PATH_MAX), made on first use */
 	struct handler_stats stats;
 };
 
@@ -76,7 +77,9 @@ void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
 
 /* From the arguments to the verdict: forwarded header, route, certificate
  * (through the cache), rules with an optional trace. Also what `certspoa
- * explain` runs. Returns the policy used (NULL only without any policy). */
+ * explain` runs. Returns the policy used, or NULL when the request was
+ * refused before a route was chosen (d holds the denial, *route is
+ * ROUTE_NONE). */
 const struct policy *handler_decide(struct handler_ctx *hc, struct req_facts *rq,
                                     int64_t now, struct trace *t, struct cert_eval *ce,
                                     struct decision *d, const char **route);

@@ -19,6 +19,7 @@
 #include "lists.h"
 #include "strset.h"
 #include "tplist.h"
+#include "uri.h"
 
 #define LIST_LINE_MAX 4096
 
@@ -735,17 +736,35 @@ static int other_item(void *arg, const char *item, size_t len, char *err, size_t
 		return add_str(c->l, buf, strlen(buf), err, errlen);
 	case OL_HOSTNAME:
 		lists_lower(buf);
+		if (len > 1 && buf[len - 1] == '.')
+			buf[--len] = 0;    /* requests are compared without it */
 		if (!valid_hostname_pattern(buf)) {
 			set_err(err, errlen, "'%s' is not a host name or *.suffix pattern", buf);
 			return -1;
 		}
 		return add_str(c->l, buf, len, err, errlen);
-	case OL_PATH:
+	case OL_PATH: {
+		/* requests are routed on their normalized path: a prefix must be
+		 * in that form already, or it could never match */
+		char norm[sizeof(buf)];
+		enum uri_err ue;
+		size_t nl = 0;
+
 		if (buf[0] != '/') {
 			set_err(err, errlen, "'%s' does not start with '/'", buf);
 			return -1;
 		}
+		ue = uri_path_norm(buf, len, norm, sizeof(norm), &nl);
+		if (ue != URI_OK) {
+			set_err(err, errlen, "'%s': %s", buf, uri_err_str[ue]);
+			return -1;
+		}
+		if (nl != len || strncasecmp(norm, buf, len) != 0) {
+			set_err(err, errlen, "'%s' is not a normalized path (write '%.*s')", buf, (int)nl, norm);
+			return -1;
+		}
 		return add_str(c->l, buf, len, err, errlen);
+	}
 	case OL_PLAIN:
 		return add_str(c->l, buf, len, err, errlen);
 	case OL_CIDR:

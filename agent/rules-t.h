@@ -43,6 +43,8 @@ struct req_facts {
 	struct spop_str chain;    /* ssl_c_chain_der, or the forwarded chain */
 	int has_sni, has_host, has_path, has_src, has_frontend;
 	struct spop_str sni, host, path, frontend;
+	int has_host_count;
+	int64_t host_count;       /* req.hdr_cnt(host); unknown when not sent */
 	struct spop_data src;     /* IPV4 or IPV6 */
 	int has_fwd_cert, has_fwd_chain;
 	struct spop_str fwd_cert, fwd_chain;   /* raw header values */
@@ -53,6 +55,10 @@ struct req_facts {
 	int forwarded;            /* cert/chain came from a trusted proxy's header */
 	int fwd_untrusted;        /* a header came from an untrusted source */
 	int fwd_error;            /* enum fwd_error when decoding failed, else 0 */
+	/* set by rules_route when a route uses the path */
+	int has_route_path;
+	struct spop_str route_path;   /* the normalized path routes compared */
+	int path_changed;         /* route_path differs from path: hand it back */
 };
 
 struct cache_entry;

@@ -1,7 +1,11 @@
 /* The decision. Pure: no I/O, no clock (now is passed in), no allocation.
  *
- * Order of checks (the first failure decides; `code` is the class, `rule`
- * the precise check):
+ * Before a route is chosen (rules_route; only for the inputs routes use):
+ *   path_ambiguous  bad_request        a path the application may read otherwise
+ *   host_ambiguous  bad_request        no Host, several, or not one host[:port]
+ *   sni_host        sni_host_mismatch  SNI differs from Host (routes use them)
+ * Then, in the chosen policy (rules_decide), the order of checks (the first
+ * failure decides; `code` is the class, `rule` the precise check):
  *   request   bad_request          an argument of the wrong type
  *   forwarded forwarded_untrusted  certificate header from an untrusted source
  *             forwarded_invalid    malformed certificate header
@@ -29,6 +33,7 @@
 #include "spop.h"
 #include "strset.h"
 #include "tplist.h"
+#include "uri.h"
 
 const struct dec_info dec_table[DEC_CODES] = {
 	[DEC_ALLOW]               = { "ok",                  "Client certificate accepted" },
@@ -101,29 +106,6 @@ const char *rules_verify_rule(int code)
 
 /* ---- small matchers ---- */
 
-static int str_eq_nocase(struct spop_str a, struct spop_str b)
-{
-	return a.len == b.len && strncasecmp(a.ptr, b.ptr, a.len) == 0;
-}
-
-/* Host header without its port ("example.com:8443", "[::1]:443"). */
-static struct spop_str host_only(struct spop_str h)
-{
-	if (h.len && h.ptr[0] == '[') {
-		const char *rb = memchr(h.ptr, ']', h.len);
-
-		if (rb)
-			h.len = (size_t)(rb - h.ptr) + 1;
-		return h;
-	}
-	for (size_t i = 0; i < h.len; i++)
-		if (h.ptr[i] == ':') {
-			h.len = i;
-			break;
-		}
-	return h;
-}
-
 /* name (any case) against a set of lowercase names and "*.suffix" patterns,
  * a wildcard covering exactly one label. */
 static int name_in(const struct strset *set, struct spop_str name)
@@ -153,25 +135,52 @@ static int name_in(const struct strset *set, struct spop_str name)
 	}
 }
 
+static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
+                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 static int prefix_in(const struct strset *set, struct spop_str path)
 {
 	for (size_t i = 0; i < strset_count(set); i++) {
 		const char *p = strset_get(set, i);
-		size_t n = strlen(p);
 
-		if (path.len >= n && memcmp(path.ptr, p, n) == 0)
+		if (uri_prefix_nocase(path.ptr, path.len, p, strlen(p)))
 			return 1;
 	}
 	return 0;
 }
 
-static int route_matches(const struct route *r, const struct req_facts *rq)
+/* What the routes of a configuration look at. */
+struct route_uses {
+	int path, host, sni, sni_host_match;
+};
+
+static void route_uses(const struct config *cfg, struct route_uses *u)
 {
-	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, rq->sni)))
+	memset(u, 0, sizeof(*u));
+	for (const struct route *r = cfg->routes; r; r = r->next) {
+		u->path |= r->path_prefix.src != NULL;
+		u->host |= r->host.src != NULL;
+		u->sni |= r->sni.src != NULL;
+	}
+	for (const struct policy *p = cfg->policies; p; p = p->next)
+		u->sni_host_match |= p->sni_host_match;
+}
+
+/* The request's names in the form routes compare: Host without port and
+ * trailing dot (len 0 when absent or invalid), SNI without trailing dot. */
+struct route_names {
+	struct spop_str host, sni;
+	int host_valid;
+};
+
+static int route_matches(const struct route *r, const struct req_facts *rq,
+                         const struct route_names *nm)
+{
+	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, nm->sni)))
 		return 0;
-	if (r->host.src && !(rq->has_host && name_in(r->host.set, host_only(rq->host))))
+	if (r->host.src && !(nm->host_valid && name_in(r->host.set, nm->host)))
 		return 0;
-	if (r->path_prefix.src && !(rq->has_path && prefix_in(r->path_prefix.set, rq->path)))
+	if (r->path_prefix.src && !(rq->has_route_path && prefix_in(r->path_prefix.set, rq->route_path)))
 		return 0;
 	if (r->frontend.src &&
 	    !(rq->has_frontend && strset_has(r->frontend.set, rq->frontend.ptr, rq->frontend.len)))
@@ -179,19 +188,111 @@ static int route_matches(const struct route *r, const struct req_facts *rq)
 	return 1;
 }
 
-const struct policy *rules_route(const struct config *cfg, const struct req_facts *rq,
-                                 const char **route)
+#define CLAMP(n) ((int)((n) > 64 ? 64 : (n)))
+
+/* Host: missing, several, or not one valid host[:port]. Returns 0 when
+ * fine, -1 with d set. need: a route uses host or a policy compares it. */
+static int check_host(const struct config *cfg, const struct req_facts *rq, int need,
+                      const struct route_names *nm, struct trace *t, struct decision *d)
 {
+	const struct policy *dp = cfg->default_policy;
+
+	if (!rq->has_host) {
+		if (!need)
+			return 0;
+		trace_add(t, "host=fail(missing)");
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "no Host header (a route or sni_host_match needs it)");
+		return -1;
+	}
+	if (rq->has_host_count && rq->host_count != 1) {
+		trace_add(t, "host=fail(host_count %lld)", (long long)rq->host_count);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous", "%lld Host values, exactly one is needed",
+		     (long long)rq->host_count);
+		return -1;
+	}
+	if (!nm->host_valid) {
+		trace_add(t, "host=fail(invalid: %.*s)", CLAMP(rq->host.len), rq->host.ptr);
+		deny(dp, d, DEC_BAD_REQUEST, "host_ambiguous",
+		     "the Host header is not one host[:port] (several values, a comma, space or bad character)");
+		return -1;
+	}
+	return 0;
+}
+
+int rules_route(const struct config *cfg, struct req_facts *rq, char *buf, size_t cap,
+                struct trace *t, struct decision *d, const struct policy **pol,
+                const char **route)
+{
+	const struct policy *dp = cfg->default_policy;
+	struct route_names nm;
+	struct route_uses u;
+
+	memset(&nm, 0, sizeof(nm));
+	rq->has_route_path = rq->path_changed = 0;
+	if (rq->has_host) {
+		const char *n;
+		size_t l;
+
+		nm.host_valid = uri_host_name(rq->host.ptr, rq->host.len, &n, &l) == 0;
+		if (nm.host_valid)
+			nm.host = (struct spop_str){ n, l };
+	}
+	if (rq->has_sni)
+		nm.sni = (struct spop_str){ rq->sni.ptr, uri_name_len(rq->sni.ptr, rq->sni.len) };
+
+	route_uses(cfg, &u);
+	if (rq->bad_arg)
+		goto select;
+	if ((u.host || u.sni_host_match || (u.sni && rq->has_host)) &&
+	    check_host(cfg, rq, u.host || u.sni_host_match, &nm, t, d) < 0)
+		goto refused;
+	/* domain fronting: routing on one name while the application serves
+	 * the other. Whatever the chosen policy would say. */
+	if ((u.sni || u.host) && rq->has_sni && rq->has_host &&
+	    !uri_name_eq(nm.sni.ptr, nm.sni.len, nm.host.ptr, nm.host.len)) {
+		trace_add(t, "sni_host(routes)=fail(%.*s!=%.*s)", CLAMP(nm.sni.len), nm.sni.ptr,
+		          CLAMP(nm.host.len), nm.host.ptr);
+		deny(dp, d, DEC_SNI_HOST_MISMATCH, "sni_host",
+		     "SNI and Host differ (checked before routing: routes use them)");
+		goto refused;
+	}
+	if (u.path) {
+		enum uri_err e;
+		size_t n = 0;
+
+		if (!rq->has_path) {
+			trace_add(t, "path=fail(not sent)");
+			deny(dp, d, DEC_BAD_REQUEST, "path_ambiguous",
+			     "the path argument was not sent (routes use the path)");
+			goto refused;
+		}
+		e = buf ? uri_path_norm(rq->path.ptr, rq->path.len, buf, cap, &n) : URI_ERR_TOO_LONG;
+		if (e != URI_OK) {
+			trace_add(t, "path=fail(%s)", uri_err_str[e]);
+			deny(dp, d, DEC_BAD_REQUEST, "path_ambiguous", "%s", uri_err_str[e]);
+			goto refused;
+		}
+		rq->has_route_path = 1;
+		rq->route_path = (struct spop_str){ buf, n };
+		rq->path_changed = n != rq->path.len || memcmp(buf, rq->path.ptr, n) != 0;
+		if (rq->path_changed)
+			trace_add(t, "path=normalized(%.*s)", (int)(n > 128 ? 128 : n), buf);
+	}
+select:
 	for (const struct route *r = cfg->routes; r; r = r->next) {
-		if (route_matches(r, rq)) {
-			if (route)
-				*route = r->name;
-			return r->policy;
+		if (route_matches(r, rq, &nm)) {
+			*route = r->name;
+			*pol = r->policy;
+			return 0;
 		}
 	}
-	if (route)
-		*route = "default";
-	return cfg->default_policy;
+	*route = "default";
+	*pol = dp;
+	return 0;
+refused:
+	*route = ROUTE_NONE;
+	*pol = NULL;
+	return -1;
 }
 
 /* SPIFFE ID under one of the list's entries: equal, or a path below it.
@@ -352,9 +453,6 @@ static const char *identity_of(const struct cert_ext *x)
 }
 
 /* ---- the decision ---- */
-
-static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
-                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
                  const char *rule, const char *fmt, ...)
@@ -553,11 +651,15 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 
 	/* domain fronting: the name TLS was set up for must be the one asked */
 	if (pol->sni_host_match && rq->has_sni && rq->has_host) {
-		struct spop_str h = host_only(rq->host);
+		struct spop_str h = { NULL, 0 };
+		size_t sl = uri_name_len(rq->sni.ptr, rq->sni.len);
 
-		if (!str_eq_nocase(rq->sni, h)) {
-			trace_add(t, "sni_host=fail(%.*s!=%.*s)", (int)(rq->sni.len > 64 ? 64 : rq->sni.len),
-			          rq->sni.ptr, (int)(h.len > 64 ? 64 : h.len), h.ptr);
+		/* an invalid Host (len 0) never equals an SNI */
+		if (uri_host_name(rq->host.ptr, rq->host.len, &h.ptr, &h.len) < 0)
+			h.len = 0;
+		if (!h.len || !uri_name_eq(rq->sni.ptr, sl, h.ptr, h.len)) {
+			trace_add(t, "sni_host=fail(%.*s!=%.*s)", CLAMP(rq->sni.len), rq->sni.ptr,
+			          CLAMP(rq->host.len), rq->host.ptr);
 			deny(pol, d, DEC_SNI_HOST_MISMATCH, "sni_host", "SNI and Host differ");
 			return;
 		}

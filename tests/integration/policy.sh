@@ -593,15 +593,63 @@ if want routes && [ "$E2E_UP" = 1 ]; then
     check "SNI a.example: good client (allowed by default) -> 403 identity" \
         denied 403 cert_untrusted identity
 
-    get_cert r-host "$BASE/x" other.crt --http1.1 -H "Host: api.example"
+    get_cert r-host "https://api.example:$HTTPS_PORT/x" other.crt --http1.1 -H "Host: api.example"
     check "Host api.example (HTTP/1.1) -> route host: other client allowed" allowed allow_cn other.crt
     check "... route host, policy r_host" routed host r_host
-    get_cert r-host-port "$BASE/x" other.crt --http1.1 -H "Host: api.example:$HTTPS_PORT"
+    get_cert r-host-port "https://api.example:$HTTPS_PORT/x" other.crt --http1.1 -H "Host: api.example:$HTTPS_PORT"
     check "Host api.example:PORT: the port is ignored -> route host" routed host r_host
     get_cert r-host-h2 "https://api.example:$HTTPS_PORT/x" other.crt --http2
     check "HTTP/2 :authority api.example -> route host" routed host r_host
+    get_cert r-host-dot "https://api.example:$HTTPS_PORT/x" other.crt --http1.1 -H "Host: api.example."
+    check "Host api.example. (trailing dot) -> route host" routed host r_host
+    get_cert r-host-case "https://api.example:$HTTPS_PORT/x" other.crt --http1.1 -H "Host: API.Example:$HTTPS_PORT"
+    check "Host API.Example:PORT (case) -> route host" routed host r_host
+    # Routes use SNI and Host: when both are given they must name the same
+    # host, checked BEFORE a route is chosen (domain fronting). This used to
+    # pick a route by one name while the application served the other.
     get_cert r-first "https://a.example:$HTTPS_PORT/x" id.crt --http1.1 -H "Host: api.example"
-    check "SNI a.example + Host api.example: the first route listed (sni) wins" routed sni r_sni
+    check "SNI a.example + Host api.example -> 403 sni_host_mismatch before routing" \
+        denied 403 sni_host_mismatch sni_host
+    check "... route (none), no policy" routed "(none)" ""
+    get_cert r-front "$BASE/x" other.crt --http1.1 -H "Host: api.example"
+    check "SNI localhost + Host api.example (was: route host) -> 403 sni_host_mismatch" \
+        denied 403 sni_host_mismatch sni_host
+    get_cert r-nohost "https://api.example:$HTTPS_PORT/x" other.crt --http1.1 -H "Host:"
+    check "no Host header (routes use host) -> 403 bad_request/host_ambiguous" \
+        denied 403 bad_request host_ambiguous
+    get_cert r-hostlist "https://api.example:$HTTPS_PORT/x" other.crt --http1.1 -H "Host: api.example, a.example"
+    # HAProxy 2.6 passes "Host: a, b" on (req.hdr_cnt 2); 3.0+ answers 400 itself
+    if [ "$STATUS" = 400 ] && [ -z "$(hdr X-Certspoa-Code)" ]; then
+        check "Host 'api.example, a.example': HAProxy itself refused it (400)" hasnt "$BODY" "backend saw"
+    else
+        check "Host 'api.example, a.example' -> 403 bad_request/host_ambiguous" \
+            denied 403 bad_request host_ambiguous
+    fi
+
+    # path_prefix routes see the normalized path (docs/POLICY.md "Routes")
+    # and the application gets the same path (set-path from txn.certspoa.path)
+    n=0
+    for p in /ADMIN/users //admin/users /./admin/users /x/../admin/users /%61dmin/users /%2e%2e/admin/users; do
+        n=$((n + 1))
+        get_cert "r-norm$n" "$BASE$p?q=1" id.crt --path-as-is
+        check "path $p -> route admin (allow_spiffe)" allowed allow_spiffe id.crt
+        check "... route admin, policy r_admin" routed admin r_admin
+        if [ "$p" = /ADMIN/users ]; then
+            want=/ADMIN/users?q=1      # case is compared without, not changed
+        else
+            want=/admin/users?q=1
+        fi
+        check "... the application got $want" eq "$(hdr X-Test-App-Url)" "$want"
+    done
+    for p in /%2Fadmin/users /%2fadmin/users '/;/admin/users' '/admin;x=1/users' '/a%5Cb' '/admin%00'; do
+        n=$((n + 1))
+        get_cert "r-ambig$n" "$BASE$p" id.crt --path-as-is
+        check "path $p -> 403 bad_request/path_ambiguous" denied 403 bad_request path_ambiguous
+    done
+    get_cert r-backslash "$BASE/admin\\users" id.crt --path-as-is
+    check "path with a backslash -> 403 bad_request/path_ambiguous" denied 403 bad_request path_ambiguous
+    get_cert r-plainpath "$BASE/admin/users?q=1" id.crt
+    check "a normal path reaches the application unchanged" eq "$(hdr X-Test-App-Url)" "/admin/users?q=1"
 
     get_cert r-admin "$BASE/admin/users" id.crt
     check "path /admin/users -> route admin (allow_spiffe)" allowed allow_spiffe id.crt
@@ -668,7 +716,8 @@ if want routes && [ "$E2E_UP" = 1 ]; then
     check "strict: no SNI (IP address URL), Host a.example -> 403 sni_host_mismatch" \
         denied 403 sni_host_mismatch sni_host
     get_cert r-loose-front "https://localhost:$HTTPS_PORT/x" good.crt --http1.1 -H "Host: b.example"
-    check "not strict: SNI localhost, Host b.example -> allowed (default policy)" allowed allow_cn good.crt
+    check "not strict, but routes use SNI/Host: SNI localhost, Host b.example -> 403 sni_host_mismatch" \
+        denied 403 sni_host_mismatch sni_host
 
     # identity and expiry variables
     get_cert r-identity "$BASE/admin/x" id.crt -H "X-Client-Identity: forged"
@@ -892,23 +941,49 @@ if want output; then
         check "explain deny_status = 401: status 401" eq "$(kv status "$o")/$(kv code "$o")" 401/cert_untrusted
         cp "$E2E_INI" "$WORK/ex-routes.ini"
         ex_route() { "$CERTSPOA_BIN" explain -f "$WORK/ex-routes.ini" --cert id.crt "$@" 2>&1; }
-        o=$(ex_route --sni a.example --path /x)
+        # routes use host: every request needs a Host (the SNI's name)
+        o=$(ex_route --sni a.example --host a.example --path /x)
         check "explain --sni a.example: route sni, policy r_sni" eq "$(kv route "$o")/$(kv policy "$o")" sni/r_sni
-        o=$(ex_route --sni localhost --host api.example:8443 --path /x)
+        o=$(ex_route --sni api.example --host api.example:8443 --path /x)
         check "explain --host api.example:8443: route host" eq "$(kv route "$o")/$(kv policy "$o")" host/r_host
-        o=$(ex_route --sni localhost --path /ops/a)
+        o=$(ex_route --sni localhost --host localhost --path /ops/a)
         check "explain --path /ops/a: route admin" eq "$(kv route "$o")/$(kv policy "$o")" admin/r_admin
-        o=$(ex_route --sni localhost --path /fe/a --frontend mtls-api)
+        o=$(ex_route --sni localhost --host localhost --path /fe/a --frontend mtls-api)
         check "explain --frontend mtls-api --path /fe/a: route fe" eq "$(kv route "$o")/$(kv policy "$o")" fe/r_fe
-        o=$(ex_route --sni localhost --path /fe/a --frontend another-frontend)
+        o=$(ex_route --sni localhost --host localhost --path /fe/a --frontend another-frontend)
         check "explain --frontend another-frontend --path /fe/a: route fe-other" \
             eq "$(kv route "$o")/$(kv policy "$o")" fe-other/r_sni
-        o=$(ex_route --sni localhost --path /denywins/x)
+        o=$(ex_route --sni localhost --host localhost --path /denywins/x)
         check "explain --path /denywins/x: route denywins, deny_spiffe" \
             eq "$(kv route "$o")/$(kv policy "$o")/$(kv rule "$o")" denywins/r_denywins/deny_spiffe
-        o=$(ex_route --sni localhost --path /x)
+        o=$(ex_route --sni localhost --host localhost --path /x)
         check "explain, no route matches: route default, policy default" \
             eq "$(kv route "$o")/$(kv policy "$o")" default/default
+        # the sidesteps of issue 10 #3, offline: the same normalization
+        for p in /ADMIN/a //admin/a /./admin/a /x/../admin/a /%61dmin/a; do
+            o=$(ex_route --sni localhost --host localhost --path "$p")
+            check "explain --path $p: route admin" eq "$(kv route "$o")/$(kv policy "$o")" admin/r_admin
+        done
+        o=$(ex_route --sni localhost --host localhost --path //%61dmin/./a)
+        check "explain prints the normalized path" eq "$(kv path "$o")" "/admin/a (normalized)"
+        check "... and the trace says so" has "$o" "path=normalized(/admin/a)"
+        for p in /%2Fadmin/a '/;/admin/a' '/a\b'; do
+            o=$(ex_route --sni localhost --host localhost --path "$p")
+            check "explain --path $p: bad_request/path_ambiguous" \
+                eq "$(kv code "$o")/$(kv rule "$o")/$(kv route "$o")" "bad_request/path_ambiguous/(none)"
+        done
+        o=$(ex_route --sni localhost --host "api.example, localhost" --path /x)
+        check "explain --host 'api.example, localhost': bad_request/host_ambiguous" \
+            eq "$(kv code "$o")/$(kv rule "$o")" bad_request/host_ambiguous
+        o=$(ex_route --sni localhost --path /x)
+        check "explain without --host (routes use host): bad_request/host_ambiguous" \
+            eq "$(kv code "$o")/$(kv rule "$o")" bad_request/host_ambiguous
+        o=$(ex_route --sni api.example. --host API.example.:443 --path /x)
+        check "explain --sni api.example. --host API.example.:443: route host" \
+            eq "$(kv route "$o")/$(kv policy "$o")" host/r_host
+        o=$(ex_route --sni localhost --host api.example --path /x)
+        check "explain SNI localhost + Host api.example: sni_host_mismatch before routing" \
+            eq "$(kv code "$o")/$(kv rule "$o")/$(kv route "$o")" "sni_host_mismatch/sni_host/(none)"
 
         printf '[policy default]\nverify = sometimes\n' >"$WORK/ex-bad.ini"
         "$CERTSPOA_BIN" explain -f "$WORK/ex-bad.ini" --cert good.crt >/dev/null 2>&1

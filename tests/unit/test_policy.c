@@ -350,17 +350,23 @@ TEST(policy_routes_first_match_wins)
 	CHECK_EQ_STR(o.route, "default");
 	CHECK_EQ_STR(o.d.rule, "verified");
 
+	/* routes use host and path: every request needs one valid Host (and,
+	 * with an SNI, the same name) and a path */
 	memset(&rq, 0, sizeof(rq));
-	rq.has_sni = 1;
+	rq.has_sni = rq.has_host = rq.has_path = 1;
+	rq.path = (struct spop_str){ "/", 1 };
 	rq.sni = (struct spop_str){ "db.internal.example.com", 23 };
+	rq.host = (struct spop_str){ "db.internal.example.com", 23 };
 	run_req(cfg, NULL, 0, &rq, &o);
 	CHECK_EQ_STR(o.route, "internal");
 	CHECK_EQ_STR(dec_table[o.d.code].code, "ok");
 	CHECK_EQ_STR(o.d.rule, "anonymous");
 
 	memset(&rq, 0, sizeof(rq));
-	rq.has_frontend = 1;
+	rq.has_frontend = rq.has_host = rq.has_path = 1;
+	rq.path = (struct spop_str){ "/", 1 };
 	rq.frontend = (struct spop_str){ "partners", 8 };
+	rq.host = (struct spop_str){ "partners.example.com", 20 };
 	run_req(cfg, P.alice_der, P.alice_len, &rq, &o);
 	CHECK_EQ_STR(o.route, "by-frontend");
 	CHECK(strstr(o.trace, "policy=strict") != NULL);
