@@ -35,17 +35,20 @@ adv_begin blocked
 } >>"$WORK/pki.log" 2>&1
 check "client certificate with subject CN=<script>alert(1)</script>" test -s "$PKI/xss.crt"
 
-free_port STATS_HTTP_PORT
 INI=$WORK/blocked.ini
-agent_ini "$INI" 127.0.0.1:0 "$WORK/blocked.ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" ||
-    fail "example certspoa.ini has the keys the test substitutes"
-printf '\n[stats]\nlisten = 127.0.0.1:%s\n' "$STATS_HTTP_PORT" >>"$INI"
-
-if ! adv_mtls blocked "$INI"; then
-    fail "agent and HAProxy (mtls-api example) start" "$WHY"
-    adv_end
-    exit
-fi
+# The stats listener's port is chosen here: if another test took it in the
+# meantime, the agent cannot bind it - try another.
+for try in 1 2 3; do
+    free_port STATS_HTTP_PORT
+    agent_ini "$INI" 127.0.0.1:0 "$WORK/blocked.ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" ||
+        fail "example certspoa.ini has the keys the test substitutes"
+    printf '\n[stats]\nlisten = 127.0.0.1:%s\n' "$STATS_HTTP_PORT" >>"$INI"
+    adv_mtls blocked "$INI" && break
+    note "start $try failed: $WHY"
+    cleanup_started() { local p; for p in "${CHILD_PIDS[@]}"; do stop_pid "$p"; done; }
+    cleanup_started
+    [ "$try" = 3 ] && { fail "agent and HAProxy (mtls-api example) start" "$WHY"; adv_end; exit; }
+done
 AGENT_MAIN_PID=$AGENT_PID
 
 is_unavailable() { denied 503 agent_unavailable; }
@@ -208,13 +211,16 @@ stop_pid "$HAP_PID"
 # ------------------------------------------------------------ garbage agent
 
 note "an 'agent' that answers garbage [$((SECONDS - START)) s]"
-free_port GARBAGE_PORT
+# (it binds port 0 and writes the port it got, so no other test can take it
+# in between)
 python3 -c '
-import socket, sys, threading
+import os, socket, sys, threading
 s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("127.0.0.1", 0))
 s.listen(64)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 def serve(c):
     try:
         c.recv(65536)
@@ -226,9 +232,9 @@ def serve(c):
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
-' "$GARBAGE_PORT" >"$WORK/garbage.log" 2>&1 &
+' "$WORK/garbage.port" >"$WORK/garbage.log" 2>&1 &
 CHILD_PIDS+=("$!")
-if wait_until 5 port_open "$GARBAGE_PORT" && AGENT_ADDR=127.0.0.1:$GARBAGE_PORT &&
+if wait_until 5 test -s "$WORK/garbage.port" && AGENT_ADDR=127.0.0.1:$(cat "$WORK/garbage.port") &&
     adv_start_hap haproxy-garbage "HTTPS_PORT APP_PORT STATS_PORT" mtls_env "$WORK/blocked-haproxy.cfg"; then
     BASE=https://localhost:$HTTPS_PORT
     req_cert garbage allowed

@@ -8,9 +8,9 @@
 #
 # mtls-api: a path-selected route (path_prefix = /shadow/) with mode =
 # shadow next to an enforcing default policy. (Not a Host route: with one,
-# certspoa refuses a Host that differs from the SNI before routing.) mtls-per-connection: the default
-# policy in shadow mode, two requests on one connection (the second decided
-# from the session's verdict).
+# certspoa refuses a Host that differs from the SNI before routing.)
+# mtls-per-connection: the default policy in shadow mode, two requests on
+# one connection (the second decided from the session's verdict).
 #
 #   tests/adversarial/t-shadow.sh
 #   HAPROXY="tests/versions/haproxy.sh 3.2" tests/adversarial/t-shadow.sh
