@@ -38,7 +38,8 @@ endif
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
-            agent/rules.c agent/handler.c agent/cfg.c agent/log.c
+            agent/rules.c agent/handler.c agent/cfg.c agent/log.c \
+            agent/spiffe.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
@@ -210,7 +211,7 @@ help:
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -229,6 +230,7 @@ FUZZ_DICT_fwd     := tests/fuzz/fwd.dict
 FUZZ_DICT_httpd   := tests/fuzz/httpd.dict
 FUZZ_DICT_dn      := tests/fuzz/dn.dict
 FUZZ_DICT_uri     := tests/fuzz/uri.dict
+FUZZ_DICT_rules   := tests/fuzz/rules.dict
 FUZZ_MAXLEN_spop    := 16384
 FUZZ_MAXLEN_handler := 16384
 FUZZ_MAXLEN_conn    := 32768
@@ -238,6 +240,7 @@ FUZZ_MAXLEN_fwd     := 32768
 FUZZ_MAXLEN_httpd   := 16384
 FUZZ_MAXLEN_dn      := 4096
 FUZZ_MAXLEN_uri     := 4096
+FUZZ_MAXLEN_rules   := 4096
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run
@@ -348,3 +351,22 @@ bench-e2e: bench-tools
 
 -include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
 # --- end benchmarks ---
+
+# --- probe ---
+# certspoa probe (agent/probe.c; the diagnosis in agent/probe-diag.c and
+# the HTTP answer parser in agent/probe-http.c, both pure; docs/PROBE.md). Added to the binary and the unit runner here so this block
+# is the only Makefile change. `make probe`: tests/probe/run.sh against real
+# HAProxy (HAPROXY="tests/versions/haproxy.sh 3.2" for 3.2), with the probe
+# also run under ASan+UBSan (./certspoa-san, built first).
+PROBE_PURE := $(BUILD)/agent/probe-diag.o $(BUILD)/agent/probe-http.o
+PROBE_OBJ  := $(BUILD)/agent/probe.o $(PROBE_PURE)
+$(BIN): $(PROBE_OBJ)
+$(BUILD)/tests/unit/run-unit: $(PROBE_PURE)
+
+probe: $(BIN)
+	$(MAKE) --no-print-directory SAN=address,undefined certspoa-san
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) CERTSPOA_SAN_BIN=$(CURDIR)/certspoa-san tests/probe/run.sh
+
+.PHONY: probe
+-include $(PROBE_OBJ:.o=.d)
+# --- end probe ---

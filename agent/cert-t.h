@@ -34,8 +34,19 @@ enum cert_san_type {
 	CERT_SAN_TYPES
 };
 
-#define CERT_EXT_MAX_SANS      64
-#define CERT_EXT_MAX_POLICIES  16
+/* Every SAN, CN and policy is kept: nothing is dropped for want of room
+ * (a certificate is at most CERT_DER_MAX bytes, which bounds the counts).
+ * Policies limit how many SANs they accept (max_sans, at most
+ * CERT_SANS_KEEP_MAX): a certificate with more SANs than that keeps none
+ * (san_total still counts them), since every policy denies it. This bounds
+ * what a cached cert_ext can hold. */
+#define CERT_SANS_KEEP_MAX 10000
+struct cert_san {
+	enum cert_san_type type;
+	const char *value;
+	unsigned char ip[16];     /* CERT_SAN_IP: raw address */
+	int ip_len;               /* 4 or 16 */
+};
 
 /* Extended key usage bits. */
 #define CERT_EKU_PRESENT      0x01U   /* the extension is there at all */
@@ -48,15 +59,15 @@ enum cert_san_type {
  * (cert_get_ext); every string points into it. */
 struct cert_ext {
 	int nsans;
-	struct {
-		enum cert_san_type type;
-		const char *value;
-		unsigned char ip[16];     /* CERT_SAN_IP: raw address */
-		int ip_len;               /* 4 or 16 */
-	} sans[CERT_EXT_MAX_SANS];
-	int sans_truncated;           /* more SANs than CERT_EXT_MAX_SANS */
-	const char *cn;               /* first commonName of the subject, "" if none */
-	const char *spiffe_id;        /* first URI SAN starting "spiffe://", or NULL */
+	const struct cert_san *sans;  /* all nsans of them, in certificate order */
+	int san_total;                /* every GeneralName of the SAN extension, of any type;
+	                                 more than CERT_SANS_KEEP_MAX: nsans is 0 */
+	const char *cn;               /* first commonName of the subject (UTF-8), "" if none */
+	int ncns;                     /* commonNames in the subject */
+	const char *const *cns;       /* all of them, UTF-8, in subject order */
+	const char *const *cns_canon; /* the same, normalized as DN values (dn_norm_value) */
+	int nspiffe;                  /* URI SANs of scheme "spiffe", in any case */
+	const char *spiffe_id;        /* the first of them, or NULL (maybe not a valid ID) */
 	const char *subject_canon;    /* dn_canon form of the subject */
 	const char *issuer_canon;     /* dn_canon form of the issuer */
 	unsigned char spki_sha256[32];    /* of the canonical SPKI: EC point uncompressed, named curve */
@@ -71,9 +82,8 @@ struct cert_ext {
 	int sig_nid;                  /* NID of the signature algorithm, NID_undef if unknown */
 	unsigned int eku;             /* CERT_EKU_* */
 	int npolicies;
-	const char *policies[CERT_EXT_MAX_POLICIES];   /* dotted OIDs */
+	const char *const *policies;  /* all of them, dotted OIDs, in certificate order */
 	int is_ca;                    /* X509_check_ca() > 0: CA:TRUE, keyCertSign, or v1 self-signed */
-	int policies_truncated;       /* more policies than CERT_EXT_MAX_POLICIES */
 };
 
 #endif /* CERTSPOA_CERT_T_H */

@@ -46,6 +46,7 @@
 #include "errbuf.h"
 #include "cert.h"
 #include "dn.h"
+#include "spiffe.h"
 
 #define CERT_LEARNED_MAX 64
 
@@ -912,13 +913,24 @@ const char *cert_verify_str(int code)
 
 /* Everything of cert_ext is first gathered in an ext_build: numbers in
  * place, strings as (source, length, where the pointer goes) with sources
- * that live until the copy (OpenSSL's, or temporaries here). Then one
- * block of exactly sizeof(struct cert_ext) + the strings is allocated and
- * the strings are copied into it. */
-#define EXT_NSTR  (CERT_EXT_MAX_SANS + CERT_EXT_MAX_POLICIES + 8)
+ * that live until the copy (OpenSSL's, or temporaries here). The arrays
+ * (SANs, commonNames, policies) are sized to the certificate's real counts:
+ * nothing is dropped. Then one block of the struct, the arrays and the
+ * strings is allocated and filled. */
+
+/* Where a queued string's pointer goes. */
+enum ext_dst {
+	EXT_DST_FIELD = 0,     /* a const char * member of struct cert_ext, at offset idx */
+	EXT_DST_SAN,           /* sans[idx].value */
+	EXT_DST_CN,            /* cns[idx] */
+	EXT_DST_CN_CANON,      /* cns_canon[idx] */
+	EXT_DST_POLICY,        /* policies[idx] */
+	EXT_DSTS
+};
 
 struct ext_str {
-	size_t off;           /* of a const char * member in struct cert_ext */
+	enum ext_dst dst;
+	size_t idx;
 	const char *src;
 	size_t len;
 	int lower;            /* ASCII-lowercase while copying (DNS names) */
@@ -926,15 +938,18 @@ struct ext_str {
 
 struct ext_build {
 	struct cert_ext e;
-	struct ext_str str[EXT_NSTR];
-	int nstr;
+	struct ext_str *str;
+	size_t nstr, strcap;
 	size_t total;         /* string bytes, NULs included */
-	int spiffe_san;       /* index of the SPIFFE ID in e.sans, or -1 */
-	int spiffe_seen;      /* found, in e.sans or beyond CERT_EXT_MAX_SANS */
+	struct cert_san *sans;             /* e.nsans used */
+	char (*ip)[INET6_ADDRSTRLEN];      /* text of sans[k] when an address */
+	int spiffe_san;       /* index of the first SPIFFE URI in sans, or -1 */
 	char *subject, *issuer;
-	unsigned char *cn;
-	char *policy[CERT_EXT_MAX_POLICIES];
-	char ip[CERT_EXT_MAX_SANS][INET6_ADDRSTRLEN];
+	unsigned char **cn;   /* e.ncns UTF-8 values (OPENSSL_free) */
+	char **cn_canon;      /* e.ncns normalized values (free) */
+	int cncap;
+	char **policy;        /* e.npolicies dotted OIDs (free) */
+	int polcap;
 	char key_name[128], curve[80], sig_alg[128];
 };
 
@@ -942,19 +957,35 @@ struct ext_build {
 
 /* Queue a string. One with a NUL inside cannot be a C string without
  * changing what it says ("a.example\0.evil.example"): unreadable. */
-static int ext_str_add(struct ext_build *b, size_t off, const char *src, size_t len, int lower)
+static int ext_str_to(struct ext_build *b, enum ext_dst dst, size_t idx, const char *src,
+                      size_t len, int lower)
 {
 	struct ext_str *s;
 
-	if (b->nstr >= EXT_NSTR || (len > 0 && memchr(src, 0, len)))
+	if (len > 0 && memchr(src, 0, len))
 		return -1;
+	if (b->nstr == b->strcap) {
+		size_t cap = b->strcap ? b->strcap * 2 : 32;
+		struct ext_str *ns = realloc(b->str, cap * sizeof(*ns));
+
+		if (!ns)
+			return -1;
+		b->str = ns;
+		b->strcap = cap;
+	}
 	s = &b->str[b->nstr++];
-	s->off = off;
+	s->dst = dst;
+	s->idx = idx;
 	s->src = src;
 	s->len = len;
 	s->lower = lower;
 	b->total += len + 1;
 	return 0;
+}
+
+static int ext_str_add(struct ext_build *b, size_t off, const char *src, size_t len, int lower)
+{
+	return ext_str_to(b, EXT_DST_FIELD, off, src, len, lower);
 }
 
 static int ext_str_add0(struct ext_build *b, size_t off, const char *src)
@@ -982,21 +1013,31 @@ static char *ext_dn(const X509_NAME *name)
 	return s;
 }
 
-/* Subject Alternative Names we match on; others are ignored. More than
- * CERT_EXT_MAX_SANS sets sans_truncated, but the SPIFFE ID is looked for
- * among all of them. */
+/* Subject Alternative Names we match on, all of them; others are ignored.
+ * Counts the URIs of scheme "spiffe" (in any case: "SPIFFE://..." is one,
+ * and invalid) and remembers the first. */
 static int ext_sans(struct ext_build *b, X509 *x, GENERAL_NAMES **gensp)
 {
 	GENERAL_NAMES *gens;
 	const GENERAL_NAME *gen;
 	const ASN1_STRING *s;
 	enum cert_san_type type;
-	int crit = -1, i, k, spiffe;
+	int crit = -1, i, k, num;
 
 	*gensp = gens = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
 	if (!gens)
 		return crit == -1 ? 0 : -1;   /* absent, or undecodable/duplicated */
-	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+	num = sk_GENERAL_NAME_num(gens);
+	if (num <= 0)
+		return 0;
+	b->e.san_total = num;
+	if (num > CERT_SANS_KEEP_MAX)
+		return 0;     /* denied by every policy (too_many_sans): keep none */
+	b->sans = calloc((size_t)num, sizeof(*b->sans));
+	b->ip = calloc((size_t)num, sizeof(*b->ip));
+	if (!b->sans || !b->ip)
+		return -1;
+	for (i = 0; i < num; i++) {
 		gen = sk_GENERAL_NAME_value(gens, i);
 		switch (gen->type) {
 		case GEN_DNS:
@@ -1022,48 +1063,63 @@ static int ext_sans(struct ext_build *b, X509 *x, GENERAL_NAMES **gensp)
 			return -1;
 		if (type == CERT_SAN_IP && s->length != 4 && s->length != 16)
 			return -1;     /* an address/mask pair belongs in name constraints */
-		spiffe = type == CERT_SAN_URI && !b->spiffe_seen && s->length >= 9 &&
-		         memcmp(s->data, "spiffe://", 9) == 0;
-		b->spiffe_seen |= spiffe;
 		k = b->e.nsans;
-		if (k >= CERT_EXT_MAX_SANS) {
-			b->e.sans_truncated = 1;
-			if (spiffe && ext_str_add(b, EXT_OFF(b, spiffe_id), (const char *)s->data,
-			                          (size_t)s->length, 0) < 0)
-				return -1;
-			continue;
-		}
-		b->e.sans[k].type = type;
+		b->sans[k].type = type;
 		if (type == CERT_SAN_IP) {
-			memcpy(b->e.sans[k].ip, s->data, (size_t)s->length);
-			b->e.sans[k].ip_len = s->length;
+			memcpy(b->sans[k].ip, s->data, (size_t)s->length);
+			b->sans[k].ip_len = s->length;
 			if (!inet_ntop(s->length == 4 ? AF_INET : AF_INET6, s->data,
 			               b->ip[k], sizeof(b->ip[k])) ||
-			    ext_str_add0(b, EXT_OFF(b, sans[k].value), b->ip[k]) < 0)
+			    ext_str_to(b, EXT_DST_SAN, (size_t)k, b->ip[k], strlen(b->ip[k]), 0) < 0)
 				return -1;
-		} else if (ext_str_add(b, EXT_OFF(b, sans[k].value), (const char *)s->data,
-		                       (size_t)s->length, type == CERT_SAN_DNS) < 0) {
+		} else if (ext_str_to(b, EXT_DST_SAN, (size_t)k, (const char *)s->data,
+		                      (size_t)s->length, type == CERT_SAN_DNS) < 0) {
 			return -1;
 		}
-		if (spiffe)
-			b->spiffe_san = k;
+		if (type == CERT_SAN_URI && spiffe_has_scheme((const char *)s->data, (size_t)s->length)) {
+			if (b->spiffe_san < 0)
+				b->spiffe_san = k;
+			b->e.nspiffe++;
+		}
 		b->e.nsans++;
 	}
 	return 0;
 }
 
-/* First commonName of the subject, as UTF-8; "" if none. */
+/* Every commonName of the subject, as UTF-8 and normalized as a DN value
+ * (dn_norm_value); cn is the first, "" if none. */
 static int ext_cn(struct ext_build *b, const X509_NAME *subj)
 {
 	const X509_NAME_ENTRY *ne;
-	int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1), n;
+	int idx = -1, n, k, count = X509_NAME_entry_count(subj);
 
-	if (idx < 0)
+	if (count > 0) {
+		b->cn = calloc((size_t)count, sizeof(*b->cn));
+		b->cn_canon = calloc((size_t)count, sizeof(*b->cn_canon));
+		if (!b->cn || !b->cn_canon)
+			return -1;
+		b->cncap = count;
+	}
+	while ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0) {
+		k = b->e.ncns;
+		if (k >= b->cncap)
+			return -1;
+		ne = X509_NAME_get_entry(subj, idx);
+		if (!ne || (n = ASN1_STRING_to_UTF8(&b->cn[k], X509_NAME_ENTRY_get_data(ne))) < 0)
+			return -1;
+		b->e.ncns++;
+		if (!(b->cn_canon[k] = malloc((size_t)n + 1)) ||
+		    dn_norm_value((const char *)b->cn[k], (size_t)n, b->cn_canon[k], (size_t)n + 1) < 0)
+			return -1;
+		if (ext_str_to(b, EXT_DST_CN, (size_t)k, (const char *)b->cn[k], (size_t)n, 0) < 0 ||
+		    ext_str_to(b, EXT_DST_CN_CANON, (size_t)k, b->cn_canon[k], strlen(b->cn_canon[k]), 0) < 0)
+			return -1;
+		if (k == 0 && ext_str_add(b, EXT_OFF(b, cn), (const char *)b->cn[0], (size_t)n, 0) < 0)
+			return -1;
+	}
+	if (b->e.ncns == 0)
 		return ext_str_add0(b, EXT_OFF(b, cn), "");
-	ne = X509_NAME_get_entry(subj, idx);
-	if (!ne || (n = ASN1_STRING_to_UTF8(&b->cn, X509_NAME_ENTRY_get_data(ne))) < 0)
-		return -1;
-	return ext_str_add(b, EXT_OFF(b, cn), (const char *)b->cn, (size_t)n, 0);
+	return 0;
 }
 
 /* Key names by key type, as OpenSSL's providers name them. */
@@ -1257,30 +1313,29 @@ static int ext_eku(struct ext_build *b, X509 *x)
 	return 0;
 }
 
-/* Certificate policy OIDs, dotted, in certificate order; more than
- * CERT_EXT_MAX_POLICIES sets policies_truncated. */
+/* Certificate policy OIDs, dotted, in certificate order: all of them. */
 static int ext_policies(struct ext_build *b, X509 *x)
 {
 	CERTIFICATEPOLICIES *pols;
 	const POLICYINFO *pi;
-	int crit = -1, i, n, k, rc = -1;
+	int crit = -1, i, n, k, num, rc = -1;
 
 	pols = X509_get_ext_d2i(x, NID_certificate_policies, &crit, NULL);
 	if (!pols)
 		return crit == -1 ? 0 : -1;
-	for (i = 0; i < sk_POLICYINFO_num(pols); i++) {
+	num = sk_POLICYINFO_num(pols);
+	if (num > 0 && !(b->policy = calloc((size_t)num, sizeof(*b->policy))))
+		goto out;
+	b->polcap = num > 0 ? num : 0;
+	for (i = 0; i < num; i++) {
 		k = b->e.npolicies;
-		if (k >= CERT_EXT_MAX_POLICIES) {
-			b->e.policies_truncated = 1;
-			break;
-		}
 		pi = sk_POLICYINFO_value(pols, i);
 		if (!pi || !pi->policyid)
 			goto out;
 		n = OBJ_obj2txt(NULL, 0, pi->policyid, 1);
 		if (n <= 0 || !(b->policy[k] = malloc((size_t)n + 1)) ||
 		    OBJ_obj2txt(b->policy[k], n + 1, pi->policyid, 1) != n ||
-		    ext_str_add(b, EXT_OFF(b, policies[k]), b->policy[k], (size_t)n, 0) < 0)
+		    ext_str_to(b, EXT_DST_POLICY, (size_t)k, b->policy[k], (size_t)n, 0) < 0)
 			goto out;
 		b->e.npolicies++;
 	}
@@ -1290,21 +1345,53 @@ out:
 	return rc;
 }
 
-/* One block: the struct, then every string. */
+/* Bytes of n objects of size sz, rounded up so what follows stays aligned
+ * for pointers and struct cert_san. */
+static size_t ext_span(size_t n, size_t sz)
+{
+	size_t a = _Alignof(struct cert_san) > _Alignof(char *) ? _Alignof(struct cert_san)
+	                                                         : _Alignof(char *);
+	size_t bytes = n * sz;
+
+	return (bytes + a - 1) / a * a;
+}
+
+/* One block: the struct, the SAN array, the CN, normalized CN and policy
+ * pointer arrays, then every string. */
 static struct cert_ext *ext_copy(const struct ext_build *b)
 {
 	struct cert_ext *e;
+	struct cert_san *sans;
+	const char **cns, **cnc, **pols;
 	const char *p;
-	char *arena;
-	int i;
-	size_t k;
+	char *arena, *base;
+	size_t k, head;
 
-	e = malloc(sizeof(*e) + b->total);
-	if (!e)
+	head = ext_span(1, sizeof(*e));
+	head += ext_span((size_t)b->e.nsans, sizeof(*sans));
+	head += 2 * ext_span((size_t)b->e.ncns, sizeof(char *));
+	head += ext_span((size_t)b->e.npolicies, sizeof(char *));
+	base = malloc(head + b->total);
+	if (!base)
 		return NULL;
+	e = (struct cert_ext *)(void *)base;
 	*e = b->e;
-	arena = (char *)(e + 1);
-	for (i = 0; i < b->nstr; i++) {
+	arena = base + ext_span(1, sizeof(*e));
+	sans = (struct cert_san *)(void *)arena;
+	arena += ext_span((size_t)b->e.nsans, sizeof(*sans));
+	cns = (const char **)(void *)arena;
+	arena += ext_span((size_t)b->e.ncns, sizeof(char *));
+	cnc = (const char **)(void *)arena;
+	arena += ext_span((size_t)b->e.ncns, sizeof(char *));
+	pols = (const char **)(void *)arena;
+	arena += ext_span((size_t)b->e.npolicies, sizeof(char *));
+	if (b->e.nsans)
+		memcpy(sans, b->sans, (size_t)b->e.nsans * sizeof(*sans));
+	e->sans = sans;
+	e->cns = cns;
+	e->cns_canon = cnc;
+	e->policies = pols;
+	for (size_t i = 0; i < b->nstr; i++) {
 		const struct ext_str *s = &b->str[i];
 
 		for (k = 0; k < s->len; k++) {
@@ -1314,11 +1401,29 @@ static struct cert_ext *ext_copy(const struct ext_build *b)
 		}
 		arena[s->len] = '\0';
 		p = arena;
-		memcpy((char *)e + s->off, &p, sizeof(p));
+		switch (s->dst) {
+		case EXT_DST_FIELD:
+			memcpy((char *)e + s->idx, &p, sizeof(p));
+			break;
+		case EXT_DST_SAN:
+			sans[s->idx].value = p;
+			break;
+		case EXT_DST_CN:
+			cns[s->idx] = p;
+			break;
+		case EXT_DST_CN_CANON:
+			cnc[s->idx] = p;
+			break;
+		case EXT_DST_POLICY:
+			pols[s->idx] = p;
+			break;
+		case EXT_DSTS:
+			break;
+		}
 		arena += s->len + 1;
 	}
 	if (b->spiffe_san >= 0)
-		e->spiffe_id = e->sans[b->spiffe_san].value;
+		e->spiffe_id = sans[b->spiffe_san].value;
 	return e;
 }
 
@@ -1357,9 +1462,18 @@ out:
 	if (b) {
 		free(b->subject);
 		free(b->issuer);
-		OPENSSL_free(b->cn);
-		for (i = 0; i < CERT_EXT_MAX_POLICIES; i++)
+		for (i = 0; i < b->cncap; i++) {
+			OPENSSL_free(b->cn[i]);
+			free(b->cn_canon[i]);
+		}
+		free(b->cn);
+		free(b->cn_canon);
+		for (i = 0; i < b->polcap; i++)
 			free(b->policy[i]);
+		free(b->policy);
+		free(b->sans);
+		free(b->ip);
+		free(b->str);
 		free(b);
 	}
 	ERR_clear_error();
@@ -1525,7 +1639,7 @@ fail:
 }
 
 static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
-                    char *err, size_t errlen)
+                    EVP_PKEY **keyout, char *err, size_t errlen)
 {
 	char pw[CERT_PASS_MAX];
 	const char *pass = getenv("CERTSPOA_P12_PASSWORD"), *from = "CERTSPOA_P12_PASSWORD";
@@ -1554,8 +1668,6 @@ static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
 		set_err(err, errlen, "%s: cannot read PKCS#12: %s", path, cert_ossl_reason());
 		goto fail;
 	}
-	EVP_PKEY_free(pkey);     /* not ours to look at */
-	pkey = NULL;
 	if (leaf) {
 		push_cert(leaf, out, max, &n);
 		leaf = NULL;
@@ -1567,6 +1679,12 @@ static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
 	if (n == 0) {
 		set_err(err, errlen, "%s: PKCS#12 file without a certificate", path);
 		goto fail;
+	}
+	if (keyout && pkey) {    /* certspoa probe: the client's key */
+		EVP_PKEY_free(*keyout);
+		*keyout = pkey;
+	} else {
+		EVP_PKEY_free(pkey); /* not ours to look at */
 	}
 	OPENSSL_cleanse(pw, sizeof(pw));
 	return n;
@@ -1581,6 +1699,12 @@ fail:
 }
 
 int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errlen)
+{
+	return cert_read_file_key(path, out, max, NULL, err, errlen);
+}
+
+int cert_read_file_key(const char *path, X509 **out, int max, EVP_PKEY **key,
+                       char *err, size_t errlen)
 {
 	unsigned char *buf = NULL;
 	const unsigned char *p;
@@ -1612,7 +1736,7 @@ int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errl
 	p = buf;
 	p12 = d2i_PKCS12(NULL, &p, (long)len);
 	if (p12 && p == buf + len) {
-		n = read_p12(path, p12, out, max, err, errlen);
+		n = read_p12(path, p12, out, max, key, err, errlen);
 		goto out;
 	}
 	if (memmem(buf, len, "-----BEGIN ", 11)) {

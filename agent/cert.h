@@ -61,6 +61,12 @@ void cert_ext_free(struct cert_ext *e);
  * no terminal (and no variable) it fails saying so. */
 int cert_read_file(const char *path, X509 **out, int max, char *err, size_t errlen);
 
+/* cert_read_file() that also hands over a PKCS#12 file's private key in
+ * *key (when key is not NULL and the file has one; the caller frees it).
+ * *key is left alone for PEM and DER files. */
+int cert_read_file_key(const char *path, X509 **out, int max, EVP_PKEY **key,
+                       char *err, size_t errlen);
+
 /* Build a trust store from a PEM bundle (one or more CA certificates).
  * Returns NULL and writes "why" into err on failure (no CA found, bad PEM). */
 struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen);

@@ -15,6 +15,8 @@ enum verify_mode {
 };
 
 #define CFG_MAX_POLICIES 64
+#define POLICY_MAX_SANS_DEFAULT 100   /* max_sans */
+#define POLICY_MAX_SANS_MAX     10000 /* its upper bound: <= CERT_SANS_KEEP_MAX */
 #define CFG_MAX_ROUTES   256
 
 enum policy_mode {
@@ -111,6 +113,7 @@ struct policy {
 	int mode;                    /* enum policy_mode */
 	int sni_host_match;          /* SNI must equal Host (domain fronting) */
 	int warn_days;               /* 0 = no expiry warning */
+	int max_sans;                /* more SANs: too_many_sans; 0 (hand-built) = the default */
 	int max_depth;               /* 0 = OpenSSL's default */
 	int clock_skew_ms;
 	int min_rsa_bits;

@@ -360,13 +360,15 @@ static int put_type_text(struct dn_work *w, const char *t, size_t n)
 
 /* ---- values ---- */
 
-/* Normalize and escape UTF-8 bytes v[0..n) (no NUL): surrounding white
- * space dropped, inner runs folded to one space, ASCII letters lowercased,
- * '/', '=', '+', '\' and a leading '#' escaped with '\'. */
-static int put_value(struct dn_work *w, const unsigned char *v, size_t n)
+/* The one value normalization, for DN values and for commonName lists
+ * (dn_norm_value): surrounding white space dropped, inner runs folded to
+ * one space, ASCII letters lowercased; every other byte (non-ASCII UTF-8
+ * included) kept as it is. Writes at most n bytes to out, which may be v
+ * itself (it never writes ahead of what it reads). Returns the length. */
+static size_t norm_value(const unsigned char *v, size_t n, unsigned char *out)
 {
-	size_t i = 0, end = n;
-	int space = 0, first = 1;
+	size_t i = 0, end = n, o = 0;
+	int space = 0;
 	unsigned char c;
 
 	while (i < end && is_ws(v[i]))
@@ -379,17 +381,53 @@ static int put_value(struct dn_work *w, const unsigned char *v, size_t n)
 			space = 1;
 			continue;
 		}
-		if (space && work_putc(w, ' ') < 0)
-			return -1;
+		if (space)
+			out[o++] = ' ';
 		space = 0;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + 32);
-		if ((c == '/' || c == '=' || c == '+' || c == '\\' || (c == '#' && first)) &&
-		    work_putc(w, '\\') < 0)
+		out[o++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+	}
+	return o;
+}
+
+int dn_norm_value(const char *v, size_t n, char *out, size_t outlen)
+{
+	size_t m;
+
+	if (outlen < n + 1 || n > INT32_MAX)
+		return -1;
+	m = norm_value((const unsigned char *)v, n, (unsigned char *)out);
+	out[m] = '\0';
+	return (int)m;
+}
+
+static int needs_escape(unsigned char c, int first)
+{
+	return c == '/' || c == '=' || c == '+' || c == '\\' || (c == '#' && first);
+}
+
+/* Normalize (norm_value) and escape UTF-8 bytes v[0..n) (no NUL): '/',
+ * '=', '+', '\' and a leading '#' get a '\' before them. Done in place in
+ * the work buffer: copied, normalized, then spread out from the end. */
+static int put_value(struct dn_work *w, const unsigned char *v, size_t n)
+{
+	size_t off = w->len, m, k = 0, src, dst;
+	unsigned char *b;
+
+	if (work_put(w, v, n) < 0)
+		return -1;
+	b = (unsigned char *)w->buf + off;
+	m = norm_value(b, n, b);
+	w->len = off + m;
+	for (size_t i = 0; i < m; i++)
+		k += (size_t)needs_escape(b[i], i == 0);
+	for (size_t i = 0; i < k; i++)
+		if (work_putc(w, '\0') < 0)
 			return -1;
-		if (work_putc(w, (char)c) < 0)
-			return -1;
-		first = 0;
+	b = (unsigned char *)w->buf + off;   /* the buffer may have moved */
+	for (src = m, dst = m + k; src > 0; src--) {
+		b[--dst] = b[src - 1];
+		if (needs_escape(b[src - 1], src == 1))
+			b[--dst] = '\\';
 	}
 	return 0;
 }

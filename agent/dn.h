@@ -43,4 +43,12 @@ int dn_canon_text(const char *in, size_t len, char *out, size_t outlen);
 /* Canonicalize a certificate's name. Returns the length, or -1. */
 int dn_canon_x509(const X509_NAME *name, char *out, size_t outlen);
 
+/* The normalization of a value in the canonical form, without the escapes:
+ * surrounding white space removed, inner runs folded to one space, ASCII
+ * letters lowercased; other bytes (non-ASCII included) kept: case folding
+ * is ASCII-only. Shared by the commonName lists so that a CN compares as
+ * it does inside a DN. Writes v[0..n) normalized and a NUL to out; returns
+ * the length, or -1 when outlen < n + 1. */
+int dn_norm_value(const char *v, size_t n, char *out, size_t outlen);
+
 #endif /* CERTSPOA_DN_H */

@@ -171,9 +171,8 @@ static void print_policies(const struct cert_ext *e)
 			break;
 		o += (size_t)k;
 	}
-	if (e->policies_truncated && o < sizeof(line))
-		snprintf(line + o, sizeof(line) - o, ", ... (only the first %d are matched)",
-		         CERT_EXT_MAX_POLICIES);
+	if (i < e->npolicies && o < sizeof(line))
+		snprintf(line + o, sizeof(line) - o, ", ... (%d in all, every one matched)", e->npolicies);
 	field("policies", line);
 }
 
@@ -281,12 +280,16 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 		memcpy(line + k, e->sans[i].value, vlen);
 		field_n("san", line, (size_t)k + vlen, 1);
 	}
-	if (e->sans_truncated)
-		field_fmt("sans_truncated", "yes (only the first %d are matched)", CERT_EXT_MAX_SANS);
+	if (e->san_total > CERT_SANS_KEEP_MAX)
+		field_fmt("sans", "%d (more than %d: not kept, every policy denies it)", e->san_total,
+		          CERT_SANS_KEEP_MAX);
 	if (e->spiffe_id)
 		field_n("spiffe_id", e->spiffe_id, strlen(e->spiffe_id), 1);
-	if (e->cn[0])
-		field("cn", e->cn);
+	if (e->nspiffe > 1)
+		field_fmt("spiffe_ids", "%d (invalid: an X.509-SVID has one)", e->nspiffe);
+	for (i = 0; i < e->ncns; i++)
+		if (e->cns[i][0])
+			field("cn", e->cns[i]);
 out:
 	cert_ext_free(e);
 	OPENSSL_free(der);

@@ -17,6 +17,7 @@
 #include "comment.h"
 #include "dn.h"
 #include "lists.h"
+#include "spiffe.h"
 #include "strset.h"
 #include "tplist.h"
 #include "uri.h"
@@ -520,21 +521,27 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 			return -1;
 		}
 		return add_str(l, buf, len, err, errlen);
-	case ID_SPIFFE:
-		if (strncmp(buf, "spiffe://", 9) != 0 || len == 9 || buf[9] == '/') {
-			set_err(err, errlen, "'%s' is not spiffe://TRUST-DOMAIN[/path]", buf);
-			return -1;
-		}
-		while (len > 10 && buf[len - 1] == '/')
-			buf[--len] = 0;
-		/* the trust domain is case-insensitive, the path is not */
+	case ID_SPIFFE: {
+		struct spiffe_id sid;
+		enum spiffe_err why;
+
+		/* the trust domain is written lowercase (a certificate with
+		 * another case is invalid); the path is case-sensitive */
 		for (size_t i = 9; i < len && buf[i] != '/'; i++)
 			buf[i] = (char)tolower((unsigned char)buf[i]);
+		if ((why = spiffe_parse(buf, len, &sid)) != SPIFFE_OK) {
+			set_err(err, errlen, "'%s' is not a SPIFFE ID spiffe://TRUST-DOMAIN[/path]: %s",
+			        buf, spiffe_strerror(why));
+			return -1;
+		}
 		return add_str(l, buf, len, err, errlen);
+	}
 	case ID_URI:
 		return add_str(l, buf, len, err, errlen);
 	case ID_DNS:
 		lists_lower(buf);
+		if (len > 1 && buf[len - 1] == '.')
+			buf[--len] = 0;        /* "evil.example.com." is evil.example.com */
 		if (!valid_hostname_pattern(buf)) {
 			set_err(err, errlen, "'%s' is not a DNS name or *.suffix pattern", buf);
 			return -1;
@@ -549,9 +556,16 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 		return add_str(l, buf, len, err, errlen);
 	case ID_IP:
 		return add_cidr(l, buf, len, err, errlen);
-	case ID_CN:
-		lists_lower(buf);
-		return add_str(l, buf, len, err, errlen);
+	case ID_CN: {
+		/* as a DN value (dn_norm_value), like the certificate's CNs */
+		int cl = dn_norm_value(buf, len, canon, sizeof(canon));
+
+		if (cl <= 0) {
+			set_err(err, errlen, "'%s' is not a common name", buf);
+			return -1;
+		}
+		return add_str(l, canon, (size_t)cl, err, errlen);
+	}
 	case ID_KINDS:
 		break;
 	}

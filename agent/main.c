@@ -17,6 +17,7 @@
 #include "explain.h"
 #include "inspect.h"
 #include "log.h"
+#include "probe.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -30,6 +31,8 @@ static void usage(FILE *out)
 	        "       certspoa explain -f FILE --cert CERT [--chain F] [--host H] [--path P] [--sni S]\n"
 	        "                                   run the policies offline and show every check\n"
 	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
+	        "       certspoa probe URL --cert C [--key K] [--ca F] [--trace-secret S] [--json]\n"
+	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -323,6 +326,8 @@ int main(int argc, char **argv)
 		return inspect_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "explain") == 0)
 		return explain_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return probe_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
 		reload = 1;
 		argv++;

@@ -13,6 +13,8 @@
  *   presence  cert_missing         no certificate (require_cert)
  *   parse     cert_unverified      not exactly one DER certificate
  *   verify    cert_unverified      HAProxy's and/or the agent's chain check
+ *   names     cert_untrusted       too_many_sans (max_sans, always), spiffe_invalid
+ *                                  and dns_invalid (when SPIFFE or DNS lists are set)
  *   deny_*    cert_untrusted       deny lists, which always win
  *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
@@ -30,6 +32,7 @@
 #include "fwd.h"
 #include "lists.h"
 #include "rules.h"
+#include "spiffe.h"
 #include "spop.h"
 #include "strset.h"
 #include "tplist.h"
@@ -295,45 +298,129 @@ refused:
 	return -1;
 }
 
-/* SPIFFE ID under one of the list's entries: equal, or a path below it.
- * The trust domain compares case-insensitively. */
-static int spiffe_in(const struct strset *set, const char *id)
+/* ---- identity matchers (docs/POLICY.md "Matching semantics") ---- */
+
+/* A SPIFFE ID under one of the list's entries: equal, or a path below it
+ * at a segment boundary. Entries were checked with spiffe_parse() at load
+ * (trust domain lowercased); the ID must itself be valid: an invalid one
+ * matches nothing here, and the rules deny it before (spiffe_invalid). */
+static int spiffe_in(const struct strset *set, const char *v)
 {
-	char norm[512];
-	size_t n = strlen(id);
+	struct spiffe_id id, e;
 
-	if (!set || n >= sizeof(norm) || strncmp(id, "spiffe://", 9) != 0)
+	if (spiffe_parse(v, strlen(v), &id) != SPIFFE_OK)
 		return 0;
-	memcpy(norm, id, n + 1);
-	for (size_t i = 9; i < n && norm[i] != '/'; i++)
-		if (norm[i] >= 'A' && norm[i] <= 'Z')
-			norm[i] = (char)(norm[i] + 32);
 	for (size_t i = 0; i < strset_count(set); i++) {
-		const char *e = strset_get(set, i);
-		size_t el = strlen(e);
+		const char *s = strset_get(set, i);
 
-		if (n >= el && memcmp(norm, e, el) == 0 && (norm[el] == 0 || norm[el] == '/'))
+		if (spiffe_parse(s, strlen(s), &e) == SPIFFE_OK && spiffe_under(&id, &e))
 			return 1;
 	}
 	return 0;
 }
 
+/* Longest list entry (lists.c reads entries into a 1024-byte buffer): a
+ * value longer than this equals no entry. */
+#define RULES_ENTRY_MAX 1024
+
+/* s lowercased (ASCII) in the set; entries are stored lowercased. */
 static int lower_in(const struct strset *set, const char *s)
 {
-	char buf[512];
+	char buf[RULES_ENTRY_MAX];
 	size_t n = strlen(s);
 
 	if (!set || n >= sizeof(buf))
-		return 0;
+		return 0;      /* longer than any entry */
 	for (size_t i = 0; i <= n; i++)
 		buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
 	return strset_has(set, buf, n);
 }
 
-/* Does the certificate match list l of kind k? *what gets the value that
- * matched, for the trace and the identity. */
+#define DNS_NAME_MAX  253
+#define DNS_LABEL_MAX 63
+
+/* A DNS SAN as a host name. cert.c lowercased it; here one trailing dot
+ * is dropped, then it must be LDH labels ([a-z0-9-], not starting or
+ * ending with '-') of 1..63 bytes, 253 bytes in all, of which the first
+ * may be "*" (a wildcard, *wild set). Returns the length without the dot,
+ * or 0 if it is no valid host name. */
+static size_t dns_san_norm(const char *v, int *wild)
+{
+	size_t n = strlen(v), i, start;
+
+	*wild = 0;
+	if (n && v[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DNS_NAME_MAX)
+		return 0;
+	i = 0;
+	if (n >= 2 && v[0] == '*' && v[1] == '.') {
+		*wild = 1;
+		i = 2;
+	}
+	for (;;) {
+		start = i;
+		while (i < n && v[i] != '.') {
+			char c = v[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+				return 0;
+			i++;
+		}
+		if (i == start || i - start > DNS_LABEL_MAX || v[start] == '-' || v[i - 1] == '-')
+			return 0;
+		if (i == n)
+			return n;
+		i++;   /* the dot */
+	}
+}
+
+/* A valid DNS SAN name[0..n) (wild: it is "*.suffix") against a list of
+ * names and "*.suffix" patterns (one label).
+ *   concrete name: equal to an entry, or covered by a pattern entry;
+ *   wildcard name: equal to the identical pattern entry; for a deny list
+ *                  also any concrete entry it covers ("*.example.com"
+ *                  covers "evil.example.com"), since the certificate is
+ *                  good for that name. */
+static int dns_in(const struct strset *set, const char *name, size_t n, int wild, int deny)
+{
+	char buf[DNS_NAME_MAX + 2];
+	const char *dot;
+
+	if (!set || n > DNS_NAME_MAX)
+		return 0;
+	if (strset_has(set, name, n))
+		return 1;
+	if (wild) {
+		const char *suffix = name + 1;        /* ".example.com" */
+		size_t slen = n - 1;
+
+		for (size_t i = 0; deny && i < strset_count(set); i++) {
+			const char *e = strset_get(set, i);
+			size_t el = strlen(e);
+
+			/* e = LABEL + suffix, LABEL one label, not a pattern */
+			if (el > slen && memcmp(e + el - slen, suffix, slen) == 0 && e[0] != '*' &&
+			    !memchr(e, '.', el - slen))
+				return 1;
+		}
+		return 0;
+	}
+	dot = memchr(name, '.', n);
+	if (!dot)
+		return 0;
+	buf[0] = '*';
+	memcpy(buf + 1, dot, n - (size_t)(dot - name));
+	return strset_has(set, buf, 1 + n - (size_t)(dot - name));
+}
+
+/* Does the certificate match list l of kind k? deny: l is a deny list
+ * (where a certificate with several values matches if any does, a
+ * wildcard SAN matches what it covers, and an IPv4-compatible address is
+ * also read as IPv4). *what gets the value that matched, for the trace
+ * and the identity. */
 static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce,
-                    const char **what)
+                    int deny, const char **what)
 {
 	const struct cert_facts *f = ce->facts;
 	const struct cert_ext *x = ce->ext;
@@ -371,8 +458,17 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 		*what = x ? x->spki_pin : NULL;
 		return x && strset_has(l->set, x->spki_pin, strlen(x->spki_pin));
 	case ID_CN:
+		/* normalized as DN values (dn_norm_value, lists.c does the same
+		 * to entries); deny: any CN; allow: the one CN, if only one */
 		*what = x ? x->cn : NULL;
-		return x && x->cn[0] && lower_in(l->set, x->cn);
+		if (!x || !l->set || (!deny && x->ncns != 1))
+			return 0;
+		for (int i = 0; i < x->ncns; i++)
+			if (x->cns_canon[i][0] && strset_has(l->set, x->cns_canon[i], strlen(x->cns_canon[i]))) {
+				*what = x->cns[i];
+				return 1;
+			}
+		return 0;
 	case ID_SPIFFE:
 	case ID_URI:
 	case ID_DNS:
@@ -382,25 +478,31 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 			return 0;
 		for (int i = 0; i < x->nsans; i++) {
 			const char *v = x->sans[i].value;
-			struct spop_str s = { v, strlen(v) };
-			int hit = 0;
+			size_t vlen = strlen(v);
+			int hit = 0, wild;
 
 			switch (k) {
 			case ID_SPIFFE:
-				hit = x->sans[i].type == CERT_SAN_URI && spiffe_in(l->set, v);
+				hit = x->sans[i].type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) &&
+				      spiffe_in(l->set, v);
 				break;
 			case ID_URI:
-				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, s.len);
+				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, vlen);
 				break;
 			case ID_DNS:
-				hit = x->sans[i].type == CERT_SAN_DNS && name_in(l->set, s);
+				if (x->sans[i].type == CERT_SAN_DNS) {
+					size_t dl = dns_san_norm(v, &wild);
+
+					hit = dl && dns_in(l->set, v, dl, wild, deny);
+				}
 				break;
 			case ID_EMAIL:
 				hit = x->sans[i].type == CERT_SAN_EMAIL && lower_in(l->set, v);
 				break;
 			case ID_IP:
 				hit = x->sans[i].type == CERT_SAN_IP &&
-				      cidr_list_match(l->cidrs, x->sans[i].ip, x->sans[i].ip_len);
+				      cidr_list_match_ex(l->cidrs, x->sans[i].ip, x->sans[i].ip_len,
+				                         deny ? CIDR_MATCH_V4COMPAT : 0);
 				break;
 			default:
 				break;
@@ -440,16 +542,31 @@ static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const stru
 	return strset_has(l->set, buf, n + mark);
 }
 
-/* The identity variable: SPIFFE ID, else the first SAN, else the CN. */
+/* The identity variable when no allow rule decides (rule `verified`, and
+ * denials): descriptive, not matched. The SPIFFE ID when there is exactly
+ * one and it is valid, else the first SAN, else the first CN. An allow
+ * rule that decides replaces it with the value it matched. */
 static const char *identity_of(const struct cert_ext *x)
 {
+	struct spiffe_id id;
+
 	if (!x)
 		return NULL;
-	if (x->spiffe_id)
+	if (x->nspiffe == 1 && spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id) == SPIFFE_OK)
 		return x->spiffe_id;
 	if (x->nsans)
 		return x->sans[0].value;
 	return x->cn[0] ? x->cn : NULL;
+}
+
+static int spiffe_rules(const struct policy *pol)
+{
+	return pol->allow[ID_SPIFFE].src || pol->deny[ID_SPIFFE].src;
+}
+
+static int dns_rules(const struct policy *pol)
+{
+	return pol->allow[ID_DNS].src || pol->deny[ID_DNS].src;
 }
 
 /* ---- the decision ---- */
@@ -610,15 +727,48 @@ static const struct cfg_list *allow_list(const struct policy *pol, int k, struct
 	return tmp;
 }
 
-/* Needs the extension facts (everything but thumbprints). */
-static int needs_ext(const struct policy *pol)
+/* A certificate with more SANs than cert.c keeps is over every max_sans. */
+_Static_assert(POLICY_MAX_SANS_MAX <= CERT_SANS_KEEP_MAX, "max_sans above what cert.c keeps");
+
+/* SAN count, SPIFFE IDs and DNS names that cannot be matched as they
+ * mean: checked before any list. Returns 0 if they pass. */
+static int check_names(const struct policy *pol, const struct cert_ext *x,
+                       struct trace *t, struct decision *d)
 {
-	for (int k = 0; k < ID_KINDS; k++)
-		if (k != ID_THUMBPRINT && k != ID_ISSUER_THUMBPRINT &&
-		    (pol->allow[k].src || pol->deny[k].src))
-			return 1;
-	return pol->min_rsa_bits || pol->allowed_curves.src || pol->allowed_key_types.src ||
-	       pol->forbid_signature.src || pol->require_policies.src;
+	int max = pol->max_sans > 0 && pol->max_sans <= POLICY_MAX_SANS_MAX ? pol->max_sans
+	                                                                    : POLICY_MAX_SANS_DEFAULT, wild;
+	struct spiffe_id id;
+	enum spiffe_err err;
+
+	if (x->san_total > max) {
+		trace_add(t, "max_sans=fail(%d>%d)", x->san_total, max);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "too_many_sans",
+		     "%d subject alternative names, the policy allows %d", x->san_total, max);
+		return -1;
+	}
+	if (spiffe_rules(pol) && x->nspiffe > 1) {
+		trace_add(t, "spiffe=fail(%d SPIFFE IDs)", x->nspiffe);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid",
+		     "%d SPIFFE IDs: an X.509-SVID has exactly one", x->nspiffe);
+		return -1;
+	}
+	if (spiffe_rules(pol) && x->nspiffe == 1 &&
+	    (err = spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id)) != SPIFFE_OK) {
+		trace_add(t, "spiffe=fail(%s)", spiffe_strerror(err));
+		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid", "invalid SPIFFE ID: %s",
+		     spiffe_strerror(err));
+		return -1;
+	}
+	for (int i = 0; dns_rules(pol) && i < x->nsans; i++) {
+		if (x->sans[i].type == CERT_SAN_DNS && !dns_san_norm(x->sans[i].value, &wild)) {
+			trace_add(t, "dns=fail(invalid name)");
+			deny(pol, d, DEC_CERT_UNTRUSTED, "dns_invalid",
+			     "DNS SAN %d is not a valid host name", i + 1);
+			return -1;
+		}
+	}
+	trace_add(t, "names=pass(%d SANs)", x->san_total);
+	return 0;
 }
 
 static void decide(const struct policy *pol, const struct req_facts *rq,
@@ -677,6 +827,11 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			if (rq->has_present && rq->present)
 				deny(pol, d, DEC_CERT_MISSING, "require_cert",
 				     "a certificate was used but the 'cert' argument (ssl_c_der) was not sent");
+			else if (!rq->has_present && !rq->forwarded)
+				/* ssl_c_used fails on a plain connection: TLS ended
+				 * before HAProxy (certspoa probe tells the two apart) */
+				deny(pol, d, DEC_CERT_MISSING, "require_cert",
+				     "no client certificate was presented (HAProxy's connection was not TLS)");
 			else
 				deny(pol, d, DEC_CERT_MISSING, "require_cert", "no client certificate was presented");
 			return;
@@ -755,19 +910,22 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		trace_add(t, "verify(agent)=pass");
 	}
 
-	if (needs_ext(pol) && !ce->ext) {
-		/* a NUL in a SAN, a repeated extension...: malformed, not ours */
+	if (!ce->ext) {
+		/* a NUL in a SAN, a repeated extension...: malformed, not ours;
+		 * every policy needs the names (max_sans at least) */
 		trace_add(t, "extensions=fail");
 		deny(pol, d, DEC_CERT_UNTRUSTED, "cert_extensions",
 		     "the certificate's names or extensions are malformed");
 		return;
 	}
+	if (check_names(pol, ce->ext, t, d) < 0)
+		return;
 
 	/* 3. deny lists always win */
 	for (int k = 0; k < ID_KINDS; k++) {
 		if (!pol->deny[k].src)
 			continue;
-		if (id_match((enum id_kind)k, &pol->deny[k], ce, &what)) {
+		if (id_match((enum id_kind)k, &pol->deny[k], ce, 1, &what)) {
 			trace_add(t, "%s=fail(%s)", deny_rules[k], what ? what : "");
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
 			return;
@@ -797,9 +955,13 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 
 		if (!l)
 			continue;
-		if (id_match((enum id_kind)k, l, ce, &what)) {
+		if (id_match((enum id_kind)k, l, ce, 0, &what)) {
 			trace_add(t, "%s=match(%s)", allow_rules[k], what ? what : "");
 			allow(d, allow_rules[k]);
+			/* the identity is what this rule matched; an issuer rule
+			 * matched the CA, not the client: identity stays descriptive */
+			if (what && k != ID_ISSUER && k != ID_ISSUER_THUMBPRINT)
+				d->identity = what;
 			matched = 1;
 		} else {
 			trace_add(t, "%s=no", allow_rules[k]);

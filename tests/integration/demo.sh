@@ -33,6 +33,9 @@ make_pki || die "PKI generation failed: $(tail -n 5 "$WORK/pki.log")"
 } >"$WORK/allowed.txt"
 agent_ini "$WORK/certspoa.ini" 127.0.0.1:0 "$WORK/ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" ||
     die "cannot adapt $EXAMPLE/certspoa.ini"
+# the probe at the end asks for the agent's trace with this
+DEMO_SECRET=demo-trace-secret-$$-$RANDOM
+sed -i "/^\[agent\]/a trace_secret = $DEMO_SECRET" "$WORK/certspoa.ini"
 
 start_agent agent "$WORK/certspoa.ini" "$WORK/ready" || die "certspoa did not start: $WHY"
 AGENT=$AGENT_PID
@@ -84,6 +87,19 @@ show "The same, with a forged Client-Cert header" allowed -H "Client-Cert: :Zm9y
 printf 'Stopping certspoa: HAProxy must now refuse everyone (fail closed).\n\n'
 stop_agent "$AGENT"
 show "A valid certificate on the list, agent down" allowed
+
+# Where does it break? certspoa probe walks the path from the client's side
+# (docs/PROBE.md). The agent comes back on the same address first.
+sed "s|^listen = .*|listen = $AGENT_ADDR|" "$WORK/certspoa.ini" >"$WORK/certspoa-again.ini"
+if start_agent agent "$WORK/certspoa-again.ini" "$WORK/ready" && wait_until 5 agent_is UP >/dev/null; then
+    printf 'certspoa is back. When a client gets 403, ask certspoa probe where it breaks:\n'
+    printf '   $ certspoa probe %s --cert pki/notlisted.crt --key pki/notlisted.key --ca pki/ca.pem --trace-secret ...\n' "$URL"
+    "$CERTSPOA_BIN" probe "$URL" --cert "$PKI/notlisted.crt" --key "$PKI/notlisted.key" \
+        --ca "$PKI/ca.pem" --trace-secret "$DEMO_SECRET" | sed 's/^/   /'
+    printf '   (exit status %d: 0 allowed, 1 denied, 2 broken before the agent)\n\n' "${PIPESTATUS[0]}"
+else
+    printf 'certspoa did not come back (%s): probe skipped\n\n' "$WHY"
+fi
 
 stop_haproxy
 if [ "$KEEP_OUT" = 1 ]; then

@@ -727,8 +727,12 @@ if want routes && [ "$E2E_UP" = 1 ]; then
     get r-identity-anon "$BASE/optional/x" -H "X-Client-Identity: forged" -H "X-Client-Cert-Days-Left: 99"
     check "anonymous: the application gets neither X-Client-Identity nor X-Client-Cert-Days-Left" \
         eq "$STATUS [$(hdr X-Test-App-Identity)] [$(hdr X-Test-App-Days-Left)]" "200 [] []"
-    get_cert r-identity-san "$BASE/x" good.crt
-    check "identity: else the first SAN" eq "$(hdr X-Test-Identity)" good.corpus.test
+    get_cert r-identity-san "$BASE/optional/x" good.crt
+    check "identity: with no allow list (verified), descriptive: else the first SAN" \
+        eq "$(hdr X-Test-Identity)" good.corpus.test
+    get_cert r-identity-cn "$BASE/x" good.crt
+    check "identity: what the deciding rule matched (allow_cn: the CN, not a SAN)" \
+        eq "$(hdr X-Test-Identity)" "good client"
     get_cert r-warn "$BASE/warn/x" good.crt
     check "warn_days = 30: a 2-day certificate is expiring, days_left 1" \
         eq "$STATUS $(hdr X-Test-Days-Left) $(hdr X-Test-Expiring)" "200 1 1"
@@ -912,7 +916,7 @@ if want output; then
         check "explain allow_cn: the checks, indented, end with verdict=allow" \
             eq "$(printf '%s\n' "$o" | sed -n '/^checks:/,/^[a-z]/p' | grep '^  ' | tail -n 1)" "  verdict=allow"
         check "explain allow_cn: the matching check is listed" matches "$o" $'\n  allow_cn=match\\(id client\\)\n'
-        check "explain allow_cn: identity = SPIFFE ID" eq "$(kv identity "$o")" spiffe://corpus.test/ns/prod/sa/api
+        check "explain allow_cn: identity = the CN allow_cn matched" eq "$(kv identity "$o")" "id client"
         check "explain allow_cn: route default, policy default" eq "$(kv route "$o")/$(kv policy "$o")" default/default
         o=$(cat "$WORK/explain/verified.out")
         check "explain verified (good): identity = first SAN, days_left 1" \

@@ -13,6 +13,11 @@
 
 static const char CERT_BYTES[] = "not parsed here";
 
+/* Extension facts of a certificate with no names: every policy needs them
+ * (max_sans), and a certificate whose extensions cannot be read is denied
+ * (cert_extensions). */
+static const struct cert_ext NO_NAMES = { .cn = "", .subject_canon = "", .issuer_canon = "" };
+
 static void base(struct policy *p, struct req_facts *rq, struct cert_eval *ce,
                  struct cert_facts *f)
 {
@@ -36,6 +41,7 @@ static void base(struct policy *p, struct req_facts *rq, struct cert_eval *ce,
 	memset(ce, 0, sizeof(*ce));
 	ce->parsed = 1;
 	ce->facts = f;
+	ce->ext = &NO_NAMES;
 }
 
 /* A thumbprint list holding the SHA-256 of the base facts (0x22...). */
