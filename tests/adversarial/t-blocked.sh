@@ -42,6 +42,11 @@ for try in 1 2 3; do
     free_port STATS_HTTP_PORT
     agent_ini "$INI" 127.0.0.1:0 "$WORK/blocked.ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" ||
         fail "example certspoa.ini has the keys the test substitutes"
+    # big.crt has 200 SANs: above the default max_sans (100), where the
+    # agent has that key
+    if "$CERTSPOA_BIN" --help-config 2>/dev/null | grep -q 'max_sans'; then
+        sed -i 's|^deny_status = .*|&\nmax_sans = 1000|' "$INI"
+    fi
     printf '\n[stats]\nlisten = 127.0.0.1:%s\n' "$STATS_HTTP_PORT" >>"$INI"
     adv_mtls blocked "$INI" && break
     note "start $try failed: $WHY"
@@ -61,8 +66,11 @@ for proto in --http1.1 --http2; do
     aget_cert "forged$proto" "$BASE/x" allowed "$proto" -H "Client-Cert: $FORGED" \
         -H "X-Client-Identity: admin" -H "client-cert: :Zm9v:"
     check "$proto: listed client + forged Client-Cert (x2) -> the app got only the real one" served_as allowed
+    # (the identity is what matched: here the thumbprint; the CN before
+    # identities followed the match)
     check "$proto: ... and one X-Client-Identity, the real one (not the forged 'admin')" \
-        eq "$(hdr X-Test-App-Identity-Count)/$(hdr X-Test-App-Identity)" "1/allowed client"
+        matches "$(hdr X-Test-App-Identity-Count)/$(hdr X-Test-App-Identity)" \
+        "^1/($(cat "$PKI/allowed.sha256")|allowed client)\$"
     aget "forged-nocert$proto" "$BASE/x" "$proto" -H "Client-Cert: $FORGED"
     check "$proto: no certificate + forged Client-Cert -> 403 cert_missing" denied 403 cert_missing
 done
