@@ -121,6 +121,11 @@ static const struct {
 	[ARG_TRACE]     = { "trace",     5, T(STR) | T(BIN) },
 };
 
+const char *handler_arg_name(unsigned int i)
+{
+	return i < ARG_COUNT ? arg_table[i].name : NULL;
+}
+
 static int64_t data_int(const struct spop_data *d)
 {
 	if (d->type == SPOP_DATA_UINT32 || d->type == SPOP_DATA_UINT64)

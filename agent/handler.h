@@ -70,6 +70,10 @@ void handler_record_latency(struct handler_ctx *hc, uint64_t ns);
 int handler_get_args(const char **p, const char *end, unsigned int nb_args,
                      struct req_facts *rq);
 
+/* The argument names a check-client-cert message may carry (what
+ * `certspoa lint` checks SPOE files against); NULL past the last one. */
+const char *handler_arg_name(unsigned int i);
+
 /* Evaluate the certificate of rq under pol, through the cache. */
 void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
                        const struct req_facts *rq, int64_t now,
