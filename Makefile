@@ -106,6 +106,14 @@ valgrind: certspoa $(BUILD)/tests/unit/run-unit
 
 .PHONY: fault valgrind
 
+# Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
+# through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
+# ONLY=pattern), ~6 min. 3.0/3.2 need the roots of tests/versions/.
+adversarial: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/adversarial/run.sh
+
+.PHONY: adversarial
+
 # README's configuration reference, from --help-config.
 docs: $(BIN)
 	@{ echo '| section | key | type | default | meaning |'; echo '|---|---|---|---|---|'; \
