@@ -81,7 +81,7 @@ for p in '//admin/x' '/ADMIN/x' '/./admin/x' '/x/../admin/x' '/%61dmin/x' '/adm%
 done
 for p in '/%2Fadmin/x' '/%2fadmin/x' '/;/admin/x' '/a\..\admin/x' '/%00/admin/x' '/admin%00/x' \
     '/public/..;/admin/x' '/admin;jsessionid=x/y' \
-    '/%2e/admin/x' '/%2e%2e/admin/x'; do
+    '/%2e/admin/x' '/%2e%2e/admin/x' '/%252Fadmin/x' '/%C0%AFadmin/x' '/%E0%80%AFadmin/x'; do
     aget_cert "q-$p" "$PUB$p" notlisted --http1.1 --path-as-is
     case $p in
         # %2e is an unreserved character: decoded, then a dot segment
