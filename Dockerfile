@@ -2,6 +2,7 @@
 # to HAProxy (haproxy-examples/sidecar/k8s/).
 #
 #   docker build -t certspoa .
+#   podman build --format docker -t certspoa .    (the OCI format drops HEALTHCHECK)
 #   docker run --rm -v "$PWD/conf:/etc/certspoa:ro" -v certspoa-run:/run/certspoa certspoa
 #
 # Conventions (docs/DEPLOY.md, "Container"):
@@ -18,6 +19,8 @@
 #
 # tests/deploy/run.sh builds and runs exactly what the stages below COPY,
 # RUN make and ENTRYPOINT name, without a Docker engine.
+# tests/package/image.sh (make image) builds this file unchanged with podman
+# on a debootstrapped debian:bookworm-slim and runs the image.
 
 ARG DEBIAN_TAG=bookworm-slim
 

@@ -43,7 +43,8 @@ CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c 
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
-SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/stats.c agent/httpd.c
+SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
+              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
 DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/explain.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c
 
@@ -104,6 +105,14 @@ valgrind: certspoa $(BUILD)/tests/unit/run-unit
 	CERTSPOA_BIN=$(CURDIR)/certspoa UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
 
 .PHONY: fault valgrind
+
+# Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
+# through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
+# ONLY=pattern), ~6 min. 3.0/3.2 need the roots of tests/versions/.
+adversarial: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/adversarial/run.sh
+
+.PHONY: adversarial
 
 # README's configuration reference, from --help-config.
 docs: $(BIN)
@@ -362,3 +371,63 @@ probe: $(BIN)
 .PHONY: probe
 -include $(PROBE_OBJ:.o=.d)
 # --- end probe ---
+
+# --- lint ---
+# certspoa lint (agent/lint.c) on the pure HAProxy-config reader
+# (agent/hacfg.c): extra objects of the binary and the unit tests. Then the
+# corpus under tests/lint/: every rule's failing and passing fixture with
+# its expected output, every shipped example linting clean, and each broken
+# config shown failing open (or misbehaving) on a real HAProxy 2.6 (3.2
+# where the rule is version-specific, when its root exists).
+#   make lint          LINT_ONLY="fixtures examples proofs" to run parts
+LINT_OBJ := $(BUILD)/agent/hacfg.o $(BUILD)/agent/lint.o
+$(BIN): $(LINT_OBJ)
+$(BUILD)/tests/unit/run-unit: $(BUILD)/agent/hacfg.o
+
+lint: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/lint/run.sh
+
+.PHONY: lint
+-include $(LINT_OBJ:.o=.d)
+
+# The reader is a fuzz target too (tests/fuzz/fuzz_hacfg.c): hacfg.o is not
+# in CORE_SRC, so it is added to that target's link here.
+FUZZ_TARGETS += hacfg
+FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
+FUZZ_MAXLEN_hacfg := 8192
+fuzz: $(FUZZ_DIR)/fuzz_hacfg
+fuzz-merge: $(FUZZ_DIR)/fuzz_hacfg
+fuzz-replay-run: $(REPLAY_DIR)/replay-hacfg
+$(FUZZ_DIR)/fuzz_hacfg: $(FUZZ_DIR)/obj/agent/hacfg.o
+$(REPLAY_DIR)/replay-hacfg: $(BUILD)/agent/hacfg.o
+.SECONDARY: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_hacfg.o $(FUZZ_DIR)/obj/agent/hacfg.o \
+            $(REPLAY_DIR)/fuzz_hacfg.o $(REPLAY_DIR)/replay-hacfg.o
+# --- end lint ---
+
+# --- packages ---
+# The container image, the Kubernetes sidecar example as a real pod, and the
+# Debian package (tests/package/, docs/DEPLOY.md). image, pod-test and
+# deb-test need root (podman, chroot); deb does not.
+#   make image      podman build of the Dockerfile from a clean clone (HEAD),
+#                   on a debootstrap base (cached in /var/cache/certspoa/images),
+#                   then run: user, read-only root, no compiler, size
+#   make pod-test   podman kube play of haproxy-examples/sidecar/k8s/ with
+#                   Debian's haproxy: mTLS, ConfigMap reload, probes, fail closed
+#   make deb        build/deb/certspoa_VERSION-REV_ARCH.deb (dpkg-buildpackage
+#                   -us -uc -b in a copy of the tree), lintian clean
+#   make deb-test   the .deb installed, used, upgraded and purged in a fresh
+#                   Debian 12 root (cached in /var/cache/certspoa/roots/bookworm)
+.PHONY: image pod-test deb deb-test
+
+image:
+	tests/package/image.sh
+
+pod-test:
+	tests/package/pod.sh
+
+deb:
+	tests/package/mkdeb.sh
+
+deb-test:
+	tests/package/deb.sh
+# --- end packages ---

@@ -17,6 +17,8 @@ pkgs=(
 	strace util-linux binutils    # deploy tests (syscall filter, setpriv/unshare), bench (taskset)
 	apache2-utils                 # ab: the benchmarks' mTLS load client
 	ca-certificates
+	podman runc catatonit         # the image and the pod (tests/package; catatonit: the pod's pause image)
+	debhelper dpkg-dev lintian    # the Debian package (make deb)
 )
 
 missing=()

@@ -11,7 +11,6 @@
 #include "stats.h"
 
 #define AGENT_RETIRED_MAX 16
-#define AGENT_WATCH_MAX   (2 * CFG_MAX_POLICIES + 1)
 
 /* A config replaced by a reload, freed once every worker has moved on. */
 struct retired_cfg {
@@ -34,9 +33,6 @@ struct agent {
 	int nretired;
 	ev_timer retire_timer;
 	ev_timer watch_timer;
-	ev_timer rate_timer;
-	uint64_t rate_samples[11];        /* messages, one a second */
-	int rate_pos, rate_n;
 	unsigned long long watch_sig;     /* of the files the live config reads */
 };
 
@@ -46,8 +42,5 @@ int agent_reload(struct agent *a, const char *why);
 
 /* Start the timers of reload.c (retiring old configs, watching files). */
 void agent_reload_init(struct agent *a);
-
-/* A signature of the config file and every file it names (0 on error). */
-unsigned long long agent_files_signature(const char *file, const struct config *cfg);
 
 #endif /* CERTSPOA_AGENT_H */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #define CFG_MAX_LISTEN 16
+#define CFG_MAX_THREADS 64     /* worker threads: [agent] threads is refused above it */
 #define CFG_NAME_MAX   64
 
 /* The enumerated config values: each list X(CONSTANT, "config word") gives

@@ -87,7 +87,7 @@ static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_E
 static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "listen", CFG_T_LISTEN, 0, 0, "127.0.0.1:12345", AGENT(listen), NULL,
 	  "address to accept SPOP connections on: HOST:PORT, [IPV6]:PORT or unix:/path; repeat for several (port 0 = any free port)" },
-	{ CFG_S_AGENT, "threads", CFG_T_INT, 0, 64, "0", AGENT(threads), NULL,
+	{ CFG_S_AGENT, "threads", CFG_T_INT, 0, CFG_MAX_THREADS, "0", AGENT(threads), NULL,
 	  "worker threads, each with its own event loop; 0 = one per CPU" },
 	{ CFG_S_AGENT, "max_frame_size", CFG_T_INT, 256, 1 << 20, "16380", AGENT(max_frame_size), NULL,
 	  "largest SPOP frame accepted, in bytes (the smaller of this and HAProxy's is used)" },

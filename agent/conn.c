@@ -12,13 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cfg-t.h"
 #include "conn.h"
 #include "counter.h"
-#include "handler.h"
 #include "log.h"
-#include "rules.h"
 #include "spop.h"
-#include "worker.h"
 
 #define CONN_TX_SLACK        32768   /* beyond two max frames */
 #define CONN_CLOSE_GRACE     2.0     /* seconds to flush a last frame */
@@ -53,7 +51,7 @@ static void tx_compact(struct conn *c)
 }
 
 /* Can one more reply of up to max_frame bytes be queued? */
-static int tx_can_reply(struct conn *c)
+static int tx_has_room(struct conn *c)
 {
 	if (tx_room(c) >= (size_t)c->max_frame + 4)
 		return 1;
@@ -73,21 +71,21 @@ static void conn_update_events(struct conn *c)
 		ev |= EV_WRITE;
 	if (ev == (c->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&c->io))
 		return;
-	ev_io_stop(c->w->loop, &c->io);
+	ev_io_stop(c->own->loop, &c->io);
 	ev_io_set(&c->io, c->fd, ev);
 	if (ev)
-		ev_io_start(c->w->loop, &c->io);
+		ev_io_start(c->own->loop, &c->io);
 }
 
-struct conn *conn_new(struct worker *w, int fd)
+struct conn *conn_new(struct conn_owner *own, int fd)
 {
-	const struct config *cfg = w->cfg;
+	const struct config *cfg = own->cfg;
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		goto fail;
 	c->fd = fd;
-	c->w = w;
+	c->own = own;
 	c->id = atomic_fetch_add(&next_conn_id, 1);
 	c->max_frame = (uint32_t)cfg->max_frame_size;
 	c->rx_cap = (size_t)cfg->max_frame_size + 4;
@@ -97,12 +95,12 @@ struct conn *conn_new(struct worker *w, int fd)
 	if (!c->rx || !c->tx)
 		goto fail;
 	c->state = CONN_ST_HELLO;
-	c->last_rx = ev_now(w->loop);
+	c->last_rx = ev_now(own->loop);
 	ev_io_init(&c->io, conn_io_cb, fd, EV_READ);
-	ev_io_start(w->loop, &c->io);
+	ev_io_start(own->loop, &c->io);
 	ev_timer_init(&c->timer, conn_timer_cb, cfg->hello_timeout_ms / 1000.0, 0.);
-	ev_timer_start(w->loop, &c->timer);
-	worker_conn_added(w, c);
+	ev_timer_start(own->loop, &c->timer);
+	own->ops->opened(own, c);
 	LOG(LOG_DEBUG, c->id, "accepted (fd %d)", fd);
 	return c;
 fail:
@@ -117,13 +115,13 @@ fail:
 
 void conn_close(struct conn *c)
 {
-	struct worker *w = c->w;
+	struct conn_owner *own = c->own;
 
-	ev_io_stop(w->loop, &c->io);
-	ev_timer_stop(w->loop, &c->timer);
+	ev_io_stop(own->loop, &c->io);
+	ev_timer_stop(own->loop, &c->timer);
 	if (close(c->fd) == -1)
 		LOG(LOG_DEBUG, c->id, "close: %s", strerror(errno));
-	worker_conn_removed(w, c);
+	own->ops->closed(own, c);
 	LOG(LOG_DEBUG, c->id, "closed");
 	free(c->rx);
 	free(c->tx);
@@ -142,7 +140,7 @@ static void disconnect(struct conn *c, enum spop_status status, const char *mess
 	if (!is_error)
 		LOG(LOG_DEBUG, c->id, "closing: %s", message ? message : spop_status_str(status));
 	if (is_error && status != SPOP_ST_NONE) {
-		CTR_INC(c->w->stats.errors[status < SPOP_ST_COUNT ? status : SPOP_ST_UNKNOWN]);
+		CTR_INC(c->own->stats.errors[status < SPOP_ST_COUNT ? status : SPOP_ST_UNKNOWN]);
 		LOG_PEER(LOG_INFO, c->id, "disconnecting: %s (status %u)%s%s",
 		         spop_status_str(status), status, message ? ": " : "",
 		         message ? message : "");
@@ -155,19 +153,20 @@ static void disconnect(struct conn *c, enum spop_status status, const char *mess
 		c->tx_len = (size_t)(p - c->tx);
 	c->state = CONN_ST_CLOSING;
 	c->rx_len = 0;
-	ev_timer_stop(c->w->loop, &c->timer);
+	ev_timer_stop(c->own->loop, &c->timer);
 	ev_timer_set(&c->timer, CONN_CLOSE_GRACE, 0.);
-	ev_timer_start(c->w->loop, &c->timer);
+	ev_timer_start(c->own->loop, &c->timer);
 }
 
-void conn_disconnect(struct conn *c, enum spop_status status, const char *message)
+/* Queue AGENT-DISCONNECT(status, message) and close once it is sent. */
+static void conn_disconnect(struct conn *c, enum spop_status status, const char *message)
 {
 	disconnect(c, status, message, status != SPOP_ST_NONE);
 }
 
 static void on_hello(struct conn *c, const struct spop_frame *f)
 {
-	const struct config *cfg = c->w->cfg;
+	const struct config *cfg = c->own->cfg;
 	struct spop_hello h;
 	enum spop_status st = SPOP_ST_INVALID;
 	char *p = c->tx + c->tx_len;
@@ -190,19 +189,19 @@ static void on_hello(struct conn *c, const struct spop_frame *f)
 		return;
 	}
 	c->tx_len = (size_t)(p - c->tx);
-	CTR_INC(c->w->stats.hellos);
+	CTR_INC(c->own->stats.hellos);
 	if (h.healthcheck) {
 		/* health check: answer, then close (no DISCONNECT needed) */
 		c->healthcheck = 1;
-		CTR_INC(c->w->stats.healthchecks);
+		CTR_INC(c->own->stats.healthchecks);
 		c->state = CONN_ST_CLOSING;
 		LOG(LOG_DEBUG, c->id, "health check");
 		return;
 	}
 	c->state = CONN_ST_READY;
-	ev_timer_stop(c->w->loop, &c->timer);
+	ev_timer_stop(c->own->loop, &c->timer);
 	ev_timer_set(&c->timer, cfg->idle_timeout_ms / 1000.0, 0.);
-	ev_timer_start(c->w->loop, &c->timer);
+	ev_timer_start(c->own->loop, &c->timer);
 	LOG(LOG_DEBUG, c->id, "hello: max-frame-size %u, caps %s%s%s, engine %.*s",
 	    c->max_frame, h.cap_pipelining ? "pipelining " : "",
 	    h.cap_async ? "async " : "", h.cap_fragmentation ? "fragmentation" : "",
@@ -212,30 +211,23 @@ static void on_hello(struct conn *c, const struct spop_frame *f)
 static void on_notify_payload(struct conn *c, uint64_t sid, uint64_t fid,
                               const char *payload, size_t len)
 {
-	struct worker *w = c->w;
 	char *p = c->tx + c->tx_len;
 	enum spop_status st = SPOP_ST_UNKNOWN;
-	struct handler_result res = { .d.code = DEC_CODES };
-	uint64_t t0 = worker_clock_ns();
 
-	if (handler_notify(&w->hc, sid, fid, payload, len, (int64_t)ev_now(w->loop),
-	                   &p, c->tx + c->tx_cap, c->max_frame, &st, &res) < 0) {
+	if (c->own->ops->notify(c->own, c->id, sid, fid, payload, len, &p, c->tx + c->tx_cap,
+	                        c->max_frame, &st) < 0) {
 		conn_disconnect(c, st, "cannot process NOTIFY");
 		return;
 	}
 	c->tx_len = (size_t)(p - c->tx);
 	c->acks_queued++;
-	if (res.d.code < DEC_CODES) {
-		handler_record_latency(&w->hc, worker_clock_ns() - t0);
-		worker_decided(w, c->id, &res);
-	}
 }
 
 /* A NOTIFY without FIN starts a fragmented payload; UNSET frames continue
  * it; the one with FIN completes it. */
 static void on_fragment(struct conn *c, const struct spop_frame *f)
 {
-	const struct config *cfg = c->w->cfg;
+	const struct config *cfg = c->own->cfg;
 
 	if (f->type == SPOP_FRM_NOTIFY) {
 		if (!c->frag_ok) {
@@ -278,7 +270,7 @@ static void on_haproxy_disconnect(struct conn *c, const struct spop_frame *f)
 {
 	struct spop_disconnect d;
 
-	CTR_INC(c->w->stats.haproxy_disconnects);
+	CTR_INC(c->own->stats.haproxy_disconnects);
 	if (spop_parse_disconnect(f->payload, f->len, &d) == 0)
 		LOG(LOG_DEBUG, c->id, "HAPROXY-DISCONNECT status %u: %.*s", d.status,
 		    (int)d.message.len, d.message.ptr ? d.message.ptr : "");
@@ -326,7 +318,9 @@ static void on_frame(struct conn *c, const char *buf, size_t len)
 	}
 }
 
-int conn_process(struct conn *c)
+/* Answer the complete frames in c->rx, as long as there is room for the
+ * replies; keep an incomplete one for the next read. */
+static void conn_process(struct conn *c)
 {
 	const char *p = c->rx;
 	size_t left = c->rx_len;
@@ -340,7 +334,7 @@ int conn_process(struct conn *c)
 		}
 		if (left - 4 < flen)
 			break;                   /* incomplete: wait for more */
-		if (!tx_can_reply(c))
+		if (!tx_has_room(c))
 			break;                   /* flush first (back-pressure) */
 		on_frame(c, p + 4, flen);
 		p += 4 + (size_t)flen;
@@ -351,7 +345,6 @@ int conn_process(struct conn *c)
 	if (p != c->rx && left)
 		memmove(c->rx, p, left);
 	c->rx_len = left;
-	return 0;
 }
 
 /* Write what is queued. Returns -1 if the connection was closed. */
@@ -362,8 +355,8 @@ static int conn_flush(struct conn *c)
 
 		if (n > 0) {
 			c->tx_off += (size_t)n;
-			CTR_ADD(c->w->stats.bytes_out, (uint64_t)n);
-			CTR_INC(c->w->stats.writes);
+			CTR_ADD(c->own->stats.bytes_out, (uint64_t)n);
+			CTR_INC(c->own->stats.writes);
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
@@ -399,7 +392,7 @@ static int conn_drain(struct conn *c)
 
 		if (conn_flush(c) < 0)
 			return -1;
-		if (c->state == CONN_ST_CLOSING || !c->rx_len || !tx_can_reply(c))
+		if (c->state == CONN_ST_CLOSING || !c->rx_len || !tx_has_room(c))
 			return 0;
 		before = c->rx_len;
 		conn_process(c);
@@ -408,24 +401,27 @@ static int conn_drain(struct conn *c)
 	}
 }
 
-/* Read what is available, answer every complete frame, write once.
- * Returns -1 if the connection was closed. */
-static int conn_on_readable(struct conn *c)
+/* Read what is available, answer every complete frame, write once. *got
+ * (when not NULL) is increased by the number of bytes read. Returns -1 if
+ * the connection was closed. */
+static int conn_on_readable(struct conn *c, size_t *got)
 {
-	struct worker *w = c->w;
+	struct conn_owner *own = c->own;
 
 	for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
 		size_t space = c->rx_cap - c->rx_len;
 		ssize_t n;
 
-		if (c->state == CONN_ST_CLOSING || space == 0 || !tx_can_reply(c))
+		if (c->state == CONN_ST_CLOSING || space == 0 || !tx_has_room(c))
 			break;
 		n = recv(c->fd, c->rx + c->rx_len, space, 0);
 		if (n > 0) {
 			c->rx_len += (size_t)n;
-			CTR_ADD(w->stats.bytes_in, (uint64_t)n);
-			CTR_INC(w->stats.reads);
-			c->last_rx = ev_now(w->loop);
+			if (got)
+				*got += (size_t)n;
+			CTR_ADD(own->stats.bytes_in, (uint64_t)n);
+			CTR_INC(own->stats.reads);
+			c->last_rx = ev_now(own->loop);
 			conn_process(c);
 			if ((size_t)n < space)
 				break;           /* drained the socket */
@@ -460,7 +456,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if ((revents & EV_WRITE) && conn_drain(c) < 0)
 		return;
 	if (revents & EV_READ) {
-		conn_on_readable(c);
+		conn_on_readable(c, NULL);
 		return;
 	}
 	conn_update_events(c);
@@ -469,7 +465,7 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
-	const struct config *cfg = c->w->cfg;
+	const struct config *cfg = c->own->cfg;
 	ev_tstamp idle, left;
 
 	(void)revents;
@@ -499,7 +495,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 void conn_shutdown(struct conn *c)
 {
-	uint64_t start;
+	size_t done = 0;
 	int queued;
 
 	if (c->state == CONN_ST_HELLO) {
@@ -510,16 +506,15 @@ void conn_shutdown(struct conn *c)
 	 * now, not just CONN_READS_PER_EVENT reads (with small frames, 20
 	 * pipelined NOTIFYs take more), and no more (a busy peer would keep
 	 * us here) */
-	if (ioctl(c->fd, FIONREAD, &queued) == -1)
+	if (ioctl(c->fd, FIONREAD, &queued) == -1 || queued < 0)
 		queued = 0;
-	start = CTR_GET(c->w->stats.bytes_in);
 	while (c->state == CONN_ST_READY) {
-		uint64_t in = CTR_GET(c->w->stats.bytes_in);
+		size_t got = 0;
 
-		if (conn_on_readable(c) < 0)
+		if (conn_on_readable(c, &got) < 0)
 			return;
-		if (CTR_GET(c->w->stats.bytes_in) == in ||
-		    CTR_GET(c->w->stats.bytes_in) - start >= (uint64_t)queued)
+		done += got;
+		if (got == 0 || done >= (size_t)queued)
 			break;
 	}
 	if (c->state == CONN_ST_READY) {

@@ -110,6 +110,11 @@ void handler_destroy(struct handler_ctx *hc)
 	decide_destroy(&hc->dc);
 }
 
+const char *handler_arg_name(unsigned int i)
+{
+	return i < spoe_nargs ? spoe_args[i].name : NULL;
+}
+
 static int64_t data_int(const struct spop_data *d)
 {
 	if (d->type == SPOP_DATA_UINT32 || d->type == SPOP_DATA_UINT64)

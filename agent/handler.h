@@ -136,6 +136,11 @@ void handler_record_latency(struct handler_ctx *hc, uint64_t ns);
 int handler_get_args(const char **p, const char *end, unsigned int nb_args,
                      struct req_facts *rq);
 
+/* The argument names a check-client-cert message may carry (what
+ * `certspoa lint` checks SPOE files against): spoe_args[i].name, NULL past
+ * the last one. */
+const char *handler_arg_name(unsigned int i);
+
 /* Handle one NOTIFY payload and write a whole ACK frame (ids echoed, FIN)
  * at *p, at most max_frame bytes after its length prefix. Returns 0, or -1
  * with *st the status to disconnect with (malformed payload, no room). */

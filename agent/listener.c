@@ -18,7 +18,7 @@
 
 /* A unix socket path left by a dead process can be reused; one that a
  * live process still accepts on cannot. */
-static int unix_path_in_use(const struct sockaddr_un *sun)
+static int unix_path_is_in_use(const struct sockaddr_un *sun)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int rc;
@@ -46,7 +46,7 @@ static int open_unix(struct listener *l, const char *path, char *err, size_t err
 			snprintf(err, errlen, "%s exists and is not a socket", path);
 			return -1;
 		}
-		if (unix_path_in_use(&sun)) {
+		if (unix_path_is_in_use(&sun)) {
 			snprintf(err, errlen, "%s is in use by another process", path);
 			return -1;
 		}

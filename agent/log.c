@@ -10,7 +10,7 @@
 #include "log.h"
 
 enum log_level log_min_level = LOG_INFO;
-enum log_format log_format = LOG_FMT_LOGFMT;
+static enum log_format log_format = LOG_FMT_LOGFMT;
 
 #define LOG_ENUM_NAME(c, word) [c] = word,
 const char *const log_level_names[LOG_LEVELS + 1] = { LOG_LEVEL_LIST(LOG_ENUM_NAME) };
@@ -22,20 +22,19 @@ const char *const log_format_names[LOG_FORMATS + 1] = { LOG_FORMAT_LIST(LOG_ENUM
 struct line {
 	char buf[LINE_MAX_LEN];
 	size_t len;
+	enum log_format fmt;     /* read once per line: a reload cannot mix two */
 };
 
-const char *log_level_name(enum log_level lvl)
+static const char *log_level_name(enum log_level lvl)
 {
 	return lvl < LOG_LEVELS ? log_level_names[lvl] : "?";
 }
 
-int log_level_parse(const char *s)
+void log_set_format(enum log_format fmt)
 {
-	for (int i = 0; i < LOG_LEVELS; i++)
-		if (strcmp(s, log_level_names[i]) == 0)
-			return i;
-	return -1;
+	__atomic_store_n(&log_format, fmt, __ATOMIC_RELAXED);
 }
+
 
 static void put_raw(struct line *l, const char *s)
 {
@@ -63,7 +62,7 @@ static void put_quoted(struct line *l, const char *s)
 			l->buf[l->len++] = '\\';
 			l->buf[l->len++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
-			if (log_format == LOG_FMT_JSON) {
+			if (l->fmt == LOG_FMT_JSON) {
 				memcpy(l->buf + l->len, "\\u00", 4);
 				l->buf[l->len + 4] = hx[c >> 4];
 				l->buf[l->len + 5] = hx[c & 15];
@@ -79,7 +78,7 @@ static void put_quoted(struct line *l, const char *s)
 }
 
 /* logfmt values without spaces, quotes or '=' need no quotes */
-static int bare_ok(const char *s)
+static int value_is_bare(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -91,7 +90,7 @@ static int bare_ok(const char *s)
 
 static void put_field(struct line *l, const char *key, const char *val, int first)
 {
-	if (log_format == LOG_FMT_JSON) {
+	if (l->fmt == LOG_FMT_JSON) {
 		put_raw(l, first ? "{" : ",");
 		put_quoted(l, key);
 		put_raw(l, ":");
@@ -101,7 +100,7 @@ static void put_field(struct line *l, const char *key, const char *val, int firs
 			put_raw(l, " ");
 		put_raw(l, key);
 		put_raw(l, "=");
-		if (bare_ok(val))
+		if (value_is_bare(val))
 			put_raw(l, val);
 		else
 			put_quoted(l, val);
@@ -117,6 +116,7 @@ static void emit(enum log_level lvl, unsigned long conn_id, const char *msg,
 	char tsbuf[64], cid[24];
 
 	l.len = 0;
+	l.fmt = __atomic_load_n(&log_format, __ATOMIC_RELAXED);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	snprintf(tsbuf, sizeof(tsbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
@@ -132,7 +132,7 @@ static void emit(enum log_level lvl, unsigned long conn_id, const char *msg,
 	for (int i = 0; i < n; i++)
 		if (f[i].val)
 			put_field(&l, f[i].key, f[i].val, 0);
-	if (log_format == LOG_FMT_JSON)
+	if (l.fmt == LOG_FMT_JSON)
 		put_raw(&l, "}");
 	l.buf[l.len++] = '\n';
 	/* one write per line so lines from several threads never interleave */
@@ -140,6 +140,7 @@ static void emit(enum log_level lvl, unsigned long conn_id, const char *msg,
 		return;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void log_vemit(enum log_level lvl, unsigned long conn_id, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -157,13 +158,6 @@ void log_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_fields(enum log_level lvl, unsigned long conn_id, const char *msg,
-                const struct log_field *f, int n)
-{
-	if (LOG_ENABLED(lvl))
-		emit(lvl, conn_id, msg, f, n);
-}
-
 /* Per-thread token window: at most burst lines a second, then one line
  * saying how many were dropped. */
 struct limiter {
@@ -171,7 +165,8 @@ struct limiter {
 	unsigned int count, suppressed;
 };
 
-static int limit(struct limiter *lim, unsigned int burst, const char *what)
+/* Take one line from the window: 1 if it may be written, 0 if suppressed. */
+static int limiter_has_room(struct limiter *lim, unsigned int burst, const char *what)
 {
 	time_t now = time(NULL);
 
@@ -193,7 +188,7 @@ void log_peer_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, .
 	static _Thread_local struct limiter lim;
 	va_list ap;
 
-	if (!limit(&lim, LOG_PEER_BURST, "peer error"))
+	if (!limiter_has_room(&lim, LOG_PEER_BURST, "peer error"))
 		return;
 	va_start(ap, fmt);
 	log_vemit(lvl, conn_id, fmt, ap);
@@ -205,6 +200,6 @@ void log_decision(enum log_level lvl, unsigned long conn_id, const char *msg,
 {
 	static _Thread_local struct limiter lim;
 
-	if (LOG_ENABLED(lvl) && limit(&lim, LOG_DECISION_BURST, "decision log"))
+	if (LOG_ENABLED(lvl) && limiter_has_room(&lim, LOG_DECISION_BURST, "decision log"))
 		emit(lvl, conn_id, msg, f, n);
 }

@@ -25,7 +25,10 @@ extern const char *const log_level_names[LOG_LEVELS + 1];
 extern const char *const log_format_names[LOG_FORMATS + 1];
 
 extern enum log_level log_min_level;
-extern enum log_format log_format;
+
+/* The format may change on reload while workers log: set it here, it is
+ * read atomically. */
+void log_set_format(enum log_format fmt);
 
 /* One structured field of a log line. */
 struct log_field {
@@ -41,20 +44,13 @@ void log_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
 void log_peer_emit(enum log_level lvl, unsigned long conn_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* A line with extra fields after msg (values are escaped for the format). */
-void log_fields(enum log_level lvl, unsigned long conn_id, const char *msg,
-                const struct log_field *f, int n);
-
-/* Like log_fields, rate limited per thread to LOG_DECISION_BURST lines a
- * second (decision logs: a client must not be able to flood them). */
+/* A line with extra fields after msg (values are escaped for the format),
+ * rate limited per thread to LOG_DECISION_BURST lines a second (decision
+ * logs: a client must not be able to flood them). */
 void log_decision(enum log_level lvl, unsigned long conn_id, const char *msg,
                   const struct log_field *f, int n);
 
 #define LOG_DECISION_BURST 500
-
-/* Parse "error|warn|info|debug"; -1 if unknown. */
-int log_level_parse(const char *s);
-const char *log_level_name(enum log_level lvl);
 
 /* The level may change on reload while workers log: read it atomically. */
 #define LOG_ENABLED(lvl) ((int)(lvl) <= (int)__atomic_load_n(&log_min_level, __ATOMIC_RELAXED))

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "explain.h"
 #include "inspect.h"
+#include "lint.h"
 #include "log.h"
 #include "probe.h"
 #include "stats.h"
@@ -33,6 +34,8 @@ static void usage(FILE *out)
 	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
 	        "       certspoa probe URL --cert C [--key K] [--ca F] [--trace-secret S] [--json]\n"
 	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
+	        "       certspoa lint HAPROXY.CFG [--spoe F] [--agent-config INI] [--haproxy-version X.Y]\n"
+	        "                                   find the traps in an HAProxy configuration\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -70,7 +73,7 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
 
 	(void)revents;
 	LOG(LOG_INFO, 0, "signal %d: stopping (finishing in-flight frames)", s->signum);
-	worker_stop_requested = 1;
+	worker_request_stop_all();
 	for (int i = 0; i < a->nworkers; i++)
 		worker_stop(&a->workers[i]);
 	ev_break(loop, EVBREAK_ALL);
@@ -100,7 +103,7 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		return;
 	}
 	if (strcmp(path, "/readyz") == 0) {
-		if (!a->stats.ready || worker_stop_requested) {
+		if (!a->stats.ready || worker_stop_is_requested()) {
 			r->status = 503;
 			sbuf_puts(&r->body, "not ready\n");
 		} else {
@@ -194,7 +197,7 @@ static int run(struct agent *a, int debug)
 
 	a->debug = debug;
 	log_min_level = debug ? LOG_DEBUG : (enum log_level)a->cfg->log_level;
-	log_format = (enum log_format)a->cfg->log_format;
+	log_set_format((enum log_format)a->cfg->log_format);
 	signal(SIGPIPE, SIG_IGN);
 	clock_gettime(CLOCK_REALTIME, &now);
 	a->stats.start_time = (double)now.tv_sec + now.tv_nsec / 1e9;
@@ -203,7 +206,12 @@ static int run(struct agent *a, int debug)
 	a->nworkers = a->cfg->threads;
 	if (a->nworkers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		a->nworkers = ncpu > 0 ? (int)(ncpu > 64 ? 64 : ncpu) : 1;
+		a->nworkers = ncpu > 0 ? (int)(ncpu > CFG_MAX_THREADS ? CFG_MAX_THREADS : ncpu) : 1;
+	}
+	if (a->nworkers > CFG_MAX_THREADS) {     /* cfg.c refuses it already */
+		LOG(LOG_ERR, 0, "threads = %d: at most %d", a->nworkers, CFG_MAX_THREADS);
+		rc = EX_CONFIG;
+		goto out;
 	}
 	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
 	if (!a->workers) {
@@ -227,7 +235,7 @@ static int run(struct agent *a, int debug)
 		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) < 0 ||
 		    worker_start(&a->workers[i]) < 0) {
 			LOG(LOG_ERR, 0, "cannot start worker %d", i);
-			worker_stop_requested = 1;
+			worker_request_stop_all();
 			for (int j = 0; j < i; j++) {
 				worker_stop(&a->workers[j]);
 				worker_join(&a->workers[j]);
@@ -248,6 +256,7 @@ static int run(struct agent *a, int debug)
 	ev_signal_start(loop, &sig_hup);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	agent_reload_init(a);
+	stats_rate_start(&a->stats, loop);
 	a->stats.ready = 1;
 	LOG(LOG_INFO, 0, "certspoa %s ready: %d worker threads, max-frame-size %d, generation %u",
 	    CERTSPOA_VERSION, a->nworkers, a->cfg->max_frame_size, a->cfg->generation);
@@ -328,6 +337,8 @@ int main(int argc, char **argv)
 		return explain_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "probe") == 0)
 		return probe_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "lint") == 0)
+		return lint_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
 		reload = 1;
 		argv++;

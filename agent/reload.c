@@ -43,7 +43,8 @@ static unsigned long long sig_of(const char *path, unsigned long long h)
 	return mix(h, (unsigned long long)st.st_ctim.tv_sec * 1000000000ULL + (unsigned long long)st.st_ctim.tv_nsec);
 }
 
-unsigned long long agent_files_signature(const char *file, const struct config *cfg)
+/* A signature of the config file and every file it names. */
+static unsigned long long agent_files_signature(const char *file, const struct config *cfg)
 {
 	unsigned long long h = sig_of(file, 1469598103934665603ULL);
 
@@ -73,7 +74,7 @@ unsigned long long agent_files_signature(const char *file, const struct config *
 	return h;
 }
 
-static int same_listeners(const struct config *a, const struct config *b)
+static int listeners_match(const struct config *a, const struct config *b)
 {
 	if (a->nlisten != b->nlisten)
 		return 0;
@@ -83,7 +84,7 @@ static int same_listeners(const struct config *a, const struct config *b)
 	return 1;
 }
 
-static int same_str(const char *a, const char *b)
+static int str_match(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
@@ -113,11 +114,11 @@ int agent_reload(struct agent *a, const char *why)
 		cfg_free(next);
 		return -1;
 	}
-	if (!same_listeners(a->cfg, next))
+	if (!listeners_match(a->cfg, next))
 		LOG(LOG_WARN, 0, "reload: listen addresses changed; they apply at the next restart");
 	if (a->cfg->threads != next->threads)
 		LOG(LOG_WARN, 0, "reload: threads changed; it applies at the next restart");
-	if (!same_str(a->cfg->stats_listen, next->stats_listen))
+	if (!str_match(a->cfg->stats_listen, next->stats_listen))
 		LOG(LOG_WARN, 0, "reload: [stats] listen changed; it applies at the next restart");
 
 	gen = a->cfg->generation + 1;
@@ -129,7 +130,7 @@ int agent_reload(struct agent *a, const char *why)
 	a->stats.cfg = next;
 	if (!a->debug)
 		__atomic_store_n(&log_min_level, (enum log_level)next->log_level, __ATOMIC_RELAXED);
-	log_format = (enum log_format)next->log_format;
+	log_set_format((enum log_format)next->log_format);
 	for (int i = 0; i < a->nworkers; i++)
 		worker_post_config(&a->workers[i], next);
 	a->stats.reloads++;
@@ -183,25 +184,6 @@ static void watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	}
 }
 
-/* Decisions per second over the last 10 s, from one sample a second. */
-static void rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	struct agent *a = t->data;
-	int n = (int)(sizeof(a->rate_samples) / sizeof(a->rate_samples[0]));
-	uint64_t now = stats_messages(&a->stats);
-	int oldest;
-
-	(void)loop;
-	(void)revents;
-	a->rate_samples[a->rate_pos] = now;
-	a->rate_pos = (a->rate_pos + 1) % n;
-	if (a->rate_n < n)
-		a->rate_n++;
-	oldest = a->rate_n < n ? 0 : a->rate_pos;
-	if (a->rate_n > 1)
-		a->stats.rate = (double)(now - a->rate_samples[oldest]) / (a->rate_n - 1);
-}
-
 void agent_reload_init(struct agent *a)
 {
 	struct ev_loop *loop = EV_DEFAULT;
@@ -211,9 +193,6 @@ void agent_reload_init(struct agent *a)
 	ev_timer_init(&a->retire_timer, retire_cb, 0.1, 0.1);
 	a->retire_timer.data = a;
 	ev_timer_start(loop, &a->retire_timer);
-	ev_timer_init(&a->rate_timer, rate_cb, 1.0, 1.0);
-	a->rate_timer.data = a;
-	ev_timer_start(loop, &a->rate_timer);
 	if (a->cfg->reload_watch_ms > 0) {
 		double every = a->cfg->reload_watch_ms / 1000.0;
 

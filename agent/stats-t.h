@@ -4,12 +4,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cfg-t.h"
 #include "rules-t.h"
 
 #define STATS_DENIALS_PER_WORKER 16
 #define STATS_SUBJECT_MAX        128
+
+/* Where a per-worker counter lives: each block is a struct of uint64_t
+ * counters that one worker thread writes (worker_counters() in worker.h). */
+enum stats_block {
+	SB_NONE = 0,     /* not a worker counter: filled by the collector */
+	SB_WORKER,       /* struct worker_stats (worker.h): accepting */
+	SB_CONN,         /* struct conn_stats (conn-t.h): SPOP connections */
+	SB_HANDLER,      /* struct handler_stats (handler.h): messages */
+	SB_CACHE,        /* struct cache (cache.h): hits, misses */
+	SB_BLOCKS
+};
 
 /* One recent denial. */
 struct stats_denial {
@@ -31,6 +43,16 @@ struct stats_cert {
 	int last_code;
 	char subject[STATS_SUBJECT_MAX];
 };
+
+/* Copy a name into one of the fields above, cut to fit (the stats page
+ * shows names shortened). */
+static inline void stats_copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
 
 /* What a worker copies out, in its own thread, when asked. */
 struct worker_snap {

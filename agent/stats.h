@@ -1,10 +1,14 @@
-/* Stats: every figure declared once (stat_defs[], family_defs[]), collected
- * from the workers without locks, rendered as Prometheus text, JSON and a
- * self-contained HTML page. Runs in the main thread, never on the SPOP path. */
+/* Stats: every figure declared once (STATS_FIGURES below, family_defs[]),
+ * collected from the workers without locks (stats.c), rendered as
+ * Prometheus text (stats-prom.c), JSON (stats-json.c) and a self-contained
+ * HTML page (stats-html.c). Runs in the main thread, never on the SPOP path. */
 #ifndef CERTSPOA_STATS_H
 #define CERTSPOA_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <ev.h>
 
 #include "cfg-t.h"
 #include "handler.h"
@@ -14,31 +18,64 @@
 
 struct worker;
 
-/* Scalar figures. */
+/* Scalar figures, declared once: X(id, name, type, block, field, help).
+ * A figure with a block (enum stats_block, stats-t.h) is a per-worker
+ * counter, summed over the workers by stats_collect() from that block's
+ * field; SB_NONE figures (field "_") are filled by the collector itself.
+ * The Prometheus and JSON renderers print every figure in this order, so
+ * a new worker counter is its field, its line here and its increment. */
+#define STATS_FIGURES(X) \
+	X(ST_START_TIME, "certspoa_start_time_seconds", STAT_GAUGE, SB_NONE, _, \
+	  "Unix time the agent started") \
+	X(ST_GENERATION, "certspoa_config_generation", STAT_GAUGE, SB_NONE, _, \
+	  "Configuration generation in use (1 at start, +1 per successful reload)") \
+	X(ST_RELOADS, "certspoa_config_reloads_total", STAT_COUNTER, SB_NONE, _, \
+	  "Successful configuration reloads") \
+	X(ST_RELOAD_FAILURES, "certspoa_config_reload_failures_total", STAT_COUNTER, SB_NONE, _, \
+	  "Reloads refused because the new configuration or a file it names was invalid") \
+	X(ST_LAST_RELOAD, "certspoa_config_last_reload_timestamp_seconds", STAT_GAUGE, SB_NONE, _, \
+	  "Unix time of the last reload attempt (0 = none)") \
+	X(ST_LAST_RELOAD_OK, "certspoa_config_last_reload_success", STAT_GAUGE, SB_NONE, _, \
+	  "1 if the last reload attempt succeeded (or none was made), else 0") \
+	X(ST_WORKERS, "certspoa_worker_threads", STAT_GAUGE, SB_NONE, _, \
+	  "Worker threads serving SPOP") \
+	X(ST_CONNS, "certspoa_spop_connections", STAT_GAUGE, SB_NONE, _, \
+	  "SPOP connections open now") \
+	X(ST_CONNS_TOTAL, "certspoa_spop_connections_accepted_total", STAT_COUNTER, SB_WORKER, conns_total, \
+	  "SPOP connections accepted") \
+	X(ST_CONNS_REFUSED, "certspoa_spop_connections_refused_total", STAT_COUNTER, SB_WORKER, conns_refused, \
+	  "SPOP connections closed at once (max_connections, no file descriptors)") \
+	X(ST_HELLOS, "certspoa_spop_hellos_total", STAT_COUNTER, SB_CONN, hellos, \
+	  "HAPROXY-HELLO handshakes completed, health checks included") \
+	X(ST_HEALTHCHECKS, "certspoa_spop_healthchecks_total", STAT_COUNTER, SB_CONN, healthchecks, \
+	  "SPOP health checks answered") \
+	X(ST_HAPROXY_DISCONNECTS, "certspoa_spop_haproxy_disconnects_total", STAT_COUNTER, SB_CONN, haproxy_disconnects, \
+	  "HAPROXY-DISCONNECT frames received") \
+	X(ST_NOTIFY, "certspoa_spop_notify_frames_total", STAT_COUNTER, SB_HANDLER, notify, \
+	  "NOTIFY frames answered") \
+	X(ST_MESSAGES, "certspoa_messages_total", STAT_COUNTER, SB_HANDLER, messages, \
+	  "check-client-cert messages decided") \
+	X(ST_UNKNOWN_MESSAGES, "certspoa_messages_unknown_total", STAT_COUNTER, SB_HANDLER, unknown_messages, \
+	  "SPOE messages with another name (ignored)") \
+	X(ST_INFLIGHT, "certspoa_spop_frames_in_flight", STAT_GAUGE, SB_NONE, _, \
+	  "ACK frames queued and not yet written") \
+	X(ST_BYTES_IN, "certspoa_spop_received_bytes_total", STAT_COUNTER, SB_CONN, bytes_in, \
+	  "SPOP bytes received") \
+	X(ST_BYTES_OUT, "certspoa_spop_sent_bytes_total", STAT_COUNTER, SB_CONN, bytes_out, \
+	  "SPOP bytes sent") \
+	X(ST_CACHE_HITS, "certspoa_cache_hits_total", STAT_COUNTER, SB_CACHE, hits, \
+	  "Decision cache hits (no certificate parsing)") \
+	X(ST_CACHE_MISSES, "certspoa_cache_misses_total", STAT_COUNTER, SB_CACHE, misses, \
+	  "Decision cache misses (certificate parsed)") \
+	X(ST_CERTS, "certspoa_client_certificates", STAT_GAUGE, SB_NONE, _, \
+	  "Distinct client certificates in the decision caches") \
+	X(ST_CERTS_SOONEST, "certspoa_client_certificates_soonest_expiry_timestamp_seconds", STAT_GAUGE, SB_NONE, _, \
+	  "Earliest not_after among those last allowed (0 = none)")
+
 enum stat_id {
-	ST_START_TIME = 0,
-	ST_GENERATION,
-	ST_RELOADS,
-	ST_RELOAD_FAILURES,
-	ST_LAST_RELOAD,
-	ST_LAST_RELOAD_OK,
-	ST_WORKERS,
-	ST_CONNS,
-	ST_CONNS_TOTAL,
-	ST_CONNS_REFUSED,
-	ST_HELLOS,
-	ST_HEALTHCHECKS,
-	ST_HAPROXY_DISCONNECTS,
-	ST_NOTIFY,
-	ST_MESSAGES,
-	ST_UNKNOWN_MESSAGES,
-	ST_INFLIGHT,
-	ST_BYTES_IN,
-	ST_BYTES_OUT,
-	ST_CACHE_HITS,
-	ST_CACHE_MISSES,
-	ST_CERTS,
-	ST_CERTS_SOONEST,
+#define STAT_ID(id, name, type, block, field, help) id,
+	STATS_FIGURES(STAT_ID)
+#undef STAT_ID
 	ST_COUNT
 };
 
@@ -66,10 +103,16 @@ struct stat_def {
 	const char *name;        /* Prometheus name; JSON key without "certspoa_" */
 	enum stat_type type;
 	const char *help;
+	enum stats_block block;  /* SB_NONE: filled by the collector */
+	size_t offset;           /* of the uint64_t counter in its block */
 };
 
 extern const struct stat_def stat_defs[ST_COUNT];
 extern const struct stat_def family_defs[SF_COUNT];
+
+/* Decisions per second over the last STATS_RATE_WINDOW seconds, from one
+ * sample a second (stats_rate_start()). */
+#define STATS_RATE_WINDOW 10
 
 /* What the main thread knows that the workers do not. */
 struct stats_agent {
@@ -80,8 +123,11 @@ struct stats_agent {
 	uint64_t reloads, reload_failures;
 	double last_reload;
 	int last_reload_ok;
-	double rate;             /* decisions per second, last 10 s */
+	double rate;             /* decisions per second, last STATS_RATE_WINDOW s */
 	int ready;               /* listening with a config */
+	ev_timer rate_timer;
+	uint64_t rate_samples[STATS_RATE_WINDOW + 1];   /* messages, one a second */
+	int rate_pos, rate_n;
 };
 
 #define STATS_SHOW_CERTS    100
@@ -118,6 +164,9 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 
 /* Sum of decisions so far (cheap: counters only). */
 uint64_t stats_messages(const struct stats_agent *a);
+
+/* Keep a->rate up to date from a timer in loop (the main thread's). */
+void stats_rate_start(struct stats_agent *a, struct ev_loop *loop);
 
 void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b);
 void stats_render_json(const struct stats_snapshot *s, struct sbuf *b);

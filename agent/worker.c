@@ -1,23 +1,35 @@
 /* Worker threads. See worker.h. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "cert.h"
 #include "conn.h"
 #include "counter.h"
+#include "declog.h"
 #include "listener.h"
 #include "log.h"
 #include "rules.h"
 #include "worker.h"
+
+/* Monotonic nanoseconds, for the processing-time histogram. */
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The worker that embeds a connection owner. */
+#define OWNER_WORKER(o) ((struct worker *)((char *)(o) - offsetof(struct worker, own)))
 
 #define ACCEPTS_PER_EVENT 64
 
@@ -28,8 +40,12 @@ int worker_conn_count(void)
 	return atomic_load_explicit(&conn_count, memory_order_relaxed);
 }
 
-void worker_conn_added(struct worker *w, struct conn *c)
+/* ---- the connections' owner (conn-t.h) ---- */
+
+static void on_conn_opened(struct conn_owner *o, struct conn *c)
 {
+	struct worker *w = OWNER_WORKER(o);
+
 	c->prev = NULL;
 	c->next = w->conns;
 	if (w->conns)
@@ -40,8 +56,10 @@ void worker_conn_added(struct worker *w, struct conn *c)
 	atomic_fetch_add_explicit(&conn_count, 1, memory_order_relaxed);
 }
 
-void worker_conn_removed(struct worker *w, struct conn *c)
+static void on_conn_closed(struct conn_owner *o, struct conn *c)
 {
+	struct worker *w = OWNER_WORKER(o);
+
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -51,8 +69,35 @@ void worker_conn_removed(struct worker *w, struct conn *c)
 	w->nconns--;
 	atomic_fetch_sub_explicit(&conn_count, 1, memory_order_relaxed);
 	if (w->stopping && w->nconns == 0)
-		ev_break(w->loop, EVBREAK_ALL);
+		ev_break(w->own.loop, EVBREAK_ALL);
 }
+
+/* Decide one message with the handler, time it, log it. */
+static int on_conn_notify(struct conn_owner *o, unsigned long conn_id,
+                          uint64_t stream_id, uint64_t frame_id,
+                          const char *payload, size_t len,
+                          char **p, char *end, size_t max_frame, enum spop_status *st)
+{
+	struct worker *w = OWNER_WORKER(o);
+	struct handler_result res = { .d.code = DEC_CODES };
+	int64_t now = (int64_t)ev_now(o->loop);
+	uint64_t t0 = clock_ns();
+
+	if (handler_notify(&w->hc, stream_id, frame_id, payload, len, now,
+	                   p, end, max_frame, st, &res) < 0)
+		return -1;
+	if (res.d.code < DEC_CODES) {
+		handler_record_latency(&w->hc, clock_ns() - t0);
+		declog_decided(&w->declog, o->cfg->log_decisions, now, conn_id, &res);
+	}
+	return 0;
+}
+
+static const struct conn_owner_ops worker_conn_ops = {
+	.notify = on_conn_notify,
+	.opened = on_conn_opened,
+	.closed = on_conn_closed,
+};
 
 /* Out of file descriptors: release the spare one to accept and drop the
  * pending connection, so HAProxy sees a close instead of a hang. */
@@ -90,16 +135,16 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				LOG_PEER(LOG_WARN, 0, "accept: %s", strerror(errno));
 			return;
 		}
-		if (worker_conn_count() >= w->cfg->max_connections) {
+		if (worker_conn_count() >= w->own.cfg->max_connections) {
 			close(fd);
 			CTR_INC(w->stats.conns_refused);
 			LOG_PEER(LOG_WARN, 0, "max_connections (%d) reached: connection refused",
-			         w->cfg->max_connections);
+			         w->own.cfg->max_connections);
 			continue;
 		}
 		/* replies are batched already: send each batch at once */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (!conn_new(w, fd))       /* it closed fd */
+		if (!conn_new(&w->own, fd))       /* it closed fd */
 			LOG_PEER(LOG_ERR, 0, "out of memory: connection refused");
 	}
 }
@@ -120,10 +165,10 @@ static void stop_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void worker_post_config(struct worker *w, struct config *cfg)
 {
 	__atomic_store_n(&w->mbox.pending_cfg, cfg, __ATOMIC_RELEASE);
-	ev_async_send(w->loop, &w->wakeup);
+	ev_async_send(w->own.loop, &w->wakeup);
 }
 
-unsigned int worker_config_generation(struct worker *w)
+unsigned int worker_config_generation(const struct worker *w)
 {
 	return __atomic_load_n(&w->mbox.cfg_gen, __ATOMIC_ACQUIRE);
 }
@@ -136,18 +181,9 @@ static void adopt_config(struct worker *w)
 		return;
 	/* every message from here on is decided under cfg; the old one is
 	 * freed by the main thread once all workers have moved */
-	w->cfg = cfg;
+	w->own.cfg = cfg;
 	handler_set_config(&w->hc, cfg, cfg->generation);
 	__atomic_store_n(&w->mbox.cfg_gen, cfg->generation, __ATOMIC_RELEASE);
-}
-
-/* Copy a string, cut to fit (the stats page shows names shortened). */
-static void copy_cut(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = 0;
 }
 
 /* ---- snapshots for the stats reader ---- */
@@ -156,11 +192,11 @@ unsigned int worker_request_snapshot(struct worker *w)
 {
 	unsigned int t = __atomic_add_fetch(&w->mbox.snap_req, 1, __ATOMIC_ACQ_REL);
 
-	ev_async_send(w->loop, &w->wakeup);
+	ev_async_send(w->own.loop, &w->wakeup);
 	return t;
 }
 
-int worker_snapshot_ready(struct worker *w, unsigned int ticket)
+int worker_snapshot_is_ready(const struct worker *w, unsigned int ticket)
 {
 	return (int)(__atomic_load_n(&w->mbox.snap_done, __ATOMIC_ACQUIRE) - ticket) >= 0;
 }
@@ -173,7 +209,7 @@ static void fill_snapshot(struct worker *w)
 	unsigned int inflight = 0;
 
 	for (struct conn *c = w->conns; c; c = c->next)
-		inflight += c->acks_queued;
+		inflight += conn_inflight(c);
 	s->conns = w->nconns;
 	s->inflight = inflight;
 	if (!s->certs && w->hc.dc.cache_enabled) {
@@ -193,66 +229,9 @@ static void fill_snapshot(struct worker *w)
 		sc->last_seen = e->last_seen;
 		sc->requests = e->requests;
 		sc->last_code = e->last_code;
-		copy_cut(sc->subject, sizeof(sc->subject), e->facts.subject);
+		stats_copy_cut(sc->subject, sizeof(sc->subject), e->facts.subject);
 	}
-	s->ndenials = 0;
-	for (unsigned int i = 0; i < w->denials_count; i++) {
-		unsigned int k = (w->denials_next + STATS_DENIALS_PER_WORKER - 1 - i) % STATS_DENIALS_PER_WORKER;
-
-		s->denials[s->ndenials++] = w->denials[k];
-	}
-}
-
-/* ---- decisions: logs and the recent-denials ring ---- */
-
-static void format_src(const struct handler_result *res, char *out, size_t len)
-{
-	out[0] = 0;
-	if (!res->has_src)
-		return;
-	if (res->src.type == SPOP_DATA_IPV4)
-		inet_ntop(AF_INET, res->src.u.ipv4, out, (socklen_t)len);
-	else if (res->src.type == SPOP_DATA_IPV6)
-		inet_ntop(AF_INET6, res->src.u.ipv6, out, (socklen_t)len);
-}
-
-void worker_decided(struct worker *w, unsigned long conn_id, const struct handler_result *res)
-{
-	int allow = res->d.code == DEC_ALLOW;
-	int mode = w->cfg->log_decisions;
-	char src[48];
-
-	if (allow && mode != LOG_DECISIONS_ALL && !LOG_ENABLED(LOG_DEBUG))
-		return;
-	format_src(res, src, sizeof(src));
-	if (mode == LOG_DECISIONS_ALL || (!allow && mode == LOG_DECISIONS_DENIALS) ||
-	    LOG_ENABLED(LOG_DEBUG)) {
-		const struct log_field f[] = {
-			{ "verdict", allow ? "allow" : "deny" },
-			{ "code", dec_table[res->d.code].code },
-			{ "policy", res->policy ? res->policy->name : NULL },
-			{ "subject", res->facts ? res->facts->subject : NULL },
-			{ "sha256", res->facts ? res->facts->sha256_hex : NULL },
-			{ "src", src[0] ? src : NULL },
-			{ "detail", res->d.detail[0] ? res->d.detail : NULL },
-		};
-
-		log_decision(LOG_INFO, conn_id, "decision", f, (int)(sizeof(f) / sizeof(f[0])));
-	}
-	if (!allow) {
-		struct stats_denial *d = &w->denials[w->denials_next];
-
-		d->time = (int64_t)ev_now(w->loop);
-		d->code = res->d.code;
-		copy_cut(d->policy, sizeof(d->policy), res->policy ? res->policy->name : "");
-		copy_cut(d->subject, sizeof(d->subject), res->facts ? res->facts->subject : "");
-		copy_cut(d->sha256, sizeof(d->sha256), res->facts ? res->facts->sha256_hex : "");
-		copy_cut(d->src, sizeof(d->src), src);
-		copy_cut(d->detail, sizeof(d->detail), res->d.detail);
-		w->denials_next = (w->denials_next + 1) % STATS_DENIALS_PER_WORKER;
-		if (w->denials_count < STATS_DENIALS_PER_WORKER)
-			w->denials_count++;
-	}
+	s->ndenials = declog_recent(&w->declog, s->denials, STATS_DENIALS_PER_WORKER);
 }
 
 static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
@@ -268,7 +247,7 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 		fill_snapshot(w);
 		__atomic_store_n(&w->mbox.snap_done, req, __ATOMIC_RELEASE);
 	}
-	if (!worker_stop_requested || w->stopping)
+	if (!worker_stop_is_requested() || w->stopping)
 		return;
 	w->stopping = 1;
 	for (int i = 0; i < w->nlisten; i++)
@@ -281,36 +260,48 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	ev_timer_init(&w->stop_timer, stop_timer_cb, w->cfg->shutdown_timeout_ms / 1000.0, 0.);
+	ev_timer_init(&w->stop_timer, stop_timer_cb, w->own.cfg->shutdown_timeout_ms / 1000.0, 0.);
 	w->stop_timer.data = w;
 	ev_timer_start(loop, &w->stop_timer);
 }
 
-volatile int worker_stop_requested;
+/* Set once by the main thread, read by every worker. */
+static atomic_int stop_requested;
+
+void worker_request_stop_all(void)
+{
+	atomic_store_explicit(&stop_requested, 1, memory_order_release);
+}
+
+int worker_stop_is_requested(void)
+{
+	return atomic_load_explicit(&stop_requested, memory_order_acquire);
+}
 
 int worker_init(struct worker *w, int idx, const struct config *cfg,
                 struct listener *ls, int nls)
 {
 	memset(w, 0, sizeof(*w));
 	w->idx = idx;
-	w->cfg = cfg;
-	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	w->loop = ev_loop_new(EVFLAG_AUTO);
-	if (!w->loop)
+	w->own.cfg = cfg;
+	w->own.ops = &worker_conn_ops;
+	w->own.loop = ev_loop_new(EVFLAG_AUTO);
+	if (!w->own.loop)
 		return -1;
 	w->mbox.cfg_gen = cfg->generation;
 	if (handler_init(&w->hc, cfg, cfg->generation) < 0) {
-		ev_loop_destroy(w->loop);
-		w->loop = NULL;
+		ev_loop_destroy(w->own.loop);
+		w->own.loop = NULL;
 		return -1;
 	}
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ev_async_init(&w->wakeup, wakeup_cb);
 	w->wakeup.data = w;
-	ev_async_start(w->loop, &w->wakeup);
+	ev_async_start(w->own.loop, &w->wakeup);
 	for (int i = 0; i < nls && i < CFG_MAX_LISTEN; i++) {
 		ev_io_init(&w->accept_w[i], accept_cb, ls[i].fd, EV_READ);
 		w->accept_w[i].data = w;
-		ev_io_start(w->loop, &w->accept_w[i]);
+		ev_io_start(w->own.loop, &w->accept_w[i]);
 		w->nlisten++;
 	}
 	return 0;
@@ -320,7 +311,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	ev_run(w->loop, 0);
+	ev_run(w->own.loop, 0);
 	return NULL;
 }
 
@@ -331,7 +322,7 @@ int worker_start(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
-	ev_async_send(w->loop, &w->wakeup);
+	ev_async_send(w->own.loop, &w->wakeup);
 }
 
 void worker_join(struct worker *w)
@@ -341,15 +332,15 @@ void worker_join(struct worker *w)
 
 void worker_destroy(struct worker *w)
 {
-	if (!w->loop)
+	if (!w->own.loop)
 		return;
 	while (w->conns)
 		conn_close(w->conns);
 	handler_destroy(&w->hc);
 	free(w->snap.certs);
 	w->snap.certs = NULL;
-	ev_loop_destroy(w->loop);
-	w->loop = NULL;
+	ev_loop_destroy(w->own.loop);
+	w->own.loop = NULL;
 	if (w->spare_fd != -1)
 		close(w->spare_fd);
 }

@@ -1,33 +1,29 @@
 /* Worker threads: one libev loop each, owning the connections it accepted.
  * Every worker watches every listening socket (non-blocking accept), so no
- * hand-off between threads is needed. */
+ * hand-off between threads is needed. A worker is its connections' owner
+ * (struct conn_owner): it decides their messages through its handler
+ * context and logs the decisions (declog.h). */
 #ifndef CERTSPOA_WORKER_H
 #define CERTSPOA_WORKER_H
 
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <ev.h>
 
 #include "cfg-t.h"
 #include "conn-t.h"
+#include "declog.h"
 #include "handler.h"
-#include "spop-t.h"
 #include "stats-t.h"
 
 struct listener;
 
-/* Per-worker counters; only the owning thread writes them. */
+/* Per-worker counters of the worker itself (accepting); only the owning
+ * thread writes them. Its connections count in own.stats. */
 struct worker_stats {
 	uint64_t conns_total;
 	uint64_t conns_refused;          /* over max_connections or EMFILE */
-	uint64_t hellos;
-	uint64_t healthchecks;
-	uint64_t haproxy_disconnects;
-	uint64_t errors[SPOP_ST_COUNT];  /* AGENT-DISCONNECT sent, by status */
-	uint64_t bytes_in, bytes_out;
-	uint64_t reads, writes;
 };
 
 /* Messages from the main thread, acted on in the worker's own thread. */
@@ -39,42 +35,37 @@ struct worker_mailbox {
 };
 
 struct worker {
+	struct conn_owner own;           /* the loop, the config in use, conn counters */
 	int idx;
 	pthread_t thread;
-	struct ev_loop *loop;
 	ev_async wakeup;                 /* stop request from the main thread */
 	ev_timer stop_timer;             /* bounds a graceful stop */
 	ev_io accept_w[CFG_MAX_LISTEN];
 	int nlisten;
 	int spare_fd;                    /* released on EMFILE to accept-and-close */
 	int stopping;
-	const struct config *cfg;
 	struct conn *conns;
 	unsigned int nconns;
 	struct handler_ctx hc;
 	struct worker_stats stats;
 	struct worker_mailbox mbox;
 	struct worker_snap snap;
-	/* recent denials, a ring written by this thread only */
-	struct stats_denial denials[STATS_DENIALS_PER_WORKER];
-	unsigned int denials_next, denials_count;
+	struct declog declog;            /* recent denials */
 };
 
-/* Shared by all workers. */
-extern volatile int worker_stop_requested;
-
-static inline uint64_t worker_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
+/* Set up worker idx (no thread yet) on the nls listeners ls (none: only
+ * connections handed to conn_new() by the caller, as the tests do).
+ * Returns 0, or -1 (nothing to destroy then). */
 int worker_init(struct worker *w, int idx, const struct config *cfg,
                 struct listener *ls, int nls);
+/* Run the worker's loop in a new thread. Returns 0 or -1. */
 int worker_start(struct worker *w);
-/* Ask the worker to finish (thread-safe), then join it. */
+/* Ask every worker to finish (any thread): they stop accepting, answer what
+ * was received and disconnect. Then worker_stop() wakes each one up. */
+void worker_request_stop_all(void);
+int worker_stop_is_requested(void);
+/* Wake w up so that it sees the stop request (thread-safe); it returns
+ * from its loop once its connections are gone. Then worker_join() it. */
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
@@ -82,19 +73,57 @@ void worker_destroy(struct worker *w);
 /* Hand a new configuration to the worker (any thread). It adopts it at
  * its next loop iteration and then publishes mbox.cfg_gen. */
 void worker_post_config(struct worker *w, struct config *cfg);
-unsigned int worker_config_generation(struct worker *w);
+unsigned int worker_config_generation(const struct worker *w);
 
-/* Ask for a snapshot (any thread); poll worker_snapshot_ready(). */
+/* Ask for a snapshot (any thread); poll worker_snapshot_is_ready(), then
+ * read worker_snapshot(). */
 unsigned int worker_request_snapshot(struct worker *w);
-int worker_snapshot_ready(struct worker *w, unsigned int ticket);
+int worker_snapshot_is_ready(const struct worker *w, unsigned int ticket);
+static inline const struct worker_snap *worker_snapshot(const struct worker *w)
+{
+	return &w->snap;
+}
 
-/* A message was decided (worker thread): decision log, recent denials. */
-struct handler_result;
-void worker_decided(struct worker *w, unsigned long conn_id, const struct handler_result *res);
+/* Counter blocks, for the stats reader (any thread; read with CTR_GET). */
+static inline const void *worker_counters(const struct worker *w, enum stats_block b)
+{
+	switch (b) {
+	case SB_WORKER:
+		return &w->stats;
+	case SB_CONN:
+		return &w->own.stats;
+	case SB_HANDLER:
+		return &w->hc.stats;
+	case SB_CACHE:
+		return &w->hc.dc.cache;
+	case SB_NONE:
+	case SB_BLOCKS:
+		break;
+	}
+	return NULL;
+}
+static inline const struct conn_stats *worker_conn_stats(const struct worker *w)
+{
+	return &w->own.stats;
+}
+static inline const struct handler_stats *worker_handler_stats(const struct worker *w)
+{
+	return &w->hc.stats;
+}
 
-/* Connection bookkeeping, called by conn.c. */
-void worker_conn_added(struct worker *w, struct conn *c);
-void worker_conn_removed(struct worker *w, struct conn *c);
+/* The worker's loop, its open connections (owner thread only). */
+static inline struct ev_loop *worker_loop(const struct worker *w)
+{
+	return w->own.loop;
+}
+static inline struct conn *worker_first_conn(const struct worker *w)
+{
+	return w->conns;
+}
+static inline unsigned int worker_nconns(const struct worker *w)
+{
+	return w->nconns;
+}
 
 /* Global connection count (all workers), for max_connections. */
 int worker_conn_count(void);

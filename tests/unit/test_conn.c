@@ -56,7 +56,7 @@ static int peer_open(struct peer *pr)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
 		return -1;
 	pr->fd = sv[1];
-	return conn_new(&pr->w, sv[0]) ? 0 : -1;
+	return conn_new(&pr->w.own, sv[0]) ? 0 : -1;
 }
 
 static void peer_close(struct peer *pr)
@@ -71,7 +71,7 @@ static void pump(struct peer *pr)
 	for (int i = 0; i < 20; i++) {
 		ssize_t n;
 
-		ev_run(pr->w.loop, EVRUN_NOWAIT);
+		ev_run(worker_loop(&pr->w), EVRUN_NOWAIT);
 		while ((n = read(pr->fd, pr->in + pr->in_len, sizeof(pr->in) - pr->in_len)) > 0)
 			pr->in_len += (size_t)n;
 		if (n == 0)
@@ -206,8 +206,8 @@ static void expect_disconnect(const char *what, const void *bytes, size_t len,
 		unit_fail(__FILE__, __LINE__, "%s: expected AGENT-DISCONNECT %ld, got type %d status %ld",
 		          what, status, f.type, disconnect_status(&f));
 	CHECK(pr.closed);
-	CHECK_EQ_INT(pr.w.nconns, 0);
-	CHECK_EQ_INT(pr.w.stats.errors[status], 1);
+	CHECK_EQ_INT(worker_nconns(&pr.w), 0);
+	CHECK_EQ_INT(worker_conn_stats(&pr.w)->errors[status], 1);
 	peer_close(&pr);
 }
 
@@ -247,7 +247,7 @@ TEST(conn_hello_then_notify_from_real_haproxy_frames)
 	CHECK_EQ_INT(f.type, SPOP_FRM_ACK);
 	CHECK(f.flags & SPOP_FL_FIN);
 	CHECK(!pr.closed);
-	CHECK_EQ_INT(pr.w.hc.stats.messages, 1);
+	CHECK_EQ_INT(worker_handler_stats(&pr.w)->messages, 1);
 	peer_close(&pr);
 }
 
@@ -264,7 +264,7 @@ TEST(conn_healthcheck_answers_then_closes)
 	send_bytes(&pr, buf, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	CHECK(pr.closed);
-	CHECK_EQ_INT(pr.w.stats.healthchecks, 1);
+	CHECK_EQ_INT(worker_conn_stats(&pr.w)->healthchecks, 1);
 	peer_close(&pr);
 }
 
@@ -319,7 +319,7 @@ TEST(conn_haproxy_disconnect_is_answered)
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(disconnect_status(&f), 0);
 	CHECK(pr.closed);
-	CHECK_EQ_INT(pr.w.stats.errors[SPOP_ST_INVALID], 0);
+	CHECK_EQ_INT(worker_conn_stats(&pr.w)->errors[SPOP_ST_INVALID], 0);
 	peer_close(&pr);
 }
 
@@ -349,7 +349,7 @@ TEST(conn_pipelining_many_frames_one_write)
 	CHECK_EQ_INT(acks, 200);
 	CHECK(in_order);
 	/* replies are batched: far fewer writes than frames */
-	CHECK(pr.w.stats.writes < 50);
+	CHECK(worker_conn_stats(&pr.w)->writes < 50);
 	(void)hb;
 	peer_close(&pr);
 }
@@ -392,7 +392,7 @@ TEST(conn_fragmented_notify_reassembled)
 	           sizeof(MSG) - 1 - half - 1);
 	send_bytes(&pr, b, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 9);
-	CHECK_EQ_INT(pr.w.hc.stats.messages, 1);
+	CHECK_EQ_INT(worker_handler_stats(&pr.w)->messages, 1);
 
 	/* an aborted fragmented NOTIFY gets no ACK and the connection lives */
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, 0, 11, 1, MSG, half);
@@ -455,7 +455,7 @@ TEST(conn_hello_timeout)
 	ccfg.hello_timeout_ms = 30;
 	CHECK(peer_open(&pr) == 0);
 	nanosleep(&ts, NULL);
-	ev_run(pr.w.loop, EVRUN_ONCE);
+	ev_run(worker_loop(&pr.w), EVRUN_ONCE);
 	pump(&pr);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(disconnect_status(&f), SPOP_ST_TIMEOUT);
@@ -500,8 +500,8 @@ TEST(conn_shutdown_answers_pending_then_disconnects)
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, SPOP_FL_FIN, 1, 1, MSG, sizeof(MSG) - 1);
 	n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN, 3, 1, MSG, sizeof(MSG) - 1);
 	CHECK(write(pr.fd, b, n) == (ssize_t)n);
-	CHECK(pr.w.conns != NULL);
-	conn_shutdown(pr.w.conns);
+	CHECK(worker_first_conn(&pr.w) != NULL);
+	conn_shutdown(worker_first_conn(&pr.w));
 	pump(&pr);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 1);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 3);
@@ -536,9 +536,9 @@ TEST(conn_answers_every_buffered_frame)
 	while (next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK)
 		acks++;
 	CHECK_EQ_INT(acks, 500);
-	if (acks != 500 && pr.w.conns)
+	if (acks != 500 && worker_first_conn(&pr.w))
 		fprintf(stderr, "  rx_len %zu tx %zu/%zu events %d active %d closed %d in_len %zu\n",
-		        pr.w.conns->rx_len, pr.w.conns->tx_off, pr.w.conns->tx_len, pr.w.conns->io.events,
-		        ev_is_active(&pr.w.conns->io), pr.closed, pr.in_len);
+		        worker_first_conn(&pr.w)->rx_len, worker_first_conn(&pr.w)->tx_off, worker_first_conn(&pr.w)->tx_len, worker_first_conn(&pr.w)->io.events,
+		        ev_is_active(&worker_first_conn(&pr.w)->io), pr.closed, pr.in_len);
 	peer_close(&pr);
 }

@@ -1,0 +1,84 @@
+/* Stats as one JSON document (/stats.json). See stats.h. */
+#include <string.h>
+
+#include "cert.h"
+#include "rules.h"
+#include "sbuf.h"
+#include "spop.h"
+#include "stats.h"
+
+static const char *short_name(const char *name)
+{
+	return strncmp(name, "certspoa_", 9) == 0 ? name + 9 : name;
+}
+
+void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
+{
+	char hex[65];
+
+	sbuf_printf(b, "{\"version\":\"%s\",\"now\":%.3f,\"partial\":%s,\"figures\":{",
+	            CERTSPOA_VERSION, s->now, s->partial ? "true" : "false");
+	for (int i = 0; i < ST_COUNT; i++)
+		sbuf_printf(b, "%s\"%s\":%.17g", i ? "," : "", short_name(stat_defs[i].name), s->v[i]);
+	sbuf_printf(b, "},\"decisions_per_second\":%.3f,\"decisions\":{", s->rate);
+	for (int k = 0; k < DEC_CODES; k++)
+		sbuf_printf(b, "%s\"%s\":%llu", k ? "," : "", dec_table[k].code,
+		            (unsigned long long)s->by_code[k]);
+	sbuf_puts(b, "},\"policies\":[");
+	for (int i = 0; i < s->npolicies; i++) {
+		sbuf_puts(b, i ? ",{\"name\":\"" : "{\"name\":\"");
+		sbuf_json(b, s->policies[i].name);
+		sbuf_printf(b, "\",\"allow\":%llu,\"deny\":%llu,\"thumbprints\":%ld,\"crls\":%d,"
+		            "\"crl_last_update\":%lld,\"crl_next_update\":%lld}",
+		            (unsigned long long)s->policies[i].allow,
+		            (unsigned long long)s->policies[i].deny, s->policies[i].thumbprints,
+		            s->policies[i].crls, s->policies[i].crl_last_update,
+		            s->policies[i].crl_next_update);
+	}
+	sbuf_puts(b, "],\"spop_errors\":{");
+	for (int k = 1, first = 1; k < SPOP_ST_COUNT; k++) {
+		if (!s->spop_errors[k])
+			continue;
+		sbuf_printf(b, "%s\"%d\":{\"error\":\"%s\",\"count\":%llu}", first ? "" : ",", k,
+		            spop_status_str((unsigned int)k), (unsigned long long)s->spop_errors[k]);
+		first = 0;
+	}
+	sbuf_printf(b, "},\"processing_seconds\":{\"count\":%.0f,\"sum\":%.9f,\"p50\":%g,\"p90\":%g,\"p99\":%g,\"buckets\":[",
+	            s->v[ST_MESSAGES], s->lat_sum, stats_percentile(s, 0.5),
+	            stats_percentile(s, 0.9), stats_percentile(s, 0.99));
+	for (int i = 0; i < HANDLER_LAT_BUCKETS; i++) {
+		if (i < HANDLER_LAT_BUCKETS - 1)
+			sbuf_printf(b, "%s{\"le\":%g,\"count\":%llu}", i ? "," : "",
+			            handler_lat_bounds_us[i] / 1e6, (unsigned long long)s->lat[i]);
+		else
+			sbuf_printf(b, ",{\"le\":null,\"count\":%llu}", (unsigned long long)s->lat[i]);
+	}
+	sbuf_puts(b, "]},\"certificates\":[");
+	for (int i = 0; i < s->ncerts; i++) {
+		const struct stats_cert *c = &s->certs[i];
+
+		cert_hex(c->sha256, 32, hex);
+		sbuf_printf(b, "%s{\"sha256\":\"%s\",\"subject\":\"", i ? "," : "", hex);
+		sbuf_json(b, c->subject);
+		sbuf_printf(b, "\",\"not_after\":%lld,\"last_seen\":%lld,\"requests\":%llu,\"last_verdict\":\"%s\",\"last_code\":\"%s\"}",
+		            (long long)c->not_after, (long long)c->last_seen,
+		            (unsigned long long)c->requests,
+		            c->last_code == DEC_ALLOW ? "allow" : "deny",
+		            c->last_code >= 0 && c->last_code < DEC_CODES ? dec_table[c->last_code].code : "?");
+	}
+	sbuf_puts(b, "],\"recent_denials\":[");
+	for (int i = 0; i < s->ndenials; i++) {
+		const struct stats_denial *d = &s->denials[i];
+
+		sbuf_printf(b, "%s{\"time\":%lld,\"code\":\"%s\",\"policy\":\"", i ? "," : "",
+		            (long long)d->time,
+		            d->code >= 0 && d->code < DEC_CODES ? dec_table[d->code].code : "?");
+		sbuf_json(b, d->policy);
+		sbuf_puts(b, "\",\"subject\":\"");
+		sbuf_json(b, d->subject);
+		sbuf_printf(b, "\",\"sha256\":\"%s\",\"src\":\"%s\",\"detail\":\"", d->sha256, d->src);
+		sbuf_json(b, d->detail);
+		sbuf_puts(b, "\"}");
+	}
+	sbuf_puts(b, "]}\n");
+}

@@ -1,0 +1,80 @@
+/* Stats as Prometheus text (exposition format 0.0.4): every figure of
+ * stat_defs[] in order, then the labelled families. See stats.h. */
+#include "rules.h"
+#include "sbuf.h"
+#include "spop.h"
+#include "stats.h"
+
+static const char *const type_names[STAT_TYPES] = {
+	[STAT_COUNTER] = "counter", [STAT_GAUGE] = "gauge", [STAT_HISTOGRAM] = "histogram",
+};
+
+static void prom_head(struct sbuf *b, const struct stat_def *d)
+{
+	sbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help, d->name, type_names[d->type]);
+}
+
+void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
+{
+	uint64_t acc = 0;
+
+	for (int i = 0; i < ST_COUNT; i++) {
+		prom_head(b, &stat_defs[i]);
+		sbuf_printf(b, "%s %.17g\n", stat_defs[i].name, s->v[i]);
+	}
+	prom_head(b, &family_defs[SF_DECISIONS]);
+	for (int k = 0; k < DEC_CODES; k++)
+		sbuf_printf(b, "%s{verdict=\"%s\",code=\"%s\"} %llu\n", family_defs[SF_DECISIONS].name,
+		            k == DEC_ALLOW ? "allow" : "deny", dec_table[k].code,
+		            (unsigned long long)s->by_code[k]);
+	prom_head(b, &family_defs[SF_POLICY]);
+	for (int i = 0; i < s->npolicies; i++) {
+		for (int v = 0; v < 2; v++) {
+			sbuf_printf(b, "%s{policy=\"", family_defs[SF_POLICY].name);
+			sbuf_label(b, s->policies[i].name);
+			sbuf_printf(b, "\",verdict=\"%s\"} %llu\n", v ? "allow" : "deny",
+			            (unsigned long long)(v ? s->policies[i].allow : s->policies[i].deny));
+		}
+	}
+	prom_head(b, &family_defs[SF_SPOP_ERRORS]);
+	for (int k = 1; k < SPOP_ST_COUNT; k++) {
+		if (!s->spop_errors[k] && k > SPOP_ST_RES && k != SPOP_ST_UNKNOWN)
+			continue;       /* unused codes between 14 and 98 */
+		sbuf_printf(b, "%s{status=\"%d\",error=\"", family_defs[SF_SPOP_ERRORS].name, k);
+		sbuf_label(b, spop_status_str((unsigned int)k));
+		sbuf_printf(b, "\"} %llu\n", (unsigned long long)s->spop_errors[k]);
+	}
+	prom_head(b, &family_defs[SF_LATENCY]);
+	for (int i = 0; i < HANDLER_LAT_BUCKETS; i++) {
+		acc += s->lat[i];
+		if (i < HANDLER_LAT_BUCKETS - 1)
+			sbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", family_defs[SF_LATENCY].name,
+			            handler_lat_bounds_us[i] / 1e6, (unsigned long long)acc);
+		else
+			sbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", family_defs[SF_LATENCY].name,
+			            (unsigned long long)acc);
+	}
+	sbuf_printf(b, "%s_sum %.9f\n%s_count %llu\n", family_defs[SF_LATENCY].name, s->lat_sum,
+	            family_defs[SF_LATENCY].name, (unsigned long long)acc);
+	prom_head(b, &family_defs[SF_THUMBPRINTS]);
+	for (int i = 0; i < s->npolicies; i++) {
+		if (s->policies[i].thumbprints < 0)
+			continue;
+		sbuf_printf(b, "%s{policy=\"", family_defs[SF_THUMBPRINTS].name);
+		sbuf_label(b, s->policies[i].name);
+		sbuf_printf(b, "\"} %ld\n", s->policies[i].thumbprints);
+	}
+	for (int f = SF_CRLS; f <= SF_CRL_NEXT_UPDATE; f++) {
+		prom_head(b, &family_defs[f]);
+		for (int i = 0; i < s->npolicies; i++) {
+			const struct stats_policy *p = &s->policies[i];
+
+			if (!p->crls)
+				continue;
+			sbuf_printf(b, "%s{policy=\"", family_defs[f].name);
+			sbuf_label(b, p->name);
+			sbuf_printf(b, "\"} %lld\n", f == SF_CRLS ? (long long)p->crls :
+			            f == SF_CRL_LAST_UPDATE ? p->crl_last_update : p->crl_next_update);
+		}
+	}
+}
