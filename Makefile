@@ -39,8 +39,8 @@ endif
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
-            agent/rules.c agent/handler.c agent/cfg.c agent/log.c \
-            agent/spiffe.c
+            agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
+            agent/spiffe.c agent/strutil.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
@@ -115,6 +115,14 @@ valgrind: certspoa $(BUILD)/tests/unit/run-unit
 	CERTSPOA_BIN=$(CURDIR)/certspoa UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
 
 .PHONY: fault valgrind
+
+# Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
+# through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
+# ONLY=pattern), ~6 min. 3.0/3.2 need the roots of tests/versions/.
+adversarial: $(BIN)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/adversarial/run.sh
+
+.PHONY: adversarial
 
 # README's configuration reference, from --help-config.
 docs: $(BIN)

@@ -16,6 +16,8 @@ const char *const uri_err_str[URI_ERRS] = {
 	[URI_ERR_ENC_SLASH]     = "an encoded '/' (%2F) in the path",
 	[URI_ERR_ENC_BACKSLASH] = "an encoded '\\' (%5C) in the path",
 	[URI_ERR_ENC_NUL]       = "an encoded NUL (%00) in the path",
+	[URI_ERR_ENC_PERCENT]   = "a double-encoded escape (%25XX) in the path",
+	[URI_ERR_ENC_UTF8]      = "an escape that is not valid UTF-8 (overlong or out of range) in the path",
 };
 
 static int hexval(unsigned char c)
@@ -38,6 +40,25 @@ static int unreserved(unsigned char c)
 static unsigned char lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* The escaped byte v at in[i] (in[i..i+2] is "%XX") may start a UTF-8
+ * sequence; refuse the lead bytes that only ever start an overlong or
+ * out-of-range one (C0, C1, F5-FF: %C0%AF is a '/' to a lenient decoder),
+ * and E0/F0 followed by an escaped byte that makes them overlong. */
+static int utf8_lead_is_bad(const unsigned char *in, size_t len, size_t i, int v)
+{
+	int hi, lo, next;
+
+	if (v == 0xc0 || v == 0xc1 || v >= 0xf5)
+		return 1;
+	if (v != 0xe0 && v != 0xf0)
+		return 0;
+	if (len - i < 6 || in[i + 3] != '%' || (hi = hexval(in[i + 4])) < 0 ||
+	    (lo = hexval(in[i + 5])) < 0)
+		return 0;          /* not followed by an escape: no sequence to fold */
+	next = hi * 16 + lo;
+	return v == 0xe0 ? next >= 0x80 && next < 0xa0 : next >= 0x80 && next < 0x90;
 }
 
 /* Pass 1: refuse what is ambiguous, decode the unreserved, uppercase the
@@ -72,6 +93,10 @@ static enum uri_err decode(const unsigned char *in, size_t len, char *out, size_
 			return URI_ERR_ENC_BACKSLASH;
 		if (v == 0)
 			return URI_ERR_ENC_NUL;
+		if (v == '%' && len - i >= 5 && hexval(in[i + 3]) >= 0 && hexval(in[i + 4]) >= 0)
+			return URI_ERR_ENC_PERCENT;
+		if (v >= 0x80 && utf8_lead_is_bad(in, len, i, v))
+			return URI_ERR_ENC_UTF8;
 		if (unreserved((unsigned char)v)) {
 			out[w++] = (char)v;
 		} else {

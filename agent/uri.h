@@ -24,6 +24,8 @@ enum uri_err {
 	URI_ERR_ENC_SLASH,      /* %2F : a separator once decoded */
 	URI_ERR_ENC_BACKSLASH,  /* %5C */
 	URI_ERR_ENC_NUL,        /* %00 */
+	URI_ERR_ENC_PERCENT,    /* %25 + two hex digits: a second decoding changes the path */
+	URI_ERR_ENC_UTF8,       /* an escape that starts no valid UTF-8 sequence (%C0%AF: overlong '/') */
 	URI_ERRS
 };
 

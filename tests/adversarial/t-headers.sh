@@ -21,11 +21,11 @@ agent_ini "$WORK/agent.ini" 127.0.0.1:0 "$WORK/agent.ready" haproxy "$PKI/ca.pem
     fail "agent config from the example"
 start_agent agent "$WORK/agent.ini" "$WORK/agent.ready" || fail "agent starts" "$WHY"
 
-# the identity certspoa reports for allowed.crt (first SAN, else CN)
-ALLOWED_ID=$(openssl x509 -in "$PKI/allowed.crt" -noout -ext subjectAltName 2>/dev/null |
-    sed -n 's/^ *DNS:\([^,]*\).*/\1/p' | head -n 1)
-[ -n "$ALLOWED_ID" ] || ALLOWED_ID=$(openssl x509 -in "$PKI/allowed.crt" -noout -subject -nameopt multiline |
-    sed -n 's/^ *commonName *= *//p')
+# the identity certspoa reports for allowed.crt under this policy, as
+# "certspoa explain" says it (what matched: here the thumbprint)
+ALLOWED_ID=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --cert "$PKI/allowed.crt" 2>/dev/null |
+    sed -n 's/^identity:[[:space:]]*//p')
+check "certspoa explain names the allowed certificate's identity" test -n "$ALLOWED_ID"
 FORGED=(Client-Cert Client_Cert Client-Cert-Chain X-Forwarded-Client-Cert X-ARR-ClientCert
         X-SSL-Client-Cert X-SSL-Client-Verify X-SSL-Client-S-DN X-Client-Identity
         X-Client-Cert-Days-Left X-Certspoa-Trace X-Certspoa-Anything)

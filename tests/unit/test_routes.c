@@ -126,6 +126,22 @@ TEST(uri_ambiguous_paths_refused)
 	REFUSED("/;/admin", URI_ERR_SEMICOLON);
 	REFUSED("/admin;jsessionid=1", URI_ERR_SEMICOLON);
 	REFUSED("/admin%00", URI_ERR_ENC_NUL);
+	/* decoded twice by the application: %252F -> %2F -> / */
+	REFUSED("/%252Fadmin", URI_ERR_ENC_PERCENT);
+	REFUSED("/%252e%252e/admin", URI_ERR_ENC_PERCENT);
+	/* overlong UTF-8 for '/' and '.', and bytes that start no sequence */
+	REFUSED("/%C0%AFadmin", URI_ERR_ENC_UTF8);
+	REFUSED("/%c1%9c", URI_ERR_ENC_UTF8);
+	REFUSED("/%E0%80%AFadmin", URI_ERR_ENC_UTF8);
+	REFUSED("/%F0%80%80%AFadmin", URI_ERR_ENC_UTF8);
+	REFUSED("/%F5%80", URI_ERR_ENC_UTF8);
+	REFUSED("/%FF", URI_ERR_ENC_UTF8);
+	/* a literal percent sign and valid UTF-8 stay */
+	NORM("/100%25", "/100%25");
+	NORM("/%25zz", "/%25zz");
+	NORM("/caf%c3%a9", "/caf%C3%A9");
+	NORM("/%E0%A4%85", "/%E0%A4%85");
+	NORM("/%F0%9F%98%80", "/%F0%9F%98%80");
 	REFUSED("/admin#x", URI_ERR_FRAGMENT);
 	REFUSED("/a%", URI_ERR_PERCENT);
 	REFUSED("/a%4", URI_ERR_PERCENT);
