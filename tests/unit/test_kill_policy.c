@@ -16,6 +16,7 @@
 
 #include "cert.h"
 #include "cfg.h"
+#include "decide.h"
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
@@ -171,7 +172,7 @@ static const char *decide_on(struct handler_ctx *hc, struct req_facts *rq, int64
 	const char *route = NULL;
 
 	rq->forwarded = rq->fwd_untrusted = rq->fwd_error = 0;
-	handler_decide(hc, rq, now, &t, &ce, &d, &route);
+	decide_request(&hc->dc, rq, now, &t, &ce, &d, &route);
 	snprintf(out, outlen, "%s/%s", dec_table[d.code].code, d.rule ? d.rule : "-");
 	return out;
 }
