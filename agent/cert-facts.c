@@ -247,7 +247,7 @@ out:
 	return ret;
 }
 
-static int cert_time(const ASN1_TIME *t, int64_t *out)
+int cert_asn1_time(const ASN1_TIME *t, int64_t *out)
 {
 	struct tm tm;
 	time_t u;
@@ -279,8 +279,8 @@ int cert_get_facts(X509 *x, const unsigned char *der, size_t len,
 	if (cert_name_str(X509_get_subject_name(x), f->subject, sizeof(f->subject)) < 0 ||
 	    cert_name_str(X509_get_issuer_name(x), f->issuer, sizeof(f->issuer)) < 0 ||
 	    cert_serial_str(X509_get0_serialNumber(x), f->serial, sizeof(f->serial)) < 0 ||
-	    cert_time(X509_get0_notBefore(x), &f->not_before) < 0 ||
-	    cert_time(X509_get0_notAfter(x), &f->not_after) < 0)
+	    cert_asn1_time(X509_get0_notBefore(x), &f->not_before) < 0 ||
+	    cert_asn1_time(X509_get0_notAfter(x), &f->not_after) < 0)
 		goto out;
 	ret = 0;
 out:

@@ -5,6 +5,7 @@
 #define CERTSPOA_CERT_FACTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/x509.h>
 #include "cert-t.h"
 
@@ -42,6 +43,10 @@ X509 *cert_parse_next(const unsigned char **p, size_t left);
  * the result is printable ASCII without double quotes. When it does not fit,
  * it is cut between escapes and ends with "...". Returns strlen(out). */
 size_t cert_name_copy(char *out, size_t outlen, const char *in, size_t inlen);
+
+/* An ASN1_TIME as unix time. Returns 0, or -1 when t is NULL or unreadable
+ * (*out is then untouched). */
+int cert_asn1_time(const ASN1_TIME *t, int64_t *out);
 
 /* Fill f from a parsed certificate and its DER (for the digests).
  * Returns 0, or -1 when a field cannot be read (f is then unusable),

@@ -128,18 +128,21 @@ out:
 	return rc;
 }
 
-static int push_cert(X509 *x, X509 **out, int max, int *n)
+/* Keep x in out[] while there is room; the rest are freed (read, not
+ * returned). */
+static void push_cert(X509 *x, X509 **out, int max, int *n)
 {
 	if (*n >= max) {
 		X509_free(x);
-		return 0;
+		return;
 	}
 	out[(*n)++] = x;
-	return 1;
 }
 
+/* The certificates of a PEM file in memory into out[0..*nout) (at least
+ * one). Returns 0, or -1 with err set and nothing in out. */
 static int read_pem(const char *path, const unsigned char *buf, size_t len,
-                    X509 **out, int max, char *err, size_t errlen)
+                    X509 **out, int max, int *nout, char *err, size_t errlen)
 {
 	BIO *bio = BIO_new_mem_buf(buf, (int)len);
 	unsigned long e;
@@ -166,14 +169,18 @@ static int read_pem(const char *path, const unsigned char *buf, size_t len,
 		set_err(err, errlen, "%s: PEM file without a CERTIFICATE block", path);
 		goto fail;
 	}
-	return n;
+	*nout = n;
+	return 0;
 fail:
 	while (n > 0)
 		X509_free(out[--n]);
 	return -1;
 }
 
-static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
+/* The certificates of a PKCS#12 file into out[0..*nout) (at least one),
+ * the key's first; the key into *keyout when keyout is not NULL. Returns
+ * 0, or -1 with err set and nothing in out. */
+static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max, int *nout,
                     EVP_PKEY **keyout, char *err, size_t errlen)
 {
 	char pw[CERT_PASS_MAX];
@@ -222,7 +229,8 @@ static int read_p12(const char *path, PKCS12 *p12, X509 **out, int max,
 		EVP_PKEY_free(pkey); /* not ours to look at */
 	}
 	OPENSSL_cleanse(pw, sizeof(pw));
-	return n;
+	*nout = n;
+	return 0;
 fail:
 	OPENSSL_cleanse(pw, sizeof(pw));
 	EVP_PKEY_free(pkey);
@@ -246,7 +254,7 @@ int cert_read_file_key(const char *path, X509 **out, int max, EVP_PKEY **key,
 	PKCS12 *p12 = NULL;
 	size_t len = 0;
 	X509 *x;
-	int n = -1;
+	int n = -1, got = 0;
 
 	ERR_clear_error();
 	if (!path || !out || max <= 0) {
@@ -271,12 +279,14 @@ int cert_read_file_key(const char *path, X509 **out, int max, EVP_PKEY **key,
 	p = buf;
 	p12 = d2i_PKCS12(NULL, &p, (long)len);
 	if (p12 && p == buf + len) {
-		n = read_p12(path, p12, out, max, key, err, errlen);
+		if (read_p12(path, p12, out, max, &got, key, err, errlen) == 0)
+			n = got;
 		goto out;
 	}
 	if (memmem(buf, len, "-----BEGIN ", 11)) {
 		ERR_clear_error();   /* read_pem() judges the queue */
-		n = read_pem(path, buf, len, out, max, err, errlen);
+		if (read_pem(path, buf, len, out, max, &got, err, errlen) == 0)
+			n = got;
 		goto out;
 	}
 	set_err(err, errlen, "%s: not a certificate: neither PEM, DER (one certificate, "

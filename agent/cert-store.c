@@ -52,69 +52,10 @@ static const char *const cert_verify_reasons[] = {
 #define CERT_VERIFY_NREASONS \
 	(int)(sizeof(cert_verify_reasons) / sizeof(cert_verify_reasons[0]))
 
-static int64_t asn1_time_unix(const ASN1_TIME *t)
-{
-	struct tm tm;
+/* ---- building a store (at load time, one thread) ---- */
 
-	if (!t || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-int cert_store_add_crls(struct cert_store *st, const char *crl_file,
-                        struct cert_crl_info *info, char *err, size_t errlen)
-{
-	BIO *bio;
-	X509_CRL *crl;
-	unsigned long e;
-	int rc = -1;
-
-	memset(info, 0, sizeof(*info));
-	ERR_clear_error();
-	if (!st || !st->store) {
-		set_err(err, errlen, "%s: no trust store to attach CRLs to", crl_file);
-		return -1;
-	}
-	if (!(bio = BIO_new_file(crl_file, "r"))) {
-		set_err(err, errlen, "%s: %s", crl_file, strerror(errno ? errno : ENOENT));
-		ERR_clear_error();
-		return -1;
-	}
-	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-		int64_t last = asn1_time_unix(X509_CRL_get0_lastUpdate(crl));
-		int64_t next = asn1_time_unix(X509_CRL_get0_nextUpdate(crl));
-
-		if (!X509_STORE_add_crl(st->store, crl)) {
-			X509_CRL_free(crl);
-			set_err(err, errlen, "%s: CRL #%d cannot be added", crl_file, info->count + 1);
-			goto out;
-		}
-		X509_CRL_free(crl);     /* the store holds its own reference */
-		info->count++;
-		if (last > info->last_update)
-			info->last_update = last;
-		if (next && (!info->next_update || next < info->next_update))
-			info->next_update = next;
-	}
-	e = ERR_peek_last_error();
-	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-		set_err(err, errlen, "%s: bad PEM data after CRL #%d: %s", crl_file, info->count,
-		        ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown error");
-		goto out;
-	}
-	if (!info->count) {
-		set_err(err, errlen, "%s: no X509 CRL found", crl_file);
-		goto out;
-	}
-	rc = 0;
-out:
-	BIO_free(bio);
-	ERR_clear_error();
-	return rc;
-}
-
-/* Read every certificate of a PEM file, calling add() for each. Returns the
- * number read, or -1 with err set. */
+/* Read every certificate of a PEM file (at least one), calling add() for
+ * each. Returns 0, or -1 with err set. */
 static int read_pem_certs(const char *file, int (*add)(void *arg, X509 *x), void *arg,
                           char *err, size_t errlen)
 {
@@ -177,7 +118,7 @@ static int read_pem_certs(const char *file, int (*add)(void *arg, X509 *x), void
 		set_err(err, errlen, "%s: no PEM certificate found", file);
 		goto out;
 	}
-	rc = n;
+	rc = 0;
 out:
 	X509_free(x);
 	BIO_free(bio);
@@ -222,58 +163,6 @@ struct cert_store *cert_store_new(void)
 		return NULL;
 	}
 	return st;
-}
-
-/* Add the CAs of a chain that verified to the learned pool. */
-static void learn_chain(struct cert_learned *l, STACK_OF(X509) *chain)
-{
-	pthread_mutex_lock(&l->mu);
-	if (!l->certs)
-		l->certs = sk_X509_new_null();
-	for (int i = 0; l->certs && chain && i < sk_X509_num(chain); i++) {
-		X509 *c = sk_X509_value(chain, i);
-		int known = 0;
-
-		if (X509_check_ca(c) <= 0)
-			continue;
-		for (int k = 0; k < sk_X509_num(l->certs) && !known; k++)
-			known = X509_cmp(sk_X509_value(l->certs, k), c) == 0;
-		if (known || sk_X509_num(l->certs) >= CERT_LEARNED_MAX || !X509_up_ref(c))
-			continue;
-		if (!sk_X509_push(l->certs, c))
-			X509_free(c);
-		else
-			__atomic_add_fetch(&l->gen, 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&l->mu);
-}
-
-unsigned int cert_store_learned_gen(const struct cert_store *st)
-{
-	return st && st->learned ? __atomic_load_n(&st->learned->gen, __ATOMIC_ACQUIRE) : 0;
-}
-
-/* Append the learned intermediates to an untrusted stack (made if NULL). */
-static int add_learned(struct cert_learned *l, STACK_OF(X509) **untrusted)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&l->mu);
-	for (int i = 0; l->certs && i < sk_X509_num(l->certs); i++) {
-		X509 *u = sk_X509_value(l->certs, i);
-
-		if ((!*untrusted && !(*untrusted = sk_X509_new_null())) || !X509_up_ref(u)) {
-			rc = -1;
-			break;
-		}
-		if (!sk_X509_push(*untrusted, u)) {
-			X509_free(u);
-			rc = -1;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&l->mu);
-	return rc;
 }
 
 struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen)
@@ -333,7 +222,7 @@ int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t
 
 int cert_store_add_intermediates(struct cert_store *st, const char *file, char *err, size_t errlen)
 {
-	return read_pem_certs(file, add_untrusted, st, err, errlen) < 0 ? -1 : 0;
+	return read_pem_certs(file, add_untrusted, st, err, errlen);
 }
 
 void cert_store_free(struct cert_store *st)
@@ -354,6 +243,135 @@ int cert_store_count(const struct cert_store *st)
 {
 	return st ? st->count : 0;
 }
+
+/* ---- intermediates learned from chains that verified (under the mutex) ---- */
+
+/* Add the CAs of a chain that verified to the learned pool. */
+static void learn_chain(struct cert_learned *l, STACK_OF(X509) *chain)
+{
+	pthread_mutex_lock(&l->mu);
+	if (!l->certs)
+		l->certs = sk_X509_new_null();
+	for (int i = 0; l->certs && chain && i < sk_X509_num(chain); i++) {
+		X509 *c = sk_X509_value(chain, i);
+		int known = 0;
+
+		if (X509_check_ca(c) <= 0)
+			continue;
+		for (int k = 0; k < sk_X509_num(l->certs) && !known; k++)
+			known = X509_cmp(sk_X509_value(l->certs, k), c) == 0;
+		if (known || sk_X509_num(l->certs) >= CERT_LEARNED_MAX || !X509_up_ref(c))
+			continue;
+		if (!sk_X509_push(l->certs, c))
+			X509_free(c);
+		else
+			__atomic_add_fetch(&l->gen, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+unsigned int cert_store_learned_gen(const struct cert_store *st)
+{
+	return st && st->learned ? __atomic_load_n(&st->learned->gen, __ATOMIC_ACQUIRE) : 0;
+}
+
+/* Append the learned intermediates to an untrusted stack (made if NULL). */
+static int add_learned(struct cert_learned *l, STACK_OF(X509) **untrusted)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&l->mu);
+	for (int i = 0; l->certs && i < sk_X509_num(l->certs); i++) {
+		X509 *u = sk_X509_value(l->certs, i);
+
+		if ((!*untrusted && !(*untrusted = sk_X509_new_null())) || !X509_up_ref(u)) {
+			rc = -1;
+			break;
+		}
+		if (!sk_X509_push(*untrusted, u)) {
+			X509_free(u);
+			rc = -1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+/* ---- revocation ----
+ * A store knows the CRLs of its configuration files: they are added to
+ * the X509_STORE at load time, and X509_verify_cert() looks them up by
+ * issuer name itself when cert_verify_path() sets X509_V_FLAG_CRL_CHECK
+ * from the CERT_VF_* flags. This is where revocation data obtained at run
+ * time (CRLs from the certificates' distribution points, OCSP responses)
+ * comes in: a fetcher outside this module (verification does no I/O)
+ * hands the store what it fetched; cert_verify_path() gives those CRLs to
+ * OpenSSL through the CRL lookup of its X509_STORE_CTX
+ * (X509_STORE_CTX_set_lookup_crls), which checks their signatures as it
+ * does for file CRLs, and checks an OCSP answer against the path that
+ * verified, next to path_issuer(). New revocation data must change a
+ * generation that the decision cache compares, as cert_store_learned_gen()
+ * does for learned intermediates, so that a cached "verified" does not
+ * outlive a revocation. */
+
+int cert_store_add_crls(struct cert_store *st, const char *crl_file,
+                        struct cert_crl_info *info, char *err, size_t errlen)
+{
+	BIO *bio;
+	X509_CRL *crl;
+	unsigned long e;
+	int rc = -1;
+
+	memset(info, 0, sizeof(*info));
+	ERR_clear_error();
+	if (!st || !st->store) {
+		set_err(err, errlen, "%s: no trust store to attach CRLs to", crl_file);
+		return -1;
+	}
+	if (!(bio = BIO_new_file(crl_file, "r"))) {
+		set_err(err, errlen, "%s: %s", crl_file, strerror(errno ? errno : ENOENT));
+		ERR_clear_error();
+		return -1;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		int64_t last = 0, next = 0;
+
+		/* a date that cannot be read counts as none */
+		if (cert_asn1_time(X509_CRL_get0_lastUpdate(crl), &last) < 0)
+			last = 0;
+		if (cert_asn1_time(X509_CRL_get0_nextUpdate(crl), &next) < 0)
+			next = 0;
+
+		if (!X509_STORE_add_crl(st->store, crl)) {
+			X509_CRL_free(crl);
+			set_err(err, errlen, "%s: CRL #%d cannot be added", crl_file, info->count + 1);
+			goto out;
+		}
+		X509_CRL_free(crl);     /* the store holds its own reference */
+		info->count++;
+		if (last > info->last_update)
+			info->last_update = last;
+		if (next && (!info->next_update || next < info->next_update))
+			info->next_update = next;
+	}
+	e = ERR_peek_last_error();
+	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		set_err(err, errlen, "%s: bad PEM data after CRL #%d: %s", crl_file, info->count,
+		        ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "unknown error");
+		goto out;
+	}
+	if (!info->count) {
+		set_err(err, errlen, "%s: no X509 CRL found", crl_file);
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ---- verification ---- */
 
 /* Split chain bytes into certificates, each one exact DER certificate
  * (cert_parse_next); the next starts where it ended. Returns 0 and a stack
