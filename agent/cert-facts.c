@@ -124,7 +124,7 @@ static int is_hexdigit(unsigned char c)
 }
 
 /* Is c safe to pass through into an HTTP header value as is? */
-static int name_char_ok(unsigned char c)
+static int name_char_is_safe(unsigned char c)
 {
 	return c >= 0x20 && c < 0x7f && c != '"';
 }
@@ -150,7 +150,7 @@ static size_t name_token(const char *in, size_t n, size_t i, char tok[3],
 		c = (unsigned char)in[i + 1];
 		*used = 2;
 		tok[0] = '\\';
-		if (name_char_ok(c)) {
+		if (name_char_is_safe(c)) {
 			tok[1] = (char)c;
 			return 2;
 		}
@@ -159,7 +159,7 @@ static size_t name_token(const char *in, size_t n, size_t i, char tok[3],
 		return 3;
 	}
 	*used = 1;
-	if (c != '\\' && name_char_ok(c)) {
+	if (c != '\\' && name_char_is_safe(c)) {
 		tok[0] = (char)c;
 		return 1;
 	}

@@ -1,6 +1,9 @@
 /* The trust store: anchors, configured and learned intermediates, CRLs,
  * and TLS-client verification against it at a given time, with the
- * issuer on the path that verified. */
+ * issuer on the path that verified. No I/O after loading, no clock. The
+ * state shared between threads: each store's learned pool (under its
+ * mutex), and one process-wide X509_STORE_CTX ex_data index, made once
+ * (pthread_once) and then only read. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -470,14 +473,7 @@ int cert_verify_ex(const struct cert_store *st, X509 *leaf,
 {
 	struct cert_verify_opts o = { .flags = flags };
 
-	return cert_verify_opt(st, leaf, chain, chain_len, now, &o, depth);
-}
-
-int cert_verify_opt(const struct cert_store *st, X509 *leaf,
-                    const unsigned char *chain, size_t chain_len,
-                    int64_t now, const struct cert_verify_opts *opts, int *depth)
-{
-	return cert_verify_path(st, leaf, chain, chain_len, now, opts, depth, NULL);
+	return cert_verify_path(st, leaf, chain, chain_len, now, &o, depth, NULL);
 }
 
 void cert_issuer_clear(struct cert_issuer *iss)

@@ -60,16 +60,12 @@ int cert_verify_ex(const struct cert_store *st, X509 *leaf,
                    const unsigned char *chain, size_t chain_len,
                    int64_t now, unsigned int flags, int *depth);
 
-/* cert_verify() with a policy's options (opts->now is ignored). */
-int cert_verify_opt(const struct cert_store *st, X509 *leaf,
-                    const unsigned char *chain, size_t chain_len,
-                    int64_t now, const struct cert_verify_opts *opts, int *depth);
-
-/* cert_verify_opt() that also gives, when the result is X509_V_OK, the
- * issuer of the leaf on the path that verified (the leaf itself when it is
- * a self-signed anchor). iss may be NULL; otherwise it is always
- * initialised and must be released with cert_issuer_clear(). Failing to
- * describe the issuer is CERT_VERIFY_INTERNAL, never a path without one. */
+/* cert_verify() with a policy's options (opts->now is ignored) that also
+ * gives, when the result is X509_V_OK, the issuer of the leaf on the path
+ * that verified (the leaf itself when it is a self-signed anchor). iss may
+ * be NULL; otherwise it is always initialised, and its dn is the caller's
+ * (cert_issuer_clear() frees it). Failing to describe the issuer is
+ * CERT_VERIFY_INTERNAL, never a path without one. */
 int cert_verify_path(const struct cert_store *st, X509 *leaf,
                      const unsigned char *chain, size_t chain_len,
                      int64_t now, const struct cert_verify_opts *opts, int *depth,
