@@ -11,7 +11,9 @@
 /* Read certificates from a file: PEM (one or more), DER, or PKCS#12
  * (password from the CERTSPOA_P12_PASSWORD environment variable, else
  * asked on the terminal). Returns the number read (1 to max), or -1 with
- * the reason in err. The caller frees each X509.
+ * the reason in err: a count rather than 0/-1, as read(2) does, since
+ * every caller (inspect, explain, probe) needs it. The caller frees each
+ * X509.
  * PEM: in file order, other blocks skipped. DER: exactly one certificate,
  * nothing after it. PKCS#12: the certificate of the private key first, then
  * the others; a file without a password is read without asking, and with
