@@ -8,7 +8,6 @@
  * always ends on an empty slot and touches few cache lines. Lookups only
  * read: any number of threads may call tplist_has() once loading is done. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
