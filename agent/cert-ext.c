@@ -20,6 +20,7 @@
 #include "cert-ext.h"
 #include "dn.h"
 #include "spiffe.h"
+#include "strutil.h"
 
 /* Everything of cert_ext is first gathered in an ext_build: numbers in
  * place, strings as (source, length, where the pointer goes) with sources
@@ -475,7 +476,7 @@ static struct cert_ext *ext_copy(const struct ext_build *b)
 	const char **cns, **cnc, **pols;
 	const char *p;
 	char *arena, *base;
-	size_t k, head;
+	size_t head;
 
 	head = ext_span(1, sizeof(*e));
 	head += ext_span((size_t)b->e.nsans, sizeof(*sans));
@@ -504,11 +505,10 @@ static struct cert_ext *ext_copy(const struct ext_build *b)
 	for (size_t i = 0; i < b->nstr; i++) {
 		const struct ext_str *s = &b->str[i];
 
-		for (k = 0; k < s->len; k++) {
-			char c = s->src[k];
-
-			arena[k] = (s->lower && c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-		}
+		if (s->lower)
+			str_lower_n(arena, s->src, s->len);
+		else
+			memcpy(arena, s->src, s->len);
 		arena[s->len] = '\0';
 		p = arena;
 		switch (s->dst) {

@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "cert-facts.h"
+#include "strutil.h"
 
 void cert_sha256(const unsigned char *der, size_t len, unsigned char sha256[32])
 {
@@ -117,12 +118,6 @@ X509 *cert_parse_der(const unsigned char *der, size_t len)
 	return x;
 }
 
-static int is_hexdigit(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
-
 /* Is c safe to pass through into an HTTP header value as is? */
 static int name_char_is_safe(unsigned char c)
 {
@@ -138,8 +133,8 @@ static size_t name_token(const char *in, size_t n, size_t i, char tok[3],
 	static const char hx[] = "0123456789ABCDEF";
 	unsigned char c = (unsigned char)in[i];
 
-	if (c == '\\' && i + 2 < n && is_hexdigit((unsigned char)in[i + 1]) &&
-	    is_hexdigit((unsigned char)in[i + 2])) {
+	if (c == '\\' && i + 2 < n && str_hexval((unsigned char)in[i + 1]) >= 0 &&
+	    str_hexval((unsigned char)in[i + 2]) >= 0) {
 		/* \XX from ESC_CTRL / ESC_MSB: keep it whole */
 		memcpy(tok, in + i, 3);
 		*used = 3;
@@ -239,7 +234,7 @@ static int cert_serial_str(const ASN1_INTEGER *ai, char *out, size_t outlen)
 	if (n >= outlen)
 		goto out;
 	for (i = 0; i <= n; i++)
-		out[i] = (hex[i] >= 'A' && hex[i] <= 'F') ? (char)(hex[i] + 32) : hex[i];
+		out[i] = str_lower_c(hex[i]);
 	ret = 0;
 out:
 	OPENSSL_free(hex);
