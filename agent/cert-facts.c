@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -282,4 +283,20 @@ out:
 	if (ret < 0)
 		ERR_clear_error();
 	return ret;
+}
+
+void cert_time_iso8601(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "@%lld", (long long)t);
+}
+
+long long cert_days_until(int64_t t, int64_t now)
+{
+	int64_t d = t - now;
+
+	return d >= 0 ? (long long)(d / 86400) : -(long long)((-d + 86399) / 86400);
 }

@@ -48,6 +48,13 @@ size_t cert_name_copy(char *out, size_t outlen, const char *in, size_t inlen);
  * (*out is then untouched). */
 int cert_asn1_time(const ASN1_TIME *t, int64_t *out);
 
+/* t (unix time) as "YYYY-MM-DDTHH:MM:SSZ" in buf, or "@t" if it has no
+ * calendar form. */
+void cert_time_iso8601(int64_t t, char *buf, size_t len);
+
+/* Whole days from now to t, rounded down: -1 as soon as t has passed. */
+long long cert_days_until(int64_t t, int64_t now);
+
 /* Fill f from a parsed certificate and its DER (for the digests).
  * Returns 0, or -1 when a field cannot be read (f is then unusable),
  * including a serial longer than 33 bytes (RFC 5280 allows 20), which is
