@@ -5,7 +5,7 @@
 #
 #   tests/fault/run.sh                    (or: make fault)
 #   HAPROXY="tests/versions/haproxy.sh 3.2" CERTSPOA_BIN=./certspoa-san tests/fault/run.sh
-#   FAULT_ONLY="abuse flood" tests/fault/run.sh     (cases: abuse flood fdex slow kill reload rss)
+#   ONLY="abuse flood" tests/fault/run.sh  (or FAULT_ONLY=)     (cases: abuse flood fdex slow kill reload rss)
 #   tests/fault/repro_buffered_stall.py               (reproducer of a known agent bug, see docs)
 #   FAULT_LONG_SECONDS=60                 length of the RSS run (default 60)
 #
@@ -23,7 +23,9 @@ set -u
 # unset, which must fail checks, not abort the suite before its summary.
 set +u
 
-FAULT_ONLY=${FAULT_ONLY:-abuse flood fdex slow kill reload rss}
+# FAULT_ONLY is the older name of ONLY (tests/lib/harness.sh).
+[ -n "${FAULT_ONLY:-}" ] && ONLY=$FAULT_ONLY
+only_parts abuse flood fdex slow kill reload rss
 FAULT_LONG_SECONDS=${FAULT_LONG_SECONDS:-60}
 declare -a HAP_OLD_PIDS=()
 T_START=$SECONDS
@@ -33,7 +35,7 @@ T_START=$SECONDS
 CASE_NAME=""
 CASE_T=0
 want() {
-    case " $FAULT_ONLY " in *" $1 "*) ;; *) return 1 ;; esac
+    part_wanted "$1" || return 1
     local v
     for v in "${!V_@}"; do unset "$v"; done
     case_done

@@ -15,6 +15,8 @@
 # agent binds port 0 and reports its port in its ready_file.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# check/fail/finish, the predicates and ONLY= (one harness for every suite)
+. "$TOP/tests/lib/harness.sh"
 EXAMPLE=$TOP/haproxy-examples/mtls-api
 SPOE_CONF=$TOP/spoe-conf/certspoa.conf
 
@@ -27,98 +29,10 @@ if [ ! -e "$CERTSPOA_BIN" ] && [ "$CERTSPOA_BIN" = ./certspoa ]; then
 fi
 case $CERTSPOA_BIN in /*) ;; *) CERTSPOA_BIN=$PWD/${CERTSPOA_BIN#./} ;; esac
 
-PASS=0
-FAIL=0
-WHY=""
 WORK=""
 PKI=""
 USED_PORTS=" "
 declare -a CHILD_PIDS=()
-
-# ---------------------------------------------------------------- reporting
-
-# check NAME COMMAND [ARGS...] - run COMMAND; count and print the result.
-# Predicates below set WHY to say what was wrong.
-check() {
-    local name=$1
-    shift
-    WHY=""
-    if "$@"; then
-        PASS=$((PASS + 1))
-        printf 'ok   %s\n' "$name"
-    else
-        FAIL=$((FAIL + 1))
-        printf 'FAIL %s\n' "$name"
-        [ -n "$WHY" ] && printf '       %s\n' "$WHY"
-    fi
-    return 0
-}
-
-# fail NAME WHY - count a failure that is not a check (setup went wrong).
-fail() {
-    FAIL=$((FAIL + 1))
-    printf 'FAIL %s\n' "$1"
-    [ -n "${2:-}" ] && printf '       %s\n' "$2"
-    return 0
-}
-
-note() { printf '# %s\n' "$*"; }
-
-# The one summary line, then the exit status.
-finish() {
-    local label=${1:-integration}
-    if [ "$FAIL" -gt 0 ] && [ -n "$WORK" ]; then
-        KEEP_OUT=1
-        note "logs and responses kept in $WORK"
-    fi
-    printf '%s: %d passed, %d failed\n' "$label" "$PASS" "$FAIL"
-    [ "$FAIL" -eq 0 ]
-}
-
-# Predicates for check. They print nothing and set WHY on failure.
-eq() {
-    [ "$1" = "$2" ] && return 0
-    WHY="got '$1', want '$2'"
-    return 1
-}
-ne() {
-    [ "$1" != "$2" ] && return 0
-    WHY="got '$1', which it must not be"
-    return 1
-}
-has() {       # has HAYSTACK NEEDLE  (fixed string)
-    case $1 in *"$2"*) return 0 ;; esac
-    WHY="'$(printf '%.300s' "$1")' does not contain '$2'"
-    return 1
-}
-hasnt() {
-    case $1 in *"$2"*) WHY="'$(printf '%.300s' "$1")' contains '$2'"; return 1 ;; esac
-    return 0
-}
-matches() {   # matches STRING ERE
-    [[ $1 =~ $2 ]] && return 0
-    WHY="'$(printf '%.300s' "$1")' does not match /$2/"
-    return 1
-}
-file_has() {  # file_has FILE NEEDLE
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    WHY="$1 does not contain '$2'"
-    return 1
-}
-file_hasnt() {
-    local hit
-    hit=$(grep -E -m1 -- "$2" "$1" 2>/dev/null) || return 0
-    WHY="$1 has: $hit"
-    return 1
-}
-
-file_hasnt_any() {  # file_hasnt_any ERE FILE...
-    local re=$1 hit
-    shift
-    hit=$(grep -E -m1 -H -- "$re" "$@" 2>/dev/null) || return 0
-    WHY="$hit"
-    return 1
-}
 
 # ---------------------------------------------------------------- work area
 

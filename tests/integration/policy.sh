@@ -5,7 +5,7 @@
 #   HAPROXY=... CERTSPOA_BIN=./certspoa-san tests/integration/policy.sh
 #   POLICY_ONLY="explain e2e" tests/integration/policy.sh   (some parts only)
 #
-# Parts (POLICY_ONLY takes their names; default: all):
+# Parts (ONLY, or POLICY_ONLY, takes their names; default: all):
 #   explain  every case of the corpus (tests/integration/corpus.sh) through
 #            "certspoa explain": exact code, rule and exit status
 #   e2e      the same cases through HAProxy (haproxy-examples/mtls-api) +
@@ -42,7 +42,10 @@ if [ -x "$CERTSPOA_BIN" ] && cp "$CERTSPOA_BIN" "$WORK/certspoa"; then
 fi
 note "work:    $WORK"
 
-want() { [ -z "${POLICY_ONLY:-}" ] || [[ " $POLICY_ONLY " == *" $1 "* ]]; }
+# POLICY_ONLY is the older name of ONLY (tests/lib/harness.sh).
+[ -n "${POLICY_ONLY:-}" ] && ONLY=$POLICY_ONLY
+only_parts explain e2e routes keepalive trace output behind config
+want() { part_wanted "$1"; }
 
 # ------------------------------------------------------------ the corpus
 

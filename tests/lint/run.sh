@@ -3,7 +3,7 @@
 # proof on a real HAProxy that every trap the linter reports is real.
 #
 #   CERTSPOA_BIN=./certspoa tests/lint/run.sh      (or: make lint)
-#   LINT_ONLY="fixtures examples proofs"           run only some parts
+#   ONLY="fixtures examples proofs" (or LINT_ONLY=)           run only some parts
 #
 # 1. fixtures: tests/lint/fixtures/NAME.cfg linted, output compared byte for
 #    byte with NAME.expected (--haproxy-version any) and NAME.vX.Y.expected
@@ -24,7 +24,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
 FX_SRC=$TOP/tests/lint/fixtures
-ONLY=${LINT_ONLY:-fixtures examples proofs}
+# LINT_ONLY is the older name of ONLY (tests/lib/harness.sh).
+[ -n "${LINT_ONLY:-}" ] && ONLY=$LINT_ONLY
+only_parts fixtures examples proofs
 HAP26=${HAPROXY:-haproxy}
 HAP32="$TOP/tests/versions/haproxy.sh 3.2"
 HAP30="$TOP/tests/versions/haproxy.sh 3.0"
@@ -57,7 +59,7 @@ $(diff <(printf '%s\n' "$out") "$FX/$exp" | sed 's/^/       /')"
     [ "$rc" -eq "$want" ] || { WHY="exit $rc, want $want"; return 1; }
 }
 
-if [[ " $ONLY " == *" fixtures "* ]]; then
+if part_wanted fixtures; then
     note "fixtures: each rule's failing and passing configuration, exact output"
     for exp in "$FX"/*.expected; do
         exp=${exp##*/}
@@ -116,7 +118,7 @@ lint_clean() {
     done
 }
 
-if [[ " $ONLY " == *" examples "* ]]; then
+if part_wanted examples; then
     note "examples: every shipped configuration lints clean (2.6, 3.0, 3.2, any)"
     for cfg in haproxy-examples/*/haproxy.cfg; do
         check "$cfg lints clean" lint_clean "$TOP" "$cfg"
@@ -262,7 +264,7 @@ two_on_one_conn() {
         tr -d '\r' | awk '/^HTTP\/1.1 / { printf "%s%s", sep, $2; sep = " " }'
 }
 
-if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
+if part_wanted proofs && command -v "${HAP26%% *}" >/dev/null; then
     note "proofs (HAProxy 2.6): each trap, next to the passing fixture"
 
     # fail-open: agent down; "deny if verdict deny" lets the client through
