@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (ports, PIDs, results) that the scripts sourcing it read
 # faultlib.sh - helpers for the fault tests, on top of
 # tests/integration/lib.sh (source that first). Source it:
 #

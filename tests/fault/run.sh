@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # the V_* values are assigned by py_values (faultlib.sh) from the Python tools' output
 # run.sh - fault and abuse tests: the real certspoa process attacked with
 # broken, slow and excessive peers, killed under load, behind a HAProxy that
 # reloads under load, and watched for memory growth.
@@ -253,7 +254,7 @@ if want reload; then
             sleep 2
             before=$(grep -c 'msg="hello: ' "$WORK/reload.log")
             reloads_ok=0
-            for i in 1 2 3 4 5; do
+            for _ in 1 2 3 4 5; do
                 reload_haproxy haproxy-reload && reloads_ok=$((reloads_ok + 1))
                 sleep 2
             done

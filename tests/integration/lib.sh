@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (ports, PIDs, results) that the scripts sourcing it read
 # lib.sh - helpers for the integration tests and the demo. Source it:
 #
 #   . tests/integration/lib.sh
@@ -211,8 +213,9 @@ stop_agent() {
 # garbage-speaking agent). CLIENT_CA defaults to the test root CA.
 # Sets HAP_PID HTTPS_PORT APP_PORT STATS_PORT. Waits (10 s) until it listens.
 start_haproxy() {
-    local name=$1 agent_arg=$2 ca=${3:-$PKI/ca.pem} agent try
-    for try in 1 2 3; do
+    local name=$1 agent_arg=$2 ca=${3:-$PKI/ca.pem} agent
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
         free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
             { WHY="no free port"; return 1; }
         agent=$agent_arg

@@ -128,6 +128,7 @@ get() {
     for h in localhost a.example b.example api.example; do
         r+=(--resolve "$h:$port:127.0.0.1")
     done
+    # shellcheck disable=SC2086 # CURL may carry arguments
     STATUS=$(env "${CURL_ENV[@]}" $CURL -s --max-time 10 -o "$WORK/resp/$tag.body" -D "$WORK/resp/$tag.hdrs" \
         -w '%{http_code}' --cacert "$CORPUS/ca.pem" "${r[@]}" "$@" "$url")
     BODY=$(cat "$WORK/resp/$tag.body" 2>/dev/null)
@@ -204,10 +205,10 @@ routed() {
 # each variable named in PORTVARS, then ENVFUNC fills HAP_ENV (VAR=VALUE
 # items for env); waits (10 s) until every port listens. Sets HAP_PID.
 start_hap() {
-    local name=$1 portvars=$2 envfn=$3 try v files=()
+    local name=$1 portvars=$2 envfn=$3 v files=()
     shift 3
     for v in "$@"; do files+=(-f "$v"); done
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
         for v in $portvars; do free_port "$v" || { WHY="no free port"; return 1; }; done
         HAP_ENV=()
         "$envfn"
@@ -638,9 +639,9 @@ if want routes && [ "$E2E_UP" = 1 ]; then
         check "path $p -> route admin (allow_spiffe)" allowed allow_spiffe id.crt
         check "... route admin, policy r_admin" routed admin r_admin
         if [ "$p" = /ADMIN/users ]; then
-            want=/ADMIN/users?q=1      # case is compared without, not changed
+            want="/ADMIN/users?q=1"     # case is compared without, not changed
         else
-            want=/admin/users?q=1
+            want="/admin/users?q=1"
         fi
         check "... the application got $want" eq "$(hdr X-Test-App-Url)" "$want"
     done
@@ -1059,7 +1060,7 @@ INI
     hc=$(env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -c -f "$BEHIND/haproxy.cfg" 2>&1)
     check "haproxy -c accepts haproxy-examples/behind-proxy/haproxy.cfg" eq "$?" 0
     check "haproxy -c: no warnings or alerts" eq "$(printf '%s\n' "$hc" | grep -cE 'WARNING|ALERT')" 0
-    [ -z "$(printf '%s\n' "$hc" | grep -E 'WARNING|ALERT')" ] || note "$hc"
+    if printf '%s\n' "$hc" | grep -qE 'WARNING|ALERT'; then note "$hc"; fi
 
     B_CFG=$WORK/behind-proxy-test.cfg
     test_cfg "$BEHIND/haproxy.cfg" "$B_CFG"
@@ -1240,6 +1241,7 @@ INI
             g0=$(b_generations)
             sed -i "s|^format = .*|format = $1|" "$B_INI"
             kill -HUP "$B_AGENT_PID"
+            # shellcheck disable=SC2317 # called through wait_until
             b_reloaded() { [ "$(b_generations)" -gt "$g0" ]; }
             wait_until 5 b_reloaded
         }

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (KEEP_OUT, WHY) that the scripts sourcing it read
 # harness.sh - the test harness every shell suite shares: counters,
 # check/fail/note/finish, the predicates, and ONLY= (one way to run one
 # test). tests/integration/lib.sh sources it; a suite that needs nothing
@@ -24,7 +25,6 @@ FAIL=0
 WHY=""
 HIDDEN=0
 ONLY=${ONLY:-${T:-}}
-ONLY_PARTS=""
 ONLY_BY_PART=0
 
 # only_match NAME - ONLY is empty, or one of its words matches NAME.
@@ -43,7 +43,6 @@ only_match() {
 # (a word names one) or checks (no word does).
 only_parts() {
     local p w
-    ONLY_PARTS="$*"
     ONLY_BY_PART=0
     [ -z "$ONLY" ] && return 0
     for p in "$@"; do

@@ -182,17 +182,18 @@ EOF
 # fixture directory on fresh ports; the agent address is $AGENT_ADDR (a
 # port nobody listens on when the agent is not running).
 fx_start() {
-    local name=$1 cfg=$2 hap=$3 try
+    local name=$1 cfg=$2 hap=$3
     shift 3
     local -a cmd
     read -r -a cmd <<<"$hap"
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
         free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT && free_port HTTP_PORT ||
             { WHY="no free port"; return 1; }
         echo "=== start $(date +%T.%3N) $cfg https=$HTTPS_PORT agent=$AGENT_ADDR" >>"$WORK/$name.log"
-        (cd "$FX" && env LINT_HTTPS_BIND=127.0.0.1:$HTTPS_PORT LINT_APP_BIND=127.0.0.1:$APP_PORT \
-            LINT_HTTP_BIND=127.0.0.1:$HTTP_PORT \
-            LINT_STATS=ipv4@127.0.0.1:$STATS_PORT LINT_AGENT_ADDR=$AGENT_ADDR "$@" \
+        (cd "$FX" && env "LINT_HTTPS_BIND=127.0.0.1:$HTTPS_PORT" "LINT_APP_BIND=127.0.0.1:$APP_PORT" \
+            "LINT_HTTP_BIND=127.0.0.1:$HTTP_PORT" \
+            "LINT_STATS=ipv4@127.0.0.1:$STATS_PORT" "LINT_AGENT_ADDR=$AGENT_ADDR" "$@" \
             "${cmd[@]}" -db -f "$cfg" >>"$WORK/$name.log" 2>&1) &
         HAP_PID=$!
         CHILD_PIDS+=("$HAP_PID")
@@ -208,6 +209,7 @@ fx_start() {
 hap_check() {
     local -a cmd
     read -r -a cmd <<<"$1"
+    # shellcheck disable=SC2034 # the callers read HC_OUT
     HC_OUT=$(cd "$FX" && env LINT_HTTPS_BIND=127.0.0.1:1 LINT_APP_BIND=127.0.0.1:2 \
         LINT_STATS=ipv4@127.0.0.1:3 LINT_AGENT_ADDR=127.0.0.1:4 "${cmd[@]}" -c -f "$2" 2>&1)
     HC_RC=$?
