@@ -8,9 +8,9 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BIN=${CERTSPOA_BIN:-./certspoa}
-pass=0 failn=0
-ok()  { pass=$((pass + 1)); printf 'ok   %s\n' "$*"; }
-bad() { failn=$((failn + 1)); printf 'FAIL %s\n' "$*"; }
+. tests/lib/harness.sh
+ok()  { check "$*" true; }
+bad() { check "$*" false; }
 
 want=$(mktemp) got=$(mktemp)
 trap 'rm -f "$want" "$got"' EXIT
@@ -39,5 +39,4 @@ for conf in spoe-conf/*.conf; do
 	fi
 done
 
-printf 'docs: %d passed, %d failed\n' "$pass" "$failn"
-[ "$failn" -eq 0 ]
+finish docs
