@@ -200,39 +200,8 @@ routed() {
 
 # ------------------------------------------------------------ HAProxy
 
-# start_hap NAME PORTVARS ENVFUNC CFG... - HAProxy in the foreground with
-# the config files CFG..., logs in $WORK/NAME.log. A free port is put in
-# each variable named in PORTVARS, then ENVFUNC fills HAP_ENV (VAR=VALUE
-# items for env); waits (10 s) until every port listens. Sets HAP_PID.
-start_hap() {
-    local name=$1 portvars=$2 envfn=$3 v files=()
-    shift 3
-    for v in "$@"; do files+=(-f "$v"); done
-    for _ in 1 2 3; do
-        for v in $portvars; do free_port "$v" || { WHY="no free port"; return 1; }; done
-        HAP_ENV=()
-        "$envfn"
-        echo "=== start $(date +%T.%3N) ${HAP_ENV[*]}" >>"$WORK/$name.log"
-        env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -db "${files[@]}" >>"$WORK/$name.log" 2>&1 &
-        HAP_PID=$!
-        CHILD_PIDS+=("$HAP_PID")
-        HAP_PORTS=""
-        for v in $portvars; do HAP_PORTS="$HAP_PORTS ${!v}"; done
-        if wait_until 10 hap_listening; then
-            return 0
-        fi
-        stop_pid "$HAP_PID"
-        grep -q "cannot bind\|Address already in use" "$WORK/$name.log" || break
-    done
-    WHY="haproxy did not start: $(grep -E 'ALERT|error' "$WORK/$name.log" | tail -n 3 | tr '\n' ' ')"
-    return 1
-}
-
-hap_listening() {
-    local p
-    kill -0 "$HAP_PID" 2>/dev/null || return 2
-    for p in $HAP_PORTS; do port_open "$p" || return 1; done
-}
+# start_hap NAME "PORTVARS" ENVFUNC CFG... - start_haproxy_env (lib.sh)
+start_hap() { start_haproxy_env "$@"; }
 
 config_ok() {
     local out
