@@ -262,15 +262,15 @@ printf '%s\n' "$step" >>"$ROOT/etc/default/haproxy"
 mkdir -p "$ROOT/run/haproxy"   # systemd-tmpfiles' job at boot (haproxy's tmpfiles.d)
 # haproxy.service's ExecReload check and ExecStart, with its Environment= and
 # EnvironmentFile=/etc/default/haproxy.
-HAP_ENV='CONFIG=/etc/haproxy/haproxy.cfg; PIDFILE=/run/haproxy.pid; EXTRAOPTS="-S /run/haproxy-master.sock"; . /etc/default/haproxy'
+HAP_SVC_ENV='CONFIG=/etc/haproxy/haproxy.cfg; PIDFILE=/run/haproxy.pid; EXTRAOPTS="-S /run/haproxy-master.sock"; . /etc/default/haproxy'
 check "haproxy.service's reload check (haproxy -c with the include) passes" \
-    eval 'in_root sh -c "$HAP_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -c \$EXTRAOPTS" >"$WORK/hap-c.log" 2>&1 || { WHY=$(tail -n 5 "$WORK/hap-c.log" | tr "\n" " "); false; }'
+    eval 'in_root sh -c "$HAP_SVC_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -c \$EXTRAOPTS" >"$WORK/hap-c.log" 2>&1 || { WHY=$(tail -n 5 "$WORK/hap-c.log" | tr "\n" " "); false; }'
 unshare -m --propagation private -- sh -eu -c '
     r=$1; shift
     mount -t proc proc "$r/proc"
     mount --bind /dev/null "$r/dev/null"
     exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "$1"
-' haproxy "$ROOT" "$HAP_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -p \$PIDFILE \$EXTRAOPTS" \
+' haproxy "$ROOT" "$HAP_SVC_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -p \$PIDFILE \$EXTRAOPTS" \
     >>"$WORK/haproxy.log" 2>&1 &
 HAP_PID=$!
 CHILD_PIDS+=("$HAP_PID")
