@@ -41,8 +41,8 @@ endif
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
-            agent/rules.c agent/handler.c agent/cfg.c agent/log.c \
-            agent/spiffe.c
+            agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
+            agent/spiffe.c agent/strutil.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # The pure parts of the offline commands: probe's diagnosis and HTTP answer

@@ -8,40 +8,86 @@
 #define CFG_MAX_THREADS 64     /* worker threads: [agent] threads is refused above it */
 #define CFG_NAME_MAX   64
 
-enum verify_mode {
-	VERIFY_HAPROXY = 0,   /* trust HAProxy's ssl_c_verify */
-	VERIFY_AGENT   = 1,   /* verify the chain here against ca_file */
-	VERIFY_BOTH    = 2,   /* both must pass */
-	VERIFY_MODES
-};
+/* The enumerated config values: each list X(CONSTANT, "config word") gives
+ * the enum here and the names cfg.c parses and prints (CFG_ENUM_NAMES). */
+#define CFG_ENUM_CONST(c, word) c,
+#define CFG_ENUM_NAME(c, word) [c] = word,
+
+/* verify: who verifies the chain. haproxy trusts ssl_c_verify, agent
+ * verifies here against ca_file, both needs both to pass. */
+#define VERIFY_MODE_LIST(X) \
+	X(VERIFY_HAPROXY, "haproxy") \
+	X(VERIFY_AGENT,   "agent") \
+	X(VERIFY_BOTH,    "both")
+enum verify_mode { VERIFY_MODE_LIST(CFG_ENUM_CONST) VERIFY_MODES };
+_Static_assert(VERIFY_HAPROXY == 0, "first value 0");
 
 #define CFG_MAX_POLICIES 64
 #define POLICY_MAX_SANS_DEFAULT 100   /* max_sans */
 #define POLICY_MAX_SANS_MAX     10000 /* its upper bound: <= CERT_SANS_KEEP_MAX */
 #define CFG_MAX_ROUTES   256
 
-enum policy_mode {
-	POLICY_ENFORCE = 0,
-	POLICY_SHADOW  = 1,      /* decide and report, but always allow */
-	POLICY_MODES
-};
+/* mode: shadow decides and reports, but always allows. */
+#define POLICY_MODE_LIST(X) \
+	X(POLICY_ENFORCE, "enforce") \
+	X(POLICY_SHADOW,  "shadow")
+enum policy_mode { POLICY_MODE_LIST(CFG_ENUM_CONST) POLICY_MODES };
 
-/* Identity kinds a policy can allow or deny, in the order they are tried. */
+/* Identity kinds a policy can allow or deny, in the order they are tried.
+ * The one table of them: X(KIND, name, allow help, deny help) gives the
+ * enum (ID_KIND), the list name (lists.c), the config keys and rule names
+ * "allow_<name>" / "deny_<name>" (cfg.c, rules.c) and their help text. */
+#define ID_KIND_LIST(X) \
+	X(THUMBPRINT, "thumbprints", \
+	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)", \
+	  "deny (checked before this policy's allow lists): certificate thumbprints") \
+	X(SERIAL, "serials", \
+	  "allow: serial numbers in hex (-1 for a negative one), each optionally followed by its issuer DN, quoted inline (from that issuer only, on the path the agent verified)", \
+	  "deny: serial numbers [issuer DN]; FF also names the serial whose DER bytes are FF (-1)") \
+	X(SUBJECT, "subjects", \
+	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); inline, quote each DN: \"CN=a,O=b\", \"CN=c\"; or @file, one per line", \
+	  "deny: subject DNs (inline, quote each DN; or @file)") \
+	X(ISSUER, "issuers", \
+	  "allow: issuer DNs (inline, quote each DN; or @file)", \
+	  "deny: issuer DNs (inline, quote each DN; or @file)") \
+	X(ISSUER_THUMBPRINT, "issuer_thumbprints", \
+	  "allow: thumbprints of the issuing certificate on the path the agent verified (pin an intermediate; needs ca_file or ca_dir)", \
+	  "deny: thumbprints of the issuing certificate on the path the agent verified (no path: denied; needs ca_file or ca_dir)") \
+	X(SPKI, "spki_pins", \
+	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki), EC point uncompressed (certspoa inspect prints it)", \
+	  "deny: SPKI pins (a compromised key, whatever certificate carries it)") \
+	X(SPIFFE, "spiffe", \
+	  "allow: SPIFFE IDs: spiffe://td (whole trust domain), spiffe://td/path (that ID or below it); a certificate with several or an invalid one is denied", \
+	  "deny: SPIFFE IDs or prefixes; a certificate with several or an invalid one is denied") \
+	X(URI, "uri", \
+	  "allow: SAN URIs, exact", \
+	  "deny: SAN URIs") \
+	X(DNS, "dns", \
+	  "allow: SAN DNS names; *.example.com matches exactly one label; a wildcard SAN only the same wildcard", \
+	  "deny: SAN DNS names or *.suffix; a wildcard SAN is denied by the names it covers") \
+	X(EMAIL, "email", \
+	  "allow: SAN email addresses (case-insensitive)", \
+	  "deny: SAN emails") \
+	X(IP, "ip", \
+	  "allow: SAN IP addresses within these CIDR ranges", \
+	  "deny: SAN IPs within these ranges, in any IPv4, IPv4-mapped or IPv4-compatible form") \
+	X(CN, "cn", \
+	  "allow: subject common names (ASCII case-insensitive, spaces folded); only a subject with one CN", \
+	  "deny: common names (any CN of the subject; compared as allow_cn)")
+
+/* Matching, per kind (rules.c id_match): THUMBPRINT SHA-1/SHA-256 of the
+ * certificate; SERIAL optionally with its issuer DN; SUBJECT/ISSUER
+ * canonical DNs; ISSUER_THUMBPRINT the issuing certificate on the verified
+ * path; SPKI base64 SHA-256 of the SubjectPublicKeyInfo; SPIFFE trust
+ * domain or path prefix; URI exact; DNS exact or "*.suffix"; EMAIL; IP in
+ * a CIDR; CN the subject common name. */
+#define ID_KIND_ENUM(kind, name, allow_help, deny_help) ID_##kind,
 enum id_kind {
-	ID_THUMBPRINT = 0,       /* SHA-1 / SHA-256 of the certificate */
-	ID_SERIAL,               /* serial, optionally with its issuer DN */
-	ID_SUBJECT,              /* canonical subject DN */
-	ID_ISSUER,               /* canonical issuer DN */
-	ID_ISSUER_THUMBPRINT,    /* SHA-1 / SHA-256 of the issuing certificate */
-	ID_SPKI,                 /* base64 SHA-256 of the SubjectPublicKeyInfo */
-	ID_SPIFFE,               /* SPIFFE ID: trust domain or path prefix */
-	ID_URI,                  /* SAN URI, exact */
-	ID_DNS,                  /* SAN DNS, exact or "*.suffix" */
-	ID_EMAIL,                /* SAN email */
-	ID_IP,                   /* SAN IP in a CIDR */
-	ID_CN,                   /* subject common name */
+	ID_KIND_LIST(ID_KIND_ENUM)
 	ID_KINDS
 };
+#undef ID_KIND_ENUM
+_Static_assert(ID_THUMBPRINT == 0, "identity kinds start at 0");
 
 /* A list as written in the file (inline "a, b" or "@/path") and what it
  * compiled to. Only one of tp/set/cidrs is used, by kind. */
@@ -71,17 +117,16 @@ struct fwd_config {
 	int format;              /* enum fwd_format */
 };
 
-enum crl_check {
-	CRL_CHECK_ALL  = 0,    /* every certificate of the chain */
-	CRL_CHECK_LEAF = 1,    /* the client certificate only */
-	CRL_CHECKS
-};
+/* crl_check: every certificate of the chain (all) or the leaf only. */
+#define CRL_CHECK_LIST(X) \
+	X(CRL_CHECK_ALL,  "all") \
+	X(CRL_CHECK_LEAF, "leaf")
+enum crl_check { CRL_CHECK_LIST(CFG_ENUM_CONST) CRL_CHECKS };
 
-enum crl_missing {
-	CRL_MISSING_DENY  = 0,
-	CRL_MISSING_ALLOW = 1,
-	CRL_MISSINGS
-};
+#define CRL_MISSING_LIST(X) \
+	X(CRL_MISSING_DENY,  "deny") \
+	X(CRL_MISSING_ALLOW, "allow")
+enum crl_missing { CRL_MISSING_LIST(CFG_ENUM_CONST) CRL_MISSINGS };
 
 /* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
  * (added at load): one lookup tells that the serial is listed with an issuer.
@@ -110,7 +155,7 @@ struct policy {
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
 	struct cert_store *store;    /* from ca_file */
-	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp (issue-2 name) */
+	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */
 	int sni_host_match;          /* SNI must equal Host (domain fronting) */
 	int warn_days;               /* 0 = no expiry warning */
@@ -130,12 +175,11 @@ struct policy {
 	struct policy *next;
 };
 
-enum log_decisions {
-	LOG_DECISIONS_NONE    = 0,
-	LOG_DECISIONS_DENIALS = 1,
-	LOG_DECISIONS_ALL     = 2,
-	LOG_DECISIONS_MODES
-};
+#define LOG_DECISIONS_LIST(X) \
+	X(LOG_DECISIONS_NONE,    "none") \
+	X(LOG_DECISIONS_DENIALS, "denials") \
+	X(LOG_DECISIONS_ALL,     "all")
+enum log_decisions { LOG_DECISIONS_LIST(CFG_ENUM_CONST) LOG_DECISIONS_MODES };
 
 struct config {
 	char *file;

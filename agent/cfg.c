@@ -22,6 +22,9 @@
 #include "strset.h"
 #include "tplist.h"
 
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
 enum cfg_type {
 	CFG_T_INT = 0,
 	CFG_T_BOOL,
@@ -54,34 +57,15 @@ struct cfg_key {
 	const char *help;
 };
 
-static const char *const verify_names[VERIFY_MODES + 1] = {
-	[VERIFY_HAPROXY] = "haproxy",
-	[VERIFY_AGENT]   = "agent",
-	[VERIFY_BOTH]    = "both",
-	[VERIFY_MODES]   = NULL,
-};
-
-static const char *const level_names[LOG_LEVELS + 1] = {
-	[LOG_ERR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug", [LOG_LEVELS] = NULL,
-};
-
-static const char *const format_names[LOG_FORMATS + 1] = {
-	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json", [LOG_FORMATS] = NULL,
-};
+static const char *const verify_names[VERIFY_MODES + 1] = { VERIFY_MODE_LIST(CFG_ENUM_NAME) };
 
 static const char *const decision_log_names[LOG_DECISIONS_MODES + 1] = {
-	[LOG_DECISIONS_NONE] = "none", [LOG_DECISIONS_DENIALS] = "denials",
-	[LOG_DECISIONS_ALL] = "all", [LOG_DECISIONS_MODES] = NULL,
+	LOG_DECISIONS_LIST(CFG_ENUM_NAME)
 };
 
-static const char *const crl_check_names[CRL_CHECKS + 1] = {
-	[CRL_CHECK_ALL] = "all", [CRL_CHECK_LEAF] = "leaf", [CRL_CHECKS] = NULL,
-};
+static const char *const crl_check_names[CRL_CHECKS + 1] = { CRL_CHECK_LIST(CFG_ENUM_NAME) };
 
-static const char *const crl_missing_names[CRL_MISSINGS + 1] = {
-	[CRL_MISSING_DENY] = "deny", [CRL_MISSING_ALLOW] = "allow", [CRL_MISSINGS] = NULL,
-};
+static const char *const crl_missing_names[CRL_MISSINGS + 1] = { CRL_MISSING_LIST(CFG_ENUM_NAME) };
 
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
@@ -97,14 +81,8 @@ static const char *const section_names[CFG_S_SECTIONS] = {
 #define ALLOW(kind)   (offsetof(struct policy, allow) + (kind) * sizeof(struct cfg_list))
 #define DENY(kind)    (offsetof(struct policy, deny) + (kind) * sizeof(struct cfg_list))
 
-static const char *const mode_names[POLICY_MODES + 1] = {
-	[POLICY_ENFORCE] = "enforce", [POLICY_SHADOW] = "shadow", [POLICY_MODES] = NULL,
-};
+static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_ENUM_NAME) };
 
-static const char *const fwd_format_names[FWD_FORMATS + 1] = {
-	[FWD_RFC9440] = "rfc9440", [FWD_XFCC] = "xfcc", [FWD_PEM_URLENC] = "pem-urlencoded",
-	[FWD_BASE64_DER] = "base64-der", [FWD_FORMATS] = NULL,
-};
 
 static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "listen", CFG_T_LISTEN, 0, 0, "127.0.0.1:12345", AGENT(listen), NULL,
@@ -127,9 +105,9 @@ static const struct cfg_key cfg_keys[] = {
 	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
 	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
-	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), level_names,
+	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), log_level_names,
 	  "error, warn, info or debug (-d forces debug)" },
-	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), format_names,
+	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), log_format_names,
 	  "log lines as logfmt (key=value) or json, one per line on stderr" },
 	{ CFG_S_AGENT, "log_decisions", CFG_T_ENUM, 0, 0, "denials", AGENT(log_decisions), decision_log_names,
 	  "log one line per decision: none, denials or all (at most 500 lines/s per thread)" },
@@ -176,54 +154,14 @@ static const struct cfg_key cfg_keys[] = {
 	  "enforce, or shadow: decide and report (would_deny, code, rule) but always allow - for safe rollouts" },
 	{ CFG_S_POLICY, "thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
 	  "trusted SHA-1/SHA-256 thumbprints: a file path (one hex per line), @file, or inline hex list; same as allow_thumbprints" },
-	{ CFG_S_POLICY, "allow_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
-	  "allow: certificate SHA-1/SHA-256 thumbprints (file path, @file or inline)" },
-	{ CFG_S_POLICY, "allow_serials", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SERIAL), NULL,
-	  "allow: serial numbers in hex (-1 for a negative one), each optionally followed by its issuer DN, quoted inline (from that issuer only, on the path the agent verified)" },
-	{ CFG_S_POLICY, "allow_subjects", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SUBJECT), NULL,
-	  "allow: subject DNs, CN=a,O=b or /O=b/CN=a (compared in canonical form); inline, quote each DN: \"CN=a,O=b\", \"CN=c\"; or @file, one per line" },
-	{ CFG_S_POLICY, "allow_issuers", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER), NULL,
-	  "allow: issuer DNs (inline, quote each DN; or @file)" },
-	{ CFG_S_POLICY, "allow_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_ISSUER_THUMBPRINT), NULL,
-	  "allow: thumbprints of the issuing certificate on the path the agent verified (pin an intermediate; needs ca_file or ca_dir)" },
-	{ CFG_S_POLICY, "allow_spki_pins", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPKI), NULL,
-	  "allow: base64 SHA-256 of the SubjectPublicKeyInfo (as Envoy's verify_certificate_spki), EC point uncompressed (certspoa inspect prints it)" },
-	{ CFG_S_POLICY, "allow_spiffe", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_SPIFFE), NULL,
-	  "allow: SPIFFE IDs: spiffe://td (whole trust domain), spiffe://td/path (that ID or below it); a certificate with several or an invalid one is denied" },
-	{ CFG_S_POLICY, "allow_uri", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_URI), NULL,
-	  "allow: SAN URIs, exact" },
-	{ CFG_S_POLICY, "allow_dns", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_DNS), NULL,
-	  "allow: SAN DNS names; *.example.com matches exactly one label; a wildcard SAN only the same wildcard" },
-	{ CFG_S_POLICY, "allow_email", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_EMAIL), NULL,
-	  "allow: SAN email addresses (case-insensitive)" },
-	{ CFG_S_POLICY, "allow_ip", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_IP), NULL,
-	  "allow: SAN IP addresses within these CIDR ranges" },
-	{ CFG_S_POLICY, "allow_cn", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_CN), NULL,
-	  "allow: subject common names (ASCII case-insensitive, spaces folded); only a subject with one CN" },
-	{ CFG_S_POLICY, "deny_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_THUMBPRINT), NULL,
-	  "deny (checked before this policy's allow lists): certificate thumbprints" },
-	{ CFG_S_POLICY, "deny_serials", CFG_T_LIST, 0, 0, NULL, DENY(ID_SERIAL), NULL,
-	  "deny: serial numbers [issuer DN]; FF also names the serial whose DER bytes are FF (-1)" },
-	{ CFG_S_POLICY, "deny_subjects", CFG_T_LIST, 0, 0, NULL, DENY(ID_SUBJECT), NULL,
-	  "deny: subject DNs (inline, quote each DN; or @file)" },
-	{ CFG_S_POLICY, "deny_issuers", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER), NULL,
-	  "deny: issuer DNs (inline, quote each DN; or @file)" },
-	{ CFG_S_POLICY, "deny_issuer_thumbprints", CFG_T_LIST, 0, 0, NULL, DENY(ID_ISSUER_THUMBPRINT), NULL,
-	  "deny: thumbprints of the issuing certificate on the path the agent verified (no path: denied; needs ca_file or ca_dir)" },
-	{ CFG_S_POLICY, "deny_spki_pins", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPKI), NULL,
-	  "deny: SPKI pins (a compromised key, whatever certificate carries it)" },
-	{ CFG_S_POLICY, "deny_spiffe", CFG_T_LIST, 0, 0, NULL, DENY(ID_SPIFFE), NULL,
-	  "deny: SPIFFE IDs or prefixes; a certificate with several or an invalid one is denied" },
-	{ CFG_S_POLICY, "deny_uri", CFG_T_LIST, 0, 0, NULL, DENY(ID_URI), NULL,
-	  "deny: SAN URIs" },
-	{ CFG_S_POLICY, "deny_dns", CFG_T_LIST, 0, 0, NULL, DENY(ID_DNS), NULL,
-	  "deny: SAN DNS names or *.suffix; a wildcard SAN is denied by the names it covers" },
-	{ CFG_S_POLICY, "deny_email", CFG_T_LIST, 0, 0, NULL, DENY(ID_EMAIL), NULL,
-	  "deny: SAN emails" },
-	{ CFG_S_POLICY, "deny_ip", CFG_T_LIST, 0, 0, NULL, DENY(ID_IP), NULL,
-	  "deny: SAN IPs within these ranges, in any IPv4, IPv4-mapped or IPv4-compatible form" },
-	{ CFG_S_POLICY, "deny_cn", CFG_T_LIST, 0, 0, NULL, DENY(ID_CN), NULL,
-	  "deny: common names (any CN of the subject; compared as allow_cn)" },
+#define ALLOW_KEY(kind, name, allow_help, deny_help) \
+	{ CFG_S_POLICY, "allow_" name, CFG_T_LIST, 0, 0, NULL, ALLOW(ID_##kind), NULL, allow_help },
+#define DENY_KEY(kind, name, allow_help, deny_help) \
+	{ CFG_S_POLICY, "deny_" name, CFG_T_LIST, 0, 0, NULL, DENY(ID_##kind), NULL, deny_help },
+	ID_KIND_LIST(ALLOW_KEY)
+	ID_KIND_LIST(DENY_KEY)
+#undef ALLOW_KEY
+#undef DENY_KEY
 	{ CFG_S_POLICY, "min_rsa_bits", CFG_T_INT, 0, 16384, "0", POLICY(min_rsa_bits), NULL,
 	  "smallest RSA key accepted (0 = any)" },
 	{ CFG_S_POLICY, "allowed_curves", CFG_T_LIST, 0, 0, NULL, POLICY(allowed_curves), NULL,
@@ -532,7 +470,7 @@ static struct route *route_new(struct cfg_parse *ps, const char *name)
 	return r;
 }
 
-static int valid_name(const char *s)
+static int name_is_valid(const char *s)
 {
 	if (!*s || strlen(s) >= CFG_NAME_MAX)
 		return 0;
@@ -569,7 +507,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 
 		while (*name == ' ' || *name == '\t')
 			name++;
-		if (!valid_name(name)) {
+		if (!name_is_valid(name)) {
 			cfg_error(ps, NULL, "[%s]: a route needs a name of letters, digits, '_', '-', '.'", section);
 			return -1;
 		}
@@ -582,7 +520,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 
 		while (*name == ' ' || *name == '\t')
 			name++;
-		if (!valid_name(name)) {
+		if (!name_is_valid(name)) {
 			cfg_error(ps, NULL, "[%s]: a policy needs a name of letters, digits, '_', '-', '.'", section);
 			return -1;
 		}
@@ -1072,8 +1010,15 @@ static void print_range(FILE *out, const struct cfg_key *k)
 		for (int i = 0; k->names[i]; i++)
 			fprintf(out, "%s%s", i ? "|" : " ", k->names[i]);
 		break;
-	default:
+	case CFG_T_BOOL:
+	case CFG_T_STR:
+	case CFG_T_LISTEN:
+	case CFG_T_LIST:
+	case CFG_T_OCTAL:
 		fprintf(out, "%s", type_names[k->type]);
+		break;
+	case CFG_T_TYPES:
+		break;
 	}
 }
 

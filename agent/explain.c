@@ -14,8 +14,8 @@
 
 #include "cert.h"
 #include "cfg.h"
+#include "decide.h"
 #include "explain.h"
-#include "handler.h"
 #include "rules.h"
 
 #define EXPLAIN_MAX_CERTS 17
@@ -88,7 +88,7 @@ int explain_main(int argc, char **argv)
 	};
 	const char *cfg_file = NULL, *cert_file = NULL, *chain_file = NULL;
 	struct req_facts rq;
-	struct handler_ctx hc;
+	struct decide_ctx dc;
 	struct cert_eval ce;
 	struct decision d;
 	struct trace t;
@@ -181,14 +181,14 @@ int explain_main(int argc, char **argv)
 		rq.chain.ptr = (const char *)chain_der;
 		rq.chain.len = chain_len;
 	}
-	if (handler_init(&hc, cfg, cfg->generation) < 0) {
+	if (decide_init(&dc, cfg, cfg->generation) < 0) {
 		fprintf(stderr, "out of memory\n");
 		rc = EX_OSERR;
 		goto out;
 	}
 	memset(&t, 0, sizeof(t));
 	t.on = 1;
-	pol = handler_decide(&hc, &rq, now, &t, &ce, &d, &route);
+	pol = decide_request(&dc, &rq, now, &t, &ce, &d, &route);
 	printf("checks:\n");
 	for (char *p = t.buf, *q; p && *p; p = q) {
 		q = strstr(p, "; ");
@@ -227,7 +227,7 @@ int explain_main(int argc, char **argv)
 		print_kv("days_left:", buf);
 	}
 	rc = d.code == DEC_ALLOW ? 0 : 1;
-	handler_destroy(&hc);
+	decide_destroy(&dc);
 out:
 	for (int i = 0; i < ncerts; i++)
 		X509_free(certs[i]);

@@ -39,6 +39,10 @@
 
 #include "cert.h"
 #include "fwd.h"
+#include "strutil.h"
+
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
 
 #define FWD_CHAIN_MAX     16   /* certificates in a forwarded chain */
 #define FWD_PEM_LINE_MAX  76   /* base64 characters on one PEM line (RFC 2045) */
@@ -62,12 +66,9 @@ static const char *const fwd_error_msgs[FWD_ERRORS] = {
 	[FWD_ERR_CHAIN]         = "malformed or too long certificate chain",
 };
 
-static const char *const fwd_format_names[FWD_FORMATS] = {
-	[FWD_RFC9440]    = "rfc9440",
-	[FWD_XFCC]       = "xfcc",
-	[FWD_PEM_URLENC] = "pem-urlencoded",
-	[FWD_BASE64_DER] = "base64-der",
-};
+#define FWD_FORMAT_NAME(c, word) [c] = word,
+const char *const fwd_format_names[FWD_FORMATS + 1] = { FWD_FORMAT_LIST(FWD_FORMAT_NAME) };
+#undef FWD_FORMAT_NAME
 
 const char *fwd_error_str(enum fwd_error e)
 {
@@ -81,17 +82,6 @@ const char *fwd_format_name(enum fwd_format f)
 	if ((unsigned int)f >= FWD_FORMATS || !fwd_format_names[f])
 		return "unknown";
 	return fwd_format_names[f];
-}
-
-/* A configuration word, NUL-terminated: exact and case-sensitive. */
-int fwd_format_parse(const char *name)
-{
-	if (!name)
-		return -1;
-	for (int f = 0; f < FWD_FORMATS; f++)
-		if (strcmp(name, fwd_format_names[f]) == 0)
-			return f;
-	return -1;
 }
 
 /* Leading and trailing SP only: RFC 8941 section 4.2 discards SP around a
@@ -109,17 +99,6 @@ static void skip_ows(const unsigned char **p, const unsigned char *end)
 {
 	while (*p < end && (**p == ' ' || **p == '\t'))
 		(*p)++;
-}
-
-static int hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /*
@@ -257,7 +236,7 @@ static enum fwd_error pct_decode(const unsigned char *p, const unsigned char *en
 		if (c == '%') {
 			int hi, lo;
 
-			if (end - p < 3 || (hi = hex_val(p[1])) < 0 || (lo = hex_val(p[2])) < 0)
+			if (end - p < 3 || (hi = str_hexval(p[1])) < 0 || (lo = str_hexval(p[2])) < 0)
 				return FWD_ERR_URLENC;
 			c = (unsigned char)(hi << 4 | lo);
 			p += 3;
@@ -489,18 +468,18 @@ struct xfcc_elem {
 	int bad_key;                    /* unknown key, or Hash/Cert/Chain twice */
 };
 
-static int key_char(unsigned char c)
+static int char_is_key(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-static int unquoted_char(unsigned char c)
+static int char_is_unquoted(unsigned char c)
 {
 	return c >= 0x21 && c <= 0x7e && c != '"' && c != ',' && c != ';' && c != '\\';
 }
 
-static int qd_char(unsigned char c)
+static int char_is_qd(unsigned char c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
@@ -510,11 +489,7 @@ static int key_is(const unsigned char *k, size_t n, const char *lit, size_t litl
 	if (n != litlen)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = k[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if (c != (unsigned char)lit[i])
+		if (str_lower_c((char)k[i]) != lit[i])
 			return 0;
 	}
 	return 1;
@@ -536,12 +511,12 @@ static enum fwd_error xfcc_value(const unsigned char **p, const unsigned char *e
 			if (*q == '"')
 				break;
 			if (*q == '\\') {
-				if (end - q < 2 || !qd_char(q[1]))
+				if (end - q < 2 || !char_is_qd(q[1]))
 					return FWD_ERR_SYNTAX;
 				q += 2;
 				continue;
 			}
-			if (!qd_char(*q))
+			if (!char_is_qd(*q))
 				return FWD_ERR_SYNTAX;
 			q++;
 		}
@@ -549,7 +524,7 @@ static enum fwd_error xfcc_value(const unsigned char **p, const unsigned char *e
 		v->quoted = 1;
 	} else {
 		v->p = q;
-		while (q < end && unquoted_char(*q))
+		while (q < end && char_is_unquoted(*q))
 			q++;
 		v->end = q;
 		v->quoted = 0;
@@ -580,7 +555,7 @@ static enum fwd_error xfcc_parse(const unsigned char *p, const unsigned char *en
 			struct xfcc_val v;
 			size_t kn;
 
-			while (p < end && key_char(*p))
+			while (p < end && char_is_key(*p))
 				p++;
 			kn = (size_t)(p - k);
 			if (kn == 0 || p >= end || *p != '=')
@@ -642,7 +617,7 @@ static int xfcc_hash(const struct xfcc_val *v, unsigned char sha256[32])
 	if (xfcc_unquote(v, hex, hex + sizeof(hex), &n) != FWD_OK || n != sizeof(hex))
 		return -1;
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hex_val(hex[2 * i]), lo = hex_val(hex[2 * i + 1]);
+		int hi = str_hexval(hex[2 * i]), lo = str_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -730,7 +705,7 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 		if (err != FWD_OK)
 			return err;
 		break;
-	default:                                  /* FWD_BASE64_DER */
+	case FWD_BASE64_DER:
 		trim_sp(&p, &end);
 		if (p == end)
 			return FWD_ERR_EMPTY;
@@ -739,6 +714,8 @@ static enum fwd_error decode(enum fwd_format fmt, const unsigned char *p, const 
 			return err;
 		der_len = (size_t)(o - buf);
 		break;
+	case FWD_FORMATS:
+		return FWD_ERR_SYNTAX;        /* not a format (refused above too) */
 	}
 	out->der = buf;
 	out->der_len = der_len;

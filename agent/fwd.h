@@ -8,13 +8,22 @@
 
 #define FWD_HEADER_MAX  (64 * 1024)   /* longer header values are refused */
 
-enum fwd_format {
-	FWD_RFC9440 = 0,     /* Client-Cert: :<base64 DER>: ; Client-Cert-Chain: :<b64>:, :<b64>: */
-	FWD_XFCC,            /* Envoy x-forwarded-client-cert: Hash=..;Cert="<urlenc PEM>";Chain="..." */
-	FWD_PEM_URLENC,      /* nginx $ssl_client_escaped_cert: URL-encoded PEM */
-	FWD_BASE64_DER,      /* X-ARR-ClientCert: base64 of the DER */
-	FWD_FORMATS
-};
+/* Header formats: X(CONSTANT, "config word"); the words are the values of
+ * [forwarded] format (fwd_format_names; cfg.c parses them, exact and
+ * case-sensitive, like every enum key). */
+#define FWD_FORMAT_LIST(X) \
+	X(FWD_RFC9440,    "rfc9440")          /* Client-Cert: :<base64 DER>: ; Client-Cert-Chain: :<b64>:, :<b64>: */ \
+	X(FWD_XFCC,       "xfcc")             /* Envoy x-forwarded-client-cert: Hash=..;Cert="<urlenc PEM>";Chain="..." */ \
+	X(FWD_PEM_URLENC, "pem-urlencoded")   /* nginx $ssl_client_escaped_cert: URL-encoded PEM */ \
+	X(FWD_BASE64_DER, "base64-der")       /* X-ARR-ClientCert: base64 of the DER */
+
+#define FWD_FORMAT_CONST(c, word) c,
+enum fwd_format { FWD_FORMAT_LIST(FWD_FORMAT_CONST) FWD_FORMATS };
+#undef FWD_FORMAT_CONST
+_Static_assert(FWD_RFC9440 == 0, "first value 0");
+
+/* The config words by format, NULL after the last (for cfg.c's enum keys). */
+extern const char *const fwd_format_names[FWD_FORMATS + 1];
 
 /* What went wrong, for the detail variable. */
 enum fwd_error {
@@ -32,8 +41,6 @@ enum fwd_error {
 
 const char *fwd_error_str(enum fwd_error e);
 const char *fwd_format_name(enum fwd_format f);
-/* "rfc9440", "xfcc", "pem-urlencoded", "base64-der" -> format, or -1. */
-int fwd_format_parse(const char *name);
 
 struct fwd_cert {
 	unsigned char *der;      /* leaf DER, into the caller's buffer */

@@ -1,18 +1,88 @@
-/* NOTIFY handler: the one place that knows the SPOP message, the
- * certificate module and the rules engine. Decodes a check-client-cert
- * message, decides, and encodes the ACK. No sockets, no allocation on a
- * cache hit. */
+/* The SPOP side of a decision: decodes the arguments of a
+ * check-client-cert message into struct req_facts (spoe_args[]), hands
+ * them to the decision pipeline (decide.h), and encodes the verdict as ACK
+ * variables (ACK_VAR_LIST). No sockets, no allocation on a cache hit. */
 #ifndef CERTSPOA_HANDLER_H
 #define CERTSPOA_HANDLER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "cache.h"
 #include "cfg-t.h"
+#include "decide.h"
 #include "rules-t.h"
 #include "spop-t.h"
 
 #define HANDLER_MESSAGE "check-client-cert"
+
+/* The SPOE arguments of check-client-cert, one table: name, accepted
+ * SPOP types, where the value goes in struct req_facts, the HAProxy sample
+ * the shipped spoe-conf/ sends, and help. A new argument is one row here,
+ * its fields in req_facts (rules-t.h), and the rule that reads it. */
+enum spoe_arg_store {
+	SPOE_ARG_BOOL = 0,       /* int = the boolean */
+	SPOE_ARG_INT,            /* int64_t; an unsigned value above INT64_MAX is -1 */
+	SPOE_ARG_VIEW,           /* struct spop_str view into the frame */
+	SPOE_ARG_VIEW_NONEMPTY,  /* the same; an empty value counts as absent */
+	SPOE_ARG_DATA,           /* struct spop_data, whole */
+	SPOE_ARG_STORES
+};
+
+struct spoe_arg {
+	const char *name;
+	size_t len;                      /* strlen(name) */
+	unsigned int types;              /* bit mask of 1 << SPOP_DATA_* */
+	enum spoe_arg_store store;
+	size_t has_off;                  /* int has_<x> in struct req_facts */
+	size_t val_off;                  /* its value in struct req_facts */
+	const char *sample;              /* what spoe-conf/ sends */
+	const char *help;
+};
+
+extern const struct spoe_arg spoe_args[];
+extern const size_t spoe_nargs;
+
+/* The variables the ACK sets (txn.<var-prefix>.<name>), one table: X(ID,
+ * name, SPOP type, when it is set). Names stay short: HAProxy builds the
+ * whole variable name in a 64-byte buffer. tests/docs/run.sh checks that
+ * README documents each and that every spoe-conf/ file registers each
+ * (keep one X( line per variable). */
+#define ACK_VAR_LIST(X) \
+	X(VERDICT,     "verdict",     STR,   "always: allow or deny") \
+	X(STATUS,      "status",      INT64, "always: 200 on allow, deny_status on deny") \
+	X(CODE,        "code",        STR,   "always: the stable decision code") \
+	X(REASON,      "reason",      STR,   "always: the code in words") \
+	X(PATH,        "path",        STR,   "a route used the path and normalizing changed it") \
+	X(DETAIL,      "detail",      STR,   "there is a precise cause") \
+	X(RULE,        "rule",        STR,   "the check that decided") \
+	X(POLICY,      "policy",      STR,   "a policy was chosen") \
+	X(WOULD_DENY,  "would_deny",  STR,   "shadow mode turned a denial into an allow: its code") \
+	X(WOULD_RULE,  "would_rule",  STR,   "shadow mode: the rule that would have denied") \
+	X(SHA256,      "sha256",      STR,   "a parsed certificate") \
+	X(IDENTITY,    "identity",    STR,   "a parsed certificate with an identity") \
+	X(DAYS_LEFT,   "days_left",   INT64, "a parsed certificate") \
+	X(EXPIRING,    "expiring",    INT64, "days_left <= warn_days") \
+	X(SHA1,        "sha1",        STR,   "a parsed certificate") \
+	X(NOT_AFTER,   "not_after",   INT64, "a parsed certificate") \
+	X(SERIAL,      "serial",      STR,   "a parsed certificate") \
+	X(SUBJECT,     "subject",     STR,   "a parsed certificate") \
+	X(ISSUER,      "issuer",      STR,   "a parsed certificate") \
+	X(SPKI_SHA256, "spki_sha256", STR,   "a parsed certificate whose extensions were read") \
+	X(ROUTE,       "route",       STR,   "always, once routing ran") \
+	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret")
+
+#define ACK_VAR_ENUM(id, name, type, when) ACK_##id,
+enum ack_var { ACK_VAR_LIST(ACK_VAR_ENUM) ACK_VARS };
+#undef ACK_VAR_ENUM
+
+struct ack_var_info {
+	const char *name;
+	size_t len;                      /* strlen(name) */
+	enum spop_data_type type;
+	const char *when;
+};
+
+extern const struct ack_var_info ack_vars[ACK_VARS];
 
 /* Processing-time histogram: upper bounds in microseconds, last = +Inf. */
 #define HANDLER_LAT_BUCKETS 15
@@ -34,13 +104,8 @@ struct handler_stats {
 };
 
 struct handler_ctx {
-	const struct config *cfg;
-	unsigned int generation;          /* of cfg, for cache validity */
-	struct cache cache;
-	int cache_enabled;
+	struct decide_ctx dc;             /* config, cache, decision buffers */
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
-	unsigned char *fwd_buf;           /* forwarded-header decoding, made on first use */
-	char *path_buf;                   /* the normalized path (URI_PATH_MAX), made on first use */
 	struct handler_stats stats;
 };
 
@@ -54,6 +119,7 @@ struct handler_result {
 	struct spop_data src;
 };
 
+/* Returns 0, or -1 when the decision cache cannot be allocated. */
 int handler_init(struct handler_ctx *hc, const struct config *cfg, unsigned int gen);
 void handler_destroy(struct handler_ctx *hc);
 
@@ -71,22 +137,9 @@ int handler_get_args(const char **p, const char *end, unsigned int nb_args,
                      struct req_facts *rq);
 
 /* The argument names a check-client-cert message may carry (what
- * `certspoa lint` checks SPOE files against); NULL past the last one. */
+ * `certspoa lint` checks SPOE files against): spoe_args[i].name, NULL past
+ * the last one. */
 const char *handler_arg_name(unsigned int i);
-
-/* Evaluate the certificate of rq under pol, through the cache. */
-void handler_eval_cert(struct handler_ctx *hc, const struct policy *pol,
-                       const struct req_facts *rq, int64_t now,
-                       struct cert_eval *ce);
-
-/* From the arguments to the verdict: forwarded header, route, certificate
- * (through the cache), rules with an optional trace. Also what `certspoa
- * explain` runs. Returns the policy used, or NULL when the request was
- * refused before a route was chosen (d holds the denial, *route is
- * ROUTE_NONE). */
-const struct policy *handler_decide(struct handler_ctx *hc, struct req_facts *rq,
-                                    int64_t now, struct trace *t, struct cert_eval *ce,
-                                    struct decision *d, const char **route);
 
 /* Handle one NOTIFY payload and write a whole ACK frame (ids echoed, FIN)
  * at *p, at most max_frame bytes after its length prefix. Returns 0, or -1

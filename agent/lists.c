@@ -19,25 +19,18 @@
 #include "lists.h"
 #include "spiffe.h"
 #include "strset.h"
+#include "strutil.h"
 #include "tplist.h"
 #include "uri.h"
 
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
 #define LIST_LINE_MAX 4096
 
-const char *const id_kind_names[ID_KINDS] = {
-	[ID_THUMBPRINT]        = "thumbprints",
-	[ID_SERIAL]            = "serials",
-	[ID_SUBJECT]           = "subjects",
-	[ID_ISSUER]            = "issuers",
-	[ID_ISSUER_THUMBPRINT] = "issuer_thumbprints",
-	[ID_SPKI]              = "spki_pins",
-	[ID_SPIFFE]            = "spiffe",
-	[ID_URI]               = "uri",
-	[ID_DNS]               = "dns",
-	[ID_EMAIL]             = "email",
-	[ID_IP]                = "ip",
-	[ID_CN]                = "cn",
-};
+#define ID_KIND_NAME(kind, name, allow_help, deny_help) [ID_##kind] = name,
+const char *const id_kind_names[ID_KINDS] = { ID_KIND_LIST(ID_KIND_NAME) };
+#undef ID_KIND_NAME
 
 static const char *trim(const char *s, size_t *len)
 {
@@ -49,12 +42,6 @@ static const char *trim(const char *s, size_t *len)
 	                s[*len - 1] == '\r' || s[*len - 1] == '\n'))
 		(*len)--;
 	return s;
-}
-
-void lists_lower(char *s)
-{
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
 }
 
 /* How an inline list is split. DN lists ("subjects", "issuers", the
@@ -84,7 +71,7 @@ static size_t quote_end(const char *s, size_t len)
 }
 
 /* Does this entry of a DN list hold a DN that is not in quotes? */
-static int dn_unquoted(enum list_syntax syn, const char *item, size_t len)
+static int dn_is_unquoted(enum list_syntax syn, const char *item, size_t len)
 {
 	size_t i = 0;
 
@@ -147,7 +134,7 @@ static int inline_split(const char *src, enum list_syntax syn, list_item_fn fn, 
 		start = i + 1;
 		if (!len)
 			continue;
-		if (syn != LIST_PLAIN && commas && dn_unquoted(syn, item, len)) {
+		if (syn != LIST_PLAIN && commas && dn_is_unquoted(syn, item, len)) {
 			set_err(err, errlen, DN_AMBIGUOUS);
 			return -1;
 		}
@@ -309,13 +296,13 @@ static int serial_bytes(const char *in, size_t len, unsigned char *bytes, size_t
 	if (len - i > 2 && in[i] == '0' && (in[i + 1] == 'x' || in[i + 1] == 'X'))
 		i += 2;
 	for (; i < len; i++) {
-		int c = tolower((unsigned char)in[i]);
+		int v;
 
-		if (c == ':')
+		if (in[i] == ':')
 			continue;
-		if (!isxdigit(c) || nd == sizeof(nib))
+		if ((v = str_hexval((unsigned char)in[i])) < 0 || nd == sizeof(nib))
 			return -1;
-		nib[nd++] = (unsigned char)(c <= '9' ? c - '0' : c - 'a' + 10);
+		nib[nd++] = (unsigned char)v;
 	}
 	if (!nd)
 		return -1;
@@ -397,7 +384,7 @@ size_t lists_serial_raw(const char *in, size_t len, char *out, size_t outlen)
 	return serial_hex_out(b + s, n - s, out, outlen);
 }
 
-static int valid_hostname_pattern(const char *s)
+static int hostname_pattern_is_valid(const char *s)
 {
 	if (s[0] == '*') {
 		if (s[1] != '.' || !s[2])
@@ -528,7 +515,7 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 		/* the trust domain is written lowercase (a certificate with
 		 * another case is invalid); the path is case-sensitive */
 		for (size_t i = 9; i < len && buf[i] != '/'; i++)
-			buf[i] = (char)tolower((unsigned char)buf[i]);
+			buf[i] = str_lower_c(buf[i]);
 		if ((why = spiffe_parse(buf, len, &sid)) != SPIFFE_OK) {
 			set_err(err, errlen, "'%s' is not a SPIFFE ID spiffe://TRUST-DOMAIN[/path]: %s",
 			        buf, spiffe_strerror(why));
@@ -539,16 +526,16 @@ static int id_item(void *arg, const char *item, size_t len, char *err, size_t er
 	case ID_URI:
 		return add_str(l, buf, len, err, errlen);
 	case ID_DNS:
-		lists_lower(buf);
+		str_lower(buf);
 		if (len > 1 && buf[len - 1] == '.')
 			buf[--len] = 0;        /* "evil.example.com." is evil.example.com */
-		if (!valid_hostname_pattern(buf)) {
+		if (!hostname_pattern_is_valid(buf)) {
 			set_err(err, errlen, "'%s' is not a DNS name or *.suffix pattern", buf);
 			return -1;
 		}
 		return add_str(l, buf, len, err, errlen);
 	case ID_EMAIL:
-		lists_lower(buf);
+		str_lower(buf);
 		if (!strchr(buf, '@')) {
 			set_err(err, errlen, "'%s' is not an email address", buf);
 			return -1;
@@ -600,7 +587,7 @@ const char *lists_key_type_name(int nid)
 	return NULL;
 }
 
-static int builtin_curve(int nid)
+static int curve_is_builtin(int nid)
 {
 	EC_builtin_curve curves[128];
 	size_t n = EC_get_builtin_curves(curves, sizeof(curves) / sizeof(curves[0]));
@@ -634,11 +621,11 @@ static int key_curve_token(char *buf, size_t len)
 	if (nid == NID_undef)
 		nid = OBJ_txt2nid(buf);
 	if (nid == NID_undef) {
-		lists_lower(up);
+		str_lower(up);
 		nid = OBJ_txt2nid(up);
 	}
 	ERR_clear_error();           /* names tried and not found */
-	if (nid == NID_undef || !builtin_curve(nid))
+	if (nid == NID_undef || !curve_is_builtin(nid))
 		return 0;
 	snprintf(buf, len, "%s", OBJ_nid2sn(nid));
 	return 1;
@@ -681,7 +668,7 @@ static int signature_digest(const char *name)
 	snprintf(v[2], sizeof(v[2]), "%s", name);
 	for (char *q = v[1]; *q; q++)
 		*q = (char)toupper((unsigned char)*q);
-	lists_lower(v[2]);
+	str_lower(v[2]);
 	for (int i = 0; i < 3; i++) {
 		nid = OBJ_txt2nid(v[i]);
 		if (nid != NID_undef) {
@@ -749,10 +736,10 @@ static int other_item(void *arg, const char *item, size_t len, char *err, size_t
 		ASN1_OBJECT_free(obj);
 		return add_str(c->l, buf, strlen(buf), err, errlen);
 	case OL_HOSTNAME:
-		lists_lower(buf);
+		str_lower(buf);
 		if (len > 1 && buf[len - 1] == '.')
 			buf[--len] = 0;    /* requests are compared without it */
-		if (!valid_hostname_pattern(buf)) {
+		if (!hostname_pattern_is_valid(buf)) {
 			set_err(err, errlen, "'%s' is not a host name or *.suffix pattern", buf);
 			return -1;
 		}
@@ -796,7 +783,7 @@ static int compile_other(struct cfg_list *l, int what, char *err, size_t errlen)
 }
 
 /* "ab12...ef, 0011..." (SHA-1/SHA-256 hex digests) rather than a path? */
-static int looks_inline_digests(const char *src)
+static int src_is_inline_digests(const char *src)
 {
 	unsigned char d[32];
 
@@ -839,7 +826,7 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 
 			if (!l->src)
 				continue;
-			if (plain_file && looks_inline_digests(l->src))
+			if (plain_file && src_is_inline_digests(l->src))
 				plain_file = 0;
 			if (list_walk(l->src, plain_file, syn, id_item, &c, &l->file, err, errlen) < 0) {
 				*line = l->line;

@@ -48,7 +48,6 @@ void cfg_list_free(struct cfg_list *l);
 #define SERIAL_MAX_OCTETS 64
 size_t lists_norm_serial(const char *in, size_t len, char *out, size_t outlen);
 size_t lists_serial_raw(const char *in, size_t len, char *out, size_t outlen);
-void lists_lower(char *s);
 
 /* Key limits. lists_key_curve(): the token an allowed_curves entry must
  * equal for a key of that EVP_PKEY type: the curve's short name for EC,

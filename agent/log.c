@@ -12,12 +12,10 @@
 enum log_level log_min_level = LOG_INFO;
 static enum log_format log_format = LOG_FMT_LOGFMT;
 
-static const char *const level_names[LOG_LEVELS] = {
-	[LOG_ERR]   = "error",
-	[LOG_WARN]  = "warn",
-	[LOG_INFO]  = "info",
-	[LOG_DEBUG] = "debug",
-};
+#define LOG_ENUM_NAME(c, word) [c] = word,
+const char *const log_level_names[LOG_LEVELS + 1] = { LOG_LEVEL_LIST(LOG_ENUM_NAME) };
+const char *const log_format_names[LOG_FORMATS + 1] = { LOG_FORMAT_LIST(LOG_ENUM_NAME) };
+#undef LOG_ENUM_NAME
 
 #define LINE_MAX_LEN 2048
 
@@ -29,7 +27,7 @@ struct line {
 
 static const char *log_level_name(enum log_level lvl)
 {
-	return lvl < LOG_LEVELS ? level_names[lvl] : "?";
+	return lvl < LOG_LEVELS ? log_level_names[lvl] : "?";
 }
 
 void log_set_format(enum log_format fmt)

@@ -4,19 +4,25 @@
 #ifndef CERTSPOA_LOG_H
 #define CERTSPOA_LOG_H
 
-enum log_level {
-	LOG_ERR   = 0,
-	LOG_WARN  = 1,
-	LOG_INFO  = 2,
-	LOG_DEBUG = 3,
-	LOG_LEVELS
-};
+/* X(CONSTANT, "config word"): the enums here, the names log.c prints and
+ * the values cfg.c accepts for log_level / log_format. */
+#define LOG_LEVEL_LIST(X) \
+	X(LOG_ERR,   "error") \
+	X(LOG_WARN,  "warn") \
+	X(LOG_INFO,  "info") \
+	X(LOG_DEBUG, "debug")
+#define LOG_FORMAT_LIST(X) \
+	X(LOG_FMT_LOGFMT, "logfmt") \
+	X(LOG_FMT_JSON,   "json")
 
-enum log_format {
-	LOG_FMT_LOGFMT = 0,
-	LOG_FMT_JSON   = 1,
-	LOG_FORMATS
-};
+#define LOG_ENUM_CONST(c, word) c,
+enum log_level { LOG_LEVEL_LIST(LOG_ENUM_CONST) LOG_LEVELS };
+enum log_format { LOG_FORMAT_LIST(LOG_ENUM_CONST) LOG_FORMATS };
+#undef LOG_ENUM_CONST
+
+/* The words by value, NULL after the last. */
+extern const char *const log_level_names[LOG_LEVELS + 1];
+extern const char *const log_format_names[LOG_FORMATS + 1];
 
 extern enum log_level log_min_level;
 

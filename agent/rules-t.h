@@ -10,27 +10,35 @@
 #include "spop-t.h"
 
 /* Stable decision codes (the `code` variable); their text is part of the
- * public contract. The precise check is in `rule`. */
+ * public contract. The precise check is in `rule`. The one table of them:
+ * X(CODE, code text, reason text) gives enum dec_code and dec_table. */
+#define DEC_CODE_LIST(X) \
+	X(ALLOW,               "ok",                  "Client certificate accepted") \
+	X(CERT_MISSING,        "cert_missing",        "Client certificate required") \
+	X(CERT_UNVERIFIED,     "cert_unverified",     "Client certificate cannot be verified") \
+	X(CERT_UNTRUSTED,      "cert_untrusted",      "Client certificate is untrusted or invalid") \
+	X(BAD_REQUEST,         "bad_request",         "Malformed certificate check request") \
+	X(SNI_HOST_MISMATCH,   "sni_host_mismatch",   "TLS server name does not match the Host header") \
+	X(FORWARDED_UNTRUSTED, "forwarded_untrusted", "Forwarded client certificate from an untrusted source") \
+	X(FORWARDED_INVALID,   "forwarded_invalid",   "Forwarded client certificate is malformed") \
+	X(INTERNAL,            "internal_error",      "Client certificate check failed")
+
+#define DEC_CODE_ENUM(name, code, reason) DEC_##name,
 enum dec_code {
-	DEC_ALLOW = 0,
-	DEC_CERT_MISSING,
-	DEC_CERT_UNVERIFIED,
-	DEC_CERT_UNTRUSTED,
-	DEC_BAD_REQUEST,
-	DEC_SNI_HOST_MISMATCH,
-	DEC_FORWARDED_UNTRUSTED,
-	DEC_FORWARDED_INVALID,
-	DEC_INTERNAL,
+	DEC_CODE_LIST(DEC_CODE_ENUM)
 	DEC_CODES
 };
+#undef DEC_CODE_ENUM
+_Static_assert(DEC_ALLOW == 0, "decision codes start at 0");
 
 struct dec_info {
 	const char *code;      /* machine-readable, e.g. "cert_missing" */
 	const char *reason;    /* human-readable, e.g. "Client certificate required" */
 };
 
-/* The arguments of one check-client-cert message; views into the frame
- * (or, for a forwarded certificate, into the handler's decode buffer).
+/* The arguments of one check-client-cert message (handler.c spoe_args[]
+ * fills them); views into the frame (or, for a forwarded certificate, into
+ * the decide_ctx decode buffer).
  * "has_" flags are 0 when the argument was absent or NULL. */
 struct req_facts {
 	int has_present;
@@ -51,7 +59,7 @@ struct req_facts {
 	int has_trace;            /* the trace header's value, checked against trace_secret */
 	struct spop_str trace_value;
 	const char *bad_arg;      /* first argument with a wrong type, or NULL */
-	/* set by the handler before the rules run */
+	/* set by decide_request before the rules run */
 	int forwarded;            /* cert/chain came from a trusted proxy's header */
 	int fwd_untrusted;        /* a header came from an untrusted source */
 	int fwd_error;            /* enum fwd_error when decoding failed, else 0 */

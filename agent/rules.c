@@ -35,20 +35,16 @@
 #include "spiffe.h"
 #include "spop.h"
 #include "strset.h"
+#include "strutil.h"
 #include "tplist.h"
 #include "uri.h"
 
-const struct dec_info dec_table[DEC_CODES] = {
-	[DEC_ALLOW]               = { "ok",                  "Client certificate accepted" },
-	[DEC_CERT_MISSING]        = { "cert_missing",        "Client certificate required" },
-	[DEC_CERT_UNVERIFIED]     = { "cert_unverified",     "Client certificate cannot be verified" },
-	[DEC_CERT_UNTRUSTED]      = { "cert_untrusted",      "Client certificate is untrusted or invalid" },
-	[DEC_BAD_REQUEST]         = { "bad_request",         "Malformed certificate check request" },
-	[DEC_SNI_HOST_MISMATCH]   = { "sni_host_mismatch",   "TLS server name does not match the Host header" },
-	[DEC_FORWARDED_UNTRUSTED] = { "forwarded_untrusted", "Forwarded client certificate from an untrusted source" },
-	[DEC_FORWARDED_INVALID]   = { "forwarded_invalid",   "Forwarded client certificate is malformed" },
-	[DEC_INTERNAL]            = { "internal_error",      "Client certificate check failed" },
-};
+/* a switch on an enum names every value: a new one is a compile error here */
+#pragma GCC diagnostic warning "-Wswitch-enum"
+
+#define DEC_INFO(name, code, reason) [DEC_##name] = { code, reason },
+const struct dec_info dec_table[DEC_CODES] = { DEC_CODE_LIST(DEC_INFO) };
+#undef DEC_INFO
 
 /* ---- trace ---- */
 
@@ -111,15 +107,14 @@ const char *rules_verify_rule(int code)
 
 /* name (any case) against a set of lowercase names and "*.suffix" patterns,
  * a wildcard covering exactly one label. */
-static int name_in(const struct strset *set, struct spop_str name)
+static int set_has_name(const struct strset *set, struct spop_str name)
 {
 	char buf[256];
 	const char *dot;
 
 	if (!set || !name.len || name.len >= sizeof(buf))
 		return 0;
-	for (size_t i = 0; i < name.len; i++)
-		buf[i] = (char)((name.ptr[i] >= 'A' && name.ptr[i] <= 'Z') ? name.ptr[i] + 32 : name.ptr[i]);
+	str_lower_n(buf, name.ptr, name.len);
 	buf[name.len] = 0;
 	if (strset_has(set, buf, name.len))
 		return 1;
@@ -141,7 +136,7 @@ static int name_in(const struct strset *set, struct spop_str name)
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
                  const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int prefix_in(const struct strset *set, struct spop_str path)
+static int set_has_prefix(const struct strset *set, struct spop_str path)
 {
 	for (size_t i = 0; i < strset_count(set); i++) {
 		const char *p = strset_get(set, i);
@@ -176,14 +171,14 @@ struct route_names {
 	int host_valid;
 };
 
-static int route_matches(const struct route *r, const struct req_facts *rq,
+static int route_match(const struct route *r, const struct req_facts *rq,
                          const struct route_names *nm)
 {
-	if (r->sni.src && !(rq->has_sni && name_in(r->sni.set, nm->sni)))
+	if (r->sni.src && !(rq->has_sni && set_has_name(r->sni.set, nm->sni)))
 		return 0;
-	if (r->host.src && !(nm->host_valid && name_in(r->host.set, nm->host)))
+	if (r->host.src && !(nm->host_valid && set_has_name(r->host.set, nm->host)))
 		return 0;
-	if (r->path_prefix.src && !(rq->has_route_path && prefix_in(r->path_prefix.set, rq->route_path)))
+	if (r->path_prefix.src && !(rq->has_route_path && set_has_prefix(r->path_prefix.set, rq->route_path)))
 		return 0;
 	if (r->frontend.src &&
 	    !(rq->has_frontend && strset_has(r->frontend.set, rq->frontend.ptr, rq->frontend.len)))
@@ -283,7 +278,7 @@ int rules_route(const struct config *cfg, struct req_facts *rq, char *buf, size_
 	}
 select:
 	for (const struct route *r = cfg->routes; r; r = r->next) {
-		if (route_matches(r, rq, &nm)) {
+		if (route_match(r, rq, &nm)) {
 			*route = r->name;
 			*pol = r->policy;
 			return 0;
@@ -304,7 +299,7 @@ refused:
  * at a segment boundary. Entries were checked with spiffe_parse() at load
  * (trust domain lowercased); the ID must itself be valid: an invalid one
  * matches nothing here, and the rules deny it before (spiffe_invalid). */
-static int spiffe_in(const struct strset *set, const char *v)
+static int set_has_spiffe(const struct strset *set, const char *v)
 {
 	struct spiffe_id id, e;
 
@@ -324,15 +319,14 @@ static int spiffe_in(const struct strset *set, const char *v)
 #define RULES_ENTRY_MAX 1024
 
 /* s lowercased (ASCII) in the set; entries are stored lowercased. */
-static int lower_in(const struct strset *set, const char *s)
+static int set_has_lower(const struct strset *set, const char *s)
 {
 	char buf[RULES_ENTRY_MAX];
 	size_t n = strlen(s);
 
 	if (!set || n >= sizeof(buf))
 		return 0;      /* longer than any entry */
-	for (size_t i = 0; i <= n; i++)
-		buf[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+	str_lower_n(buf, s, n + 1);
 	return strset_has(set, buf, n);
 }
 
@@ -382,7 +376,7 @@ static size_t dns_san_norm(const char *v, int *wild)
  *                  also any concrete entry it covers ("*.example.com"
  *                  covers "evil.example.com"), since the certificate is
  *                  good for that name. */
-static int dns_in(const struct strset *set, const char *name, size_t n, int wild, int deny)
+static int set_has_dns(const struct strset *set, const char *name, size_t n, int wild, int deny)
 {
 	char buf[DNS_NAME_MAX + 2];
 	const char *dot;
@@ -412,6 +406,42 @@ static int dns_in(const struct strset *set, const char *name, size_t n, int wild
 	buf[0] = '*';
 	memcpy(buf + 1, dot, n - (size_t)(dot - name));
 	return strset_has(set, buf, 1 + n - (size_t)(dot - name));
+}
+
+/* Does one SAN match list l of kind k? Kinds that are not SAN kinds never
+ * match here (id_match handles them). */
+static int san_match(enum id_kind k, const struct cert_san *san, const struct cfg_list *l, int deny)
+{
+	const char *v = san->value;
+	size_t vlen = strlen(v), dl;
+	int wild;
+
+	switch (k) {
+	case ID_SPIFFE:
+		return san->type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) && set_has_spiffe(l->set, v);
+	case ID_URI:
+		return san->type == CERT_SAN_URI && strset_has(l->set, v, vlen);
+	case ID_DNS:
+		if (san->type != CERT_SAN_DNS)
+			return 0;
+		dl = dns_san_norm(v, &wild);
+		return dl && set_has_dns(l->set, v, dl, wild, deny);
+	case ID_EMAIL:
+		return san->type == CERT_SAN_EMAIL && set_has_lower(l->set, v);
+	case ID_IP:
+		return san->type == CERT_SAN_IP &&
+		       cidr_list_match_ex(l->cidrs, san->ip, san->ip_len, deny ? CIDR_MATCH_V4COMPAT : 0);
+	case ID_THUMBPRINT:
+	case ID_SERIAL:
+	case ID_SUBJECT:
+	case ID_ISSUER:
+	case ID_ISSUER_THUMBPRINT:
+	case ID_SPKI:
+	case ID_CN:
+	case ID_KINDS:
+		break;
+	}
+	return 0;
 }
 
 /* Does the certificate match list l of kind k? deny: l is a deny list
@@ -477,38 +507,8 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
 		if (!x)
 			return 0;
 		for (int i = 0; i < x->nsans; i++) {
-			const char *v = x->sans[i].value;
-			size_t vlen = strlen(v);
-			int hit = 0, wild;
-
-			switch (k) {
-			case ID_SPIFFE:
-				hit = x->sans[i].type == CERT_SAN_URI && spiffe_has_scheme(v, vlen) &&
-				      spiffe_in(l->set, v);
-				break;
-			case ID_URI:
-				hit = x->sans[i].type == CERT_SAN_URI && strset_has(l->set, v, vlen);
-				break;
-			case ID_DNS:
-				if (x->sans[i].type == CERT_SAN_DNS) {
-					size_t dl = dns_san_norm(v, &wild);
-
-					hit = dl && dns_in(l->set, v, dl, wild, deny);
-				}
-				break;
-			case ID_EMAIL:
-				hit = x->sans[i].type == CERT_SAN_EMAIL && lower_in(l->set, v);
-				break;
-			case ID_IP:
-				hit = x->sans[i].type == CERT_SAN_IP &&
-				      cidr_list_match_ex(l->cidrs, x->sans[i].ip, x->sans[i].ip_len,
-				                         deny ? CIDR_MATCH_V4COMPAT : 0);
-				break;
-			default:
-				break;
-			}
-			if (hit) {
-				*what = v;
+			if (san_match(k, &x->sans[i], l, deny)) {
+				*what = x->sans[i].value;
 				return 1;
 			}
 		}
@@ -523,7 +523,7 @@ static int id_match(enum id_kind k, const struct cfg_list *l, const struct cert_
  * rules only ever look at the path the agent verified; without one an
  * issuer thumbprint list, or a serial list naming this serial with an
  * issuer, can say neither yes nor no, and the caller denies. */
-static int issuer_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
+static int issuer_is_undecided(enum id_kind k, const struct cfg_list *l, const struct cert_eval *ce)
 {
 	const size_t mark = sizeof(CFG_SERIAL_ANY_ISSUER) - 1;
 	char buf[CERT_SERIAL_MAX + sizeof(CFG_SERIAL_ANY_ISSUER)];
@@ -559,12 +559,12 @@ static const char *identity_of(const struct cert_ext *x)
 	return x->cn[0] ? x->cn : NULL;
 }
 
-static int spiffe_rules(const struct policy *pol)
+static int policy_has_spiffe_rules(const struct policy *pol)
 {
 	return pol->allow[ID_SPIFFE].src || pol->deny[ID_SPIFFE].src;
 }
 
-static int dns_rules(const struct policy *pol)
+static int policy_has_dns_rules(const struct policy *pol)
 {
 	return pol->allow[ID_DNS].src || pol->deny[ID_DNS].src;
 }
@@ -698,24 +698,17 @@ static int check_limits(const struct policy *pol, const struct cert_eval *ce,
 	return 0;
 }
 
-static const char *deny_rules[ID_KINDS] = {
-	[ID_THUMBPRINT] = "deny_thumbprints", [ID_SERIAL] = "deny_serials",
-	[ID_SUBJECT] = "deny_subjects", [ID_ISSUER] = "deny_issuers",
-	[ID_ISSUER_THUMBPRINT] = "deny_issuer_thumbprints", [ID_SPKI] = "deny_spki_pins",
-	[ID_SPIFFE] = "deny_spiffe", [ID_URI] = "deny_uri", [ID_DNS] = "deny_dns",
-	[ID_EMAIL] = "deny_email", [ID_IP] = "deny_ip", [ID_CN] = "deny_cn",
-};
+/* Rule names: the config keys of the lists (cfg-t.h ID_KIND_LIST). */
+#define DENY_RULE(kind, name, allow_help, deny_help) [ID_##kind] = "deny_" name,
+#define ALLOW_RULE(kind, name, allow_help, deny_help) [ID_##kind] = "allow_" name,
+static const char *const deny_rules[ID_KINDS] = { ID_KIND_LIST(DENY_RULE) };
+static const char *const allow_rules[ID_KINDS] = { ID_KIND_LIST(ALLOW_RULE) };
+#undef DENY_RULE
+#undef ALLOW_RULE
 
-static const char *allow_rules[ID_KINDS] = {
-	[ID_THUMBPRINT] = "allow_thumbprints", [ID_SERIAL] = "allow_serials",
-	[ID_SUBJECT] = "allow_subjects", [ID_ISSUER] = "allow_issuers",
-	[ID_ISSUER_THUMBPRINT] = "allow_issuer_thumbprints", [ID_SPKI] = "allow_spki_pins",
-	[ID_SPIFFE] = "allow_spiffe", [ID_URI] = "allow_uri", [ID_DNS] = "allow_dns",
-	[ID_EMAIL] = "allow_email", [ID_IP] = "allow_ip", [ID_CN] = "allow_cn",
-};
-
-/* Is allow list k set? The thumbprint allow list is pol->thumbprints (the
- * issue-2 field, also set by hand-built policies in tests). */
+/* Is allow list k set? The thumbprint allow list is pol->thumbprints
+ * (cfg.c sets it from allow[ID_THUMBPRINT]; hand-built test policies set
+ * only it). */
 static const struct cfg_list *allow_list(const struct policy *pol, int k, struct cfg_list *tmp)
 {
 	if (k != ID_THUMBPRINT)
@@ -746,20 +739,20 @@ static int check_names(const struct policy *pol, const struct cert_ext *x,
 		     "%d subject alternative names, the policy allows %d", x->san_total, max);
 		return -1;
 	}
-	if (spiffe_rules(pol) && x->nspiffe > 1) {
+	if (policy_has_spiffe_rules(pol) && x->nspiffe > 1) {
 		trace_add(t, "spiffe=fail(%d SPIFFE IDs)", x->nspiffe);
 		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid",
 		     "%d SPIFFE IDs: an X.509-SVID has exactly one", x->nspiffe);
 		return -1;
 	}
-	if (spiffe_rules(pol) && x->nspiffe == 1 &&
+	if (policy_has_spiffe_rules(pol) && x->nspiffe == 1 &&
 	    (err = spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id)) != SPIFFE_OK) {
 		trace_add(t, "spiffe=fail(%s)", spiffe_strerror(err));
 		deny(pol, d, DEC_CERT_UNTRUSTED, "spiffe_invalid", "invalid SPIFFE ID: %s",
 		     spiffe_strerror(err));
 		return -1;
 	}
-	for (int i = 0; dns_rules(pol) && i < x->nsans; i++) {
+	for (int i = 0; policy_has_dns_rules(pol) && i < x->nsans; i++) {
 		if (x->sans[i].type == CERT_SAN_DNS && !dns_san_norm(x->sans[i].value, &wild)) {
 			trace_add(t, "dns=fail(invalid name)");
 			deny(pol, d, DEC_CERT_UNTRUSTED, "dns_invalid",
@@ -930,7 +923,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 			deny(pol, d, DEC_CERT_UNTRUSTED, deny_rules[k], "on the %s list", deny_rules[k]);
 			return;
 		}
-		if (issuer_undecided((enum id_kind)k, &pol->deny[k], ce)) {
+		if (issuer_is_undecided((enum id_kind)k, &pol->deny[k], ce)) {
 			trace_add(t, "%s=fail(no verified issuer)", deny_rules[k]);
 			deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
 			     "%s: no verified path to an issuer could be built", deny_rules[k]);
@@ -973,15 +966,15 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		for (int k = 0; k < ID_KINDS; k++) {
 			const struct cfg_list *l = allow_list(pol, k, &tmp);
 
-			if (l && issuer_undecided((enum id_kind)k, l, ce)) {
+			if (l && issuer_is_undecided((enum id_kind)k, l, ce)) {
 				trace_add(t, "%s=fail(no verified issuer)", allow_rules[k]);
 				deny(pol, d, DEC_CERT_UNTRUSTED, "issuer_unknown",
 				     "%s: no verified path to an issuer could be built", allow_rules[k]);
 				return;
 			}
 		}
-		for (int k = 1; k < ID_KINDS; k++)
-			if (allow_list(pol, k, &tmp))
+		for (int k = 0; k < ID_KINDS; k++)
+			if (k != ID_THUMBPRINT && allow_list(pol, k, &tmp))
 				only_tp = 0;
 		deny(pol, d, DEC_CERT_UNTRUSTED, only_tp ? "allow_thumbprints" : "identity",
 		     only_tp ? "thumbprint is not on the trusted list" : "no allow rule matched");

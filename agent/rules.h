@@ -44,9 +44,4 @@ const char *rules_verify_rule(int verify_code);
 /* Append "name=value" to a trace (no-op when tracing is off). */
 void trace_add(struct trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline int dec_is_allow(const struct decision *d)
-{
-	return d->code == DEC_ALLOW;
-}
-
 #endif /* CERTSPOA_RULES_H */

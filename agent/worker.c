@@ -204,7 +204,7 @@ int worker_snapshot_is_ready(const struct worker *w, unsigned int ticket)
 static void fill_snapshot(struct worker *w)
 {
 	struct worker_snap *s = &w->snap;
-	struct cache *cache = &w->hc.cache;
+	struct cache *cache = &w->hc.dc.cache;
 	size_t nslots = (cache->mask + 1) * 2;
 	unsigned int inflight = 0;
 
@@ -212,7 +212,7 @@ static void fill_snapshot(struct worker *w)
 		inflight += conn_inflight(c);
 	s->conns = w->nconns;
 	s->inflight = inflight;
-	if (!s->certs && w->hc.cache_enabled) {
+	if (!s->certs && w->hc.dc.cache_enabled) {
 		s->certs = calloc(nslots, sizeof(*s->certs));
 		s->certs_cap = s->certs ? nslots : 0;
 	}

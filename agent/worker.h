@@ -95,7 +95,7 @@ static inline const void *worker_counters(const struct worker *w, enum stats_blo
 	case SB_HANDLER:
 		return &w->hc.stats;
 	case SB_CACHE:
-		return &w->hc.cache;
+		return &w->hc.dc.cache;
 	case SB_NONE:
 	case SB_BLOCKS:
 		break;

@@ -279,7 +279,7 @@ static void b_notify_cold_agent(uint64_t n)
  * writes it (the same 10 variables, same values). */
 static void b_ack_encode(uint64_t n)
 {
-	const struct cache_entry *e = cache_get(&hc_warm.cache, pki.leaf[0].sha256, 1);
+	const struct cache_entry *e = cache_get(&hc_warm.dc.cache, pki.leaf[0].sha256, 1);
 	const struct cert_facts *fa;
 	static const char *const names[] = { "verdict", "code", "reason", "sha256",
 	                                     "sha1", "serial", "subject", "issuer" };
@@ -622,10 +622,10 @@ int main(int argc, char **argv)
 		       ratio, reps);
 	}
 	printf("  cold caches: %llu hits / %llu lookups (verify=haproxy), %llu / %llu (verify=agent)\n",
-	       (unsigned long long)hc_cold.cache.hits,
-	       (unsigned long long)(hc_cold.cache.hits + hc_cold.cache.misses),
-	       (unsigned long long)hc_cold_agent.cache.hits,
-	       (unsigned long long)(hc_cold_agent.cache.hits + hc_cold_agent.cache.misses));
+	       (unsigned long long)hc_cold.dc.cache.hits,
+	       (unsigned long long)(hc_cold.dc.cache.hits + hc_cold.dc.cache.misses),
+	       (unsigned long long)hc_cold_agent.dc.cache.hits,
+	       (unsigned long long)(hc_cold_agent.dc.cache.hits + hc_cold_agent.dc.cache.misses));
 	printf("result:");
 	for (size_t i = 0; i < NBENCH; i++)
 		if (med[i] > 0)

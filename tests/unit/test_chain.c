@@ -1,6 +1,6 @@
 /* Issuer rules on the path that verified, exact DER for every certificate
- * that enters, and the -c warnings: the handler over hand-built requests
- * (config text -> cfg_load -> handler_decide on one handler context). */
+ * that enters, and the -c warnings: the decision pipeline over hand-built requests
+ * (config text -> cfg_load -> decide_request on one decision context). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 
 #include "cert.h"
 #include "cfg.h"
-#include "handler.h"
+#include "decide.h"
 #include "rules.h"
 #include "spop.h"
 #include "testhelp.h"
@@ -199,7 +199,7 @@ static struct decision last;
 static char last_trace[TRACE_MAX];
 
 /* Decide one request on hc; returns "code/rule". */
-static const char *decide(struct handler_ctx *hc, const struct req *r, int64_t now)
+static const char *decide(struct decide_ctx *hc, const struct req *r, int64_t now)
 {
 	static char out[128];
 	struct req_facts rq;
@@ -216,7 +216,7 @@ static const char *decide(struct handler_ctx *hc, const struct req *r, int64_t n
 		rq.has_chain = 1;
 		rq.chain = (struct spop_str){ (const char *)r->chain, r->chain_len };
 	}
-	handler_decide(hc, &rq, now, &t, &ce, &last, &route);
+	decide_request(hc, &rq, now, &t, &ce, &last, &route);
 	snprintf(last_trace, sizeof(last_trace), "%.*s", (int)t.len, t.buf);
 	snprintf(out, sizeof(out), "%s/%s", dec_table[last.code].code, last.rule ? last.rule : "-");
 	return out;
@@ -254,7 +254,7 @@ static struct req leaf_with_ca1(void)
 
 TEST(chain_issuer_deny_survives_learning_agent)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req alone = leaf_alone(), sent = leaf_with_ca1();
 
@@ -264,7 +264,7 @@ TEST(chain_issuer_deny_survives_learning_agent)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "cert_unverified/cert_unknown_ca");
 	EXPECT(&hc, &sent, NOW, "cert_untrusted/deny_issuer_thumbprints");
 	/* ca1 was learned from the chain that verified: the leaf alone now
@@ -272,16 +272,16 @@ TEST(chain_issuer_deny_survives_learning_agent)
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/deny_issuer_thumbprints");
 	/* past the cache TTL, on a fresh worker context too */
 	EXPECT(&hc, &alone, NOW + CACHE_VERIFY_TTL + 1, "cert_untrusted/deny_issuer_thumbprints");
-	handler_destroy(&hc);
-	handler_init(&hc, cfg, 1);
+	decide_destroy(&hc);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/deny_issuer_thumbprints");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 }
 
 TEST(chain_issuer_deny_survives_learning_haproxy)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req alone = leaf_alone(), sent = leaf_with_ca1();
 
@@ -290,19 +290,19 @@ TEST(chain_issuer_deny_survives_learning_haproxy)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	/* HAProxy verified (ssl_c_verify = 0), but the agent can build no
 	 * path to an issuer: it cannot tell, so it denies */
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
 	EXPECT(&hc, &sent, NOW, "cert_untrusted/deny_issuer_thumbprints");
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/deny_issuer_thumbprints");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 }
 
 TEST(chain_issuer_from_intermediates_and_ca_file)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req alone = leaf_alone();
 	const char *verify[] = { "agent", "both", "haproxy" };
@@ -315,9 +315,9 @@ TEST(chain_issuer_from_intermediates_and_ca_file)
 		CHECK(cfg != NULL);
 		if (!cfg)
 			return;
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &alone, NOW, "cert_untrusted/deny_issuer_thumbprints");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 		/* ca1 in ca_file, as an anchor */
 		cfg = policy("verify = %s\nca_file = %s\ndeny_issuer_thumbprints = %s",
@@ -325,9 +325,9 @@ TEST(chain_issuer_from_intermediates_and_ca_file)
 		CHECK(cfg != NULL);
 		if (!cfg)
 			return;
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &alone, NOW, "cert_untrusted/deny_issuer_thumbprints");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 }
@@ -336,7 +336,7 @@ TEST(chain_issuer_from_intermediates_and_ca_file)
 
 TEST(chain_issuer_resumed_session_allow_and_deny)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req alone = leaf_alone();
 
@@ -346,9 +346,9 @@ TEST(chain_issuer_resumed_session_allow_and_deny)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "ok/allow_issuer_thumbprints");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 
 	cfg = policy("verify = haproxy\nca_file = %s\nintermediates = %s\ndeny_issuer_thumbprints = %s",
@@ -356,9 +356,9 @@ TEST(chain_issuer_resumed_session_allow_and_deny)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/deny_issuer_thumbprints");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 
 	/* nothing to build a path with: neither list is skipped */
@@ -366,18 +366,18 @@ TEST(chain_issuer_resumed_session_allow_and_deny)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
 	CHECK(strstr(last.detail, "no verified path to an issuer") != NULL);
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 	cfg = policy("verify = haproxy\nca_file = %s\ndeny_issuer_thumbprints = %s", K.r_pem, K.ra_hex);
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 }
 
@@ -385,7 +385,7 @@ TEST(chain_issuer_resumed_session_allow_and_deny)
 
 TEST(chain_issuer_rollover_same_dn)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req r = { 0 };
 
@@ -400,7 +400,7 @@ TEST(chain_issuer_rollover_same_dn)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	r.cert = K.leaf_b_noaki_der;
 	r.cert_len = K.leaf_b_noaki_len;
 	r.chain = K.ra_der;
@@ -415,7 +415,7 @@ TEST(chain_issuer_rollover_same_dn)
 	r.cert = K.leaf_a_der;
 	r.cert_len = K.leaf_a_len;
 	EXPECT(&hc, &r, NOW, "ok/allow_issuer_thumbprints");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg_free(cfg);
 
 	/* deny list of B catches B's leaf whatever is sent along */
@@ -427,7 +427,7 @@ TEST(chain_issuer_rollover_same_dn)
 		CHECK(cfg != NULL);
 		if (!cfg)
 			return;
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		r.cert = K.leaf_b_der;
 		r.cert_len = K.leaf_b_len;
 		r.chain = K.ra_der;
@@ -445,7 +445,7 @@ TEST(chain_issuer_rollover_same_dn)
 		r.cert = K.leaf_a_der;
 		r.cert_len = K.leaf_a_len;
 		EXPECT(&hc, &r, NOW, "ok/verified");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 }
@@ -454,7 +454,7 @@ TEST(chain_issuer_rollover_same_dn)
 
 TEST(chain_serial_per_issuer_on_verified_path)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req alone = leaf_alone(), sent = leaf_with_ca1();
 	char list[64], path[80], line[200];
@@ -469,21 +469,21 @@ TEST(chain_serial_per_issuer_on_verified_path)
 	             K.r_pem, K.ca1_pem, path);
 	CHECK(cfg != NULL);
 	if (cfg) {
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &alone, NOW, "ok/allow_serials");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 	/* no path: the leaf's own issuer field is not enough */
 	cfg = policy("verify = haproxy\nca_file = %s\nallow_serials = %s", K.r_pem, path);
 	CHECK(cfg != NULL);
 	if (cfg) {
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
 		/* once a path is known, it matches */
 		EXPECT(&hc, &sent, NOW, "ok/allow_serials");
 		EXPECT(&hc, &alone, NOW, "ok/allow_serials");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 	/* deny list: no path is a denial, a path of another issuer is not */
@@ -492,12 +492,12 @@ TEST(chain_serial_per_issuer_on_verified_path)
 	if (cfg) {
 		struct req other = { .cert = K.leaf2_der, .cert_len = K.leaf2_len };
 
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
 		/* another serial: the serial list does not need its issuer */
 		EXPECT(&hc, &other, NOW, "ok/verified");
 		EXPECT(&hc, &sent, NOW, "cert_untrusted/deny_serials");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 	/* the issuer named is not the one on the path */
@@ -508,9 +508,9 @@ TEST(chain_serial_per_issuer_on_verified_path)
 	cfg = policy("verify = agent\nca_file = %s\nallow_serials = %s", K.r_pem, path);
 	CHECK(cfg != NULL);
 	if (cfg) {
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &sent, NOW, "cert_untrusted/identity");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 	unlink(list);
@@ -520,7 +520,7 @@ TEST(chain_serial_per_issuer_on_verified_path)
 
 TEST(chain_issuer_cache_and_generations)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg, *cfg2;
 	struct req alone = leaf_alone();
 	struct req other = { .cert = K.leaf2_der, .cert_len = K.leaf2_len,
@@ -531,7 +531,7 @@ TEST(chain_issuer_cache_and_generations)
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	/* a cached "no issuer" ... */
 	EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
 	EXPECT(&hc, &alone, NOW + 1, "cert_untrusted/issuer_unknown");
@@ -544,26 +544,26 @@ TEST(chain_issuer_cache_and_generations)
 	cfg2 = policy("verify = haproxy\nca_file = %s\nallow_issuer_thumbprints = %s", K.r_pem, K.ca1_hex);
 	CHECK(cfg2 != NULL);
 	if (cfg2) {
-		handler_set_config(&hc, cfg2, 2);
+		decide_set_config(&hc, cfg2, 2);
 		EXPECT(&hc, &alone, NOW + 4, "cert_untrusted/issuer_unknown");
 		/* the entry's store check alone, without the generation: the
 		 * same holds */
-		handler_set_config(&hc, cfg, 3);
+		decide_set_config(&hc, cfg, 3);
 		EXPECT(&hc, &alone, NOW + 5, "ok/allow_issuer_thumbprints");
 		hc.cfg = cfg2;
 		EXPECT(&hc, &alone, NOW + 6, "cert_untrusted/issuer_unknown");
 	}
 	/* with the cache off, the same decisions */
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	cfg->cache_size = 0;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	EXPECT(&hc, &alone, NOW, "ok/allow_issuer_thumbprints");
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	if (cfg2) {
 		cfg2->cache_size = 0;
-		handler_init(&hc, cfg2, 1);
+		decide_init(&hc, cfg2, 1);
 		EXPECT(&hc, &alone, NOW, "cert_untrusted/issuer_unknown");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg2);
 	}
 	cfg_free(cfg);
@@ -679,7 +679,7 @@ out:
 
 TEST(chain_ber_ssl_c_der_is_denied)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	unsigned char *ber[3];
 	size_t ber_len[3];
@@ -694,7 +694,7 @@ TEST(chain_ber_ssl_c_der_is_denied)
 	if (cfg) {
 		struct req r = leaf_alone();
 
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		EXPECT(&hc, &r, NOW, "cert_untrusted/deny_thumbprints");
 		for (int i = 0; i < 3; i++) {
 			r.cert = ber[i];
@@ -702,7 +702,7 @@ TEST(chain_ber_ssl_c_der_is_denied)
 			EXPECT(&hc, &r, NOW, "cert_unverified/cert_parse");
 			CHECK(strstr(last.detail, "not valid DER") != NULL);
 		}
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 		cfg_free(cfg);
 	}
 	for (int i = 0; i < 3; i++)
@@ -711,7 +711,7 @@ TEST(chain_ber_ssl_c_der_is_denied)
 
 TEST(chain_ber_chain_certificate_is_refused)
 {
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	unsigned char *ber;
 	size_t ber_len;
@@ -723,13 +723,13 @@ TEST(chain_ber_chain_certificate_is_refused)
 	cfg = policy("verify = agent\nca_file = %s", K.r_pem);
 	CHECK(cfg != NULL);
 	if (cfg && ber) {
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		r.chain = ber;
 		r.chain_len = ber_len;
 		EXPECT(&hc, &r, NOW, "cert_unverified/chain_invalid");
 		r = leaf_with_ca1();
 		EXPECT(&hc, &r, NOW, "ok/verified");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 	}
 	cfg_free(cfg);
 	/* under verify = haproxy the chain only serves the issuer rules: a
@@ -737,11 +737,11 @@ TEST(chain_ber_chain_certificate_is_refused)
 	cfg = policy("verify = haproxy\nca_file = %s\nallow_issuer_thumbprints = %s", K.r_pem, K.ca1_hex);
 	CHECK(cfg != NULL);
 	if (cfg && ber) {
-		handler_init(&hc, cfg, 1);
+		decide_init(&hc, cfg, 1);
 		r.chain = ber;
 		r.chain_len = ber_len;
 		EXPECT(&hc, &r, NOW, "cert_untrusted/issuer_unknown");
-		handler_destroy(&hc);
+		decide_destroy(&hc);
 	}
 	cfg_free(cfg);
 	free(ber);
@@ -759,7 +759,7 @@ static char *b64(const unsigned char *der, size_t len)
 TEST(chain_ber_forwarded_certificate_is_invalid)
 {
 	static const unsigned char proxy[4] = { 127, 0, 0, 1 };
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct config *cfg;
 	struct req_facts rq;
 	struct cert_eval ce;
@@ -782,14 +782,14 @@ TEST(chain_ber_forwarded_certificate_is_invalid)
 	CHECK(cfg != NULL && good && bad && badsig);
 	if (!cfg || !good || !bad || !badsig)
 		goto out;
-	handler_init(&hc, cfg, 1);
+	decide_init(&hc, cfg, 1);
 	memset(&rq, 0, sizeof(rq));
 	rq.has_src = 1;
 	rq.src.type = SPOP_DATA_IPV4;
 	memcpy(rq.src.u.ipv4, proxy, 4);
 	rq.has_fwd_cert = 1;
 	rq.fwd_cert = (struct spop_str){ good, strlen(good) };
-	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	decide_request(&hc, &rq, NOW, NULL, &ce, &d, &route);
 	CHECK_EQ_STR(d.rule, "deny_thumbprints");
 	for (int i = 0; i < 2; i++) {
 		const char *h = i ? badsig : bad;
@@ -800,12 +800,12 @@ TEST(chain_ber_forwarded_certificate_is_invalid)
 		memcpy(rq.src.u.ipv4, proxy, 4);
 		rq.has_fwd_cert = 1;
 		rq.fwd_cert = (struct spop_str){ h, strlen(h) };
-		handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+		decide_request(&hc, &rq, NOW, NULL, &ce, &d, &route);
 		CHECK_EQ_STR(dec_table[d.code].code, "forwarded_invalid");
 		CHECK_EQ_STR(d.rule, "forwarded");
 		CHECK(strstr(d.detail, "not valid DER") != NULL);
 	}
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 out:
 	cfg_free(cfg);
 	free(good);

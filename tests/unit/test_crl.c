@@ -231,7 +231,7 @@ TEST(crl_update_reaches_cached_certificates)
 	/* allowed and cached under the empty CRL... */
 	CHECK_EQ_INT(decide(&hc, k.bad, NOW, detail, sizeof(detail)), 1);
 	CHECK_EQ_INT(decide(&hc, k.bad, NOW, detail, sizeof(detail)), 1);
-	CHECK_EQ_INT(hc.cache.hits, 1);
+	CHECK_EQ_INT(hc.dc.cache.hits, 1);
 	/* ... a reload with the new CRL denies it on the very next message,
 	 * on the same connection, although it is still in the cache */
 	c1->generation = 2;

@@ -354,10 +354,10 @@ TEST(handler_agent_verification_and_cache)
 	n = build_notify(payload, sizeof(payload), HANDLER_MESSAGE, ok, 2);
 	CHECK_EQ_INT(run(&hc, payload, n, NOW, 16380, &a), 0);
 	CHECK(var_is(&a, "verdict", "allow"));
-	CHECK_EQ_INT(hc.cache.misses, 1);
+	CHECK_EQ_INT(hc.dc.cache.misses, 1);
 	CHECK_EQ_INT(run(&hc, payload, n, NOW + 1, 16380, &a), 0);
 	CHECK(var_is(&a, "verdict", "allow"));
-	CHECK_EQ_INT(hc.cache.hits, 1);
+	CHECK_EQ_INT(hc.dc.cache.hits, 1);
 
 	/* a cache hit never outlives the certificate: past not_after it is
 	 * verified again and expires */
@@ -410,11 +410,11 @@ TEST(handler_cache_generation_invalidates)
 	n = build_notify(payload, sizeof(payload), HANDLER_MESSAGE, ok, 2);
 	run(&hc, payload, n, NOW, 16380, &a);
 	run(&hc, payload, n, NOW, 16380, &a);
-	CHECK_EQ_INT(hc.cache.hits, 1);
-	hc.generation++;
+	CHECK_EQ_INT(hc.dc.cache.hits, 1);
+	hc.dc.generation++;
 	run(&hc, payload, n, NOW, 16380, &a);
-	CHECK_EQ_INT(hc.cache.hits, 1);
-	CHECK_EQ_INT(hc.cache.misses, 2);
+	CHECK_EQ_INT(hc.dc.cache.hits, 1);
+	CHECK_EQ_INT(hc.dc.cache.misses, 2);
 	CHECK(var_is(&a, "verdict", "allow"));
 	teardown(&hc);
 }

@@ -2,7 +2,7 @@
  * comment syntax everywhere, serials compared as DER INTEGER content octets,
  * SPKI pins over the canonical key encoding, forbid_signature names that
  * map to a digest, key limits that cover every key type. Each case goes
- * from config text through cfg_load() and handler_decide() and asserts the
+ * from config text through cfg_load() and decide_request() and asserts the
  * exact code and rule (or the exact -c error). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 #include "cert.h"
 #include "cfg.h"
-#include "handler.h"
+#include "decide.h"
 #include "lists.h"
 #include "rules.h"
 #include "strset.h"
@@ -139,7 +139,7 @@ static void expect(const char *extra, X509 *x, const char *code, const char *rul
 {
 	char err[1024];
 	struct config *cfg = load(extra, err, sizeof(err));
-	struct handler_ctx hc;
+	struct decide_ctx hc;
 	struct req_facts rq;
 	struct cert_eval ce;
 	struct decision d;
@@ -163,13 +163,13 @@ static void expect(const char *extra, X509 *x, const char *code, const char *rul
 	rq.cert.len = len;
 	rq.has_verify = 1;
 	rq.verify = 0;
-	handler_init(&hc, cfg, 1);
-	handler_decide(&hc, &rq, NOW, &t, &ce, &d, &route);
+	decide_init(&hc, cfg, 1);
+	decide_request(&hc, &rq, NOW, &t, &ce, &d, &route);
 	if (strcmp(dec_table[d.code].code, code) != 0 || !d.rule || strcmp(d.rule, rule) != 0)
 		unit_fail(__FILE__, line, "[%s]: got %s/%s (%s), expected %s/%s; trace: %s",
 		          extra, dec_table[d.code].code, d.rule ? d.rule : "-", d.detail,
 		          code, rule, t.buf);
-	handler_destroy(&hc);
+	decide_destroy(&hc);
 	free(der);
 	cfg_free(cfg);
 }

@@ -1,4 +1,4 @@
-/* The policy engine end to end (config text -> handler_decide): one
+/* The policy engine end to end (config text -> decide_request): one
  * positive and one negative case per rule, each asserting the exact code
  * and rule; routes, shadow mode, optional certificates, deny-wins,
  * domain fronting, forwarded certificates, traces. */
@@ -139,7 +139,7 @@ static void run_req(struct config *cfg, const unsigned char *der, size_t len,
 		rq->chain.len = P.inter_len;
 	}
 	handler_init(&hc, cfg, 1);
-	handler_decide(&hc, rq, NOW, &t, &ce, &o->d, &o->route);
+	decide_request(&hc.dc, rq, NOW, &t, &ce, &o->d, &o->route);
 	snprintf(o->trace, sizeof(o->trace), "%s", t.buf);
 	/* d.identity points into the cache: copy what we check before it goes */
 	handler_destroy(&hc);
@@ -442,12 +442,12 @@ TEST(policy_expiry_and_identity_vars)
 	rq.has_chain = 1;
 	rq.chain = (struct spop_str){ (const char *)P.inter_der, P.inter_len };
 	handler_init(&hc, cfg, 1);
-	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 	CHECK_EQ_INT(d.days_left, 10);
 	CHECK_EQ_INT(d.expiring, 1);
 	CHECK(d.identity && strcmp(d.identity, "alice.example.com") == 0);
 	rq.cert = (struct spop_str){ (const char *)P.svc_der, P.svc_len };
-	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 	CHECK(d.identity && strcmp(d.identity, "spiffe://prod.example.org/ns/shop/sa/orders") == 0);
 	CHECK_EQ_INT(d.expiring, 0);
 	handler_destroy(&hc);
@@ -669,7 +669,7 @@ TEST(policy_learned_intermediates_for_resumed_sessions)
 	rq.has_cert = 1;
 	rq.cert = (struct spop_str){ (const char *)P.bob_der, P.bob_len };
 	handler_init(&hc, cfg, 1);
-	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 	CHECK_EQ_STR(d.rule, "cert_unknown_ca");
 	handler_destroy(&hc);
 	/* another leaf of that issuer arrives with the chain and verifies */
@@ -677,14 +677,14 @@ TEST(policy_learned_intermediates_for_resumed_sessions)
 	rq.has_chain = 1;
 	rq.chain = (struct spop_str){ (const char *)P.inter_der, P.inter_len };
 	handler_init(&hc, cfg, 1);
-	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 	CHECK_EQ_STR(d.rule, "verified");
 	handler_destroy(&hc);
 	/* now the first leaf alone (a resumed session), on another worker */
 	rq.cert = (struct spop_str){ (const char *)P.bob_der, P.bob_len };
 	rq.has_chain = 0;
 	handler_init(&hc, cfg, 1);
-	handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+	decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 	CHECK_EQ_STR(d.rule, "verified");
 	handler_destroy(&hc);
 	cfg_free(cfg);
@@ -732,7 +732,7 @@ TEST(policy_ca_dir_and_config_intermediates)
 		rq.has_cert = 1;
 		rq.cert = (struct spop_str){ (const char *)P.alice_der, P.alice_len };
 		handler_init(&hc, cfg, 1);
-		handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+		decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 		CHECK_EQ_STR(dec_table[d.code].code, "ok");
 		handler_destroy(&hc);
 		cfg_free(cfg);
@@ -749,7 +749,7 @@ TEST(policy_ca_dir_and_config_intermediates)
 		rq.has_cert = 1;
 		rq.cert = (struct spop_str){ (const char *)P.alice_der, P.alice_len };
 		handler_init(&hc, cfg, 1);
-		handler_decide(&hc, &rq, NOW, NULL, &ce, &d, &route);
+		decide_request(&hc.dc, &rq, NOW, NULL, &ce, &d, &route);
 		CHECK_EQ_STR(d.rule, "cert_unknown_ca");
 		handler_destroy(&hc);
 		cfg_free(cfg);
