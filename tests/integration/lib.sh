@@ -152,19 +152,29 @@ agent_ini() {
 # logs to $WORK/NAME.log, wait (5 s) for READY, and set AGENT_PID and
 # AGENT_ADDR (the first bound address, in HAProxy's syntax: "127.0.0.1:PORT"
 # or "unix@/path").
-start_agent() {
-    local name=$1 ini=$2 ready=$3 addr
+start_agent() { AGENT_FLAGS=-d start_agent_with "$1" "$2" "$3" 5; }
+
+# start_agent_with NAME INI READY WAIT [WRAPPER...] - like
+# start_agent, but the agent runs under WRAPPER (e.g. valgrind, or
+# "sh -c 'ulimit -n 64; exec \"\$0\" \"\$@\"'"), with up to WAIT seconds to
+# get ready, and the log level of AGENT_FLAGS (default -d, debug).
+# Sets AGENT_PID (the wrapper's pid: wrappers must exec the agent) and
+# AGENT_ADDR.
+start_agent_with() {
+    local name=$1 ini=$2 ready=$3 wait=$4 addr
+    shift 4
     AGENT_PID=""
     AGENT_ADDR=""
     rm -f "$ready"
     [ -x "$CERTSPOA_BIN" ] || { WHY="no agent binary at $CERTSPOA_BIN"; return 1; }
     echo "=== start $(date +%T.%3N)" >>"$WORK/$name.log"
-    "$CERTSPOA_BIN" -f "$ini" -d >>"$WORK/$name.log" 2>&1 &
+    # shellcheck disable=SC2086 # AGENT_FLAGS: options, split into words
+    "$@" "$CERTSPOA_BIN" -f "$ini" ${AGENT_FLAGS--d} >>"$WORK/$name.log" 2>&1 &
     AGENT_PID=$!
     CHILD_PIDS+=("$AGENT_PID")
-    if ! wait_until 5 agent_ready "$ready" "$AGENT_PID"; then
+    if ! wait_until "$wait" agent_ready "$ready" "$AGENT_PID"; then
         if kill -0 "$AGENT_PID" 2>/dev/null; then
-            WHY="no $ready after 5 s; see $WORK/$name.log"
+            WHY="no $ready after $wait s; see $WORK/$name.log"
         else
             WHY="agent exited at start-up: $(tail -n 3 "$WORK/$name.log" | tr '\n' ' ')"
         fi
@@ -175,7 +185,6 @@ start_agent() {
         unix:*) AGENT_ADDR="unix@${addr#unix:}" ;;
         *) AGENT_ADDR=$addr ;;
     esac
-    return 0
 }
 
 agent_ready() {
