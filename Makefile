@@ -19,7 +19,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN)
 CPPFLAGS ?=
 AGENT_CPPFLAGS := -Iagent -D_GNU_SOURCE -DCERTSPOA_VERSION='"$(VERSION)"'
-CPPFLAGS += $(AGENT_CPPFLAGS)
+override CPPFLAGS += $(AGENT_CPPFLAGS)
 # Test code (tests/) also sees the unit helpers; agent objects never do.
 TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
@@ -34,7 +34,7 @@ LDFLAGS += -fsanitize=$(SAN)
 BUILD   := build-san
 else
 CFLAGS  += $(HARDEN)
-CPPFLAGS += -D_FORTIFY_SOURCE=2
+override CPPFLAGS += -D_FORTIFY_SOURCE=2
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
