@@ -39,7 +39,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
-CORE_SRC := agent/spop.c agent/cert.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
+CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c

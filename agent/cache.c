@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cache.h"
-#include "cert.h"
+#include "cert-ext.h"
 
 int cache_init(struct cache *c, size_t entries)
 {

@@ -1,4 +1,5 @@
-/* Certificate facts extracted once per distinct certificate. */
+/* Certificate facts extracted once per distinct certificate (cert-facts.c,
+ * cert-ext.c); the store's types are in cert-store-t.h. */
 #ifndef CERTSPOA_CERT_T_H
 #define CERTSPOA_CERT_T_H
 
@@ -8,10 +9,6 @@
 #define CERT_SERIAL_MAX  68    /* lowercase hex of up to 33 bytes + NUL */
 #define CERT_CHAIN_MAX   16    /* client-sent intermediates we accept */
 #define CERT_DER_MAX     (64 * 1024)
-
-/* Result of cert_verify() beyond OpenSSL's X509_V_ERR_* codes (which are >= 0). */
-#define CERT_VERIFY_BAD_CHAIN   (-1)   /* chain bytes are not a list of DER certificates */
-#define CERT_VERIFY_INTERNAL    (-2)   /* allocation or OpenSSL internal error */
 
 struct cert_facts {
 	unsigned char sha1[20];

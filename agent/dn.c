@@ -36,6 +36,7 @@
 #include <openssl/x509.h>
 
 #include "dn.h"
+#include "strutil.h"
 
 #define DN_TEXT_MAX   65536        /* longest text input */
 #define DN_WORK_MAX   (1U << 20)   /* work buffer limit, for names from certificates */
@@ -82,17 +83,6 @@ static int is_alpha(unsigned char c)
 static int is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* ---- work buffer ---- */
@@ -505,8 +495,8 @@ static int put_hex_value(struct dn_work *w, const char *hex, size_t n, unsigned 
 	if (n == 0 || n % 2)
 		return -1;
 	for (i = 0; i < n; i += 2) {
-		hi = hexval((unsigned char)hex[i]);
-		lo = hexval((unsigned char)hex[i + 1]);
+		hi = str_hexval((unsigned char)hex[i]);
+		lo = str_hexval((unsigned char)hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		tmp[i / 2] = (unsigned char)(hi << 4 | lo);
@@ -549,9 +539,9 @@ static int unescape_2253(const char *s, size_t n, size_t *i, unsigned char *out)
 	if (*i + 1 >= n)
 		return -1;
 	c = (unsigned char)s[*i + 1];
-	hi = hexval(c);
+	hi = str_hexval(c);
 	if (hi >= 0) {
-		if (*i + 2 >= n || (lo = hexval((unsigned char)s[*i + 2])) < 0)
+		if (*i + 2 >= n || (lo = str_hexval((unsigned char)s[*i + 2])) < 0)
 			return -1;
 		*out = (unsigned char)(hi << 4 | lo);
 		*i += 3;
@@ -564,11 +554,55 @@ static int unescape_2253(const char *s, size_t n, size_t *i, unsigned char *out)
 	return 0;
 }
 
+/* The attribute type at s[*i] up to its '=' (a byte of stops first is an
+ * error), written to w as "TYPE="; *i is moved past the '=' and the white
+ * space after it. Returns 0 or -1. */
+static int take_type(struct dn_work *w, const char *s, size_t n, size_t *i,
+                     const char *stops)
+{
+	size_t start = *i, k = *i, nstops = strlen(stops);
+
+	while (k < n && s[k] != '=' && !memchr(stops, s[k], nstops))
+		k++;
+	if (k >= n || s[k] != '=')
+		return -1;
+	if (put_type_text(w, s + start, k - start) < 0 || work_putc(w, '=') < 0)
+		return -1;
+	k++;
+	while (k < n && is_ws((unsigned char)s[k]))
+		k++;
+	*i = k;
+	return 0;
+}
+
+/* Does a "#hex" value (BER in hex) start at s[i]? */
+static int hex_value_is_at(const char *s, size_t n, size_t i)
+{
+	return i + 1 < n && s[i] == '#' && str_hexval((unsigned char)s[i + 1]) >= 0;
+}
+
+/* The "#hex" value at s[*i], decoded and written to w; *i is moved past
+ * it and the white space after it. Returns 0 or -1. */
+static int take_hex_value(struct dn_work *w, const char *s, size_t n, size_t *i,
+                          unsigned char *tmp)
+{
+	size_t start = *i + 1, k = *i + 1;
+
+	while (k < n && str_hexval((unsigned char)s[k]) >= 0)
+		k++;
+	if (put_hex_value(w, s + start, k - start, tmp) < 0)
+		return -1;
+	while (k < n && is_ws((unsigned char)s[k]))
+		k++;
+	*i = k;
+	return 0;
+}
+
 /* "CN=alice,O=Example": RDNs separated by ',' (or ';'), attributes of one
  * RDN by '+'; spaces allowed around separators and '='. */
 static int parse_rfc2253(struct dn_work *w, const char *s, size_t n, unsigned char *tmp)
 {
-	size_t i = 0, start, off, vn;
+	size_t i = 0, off, vn;
 	int rdn = 0;
 	unsigned char c;
 
@@ -577,29 +611,12 @@ static int parse_rfc2253(struct dn_work *w, const char *s, size_t n, unsigned ch
 	if (i == n)
 		return 0;     /* the empty DN */
 	for (;;) {
-		/* type */
-		start = i;
-		while (i < n && s[i] != '=' && s[i] != ',' && s[i] != ';' && s[i] != '+' &&
-		       s[i] != '"' && s[i] != '\\')
-			i++;
-		if (i >= n || s[i] != '=')
-			return -1;
 		off = w->len;
-		if (put_type_text(w, s + start, i - start) < 0 || work_putc(w, '=') < 0)
+		if (take_type(w, s, n, &i, ",;+\"\\") < 0)
 			return -1;
-		i++;
-		while (i < n && is_ws((unsigned char)s[i]))
-			i++;
-
-		/* value */
-		if (i + 1 < n && s[i] == '#' && hexval((unsigned char)s[i + 1]) >= 0) {
-			start = ++i;
-			while (i < n && hexval((unsigned char)s[i]) >= 0)
-				i++;
-			if (put_hex_value(w, s + start, i - start, tmp) < 0)
+		if (hex_value_is_at(s, n, i)) {
+			if (take_hex_value(w, s, n, &i, tmp) < 0)
 				return -1;
-			while (i < n && is_ws((unsigned char)s[i]))
-				i++;
 		} else if (i < n && s[i] == '"') {
 			i++;
 			vn = 0;
@@ -668,25 +685,12 @@ static int parse_oneline(struct dn_work *w, const char *s, size_t n, unsigned ch
 	if (start == n)
 		return 0;     /* "/": the empty DN */
 	for (;;) {
-		start = i;
-		while (i < n && s[i] != '=' && s[i] != '/' && s[i] != '+' && s[i] != '\\')
-			i++;
-		if (i >= n || s[i] != '=')
-			return -1;
 		off = w->len;
-		if (put_type_text(w, s + start, i - start) < 0 || work_putc(w, '=') < 0)
+		if (take_type(w, s, n, &i, "/+\\") < 0)
 			return -1;
-		i++;
-		while (i < n && is_ws((unsigned char)s[i]))
-			i++;
-		if (i + 1 < n && s[i] == '#' && hexval((unsigned char)s[i + 1]) >= 0) {
-			start = ++i;
-			while (i < n && hexval((unsigned char)s[i]) >= 0)
-				i++;
-			if (put_hex_value(w, s + start, i - start, tmp) < 0)
+		if (hex_value_is_at(s, n, i)) {
+			if (take_hex_value(w, s, n, &i, tmp) < 0)
 				return -1;
-			while (i < n && is_ws((unsigned char)s[i]))
-				i++;
 			if (i < n && s[i] != '/' && s[i] != '+')
 				return -1;
 		} else {

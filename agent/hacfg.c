@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "hacfg.h"
+#include "strutil.h"
 
 /* A growing string for the word being built. */
 struct word {
@@ -83,17 +84,6 @@ static int is_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9') || c == '_';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Expand the variable at s[*i] ('$'), inside double quotes, into w. */
@@ -193,8 +183,8 @@ int hacfg_split(const char *s, size_t len, const struct hacfg_opts *o,
 				if (word_addc(&w, n == 'r' ? '\r' : n == 'n' ? '\n' : '\t') < 0)
 					goto nomem;
 				i += 2;
-			} else if (n == 'x' && i + 3 < len && (hi = hexval(s[i + 2])) >= 0 &&
-			           (lo = hexval(s[i + 3])) >= 0) {
+			} else if (n == 'x' && i + 3 < len && (hi = str_hexval((unsigned char)s[i + 2])) >= 0 &&
+			           (lo = str_hexval((unsigned char)s[i + 3])) >= 0) {
 				if (word_addc(&w, (char)(hi * 16 + lo)) < 0)
 					goto nomem;
 				i += 4;

@@ -99,23 +99,6 @@ static void field_fmt(const char *key, const char *fmt, ...)
 	field(key, buf);
 }
 
-static void iso8601(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
-}
-
-/* Whole days from now to t, rounded down: -1 as soon as t has passed. */
-static long long days_until(int64_t t, int64_t now)
-{
-	int64_t d = t - now;
-
-	return d >= 0 ? (long long)(d / 86400) : -(long long)((-d + 86399) / 86400);
-}
-
 /* Names of an OID for the eku line: OpenSSL's short name, else dotted. */
 static void obj_name(const ASN1_OBJECT *o, char *buf, size_t len)
 {
@@ -248,11 +231,11 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 			field_fmt("spki_pin_as_encoded", "%s (this certificate's own encoding of the key; "
 			          "pins match spki_pin)", raw);
 	}
-	iso8601(f.not_before, buf, sizeof(buf));
+	cert_time_iso8601(f.not_before, buf, sizeof(buf));
 	field("not_before", buf);
-	iso8601(f.not_after, buf, sizeof(buf));
+	cert_time_iso8601(f.not_after, buf, sizeof(buf));
 	field("not_after", buf);
-	field_fmt("days_left", "%lld", days_until(f.not_after, now));
+	field_fmt("days_left", "%lld", cert_days_until(f.not_after, now));
 	if (!e) {
 		fprintf(stderr, "certspoa inspect: %s: certificate %d: unreadable extensions "
 		        "(a malformed or repeated SAN, EKU or policies extension, a NUL inside "

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "probe.h"
+#include "strutil.h"
 
 #define PROBE_DIAG_INFO(id, dname, rc) [id] = { dname, rc },
 const struct probe_diag_info probe_diag_table[PD_COUNT] = {
@@ -195,17 +196,6 @@ static void skip_ws(const char **p, const char *end)
 		(*p)++;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A JSON string at *p (on its opening quote); unescaped into out (may be
  * NULL), cut to fit. Advances past the closing quote. 0 or -1. */
 static int json_string(const char **p, const char *end, char *out, size_t outlen, size_t *outn)
@@ -240,7 +230,7 @@ static int json_string(const char **p, const char *end, char *out, size_t outlen
 					return -1;
 				u = 0;
 				for (i = 1; i <= 4; i++) {
-					int h = hexval(s[i]);
+					int h = str_hexval((unsigned char)s[i]);
 
 					if (h < 0)
 						return -1;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "probe.h"
+#include "strutil.h"
 
 const char *probe_http_head_end(const char *buf, size_t len)
 {
@@ -143,7 +144,7 @@ int probe_http_parse(const char *buf, size_t len, struct probe_http *a)
 	struct hline h;
 	int chunked = 0;
 	long long cl, st;
-	size_t blen, i;
+	size_t blen;
 
 	memset(a, 0, sizeof(*a));
 	if (!he || len < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1')) {
@@ -166,9 +167,7 @@ int probe_http_parse(const char *buf, size_t len, struct probe_http *a)
 			struct probe_hdr *ph = &a->hdrs[a->nhdrs++];
 			size_t vn = h.vlen < sizeof(ph->value) - 1 ? h.vlen : sizeof(ph->value) - 1;
 
-			for (i = 0; i < h.nlen; i++)
-				ph->name[i] = (char)((h.name[i] >= 'A' && h.name[i] <= 'Z') ?
-				                     h.name[i] + 32 : h.name[i]);
+			str_lower_n(ph->name, h.name, h.nlen);
 			ph->name[h.nlen] = '\0';
 			memcpy(ph->value, h.value, vn);
 			ph->value[vn] = '\0';

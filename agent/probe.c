@@ -184,22 +184,6 @@ static void name_str(const X509_NAME *n, char *out, size_t outlen)
 	BIO_free(b);
 }
 
-static void iso8601(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "@%lld", (long long)t);
-}
-
-static long long days_until(int64_t t, int64_t now)
-{
-	int64_t d = t - now;
-
-	return d >= 0 ? (long long)(d / 86400) : -(long long)((-d + 86399) / 86400);
-}
-
 static void ossl_err(char *out, size_t outlen)
 {
 	unsigned long e = ERR_peek_last_error();
@@ -925,10 +909,10 @@ static void report_text(const struct probe *p, const char *diag)
 	if (p->tls_up) {
 		line("tls", "%s, %s%s%s", p->tls_version, p->cipher, p->alpn[0] ? ", ALPN " : "", p->alpn);
 		for (i = 0; i < p->nserver; i++) {
-			iso8601(p->server[i].not_after, when, sizeof(when));
+			cert_time_iso8601(p->server[i].not_after, when, sizeof(when));
 			line("server_cert", "%d: %s (issuer %s), expires %s (%lld days)", i,
 			     p->server[i].subject, p->server[i].issuer, when,
-			     days_until(p->server[i].not_after, p->now));
+			     cert_days_until(p->server[i].not_after, p->now));
 		}
 		line("server_verify", "%s", verify_text(p));
 	}
@@ -953,11 +937,11 @@ static void report_text(const struct probe *p, const char *diag)
 				     p->f.client_issuer);
 		}
 	}
-	iso8601(p->leaf_facts.not_after, when, sizeof(when));
+	cert_time_iso8601(p->leaf_facts.not_after, when, sizeof(when));
 	if (p->f.cert_sent)
 		line("sent", "%s (sha256 %s, expires %s, %lld days) + %d chain certificate%s",
 		     p->leaf_facts.subject, p->leaf_facts.sha256_hex, when,
-		     days_until(p->leaf_facts.not_after, p->now), sk_X509_num(p->chain),
+		     cert_days_until(p->leaf_facts.not_after, p->now), sk_X509_num(p->chain),
 		     sk_X509_num(p->chain) == 1 ? "" : "s");
 	else
 		line("sent", "nothing: %s", p->f.cert_requested ? "the certificate could not be used"
@@ -1039,13 +1023,13 @@ static void report_json(const struct probe *p, const char *diag, enum probe_diag
 		json_s(verify_text(p));
 		printf(",\"server_chain\":[");
 		for (i = 0; i < p->nserver; i++) {
-			iso8601(p->server[i].not_after, when, sizeof(when));
+			cert_time_iso8601(p->server[i].not_after, when, sizeof(when));
 			printf("%s{\"subject\":", i ? "," : "");
 			json_s(p->server[i].subject);
 			printf(",\"issuer\":");
 			json_s(p->server[i].issuer);
 			printf(",\"not_after\":\"%s\",\"days_left\":%lld}", when,
-			       days_until(p->server[i].not_after, p->now));
+			       cert_days_until(p->server[i].not_after, p->now));
 		}
 		printf("]");
 	}
@@ -1063,7 +1047,7 @@ static void report_json(const struct probe *p, const char *diag, enum probe_diag
 	}
 	printf("],\"ca_names_total\":%d,\"chain_matches\":%s}", p->f.nca_names,
 	       !p->f.cert_requested || p->f.nca_names == 0 ? "null" : p->f.ca_match ? "true" : "false");
-	iso8601(p->leaf_facts.not_after, when, sizeof(when));
+	cert_time_iso8601(p->leaf_facts.not_after, when, sizeof(when));
 	printf(",\"client_cert\":{\"subject\":");
 	json_s(p->leaf_facts.subject);
 	printf(",\"issuer\":");

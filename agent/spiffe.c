@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "spiffe.h"
+#include "strutil.h"
 
 static const char *const spiffe_errs[SPIFFE_ERRS] = {
 	[SPIFFE_OK]          = "valid",
@@ -96,11 +97,7 @@ int spiffe_has_scheme(const char *s, size_t len)
 	if (len < sizeof(scheme) - 1)
 		return 0;
 	for (size_t i = 0; i < sizeof(scheme) - 1; i++) {
-		char c = s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c + 32);
-		if (c != scheme[i])
+		if (str_lower_c(s[i]) != scheme[i])
 			return 0;
 	}
 	return 1;

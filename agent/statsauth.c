@@ -4,6 +4,7 @@
 #include <sys/un.h>
 
 #include "statsauth.h"
+#include "strutil.h"
 
 static const char *const public_paths[] = { "/metrics", "/healthz", "/readyz" };
 
@@ -67,11 +68,7 @@ static int lower_eq(const char *s, size_t len, const char *lit)
 	if (len != n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != lit[i])
+		if (str_lower_c(s[i]) != lit[i])
 			return 0;
 	}
 	return 1;

@@ -8,7 +8,6 @@
  * always ends on an empty slot and touches few cache lines. Lookups only
  * read: any number of threads may call tplist_has() once loading is done. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "comment.h"
 #include "errbuf.h"
 #include "tplist.h"
+#include "strutil.h"
 
 #define TPLIST_LINE_MAX   4096          /* longer lines are an error */
 #define TPLIST_MIN_SLOTS  16
@@ -167,17 +167,6 @@ void tplist_free(struct tplist *l)
 	free(l);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Line grammar, after cutting the comment (comment.h: '#' or ';' at the
  * start or after a space or tab) and trimming:
  *   digest := byte{20} | byte{32} | byte (':' byte){19} | byte (':' byte){31}
@@ -209,8 +198,8 @@ int tplist_parse_line(const char *line, size_t len, unsigned char out[32])
 
 		if (end - p < 2 || n == 32)
 			return -1;
-		hi = hexval(p[0]);
-		lo = hexval(p[1]);
+		hi = str_hexval((unsigned char)p[0]);
+		lo = str_hexval((unsigned char)p[1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[n++] = (unsigned char)(hi << 4 | lo);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "uri.h"
+#include "strutil.h"
 
 const char *const uri_err_str[URI_ERRS] = {
 	[URI_OK]                = "normal",
@@ -20,26 +21,10 @@ const char *const uri_err_str[URI_ERRS] = {
 	[URI_ERR_ENC_UTF8]      = "an escape that is not valid UTF-8 (overlong or out of range) in the path",
 };
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int unreserved(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-static unsigned char lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
 /* The escaped byte v at in[i] (in[i..i+2] is "%XX") may start a UTF-8
@@ -54,8 +39,8 @@ static int utf8_lead_is_bad(const unsigned char *in, size_t len, size_t i, int v
 		return 1;
 	if (v != 0xe0 && v != 0xf0)
 		return 0;
-	if (len - i < 6 || in[i + 3] != '%' || (hi = hexval(in[i + 4])) < 0 ||
-	    (lo = hexval(in[i + 5])) < 0)
+	if (len - i < 6 || in[i + 3] != '%' || (hi = str_hexval(in[i + 4])) < 0 ||
+	    (lo = str_hexval(in[i + 5])) < 0)
 		return 0;          /* not followed by an escape: no sequence to fold */
 	next = hi * 16 + lo;
 	return v == 0xe0 ? next >= 0x80 && next < 0xa0 : next >= 0x80 && next < 0x90;
@@ -84,7 +69,7 @@ static enum uri_err decode(const unsigned char *in, size_t len, char *out, size_
 			out[w++] = (char)c;
 			continue;
 		}
-		if (len - i < 3 || (hi = hexval(in[i + 1])) < 0 || (lo = hexval(in[i + 2])) < 0)
+		if (len - i < 3 || (hi = str_hexval(in[i + 1])) < 0 || (lo = str_hexval(in[i + 2])) < 0)
 			return URI_ERR_PERCENT;
 		v = hi * 16 + lo;
 		if (v == '/')
@@ -93,7 +78,7 @@ static enum uri_err decode(const unsigned char *in, size_t len, char *out, size_
 			return URI_ERR_ENC_BACKSLASH;
 		if (v == 0)
 			return URI_ERR_ENC_NUL;
-		if (v == '%' && len - i >= 5 && hexval(in[i + 3]) >= 0 && hexval(in[i + 4]) >= 0)
+		if (v == '%' && len - i >= 5 && str_hexval(in[i + 3]) >= 0 && str_hexval(in[i + 4]) >= 0)
 			return URI_ERR_ENC_PERCENT;
 		if (v >= 0x80 && utf8_lead_is_bad(in, len, i, v))
 			return URI_ERR_ENC_UTF8;
@@ -171,7 +156,7 @@ int uri_prefix_nocase(const char *path, size_t len, const char *prefix, size_t p
 	if (len < plen)
 		return 0;
 	for (size_t i = 0; i < plen; i++)
-		if (lower((unsigned char)path[i]) != lower((unsigned char)prefix[i]))
+		if (str_lower_c(path[i]) != str_lower_c(prefix[i]))
 			return 0;
 	return 1;
 }
@@ -238,7 +223,7 @@ int uri_host_name(const char *h, size_t len, const char **name, size_t *name_len
 		for (size_t i = 0; i < al; i++) {
 			char c = h[1 + i];
 
-			if (!(hexval((unsigned char)c) >= 0 || c == ':' || c == '.'))
+			if (!(str_hexval((unsigned char)c) >= 0 || c == ':' || c == '.'))
 				return -1;
 			addr[i] = c;
 		}
@@ -279,7 +264,7 @@ int uri_name_eq(const char *a, size_t alen, const char *b, size_t blen)
 	if (alen != blen)
 		return 0;
 	for (size_t i = 0; i < alen; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+		if (str_lower_c(a[i]) != str_lower_c(b[i]))
 			return 0;
 	return 1;
 }

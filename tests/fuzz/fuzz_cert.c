@@ -1,4 +1,5 @@
-/* Fuzz target: certificate inspection and verification (agent/cert.c).
+/* Fuzz target: certificate inspection and verification (agent/cert-facts.c,
+ * agent/cert-store.c).
  *
  * Input: one byte of flags, two bytes (big endian) of leaf length, then the
  * leaf DER and, after it, the chain bytes (as HAProxy's ssl_c_chain_der).
@@ -27,7 +28,8 @@
 
 #include <openssl/x509_vfy.h>
 
-#include "cert.h"
+#include "cert-facts.h"
+#include "cert-store.h"
 #include "fuzz.h"
 #include "testpki.h"
 

@@ -1,4 +1,5 @@
-/* Certificate module: DER parsing, facts, trust store, verification.
+/* Certificate modules (cert-facts.c, cert-store.c): DER parsing, facts,
+ * trust store, verification.
  * Every certificate is made in-process by testpki.c, valid relative to NOW,
  * a fixed time years away from the wall clock: a test that passes proves
  * cert_verify() judged validity at `now` and not at the current time. */
