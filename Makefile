@@ -1,14 +1,10 @@
 # certspoa - HAProxy SPOE agent for client-certificate authorization
 #
-#   make                  build ./certspoa
-#   make test             unit + integration tests (needs haproxy, curl, openssl)
-#   make demo             build, then show allow/deny decisions on a throw-away PKI
-#   make check            test, then the whole suite again under ASan+UBSan
-#   make unit             unit tests only
-#   make mutate           mutation testing (MUTANTS=id,id for a subset)
-#   make SAN=address,undefined ...   build with sanitizers
-#   make ERR=1            warnings are errors (CI)
-#   make install PREFIX=/usr/local DESTDIR=   (make install-config: /etc/certspoa/certspoa.ini)
+# `make help` lists the targets (from the "## " comment after each one).
+# Variables: CC CPPFLAGS CFLAGS LDFLAGS PREFIX DESTDIR; ERR=1 (warnings are
+# errors, CI); SAN=address,undefined (sanitizers, built in build-san/ as
+# certspoa-san); ONLY=pattern or T=pattern (one test or part, every suite).
+# The layering of agent/ is in docs/ARCHITECTURE.md; `make arch-check`.
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -18,9 +14,14 @@ BUILD   ?= build
 
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wpointer-arith -Wcast-qual -Wundef
-HARDEN  := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+HARDEN  := -fstack-protector-strong -fPIE
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -DCERTSPOA_VERSION='"$(VERSION)"'
+CFLAGS  += -std=c11 $(WARN)
+CPPFLAGS ?=
+AGENT_CPPFLAGS := -Iagent -D_GNU_SOURCE -DCERTSPOA_VERSION='"$(VERSION)"'
+override CPPFLAGS += $(AGENT_CPPFLAGS)
+# Test code (tests/) also sees the unit helpers; agent objects never do.
+TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
 LDLIBS  := -lssl -lcrypto -lev -linih -lpthread
 
@@ -33,6 +34,7 @@ LDFLAGS += -fsanitize=$(SAN)
 BUILD   := build-san
 else
 CFLAGS  += $(HARDEN)
+override CPPFLAGS += -D_FORTIFY_SOURCE=2
 LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
@@ -43,10 +45,15 @@ CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c 
             agent/spiffe.c agent/strutil.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
+# The pure parts of the offline commands: probe's diagnosis and HTTP answer
+# parser, lint's HAProxy-config reader (also a fuzz target).
+CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
-DAEMON_SRC := $(SERVER_SRC) agent/reload.c agent/explain.c agent/main.c
+# The binary only: offline commands with I/O, reload, main.
+OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
+DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -59,24 +66,32 @@ ifneq ($(SAN),)
 BIN  := certspoa-san
 endif
 
-.PHONY: all test check unit integration demo docs docs-check fuzz fuzz-replay bench install clean help
+.PHONY: all test check unit integration demo docs docs-check fuzz fuzz-replay bench install clean help \
+        arch-check shellcheck
 
-all: $(BIN)
+all: $(BIN) ## build ./certspoa (./certspoa-san with SAN=)
 
 $(BIN): $(CORE_OBJ) $(DAEMON_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iagent -Itests/unit -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(SERVER_OBJ) $(UNIT_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-unit: $(BUILD)/tests/unit/run-unit
-	$(BUILD)/tests/unit/run-unit tests
+# The runner takes a substring of the test names (ONLY= or T=).
+ONLY ?= $(T)
+export ONLY
+unit: $(BUILD)/tests/unit/run-unit ## unit tests (ONLY=substring for some)
+	$(BUILD)/tests/unit/run-unit tests $(ONLY)
 
-integration: $(BIN)
+integration: $(BIN) ## integration tests: the agent with HAProxy (haproxy, curl, openssl)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/inspect.sh
 
@@ -84,7 +99,7 @@ integration: $(BIN)
 # certificate corpus through certspoa explain and through HAProxy, routes,
 # shadow mode, revocation on an open connection, traces, explain/inspect
 # output, haproxy-examples/behind-proxy.
-policy: $(BIN)
+policy: $(BIN) ## policy engine end to end, ~1.5 min (ONLY="explain routes ...")
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/policy.sh
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/lists.sh
 
@@ -93,58 +108,58 @@ policy: $(BIN)
 # Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
 # tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
 # built and run through its stages; one line per mutant, then
-# "mutation: N killed, N survived". MUTANTS=id,id runs a subset.
-mutate:
+# "mutation: N killed, N survived". MUTANTS=id,id (or 'cidr-*') for a subset.
+mutate: ## mutation testing of the decision path (MUTANTS=id,id or 'rules-*')
 	MUTANTS='$(MUTANTS)' tests/mutation/mutate.py
 
 .PHONY: mutate
 
-demo: $(BIN)
+demo: $(BIN) ## build, then show allow/deny decisions on a throw-away PKI
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
 # Operations tests (tests/ops/run.sh): Prometheus, promtool, headless Chromium.
-ops: $(BIN)
+ops: $(BIN) ## operations tests: Prometheus, promtool, headless Chromium
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/ops/run.sh
 
 # Fault and abuse tests against the real agent (tests/fault/, docs/FAULT-TESTS.md), ~2 min.
-fault: $(BIN)
+fault: $(BIN) ## fault and abuse tests, ~2 min (ONLY="abuse flood ...")
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/fault/run.sh
 
 # memcheck on the unit tests and on the agent during a short run (not with SAN).
-valgrind: certspoa $(BUILD)/tests/unit/run-unit
-	CERTSPOA_BIN=$(CURDIR)/certspoa UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
+valgrind: $(BIN) $(BUILD)/tests/unit/run-unit ## memcheck on the unit tests and a short agent run
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
 
 .PHONY: fault valgrind
 
 # Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
 # through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
 # ONLY=pattern), ~6 min. 3.0/3.2 need the roots of tests/versions/.
-adversarial: $(BIN)
+adversarial: $(BIN) ## attacks through the shipped examples, ~6 min (VERSIONS=, ONLY=)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/adversarial/run.sh
 
 .PHONY: adversarial
 
 # README's configuration reference, from --help-config.
-docs: $(BIN)
+docs: $(BIN) ## regenerate README's configuration reference
 	@{ echo '| section | key | type | default | meaning |'; echo '|---|---|---|---|---|'; \
-	   ./$(BIN) --help-config | awk -f docs/config-ref.awk; } > build/config-ref.md
+	   ./$(BIN) --help-config | awk -f docs/config-ref.awk; } > $(BUILD)/config-ref.md
 	@awk 'FNR == NR { ref = ref $$0 "\n"; next } \
 	      /<!-- config-reference:end -->/ { printf "%s", ref; skip = 0 } \
 	      !skip { print } /<!-- config-reference:start -->/ { skip = 1 }' \
-	     build/config-ref.md README.md > build/README.md && mv build/README.md README.md
+	     $(BUILD)/config-ref.md README.md > $(BUILD)/README.md && mv $(BUILD)/README.md README.md
 	@echo "README.md: configuration reference updated"
 
-docs-check: $(BIN)
+docs-check: $(BIN) ## the docs agree with the binary (keys, variables, examples)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/docs/run.sh
 
 # Test suites run one after the other (sub-makes), even under make -j.
-test:
+test: ## unit, docs-check, integration and fault, one after the other (ONLY= for one test)
 	$(MAKE) unit
 	$(MAKE) docs-check
 	$(MAKE) integration
 	$(MAKE) fault
 
-check: test
+check: arch-check test ## arch-check, test, then unit and integration under ASan+UBSan
 	$(MAKE) SAN=address,undefined unit
 	$(MAKE) SAN=address,undefined integration
 
@@ -152,7 +167,7 @@ check: test
 # docs/haproxy-versions.md): build or reuse the roots, then per version the
 # integration and conformance suites, then spoe-compat; wall time per
 # version. Needs root (chroot). CI runs it after check.
-versions: $(BIN)
+versions: $(BIN) ## HAProxy 2.6, 3.0, 3.2: integration, conformance, spoe-compat (VERSIONS=, root)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/versions/all.sh
 
 .PHONY: versions
@@ -167,7 +182,7 @@ MANDATE    := $(shell date -u -d "@$${SOURCE_DATE_EPOCH:-$$(date +%s)}" +%Y-%m-%
 
 .PHONY: man install-config FORCE
 
-man: $(MAN_PAGES)
+man: $(MAN_PAGES) ## the man pages, in build/man/
 
 $(BUILD)/man/keys.txt: $(BIN)
 	@mkdir -p $(dir $@)
@@ -185,7 +200,7 @@ $(BUILD)/man/%: docs/man/%.in docs/man/mkman.awk $(BUILD)/man/keys.txt $(BUILD)/
 $(BUILD)/certspoa.ini.example: $(BIN)
 	./$(BIN) --example-config >$@.tmp && mv $@.tmp $@
 
-install: $(BIN) $(MAN_PAGES) $(BUILD)/certspoa.ini.example
+install: $(BIN) $(MAN_PAGES) $(BUILD)/certspoa.ini.example ## install under DESTDIR/PREFIX (default /usr/local)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/certspoa \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/certspoa
@@ -195,7 +210,7 @@ install: $(BIN) $(MAN_PAGES) $(BUILD)/certspoa.ini.example
 	install -m 0644 $(BUILD)/man/certspoa.ini.5 $(DESTDIR)$(MANDIR)/man5/
 
 # /etc/certspoa/certspoa.ini from the example, never over an existing file.
-install-config: $(BUILD)/certspoa.ini.example
+install-config: $(BUILD)/certspoa.ini.example ## /etc/certspoa/certspoa.ini, never over an existing one
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/certspoa
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini ]; then \
 	    echo "install-config: $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini exists, left as it is"; \
@@ -204,11 +219,25 @@ install-config: $(BUILD)/certspoa.ini.example
 	    echo "install-config: wrote $(DESTDIR)$(SYSCONFDIR)/certspoa/certspoa.ini"; \
 	fi
 
-clean:
+clean: ## remove the build trees, the binaries and tests/out
 	rm -rf build build-san certspoa certspoa-san tests/out
 
-help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+help: ## this list
+	@awk -F':.*## ' '/^[a-zA-Z0-9_%-]+:.*## / { printf "  make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+# The include rule of docs/ARCHITECTURE.md (layers of agent/).
+arch-check: ## agent/ includes follow the layering of docs/ARCHITECTURE.md
+	tests/arch/check-includes.sh
+
+# Shellcheck over the test scripts and CI scripts (settings and the reasons
+# for what is disabled project-wide: .shellcheckrc).
+SHELL_SCRIPTS = $(sort $(shell find tests .ci -name '*.sh') .ci/run)
+shellcheck: ## shellcheck tests/**/*.sh and .ci/*
+	@out=$$(shellcheck -f gcc -x -P SCRIPTDIR $(SHELL_SCRIPTS)); \
+	bad=$$(printf '%s' "$$out" | cut -d: -f1 | sort -u | grep -c .); \
+	[ -z "$$out" ] || printf '%s\n' "$$out"; \
+	echo "shellcheck: $$(( $(words $(SHELL_SCRIPTS)) - bad )) passed, $$bad failed"; \
+	[ "$$bad" = 0 ]
 
 -include $(CORE_OBJ:.o=.d) $(DAEMON_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 
@@ -222,14 +251,13 @@ help:
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE $(WARN) \
-                -DCERTSPOA_VERSION='"$(VERSION)"'
+                -fno-sanitize-recover=all -std=c11 $(WARN)
 FUZZ_LIB_SRC := $(CORE_SRC) $(SERVER_SRC) tests/unit/testpki.c tests/fuzz/fuzzlib.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_DICT_spop    := tests/fuzz/spop.dict
@@ -252,6 +280,8 @@ FUZZ_MAXLEN_httpd   := 16384
 FUZZ_MAXLEN_dn      := 4096
 FUZZ_MAXLEN_uri     := 4096
 FUZZ_MAXLEN_rules   := 4096
+FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
+FUZZ_MAXLEN_hacfg   := 8192
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run
@@ -259,14 +289,18 @@ REPLAY_DIR   := $(BUILD)/tests/fuzz
             $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.o) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.o) \
             $(REPLAY_DIR)/fuzzlib.o
 
-$(FUZZ_DIR)/obj/%.o: %.c
+$(FUZZ_DIR)/obj/agent/%.o: agent/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -Iagent -Itests/unit -MMD -MP -c -o $@ $<
+	$(FUZZ_CC) $(AGENT_CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(AGENT_CPPFLAGS) $(TEST_CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%) ## libFuzzer, clang: each target FUZZ_TIME s (FUZZ_TARGETS=)
 	@rc=0; for t in $(FUZZ_TARGETS); do \
 	    $(MAKE) --no-print-directory fuzz-run-$$t || rc=1; \
 	done; exit $$rc
@@ -284,7 +318,7 @@ fuzz-run-%: $(FUZZ_DIR)/fuzz_%
 	echo "fuzz $*: corpus $$(ls $$w/corpus | wc -l) files, exit $$rc, artifacts: $$(ls $$w/artifacts | wc -l)"; \
 	exit $$rc
 
-fuzz-merge: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+fuzz-merge: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%) ## add what fuzz found that covers something new to the corpus
 	@for t in $(FUZZ_TARGETS); do \
 	    $(MAKE) --no-print-directory fuzz-merge-$$t || exit 1; \
 	done
@@ -299,7 +333,7 @@ fuzz-merge-%: $(FUZZ_DIR)/fuzz_%
 	     "$$(du -sk tests/fuzz/corpus/$* | cut -f1) KB"
 
 # The replay driver is built with $(CC) and sanitizers, without libFuzzer.
-fuzz-replay:
+fuzz-replay: ## every corpus file through every target, gcc + ASan+UBSan (CI)
 	$(MAKE) --no-print-directory SAN=address,undefined fuzz-replay-run
 
 fuzz-replay-run: $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%)
@@ -309,7 +343,7 @@ fuzz-replay-run: $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%)
 
 $(REPLAY_DIR)/replay-%.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iagent -Itests/unit -DFUZZ_TARGET_NAME='"$*"' -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -DFUZZ_TARGET_NAME='"$*"' -MMD -MP -c -o $@ $<
 
 $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY_DIR)/fuzzlib.o \
                        $(CORE_OBJ) $(SERVER_OBJ) $(BUILD)/tests/unit/testpki.o
@@ -344,75 +378,41 @@ $(BENCH_DIR)/floor-agent: $(BENCH_DIR)/floor-agent.o $(BUILD)/agent/spop.o
 $(BENCH_DIR)/micro: $(BENCH_DIR)/micro.o $(BENCH_LIB) $(CORE_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench-tools: $(BIN) $(BENCH_TOOLS)
+bench-tools: $(BIN) $(BENCH_TOOLS) ## build spop-bench, floor-agent and micro only
 
-bench: bench-tools
+bench: bench-tools ## agent alone next to a floor agent, then micro-benchmarks (~4 min)
 	$(BENCH_ENV) tests/bench/run.sh
 
 # The end-to-end smoke needs haproxy and ab (apache2-utils); without them it
 # says so and is skipped.
-bench-smoke: bench-tools
+bench-smoke: bench-tools ## all benchmarks, ~1 s per run, no timing assertions (CI)
 	$(BENCH_ENV) tests/bench/run.sh --smoke
 	@if command -v haproxy >/dev/null && command -v ab >/dev/null; then \
 	    $(BENCH_ENV) tests/bench/e2e.sh --smoke; \
 	else echo "bench-smoke: no haproxy or ab: end-to-end smoke skipped"; fi
 
-bench-e2e: bench-tools
+bench-e2e: bench-tools ## HAProxy 2.6 end to end, scenarios a-d
 	$(BENCH_ENV) tests/bench/e2e.sh
 
 -include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
 # --- end benchmarks ---
 
-# --- probe ---
-# certspoa probe (agent/probe.c; the diagnosis in agent/probe-diag.c and
-# the HTTP answer parser in agent/probe-http.c, both pure; docs/PROBE.md). Added to the binary and the unit runner here so this block
-# is the only Makefile change. `make probe`: tests/probe/run.sh against real
-# HAProxy (HAPROXY="tests/versions/haproxy.sh 3.2" for 3.2), with the probe
-# also run under ASan+UBSan (./certspoa-san, built first).
-PROBE_PURE := $(BUILD)/agent/probe-diag.o $(BUILD)/agent/probe-http.o
-PROBE_OBJ  := $(BUILD)/agent/probe.o $(PROBE_PURE)
-$(BIN): $(PROBE_OBJ)
-$(BUILD)/tests/unit/run-unit: $(PROBE_PURE)
-
-probe: $(BIN)
+# --- offline commands ---
+# certspoa probe (docs/PROBE.md) against real HAProxy (HAPROXY="tests/versions/haproxy.sh 3.2"
+# for 3.2), the probe also run under ASan+UBSan (./certspoa-san, built first).
+probe: $(BIN) ## certspoa probe against real HAProxy, also under ASan+UBSan
 	$(MAKE) --no-print-directory SAN=address,undefined certspoa-san
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) CERTSPOA_SAN_BIN=$(CURDIR)/certspoa-san tests/probe/run.sh
 
-.PHONY: probe
--include $(PROBE_OBJ:.o=.d)
-# --- end probe ---
-
-# --- lint ---
-# certspoa lint (agent/lint.c) on the pure HAProxy-config reader
-# (agent/hacfg.c): extra objects of the binary and the unit tests. Then the
-# corpus under tests/lint/: every rule's failing and passing fixture with
-# its expected output, every shipped example linting clean, and each broken
-# config shown failing open (or misbehaving) on a real HAProxy 2.6 (3.2
-# where the rule is version-specific, when its root exists).
-#   make lint          LINT_ONLY="fixtures examples proofs" to run parts
-LINT_OBJ := $(BUILD)/agent/hacfg.o $(BUILD)/agent/lint.o
-$(BIN): $(LINT_OBJ)
-$(BUILD)/tests/unit/run-unit: $(BUILD)/agent/hacfg.o
-
-lint: $(BIN)
+# certspoa lint (docs/LINT.md): the corpus under tests/lint/, every shipped
+# example linting clean, and each broken config shown failing open on a
+# real HAProxy 2.6 (3.2 where the rule is version-specific, when its root
+# exists). ONLY="fixtures examples proofs" to run parts.
+lint: $(BIN) ## certspoa lint: fixtures, shipped examples, proofs on HAProxy
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/lint/run.sh
 
-.PHONY: lint
--include $(LINT_OBJ:.o=.d)
-
-# The reader is a fuzz target too (tests/fuzz/fuzz_hacfg.c): hacfg.o is not
-# in CORE_SRC, so it is added to that target's link here.
-FUZZ_TARGETS += hacfg
-FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
-FUZZ_MAXLEN_hacfg := 8192
-fuzz: $(FUZZ_DIR)/fuzz_hacfg
-fuzz-merge: $(FUZZ_DIR)/fuzz_hacfg
-fuzz-replay-run: $(REPLAY_DIR)/replay-hacfg
-$(FUZZ_DIR)/fuzz_hacfg: $(FUZZ_DIR)/obj/agent/hacfg.o
-$(REPLAY_DIR)/replay-hacfg: $(BUILD)/agent/hacfg.o
-.SECONDARY: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_hacfg.o $(FUZZ_DIR)/obj/agent/hacfg.o \
-            $(REPLAY_DIR)/fuzz_hacfg.o $(REPLAY_DIR)/replay-hacfg.o
-# --- end lint ---
+.PHONY: probe lint
+# --- end offline commands ---
 
 # --- packages ---
 # The container image, the Kubernetes sidecar example as a real pod, and the
@@ -429,15 +429,15 @@ $(REPLAY_DIR)/replay-hacfg: $(BUILD)/agent/hacfg.o
 #                   Debian 12 root (cached in /var/cache/certspoa/roots/bookworm)
 .PHONY: image pod-test deb deb-test
 
-image:
+image: ## podman build of the Dockerfile from a clean clone, then run it (root)
 	tests/package/image.sh
 
-pod-test:
+pod-test: ## haproxy-examples/sidecar/k8s/ as a real pod (root)
 	tests/package/pod.sh
 
-deb:
+deb: ## build/deb/certspoa_VERSION-REV_ARCH.deb, lintian clean
 	tests/package/mkdeb.sh
 
-deb-test:
+deb-test: ## the .deb installed, used, upgraded, purged in a Debian 12 root (root)
 	tests/package/deb.sh
 # --- end packages ---

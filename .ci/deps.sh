@@ -19,6 +19,7 @@ pkgs=(
 	ca-certificates
 	podman runc catatonit         # the image and the pod (tests/package; catatonit: the pod's pause image)
 	debhelper dpkg-dev lintian    # the Debian package (make deb)
+	shellcheck                    # make shellcheck: the test and CI scripts
 )
 
 missing=()

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (ports, PIDs, results) that the scripts sourcing it read
 # examples-lib.sh - helpers for the HAProxy-level tests of the shipped example
 # configurations (t-headers.sh, t-shadow.sh, t-perconn.sh, t-stats.sh).
 # Source it after nothing else: it sources tests/integration/lib.sh.
@@ -30,8 +32,9 @@ test_cfg() {
 # CFG (an mtls-api-like example: CERTSPOA_* environment), fresh ports, this
 # run's PKI; logs in $WORK/NAME.log. Sets HAP_PID HTTPS_PORT APP_PORT STATS_PORT.
 start_example() {
-    local name=$1 cfg=$2 agent=$3 spoe=$4 try
-    for try in 1 2 3; do
+    local name=$1 cfg=$2 agent=$3 spoe=$4
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
         free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
             { WHY="no free port"; return 1; }
         echo "=== start $(date +%T.%3N) https=$HTTPS_PORT app=$APP_PORT stats=$STATS_PORT" >>"$WORK/$name.log"

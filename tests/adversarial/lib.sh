@@ -98,39 +98,8 @@ adv_test_cfg() {
     grep -q 'X-Test-Rule' "$2" && grep -q 'X-Test-App-Path' "$2"
 }
 
-# adv_start_hap NAME "PORTVARS" ENVFUNC CFG... - HAProxy in the foreground
-# with the config files CFG..., logs in $WORK/NAME.log. A free port goes in
-# each variable named in PORTVARS, ENVFUNC then fills HAP_ENV (VAR=VALUE
-# words for env); waits (10 s) until every port listens. Sets HAP_PID.
-adv_start_hap() {
-    local name=$1 portvars=$2 envfn=$3 try v files=()
-    shift 3
-    for v in "$@"; do files+=(-f "$v"); done
-    for try in 1 2 3; do
-        for v in $portvars; do free_port "$v" || { WHY="no free port"; return 1; }; done
-        HAP_ENV=()
-        "$envfn"
-        echo "=== start $(date +%T.%3N) ${HAP_ENV[*]}" >>"$WORK/$name.log"
-        env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -db "${files[@]}" >>"$WORK/$name.log" 2>&1 &
-        HAP_PID=$!
-        CHILD_PIDS+=("$HAP_PID")
-        ADV_PORTS=""
-        for v in $portvars; do ADV_PORTS="$ADV_PORTS ${!v}"; done
-        if wait_until 10 adv_listening; then
-            return 0
-        fi
-        stop_pid "$HAP_PID"
-        grep -q "cannot bind\|Address already in use" "$WORK/$name.log" || break
-    done
-    WHY="haproxy did not start: $(grep -E 'ALERT|error' "$WORK/$name.log" | tail -n 3 | tr '\n' ' ')"
-    return 1
-}
-
-adv_listening() {
-    local p
-    kill -0 "$HAP_PID" 2>/dev/null || return 2
-    for p in $ADV_PORTS; do port_open "$p" || return 1; done
-}
+# adv_start_hap NAME "PORTVARS" ENVFUNC CFG... - start_haproxy_env (lib.sh)
+adv_start_hap() { start_haproxy_env "$@"; }
 
 # mtls_env - HAP_ENV for haproxy-examples/mtls-api/haproxy.cfg
 mtls_env() {

@@ -12,7 +12,7 @@
 #                 /var/cache/certspoa/roots through tests/versions/haproxy.sh
 #                 (built by tests/versions/ci-prepare.sh). A missing root is
 #                 a FAILED line, never a silent skip.
-#   ONLY          a pattern (bash glob, or a plain substring) on the script
+#   ONLY (or T)   a pattern (bash glob, or a plain substring) on the script
 #                 names without "t-" and ".sh": ONLY=resume, ONLY='r*'
 #   CERTSPOA_BIN  the agent (make adversarial passes the one it built)
 #   KEEP_OUT=1    keep every script's work directory under tests/out/
@@ -28,7 +28,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 VERSIONS=${VERSIONS:-2.6 3.0 3.2}
-ONLY=${ONLY:-}
+ONLY=${ONLY:-${T:-}}
 CERTSPOA_BIN=${CERTSPOA_BIN:-$TOP/certspoa}
 case $CERTSPOA_BIN in /*) ;; *) CERTSPOA_BIN=$PWD/$CERTSPOA_BIN ;; esac
 export CERTSPOA_BIN
@@ -87,7 +87,7 @@ for v in $VERSIONS; do
         n=${n#t-}
         name=adv-$n-$v
         ts=$SECONDS
-        out=$(HAPROXY=$hap CERTSPOA_NO_BUILD=1 SUITE_NAME=$name timeout -k 10 "$SCRIPT_TIMEOUT" "$s" 2>&1)
+        out=$(ONLY="" T="" HAPROXY=$hap CERTSPOA_NO_BUILD=1 SUITE_NAME=$name timeout -k 10 "$SCRIPT_TIMEOUT" "$s" 2>&1)
         src=$?
         [ "$src" -eq 124 ] && echo "FAILED: $s did not finish within $SCRIPT_TIMEOUT s (killed)"
         printf '%s\n' "$out" | grep -v "^$name: [0-9]* passed, [0-9]* failed\$"

@@ -31,7 +31,8 @@ FORGED=(Client-Cert Client_Cert Client-Cert-Chain X-Forwarded-Client-Cert X-ARR-
         X-Client-Cert-Days-Left X-Certspoa-Trace X-Certspoa-Anything)
 # The family, as curl -H arguments. Values look real enough for a framework.
 forged_args() {
-    local fake=":$(base64 -w0 <"$PKI/untrusted.der"):"
+    local fake
+    fake=":$(base64 -w0 <"$PKI/untrusted.der"):"
     FORGED_ARGS=(-H "Client-Cert: $fake" -H "Client_Cert: $fake" -H "Client-Cert-Chain: $fake"
         -H "X-Forwarded-Client-Cert: Hash=00;Subject=\"CN=admin\"" -H "X-ARR-ClientCert: $fake"
         -H "X-SSL-Client-Cert: $fake" -H "X-SSL-Client-Verify: SUCCESS"

@@ -24,6 +24,7 @@ out=${3:-$(mktemp /tmp/certspoa-latency.XXXXXX)}
 
 command -v perf >/dev/null || exit 3
 # the worker threads: every thread but the main one
+# shellcheck disable=SC2010 # /proc task ids are numbers
 tids=$(ls /proc/"$pid"/task 2>/dev/null | grep -vx "$pid" | paste -sd,)
 [ -n "$tids" ] || tids=$pid
 perf record -q -e syscalls:sys_exit_recvfrom,syscalls:sys_enter_sendto -t "$tids" \

@@ -132,8 +132,7 @@ EOF
 
 # wait_ready FILE PID - up to 10 s for a ready file
 wait_ready() {
-    local i
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         [ -s "$1" ] && return 0
         kill -0 "$2" 2>/dev/null || return 1
         sleep 0.1

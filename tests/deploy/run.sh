@@ -429,6 +429,7 @@ check "docker: ENTRYPOINT is certspoa -f /etc/certspoa/certspoa.ini (exec form)"
 IMG=$WORK/image
 mkdir -p "$IMG/src" "$IMG/root"
 while read -r _ a; do
+    # shellcheck disable=SC2086 # the COPY line's words
     set -- $a
     while [ $# -gt 1 ]; do
         mkdir -p "$IMG/src/$(dirname "$1")"
@@ -437,6 +438,7 @@ while read -r _ a; do
     done
 done < <(grep "^COPY " "$WORK/stage1")
 rm -rf "$IMG/src/build" "$IMG/src/build-san"
+# shellcheck disable=SC2034 # read by the eval'd check below
 BUILD_RUN=$(sed -n 's/^RUN \(.*make .*install.*\)$/\1/p' "$WORK/stage1")
 check "docker: the build stage's RUN line builds from the COPYed files alone" eval '
     [ -n "$BUILD_RUN" ] &&
@@ -444,6 +446,7 @@ check "docker: the build stage's RUN line builds from the COPYed files alone" ev
     { WHY="$(tail -n 5 "$WORK/image-build.log" | tr "\n" " ")"; false; }'
 # The runtime stage's files: COPY --from=build /staging/X DEST and COPY SRC DEST.
 while read -r _ a; do
+    # shellcheck disable=SC2086 # the COPY line's words
     set -- $a
     case $1 in
         --from=build) src=$IMG/staging${2#/staging}; dst=$3 ;;
@@ -515,16 +518,17 @@ vol_publish() { # vol_publish DIR SRCDIR - atomically make SRCDIR's files the vo
 }
 
 pod_setup() {
+    # shellcheck disable=SC1091 # written by the test at run time
     . "$WORK/k8s/facts.sh"
     K8S_UID=${K8S_UID:-$DUID}
     K8S_GID=${K8S_GID:-$DGID}
     # PKI and app stand-in: the test's own.
     [ -n "$PKI" ] || { make_pki || return 1; }
     # volume contents, from the ConfigMaps (extracted) and the test PKI (Secrets)
-    local entry c mp vname file kind obj key ro src
+    local entry c mp vname file kind obj key src
     mkdir -p "$VOL" "$STATE"
     for entry in "${K8S_MOUNTS[@]}"; do
-        IFS='|' read -r c mp vname file kind obj key ro <<<"$entry"
+        IFS='|' read -r c mp vname file kind obj key _ <<<"$entry"
         [ "$kind" = emptyDir ] || mkdir -p "$VOL/$vname.src"
         case $kind in
             emptyDir) mkdir -p "$VOL/$vname"; chown "$K8S_UID:$K8S_GID" "$VOL/$vname"; chmod 2770 "$VOL/$vname"; continue ;;
@@ -566,7 +570,7 @@ pod_setup() {
     printf 'root:x:0:\ncertspoa:x:%s:\n' "$DGID" >"$R/etc/group"
     chmod 1777 "$R/tmp"
     for entry in "${K8S_MOUNTS[@]}"; do
-        IFS='|' read -r c mp vname file kind obj key ro <<<"$entry"
+        IFS='|' read -r c mp vname file kind obj key _ <<<"$entry"
         case $mp in /usr/local/*) mkdir -p "$R/usr-local/${mp#/usr/local/}" ;; *) mkdir -p "$R$mp" ;; esac
     done
     printf '%s\n' "${K8S_MOUNTS[@]}" | awk -F'|' '{ print $2 "|" $3 "|" $8 }' | sort -u >"$STATE/mounts"
@@ -674,9 +678,9 @@ if [ "$IS_ROOT" = 1 ] && [ "$HAVE_K8S" = 1 ] && command -v unshare >/dev/null &&
 
         # HAProxy with the pod's haproxy.cfg, as the same user
         check "pod: haproxy -c accepts the pod's haproxy.cfg" rc_is 0 "$STATE/haproxy-c.log" \
-            inpod env HTTPS_BIND=127.0.0.1:$POD_HTTPS HEALTH_BIND=127.0.0.1:$POD_HEALTH APP_ADDR=127.0.0.1:$POD_APP \
+            inpod env "HTTPS_BIND=127.0.0.1:$POD_HTTPS" "HEALTH_BIND=127.0.0.1:$POD_HEALTH" "APP_ADDR=127.0.0.1:$POD_APP" \
             haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg
-        inpod env HTTPS_BIND=127.0.0.1:$POD_HTTPS HEALTH_BIND=127.0.0.1:$POD_HEALTH APP_ADDR=127.0.0.1:$POD_APP \
+        inpod env "HTTPS_BIND=127.0.0.1:$POD_HTTPS" "HEALTH_BIND=127.0.0.1:$POD_HEALTH" "APP_ADDR=127.0.0.1:$POD_APP" \
             haproxy -db -f /usr/local/etc/haproxy/haproxy.cfg >"$STATE/haproxy.log" 2>&1 &
         HAPROXY=$!
         CHILD_PIDS+=("$HAPROXY")
@@ -709,6 +713,7 @@ if [ "$IS_ROOT" = 1 ] && [ "$HAVE_K8S" = 1 ] && command -v unshare >/dev/null &&
             skip "pod: stats /healthz /readyz /metrics and the HEALTHCHECK ([stats] not in this build)"
         fi
 
+        # shellcheck disable=SC2086 # one dropped syscall per word
         if [ "$HAVE_WATCH" = 1 ] && ! printf '%s\n' $DROPPED | grep -q reload_watch; then
             # ConfigMap update, as the kubelet does it: a new ..data.
             notlisted_in_list >>"$VOL/certspoa-config.src/allowed.txt"

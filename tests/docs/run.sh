@@ -9,11 +9,11 @@
 #  - every config key appears in the certspoa.ini(5) source or is generated.
 # Ends with "docs: N passed, N failed".
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${CERTSPOA_BIN:-./certspoa}
-pass=0 failn=0
-ok()  { pass=$((pass + 1)); printf 'ok   %s\n' "$*"; }
-bad() { failn=$((failn + 1)); printf 'FAIL %s\n' "$*"; }
+. tests/lib/harness.sh
+ok()  { check "$*" true; }
+bad() { check "$*" false; }
 
 want=$(mktemp) got=$(mktemp)
 trap 'rm -f "$want" "$got"' EXIT
@@ -31,8 +31,11 @@ fi
 # agent/handler.h (one X(ID, "name", TYPE, "when") line per variable)
 vars=$(sed -n '/^#define ACK_VAR_LIST(X)/,/^$/p' agent/handler.h |
        sed -n 's/^[[:space:]]*X([A-Z_0-9]*, *"\([a-z_0-9]*\)".*/\1/p' | sort -u)
-[ -n "$vars" ] && ok "found $(echo "$vars" | wc -w) variables in agent/handler.h ACK_VAR_LIST" ||
+if [ -n "$vars" ]; then
+	ok "found $(echo "$vars" | wc -w) variables in agent/handler.h ACK_VAR_LIST"
+else
 	bad "no variable names found in agent/handler.h ACK_VAR_LIST"
+fi
 for conf in spoe-conf/*.conf; do
 	reg=$(grep -E '^\s*register-var-names' "$conf" | sed 's/register-var-names//' | tr -s ' \t' '\n' | sort -u)
 	missing=$(comm -23 <(echo "$vars") <(echo "$reg") | tr '\n' ' ')
@@ -64,8 +67,11 @@ fi
 # each is documented in README and sent by the shipped configs
 args=$(sed -n '/^const struct spoe_arg spoe_args\[\] = {/,/^};/p' agent/handler.c |
        sed -n 's/^[[:space:]]*ARG("\([a-z_0-9]*\)".*/\1/p' | sort -u)
-[ -n "$args" ] && ok "found $(echo "$args" | wc -w) arguments in agent/handler.c spoe_args[]" ||
+if [ -n "$args" ]; then
+	ok "found $(echo "$args" | wc -w) arguments in agent/handler.c spoe_args[]"
+else
 	bad "no arguments found in agent/handler.c spoe_args[]"
+fi
 adoc=$(sed -n '/^### SPOE message/,/^### /p' README.md)
 missing=
 for a in $args; do
@@ -84,5 +90,4 @@ else
 	bad "spoe-conf/ sends arguments the agent ignores: $unknown"
 fi
 
-printf 'docs: %d passed, %d failed\n' "$pass" "$failn"
-[ "$failn" -eq 0 ]
+finish docs

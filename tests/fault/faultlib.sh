@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (ports, PIDs, results) that the scripts sourcing it read
 # faultlib.sh - helpers for the fault tests, on top of
 # tests/integration/lib.sh (source that first). Source it:
 #
@@ -26,39 +28,6 @@ fault_ini() {
         sed -i "s|^\[agent\]\$|[agent]\n$k = $v|" "$out"
         grep -q "^$k = $v\$" "$out" || { WHY="cannot set $k in $out"; return 1; }
     done
-}
-
-# start_agent_with NAME INI READY WAIT [WRAPPER...] - like lib.sh's
-# start_agent, but the agent runs under WRAPPER (e.g. valgrind, or
-# "sh -c 'ulimit -n 64; exec \"\$0\" \"\$@\"'"), with up to WAIT seconds to
-# get ready, and the log level of AGENT_FLAGS (default -d, debug).
-# Sets AGENT_PID (the wrapper's pid: wrappers must exec the agent) and
-# AGENT_ADDR.
-start_agent_with() {
-    local name=$1 ini=$2 ready=$3 wait=$4 addr
-    shift 4
-    AGENT_PID=""
-    AGENT_ADDR=""
-    rm -f "$ready"
-    [ -x "$CERTSPOA_BIN" ] || { WHY="no agent binary at $CERTSPOA_BIN"; return 1; }
-    echo "=== start $(date +%T.%3N)" >>"$WORK/$name.log"
-    # shellcheck disable=SC2086
-    "$@" "$CERTSPOA_BIN" -f "$ini" ${AGENT_FLAGS--d} >>"$WORK/$name.log" 2>&1 &
-    AGENT_PID=$!
-    CHILD_PIDS+=("$AGENT_PID")
-    if ! wait_until "$wait" agent_ready "$ready" "$AGENT_PID"; then
-        if kill -0 "$AGENT_PID" 2>/dev/null; then
-            WHY="no $ready after $wait s; see $WORK/$name.log"
-        else
-            WHY="agent exited at start-up: $(tail -n 3 "$WORK/$name.log" | tr '\n' ' ')"
-        fi
-        return 1
-    fi
-    addr=$(head -n 1 "$ready")
-    case $addr in
-        unix:*) AGENT_ADDR="unix@${addr#unix:}" ;;
-        *) AGENT_ADDR=$addr ;;
-    esac
 }
 
 # py_checks - read spop.py / load.py output on stdin: CHECK lines are

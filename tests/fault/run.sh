@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # the V_* values are assigned by py_values (faultlib.sh) from the Python tools' output
 # run.sh - fault and abuse tests: the real certspoa process attacked with
 # broken, slow and excessive peers, killed under load, behind a HAProxy that
 # reloads under load, and watched for memory growth.
 #
 #   tests/fault/run.sh                    (or: make fault)
 #   HAPROXY="tests/versions/haproxy.sh 3.2" CERTSPOA_BIN=./certspoa-san tests/fault/run.sh
-#   FAULT_ONLY="abuse flood" tests/fault/run.sh     (cases: abuse flood fdex slow kill reload rss)
+#   ONLY="abuse flood" tests/fault/run.sh  (or FAULT_ONLY=)     (cases: abuse flood fdex slow kill reload rss)
 #   tests/fault/repro_buffered_stall.py               (reproducer of a known agent bug, see docs)
 #   FAULT_LONG_SECONDS=60                 length of the RSS run (default 60)
 #
@@ -23,7 +24,9 @@ set -u
 # unset, which must fail checks, not abort the suite before its summary.
 set +u
 
-FAULT_ONLY=${FAULT_ONLY:-abuse flood fdex slow kill reload rss}
+# FAULT_ONLY is the older name of ONLY (tests/lib/harness.sh).
+[ -n "${FAULT_ONLY:-}" ] && ONLY=$FAULT_ONLY
+only_parts abuse flood fdex slow kill reload rss
 FAULT_LONG_SECONDS=${FAULT_LONG_SECONDS:-60}
 declare -a HAP_OLD_PIDS=()
 T_START=$SECONDS
@@ -33,7 +36,7 @@ T_START=$SECONDS
 CASE_NAME=""
 CASE_T=0
 want() {
-    case " $FAULT_ONLY " in *" $1 "*) ;; *) return 1 ;; esac
+    part_wanted "$1" || return 1
     local v
     for v in "${!V_@}"; do unset "$v"; done
     case_done
@@ -251,7 +254,7 @@ if want reload; then
             sleep 2
             before=$(grep -c 'msg="hello: ' "$WORK/reload.log")
             reloads_ok=0
-            for i in 1 2 3 4 5; do
+            for _ in 1 2 3 4 5; do
                 reload_haproxy haproxy-reload && reloads_ok=$((reloads_ok + 1))
                 sleep 2
             done

@@ -31,80 +31,16 @@ import time
 
 # ------------------------------------------------------------------ codec
 
-HAPROXY_HELLO, HAPROXY_DISCON, NOTIFY, UNSET = 1, 2, 3, 0
-AGENT_HELLO, AGENT_DISCON, ACK = 101, 102, 103
-FIN, ABORT = 1, 2
-T_NULL, T_BOOL, T_INT32, T_UINT32, T_INT64, T_UINT64 = 0, 1, 2, 3, 4, 5
-T_IPV4, T_IPV6, T_STR, T_BIN = 6, 7, 8, 9
+# The codec itself is tests/lib/spopcodec.py, shared by every test that
+# speaks SPOP; this module adds the messages certspoa expects and a peer.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from spopcodec import (  # noqa: E402,F401  (re-exported: spop.X in the tools)
+    HAPROXY_HELLO, HAPROXY_DISCON, NOTIFY, UNSET, AGENT_HELLO, AGENT_DISCON, ACK,
+    FIN, ABORT, T_NULL, T_BOOL, T_INT32, T_UINT32, T_INT64, T_UINT64,
+    T_IPV4, T_IPV6, T_STR, T_BIN, varint, get_varint, s, sstr, typed, kv,
+    frame, frame_header, get_data)
+
 MESSAGE = b"check-client-cert"
-
-
-def varint(v):
-    """SPOP ("peers") varint of an unsigned 64-bit value."""
-    if v < 240:
-        return bytes([v])
-    out = bytearray([(v & 0xff) | 0xf0])
-    v = (v - 240) >> 4
-    while v >= 128:
-        out.append((v & 0xff) | 0x80)
-        v = (v - 128) >> 7
-    out.append(v)
-    return bytes(out)
-
-
-def get_varint(b, i):
-    if i >= len(b):
-        raise ValueError("varint past the end")
-    v = b[i]
-    i += 1
-    if v >= 240:
-        shift = 4
-        while True:
-            if i >= len(b):
-                raise ValueError("varint past the end")
-            c = b[i]
-            i += 1
-            v += c << shift
-            shift += 7
-            if c < 128:
-                break
-    return v, i
-
-
-def s(x):
-    return x.encode() if isinstance(x, str) else x
-
-
-def sstr(x):
-    """<varint length><bytes>"""
-    x = s(x)
-    return varint(len(x)) + x
-
-
-def typed(t, v=None):
-    """TYPED-DATA. t is a T_* type; v its value."""
-    if t == T_NULL:
-        return b"\x00"
-    if t == T_BOOL:
-        return b"\x11" if v else b"\x01"
-    if t in (T_INT32, T_INT64):
-        return bytes([t]) + varint(v & 0xffffffffffffffff)
-    if t in (T_UINT32, T_UINT64):
-        return bytes([t]) + varint(v)
-    if t == T_IPV4:
-        return b"\x06" + bytes(v)
-    if t in (T_STR, T_BIN):
-        return bytes([t]) + sstr(v)
-    raise ValueError(t)
-
-
-def kv(name, data):
-    return sstr(name) + data
-
-
-def frame(ftype, payload=b"", flags=FIN, sid=0, fid=0):
-    body = bytes([ftype]) + struct.pack(">I", flags) + varint(sid) + varint(fid) + payload
-    return struct.pack(">I", len(body)) + body
 
 
 def hello_payload(versions="2.0", max_frame=16380, caps="pipelining",
@@ -143,12 +79,7 @@ def cert_args(der, verify=0, present=True, extra=()):
 
 class Frame:
     def __init__(self, raw):
-        if len(raw) < 7:
-            raise ValueError("frame shorter than its header")
-        self.type = raw[0]
-        self.flags = struct.unpack(">I", raw[1:5])[0]
-        self.sid, i = get_varint(raw, 5)
-        self.fid, i = get_varint(raw, i)
+        self.type, self.flags, self.sid, self.fid, i = frame_header(raw)
         self.payload = raw[i:]
 
     def kvlist(self):
@@ -181,30 +112,6 @@ class Frame:
     def __repr__(self):
         return "frame(type %d flags %d sid %d fid %d len %d)" % (
             self.type, self.flags, self.sid, self.fid, len(self.payload))
-
-
-def get_data(b, i):
-    t = b[i] & 0x0f
-    fl = b[i] >> 4
-    i += 1
-    if t == T_NULL:
-        return None, i
-    if t == T_BOOL:
-        return bool(fl & 1), i
-    if t in (T_INT32, T_INT64):
-        v, i = get_varint(b, i)
-        return (v - (1 << 64) if v >= 1 << 63 else v), i
-    if t in (T_UINT32, T_UINT64):
-        return get_varint(b, i)
-    if t == T_IPV4:
-        return bytes(b[i:i + 4]), i + 4
-    if t == T_IPV6:
-        return bytes(b[i:i + 16]), i + 16
-    if t in (T_STR, T_BIN):
-        n, i = get_varint(b, i)
-        v = bytes(b[i:i + n])
-        return (v.decode(errors="replace") if t == T_STR else v), i + n
-    raise ValueError("reserved data type %d" % t)
 
 
 # ------------------------------------------------------------------ peer

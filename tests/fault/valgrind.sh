@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # the V_* values are assigned by py_values (faultlib.sh) from the Python tools' output
 # valgrind.sh - memcheck on the unit test runner and on the agent during a
 # short integration-style run (HAProxy traffic with every kind of client,
 # then the raw protocol abuse cases, then SIGTERM).
@@ -16,6 +17,7 @@ set -u
 set +u      # V_* values from the Python tools may be missing (see run.sh)
 
 UNIT_BIN=${UNIT_BIN:-$TOP/build/tests/unit/run-unit}
+# shellcheck disable=SC2054 # the commas are in one option's value
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
     --error-exitcode=99 --track-fds=no --num-callers=30)
 T_START=$SECONDS
@@ -108,7 +110,7 @@ if start_agent_with vg "$WORK/vg.ini" "$WORK/vg.ready" 60 \
     t0=$SECONDS
     rc=""
     kill -TERM "$pid"
-    for i in $(seq 1 600); do
+    for _ in $(seq 1 600); do
         alive "$pid" || break
         sleep 0.1
     done

@@ -22,6 +22,12 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRAMES = os.path.join(HERE, "..", "frames")
 CORPUS = os.path.join(HERE, "corpus")
+# The SPOP codec is tests/lib/spopcodec.py, shared by every test that speaks SPOP.
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import spopcodec  # noqa: E402
+from spopcodec import (  # noqa: E402
+    T_BIN, T_BOOL, T_INT64, T_NULL, T_STR, T_UINT32, frame, get_varint, kv,
+    sstr, typed, varint)
 
 
 def read_hex(name):
@@ -30,80 +36,31 @@ def read_hex(name):
     return bytes.fromhex("".join(text.split()))
 
 
-def varint(v):
-    if v < 240:
-        return bytes([v])
-    out = [(v & 0xFF) | 0xF0]
-    v = (v - 240) >> 4
-    while v >= 128:
-        out.append((v & 0xFF) | 0x80)
-        v = (v - 128) >> 7
-    out.append(v)
-    return bytes(out)
-
-
-def get_varint(b, i):
-    """(value, index after it) of the varint at b[i]."""
-    v = b[i]
-    i += 1
-    if v >= 240:
-        shift = 4
-        while True:
-            v += b[i] << shift
-            shift += 7
-            i += 1
-            if b[i - 1] < 128:
-                break
-    return v, i
-
-
-def sstr(b):
-    if isinstance(b, str):
-        b = b.encode()
-    return varint(len(b)) + b
-
-
-def frame(ftype, payload, flags=1, sid=0, fid=0):
-    body = bytes([ftype]) + flags.to_bytes(4, "big") + varint(sid) + varint(fid) + payload
-    return len(body).to_bytes(4, "big") + body
-
-
 def payload_of(fr):
     """Payload of a whole frame (length prefix included)."""
-    p = 9
-    for _ in range(2):
-        if fr[p] >= 240:
-            p += 1
-            while fr[p] >= 128:
-                p += 1
-        p += 1
-    return fr[p:]
+    return fr[4 + spopcodec.frame_header(fr[4:])[4]:]
 
 
 # typed data
-NULL = b"\x00"
-TRUE = b"\x11"
-FALSE = b"\x01"
+NULL = typed(T_NULL)
+TRUE = typed(T_BOOL, True)
+FALSE = typed(T_BOOL, False)
 
 
 def i64(v):
-    return b"\x04" + varint(v & 0xFFFFFFFFFFFFFFFF)
+    return typed(T_INT64, v)
 
 
 def u32(v):
-    return b"\x03" + varint(v)
+    return typed(T_UINT32, v)
 
 
 def s(v):
-    return b"\x08" + sstr(v)
+    return typed(T_STR, v)
 
 
 def binary(v):
-    return b"\x09" + sstr(v)
-
-
-def kv(name, data):
-    return sstr(name) + data
+    return typed(T_BIN, v)
 
 
 def message(name, args):

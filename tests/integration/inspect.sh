@@ -74,7 +74,7 @@ v6_full() {
     G+=("${T[@]}")
     for i in "${!G[@]}"; do
         g=${G[$i]}
-        G[$i]=$(printf '%X' "$((16#${g:-0}))")
+        G[i]=$(printf '%X' "$((16#${g:-0}))")
     done
     (IFS=:; printf '%s\n' "${G[*]}")
 }

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (ports, PIDs, results) that the scripts sourcing it read
 # lib.sh - helpers for the integration tests and the demo. Source it:
 #
 #   . tests/integration/lib.sh
@@ -15,6 +17,8 @@
 # agent binds port 0 and reports its port in its ready_file.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# check/fail/finish, the predicates and ONLY= (one harness for every suite)
+. "$TOP/tests/lib/harness.sh"
 EXAMPLE=$TOP/haproxy-examples/mtls-api
 SPOE_CONF=$TOP/spoe-conf/certspoa.conf
 
@@ -27,98 +31,10 @@ if [ ! -e "$CERTSPOA_BIN" ] && [ "$CERTSPOA_BIN" = ./certspoa ]; then
 fi
 case $CERTSPOA_BIN in /*) ;; *) CERTSPOA_BIN=$PWD/${CERTSPOA_BIN#./} ;; esac
 
-PASS=0
-FAIL=0
-WHY=""
 WORK=""
 PKI=""
 USED_PORTS=" "
 declare -a CHILD_PIDS=()
-
-# ---------------------------------------------------------------- reporting
-
-# check NAME COMMAND [ARGS...] - run COMMAND; count and print the result.
-# Predicates below set WHY to say what was wrong.
-check() {
-    local name=$1
-    shift
-    WHY=""
-    if "$@"; then
-        PASS=$((PASS + 1))
-        printf 'ok   %s\n' "$name"
-    else
-        FAIL=$((FAIL + 1))
-        printf 'FAIL %s\n' "$name"
-        [ -n "$WHY" ] && printf '       %s\n' "$WHY"
-    fi
-    return 0
-}
-
-# fail NAME WHY - count a failure that is not a check (setup went wrong).
-fail() {
-    FAIL=$((FAIL + 1))
-    printf 'FAIL %s\n' "$1"
-    [ -n "${2:-}" ] && printf '       %s\n' "$2"
-    return 0
-}
-
-note() { printf '# %s\n' "$*"; }
-
-# The one summary line, then the exit status.
-finish() {
-    local label=${1:-integration}
-    if [ "$FAIL" -gt 0 ] && [ -n "$WORK" ]; then
-        KEEP_OUT=1
-        note "logs and responses kept in $WORK"
-    fi
-    printf '%s: %d passed, %d failed\n' "$label" "$PASS" "$FAIL"
-    [ "$FAIL" -eq 0 ]
-}
-
-# Predicates for check. They print nothing and set WHY on failure.
-eq() {
-    [ "$1" = "$2" ] && return 0
-    WHY="got '$1', want '$2'"
-    return 1
-}
-ne() {
-    [ "$1" != "$2" ] && return 0
-    WHY="got '$1', which it must not be"
-    return 1
-}
-has() {       # has HAYSTACK NEEDLE  (fixed string)
-    case $1 in *"$2"*) return 0 ;; esac
-    WHY="'$(printf '%.300s' "$1")' does not contain '$2'"
-    return 1
-}
-hasnt() {
-    case $1 in *"$2"*) WHY="'$(printf '%.300s' "$1")' contains '$2'"; return 1 ;; esac
-    return 0
-}
-matches() {   # matches STRING ERE
-    [[ $1 =~ $2 ]] && return 0
-    WHY="'$(printf '%.300s' "$1")' does not match /$2/"
-    return 1
-}
-file_has() {  # file_has FILE NEEDLE
-    grep -qF -- "$2" "$1" 2>/dev/null && return 0
-    WHY="$1 does not contain '$2'"
-    return 1
-}
-file_hasnt() {
-    local hit
-    hit=$(grep -E -m1 -- "$2" "$1" 2>/dev/null) || return 0
-    WHY="$1 has: $hit"
-    return 1
-}
-
-file_hasnt_any() {  # file_hasnt_any ERE FILE...
-    local re=$1 hit
-    shift
-    hit=$(grep -E -m1 -H -- "$re" "$@" 2>/dev/null) || return 0
-    WHY="$hit"
-    return 1
-}
 
 # ---------------------------------------------------------------- work area
 
@@ -236,19 +152,29 @@ agent_ini() {
 # logs to $WORK/NAME.log, wait (5 s) for READY, and set AGENT_PID and
 # AGENT_ADDR (the first bound address, in HAProxy's syntax: "127.0.0.1:PORT"
 # or "unix@/path").
-start_agent() {
-    local name=$1 ini=$2 ready=$3 addr
+start_agent() { AGENT_FLAGS=-d start_agent_with "$1" "$2" "$3" 5; }
+
+# start_agent_with NAME INI READY WAIT [WRAPPER...] - like
+# start_agent, but the agent runs under WRAPPER (e.g. valgrind, or
+# "sh -c 'ulimit -n 64; exec \"\$0\" \"\$@\"'"), with up to WAIT seconds to
+# get ready, and the log level of AGENT_FLAGS (default -d, debug).
+# Sets AGENT_PID (the wrapper's pid: wrappers must exec the agent) and
+# AGENT_ADDR.
+start_agent_with() {
+    local name=$1 ini=$2 ready=$3 wait=$4 addr
+    shift 4
     AGENT_PID=""
     AGENT_ADDR=""
     rm -f "$ready"
     [ -x "$CERTSPOA_BIN" ] || { WHY="no agent binary at $CERTSPOA_BIN"; return 1; }
     echo "=== start $(date +%T.%3N)" >>"$WORK/$name.log"
-    "$CERTSPOA_BIN" -f "$ini" -d >>"$WORK/$name.log" 2>&1 &
+    # shellcheck disable=SC2086 # AGENT_FLAGS: options, split into words
+    "$@" "$CERTSPOA_BIN" -f "$ini" ${AGENT_FLAGS--d} >>"$WORK/$name.log" 2>&1 &
     AGENT_PID=$!
     CHILD_PIDS+=("$AGENT_PID")
-    if ! wait_until 5 agent_ready "$ready" "$AGENT_PID"; then
+    if ! wait_until "$wait" agent_ready "$ready" "$AGENT_PID"; then
         if kill -0 "$AGENT_PID" 2>/dev/null; then
-            WHY="no $ready after 5 s; see $WORK/$name.log"
+            WHY="no $ready after $wait s; see $WORK/$name.log"
         else
             WHY="agent exited at start-up: $(tail -n 3 "$WORK/$name.log" | tr '\n' ' ')"
         fi
@@ -259,7 +185,6 @@ start_agent() {
         unix:*) AGENT_ADDR="unix@${addr#unix:}" ;;
         *) AGENT_ADDR=$addr ;;
     esac
-    return 0
 }
 
 agent_ready() {
@@ -297,8 +222,9 @@ stop_agent() {
 # garbage-speaking agent). CLIENT_CA defaults to the test root CA.
 # Sets HAP_PID HTTPS_PORT APP_PORT STATS_PORT. Waits (10 s) until it listens.
 start_haproxy() {
-    local name=$1 agent_arg=$2 ca=${3:-$PKI/ca.pem} agent try
-    for try in 1 2 3; do
+    local name=$1 agent_arg=$2 ca=${3:-$PKI/ca.pem} agent
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
         free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
             { WHY="no free port"; return 1; }
         agent=$agent_arg
@@ -324,6 +250,42 @@ start_haproxy() {
     done
     WHY="haproxy did not start: $(grep -E 'ALERT|error' "$WORK/$name.log" | tail -n 3 | tr '\n' ' ')"
     return 1
+}
+
+# start_haproxy_env NAME "PORTVARS" ENVFUNC CFG... - HAProxy in the
+# foreground with the config files CFG..., logs in $WORK/NAME.log. A free
+# port goes in each variable named in PORTVARS, then ENVFUNC fills HAP_ENV
+# (VAR=VALUE items for env); waits (10 s) until every port listens. Retries
+# on other ports when one was taken meanwhile. Sets HAP_PID.
+start_haproxy_env() {
+    local name=$1 portvars=$2 envfn=$3 v files=()
+    shift 3
+    for v in "$@"; do files+=(-f "$v"); done
+    for _ in 1 2 3; do
+        for v in $portvars; do free_port "$v" || { WHY="no free port"; return 1; }; done
+        HAP_ENV=()
+        "$envfn"
+        echo "=== start $(date +%T.%3N) ${HAP_ENV[*]}" >>"$WORK/$name.log"
+        env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -db "${files[@]}" >>"$WORK/$name.log" 2>&1 &
+        HAP_PID=$!
+        CHILD_PIDS+=("$HAP_PID")
+        HAP_PORTS=""
+        for v in $portvars; do HAP_PORTS="$HAP_PORTS ${!v}"; done
+        if wait_until 10 hap_listening; then
+            return 0
+        fi
+        stop_pid "$HAP_PID"
+        grep -q "cannot bind\|Address already in use" "$WORK/$name.log" || break
+    done
+    WHY="haproxy did not start: $(grep -E 'ALERT|error' "$WORK/$name.log" | tail -n 3 | tr '\n' ' ')"
+    return 1
+}
+
+# hap_listening - HAProxy ($HAP_PID) runs and listens on every $HAP_PORTS.
+hap_listening() {
+    local p
+    kill -0 "$HAP_PID" 2>/dev/null || return 2
+    for p in $HAP_PORTS; do port_open "$p" || return 1; done
 }
 
 haproxy_up() {

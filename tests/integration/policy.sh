@@ -5,7 +5,7 @@
 #   HAPROXY=... CERTSPOA_BIN=./certspoa-san tests/integration/policy.sh
 #   POLICY_ONLY="explain e2e" tests/integration/policy.sh   (some parts only)
 #
-# Parts (POLICY_ONLY takes their names; default: all):
+# Parts (ONLY, or POLICY_ONLY, takes their names; default: all):
 #   explain  every case of the corpus (tests/integration/corpus.sh) through
 #            "certspoa explain": exact code, rule and exit status
 #   e2e      the same cases through HAProxy (haproxy-examples/mtls-api) +
@@ -42,7 +42,10 @@ if [ -x "$CERTSPOA_BIN" ] && cp "$CERTSPOA_BIN" "$WORK/certspoa"; then
 fi
 note "work:    $WORK"
 
-want() { [ -z "${POLICY_ONLY:-}" ] || [[ " $POLICY_ONLY " == *" $1 "* ]]; }
+# POLICY_ONLY is the older name of ONLY (tests/lib/harness.sh).
+[ -n "${POLICY_ONLY:-}" ] && ONLY=$POLICY_ONLY
+only_parts explain e2e routes keepalive trace output behind config
+want() { part_wanted "$1"; }
 
 # ------------------------------------------------------------ the corpus
 
@@ -125,6 +128,7 @@ get() {
     for h in localhost a.example b.example api.example; do
         r+=(--resolve "$h:$port:127.0.0.1")
     done
+    # shellcheck disable=SC2086 # CURL may carry arguments
     STATUS=$(env "${CURL_ENV[@]}" $CURL -s --max-time 10 -o "$WORK/resp/$tag.body" -D "$WORK/resp/$tag.hdrs" \
         -w '%{http_code}' --cacert "$CORPUS/ca.pem" "${r[@]}" "$@" "$url")
     BODY=$(cat "$WORK/resp/$tag.body" 2>/dev/null)
@@ -196,39 +200,8 @@ routed() {
 
 # ------------------------------------------------------------ HAProxy
 
-# start_hap NAME PORTVARS ENVFUNC CFG... - HAProxy in the foreground with
-# the config files CFG..., logs in $WORK/NAME.log. A free port is put in
-# each variable named in PORTVARS, then ENVFUNC fills HAP_ENV (VAR=VALUE
-# items for env); waits (10 s) until every port listens. Sets HAP_PID.
-start_hap() {
-    local name=$1 portvars=$2 envfn=$3 try v files=()
-    shift 3
-    for v in "$@"; do files+=(-f "$v"); done
-    for try in 1 2 3; do
-        for v in $portvars; do free_port "$v" || { WHY="no free port"; return 1; }; done
-        HAP_ENV=()
-        "$envfn"
-        echo "=== start $(date +%T.%3N) ${HAP_ENV[*]}" >>"$WORK/$name.log"
-        env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -db "${files[@]}" >>"$WORK/$name.log" 2>&1 &
-        HAP_PID=$!
-        CHILD_PIDS+=("$HAP_PID")
-        HAP_PORTS=""
-        for v in $portvars; do HAP_PORTS="$HAP_PORTS ${!v}"; done
-        if wait_until 10 hap_listening; then
-            return 0
-        fi
-        stop_pid "$HAP_PID"
-        grep -q "cannot bind\|Address already in use" "$WORK/$name.log" || break
-    done
-    WHY="haproxy did not start: $(grep -E 'ALERT|error' "$WORK/$name.log" | tail -n 3 | tr '\n' ' ')"
-    return 1
-}
-
-hap_listening() {
-    local p
-    kill -0 "$HAP_PID" 2>/dev/null || return 2
-    for p in $HAP_PORTS; do port_open "$p" || return 1; done
-}
+# start_hap NAME "PORTVARS" ENVFUNC CFG... - start_haproxy_env (lib.sh)
+start_hap() { start_haproxy_env "$@"; }
 
 config_ok() {
     local out
@@ -635,9 +608,9 @@ if want routes && [ "$E2E_UP" = 1 ]; then
         check "path $p -> route admin (allow_spiffe)" allowed allow_spiffe id.crt
         check "... route admin, policy r_admin" routed admin r_admin
         if [ "$p" = /ADMIN/users ]; then
-            want=/ADMIN/users?q=1      # case is compared without, not changed
+            want="/ADMIN/users?q=1"     # case is compared without, not changed
         else
-            want=/admin/users?q=1
+            want="/admin/users?q=1"
         fi
         check "... the application got $want" eq "$(hdr X-Test-App-Url)" "$want"
     done
@@ -1056,7 +1029,7 @@ INI
     hc=$(env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -c -f "$BEHIND/haproxy.cfg" 2>&1)
     check "haproxy -c accepts haproxy-examples/behind-proxy/haproxy.cfg" eq "$?" 0
     check "haproxy -c: no warnings or alerts" eq "$(printf '%s\n' "$hc" | grep -cE 'WARNING|ALERT')" 0
-    [ -z "$(printf '%s\n' "$hc" | grep -E 'WARNING|ALERT')" ] || note "$hc"
+    if printf '%s\n' "$hc" | grep -qE 'WARNING|ALERT'; then note "$hc"; fi
 
     B_CFG=$WORK/behind-proxy-test.cfg
     test_cfg "$BEHIND/haproxy.cfg" "$B_CFG"
@@ -1237,6 +1210,7 @@ INI
             g0=$(b_generations)
             sed -i "s|^format = .*|format = $1|" "$B_INI"
             kill -HUP "$B_AGENT_PID"
+            # shellcheck disable=SC2317 # called through wait_until
             b_reloaded() { [ "$(b_generations)" -gt "$g0" ]; }
             wait_until 5 b_reloaded
         }

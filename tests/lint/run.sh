@@ -3,7 +3,7 @@
 # proof on a real HAProxy that every trap the linter reports is real.
 #
 #   CERTSPOA_BIN=./certspoa tests/lint/run.sh      (or: make lint)
-#   LINT_ONLY="fixtures examples proofs"           run only some parts
+#   ONLY="fixtures examples proofs" (or LINT_ONLY=)           run only some parts
 #
 # 1. fixtures: tests/lint/fixtures/NAME.cfg linted, output compared byte for
 #    byte with NAME.expected (--haproxy-version any) and NAME.vX.Y.expected
@@ -24,7 +24,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 
 FX_SRC=$TOP/tests/lint/fixtures
-ONLY=${LINT_ONLY:-fixtures examples proofs}
+# LINT_ONLY is the older name of ONLY (tests/lib/harness.sh).
+[ -n "${LINT_ONLY:-}" ] && ONLY=$LINT_ONLY
+only_parts fixtures examples proofs
 HAP26=${HAPROXY:-haproxy}
 HAP32="$TOP/tests/versions/haproxy.sh 3.2"
 HAP30="$TOP/tests/versions/haproxy.sh 3.0"
@@ -57,7 +59,7 @@ $(diff <(printf '%s\n' "$out") "$FX/$exp" | sed 's/^/       /')"
     [ "$rc" -eq "$want" ] || { WHY="exit $rc, want $want"; return 1; }
 }
 
-if [[ " $ONLY " == *" fixtures "* ]]; then
+if part_wanted fixtures; then
     note "fixtures: each rule's failing and passing configuration, exact output"
     for exp in "$FX"/*.expected; do
         exp=${exp##*/}
@@ -116,7 +118,7 @@ lint_clean() {
     done
 }
 
-if [[ " $ONLY " == *" examples "* ]]; then
+if part_wanted examples; then
     note "examples: every shipped configuration lints clean (2.6, 3.0, 3.2, any)"
     for cfg in haproxy-examples/*/haproxy.cfg; do
         check "$cfg lints clean" lint_clean "$TOP" "$cfg"
@@ -180,17 +182,18 @@ EOF
 # fixture directory on fresh ports; the agent address is $AGENT_ADDR (a
 # port nobody listens on when the agent is not running).
 fx_start() {
-    local name=$1 cfg=$2 hap=$3 try
+    local name=$1 cfg=$2 hap=$3
     shift 3
     local -a cmd
     read -r -a cmd <<<"$hap"
-    for try in 1 2 3; do
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
         free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT && free_port HTTP_PORT ||
             { WHY="no free port"; return 1; }
         echo "=== start $(date +%T.%3N) $cfg https=$HTTPS_PORT agent=$AGENT_ADDR" >>"$WORK/$name.log"
-        (cd "$FX" && env LINT_HTTPS_BIND=127.0.0.1:$HTTPS_PORT LINT_APP_BIND=127.0.0.1:$APP_PORT \
-            LINT_HTTP_BIND=127.0.0.1:$HTTP_PORT \
-            LINT_STATS=ipv4@127.0.0.1:$STATS_PORT LINT_AGENT_ADDR=$AGENT_ADDR "$@" \
+        (cd "$FX" && env "LINT_HTTPS_BIND=127.0.0.1:$HTTPS_PORT" "LINT_APP_BIND=127.0.0.1:$APP_PORT" \
+            "LINT_HTTP_BIND=127.0.0.1:$HTTP_PORT" \
+            "LINT_STATS=ipv4@127.0.0.1:$STATS_PORT" "LINT_AGENT_ADDR=$AGENT_ADDR" "$@" \
             "${cmd[@]}" -db -f "$cfg" >>"$WORK/$name.log" 2>&1) &
         HAP_PID=$!
         CHILD_PIDS+=("$HAP_PID")
@@ -206,6 +209,7 @@ fx_start() {
 hap_check() {
     local -a cmd
     read -r -a cmd <<<"$1"
+    # shellcheck disable=SC2034 # the callers read HC_OUT
     HC_OUT=$(cd "$FX" && env LINT_HTTPS_BIND=127.0.0.1:1 LINT_APP_BIND=127.0.0.1:2 \
         LINT_STATS=ipv4@127.0.0.1:3 LINT_AGENT_ADDR=127.0.0.1:4 "${cmd[@]}" -c -f "$2" 2>&1)
     HC_RC=$?
@@ -262,7 +266,7 @@ two_on_one_conn() {
         tr -d '\r' | awk '/^HTTP\/1.1 / { printf "%s%s", sep, $2; sep = " " }'
 }
 
-if [[ " $ONLY " == *" proofs "* ]] && command -v "${HAP26%% *}" >/dev/null; then
+if part_wanted proofs && command -v "${HAP26%% *}" >/dev/null; then
     note "proofs (HAProxy 2.6): each trap, next to the passing fixture"
 
     # fail-open: agent down; "deny if verdict deny" lets the client through

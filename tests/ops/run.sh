@@ -96,6 +96,7 @@ ALLOWED_SUBJECT="CN=allowed client,O=certspoa test"
     head -c 16000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' | fold -w 64
     echo
 } >"$WORK/list-b.txt"
+# shellcheck disable=SC2034 # read by the eval'd check s below
 LIST_B_COUNT=$(grep -cE '^[0-9a-fA-F:]{40,}' "$WORK/list-b.txt")
 { cat "$WORK/list-a.txt"; echo "this is not a thumbprint"; } >"$WORK/list-bad.txt"
 echo "not a certificate" >"$WORK/bad-ca.pem"
@@ -324,6 +325,7 @@ if [ "$PROM_OK" = 1 ]; then
     rules_ok() { ops rules-health "$PROM_URL" "$ALERT_RULES" >"$WORK/rules-health.out"; }
     check "alerts: Prometheus loaded all $ALERT_RULES rules and evaluates them without error" \
         wait_until 10 rules_ok
+    # shellcheck disable=SC2034 # read by the eval'd check below
     firing=$($CURL -s "$PROM_URL/api/v1/alerts" | "$PY" -c '
 import json, sys
 print(",".join(sorted({a["labels"]["alertname"] for a in json.load(sys.stdin)["data"]["alerts"]})) or "none")')
@@ -616,7 +618,7 @@ check "certspoa -c accepts the $BIG_LINES-entry list ($((t3 - t2)) ms)" eq "$rc"
 rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")
 start_load big
 sleep 1.5
-read -r g f r <<<"$(gen_fail)"
+read -r g f _ <<<"$(gen_fail)"
 mv "$WORK/big.ini" "$WORK/agent.ini"
 t_sig=$(now_ms)
 kill -HUP "$AGENT"

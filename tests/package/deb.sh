@@ -115,6 +115,7 @@ check "debian/certspoa.service = the example unit (sandboxing included) but for 
 # ---------------------------------------------------------------- 2. root
 t=$(date +%s)
 CACHED=$(CERTSPOA_ROOTS=${CERTSPOA_ROOTS:-/var/cache/certspoa/roots} "$TOP/tests/versions/mkroot.sh" bookworm 2>"$WORK/mkroot.log")
+# shellcheck disable=SC2015 # C runs when A or B fails, as meant
 [ -n "$CACHED" ] && [ -f "$CACHED/.certspoa-root" ] ||
     { fail "deb: Debian 12 root (tests/versions/mkroot.sh bookworm)" "$(tail -n 3 "$WORK/mkroot.log")"; finish deb; exit 1; }
 cp -a "$CACHED" "$ROOT"
@@ -168,6 +169,7 @@ check "the shipped config: require_cert = yes" eval 'grep -qx "require_cert = ye
 check "the shipped config has no list (no active thumbprints/allow_/deny_ key)" \
     eval '! grep -E "^(thumbprints|allow_|deny_)" "$INI"'
 check "no logrotate file (the agent logs to the journal)" eval '[ ! -e "$ROOT/etc/logrotate.d/certspoa" ]'
+# shellcheck disable=SC2034 # read by the eval'd check below
 user=$(in_root getent passwd certspoa)
 check "postinst made the system user certspoa (uid < 1000, nologin, no home)" \
     eval 'IFS=: read -r n x uid gid g home sh <<<"$user"; [ "$uid" -lt 1000 ] && [ "$sh" = /usr/sbin/nologin ] && [ "$home" = /nonexistent ] && [ ! -e "$ROOT/nonexistent" ]' 
@@ -238,6 +240,7 @@ check "the agent runs as certspoa (its uid in the root's passwd)" \
     eq "$(stat -c %u "/proc/$(agent_pid)")" "$(in_root id -u certspoa)"
 
 # README.Debian-haproxy, step 1 and 2, as an administrator would do them.
+# shellcheck disable=SC2015 # C runs when A or B fails, as meant
 free_port HTTPS_PORT && free_port APP_PORT || { fail "deb: no free port"; finish deb; exit 1; }
 python3 "$TOP/tests/package/echo_app.py" "$WORK/app.port" >"$WORK/app.log" 2>&1 &
 CHILD_PIDS+=($!)
@@ -259,15 +262,15 @@ printf '%s\n' "$step" >>"$ROOT/etc/default/haproxy"
 mkdir -p "$ROOT/run/haproxy"   # systemd-tmpfiles' job at boot (haproxy's tmpfiles.d)
 # haproxy.service's ExecReload check and ExecStart, with its Environment= and
 # EnvironmentFile=/etc/default/haproxy.
-HAP_ENV='CONFIG=/etc/haproxy/haproxy.cfg; PIDFILE=/run/haproxy.pid; EXTRAOPTS="-S /run/haproxy-master.sock"; . /etc/default/haproxy'
+HAP_SVC_ENV='CONFIG=/etc/haproxy/haproxy.cfg; PIDFILE=/run/haproxy.pid; EXTRAOPTS="-S /run/haproxy-master.sock"; . /etc/default/haproxy'
 check "haproxy.service's reload check (haproxy -c with the include) passes" \
-    eval 'in_root sh -c "$HAP_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -c \$EXTRAOPTS" >"$WORK/hap-c.log" 2>&1 || { WHY=$(tail -n 5 "$WORK/hap-c.log" | tr "\n" " "); false; }'
+    eval 'in_root sh -c "$HAP_SVC_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -c \$EXTRAOPTS" >"$WORK/hap-c.log" 2>&1 || { WHY=$(tail -n 5 "$WORK/hap-c.log" | tr "\n" " "); false; }'
 unshare -m --propagation private -- sh -eu -c '
     r=$1; shift
     mount -t proc proc "$r/proc"
     mount --bind /dev/null "$r/dev/null"
     exec chroot "$r" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "$1"
-' haproxy "$ROOT" "$HAP_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -p \$PIDFILE \$EXTRAOPTS" \
+' haproxy "$ROOT" "$HAP_SVC_ENV; exec /usr/sbin/haproxy -Ws -f \$CONFIG -p \$PIDFILE \$EXTRAOPTS" \
     >>"$WORK/haproxy.log" 2>&1 &
 HAP_PID=$!
 CHILD_PIDS+=("$HAP_PID")

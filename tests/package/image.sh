@@ -80,6 +80,7 @@ nothing_of() { # nothing_of CMD... - none of these programs is in the runtime im
         'for c in "$@"; do command -v "$c"; done; ls /usr/include/openssl /usr/include/ev.h 2>/dev/null; true' \
         sh "$@")
     [ -z "$found" ] && return 0
+    # shellcheck disable=SC2086,SC2116 # echo joins the words on one line
     WHY="found: $(echo $found)"
     return 1
 }
@@ -90,6 +91,7 @@ no_dev_pkgs() {
     p=$(run_in --entrypoint /bin/sh "$CERTSPOA_IMAGE" -c \
         "dpkg-query -W -f '\${Package}\n' | grep -E '^(gcc(-[0-9]+)?|cpp(-[0-9]+)?|g\\+\\+.*|clang.*|binutils.*|make|.*-dev)\$' || true")
     [ -z "$p" ] && return 0
+    # shellcheck disable=SC2086,SC2116 # echo joins the words on one line
     WHY="packages: $(echo $p)"
     return 1
 }
@@ -108,6 +110,7 @@ check "without a mounted config: the message names /etc/certspoa/certspoa.ini" \
 
 # ---------------------------------------------------------------- run
 make_pki || { fail "image: test PKI" "$(tail -n 3 "$WORK/pki.log")"; finish image; exit 1; }
+# shellcheck disable=SC2015 # C runs when A or B fails, as meant
 free_port SPOP_PORT && free_port STATS_PORT || { fail "image: no free port"; finish image; exit 1; }
 CONF=$WORK/conf
 mkdir -p "$CONF"

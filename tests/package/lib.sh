@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - helpers for the package tests (image.sh, pod.sh, deb.sh). Source it
 # after tests/integration/lib.sh (check, note, finish, eq, PASS/FAIL):
 #

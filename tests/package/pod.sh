@@ -258,7 +258,7 @@ restarts=$(pm inspect "$AGENT" -f '{{.RestartCount}}')
 apid=$(pm inspect "$AGENT" -f '{{.State.Pid}}')
 kill -KILL "$apid"
 : >"$WORK/crash.codes"
-for i in $(seq 1 20); do
+for _ in $(seq 1 20); do
     printf 'allowed %s\n' "$(http_code --cacert "$PKI/ca.pem" --resolve localhost:8443:127.0.0.1 \
         --cert "$PKI/allowed.crt" --key "$PKI/allowed.key" https://localhost:8443/api/ping)" >>"$WORK/crash.codes"
     printf 'notlisted %s\n' "$(http_code --cacert "$PKI/ca.pem" --resolve localhost:8443:127.0.0.1 \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154,SC2153 # NAME_PORT and the *_PORT variables are set by printf -v (start_api, free_port)
 # tests/probe/run.sh - `certspoa probe` against real HAProxy and the real
 # agent, one misconfiguration at a time, each with its exact diagnosis
 # sentence and exit status (docs/PROBE.md):
@@ -106,14 +107,15 @@ start_hap() {
 # <NAME>_PORT (TLS), <NAME>_STATS, and waits until its agent is UP.
 start_api() {
     local name=$1 cfg=$2 agent=$3 ca=$4 https app stats
+    # shellcheck disable=SC2015 # C runs when A or B fails, as meant
     free_port https && free_port app && free_port stats || { WHY="no free port"; return 1; }
     printf -v "${name}_PORT" '%s' "$https"
     printf -v "${name}_STATS" '%s' "$stats"
     start_hap "$name" "$cfg" https app stats -- \
-        CERTSPOA_HTTPS_BIND=127.0.0.1:$https CERTSPOA_APP_BIND=127.0.0.1:$app \
-        CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$stats CERTSPOA_AGENT_ADDR=$agent \
-        CERTSPOA_SERVER_PEM=$PKI/server.pem CERTSPOA_CLIENT_CA=$ca \
-        CERTSPOA_SPOE_CONF=$SPOE_CONF || return 1
+        "CERTSPOA_HTTPS_BIND=127.0.0.1:$https" "CERTSPOA_APP_BIND=127.0.0.1:$app" \
+        "CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$stats" "CERTSPOA_AGENT_ADDR=$agent" \
+        "CERTSPOA_SERVER_PEM=$PKI/server.pem" "CERTSPOA_CLIENT_CA=$ca" \
+        "CERTSPOA_SPOE_CONF=$SPOE_CONF" || return 1
     STATS_PORT=$stats
     wait_until 10 agent_is UP
 }
@@ -133,6 +135,7 @@ url() { printf 'https://localhost:%s/api/ping' "$1"; }
 { cat "$PKI/allowed.sha256"; cat "$PKI/chained.sha256"; } >"$WORK/allowed.txt"
 
 # agent "both": mtls-api's certspoa.ini (verify = both, thumbprint list)
+# shellcheck disable=SC2015 # C runs when A or B fails, as meant
 agent_ini "$WORK/both.ini" 127.0.0.1:0 "$WORK/both.ready" both "$PKI/ca.pem" "$WORK/allowed.txt" &&
     with_secret "$WORK/both.ini" || fail "both.ini"
 start_agent both "$WORK/both.ini" "$WORK/both.ready" || { fail "agent both" "$WHY"; finish probe; exit 1; }
@@ -140,6 +143,7 @@ BOTH_PID=$AGENT_PID
 BOTH_ADDR=$AGENT_ADDR
 
 # agent "agentonly": the same with verify = agent (certspoa's own ca_file)
+# shellcheck disable=SC2015 # C runs when A or B fails, as meant
 agent_ini "$WORK/agentonly.ini" 127.0.0.1:0 "$WORK/agentonly.ready" agent "$PKI/ca.pem" "$WORK/allowed.txt" &&
     with_secret "$WORK/agentonly.ini" || fail "agentonly.ini"
 start_agent agentonly "$WORK/agentonly.ini" "$WORK/agentonly.ready" || fail "agent agentonly" "$WHY"
@@ -163,8 +167,8 @@ start_api cafileboth "$CFG" "$BOTH_ADDR" "$PKI/untrusted-ca.pem" || fail "haprox
 # the front proxy that asks for the certificate and drops it
 free_port FRONT_PORT
 start_hap front "$PROBE_DIR/front-drop.cfg" FRONT_PORT -- \
-    PROBE_FRONT_BIND=127.0.0.1:$FRONT_PORT PROBE_SERVER_PEM=$PKI/server.pem \
-    PROBE_CLIENT_CA=$PKI/ca.pem PROBE_INNER_ADDR=127.0.0.1:$api_PORT || fail "haproxy front" "$WHY"
+    "PROBE_FRONT_BIND=127.0.0.1:$FRONT_PORT" "PROBE_SERVER_PEM=$PKI/server.pem" \
+    "PROBE_CLIENT_CA=$PKI/ca.pem" "PROBE_INNER_ADDR=127.0.0.1:$api_PORT" || fail "haproxy front" "$WHY"
 
 # haproxy-examples/behind-proxy: its edge forwards RFC 9440 to its gateway
 sed -e "s|^listen = .*|listen = 127.0.0.1:0|" \
@@ -178,10 +182,10 @@ start_agent fwd "$WORK/fwd.ini" "$WORK/fwd.ready" || fail "agent fwd" "$WHY"
 FWD_ADDR=$AGENT_ADDR
 free_port EDGE_PORT && free_port GW_PORT && free_port BAPP_PORT && free_port BSTATS_PORT
 start_hap behind "$BEHIND/haproxy.cfg" EDGE_PORT GW_PORT -- \
-    BEHIND_EDGE_BIND=127.0.0.1:$EDGE_PORT BEHIND_SERVER_PEM=$PKI/server.pem \
-    BEHIND_CLIENT_CA=$PKI/ca.pem BEHIND_GATEWAY_BIND=127.0.0.1:$GW_PORT \
-    BEHIND_SPOE_CONF=$TOP/spoe-conf/certspoa-forwarded.conf BEHIND_AGENT_ADDR=$FWD_ADDR \
-    BEHIND_APP_BIND=127.0.0.1:$BAPP_PORT BEHIND_STATS_SOCKET=ipv4@127.0.0.1:$BSTATS_PORT ||
+    "BEHIND_EDGE_BIND=127.0.0.1:$EDGE_PORT" "BEHIND_SERVER_PEM=$PKI/server.pem" \
+    "BEHIND_CLIENT_CA=$PKI/ca.pem" "BEHIND_GATEWAY_BIND=127.0.0.1:$GW_PORT" \
+    "BEHIND_SPOE_CONF=$TOP/spoe-conf/certspoa-forwarded.conf" "BEHIND_AGENT_ADDR=$FWD_ADDR" \
+    "BEHIND_APP_BIND=127.0.0.1:$BAPP_PORT" "BEHIND_STATS_SOCKET=ipv4@127.0.0.1:$BSTATS_PORT" ||
     fail "haproxy behind" "$WHY"
 STATS_PORT=$BSTATS_PORT
 wait_until 10 agent_is UP || fail "behind: agent UP" "$WHY"
@@ -189,8 +193,8 @@ wait_until 10 agent_is UP || fail "behind: agent UP" "$WHY"
 # a front that does not ask, plain HTTP to that gateway, no header
 free_port PFRONT_PORT
 start_hap pfront "$PROBE_DIR/front-plain.cfg" PFRONT_PORT -- \
-    PROBE_FRONT_BIND=127.0.0.1:$PFRONT_PORT PROBE_SERVER_PEM=$PKI/server.pem \
-    PROBE_INNER_ADDR=127.0.0.1:$GW_PORT || fail "haproxy pfront" "$WHY"
+    "PROBE_FRONT_BIND=127.0.0.1:$PFRONT_PORT" "PROBE_SERVER_PEM=$PKI/server.pem" \
+    "PROBE_INNER_ADDR=127.0.0.1:$GW_PORT" || fail "haproxy pfront" "$WHY"
 
 P=$PKI
 CA=(--ca "$P/ca.pem")

@@ -271,6 +271,7 @@ burst_log_ok() {
             if (v " " sha != want) { bad++; if (bad <= 2) printf "[%s: %s %s] ", tag, v, sha }
         }
         END { printf "%d %d\n", n, bad }' "$log")
+    # shellcheck disable=SC2086 # split the fields on purpose
     set -- $out
     [ "${2:-x}" = 0 ] && [ "$1" -eq $((4 * BURST)) ] && return 0
     WHY="log lines: $out"
@@ -571,6 +572,7 @@ note "reload traffic: $TOTAL requests: $RESULTS"
 # exactly that kind of failure.
 NOT200=$(cat "$WORK"/resp/reload-* | awk '$1 != "200" && $1 != "000"' | wc -l)
 NOANSWER=$(cat "$WORK"/resp/reload-* | awk '$1 == "000"' | wc -l)
+# shellcheck disable=SC2034 # read by the eval'd check below
 NOANSWER_OTHER=$(cat "$WORK"/resp/reload-* | awk '$1 == "000" && $2 != 35 && $2 != 56' | wc -l)
 note "reload traffic: $NOANSWER requests reset before any HTTP answer (listener handover of a -sf reload)"
 check "reload traffic: $TOTAL requests, every answer an allow (200) - zero failed decisions" eq "$NOT200" 0

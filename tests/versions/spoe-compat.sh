@@ -21,13 +21,10 @@ REPO=$(cd "$HERE/../.." && pwd -P)
 HA=$HERE/haproxy.sh
 PROBE=$HERE/spop_probe.py
 VERSIONS=${*:-2.6 3.0 3.2}
-PASS=0 FAIL=0
-ok()  { PASS=$((PASS + 1)); printf 'ok   %s\n' "$*"; }
-bad() { FAIL=$((FAIL + 1)); printf 'FAIL %s\n' "$*"; }
-expect() { # expect DESC CONDITION...
-    local d=$1; shift
-    if "$@"; then ok "$d"; else bad "$d"; fi
-}
+. "$REPO/tests/lib/harness.sh"
+ok()  { check "$*" true; }
+bad() { check "$*" false; }
+expect() { check "$@"; } # expect DESC CONDITION...
 
 mkdir -p "$REPO/tests/out"
 W=$(mktemp -d "$REPO/tests/out/spoe-compat.XXXXXX")
@@ -283,5 +280,4 @@ for v in $VERSIONS; do
     echo "    ($v took $(( $(date +%s) - t0 )) s)"
 done
 
-echo "spoe-compat: $PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+finish spoe-compat

@@ -22,14 +22,15 @@ import sys
 import threading
 import time
 
-HAPROXY_HELLO, HAPROXY_DISCONNECT, NOTIFY = 1, 2, 3
-AGENT_HELLO, AGENT_DISCONNECT, ACK = 101, 102, 103
-FRAME_NAMES = {0: "UNSET", 1: "HAPROXY-HELLO", 2: "HAPROXY-DISCONNECT",
-               3: "NOTIFY", 101: "AGENT-HELLO", 102: "AGENT-DISCONNECT",
-               103: "ACK"}
-TYPE_NAMES = ["null", "bool", "int32", "uint32", "int64", "uint64", "ipv4",
-              "ipv6", "string", "binary"]
-FIN, ABORT = 1, 2
+# The codec is tests/lib/spopcodec.py, shared by every test that speaks SPOP.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from spopcodec import (  # noqa: E402
+    ACK, AGENT_HELLO, FIN, FRAME_NAMES, HAPROXY_HELLO, NOTIFY, T_STR, T_UINT32,
+    TYPE_NAMES, get_sstr, get_varint, kv, set_var, typed)
+from spopcodec import ABORT  # noqa: E402,F401
+from spopcodec import AGENT_DISCON as AGENT_DISCONNECT  # noqa: E402
+from spopcodec import HAPROXY_DISCON as HAPROXY_DISCONNECT  # noqa: E402
+import spopcodec  # noqa: E402
 
 LOCK = threading.Lock()
 OUT = sys.stdout
@@ -43,43 +44,9 @@ def emit(**ev):
         OUT.flush()
 
 
-def enc_varint(v):
-    if v < 240:
-        return bytes([v])
-    out = bytearray([(v & 0xff) | 0xf0])
-    v = (v - 240) >> 4
-    while v >= 128:
-        out.append((v & 0xff) | 0x80)
-        v = (v - 128) >> 7
-    out.append(v)
-    return bytes(out)
-
-
-def dec_varint(b, i):
-    if i >= len(b):
-        raise ValueError("varint: end of buffer")
-    v = b[i]
-    i += 1
-    if v < 240:
-        return v, i
-    shift = 4
-    for _ in range(9):
-        if i >= len(b):
-            raise ValueError("varint: end of buffer")
-        c = b[i]
-        i += 1
-        v += c << shift
-        shift += 7
-        if c < 128:
-            return v, i
-    raise ValueError("varint: too long")
-
-
-def dec_str(b, i):
-    n, i = dec_varint(b, i)
-    if i + n > len(b):
-        raise ValueError("string past end")
-    return b[i:i + n], i + n
+# names this tool and spop_relay.py use
+dec_varint = get_varint
+dec_str = get_sstr
 
 
 def dec_typed(b, i):
@@ -131,28 +98,16 @@ def dec_messages(b):
     return msgs
 
 
-def typed_str(s):
-    s = s.encode()
-    return bytes([8]) + enc_varint(len(s)) + s
+def typed_str(v):
+    return typed(T_STR, v)
 
 
 def typed_uint32(v):
-    return bytes([3]) + enc_varint(v)
-
-
-def kv(name, typed):
-    n = name.encode()
-    return enc_varint(len(n)) + n + typed
+    return typed(T_UINT32, v)
 
 
 def frame(ftype, flags, sid, fid, payload):
-    body = bytes([ftype]) + struct.pack(">I", flags) + enc_varint(sid) + enc_varint(fid) + payload
-    return struct.pack(">I", len(body)) + body
-
-
-def set_var(scope, name, typed):
-    n = name.encode()
-    return bytes([1, 3, scope]) + enc_varint(len(n)) + n + typed
+    return spopcodec.frame(ftype, payload, flags, sid, fid)
 
 
 class Conn:

@@ -38,10 +38,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from spop_probe import dec_kvlist, dec_messages, dec_varint  # noqa: E402
-
-HAPROXY_HELLO, HAPROXY_DISCONNECT, NOTIFY = 1, 2, 3
-AGENT_DISCONNECT, ACK = 102, 103
+from spop_probe import (  # noqa: E402  (spop_probe.py: on tests/lib/spopcodec.py)
+    ACK, AGENT_DISCONNECT, HAPROXY_DISCONNECT, HAPROXY_HELLO, NOTIFY,
+    dec_kvlist, dec_messages, dec_varint)
 
 STATS = {"conns": 0, "open": 0, "hellos": 0, "healthchecks": 0, "notify": 0,
          "ack": 0, "unmatched_acks": 0, "max_inflight": 0,

@@ -10,7 +10,7 @@
 # 10m). Here idle_timeout = 5s. Exit 1 if it is back.
 set -u
 V=${1:-3.2}
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../.." || exit 1
 HAPROXY="tests/versions/haproxy.sh $V"
 . tests/integration/lib.sh
 workdir repro-idle

@@ -11,7 +11,7 @@
 # "200/ 200/ 200/"; verify = haproxy was not affected. Exit 1 if it is back.
 set -u
 V=${1:-3.2} VERIFY=${2:-both}
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../.." || exit 1
 HAPROXY="tests/versions/haproxy.sh $V"
 . tests/integration/lib.sh
 workdir repro-resumption
