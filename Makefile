@@ -105,6 +105,15 @@ policy: $(BIN) ## policy engine end to end, ~1.5 min (ONLY="explain routes ...")
 
 .PHONY: policy
 
+# Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
+# tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
+# built and run through its stages; one line per mutant, then
+# "mutation: N killed, N survived". MUTANTS=id,id (or 'cidr-*') for a subset.
+mutate: ## mutation testing of the decision path (MUTANTS=id,id or 'rules-*')
+	MUTANTS='$(MUTANTS)' tests/mutation/mutate.py
+
+.PHONY: mutate
+
 demo: $(BIN) ## build, then show allow/deny decisions on a throw-away PKI
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 

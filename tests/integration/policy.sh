@@ -1282,9 +1282,20 @@ INI
 
         check "gateway log carries verdict/code/rule" file_has "$WORK/haproxy-behind.log" \
             "certspoa=deny/forwarded_untrusted/forwarded"
-        stop_pid "$HAP_PID"
         stop_agent "$B_AGENT_PID"
         check "behind-proxy agent exits 0 on SIGTERM" eq "$AGENT_RC" 0
+        # fail closed: with no agent, no verdict, so nothing passes the
+        # gateway (tests/mutation: hap-behind-503-fail-open)
+        gateway_unavailable() {
+            [ "$STATUS" = 503 ] || { WHY="got $(describe), want 503 agent_unavailable"; return 1; }
+            [ "$(hdr X-Certspoa-Code)" = agent_unavailable ] || { WHY="got $(describe)"; return 1; }
+            hasnt "$BODY" "backend saw" || { WHY="the request reached the backend"; return 1; }
+        }
+        get_cert b-noagent "$EDGE/api" good.crt
+        check "agent stopped: edge, listed certificate -> 503 agent_unavailable" gateway_unavailable
+        get b-noagent-direct "$GW/api" -H "Client-Cert: $(client_cert_of good.crt)"
+        check "agent stopped: trusted proxy's Client-Cert -> 503, never reaches the app" gateway_unavailable
+        stop_pid "$HAP_PID"
     fi
 fi
 

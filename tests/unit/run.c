@@ -1,9 +1,15 @@
-/* Unit test runner: runs every registered TEST, prints one summary line. */
+/* Unit test runner: runs every registered TEST, each in its own process,
+ * prints one summary line. */
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include "testhelp.h"
 
@@ -61,11 +67,84 @@ long unit_read_hex(const char *path, unsigned char *buf, size_t cap)
 	return hi >= 0 ? -1 : n;
 }
 
+/* Seconds a test may run before it is killed; UNIT_TIMEOUT overrides. */
+#define UNIT_TIMEOUT_DEFAULT 60
+
+static unsigned int unit_timeout(void)
+{
+	const char *s = getenv("UNIT_TIMEOUT");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return UNIT_TIMEOUT_DEFAULT;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 1 || v > 3600) {
+		fprintf(stderr, "run-unit: UNIT_TIMEOUT=%s is not 1..3600, using %d\n", s, UNIT_TIMEOUT_DEFAULT);
+		return UNIT_TIMEOUT_DEFAULT;
+	}
+	return (unsigned int)v;
+}
+
+/* Runs one test in a child process, so that a crash, an abort, a hang or a
+ * broken pipe ends that test only. Returns 0 if it passed, else writes why
+ * into why and returns -1. */
+static int run_forked(const struct unit_test *t, unsigned int timeout, char *why, size_t whylen)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == -1) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		/* the default action of SIGALRM ends the child: that is the timeout */
+		signal(SIGALRM, SIG_DFL);
+		alarm(timeout);
+		t->fn();
+		/* exit(), not _exit(): the atexit() handlers of the test's
+		 * fixtures remove their temporary files */
+		exit(unit_failed_checks ? 1 : 0);
+	}
+	while (waitpid(pid, &st, 0) == -1) {
+		if (errno != EINTR) {
+			snprintf(why, whylen, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+		snprintf(why, whylen, "checks failed");
+	else if (WIFEXITED(st))     /* 99: valgrind's errors, 23: LeakSanitizer's */
+		snprintf(why, whylen, "exit status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+		snprintf(why, whylen, "timed out after %us", timeout);
+	else if (WIFSIGNALED(st))
+		snprintf(why, whylen, "killed by signal %d, %s", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(why, whylen, "ended abnormally");
+	return -1;
+}
+
+/* run-unit [TESTS-DIR [NAME-SUBSTRING]]
+ * Every test runs in its own process (fork) with a timeout; UNIT_NOFORK=1
+ * runs them in this process instead, for a debugger. */
 int main(int argc, char **argv)
 {
 	struct unit_test *t, *rev = NULL;
 	int passed = 0, failed = 0;
+	int nofork = getenv("UNIT_NOFORK") && strcmp(getenv("UNIT_NOFORK"), "1") == 0;
+	unsigned int timeout = unit_timeout();
+	char why[160];
 
+	/* a test writing to a peer that went away must fail, not kill the run */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		test_dir = argv[1];
 	/* constructors ran in reverse order of registration: restore file order */
@@ -75,16 +154,24 @@ int main(int argc, char **argv)
 		rev = t;
 	}
 	for (t = rev; t; t = t->next) {
-		int before = unit_failed_checks;
+		int ok;
 
 		if (argc > 2 && !strstr(t->name, argv[2]))
 			continue;
-		t->fn();
-		if (unit_failed_checks == before) {
+		if (nofork) {
+			int before = unit_failed_checks;
+
+			t->fn();
+			ok = unit_failed_checks == before;
+			snprintf(why, sizeof(why), "checks failed");
+		} else {
+			ok = run_forked(t, timeout, why, sizeof(why)) == 0;
+		}
+		if (ok) {
 			passed++;
 		} else {
 			failed++;
-			fprintf(stderr, "FAIL %s (%s)\n", t->name, t->file);
+			fprintf(stderr, "FAIL %s (%s): %s\n", t->name, t->file, why);
 		}
 	}
 	printf("unit: %d passed, %d failed\n", passed, failed);

@@ -526,6 +526,7 @@ TEST(lists2_forbid_signature_pss_and_eddsa)
 	};
 
 	setup();
+	c.key = L.key;      /* set by setup(): the initializer above ran before it */
 	CHECK(rk && ek);
 	if (!rk || !ek)
 		goto out;
@@ -678,6 +679,7 @@ TEST(lists2_negative_serial_long_issuer)
 	};
 
 	setup();
+	c.key = L.key;      /* set by setup(): the initializer above ran before it */
 	snprintf(subj, sizeof(subj), "%s/CN=Long CA", org);
 	ca = ck ? testpki_make_cert(subj, ck, NULL, NULL, NOW - DAY, NOW + 90 * DAY, 1, NULL) : NULL;
 	c.issuer = ca;

@@ -381,6 +381,7 @@ TEST(runtime_declog_keeps_newest_denials)
 	int n;
 
 	log_min_level = LOG_ERR;
+	runtime_cfg();      /* rpol's name: not left over from another test */
 	CHECK(dl != NULL);
 	if (!dl)
 		return;

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Mutation testing of certspoa's decision path.
+
+    make mutate                          every mutant in tests/mutation/mutants.txt
+    make mutate MUTANTS=tp-sha1-prefix,cidr-v6-inverted
+    tests/mutation/mutate.py --list      the mutants, one line each
+    tests/mutation/mutate.py --check     anchors only (each must occur exactly once)
+
+Each mutant (tests/mutation/mutants.txt, format described there) names a
+file, an anchor (an exact substring that must occur exactly once in it), its
+replacement, the stages that should kill it and the property it breaks.
+
+The real tree is never written. The harness keeps a scratch copy under
+build/mutate/tree (files copied only when their content differs, so the
+build there stays incremental), applies one mutant to the copy, builds,
+runs the mutant's stages from cheapest to dearest and stops at the first
+failure: KILLED, with the stage and the first failing test; SURVIVED when
+every stage passed; ERROR when the anchor is missing or not unique, or the
+mutated tree does not compile. The file is then restored in the copy.
+
+Suite output goes to build/mutate/logs/<id>.log; the terminal gets one line
+per mutant and a summary "mutation: N killed, N survived[, N errors]" with
+the score. Exit status 0 only if nothing survived (apart from mutants marked
+equivalent) and nothing was in error.
+
+Environment: MUTANTS=id,id (subset; shell patterns too: 'cidr-*'), MUTATE_STAGES=unit (run only these
+stages of each mutant, e.g. for a quick look), MUTATE_NO_BASELINE=1 (skip the
+check that the unmutated copy passes its stages), MUTATE_JOBS (make -j,
+default 2), HAPROXY / HAPROXY_CMD as for the integration suites.
+"""
+import fcntl
+import fnmatch
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MUTANTS_FILE = os.path.join(TOP, "tests", "mutation", "mutants.txt")
+WORK = os.path.join(TOP, "build", "mutate")
+TREE = os.path.join(WORK, "tree")
+LOGS = os.path.join(WORK, "logs")
+JOBS = os.environ.get("MUTATE_JOBS", "2")
+
+# Stages, cheapest first. A stage name is "unit", "integration", "inspect",
+# or "policy:<part>+<part>" (parts of tests/integration/policy.sh).
+STAGE_ORDER = {"unit": 0, "inspect": 1, "integration": 3, "policy": 2}
+STAGE_TIMEOUT = {"unit": 300, "inspect": 300, "integration": 900, "policy": 900}
+KEYS = ("file", "find", "replace", "stages", "breaks", "equivalent")
+
+
+class MutantError(Exception):
+    pass
+
+
+def unescape(v):
+    """\\t, \\n and \\\\ in anchors and replacements (for leading tabs)."""
+    out, i = [], 0
+    while i < len(v):
+        c = v[i]
+        if c == "\\" and i + 1 < len(v) and v[i + 1] in "tn\\":
+            out.append({"t": "\t", "n": "\n", "\\": "\\"}[v[i + 1]])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def load_mutants(path):
+    mutants, cur = [], None
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            m = re.fullmatch(r"\[([a-z0-9][a-z0-9-]*)\]\s*", line)
+            if m:
+                cur = {"id": m.group(1), "line": lineno}
+                if any(x["id"] == cur["id"] for x in mutants):
+                    sys.exit(f"{path}:{lineno}: mutant {cur['id']} defined twice")
+                mutants.append(cur)
+                continue
+            m = re.fullmatch(r"\s*([a-z]+)\s*=\s?(.*)", line)
+            if not m or cur is None or m.group(1) not in KEYS:
+                sys.exit(f"{path}:{lineno}: expected [id] or one of {', '.join(KEYS)} = value")
+            if m.group(1) in cur:
+                sys.exit(f"{path}:{lineno}: {m.group(1)} given twice for {cur['id']}")
+            cur[m.group(1)] = unescape(m.group(2).rstrip())
+    for mu in mutants:
+        for k in ("file", "find", "replace", "breaks"):
+            if k not in mu:
+                sys.exit(f"{path}:{mu['line']}: mutant {mu['id']} has no {k}")
+        if mu["find"] == mu["replace"]:
+            sys.exit(f"{path}:{mu['line']}: mutant {mu['id']} replaces its anchor by itself")
+        mu["stages"] = parse_stages(mu.get("stages", "unit"), path, mu)
+    return mutants
+
+
+def parse_stages(text, path="", mu=None):
+    stages = []
+    for s in text.split(","):
+        s = s.strip()
+        base = s.split(":", 1)[0]
+        if base not in STAGE_ORDER or (":" in s and base != "policy"):
+            where = f"{path}:{mu['line']}: mutant {mu['id']}: " if mu else ""
+            sys.exit(f"{where}unknown stage '{s}' (unit, inspect, integration, policy[:part+part])")
+        stages.append(s)
+    return sorted(stages, key=lambda s: STAGE_ORDER[s.split(":", 1)[0]])
+
+
+def anchor_count(mu, root=TOP):
+    """The file's text if the anchor occurs exactly once in it under root.
+    A run reads the scratch copy (synced once at the start), so that edits
+    to the real tree while it runs cannot mix two versions of the code."""
+    path = os.path.join(root, mu["file"])
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise MutantError(f"{mu['file']}: {e.strerror}")
+    n = text.count(mu["find"])
+    if n != 1:
+        raise MutantError(f"anchor {'not found' if n == 0 else f'found {n} times'} in {mu['file']}: {mu['find']!r}")
+    return text
+
+
+# ---- the scratch copy ----
+
+def tree_files():
+    out = subprocess.run(["git", "-C", TOP, "ls-files", "-z", "-co", "--exclude-standard"],
+                         check=True, capture_output=True).stdout
+    return [p for p in out.decode().split("\0") if p and os.path.isfile(os.path.join(TOP, p))]
+
+
+def copy_if_different(rel):
+    src, dst = os.path.join(TOP, rel), os.path.join(TREE, rel)
+    with open(src, "rb") as f:
+        data = f.read()
+    try:
+        with open(dst, "rb") as f:
+            if f.read() == data:
+                return
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if os.path.lexists(dst):
+        os.unlink(dst)
+    with open(dst, "wb") as f:          # a new mtime: make rebuilds it
+        f.write(data)
+    shutil.copymode(src, dst)
+
+
+def sync_tree():
+    files = tree_files()
+    keep = set(files)
+    for rel in files:
+        copy_if_different(rel)
+    # files gone from the real tree (a deleted test would still be compiled)
+    for dirpath, dirnames, filenames in os.walk(TREE):
+        rel_dir = os.path.relpath(dirpath, TREE)
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d not in ("build", "build-san", ".git")]
+        if rel_dir == "tests":
+            dirnames[:] = [d for d in dirnames if d != "out"]
+        for fn in filenames:
+            rel = os.path.normpath(os.path.join(rel_dir, fn))
+            if rel in keep or rel in ("certspoa", "certspoa-san"):
+                continue
+            os.unlink(os.path.join(TREE, rel))
+
+
+def build(log):
+    cmd = ["nice", "make", "-j" + JOBS, "certspoa", "build/tests/unit/run-unit"]
+    return run(cmd, log, 600, "build") == 0
+
+
+def run(cmd, log, timeout, label, env=None):
+    log.write(f"\n==== {label}: {' '.join(cmd)}\n")
+    log.flush()
+    e = dict(os.environ)
+    e.update(env or {})
+    e.pop("MAKEFLAGS", None)
+    e.pop("MFLAGS", None)
+    e.pop("MAKELEVEL", None)
+    try:
+        p = subprocess.run(cmd, cwd=TREE, stdout=log, stderr=subprocess.STDOUT,
+                           env=e, timeout=timeout, start_new_session=True)
+        return p.returncode
+    except subprocess.TimeoutExpired:
+        log.write(f"\n==== {label}: timed out after {timeout}s\n")
+        return 124
+
+
+def run_stage(stage, log):
+    """Returns None if the stage passed, else what failed."""
+    base, _, parts = stage.partition(":")
+    env = {"CERTSPOA_BIN": os.path.join(TREE, "certspoa")}
+    if base == "unit":
+        cmd = ["build/tests/unit/run-unit", "tests"]
+        env["UNIT_TIMEOUT"] = os.environ.get("UNIT_TIMEOUT", "30")   # a hang fails fast
+    elif base == "integration":
+        cmd = ["tests/integration/run.sh"]
+    elif base == "inspect":
+        cmd = ["tests/integration/inspect.sh"]
+    else:
+        cmd = ["tests/integration/policy.sh"]
+        if parts:
+            env["POLICY_ONLY"] = parts.replace("+", " ")
+    start = log.tell()
+    rc = run(cmd, log, STAGE_TIMEOUT[base], stage, env)
+    if rc == 0:
+        return None
+    log.flush()
+    with open(log.name, encoding="utf-8", errors="replace") as f:
+        f.seek(start)
+        text = f.read()
+    fails = [l.strip() for l in text.splitlines() if l.startswith("FAIL ")]
+    first = fails[0] if fails else None
+    if len(fails) > 1:
+        first += f" (+{len(fails) - 1} more)"
+    if rc == 124:
+        first = first or "timed out"
+    return f"{stage}: {first or f'exit status {rc}'}"
+
+
+def runner_isolates(log):
+    """tests/unit/test_kill_runner.c: three failures by name, then a pass."""
+    env = {"UNIT_RUNNER_SELFTEST": "1", "UNIT_TIMEOUT": "2"}
+    start = log.tell()
+    run(["build/tests/unit/run-unit", "tests", "runner_selftest_"], log, 60, "runner self-test", env)
+    log.flush()
+    with open(log.name, encoding="utf-8", errors="replace") as f:
+        f.seek(start)
+        text = f.read()
+    return ("unit: 1 passed, 3 failed" in text and "FAIL runner_selftest_crash" in text and
+            "FAIL runner_selftest_sigpipe" in text and "FAIL runner_selftest_hang" in text)
+
+
+def write_file(rel, text):
+    dst = os.path.join(TREE, rel)
+    if os.path.lexists(dst):
+        os.unlink(dst)
+    with open(dst, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def main():
+    args = sys.argv[1:]
+    mutants = load_mutants(MUTANTS_FILE)
+    only = [s for s in os.environ.get("MUTANTS", "").replace(" ", ",").split(",") if s]
+    # ids or shell patterns: MUTANTS='rules-*,cidr-*'
+    unknown = [s for s in only if not any(fnmatch.fnmatchcase(m["id"], s) for m in mutants)]
+    if unknown:
+        sys.exit(f"mutate: no mutant matches: {', '.join(unknown)}")
+    if only:
+        mutants = [m for m in mutants if any(fnmatch.fnmatchcase(m["id"], s) for s in only)]
+    if "--list" in args:
+        for m in mutants:
+            print(f"{m['id']:32} {m['file']:36} {','.join(m['stages']):20} {m['breaks']}")
+        return 0
+    if "--check" in args:
+        bad = 0
+        for m in mutants:
+            try:
+                anchor_count(m)
+            except MutantError as e:
+                print(f"ERROR    {m['id']}: {e}")
+                bad += 1
+        print(f"mutate: {len(mutants)} mutants, {bad} anchors in error")
+        return 1 if bad else 0
+    override = os.environ.get("MUTATE_STAGES")
+    if override:
+        override = parse_stages(override)
+
+    os.makedirs(TREE, exist_ok=True)
+    os.makedirs(LOGS, exist_ok=True)
+    lock = open(os.path.join(WORK, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print(f"mutate: another run holds {lock.name}: one run at a time per tree")
+        return 2
+    t0 = time.time()
+    sync_tree()
+    with open(os.path.join(LOGS, "baseline.log"), "w") as log:
+        if not build(log):
+            print(f"mutate: the unmutated copy does not build (see {log.name})")
+            return 2
+        if not runner_isolates(log):
+            print(f"mutate: the unit runner does not isolate a crash, a broken pipe and a hang "
+                  f"(see {log.name}): a kill would hide the tests after it")
+            return 2
+        if os.environ.get("MUTATE_NO_BASELINE") != "1":
+            wanted = set()
+            for m in mutants:
+                wanted.update(override or m["stages"])
+            for st in sorted(wanted, key=lambda s: STAGE_ORDER[s.split(":", 1)[0]]):
+                why = run_stage(st, log)
+                if why:
+                    print(f"mutate: the unmutated copy fails {why} (see {log.name}); nothing to measure")
+                    return 2
+    print(f"mutate: {len(mutants)} mutants, scratch copy {os.path.relpath(TREE, TOP)}, "
+          f"logs {os.path.relpath(LOGS, TOP)}/ (baseline {time.time() - t0:.0f}s)")
+
+    killed = survived = errors = equivalent = 0
+    for m in mutants:
+        t1 = time.time()
+        logpath = os.path.join(LOGS, m["id"] + ".log")
+        try:
+            text = anchor_count(m, TREE)
+        except MutantError as e:
+            print(f"ERROR    {m['id']:32} {e}", flush=True)
+            errors += 1
+            continue
+        with open(logpath, "w") as log:
+            log.write(f"mutant {m['id']}: {m['file']}\n  - {m['find']}\n  + {m['replace']}\n"
+                      f"breaks: {m['breaks']}\n")
+            why = None
+            try:
+                write_file(m["file"], text.replace(m["find"], m["replace"], 1))
+                if not build(log):
+                    print(f"ERROR    {m['id']:32} the mutated tree does not build (see {os.path.relpath(logpath, TOP)})", flush=True)
+                    errors += 1
+                    continue
+                for st in override or m["stages"]:
+                    why = run_stage(st, log)
+                    if why:
+                        break
+            finally:
+                write_file(m["file"], text)
+        secs = time.time() - t1
+        if why:
+            killed += 1
+            print(f"KILLED   {m['id']:32} {secs:4.0f}s  by {why}", flush=True)
+        elif m.get("equivalent"):
+            equivalent += 1
+            print(f"EQUIV    {m['id']:32} {secs:4.0f}s  survived, equivalent: {m['equivalent']}", flush=True)
+        else:
+            survived += 1
+            print(f"SURVIVED {m['id']:32} {secs:4.0f}s  breaks: {m['breaks']}", flush=True)
+    # leave the copy as the real tree is now
+    sync_tree()
+    scored = killed + survived
+    score = 100.0 * killed / scored if scored else 0.0
+    extra = (f", {equivalent} equivalent" if equivalent else "") + (f", {errors} errors" if errors else "")
+    print(f"mutation: {killed} killed, {survived} survived{extra}; score {score:.1f}% "
+          f"({killed}/{scored}), {time.time() - t0:.0f}s")
+    return 0 if survived == 0 and errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
