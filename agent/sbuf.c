@@ -92,7 +92,9 @@ void sbuf_json(struct sbuf *b, const char *s)
 			char e[2] = { '\\', (char)c };
 
 			sbuf_put(b, e, 2);
-		} else if (c < 0x20) {
+		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+			/* < > & escaped too: the JSON stays inert even if a
+			 * client or a proxy ever sniffs it as HTML */
 			sbuf_printf(b, "\\u%04x", c);
 		} else {
 			sbuf_put(b, s, 1);

@@ -186,8 +186,10 @@ check "status page / has no raw <script>alert" hasnt "$page" "<script>alert"
 check "status page / has no raw <b>bold" hasnt "$page" "<b>bold"
 check "/stats.json lists the subject" has "$json" "alert(1)"
 # (the DN itself escapes < and > with a backslash, RFC 4514: no tag can
-# open; JSON need not escape them, the content type says it is not HTML)
+# open; JSON escapes them as \u003c too, and the content type says it is
+# not HTML)
 check "/stats.json has no <script> tag that could open" eval '! [[ $json =~ \<script[[:space:]/\>] ]]' 
+check "/stats.json writes < as \\u003c (inert even if sniffed as HTML)" has "$json" '\u003cscript'
 ctype=$($CURL -s -o /dev/null -w '%{content_type}' --max-time 5 "http://127.0.0.1:$STATS_HTTP_PORT/stats.json")
 check "/stats.json is served as application/json" matches "$ctype" '^application/json'
 sh=$($CURL -s -o /dev/null -D - --max-time 5 "http://127.0.0.1:$STATS_HTTP_PORT/stats.json" | tr -d '\r')

@@ -525,7 +525,8 @@ TEST(stats_json_hostile_strings)
 	stats_render_json(s, &b);
 	CHECK(b.p && json_valid(b.p, b.len) == 0);
 	if (b.p) {
-		CHECK(strstr(b.p, "\"subject\":\"<script>alert(\\\"x\\\")</script>&'\\\\ \\u0001\\u000a\xc3\xa9\"") != NULL);
+		/* < > & as \u escapes: inert even if sniffed as HTML */
+		CHECK(strstr(b.p, "\"subject\":\"\\u003cscript\\u003ealert(\\\"x\\\")\\u003c/script\\u003e\\u0026'\\\\ \\u0001\\u000a\xc3\xa9\"") != NULL);
 		CHECK(!memchr(b.p, '\x01', b.len));
 	}
 	sbuf_free(&b);
@@ -627,4 +628,18 @@ TEST(stats_latency_buckets_match_bounds)
 	/* the bounds only grow */
 	for (int i = 1; i < HANDLER_LAT_BUCKETS - 1; i++)
 		CHECK(handler_lat_bounds_us[i] > handler_lat_bounds_us[i - 1]);
+}
+
+/* A subject like "CN=<script>" must not reach /stats.json as markup. */
+TEST(stats_json_escapes_markup)
+{
+	struct sbuf b;
+
+	memset(&b, 0, sizeof(b));
+	sbuf_json(&b, "CN=<script>a&b</script>\"\\\x01");
+	sbuf_put(&b, "", 1);          /* NUL-terminate for the compare */
+	CHECK(b.p != NULL && !b.failed);
+	if (b.p)
+		CHECK_EQ_STR(b.p, "CN=\\u003cscript\\u003ea\\u0026b\\u003c/script\\u003e\\\"\\\\\\u0001");
+	sbuf_free(&b);
 }
