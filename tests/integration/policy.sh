@@ -1177,7 +1177,9 @@ INI
             gateway_denied 403 forwarded_invalid forwarded
         big=":$(head -c 30000 /dev/zero | tr '\0' 'A'):"
         raw_denied b-raw-huge "$big"
-        check "Client-Cert larger than HAProxy's buffer (${#big} bytes) -> 400 from HAProxy" eq "$STATUS" 400
+        # 2.6 and 3.0 answer 400, 3.2 431 (Request Header Fields Too Large)
+        check "Client-Cert larger than HAProxy's buffer (${#big} bytes) -> 400 or 431 from HAProxy" \
+            matches "$STATUS" '^(400|431)$'
         check "... the app saw nothing" hasnt "$BODY" "backend saw"
 
         get_cert b-haproxy-verify "$EDGE/haproxy-verify/x" good.crt
