@@ -14,6 +14,7 @@
 #include "log.h"
 #include "spop.h"
 #include "testhelp.h"
+#include "testpeer.h"
 #include "worker.h"
 
 static struct config ccfg;
@@ -38,66 +39,9 @@ static void conn_cfg(void)
 	ccfg.cache_size = 16;
 }
 
-struct peer {
-	struct worker w;
-	int fd;                 /* HAProxy's end */
-	char in[1 << 17];       /* what the agent sent */
-	size_t in_len;
-	int closed;             /* agent closed its end */
-};
-
-static int peer_open(struct peer *pr)
-{
-	int sv[2];
-
-	memset(pr, 0, sizeof(*pr));
-	if (worker_init(&pr->w, 0, &ccfg, NULL, 0) < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
-		return -1;
-	pr->fd = sv[1];
-	return conn_new(&pr->w.own, sv[0]) ? 0 : -1;
-}
-
-static void peer_close(struct peer *pr)
-{
-	worker_destroy(&pr->w);
-	close(pr->fd);
-}
-
-/* Let the agent run, then collect what it wrote. */
-static void pump(struct peer *pr)
-{
-	for (int i = 0; i < 20; i++) {
-		ssize_t n;
-
-		ev_run(worker_loop(&pr->w), EVRUN_NOWAIT);
-		while ((n = read(pr->fd, pr->in + pr->in_len, sizeof(pr->in) - pr->in_len)) > 0)
-			pr->in_len += (size_t)n;
-		if (n == 0)
-			pr->closed = 1;
-	}
-}
-
-static void send_bytes(struct peer *pr, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(pr->fd, p, len);
-
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		} else {
-			pump(pr);   /* socket buffer full: let the agent read */
-		}
-	}
-	pump(pr);
-}
 
 /* Pop the next whole frame the agent sent. */
-static int next_frame(struct peer *pr, size_t *off, struct spop_frame *f)
+static int next_frame(struct test_peer *pr, size_t *off, struct spop_frame *f)
 {
 	uint32_t len;
 	const unsigned char *u = (const unsigned char *)pr->in + *off;
@@ -191,30 +135,30 @@ static const char MSG[] = "\x11" "check-client-cert" "\x00";
 static void expect_disconnect(const char *what, const void *bytes, size_t len,
                               int after_hello, long status)
 {
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0;
 	char hb[256];
 
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	if (after_hello) {
-		send_bytes(&pr, hb, hello(hb, sizeof(hb), "2.0", 16380, "pipelining", 0));
+		test_peer_send(&pr, hb, hello(hb, sizeof(hb), "2.0", 16380, "pipelining", 0));
 		CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	}
-	send_bytes(&pr, bytes, len);
+	test_peer_send(&pr, bytes, len);
 	if (next_frame(&pr, &off, &f) < 0 || disconnect_status(&f) != status)
 		unit_fail(__FILE__, __LINE__, "%s: expected AGENT-DISCONNECT %ld, got type %d status %ld",
 		          what, status, f.type, disconnect_status(&f));
 	CHECK(pr.closed);
 	CHECK_EQ_INT(worker_nconns(&pr.w), 0);
 	CHECK_EQ_INT(worker_conn_stats(&pr.w)->errors[status], 1);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_hello_then_notify_from_real_haproxy_frames)
 {
 	unsigned char buf[4096];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	struct spop_str k;
 	struct spop_data v;
@@ -223,9 +167,9 @@ TEST(conn_hello_then_notify_from_real_haproxy_frames)
 	int seen = 0;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	n = golden("haproxy26-hello.hex", buf, sizeof(buf));
-	send_bytes(&pr, buf, n);
+	test_peer_send(&pr, buf, n);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(f.type, SPOP_FRM_AGENT_HELLO);
 	CHECK(f.flags & SPOP_FL_FIN);
@@ -242,30 +186,30 @@ TEST(conn_hello_then_notify_from_real_haproxy_frames)
 	CHECK_EQ_INT(seen, 3);
 
 	n = golden("haproxy26-notify-tls-cert.hex", buf, sizeof(buf));
-	send_bytes(&pr, buf, n);
+	test_peer_send(&pr, buf, n);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(f.type, SPOP_FRM_ACK);
 	CHECK(f.flags & SPOP_FL_FIN);
 	CHECK(!pr.closed);
 	CHECK_EQ_INT(worker_handler_stats(&pr.w)->messages, 1);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_healthcheck_answers_then_closes)
 {
 	unsigned char buf[512];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	n = golden("haproxy26-hello-healthcheck.hex", buf, sizeof(buf));
-	send_bytes(&pr, buf, n);
+	test_peer_send(&pr, buf, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	CHECK(pr.closed);
 	CHECK_EQ_INT(worker_conn_stats(&pr.w)->healthchecks, 1);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_protocol_errors_map_to_status)
@@ -306,39 +250,39 @@ TEST(conn_haproxy_disconnect_is_answered)
 {
 	unsigned char buf[512];
 	char hb[256];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
-	send_bytes(&pr, hb, hello(hb, sizeof(hb), "2.0", 16380, "pipelining", 0));
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
+	test_peer_send(&pr, hb, hello(hb, sizeof(hb), "2.0", 16380, "pipelining", 0));
 	n = golden("haproxy26-disconnect.hex", buf, sizeof(buf));
-	send_bytes(&pr, buf, n);
+	test_peer_send(&pr, buf, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(disconnect_status(&f), 0);
 	CHECK(pr.closed);
 	CHECK_EQ_INT(worker_conn_stats(&pr.w)->errors[SPOP_ST_INVALID], 0);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_pipelining_many_frames_one_write)
 {
 	static char b[64 * 1024];
 	char hb[256];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n = 0;
 	int acks = 0, in_order = 1;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	n = hello(b, sizeof(b), "2.0", 16380, "pipelining,async", 0);
 	for (int i = 0; i < 200; i++)
 		n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN,
 		            (uint64_t)(2 * i + 1), (uint64_t)(i + 1000), MSG, sizeof(MSG) - 1);
-	send_bytes(&pr, b, n);
+	test_peer_send(&pr, b, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	while (next_frame(&pr, &off, &f) == 0) {
 		if (f.type != SPOP_FRM_ACK || f.stream_id != (uint64_t)(2 * acks + 1) ||
@@ -351,46 +295,46 @@ TEST(conn_pipelining_many_frames_one_write)
 	/* replies are batched: far fewer writes than frames */
 	CHECK(worker_conn_stats(&pr.w)->writes < 50);
 	(void)hb;
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_byte_at_a_time)
 {
 	char b[1024];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	n = hello(b, sizeof(b), "2.0", 16380, "pipelining", 0);
 	n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN, 3, 4, MSG, sizeof(MSG) - 1);
 	for (size_t i = 0; i < n; i++)
-		send_bytes(&pr, b + i, 1);
+		test_peer_send(&pr, b + i, 1);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 3 && f.frame_id == 4);
 	CHECK(!pr.closed);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_fragmented_notify_reassembled)
 {
 	char b[2048], hb[256];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n = 0, half = (sizeof(MSG) - 1) / 2;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
-	send_bytes(&pr, hb, hello(hb, sizeof(hb), "2.0", 16380, "pipelining", 0));
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
+	test_peer_send(&pr, hb, hello(hb, sizeof(hb), "2.0", 16380, "pipelining", 0));
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, 0, 9, 1, MSG, half);
 	n += notify(b + n, sizeof(b) - n, SPOP_FRM_UNSET, 0, 9, 1, MSG + half, 1);
-	send_bytes(&pr, b, n);
+	test_peer_send(&pr, b, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	CHECK(next_frame(&pr, &off, &f) < 0);          /* no ACK before FIN */
 	n = notify(b, sizeof(b), SPOP_FRM_UNSET, SPOP_FL_FIN, 9, 1, MSG + half + 1,
 	           sizeof(MSG) - 1 - half - 1);
-	send_bytes(&pr, b, n);
+	test_peer_send(&pr, b, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 9);
 	CHECK_EQ_INT(worker_handler_stats(&pr.w)->messages, 1);
 
@@ -398,10 +342,10 @@ TEST(conn_fragmented_notify_reassembled)
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, 0, 11, 1, MSG, half);
 	n += notify(b + n, sizeof(b) - n, SPOP_FRM_UNSET, SPOP_FL_FIN | SPOP_FL_ABORT, 11, 1, "", 0);
 	n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN, 13, 1, MSG, sizeof(MSG) - 1);
-	send_bytes(&pr, b, n);
+	test_peer_send(&pr, b, n);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 13);
 	CHECK(!pr.closed);
-	peer_close(&pr);
+	test_peer_close(&pr);
 
 	/* interlaced frames */
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, 0, 9, 1, MSG, half);
@@ -427,73 +371,73 @@ TEST(conn_negotiates_smaller_frame_size)
 {
 	char b[1024];
 	static char big[600];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
-	send_bytes(&pr, b, hello(b, sizeof(b), "2.0", 512, "pipelining", 0));
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
+	test_peer_send(&pr, b, hello(b, sizeof(b), "2.0", 512, "pipelining", 0));
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	/* a 600-byte frame now exceeds the negotiated 512 */
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, SPOP_FL_FIN, 1, 1, big, sizeof(big));
-	send_bytes(&pr, b, n);
+	test_peer_send(&pr, b, n);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(disconnect_status(&f), SPOP_ST_TOO_BIG);
 	CHECK(pr.closed);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_hello_timeout)
 {
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0;
 	struct timespec ts = { 0, 80 * 1000 * 1000 };
 
 	conn_cfg();
 	ccfg.hello_timeout_ms = 30;
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	nanosleep(&ts, NULL);
 	ev_run(worker_loop(&pr.w), EVRUN_ONCE);
-	pump(&pr);
+	test_peer_pump(&pr);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(disconnect_status(&f), SPOP_ST_TIMEOUT);
 	CHECK(pr.closed);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_bad_peer_does_not_affect_another)
 {
 	char b[1024];
-	struct peer good, bad;
+	struct test_peer good, bad;
 	struct spop_frame f;
 	size_t off = 0, n;
 
 	conn_cfg();
-	CHECK(peer_open(&good) == 0 && peer_open(&bad) == 0);
-	send_bytes(&good, b, hello(b, sizeof(b), "2.0", 16380, "pipelining", 0));
-	send_bytes(&bad, "\xff\xff\xff\xff garbage", 12);
+	CHECK(test_peer_open(&good, &ccfg) == 0 && test_peer_open(&bad, &ccfg) == 0);
+	test_peer_send(&good, b, hello(b, sizeof(b), "2.0", 16380, "pipelining", 0));
+	test_peer_send(&bad, "\xff\xff\xff\xff garbage", 12);
 	CHECK(bad.closed);
 	n = notify(b, sizeof(b), SPOP_FRM_NOTIFY, SPOP_FL_FIN, 1, 1, MSG, sizeof(MSG) - 1);
-	send_bytes(&good, b, n);
+	test_peer_send(&good, b, n);
 	CHECK(next_frame(&good, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	CHECK(next_frame(&good, &off, &f) == 0 && f.type == SPOP_FRM_ACK);
 	CHECK(!good.closed);
-	peer_close(&bad);
-	peer_close(&good);
+	test_peer_close(&bad);
+	test_peer_close(&good);
 }
 
 TEST(conn_shutdown_answers_pending_then_disconnects)
 {
 	char b[1024];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
-	send_bytes(&pr, b, hello(b, sizeof(b), "2.0", 16380, "pipelining", 0));
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
+	test_peer_send(&pr, b, hello(b, sizeof(b), "2.0", 16380, "pipelining", 0));
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	/* two NOTIFYs reach the socket, then SIGTERM's shutdown runs before
 	 * the loop saw them: both are answered, then AGENT-DISCONNECT(0) */
@@ -502,13 +446,13 @@ TEST(conn_shutdown_answers_pending_then_disconnects)
 	CHECK(write(pr.fd, b, n) == (ssize_t)n);
 	CHECK(worker_first_conn(&pr.w) != NULL);
 	conn_shutdown(worker_first_conn(&pr.w));
-	pump(&pr);
+	test_peer_pump(&pr);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 1);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK && f.stream_id == 3);
 	CHECK(next_frame(&pr, &off, &f) == 0);
 	CHECK_EQ_INT(disconnect_status(&f), SPOP_ST_NONE);
 	CHECK(pr.closed);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }
 
 TEST(conn_answers_every_buffered_frame)
@@ -518,20 +462,20 @@ TEST(conn_answers_every_buffered_frame)
 	 * no new byte arrives once the peer waits (regression: the agent used
 	 * to stop after ~250 and wait until idle_timeout). */
 	static char b[128 * 1024];
-	struct peer pr;
+	struct test_peer pr;
 	struct spop_frame f;
 	size_t off = 0, n;
 	int acks = 0;
 
 	conn_cfg();
-	CHECK(peer_open(&pr) == 0);
+	CHECK(test_peer_open(&pr, &ccfg) == 0);
 	n = hello(b, sizeof(b), "2.0", 16380, "pipelining", 0);
 	for (int i = 0; i < 500; i++)
 		n += notify(b + n, sizeof(b) - n, SPOP_FRM_NOTIFY, SPOP_FL_FIN,
 		            (uint64_t)i, 1, MSG, sizeof(MSG) - 1);
 	CHECK(write(pr.fd, b, n) == (ssize_t)n);
 	for (int round = 0; round < 50; round++)
-		pump(&pr);
+		test_peer_pump(&pr);
 	CHECK(next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_AGENT_HELLO);
 	while (next_frame(&pr, &off, &f) == 0 && f.type == SPOP_FRM_ACK)
 		acks++;
@@ -540,5 +484,5 @@ TEST(conn_answers_every_buffered_frame)
 		fprintf(stderr, "  rx_len %zu tx %zu/%zu events %d active %d closed %d in_len %zu\n",
 		        worker_first_conn(&pr.w)->rx_len, worker_first_conn(&pr.w)->tx_off, worker_first_conn(&pr.w)->tx_len, worker_first_conn(&pr.w)->io.events,
 		        ev_is_active(&worker_first_conn(&pr.w)->io), pr.closed, pr.in_len);
-	peer_close(&pr);
+	test_peer_close(&pr);
 }

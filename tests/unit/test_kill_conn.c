@@ -13,6 +13,7 @@
 #include "log.h"
 #include "spop.h"
 #include "testhelp.h"
+#include "testpeer.h"
 #include "worker.h"
 
 static struct config kcfg;
@@ -37,68 +38,10 @@ static void kill_cfg(void)
 	kcfg.cache_size = 16;
 }
 
-struct kpeer {
-	struct worker w;
-	int fd;                 /* HAProxy's end */
-	char in[1 << 16];
-	size_t in_len, off;
-	int closed;
-};
-
-static int kpeer_open(struct kpeer *pr)
-{
-	int sv[2];
-
-	memset(pr, 0, sizeof(*pr));
-	if (worker_init(&pr->w, 0, &kcfg, NULL, 0) < 0)
-		return -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
-		return -1;
-	pr->fd = sv[1];
-	return conn_new(&pr->w.own, sv[0]) ? 0 : -1;
-}
-
-static void kpeer_close(struct kpeer *pr)
-{
-	worker_destroy(&pr->w);
-	close(pr->fd);
-}
-
-static void kpump(struct kpeer *pr)
-{
-	for (int i = 0; i < 20; i++) {
-		ssize_t n;
-
-		ev_run(worker_loop(&pr->w), EVRUN_NOWAIT);
-		while ((n = read(pr->fd, pr->in + pr->in_len, sizeof(pr->in) - pr->in_len)) > 0)
-			pr->in_len += (size_t)n;
-		if (n == 0)
-			pr->closed = 1;
-	}
-}
-
-static void ksend(struct kpeer *pr, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(pr->fd, p, len);
-
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-		} else if (pr->closed) {
-			return;       /* EPIPE: the agent is gone (SIGPIPE is ignored) */
-		} else {
-			kpump(pr);
-		}
-	}
-	kpump(pr);
-}
 
 /* Type of the next frame the agent sent (status of a DISCONNECT in
  * *status), or -1 if none came. */
-static int knext(struct kpeer *pr, long *status)
+static int knext(struct test_peer *pr, long *status)
 {
 	const unsigned char *u = (const unsigned char *)pr->in + pr->off;
 	struct spop_frame f;
@@ -161,22 +104,22 @@ static size_t kframe(char *buf, size_t cap, uint8_t type, uint32_t flags,
 TEST(kill_conn_frame_just_over_max_frame_size)
 {
 	static char b[4096];
-	struct kpeer pr;
+	struct test_peer pr;
 	long st;
 
 	kill_cfg();
 	for (size_t over = 0; over <= 4; over++) {
 		size_t n, hdr;
 
-		CHECK(kpeer_open(&pr) == 0);
-		ksend(&pr, b, khello(b, sizeof(b), 1024, "pipelining"));
+		CHECK(test_peer_open(&pr, &kcfg) == 0);
+		test_peer_send(&pr, b, khello(b, sizeof(b), 1024, "pipelining"));
 		CHECK_EQ_INT(knext(&pr, &st), SPOP_FRM_AGENT_HELLO);
 		/* frame length (after the 4-byte prefix) = 1024 + over: the
 		 * header takes 1 + 4 + 1 + 1 bytes of it */
 		hdr = 1 + 4 + 1 + 1;
 		n = kframe(b, sizeof(b), SPOP_FRM_NOTIFY, SPOP_FL_FIN, 1, 1, 1024 + over - hdr);
 		CHECK_EQ_INT(n, 4 + 1024 + over);
-		ksend(&pr, b, n);
+		test_peer_send(&pr, b, n);
 		if (over == 0) {
 			/* fits: decoded (and refused as a malformed message) */
 			CHECK_EQ_INT(knext(&pr, &st), SPOP_FRM_AGENT_DISCON);
@@ -189,7 +132,7 @@ TEST(kill_conn_frame_just_over_max_frame_size)
 				          " expected AGENT-DISCONNECT %d", over, type, st, SPOP_ST_TOO_BIG);
 		}
 		CHECK(pr.closed);
-		kpeer_close(&pr);
+		test_peer_close(&pr);
 	}
 }
 
@@ -199,25 +142,25 @@ TEST(kill_conn_frame_just_over_max_frame_size)
 TEST(kill_conn_reassembly_bound_over_many_fragments)
 {
 	static char b[8192];
-	struct kpeer pr;
+	struct test_peer pr;
 	size_t n;
 	long st;
 	int type;
 
 	kill_cfg();
 	kcfg.max_message_size = 256;
-	CHECK(kpeer_open(&pr) == 0);
-	ksend(&pr, b, khello(b, sizeof(b), 16380, "pipelining,fragmentation"));
+	CHECK(test_peer_open(&pr, &kcfg) == 0);
+	test_peer_send(&pr, b, khello(b, sizeof(b), 16380, "pipelining,fragmentation"));
 	CHECK_EQ_INT(knext(&pr, &st), SPOP_FRM_AGENT_HELLO);
 	n = kframe(b, sizeof(b), SPOP_FRM_NOTIFY, 0, 9, 1, 100);
 	for (int i = 0; i < 6 && n; i++)
 		n += kframe(b + n, sizeof(b) - n, SPOP_FRM_UNSET, 0, 9, 1, 100);
 	CHECK(n > 0);
-	ksend(&pr, b, n);
+	test_peer_send(&pr, b, n);
 	type = knext(&pr, &st);
 	if (type != SPOP_FRM_AGENT_DISCON || st != SPOP_ST_TOO_BIG)
 		unit_fail(__FILE__, __LINE__, "7 x 100 bytes into 256: got frame type %d status %ld,"
 		          " expected AGENT-DISCONNECT %d", type, st, SPOP_ST_TOO_BIG);
 	CHECK(pr.closed);
-	kpeer_close(&pr);
+	test_peer_close(&pr);
 }
