@@ -20,6 +20,7 @@
 #include "log.h"
 #include "statsauth.h"
 #include "strset.h"
+#include "token.h"
 #include "tplist.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
@@ -82,6 +83,8 @@ static const char *const section_names[CFG_S_SECTIONS] = {
 #define DENY(kind)    (offsetof(struct policy, deny) + (kind) * sizeof(struct cfg_list))
 
 static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_ENUM_NAME) };
+
+static const char *const token_mode_names[TOKEN_MODES + 1] = { TOKEN_MODE_LIST(CFG_ENUM_NAME) };
 
 
 static const struct cfg_key cfg_keys[] = {
@@ -196,6 +199,18 @@ static const struct cfg_key cfg_keys[] = {
 	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
+	{ CFG_S_POLICY, "token", CFG_T_ENUM, 0, 0, "off", POLICY(token), token_mode_names,
+	  "certificate-bound OAuth tokens (RFC 8705): off; bound = a Bearer JWT, when sent, must verify against jwks_file and carry cnf.x5t#S256 of this certificate; required = such a token must be sent (401 token_* codes)" },
+	{ CFG_S_POLICY, "jwks_file", CFG_T_STR, 0, 0, NULL, POLICY(jwks_file), NULL,
+	  "JWKS (JSON) of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); re-read on reload; required with token" },
+	{ CFG_S_POLICY, "token_issuer", CFG_T_STR, 0, 0, NULL, POLICY(token_issuer), NULL,
+	  "the token's iss must equal this; unset = not checked" },
+	{ CFG_S_POLICY, "token_audience", CFG_T_STR, 0, 0, NULL, POLICY(token_audience), NULL,
+	  "the token's aud (a string, or an array) must name this; unset = not checked" },
+	{ CFG_S_POLICY, "token_clock_skew", CFG_T_DURATION, 0, 3600000, "60s", POLICY(token_clock_skew_ms), NULL,
+	  "accept a token this long after its exp or before its nbf" },
+	{ CFG_S_POLICY, "token_max_size", CFG_T_INT, 256, TOKEN_MAX_SIZE_MAX, "8192", POLICY(token_max_size), NULL,
+	  "longest bearer token accepted, in bytes (longer: token_invalid)" },
 };
 
 #define NB_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -591,6 +606,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				ps->policy->ca_dir_line = ps->line;
 			else if (k->offset == POLICY(intermediates))
 				ps->policy->intermediates_line = ps->line;
+			else if (k->offset == POLICY(jwks_file))
+				ps->policy->jwks_file_line = ps->line;
 		}
 		return 1;
 	}
@@ -762,6 +779,48 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	return -1;
 }
 
+/* token and jwks_file: the JWKS is read here, parsed by token.c. */
+static int load_token(struct cfg_parse *ps, struct policy *p)
+{
+	char why[512];
+	char *buf = NULL;
+	size_t n;
+	FILE *f;
+
+	if (!p->jwks_file) {
+		if (p->token == TOKEN_MODE_OFF)
+			return 0;
+		ps->line = p->line;
+		cfg_error(ps, "token", "[policy %s]: token = %s needs jwks_file", p->name,
+		          token_mode_names[p->token]);
+		return -1;
+	}
+	ps->line = p->jwks_file_line;
+	if (!(f = fopen(p->jwks_file, "r"))) {
+		cfg_error(ps, "jwks_file", "%s: %s", p->jwks_file, strerror(errno));
+		return -1;
+	}
+	if (!(buf = malloc(TOKEN_JWKS_MAX + 1))) {
+		fclose(f);
+		cfg_error(ps, "jwks_file", "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, TOKEN_JWKS_MAX + 1, f);
+	fclose(f);
+	if (n > TOKEN_JWKS_MAX) {
+		free(buf);
+		cfg_error(ps, "jwks_file", "%s: larger than %d bytes", p->jwks_file, TOKEN_JWKS_MAX);
+		return -1;
+	}
+	p->jwks = token_jwks_parse(buf, n, why, sizeof(why));
+	free(buf);
+	if (!p->jwks) {
+		cfg_error(ps, "jwks_file", "%s: %s", p->jwks_file, why);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -823,6 +882,8 @@ static int load_files(struct cfg_parse *ps)
 			if (p->crl_missing == CRL_MISSING_ALLOW)
 				p->verify_flags |= CERT_VF_CRL_MISSING_OK;
 		}
+		if (load_token(ps, p) < 0)
+			return -1;
 		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
 			cfg_error(ps, key, "%s", why);
 			return -1;
@@ -979,6 +1040,10 @@ void cfg_free(struct config *cfg)
 		free(p->crl_file);
 		free(p->ca_dir);
 		free(p->intermediates);
+		free(p->jwks_file);
+		free(p->token_issuer);
+		free(p->token_audience);
+		token_jwks_free(p->jwks);
 		cert_store_free(p->store);
 		free(p);
 	}

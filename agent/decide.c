@@ -1,7 +1,9 @@
 /* The decision pipeline: forwarded intake -> route -> certificate (cache,
  * agent verification) -> rules. See decide.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/x509.h>
 
@@ -10,6 +12,7 @@
 #include "decide.h"
 #include "fwd.h"
 #include "rules.h"
+#include "token.h"
 #include "uri.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
@@ -40,6 +43,8 @@ void decide_destroy(struct decide_ctx *dc)
 	dc->fwd_buf = NULL;
 	free(dc->path_buf);
 	dc->path_buf = NULL;
+	free(dc->token);
+	dc->token = NULL;
 }
 
 /* Agent-side chain verification, stored in the entry with the leaf's
@@ -218,6 +223,54 @@ static void take_forwarded(struct decide_ctx *dc, struct req_facts *rq)
 	rq->chain.len = out.chain_len;
 }
 
+/* The bearer token of the request, for a policy with token = bound or
+ * required, checked against the certificate evaluated in ce. Never cached:
+ * each request's token is verified against that request's certificate, so
+ * a token accepted with one certificate cannot pass with another. Leaves
+ * rq->token NULL when it cannot check (the rules then deny). */
+static void check_token(struct decide_ctx *dc, const struct policy *pol, struct req_facts *rq,
+                        const struct cert_eval *ce, int64_t now)
+{
+	struct token_opts o = {
+		.jwks = pol->jwks,
+		.issuer = pol->token_issuer,
+		.audience = pol->token_audience,
+		.skew = pol->token_clock_skew_ms / 1000,
+		.max_size = (size_t)pol->token_max_size,
+	};
+	struct token_result *r;
+	const char *jwt;
+	size_t n;
+
+	if (!dc->token && !(dc->token = malloc(sizeof(*dc->token))))
+		return;
+	r = dc->token;
+	memset(r, 0, sizeof(*r));
+	rq->token = r;
+	/* one Authorization header, counted by HAProxy: with two, the
+	 * application might read the one that was not checked */
+	if ((rq->has_authz_count && rq->authz_count > 1) || (rq->has_authz && !rq->has_authz_count) ||
+	    (rq->has_authz && rq->authz.len && rq->authz_count != 1)) {
+		r->err = TOKEN_AMBIGUOUS;
+		snprintf(r->detail, sizeof(r->detail), "%s", rq->has_authz_count ?
+		         "several Authorization headers" : "the authorization_count argument was not sent");
+		return;
+	}
+	/* another scheme (Basic, DPoP...) is no bearer token */
+	if (!rq->has_authz || rq->authz.len < 6 || strncasecmp(rq->authz.ptr, "bearer", 6) != 0 ||
+	    (rq->authz.len > 6 && rq->authz.ptr[6] != ' ')) {
+		r->err = TOKEN_ABSENT;
+		snprintf(r->detail, sizeof(r->detail), "%s", token_errs[TOKEN_ABSENT].words);
+		return;
+	}
+	if (token_bearer(rq->authz.ptr, rq->authz.len, &jwt, &n) < 0) {
+		r->err = TOKEN_MALFORMED;
+		snprintf(r->detail, sizeof(r->detail), "a Bearer credential without one token");
+		return;
+	}
+	token_check(&o, jwt, n, ce->parsed ? ce->facts->sha256 : NULL, now, r);
+}
+
 const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
                                     int64_t now, struct trace *t, struct cert_eval *ce,
                                     struct decision *d, const char **route)
@@ -241,6 +294,9 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
 	trace_add(t, "route=%s", *route);
 	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
 		decide_eval_cert(dc, pol, rq, now, ce);
+	rq->token = NULL;
+	if (!rq->bad_arg && pol && pol->token != TOKEN_MODE_OFF)
+		check_token(dc, pol, rq, ce, now);
 	rules_decide(pol, rq, ce, now, t, d);
 	return pol;
 }

@@ -22,6 +22,7 @@ struct decide_ctx {
 	int cache_enabled;
 	unsigned char *fwd_buf;           /* forwarded-header decoding (FWD_HEADER_MAX) */
 	char *path_buf;                   /* the normalized path (URI_PATH_MAX) */
+	struct token_result *token;       /* the last request's token check (token.h) */
 };
 
 /* Returns 0, or -1 when the cache cannot be allocated. */

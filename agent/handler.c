@@ -9,6 +9,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "token.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
 #pragma GCC diagnostic warning "-Wswitch-enum"
@@ -50,6 +51,11 @@ const struct spoe_arg spoe_args[] = {
 	    "its chain (rfc9440 only)"),
 	ARG("trace",      T(STR) | T(BIN),  VIEW,          has_trace,      trace_value, "req.hdr(x-certspoa-trace)",
 	    "a trace comes back when this equals trace_secret"),
+	/* certificate-bound tokens (token = bound|required, docs/TOKENS.md) */
+	ARG("authorization", T(STR) | T(BIN), VIEW,        has_authz,      authz,       "req.fhdr(authorization)",
+	    "the whole Authorization header value (a Bearer JWT)"),
+	ARG("authorization_count", T_INT,   INT,           has_authz_count, authz_count, "req.fhdr_cnt(authorization)",
+	    "how many Authorization headers; a token with anything but 1 is refused"),
 };
 const size_t spoe_nargs = sizeof(spoe_args) / sizeof(spoe_args[0]);
 
@@ -247,7 +253,7 @@ static void opt_int(char **p, char *end, enum ack_var v, int64_t i)
 static int encode_verdict(char **p, char *end, const struct decision *d,
                           const struct cert_eval *ce, const char *policy,
                           const char *route, const struct spop_str *path,
-                          const struct trace *t)
+                          const struct token_result *tok, const struct trace *t)
 {
 	const struct dec_info *di = &dec_table[d->code];
 
@@ -289,6 +295,16 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	}
 	if (route)
 		opt_str(p, end, ACK_ROUTE, route);
+	/* the claims of a verified, bound token (printable ASCII, bounded:
+	 * token.c refuses others); never for a shadow pass */
+	if (tok && tok->err == TOKEN_OK && d->code == DEC_ALLOW && !d->shadowed) {
+		if (tok->sub[0])
+			opt_str(p, end, ACK_TOKEN_SUB, tok->sub);
+		if (tok->client_id[0])
+			opt_str(p, end, ACK_TOKEN_CLIENT_ID, tok->client_id);
+		if (tok->scope[0])
+			opt_str(p, end, ACK_TOKEN_SCOPE, tok->scope);
+	}
 	if (t && t->on && t->len)
 		opt_str_clean(p, end, ACK_TRACE, t->buf);
 	return 0;
@@ -354,7 +370,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		t.truncated = 0;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);
 		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route,
-		                   rq.path_changed ? &rq.route_path : NULL, &t) < 0) {
+		                   rq.path_changed ? &rq.route_path : NULL, rq.token, &t) < 0) {
 			if (!rq.path_changed)
 				goto no_room;
 			/* the normalized path does not fit in the ACK: refuse
@@ -365,7 +381,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			d.rule = "path_ambiguous";
 			d.shadowed = 0;
 			snprintf(d.detail, sizeof(d.detail), "the normalized path does not fit in the answer");
-			if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, NULL, &t) < 0)
+			if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, NULL, rq.token, &t) < 0)
 				goto no_room;
 		}
 		CTR_INC(hc->stats.messages);

@@ -69,6 +69,9 @@ extern const size_t spoe_nargs;
 	X(ISSUER,      "issuer",      STR,   "a parsed certificate") \
 	X(SPKI_SHA256, "spki_sha256", STR,   "a parsed certificate whose extensions were read") \
 	X(ROUTE,       "route",       STR,   "always, once routing ran") \
+	X(TOKEN_SUB,   "token_sub",   STR,   "allowed with a verified bound token that has sub") \
+	X(TOKEN_CLIENT_ID, "token_client_id", STR, "allowed with a verified bound token that has client_id (or azp)") \
+	X(TOKEN_SCOPE, "token_scope", STR,   "allowed with a verified bound token that has scope") \
 	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret")
 
 #define ACK_VAR_ENUM(id, name, type, when) ACK_##id,

@@ -18,6 +18,9 @@
  *   deny_*    cert_untrusted       deny lists, which always win
  *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
+ *   token     token_* (401)        token = bound|required: the bearer token
+ *                                  verifies and is bound to this certificate
+ *                                  (token.c, checked by decide.c before)
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +39,7 @@
 #include "spop.h"
 #include "strset.h"
 #include "strutil.h"
+#include "token.h"
 #include "tplist.h"
 #include "uri.h"
 
@@ -981,6 +985,43 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	}
 }
 
+/* The last step, once the certificate is accepted: the bearer token that
+ * decide.c checked (rq->token). Denials are 401 (RFC 6750). */
+static void check_token(const struct policy *pol, const struct req_facts *rq,
+                        struct trace *t, struct decision *d)
+{
+	const struct token_result *r = rq->token;
+	enum dec_code code = DEC_TOKEN_INVALID;
+
+	if (!r) {
+		trace_add(t, "token=fail(not checked)");
+		deny(pol, d, DEC_INTERNAL, "token_internal", "the token check did not run");
+		return;
+	}
+	if (r->err == TOKEN_OK) {
+		trace_add(t, "token=pass(%s, bound)", r->alg);
+		return;
+	}
+	if (r->err == TOKEN_ABSENT && pol->token == TOKEN_MODE_BOUND) {
+		trace_add(t, "token=pass(none sent, token = bound)");
+		return;
+	}
+	switch (token_errs[r->err].cls) {
+	case TOKEN_CLASS_MISSING:  code = DEC_TOKEN_MISSING; break;
+	case TOKEN_CLASS_EXPIRED:  code = DEC_TOKEN_EXPIRED; break;
+	case TOKEN_CLASS_UNBOUND:  code = DEC_TOKEN_UNBOUND; break;
+	case TOKEN_CLASS_MISMATCH: code = DEC_TOKEN_BINDING_MISMATCH; break;
+	case TOKEN_CLASS_INVALID:
+	case TOKEN_CLASS_NONE:
+	case TOKEN_CLASSES:
+		code = DEC_TOKEN_INVALID;
+		break;
+	}
+	trace_add(t, "token=fail(%s)", token_errs[r->err].rule);
+	deny(pol, d, code, token_errs[r->err].rule, "%s", r->detail);
+	d->status = DEC_TOKEN_STATUS;
+}
+
 void rules_decide(const struct policy *pol, const struct req_facts *rq,
                   const struct cert_eval *ce, int64_t now, struct trace *t,
                   struct decision *d)
@@ -995,6 +1036,8 @@ void rules_decide(const struct policy *pol, const struct req_facts *rq,
 	}
 	trace_add(t, "policy=%s", pol->name);
 	decide(pol, rq, ce, now, t, d);
+	if (d->code == DEC_ALLOW && pol->token != TOKEN_MODE_OFF)
+		check_token(pol, rq, t, d);
 	if (d->code != DEC_ALLOW && pol->mode == POLICY_SHADOW &&
 	    d->code != DEC_BAD_REQUEST && d->code != DEC_INTERNAL) {
 		d->would_code = d->code;

@@ -39,6 +39,7 @@ lists.[ch]      policy
 rules.[ch]      policy
 rules-t.h       policy
 statsauth.[ch]  policy
+token.[ch]      policy
 cfg.[ch]        config
 decide.[ch]     decide
 decide-t.h      decide
