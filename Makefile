@@ -54,7 +54,8 @@ SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
 DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
-UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c \
+            tests/unit/testjwt.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)

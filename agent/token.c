@@ -657,6 +657,8 @@ static enum token_err check_signature(const struct token_opts *o, struct token_r
 	if (!fits)
 		return fail(r, TOKEN_KEY_MISMATCH, "no %skey fits alg %s", has_kid ? "such " : "", r->alg);
 	r->step = TOKEN_STEP_SIGNATURE;
+	if (!siglen)
+		return fail(r, TOKEN_MALFORMED, "no signature");
 	if (!(sig = malloc(siglen)))
 		return fail(r, TOKEN_INTERNAL, "out of memory");
 	sl = token_b64url_decode(sig64, siglen, sig, siglen);
@@ -775,8 +777,8 @@ enum token_err token_check(const struct token_opts *o, const char *jwt, size_t l
 	d1 = memchr(jwt, '.', len);
 	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - jwt)) : NULL;
 	if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - jwt)) ||
-	    d1 == jwt || d2 == d1 + 1 || d2 + 1 == jwt + len)
-		return fail(r, TOKEN_MALFORMED, "not three non-empty parts separated by dots");
+	    d1 == jwt || d2 == d1 + 1)
+		return fail(r, TOKEN_MALFORMED, "not three parts separated by dots");
 	if ((e = check_header(r, jwt, (size_t)(d1 - jwt), &alg, &has_kid)) != TOKEN_OK)
 		return e;
 	if ((e = check_signature(o, r, alg, has_kid, jwt, (size_t)(d2 - jwt), d2 + 1,
