@@ -1,5 +1,6 @@
 /* certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]
- *                  [--sni S] [--frontend F] [--src IP] [--verify N] [--time T] */
+ *                  [--sni S] [--frontend F] [--src IP] [--verify N] [--time T]
+ *                  [--token JWT] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "decide.h"
 #include "explain.h"
 #include "rules.h"
+#include "token.h"
 
 #define EXPLAIN_MAX_CERTS 17
 
@@ -25,11 +27,64 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]\n"
 	        "                        [--sni S] [--frontend F] [--src IP] [--verify N] [--time UNIX]\n"
+	        "                        [--token JWT]\n"
 	        "\n"
 	        "Runs the policies of CONFIG on the certificate in FILE (PEM, DER or PKCS#12;\n"
 	        "extra certificates in FILE count as the chain the client sent) and prints\n"
 	        "every check. --verify is HAProxy's ssl_c_verify for verify = haproxy|both\n"
-	        "(default 0: HAProxy accepted the chain). Exit: 0 allow, 1 deny.\n");
+	        "(default 0: HAProxy accepted the chain). --token is a bearer token (JWT), sent\n"
+	        "as one 'Authorization: Bearer JWT' header; with token = bound|required every\n"
+	        "step of its check is printed. Exit: 0 allow, 1 deny.\n");
+}
+
+static void print_kv(const char *k, const char *v);
+
+/* Each step of the token check: passed, where it stopped, not reached. */
+static void print_token(const struct token_result *r)
+{
+	printf("token:\n");
+	for (int s = TOKEN_STEP_DECODE; s < TOKEN_STEP_DONE; s++) {
+		const char *name = token_step_names[s];
+
+		if (r->err != TOKEN_OK && (int)r->step == s) {
+			printf("  %-10s fail: %s: %s\n", name, token_errs[r->err].rule, r->detail);
+			continue;
+		}
+		if (r->err != TOKEN_OK && s > (int)r->step) {
+			printf("  %-10s not reached\n", name);
+			continue;
+		}
+		switch ((enum token_step)s) {
+		case TOKEN_STEP_ALG:
+			printf("  %-10s pass (%s)\n", name, r->alg);
+			break;
+		case TOKEN_STEP_KEY:
+			printf("  %-10s pass (%s%s)\n", name, r->kid[0] ? "kid " : "no kid: every key that fits",
+			       r->kid);
+			break;
+		case TOKEN_STEP_TIME:
+			printf("  %-10s pass (exp %lld", name, (long long)r->exp);
+			if (r->has_nbf)
+				printf(", nbf %lld", (long long)r->nbf);
+			printf(")\n");
+			break;
+		case TOKEN_STEP_BINDING:
+			printf("  %-10s pass (cnf.x5t#S256 is this certificate's SHA-256)\n", name);
+			break;
+		case TOKEN_STEP_DECODE:
+		case TOKEN_STEP_SIGNATURE:
+		case TOKEN_STEP_ISS_AUD:
+		case TOKEN_STEP_DONE:
+		case TOKEN_STEPS:
+			printf("  %-10s pass\n", name);
+			break;
+		}
+	}
+	if (r->err == TOKEN_OK) {
+		print_kv("token_sub:", r->sub);
+		print_kv("token_client_id:", r->client_id);
+		print_kv("token_scope:", r->scope);
+	}
 }
 
 static unsigned char *to_der(X509 *const *certs, int n, size_t *len)
@@ -84,6 +139,7 @@ int explain_main(int argc, char **argv)
 		{ "sni", required_argument, NULL, 'S' }, { "frontend", required_argument, NULL, 'F' },
 		{ "src", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
 		{ "time", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "token", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfg_file = NULL, *cert_file = NULL, *chain_file = NULL;
@@ -100,7 +156,7 @@ int explain_main(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	const char *route = NULL;
 	const struct policy *pol;
-	char err[1024], *end, buf[64];
+	char err[1024], *end, buf[64], *authz = NULL;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.has_verify = 1;
@@ -141,19 +197,35 @@ int explain_main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			break;
+		case 'T':
+			free(authz);
+			if (!(authz = malloc(strlen(optarg) + 8))) {
+				fprintf(stderr, "out of memory\n");
+				return EX_OSERR;
+			}
+			snprintf(authz, strlen(optarg) + 8, "Bearer %s", optarg);
+			rq.has_authz = rq.has_authz_count = 1;
+			rq.authz.ptr = authz;
+			rq.authz.len = strlen(authz);
+			rq.authz_count = 1;
+			break;
 		case 'h':
+			free(authz);
 			usage(stdout);
 			return EX_OK;
 		default:
+			free(authz);
 			usage(stderr);
 			return EX_USAGE;
 		}
 	}
 	if (!cfg_file || optind != argc) {
+		free(authz);
 		usage(stderr);
 		return EX_USAGE;
 	}
 	if (!(cfg = cfg_load(cfg_file, err, sizeof(err)))) {
+		free(authz);
 		fprintf(stderr, "%s\n", err);
 		return EX_CONFIG;
 	}
@@ -226,6 +298,11 @@ int explain_main(int argc, char **argv)
 		snprintf(buf, sizeof(buf), "%lld%s", (long long)d.days_left, d.expiring ? " (expiring)" : "");
 		print_kv("days_left:", buf);
 	}
+	if (rq.token)
+		print_token(rq.token);
+	else if (authz)
+		printf("token:       not checked (%s)\n", pol && pol->token == TOKEN_MODE_OFF ?
+		       "the policy has token = off" : "the request was refused before");
 	rc = d.code == DEC_ALLOW ? 0 : 1;
 	decide_destroy(&dc);
 out:
@@ -235,6 +312,7 @@ out:
 		X509_free(chain[i]);
 	free(der);
 	free(chain_der);
+	free(authz);
 	cfg_free(cfg);
 	return rc;
 }
