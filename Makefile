@@ -115,6 +115,19 @@ mutate: ## mutation testing of the decision path (MUTANTS=id,id or 'rules-*')
 
 .PHONY: mutate
 
+# Certificate-bound tokens end to end (tests/token/run.sh, docs/TOKENS.md):
+# tokens minted by tests/token/mint.c, sent by curl with a client
+# certificate through haproxy-examples/mtls-api on HAProxy 2.6 and 3.2
+# (VERSIONS="2.6 3.2", ONLY=pattern), ~1 min.
+MINT_BIN := $(BUILD)/tests/token/mint
+$(MINT_BIN): $(BUILD)/tests/token/mint.o $(BUILD)/tests/unit/testjwt.o $(BUILD)/agent/token.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+token: $(BIN) $(MINT_BIN) ## certificate-bound tokens through HAProxy 2.6 and 3.2, ~1 min (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) MINT_BIN=$(CURDIR)/$(MINT_BIN) tests/token/run.sh
+
+.PHONY: token
+
 demo: $(BIN) ## build, then show allow/deny decisions on a throw-away PKI
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
 
