@@ -380,17 +380,19 @@ struct token_jwks *token_jwks_parse(const char *json, size_t len, char *why, siz
 		goto out;
 	}
 	for (i = 0; i < json_array_size(keys); i++) {
-		int rc;
+		struct token_key k;
+		int rc = jwk_parse(json_array_get(keys, i), &k, why, whylen, i);
 
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			continue;
 		if (j->n == TOKEN_JWKS_MAX_KEYS) {
+			EVP_PKEY_free(k.pkey);
 			set_why(why, whylen, "JWKS has more than %d usable keys", TOKEN_JWKS_MAX_KEYS);
 			goto fail;
 		}
-		rc = jwk_parse(json_array_get(keys, i), &j->keys[j->n], why, whylen, i);
-		if (rc < 0)
-			goto fail;
-		if (rc > 0)
-			j->n++;
+		j->keys[j->n++] = k;
 	}
 	if (!j->n) {
 		set_why(why, whylen, "JWKS has no usable signing key (RSA, EC P-256, Ed25519)");
