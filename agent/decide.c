@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/x509.h>
 
@@ -239,8 +238,9 @@ static void check_token(struct decide_ctx *dc, const struct policy *pol, struct 
 		.max_size = (size_t)pol->token_max_size,
 	};
 	struct token_result *r;
-	const char *jwt;
-	size_t n;
+	const char *jwt = NULL;
+	enum token_err e;
+	size_t n = 0;
 
 	if (!dc->token && !(dc->token = malloc(sizeof(*dc->token))))
 		return;
@@ -256,16 +256,14 @@ static void check_token(struct decide_ctx *dc, const struct policy *pol, struct 
 		         "several Authorization headers" : "the authorization_count argument was not sent");
 		return;
 	}
-	/* another scheme (Basic, DPoP...) is no bearer token */
-	if (!rq->has_authz || rq->authz.len < 6 || strncasecmp(rq->authz.ptr, "bearer", 6) != 0 ||
-	    (rq->authz.len > 6 && rq->authz.ptr[6] != ' ')) {
-		r->err = TOKEN_ABSENT;
-		snprintf(r->detail, sizeof(r->detail), "%s", token_errs[TOKEN_ABSENT].words);
-		return;
-	}
-	if (token_bearer(rq->authz.ptr, rq->authz.len, &jwt, &n) < 0) {
-		r->err = TOKEN_MALFORMED;
-		snprintf(r->detail, sizeof(r->detail), "a Bearer credential without one token");
+	e = token_from_authz(rq->has_authz ? rq->authz.ptr : "", rq->has_authz ? rq->authz.len : 0, &jwt, &n);
+	if (e != TOKEN_OK) {
+		/* ABSENT, AMBIGUOUS, or MALFORMED: nothing else comes back */
+		r->err = e == TOKEN_ABSENT || e == TOKEN_AMBIGUOUS ? e : TOKEN_MALFORMED;
+		snprintf(r->detail, sizeof(r->detail), "%s", r->err == TOKEN_ABSENT ?
+		         token_errs[TOKEN_ABSENT].words : r->err == TOKEN_AMBIGUOUS ?
+		         "another scheme, but the value names bearer further on" :
+		         "a Bearer credential that is not one token after one or more spaces");
 		return;
 	}
 	token_check(&o, jwt, n, ce->parsed ? ce->facts->sha256 : NULL, now, r);

@@ -424,20 +424,35 @@ size_t token_jwks_count(const struct token_jwks *j)
 
 /* ---- the token ---- */
 
-int token_bearer(const char *authz, size_t len, const char **tok, size_t *toklen)
+/* RFC 9110 tchar: what may continue a scheme name such as "Bearerx" */
+static int is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+enum token_err token_from_authz(const char *v, size_t len, const char **tok, size_t *toklen)
 {
 	size_t i = 6;
 
-	if (len < 7 || strncasecmp(authz, "bearer", 6) != 0 || authz[6] != ' ')
-		return -1;
-	while (i < len && authz[i] == ' ')
-		i++;
-	/* HAProxy trims the value; a space left inside is not a token68 */
-	if (i == len || memchr(authz + i, ' ', len - i))
-		return -1;
-	*tok = authz + i;
-	*toklen = len - i;
-	return 0;
+	if (len >= 6 && strncasecmp(v, "bearer", 6) == 0 && (len == 6 || !is_tchar((unsigned char)v[6]))) {
+		if (len == 6 || v[6] != ' ')
+			return TOKEN_MALFORMED;
+		while (i < len && v[i] == ' ')
+			i++;
+		if (i == len)
+			return TOKEN_MALFORMED;
+		for (size_t k = i; k < len; k++)
+			if ((unsigned char)v[k] <= 0x20 || v[k] == ',' || (unsigned char)v[k] >= 0x7f)
+				return TOKEN_MALFORMED;
+		*tok = v + i;
+		*toklen = len - i;
+		return TOKEN_OK;
+	}
+	for (i = 1; i + 6 <= len; i++)
+		if (strncasecmp(v + i, "bearer", 6) == 0)
+			return TOKEN_AMBIGUOUS;
+	return TOKEN_ABSENT;
 }
 
 static enum token_err fail(struct token_result *r, enum token_err e, const char *fmt, ...)

@@ -117,10 +117,17 @@ struct token_result {
 	char scope[TOKEN_SCOPE_MAX + 1];
 };
 
-/* The bearer token of an Authorization value: "Bearer" (any case), one or
- * more spaces, then the token. Returns 0 with *tok and *toklen set, or -1 when the
- * value is no Bearer credential (another scheme, or nothing after it). */
-int token_bearer(const char *authz, size_t len, const char **tok, size_t *toklen);
+/* What an Authorization value holds, for a policy that checks tokens:
+ *   TOKEN_OK         "Bearer" (any case), one or more spaces, one token
+ *                    without white space or comma: *tok and *toklen set;
+ *   TOKEN_MALFORMED  the Bearer scheme (followed by anything but a token
+ *                    character) without exactly that: "Bearer", "Bearer\tx",
+ *                    "Bearer a b", "Bearer a,b";
+ *   TOKEN_AMBIGUOUS  another scheme whose value names "bearer" further on
+ *                    ("Basic x, Bearer y"): a lenient application might take
+ *                    the token that was not checked;
+ *   TOKEN_ABSENT     empty, or another scheme (Basic, DPoP...). */
+enum token_err token_from_authz(const char *v, size_t len, const char **tok, size_t *toklen);
 
 /* Check one JWT against o and bind it to the certificate whose DER has
  * SHA-256 cert_sha256 (NULL: no certificate). Every check is made in the

@@ -17,6 +17,8 @@
  *   bounds; and never for a header whose alg is none or HS*;
  * - the same bytes checked without a certificate are never TOKEN_OK;
  * - a parsed JWKS holds 1..TOKEN_JWKS_MAX_KEYS keys;
+ * - a token taken from an Authorization value is its non-empty tail,
+ *   without space or comma;
  * - base64url: whatever decodes, encodes back to the same text. */
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!jwks)
 		LLVMFuzzerInitialize(NULL, NULL);
 	check_token(s, size);
-	if (token_bearer(s, size, &tok, &tl) == 0) {
+	if (token_from_authz(s, size, &tok, &tl) == TOKEN_OK) {
 		FUZZ_ASSERT(tok > s && tok + tl == s + size && tl > 0);
+		FUZZ_ASSERT(!memchr(tok, ' ', tl) && !memchr(tok, ',', tl));
 		check_token(tok, tl);
 	}
 	j = token_jwks_parse(s, size, why, sizeof(why));

@@ -17,7 +17,8 @@
 # expired, wrong issuer, wrong audience, alg none, HS256 keyed with the
 # public JWKS, a bad signature, an unknown kid, an oversized token, a hex
 # binding, two Authorization headers, none at all (401 and the RFC 6750
-# WWW-Authenticate), and token = bound without a token (200).
+# WWW-Authenticate), and token = bound without a token (200) or with a
+# token hidden behind another scheme (401).
 # Ends with exactly one line "token: N passed, N failed".
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
@@ -198,6 +199,10 @@ run_version() {
         check "$v bound-mode: token of another certificate 401" eq "$(hdr X-Certspoa-Code)" token_binding_mismatch
         REQ_PATH=/optional/x call "$v-opt4" allowed rs256
         check "$v bound-mode: bound token 200" eq "$STATUS" 200
+        # a stolen token behind another scheme is no way around "bound"
+        REQ_PATH=/optional/x req_cert "$v-opt5" notlisted -H "Authorization: Basic YTpi, Bearer ${TOK[rs256]}"
+        check "$v bound-mode: Bearer behind Basic 401" eq "$STATUS" 401
+        check "$v bound-mode: Bearer behind Basic is token_ambiguous" eq "$(hdr X-Certspoa-Rule)" token_ambiguous
     fi
     stop_haproxy
 }

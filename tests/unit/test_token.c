@@ -141,21 +141,29 @@ TEST(token_b64url_strict)
 	CHECK_EQ_INT(token_b64url_decode("AAAA", 4, out, 2), -1);
 }
 
-TEST(token_bearer_credential)
+TEST(token_authorization_value)
 {
 	const char *t;
 	size_t n;
 
-	CHECK_EQ_INT(token_bearer("Bearer abc.def.ghi", 18, &t, &n), 0);
+	CHECK_EQ_INT(token_from_authz("Bearer abc.def.ghi", 18, &t, &n), TOKEN_OK);
 	CHECK_EQ_INT(n, 11);
 	CHECK(memcmp(t, "abc.def.ghi", 11) == 0);
-	CHECK_EQ_INT(token_bearer("bEaReR   x", 10, &t, &n), 0);
+	CHECK_EQ_INT(token_from_authz("bEaReR   x", 10, &t, &n), TOKEN_OK);
 	CHECK_EQ_INT(n, 1);
-	CHECK_EQ_INT(token_bearer("Bearer", 6, &t, &n), -1);
-	CHECK_EQ_INT(token_bearer("Bearer ", 7, &t, &n), -1);
-	CHECK_EQ_INT(token_bearer("Bearer a b", 10, &t, &n), -1);
-	CHECK_EQ_INT(token_bearer("Bearerx abc", 11, &t, &n), -1);
-	CHECK_EQ_INT(token_bearer("Basic YWJj", 10, &t, &n), -1);
+	/* the Bearer scheme, not followed by one token */
+	CHECK_EQ_INT(token_from_authz("Bearer", 6, &t, &n), TOKEN_MALFORMED);
+	CHECK_EQ_INT(token_from_authz("Bearer ", 7, &t, &n), TOKEN_MALFORMED);
+	CHECK_EQ_INT(token_from_authz("Bearer a b", 10, &t, &n), TOKEN_MALFORMED);
+	CHECK_EQ_INT(token_from_authz("Bearer\tabc", 10, &t, &n), TOKEN_MALFORMED);
+	CHECK_EQ_INT(token_from_authz("Bearer a,b", 10, &t, &n), TOKEN_MALFORMED);
+	CHECK_EQ_INT(token_from_authz("Bearer,abc", 10, &t, &n), TOKEN_MALFORMED);
+	/* another scheme; one that hides a Bearer credential after it */
+	CHECK_EQ_INT(token_from_authz("Bearerx abc", 11, &t, &n), TOKEN_ABSENT);
+	CHECK_EQ_INT(token_from_authz("Basic YWJj", 10, &t, &n), TOKEN_ABSENT);
+	CHECK_EQ_INT(token_from_authz("", 0, &t, &n), TOKEN_ABSENT);
+	CHECK_EQ_INT(token_from_authz("Basic YWJj, Bearer x", 20, &t, &n), TOKEN_AMBIGUOUS);
+	CHECK_EQ_INT(token_from_authz("DPoP x bearer", 13, &t, &n), TOKEN_AMBIGUOUS);
 }
 
 /* RS256, PS256, ES256 and EdDSA each verify, bound to certificate a, and
@@ -595,6 +603,9 @@ TEST(token_decide_modes_and_codes)
 	decide(&dc, &rq, &d);
 	CHECK_EQ_INT(d.code, DEC_TOKEN_INVALID);
 	CHECK_EQ_STR(d.rule, "token_malformed");
+	request(&rq, K.der_a, K.la, "Bearer\tx.y.z", 1);
+	decide(&dc, &rq, &d);
+	CHECK_EQ_STR(d.rule, "token_malformed");
 	/* two Authorization headers, or their count not sent */
 	request(&rq, K.der_a, K.la, authz, 2);
 	decide(&dc, &rq, &d);
@@ -623,6 +634,13 @@ TEST(token_decide_modes_and_codes)
 	request(&rq, K.der_a, K.la, "Basic YTpi", 1);
 	decide(&dc, &rq, &d);
 	CHECK_EQ_INT(d.code, DEC_ALLOW);
+	/* a token smuggled behind another scheme is no way around bound */
+	snprintf(authz, sizeof(authz), "Basic YTpi, Bearer %s", jwt);
+	request(&rq, K.der_b, K.lb, authz, 1);
+	decide(&dc, &rq, &d);
+	CHECK_EQ_INT(d.code, DEC_TOKEN_INVALID);
+	CHECK_EQ_STR(d.rule, "token_ambiguous");
+	snprintf(authz, sizeof(authz), "Bearer %s", jwt);
 	request(&rq, K.der_b, K.lb, authz, 1);
 	decide(&dc, &rq, &d);
 	CHECK_EQ_INT(d.code, DEC_TOKEN_BINDING_MISMATCH);
