@@ -147,6 +147,7 @@ refused() {
 run_version() {
     local v=$1 alg
     if [ "$v" = 2.6 ]; then HAPROXY=haproxy; else HAPROXY="$TOP/tests/versions/haproxy.sh $v"; fi
+    # shellcheck disable=SC2034 # read by the lib.sh helpers
     read -r -a HAPROXY_CMD <<<"$HAPROXY"
     if ! start_haproxy "hap-$v" "$AGENT_ADDR"; then
         fail "$v haproxy starts" "$WHY"
