@@ -26,6 +26,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
+#include "strutil.h"
 #include "token.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
@@ -118,21 +119,6 @@ void token_b64url_encode(const unsigned char *in, size_t n, char *out)
 	out[o] = 0;
 }
 
-static int b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 long token_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
 {
 	size_t o = 0, i;
@@ -144,7 +130,7 @@ long token_b64url_decode(const char *in, size_t n, unsigned char *out, size_t ca
 	if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int v = b64url_val((unsigned char)in[i]);
+		int v = str_b64val((unsigned char)in[i], '-', '_');
 
 		if (v < 0)
 			return -1;
