@@ -118,6 +118,18 @@ static enum token_err mint_check(EVP_PKEY *k, const char *alg, const char *hdr, 
 	return e;
 }
 
+/* The same with the issuer and audience given. */
+static enum token_err mint_check_opts(EVP_PKEY *k, const char *alg, const char *hdr, const char *pl,
+                                      const unsigned char *sha, const char *iss, const char *aud,
+                                      struct token_result *r)
+{
+	char *jwt = testjwt_sign(k, alg, hdr, pl);
+	enum token_err e = check_opts(jwt, sha, iss, aud, r);
+
+	free(jwt);
+	return e;
+}
+
 TEST(token_b64url_strict)
 {
 	unsigned char out[64];
@@ -239,19 +251,19 @@ TEST(token_exp_nbf_with_skew)
 	CHECK_EQ_INT(mint_check(K.ec, "ES256", h, pl, K.sha_a, &r), TOKEN_EXPIRED);
 	CHECK_EQ_INT(r.step, TOKEN_STEP_TIME);
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"cnf\":{\"x5t#S256\":\"%s\"}}", (long long)(NOW - 60), K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ec, "ES256", h, pl), K.sha_a, NULL, NULL, &r), TOKEN_OK);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_OK);
 	/* nbf 61 s ahead: not yet; 60 s: fine */
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"nbf\":%lld,\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), (long long)(NOW + 61), K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ec, "ES256", h, pl), K.sha_a, NULL, NULL, &r), TOKEN_NOT_YET_VALID);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_NOT_YET_VALID);
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"nbf\":%lld,\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), (long long)(NOW + 60), K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ec, "ES256", h, pl), K.sha_a, NULL, NULL, &r), TOKEN_OK);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_OK);
 	/* no exp, and an exp that is no number */
 	snprintf(pl, sizeof(pl), "{\"cnf\":{\"x5t#S256\":\"%s\"}}", K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ec, "ES256", h, pl), K.sha_a, NULL, NULL, &r), TOKEN_EXP_MISSING);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_EXP_MISSING);
 	snprintf(pl, sizeof(pl), "{\"exp\":\"%lld\",\"cnf\":{\"x5t#S256\":\"%s\"}}", (long long)(NOW + 600), K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ec, "ES256", h, pl), K.sha_a, NULL, NULL, &r), TOKEN_PAYLOAD);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_PAYLOAD);
 	teardown();
 }
 
@@ -266,7 +278,7 @@ TEST(token_issuer_and_audience)
 	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", (long long)(NOW + 600), K.x5t_a);
 	CHECK_EQ_INT(mint_check(K.ed, "EdDSA", h, pl, K.sha_a, &r), TOKEN_ISSUER);
 	/* unchecked when token_issuer is unset */
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ed, "EdDSA", h, pl), K.sha_a, NULL, AUD, &r), TOKEN_OK);
+	CHECK_EQ_INT(mint_check_opts(K.ed, "EdDSA", h, pl, K.sha_a, NULL, AUD, &r), TOKEN_OK);
 	snprintf(pl, sizeof(pl), "{\"iss\":\"" ISS "\",\"aud\":\"other\",\"exp\":%lld,"
 	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", (long long)(NOW + 600), K.x5t_a);
 	CHECK_EQ_INT(mint_check(K.ed, "EdDSA", h, pl, K.sha_a, &r), TOKEN_AUDIENCE);
@@ -449,22 +461,22 @@ TEST(token_claims_bounded_and_printable)
 	sub[TOKEN_SUB_MAX] = 0;
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"sub\":\"%s\",\"azp\":\"from-azp\",\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), sub, K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl), K.sha_a, NULL, NULL, &r),
+	CHECK_EQ_INT(mint_check_opts(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl, K.sha_a, NULL, NULL, &r),
 	             TOKEN_OK);
 	CHECK_EQ_INT(strlen(r.sub), TOKEN_SUB_MAX);
 	CHECK_EQ_STR(r.client_id, "from-azp");
 	CHECK_EQ_STR(r.scope, "");
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"sub\":\"%sy\",\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), sub, K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl), K.sha_a, NULL, NULL, &r),
+	CHECK_EQ_INT(mint_check_opts(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl, K.sha_a, NULL, NULL, &r),
 	             TOKEN_CLAIM);
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"sub\":\"a\\r\\nX-Admin: 1\",\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl), K.sha_a, NULL, NULL, &r),
+	CHECK_EQ_INT(mint_check_opts(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl, K.sha_a, NULL, NULL, &r),
 	             TOKEN_CLAIM);
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"scope\":[\"a\"],\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), K.x5t_a);
-	CHECK_EQ_INT(check_opts(testjwt_sign(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl), K.sha_a, NULL, NULL, &r),
+	CHECK_EQ_INT(mint_check_opts(K.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl, K.sha_a, NULL, NULL, &r),
 	             TOKEN_CLAIM);
 	teardown();
 }
