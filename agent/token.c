@@ -628,6 +628,15 @@ static enum token_err check_header(struct token_result *r, const char *b64, size
 			goto out;
 		}
 		memcpy(r->kid, json_string_value(kid), json_string_length(kid) + 1);
+		/* it goes into detail, the ACK and the logs: printable only */
+		for (const char *q = r->kid; *q; q++) {
+			if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e) {
+				r->kid[0] = 0;
+				r->step = TOKEN_STEP_KEY;
+				e = fail(r, TOKEN_KID_UNKNOWN, "kid is not printable ASCII");
+				goto out;
+			}
+		}
 		*has_kid = 1;
 	}
 out:

@@ -392,6 +392,10 @@ TEST(token_bad_signature_kid_and_key_fit)
 	CHECK_EQ_INT(mint_check(K.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa9\"}", claims(K.x5t_a, NULL),
 	                        K.sha_a, &r), TOKEN_KID_UNKNOWN);
 	CHECK_EQ_INT(r.step, TOKEN_STEP_KEY);
+	/* a kid with a control character never reaches detail, the ACK or a log */
+	CHECK_EQ_INT(mint_check(K.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\\r\\nX: y\"}",
+	                        claims(K.x5t_a, NULL), K.sha_a, &r), TOKEN_KID_UNKNOWN);
+	CHECK(strchr(r.detail, '\n') == NULL && strchr(r.kid, '\n') == NULL);
 	/* alg and key do not fit: ES256 with the RSA key's kid, RS256 with
 	 * the EC key's, and PS256 with a key whose JWK says ES256 */
 	CHECK_EQ_INT(mint_check(K.ec, "ES256", "{\"alg\":\"ES256\",\"kid\":\"rsa1\"}", claims(K.x5t_a, NULL),
