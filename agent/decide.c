@@ -249,11 +249,16 @@ static void check_token(struct decide_ctx *dc, const struct policy *pol, struct 
 	rq->token = r;
 	/* one Authorization header, counted by HAProxy: with two, the
 	 * application might read the one that was not checked */
-	if ((rq->has_authz_count && rq->authz_count > 1) || (rq->has_authz && !rq->has_authz_count) ||
-	    (rq->has_authz && rq->authz.len && rq->authz_count != 1)) {
+	if (rq->has_authz && !rq->has_authz_count) {
 		r->err = TOKEN_AMBIGUOUS;
-		snprintf(r->detail, sizeof(r->detail), "%s", rq->has_authz_count ?
-		         "several Authorization headers" : "the authorization_count argument was not sent");
+		snprintf(r->detail, sizeof(r->detail), "the authorization_count argument was not sent");
+		return;
+	}
+	if (rq->has_authz_count &&
+	    (rq->authz_count > 1 || (rq->authz_count < 1 && rq->has_authz && rq->authz.len))) {
+		r->err = TOKEN_AMBIGUOUS;
+		snprintf(r->detail, sizeof(r->detail), "%lld Authorization headers, a token needs exactly one",
+		         (long long)rq->authz_count);
 		return;
 	}
 	e = token_from_authz(rq->has_authz ? rq->authz.ptr : "", rq->has_authz ? rq->authz.len : 0, &jwt, &n);

@@ -630,6 +630,9 @@ TEST(token_decide_modes_and_codes)
 	request(&rq, K.der_a, K.la, authz, -1);
 	decide(&dc, &rq, &d);
 	CHECK_EQ_STR(d.rule, "token_ambiguous");
+	request(&rq, K.der_a, K.la, authz, 0);
+	decide(&dc, &rq, &d);
+	CHECK_EQ_STR(d.rule, "token_ambiguous");
 	/* the certificate's own checks come first: no certificate */
 	request(&rq, NULL, 0, authz, 1);
 	decide(&dc, &rq, &d);
