@@ -120,7 +120,7 @@ mutate: ## mutation testing of the decision path (MUTANTS=id,id or 'rules-*')
 # certificate through haproxy-examples/mtls-api on HAProxy 2.6 and 3.2
 # (VERSIONS="2.6 3.2", ONLY=pattern), ~1 min.
 MINT_BIN := $(BUILD)/tests/token/mint
-$(MINT_BIN): $(BUILD)/tests/token/mint.o $(BUILD)/tests/unit/testjwt.o $(BUILD)/agent/token.o
+$(MINT_BIN): $(BUILD)/tests/token/mint.o $(BUILD)/tests/unit/testjwt.o $(BUILD)/agent/token.o $(BUILD)/agent/strutil.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 token: $(BIN) $(MINT_BIN) ## certificate-bound tokens through HAProxy 2.6 and 3.2, ~1 min (VERSIONS=, ONLY=)
