@@ -18,7 +18,8 @@
 # public JWKS, a bad signature, an unknown kid, an oversized token, a hex
 # binding, two Authorization headers, none at all (401 and the RFC 6750
 # WWW-Authenticate), and token = bound without a token (200) or with a
-# token hidden behind another scheme (401).
+# token hidden behind another scheme (401); shadow mode passes a refused
+# token without forwarding its claims.
 # Ends with exactly one line "token: N passed, N failed".
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
@@ -76,6 +77,7 @@ TOK[ps256]=$(sign rsa.key PS256 rsa1 "$(payload)")
 TOK[es256]=$(sign ec.key ES256 ec1 "$(payload)")
 TOK[eddsa]=$(sign ed.key EdDSA ed1 "$(payload)")
 TOK[other]=$(sign rsa.key RS256 rsa1 "$(payload "$X5T_B")")
+TOK[untrusted]=$(sign rsa.key RS256 rsa1 "$(payload "$("$MINT" x5t "$PKI/untrusted.crt")")")
 TOK[unbound]=$(sign rsa.key RS256 rsa1 "$(payload "")")
 TOK[expired]=$(sign ec.key ES256 ec1 "$(payload "$X5T_A" $((NOW - 3600)))")
 TOK[issuer]=$(sign rsa.key RS256 rsa1 "$(payload | sed "s|$ISS|https://evil.example|")")
@@ -111,6 +113,17 @@ policy = optional
 verify = both
 ca_file = $PKI/ca.pem
 token = bound
+jwks_file = $WORK/jwks.json
+
+[route shadow]
+path_prefix = /shadow/
+policy = shadow
+
+[policy shadow]
+verify = both
+ca_file = $PKI/ca.pem
+mode = shadow
+token = required
 jwks_file = $WORK/jwks.json
 INI
 if ! start_agent agent "$WORK/agent.ini" "$WORK/ready"; then
@@ -204,6 +217,19 @@ run_version() {
         REQ_PATH=/optional/x req_cert "$v-opt5" notlisted -H "Authorization: Basic YTpi, Bearer ${TOK[rs256]}"
         check "$v bound-mode: Bearer behind Basic 401" eq "$STATUS" 401
         check "$v bound-mode: Bearer behind Basic is token_ambiguous" eq "$(hdr X-Certspoa-Rule)" token_ambiguous
+    fi
+    if only_match shadow; then
+        # shadow mode lets a refused token through, but never vouches for it
+        REQ_PATH=/shadow/x call "$v-sh1" notlisted rs256
+        check "$v shadow: token of another certificate passes (200)" eq "$STATUS" 200
+        check "$v shadow: ... and forwards no claim" eq "$(backend_saw x-token-sub)" ""
+        # a valid token bound to a certificate the policy refuses: the
+        # token verifies, the certificate does not, nothing is vouched for
+        REQ_PATH=/shadow/x call "$v-sh3" untrusted untrusted
+        check "$v shadow: refused certificate with its bound token passes (200)" eq "$STATUS" 200
+        check "$v shadow: ... and vouches for no claim" eq "$(backend_saw x-token-sub)" ""
+        REQ_PATH=/shadow/x call "$v-sh2" allowed rs256
+        check "$v shadow: a bound token forwards its claims" eq "$(backend_saw x-token-sub)" alice
     fi
     stop_haproxy
 }

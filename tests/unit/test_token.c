@@ -12,7 +12,9 @@
 
 #include "cfg.h"
 #include "decide.h"
+#include "handler.h"
 #include "rules.h"
+#include "spop.h"
 #include "testhelp.h"
 #include "testjwt.h"
 #include "testpki.h"
@@ -751,5 +753,93 @@ TEST(token_config_errors)
 	if (cfg)
 		CHECK_EQ_INT(cfg->default_policy->token_clock_skew_ms, 60000);
 	cfg_free(cfg);
+	teardown();
+}
+
+/* ---- through the SPOP handler: the claims in the ACK ---- */
+
+/* A check-client-cert NOTIFY payload with the certificate, HAProxy's
+ * verify result and the Authorization header (count 1). */
+static size_t notify_with(char *buf, size_t cap, const unsigned char *der, size_t len,
+                          int64_t verify, const char *authz)
+{
+	struct spop_data v[4] = {
+		{ .type = SPOP_DATA_BIN }, { .type = SPOP_DATA_INT64 },
+		{ .type = SPOP_DATA_STR }, { .type = SPOP_DATA_INT64 },
+	};
+	static const char *const names[4] = { "cert", "verify", "authorization", "authorization_count" };
+	char *p = buf, *end = buf + cap;
+
+	v[0].u.str.ptr = (const char *)der;
+	v[0].u.str.len = len;
+	v[1].u.sint = verify;
+	v[2].u.str.ptr = authz;
+	v[2].u.str.len = strlen(authz);
+	v[3].u.sint = 1;
+	if (spop_put_str(&p, end, HANDLER_MESSAGE, strlen(HANDLER_MESSAGE)) < 0 || p >= end)
+		return 0;
+	*p++ = 4;
+	for (int i = 0; i < 4; i++)
+		if (spop_put_str(&p, end, names[i], strlen(names[i])) < 0 || spop_put_data(&p, end, &v[i]) < 0)
+			return 0;
+	return (size_t)(p - buf);
+}
+
+/* Does the ACK written to out[0..n) set variable name? (Names are
+ * length-prefixed strings in the frame: look for the length and the name.) */
+static int ack_sets(const char *out, size_t n, const char *name)
+{
+	char pat[64];
+	size_t l = strlen(name);
+
+	pat[0] = (char)l;
+	memcpy(pat + 1, name, l);
+	return memmem(out, n, pat, l + 1) != NULL;
+}
+
+/* token_sub, token_client_id, token_scope go back only on an allow with a
+ * verified bound token; a shadow-mode pass of a refused certificate
+ * carrying a valid token bound to it vouches for nothing. */
+TEST(token_claims_in_the_ack_only_when_vouched_for)
+{
+	static char payload[16384], out[16384];
+	struct handler_ctx hc;
+	struct config *cfg;
+	enum spop_status st;
+	char *jwt, authz[4096], *p;
+	size_t n;
+
+	setup();
+	jwt = testjwt_sign(K.ed, "EdDSA", "{\"alg\":\"EdDSA\",\"kid\":\"ed1\"}", claims(K.x5t_a, NULL));
+	snprintf(authz, sizeof(authz), "Bearer %s", jwt);
+	cfg = load_cfg("token = required\nmode = shadow");
+	CHECK(cfg != NULL);
+	if (!cfg)
+		return;
+	CHECK_EQ_INT(handler_init(&hc, cfg, 1), 0);
+	/* HAProxy verified the certificate: allowed, claims set */
+	n = notify_with(payload, sizeof(payload), K.der_a, K.la, 0, authz);
+	p = out;
+	CHECK_EQ_INT(handler_notify(&hc, 1, 1, payload, n, NOW, &p, out + sizeof(out), 16380, &st, NULL), 0);
+	CHECK(ack_sets(out, (size_t)(p - out), "token_sub"));
+	CHECK(ack_sets(out, (size_t)(p - out), "token_client_id"));
+	CHECK(ack_sets(out, (size_t)(p - out), "token_scope"));
+	CHECK(!ack_sets(out, (size_t)(p - out), "would_deny"));
+	/* HAProxy's verification failed (10: expired): shadow lets it pass */
+	n = notify_with(payload, sizeof(payload), K.der_a, K.la, 10, authz);
+	p = out;
+	CHECK_EQ_INT(handler_notify(&hc, 1, 2, payload, n, NOW, &p, out + sizeof(out), 16380, &st, NULL), 0);
+	CHECK(ack_sets(out, (size_t)(p - out), "would_deny"));
+	CHECK(!ack_sets(out, (size_t)(p - out), "token_sub"));
+	CHECK(!ack_sets(out, (size_t)(p - out), "token_scope"));
+	/* another certificate: the token is refused, nothing set */
+	n = notify_with(payload, sizeof(payload), K.der_b, K.lb, 0, authz);
+	p = out;
+	CHECK_EQ_INT(handler_notify(&hc, 1, 3, payload, n, NOW, &p, out + sizeof(out), 16380, &st, NULL), 0);
+	CHECK(ack_sets(out, (size_t)(p - out), "would_deny"));
+	CHECK(!ack_sets(out, (size_t)(p - out), "token_sub"));
+	handler_destroy(&hc);
+	cfg_free(cfg);
+	free(jwt);
 	teardown();
 }
