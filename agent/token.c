@@ -704,16 +704,18 @@ static enum token_err check_claims(const struct token_opts *o, struct token_resu
 		return fail(r, TOKEN_EXP_MISSING, NULL);
 	if (numeric_date(v, &r->exp) < 0)
 		return fail(r, TOKEN_PAYLOAD, "exp is not a number");
-	if (now > r->exp && now - r->exp > o->skew)
-		return fail(r, TOKEN_EXPIRED, "expired %lld s ago (clock skew %lld s)",
-		            (long long)(now - r->exp), (long long)o->skew);
+	/* differences taken unsigned: exp and nbf are any 64-bit value the
+	 * token says, and now - exp must not overflow */
+	if (now > r->exp && (uint64_t)now - (uint64_t)r->exp > (uint64_t)o->skew)
+		return fail(r, TOKEN_EXPIRED, "expired %llu s ago (clock skew %lld s)",
+		            (unsigned long long)((uint64_t)now - (uint64_t)r->exp), (long long)o->skew);
 	if ((v = json_object_get(c, "nbf"))) {
 		if (numeric_date(v, &r->nbf) < 0)
 			return fail(r, TOKEN_PAYLOAD, "nbf is not a number");
 		r->has_nbf = 1;
-		if (r->nbf > now && r->nbf - now > o->skew)
-			return fail(r, TOKEN_NOT_YET_VALID, "valid in %lld s (clock skew %lld s)",
-			            (long long)(r->nbf - now), (long long)o->skew);
+		if (r->nbf > now && (uint64_t)r->nbf - (uint64_t)now > (uint64_t)o->skew)
+			return fail(r, TOKEN_NOT_YET_VALID, "valid in %llu s (clock skew %lld s)",
+			            (unsigned long long)((uint64_t)r->nbf - (uint64_t)now), (long long)o->skew);
 	}
 
 	/* iss and aud */

@@ -261,6 +261,15 @@ TEST(token_exp_nbf_with_skew)
 	snprintf(pl, sizeof(pl), "{\"exp\":%lld,\"nbf\":%lld,\"cnf\":{\"x5t#S256\":\"%s\"}}",
 	         (long long)(NOW + 600), (long long)(NOW + 60), K.x5t_a);
 	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_OK);
+	/* the far ends of 64 bits: no overflow (UBSan), the right answers */
+	snprintf(pl, sizeof(pl), "{\"exp\":-9223372036854775808,\"cnf\":{\"x5t#S256\":\"%s\"}}", K.x5t_a);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_EXPIRED);
+	snprintf(pl, sizeof(pl), "{\"exp\":9223372036854775807,\"nbf\":9223372036854775807,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", K.x5t_a);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_NOT_YET_VALID);
+	snprintf(pl, sizeof(pl), "{\"exp\":9223372036854775807,\"nbf\":-9223372036854775808,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", K.x5t_a);
+	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_OK);
 	/* no exp, and an exp that is no number */
 	snprintf(pl, sizeof(pl), "{\"cnf\":{\"x5t#S256\":\"%s\"}}", K.x5t_a);
 	CHECK_EQ_INT(mint_check_opts(K.ec, "ES256", h, pl, K.sha_a, NULL, NULL, &r), TOKEN_EXP_MISSING);
