@@ -779,8 +779,6 @@ enum token_err token_check(const struct token_opts *o, const char *jwt, size_t l
 	enum token_alg alg = ALG_RS256;
 	int has_kid = 0;
 	unsigned char *pl = NULL;
-	json_error_t jerr;
-	json_t *claims = NULL;
 	long pn;
 	enum token_err e;
 
@@ -803,9 +801,21 @@ enum token_err token_check(const struct token_opts *o, const char *jwt, size_t l
 	if (!(pl = malloc((size_t)(d2 - d1))))
 		return fail(r, TOKEN_INTERNAL, "out of memory");
 	pn = token_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), pl, (size_t)(d2 - d1));
-	if (pn > 0)
-		claims = json_loadb((const char *)pl, (size_t)pn, JSON_REJECT_DUPLICATES, &jerr);
+	e = pn > 0 ? token_check_claims(o, (const char *)pl, (size_t)pn, cert_sha256, now, r)
+	           : fail(r, TOKEN_PAYLOAD, "the payload is not base64url");
 	free(pl);
+	return e;
+}
+
+enum token_err token_check_claims(const struct token_opts *o, const char *json, size_t len,
+                                  const unsigned char *cert_sha256, int64_t now,
+                                  struct token_result *r)
+{
+	json_error_t jerr;
+	json_t *claims = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	enum token_err e;
+
+	r->step = TOKEN_STEP_TIME;
 	if (!json_is_object(claims))
 		e = fail(r, TOKEN_PAYLOAD, "the payload is not a JSON object");
 	else

@@ -136,6 +136,14 @@ enum token_err token_check(const struct token_opts *o, const char *jwt, size_t l
                            const unsigned char *cert_sha256, int64_t now,
                            struct token_result *r);
 
+/* The claims steps alone (exp/nbf, iss/aud, claims, binding) on the JSON
+ * payload of a token whose signature verified: token_check's second half,
+ * and what fuzz_token reaches without signing. r keeps what the first half
+ * filled in. Returns r->err. */
+enum token_err token_check_claims(const struct token_opts *o, const char *json, size_t len,
+                                  const unsigned char *cert_sha256, int64_t now,
+                                  struct token_result *r);
+
 /* base64url without padding, as RFC 7515 writes it. out must have room for
  * token_b64url_len(n) + 1 bytes; it is NUL-terminated. */
 size_t token_b64url_len(size_t n);

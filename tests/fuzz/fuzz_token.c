@@ -19,7 +19,11 @@
  * - a parsed JWKS holds 1..TOKEN_JWKS_MAX_KEYS keys;
  * - a token taken from an Authorization value is its non-empty tail,
  *   without space or comma;
- * - base64url: whatever decodes, encodes back to the same text. */
+ * - base64url: whatever decodes, encodes back to the same text;
+ * - the same bytes as a verified token's payload (token_check_claims), at
+ *   now = the fixed time, 0, INT64_MAX and INT64_MIN: OK only when exp and
+ *   nbf hold within the skew, with bounded printable claims, and never
+ *   without the certificate. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +96,33 @@ static void check_token(const char *s, size_t n)
 	FUZZ_ASSERT(token_check(&o, s, n, NULL, FUZZ_NOW, &r) != TOKEN_OK);
 }
 
+/* The same bytes as the JSON payload of a token whose signature verified,
+ * at a few times, the far ends of 64 bits included. */
+static void check_claims_only(const char *s, size_t n)
+{
+	static const int64_t nows[] = { FUZZ_NOW, 0, INT64_MAX, INT64_MIN };
+	struct token_opts o = { jwks, "https://as.example", "api.example", 60, TOKEN_MAX_SIZE_DEFAULT };
+	struct token_result r;
+
+	for (size_t i = 0; i < sizeof(nows) / sizeof(nows[0]); i++) {
+		enum token_err e;
+
+		memset(&r, 0, sizeof(r));
+		e = token_check_claims(&o, s, n, cert_sha256, nows[i], &r);
+		FUZZ_ASSERT(e == r.err && (int)e >= 0 && e < TOKEN_ERRS);
+		FUZZ_ASSERT(memchr(r.detail, 0, sizeof(r.detail)) != NULL);
+		if (e != TOKEN_OK)
+			continue;
+		FUZZ_ASSERT(r.step == TOKEN_STEP_DONE);
+		FUZZ_ASSERT(nows[i] <= r.exp || (uint64_t)nows[i] - (uint64_t)r.exp <= 60);
+		FUZZ_ASSERT(!r.has_nbf || r.nbf <= nows[i] || (uint64_t)r.nbf - (uint64_t)nows[i] <= 60);
+		FUZZ_ASSERT(printable_within(r.sub, TOKEN_SUB_MAX));
+		FUZZ_ASSERT(printable_within(r.client_id, TOKEN_CLIENT_ID_MAX));
+		FUZZ_ASSERT(printable_within(r.scope, TOKEN_SCOPE_MAX));
+		FUZZ_ASSERT(token_check_claims(&o, s, n, NULL, nows[i], &r) != TOKEN_OK);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data, *tok;
@@ -107,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(!memchr(tok, ' ', tl) && !memchr(tok, ',', tl));
 		check_token(tok, tl);
 	}
+	check_claims_only(s, size);
 	j = token_jwks_parse(s, size, why, sizeof(why));
 	if (j)
 		FUZZ_ASSERT(token_jwks_count(j) >= 1 && token_jwks_count(j) <= TOKEN_JWKS_MAX_KEYS);
