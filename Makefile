@@ -152,16 +152,19 @@ docs: $(BIN) ## regenerate README's configuration reference
 docs-check: $(BIN) ## the docs agree with the binary (keys, variables, examples)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/docs/run.sh
 
-# Test suites run one after the other (sub-makes), even under make -j.
+# Test suites run one after the other (sub-makes), even under make -j. A
+# failing suite does not stop the ones after it (each prints its own
+# summary line); the target fails at the end if any suite failed.
+TEST_SUITES = unit docs-check integration fault
 test: ## unit, docs-check, integration and fault, one after the other (ONLY= for one test)
-	$(MAKE) unit
-	$(MAKE) docs-check
-	$(MAKE) integration
-	$(MAKE) fault
+	@rc=0; for t in $(TEST_SUITES); do $(MAKE) $$t || { echo "make $$t: FAILED"; rc=1; }; done; exit $$rc
 
-check: arch-check test ## arch-check, test, then unit and integration under ASan+UBSan
-	$(MAKE) SAN=address,undefined unit
-	$(MAKE) SAN=address,undefined integration
+check: ## arch-check, test, then unit and integration under ASan+UBSan
+	@rc=0; \
+	for t in arch-check $(TEST_SUITES); do $(MAKE) $$t || { echo "make $$t: FAILED"; rc=1; }; done; \
+	for t in unit integration; do \
+		$(MAKE) SAN=address,undefined $$t || { echo "make SAN=address,undefined $$t: FAILED"; rc=1; }; \
+	done; exit $$rc
 
 # HAProxy 2.6 (the host's), 3.0 and 3.2 (Debian roots, tests/versions/,
 # docs/haproxy-versions.md): build or reuse the roots, then per version the
