@@ -23,7 +23,7 @@ override CPPFLAGS += $(AGENT_CPPFLAGS)
 # Test code (tests/) also sees the unit helpers; agent objects never do.
 TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
-LDLIBS  := -lssl -lcrypto -lev -linih -lpthread
+LDLIBS  := -lssl -lcrypto -lev -linih -lpthread -ljansson
 
 ifeq ($(ERR),1)
 CFLAGS  += -Werror
@@ -43,6 +43,8 @@ CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c 
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c
+# SPIFFE bundle documents (JSON, through jansson)
+CORE_SRC += agent/spiffe-bundle.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # The pure parts of the offline commands: probe's diagnosis and HTTP answer
