@@ -107,6 +107,14 @@ policy: $(BIN) ## policy engine end to end, ~1.5 min (ONLY="explain routes ...")
 
 .PHONY: policy
 
+# SPIFFE trust domains and per-client rate limiting end to end
+# (tests/spiffe/run.sh): explain, HAProxy 2.6 and 3.2 (VERSIONS=...),
+# haproxy-examples/rate-limit; ONLY="explain haproxy ratelimit".
+spiffe: $(BIN) ## SPIFFE trust domains, rate-limit example; HAProxy 2.6 + 3.2 (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/spiffe/run.sh
+
+.PHONY: spiffe
+
 # Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
 # tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
 # built and run through its stages; one line per mutant, then

@@ -796,16 +796,13 @@ static int load_bundle(struct spiffe_td *td, char *why, size_t whylen)
 		set_err(why, whylen, "%s: %s", td->file, strerror(errno));
 		goto out;
 	}
-	if (!spiffe_bundle_is_json(buf, n)) {
-		/* PEM: the authorities of this trust domain, as a ca_file */
-		if (!(td->store = cert_store_load(td->file, why, whylen)))
-			goto out;
-		td->authorities = cert_store_count(td->store);
-		rc = 0;
+	td->json = spiffe_bundle_is_json(buf, n);
+	if (n > SPIFFE_BUNDLE_MAX) {
+		set_err(why, whylen, "%s: larger than %d bytes", td->file, SPIFFE_BUNDLE_MAX);
 		goto out;
 	}
-	td->json = 1;
-	if (spiffe_bundle_parse_json(buf, n, &b, reason, sizeof(reason)) < 0) {
+	if ((td->json ? spiffe_bundle_parse_json(buf, n, &b, reason, sizeof(reason))
+	              : spiffe_bundle_parse_pem(buf, n, &b, reason, sizeof(reason))) < 0) {
 		set_err(why, whylen, "%s: %s", td->file, reason);
 		goto out;
 	}

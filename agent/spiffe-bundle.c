@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "cert-facts.h"
@@ -54,6 +57,13 @@ static int opt_count(json_t *root, const char *name, int *has, int64_t *v,
 	return 0;
 }
 
+/* x is an authority: a CA. Computes x's cached extension data too, while
+ * one thread owns it. */
+static int is_authority(X509 *x)
+{
+	return X509_check_purpose(x, -1, 0) == 1 && X509_check_ca(x) > 0;
+}
+
 /* One "x509-svid" key: its single x5c certificate, which must be a CA.
  * der is scratch space of CERT_DER_MAX bytes. Returns 0 or -1. */
 static int x509_authority(json_t *key, size_t i, unsigned char *der, struct spiffe_bundle *b,
@@ -83,8 +93,7 @@ static int x509_authority(json_t *key, size_t i, unsigned char *der, struct spif
 		set_err(err, errlen, "key %zu: \"x5c\" is not one certificate in exact DER", i + 1);
 		return -1;
 	}
-	/* computes the cached extension data too, while one thread owns x */
-	if (X509_check_purpose(x, -1, 0) != 1 || X509_check_ca(x) <= 0) {
+	if (!is_authority(x)) {
 		set_err(err, errlen, "key %zu: the certificate is not a CA (an X.509 authority signs SVIDs)", i + 1);
 		X509_free(x);
 		return -1;
@@ -163,6 +172,60 @@ int spiffe_bundle_parse_json(const char *buf, size_t len, struct spiffe_bundle *
 out:
 	free(der);
 	json_decref(root);
+	if (rc < 0)
+		spiffe_bundle_clear(b);
+	return rc;
+}
+
+int spiffe_bundle_parse_pem(const char *buf, size_t len, struct spiffe_bundle *b,
+                            char *err, size_t errlen)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	unsigned long e;
+	int rc = -1, n = 0;
+
+	memset(b, 0, sizeof(*b));
+	ERR_clear_error();
+	if (len > SPIFFE_BUNDLE_MAX) {
+		set_err(err, errlen, "bundle larger than %d bytes", SPIFFE_BUNDLE_MAX);
+		goto out;
+	}
+	if (!(bio = BIO_new_mem_buf(buf, (int)len)) || !(b->authorities = sk_X509_new_null())) {
+		set_err(err, errlen, "out of memory");
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		n++;
+		if (!is_authority(x)) {
+			set_err(err, errlen, "certificate %d is not a CA (an X.509 authority signs SVIDs)", n);
+			goto out;
+		}
+		if (sk_X509_num(b->authorities) >= SPIFFE_BUNDLE_KEYS_MAX) {
+			set_err(err, errlen, "more than %d certificates", SPIFFE_BUNDLE_KEYS_MAX);
+			goto out;
+		}
+		if (!sk_X509_push(b->authorities, x)) {
+			set_err(err, errlen, "out of memory");
+			goto out;
+		}
+		x = NULL;
+	}
+	/* the loop ends with "no start line" at a clean end */
+	e = ERR_peek_last_error();
+	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		set_err(err, errlen, "bad PEM data after certificate %d", n);
+		goto out;
+	}
+	if (!n) {
+		set_err(err, errlen, "no PEM certificate found");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(x);
+	BIO_free(bio);
+	ERR_clear_error();
 	if (rc < 0)
 		spiffe_bundle_clear(b);
 	return rc;

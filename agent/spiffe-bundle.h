@@ -35,6 +35,12 @@ struct spiffe_bundle {
 int spiffe_bundle_parse_json(const char *buf, size_t len, struct spiffe_bundle *b,
                              char *err, size_t errlen);
 
+/* Parse a PEM bundle (the authorities of one trust domain, as a ca_file):
+ * every CERTIFICATE block, each a CA, at least one. Returns 0 and fills
+ * *b, or -1 with the reason in err and *b empty. */
+int spiffe_bundle_parse_pem(const char *buf, size_t len, struct spiffe_bundle *b,
+                            char *err, size_t errlen);
+
 /* Is this document JSON (its first byte that is not white space is '{')?
  * Otherwise a bundle file is read as PEM. */
 int spiffe_bundle_is_json(const char *buf, size_t len);

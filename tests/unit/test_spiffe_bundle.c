@@ -561,3 +561,51 @@ out:
 	X509_free(longid);
 	tds_free(&T);
 }
+
+/* A PEM bundle holds authorities only, like a JSON one. */
+TEST(spiffe_bundle_pem_authorities_only)
+{
+	struct tds T;
+	struct spiffe_bundle b;
+	char err[256], path[64], *text = NULL;
+	X509 *certs[2], *l;
+	FILE *f;
+	long n;
+
+	CHECK_EQ_INT(tds_make(&T), 0);
+	certs[0] = T.ca1;
+	certs[1] = T.ca2;
+	CHECK_EQ_INT(testpki_write_pem(certs, 2, path, sizeof(path)), 0);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (f) {
+		text = calloc(1, 16384);
+		n = (long)fread(text, 1, 16383, f);
+		fclose(f);
+		CHECK_EQ_INT(spiffe_bundle_parse_pem(text, (size_t)n, &b, err, sizeof(err)), 0);
+		CHECK_EQ_INT(sk_X509_num(b.authorities), 2);
+		spiffe_bundle_clear(&b);
+		/* cut in the middle of the second block */
+		CHECK_EQ_INT(spiffe_bundle_parse_pem(text, (size_t)n - 40, &b, err, sizeof(err)), -1);
+		CHECK(b.authorities == NULL);
+	}
+	unlink(path);
+	free(text);
+	CHECK_EQ_INT(spiffe_bundle_parse_pem("hello", 5, &b, err, sizeof(err)), -1);
+	CHECK(strstr(err, "no PEM certificate") != NULL);
+	l = leaf(&T, T.ca1, T.k1, "URI:spiffe://td1/a");
+	certs[1] = l;
+	CHECK_EQ_INT(testpki_write_pem(certs, 2, path, sizeof(path)), 0);
+	f = fopen(path, "r");
+	if (f) {
+		text = calloc(1, 16384);
+		n = (long)fread(text, 1, 16383, f);
+		fclose(f);
+		CHECK_EQ_INT(spiffe_bundle_parse_pem(text, (size_t)n, &b, err, sizeof(err)), -1);
+		CHECK(strstr(err, "certificate 2 is not a CA") != NULL);
+		free(text);
+	}
+	unlink(path);
+	X509_free(l);
+	tds_free(&T);
+}
