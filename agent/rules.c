@@ -619,13 +619,47 @@ enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext
 	return SVID_OK;
 }
 
+/* The first URI SAN's value (the only one, after rules_svid_check), or "". */
+static const char *uri_of(const struct cert_ext *x)
+{
+	for (int i = 0; i < x->nsans; i++)
+		if (x->sans[i].type == CERT_SAN_URI)
+			return x->sans[i].value;
+	return "";
+}
+
+/* Each failed X.509-SVID check: code, rule, trace word, detail. */
+static const struct svid_fail {
+	enum dec_code code;
+	const char *rule, *trace, *detail;
+} svid_fails[SVID_CHECKS] = {
+	[SVID_NAMES_DROPPED] = { DEC_CERT_UNTRUSTED, "too_many_sans", "SANs not kept",
+	                         "too many subject alternative names to find the SPIFFE ID" },
+	[SVID_NO_URI]        = { DEC_SVID_INVALID, "spiffe_no_uri", "no URI SAN",
+	                         "no URI SAN: not an X.509-SVID" },
+	[SVID_MULTI_URI]     = { DEC_SPIFFE_MULTI_URI, "spiffe_multi_uri", "several URI SANs",
+	                         "several URI SANs: an X.509-SVID has exactly one" },
+	[SVID_NOT_SPIFFE]    = { DEC_SVID_INVALID, "spiffe_not_spiffe", "URI not spiffe",
+	                         "the URI SAN is not a SPIFFE ID" },
+	[SVID_BAD_ID]        = { DEC_SVID_INVALID, "spiffe_invalid", "invalid SPIFFE ID",
+	                         "invalid SPIFFE ID" },
+	[SVID_TD_UNKNOWN]    = { DEC_SPIFFE_TD_UNKNOWN, "spiffe_td_unknown", "unknown trust domain",
+	                         "no bundle in this policy for trust domain" },
+	[SVID_LEAF_CA]       = { DEC_SVID_INVALID, "svid_ca", "leaf is a CA",
+	                         "an X.509-SVID leaf must not be a CA" },
+	[SVID_KEY_USAGE]     = { DEC_SVID_INVALID, "svid_key_usage", "key usage",
+	                         "an X.509-SVID leaf has keyUsage digitalSignature and neither keyCertSign nor cRLSign" },
+};
+
 /* The trust-domain step: deny unless the certificate is an X.509-SVID of
  * a trust domain with a bundle. Returns 0 if it passes. */
-static int check_svid(const struct policy *pol, const struct cert_eval *ce,
+static int check_svid(const struct policy *pol, const struct cert_ext *x,
                       struct trace *t, struct decision *d)
 {
-	const struct cert_ext *x = ce->ext;
+	const struct svid_fail *f;
+	enum svid_check r;
 	struct spiffe_id id;
+	char why[80] = "";
 	int td;
 
 	if (!x) {
@@ -634,65 +668,26 @@ static int check_svid(const struct policy *pol, const struct cert_eval *ce,
 		     "the certificate's names or extensions are malformed");
 		return -1;
 	}
-	switch (rules_svid_check(pol, x, &td)) {
-	case SVID_OK:
+	r = rules_svid_check(pol, x, &td);
+	if (r == SVID_OK && td >= 0 && td < pol->ntds) {
 		d->trust_domain = pol->tds[td].name;
 		trace_add(t, "trust_domain=pass(%s)", pol->tds[td].name);
 		return 0;
-	case SVID_NAMES_DROPPED:
-		trace_add(t, "trust_domain=fail(%d SANs)", x->san_total);
-		deny(pol, d, DEC_CERT_UNTRUSTED, "too_many_sans",
-		     "%d subject alternative names: too many to find the SPIFFE ID", x->san_total);
-		return -1;
-	case SVID_NO_URI:
-		trace_add(t, "trust_domain=fail(no URI SAN)");
-		deny(pol, d, DEC_SVID_INVALID, "spiffe_no_uri", "no URI SAN: not an X.509-SVID");
-		return -1;
-	case SVID_MULTI_URI:
-		trace_add(t, "trust_domain=fail(several URI SANs)");
-		deny(pol, d, DEC_SPIFFE_MULTI_URI, "spiffe_multi_uri",
-		     "several URI SANs: an X.509-SVID has exactly one");
-		return -1;
-	case SVID_NOT_SPIFFE:
-		trace_add(t, "trust_domain=fail(URI not spiffe)");
-		deny(pol, d, DEC_SVID_INVALID, "spiffe_not_spiffe", "the URI SAN is not a SPIFFE ID");
-		return -1;
-	case SVID_BAD_ID:
-		for (int i = 0; i < x->nsans; i++) {
-			enum spiffe_err err;
-
-			if (x->sans[i].type != CERT_SAN_URI)
-				continue;
-			err = spiffe_parse(x->sans[i].value, strlen(x->sans[i].value), &id);
-			trace_add(t, "trust_domain=fail(%s)", spiffe_strerror(err));
-			deny(pol, d, DEC_SVID_INVALID, "spiffe_invalid", "invalid SPIFFE ID: %s",
-			     spiffe_strerror(err));
-		}
-		return -1;
-	case SVID_TD_UNKNOWN:
-		/* the trust domain passed spiffe_parse: [a-z0-9.-_] only */
-		for (int i = 0; i < x->nsans; i++) {
-			if (x->sans[i].type != CERT_SAN_URI ||
-			    spiffe_parse(x->sans[i].value, strlen(x->sans[i].value), &id) != SPIFFE_OK)
-				continue;
-			trace_add(t, "trust_domain=fail(%.*s unknown)", CLAMP(id.td_len), id.td);
-			deny(pol, d, DEC_SPIFFE_TD_UNKNOWN, "spiffe_td_unknown",
-			     "trust domain %.*s has no bundle in this policy", CLAMP(id.td_len), id.td);
-		}
-		return -1;
-	case SVID_LEAF_CA:
-		trace_add(t, "trust_domain=fail(leaf is a CA)");
-		deny(pol, d, DEC_SVID_INVALID, "svid_ca", "an X.509-SVID leaf must not be a CA");
-		return -1;
-	case SVID_KEY_USAGE:
-		trace_add(t, "trust_domain=fail(key usage)");
-		deny(pol, d, DEC_SVID_INVALID, "svid_key_usage",
-		     "an X.509-SVID leaf has keyUsage digitalSignature and neither keyCertSign nor cRLSign");
-		return -1;
-	case SVID_CHECKS:
-		break;
 	}
-	deny(pol, d, DEC_INTERNAL, "internal", "X.509-SVID check");
+	f = (unsigned)r < SVID_CHECKS ? &svid_fails[r] : NULL;
+	if (!f || !f->rule) {
+		trace_add(t, "trust_domain=fail(internal)");
+		deny(pol, d, DEC_INTERNAL, "internal", "X.509-SVID check");
+		return -1;
+	}
+	/* what the certificate said: the parser's reason, or the trust domain
+	 * (an ID that parsed: [a-z0-9.-_] only) */
+	if (r == SVID_BAD_ID)
+		snprintf(why, sizeof(why), ": %s", spiffe_strerror(spiffe_parse(uri_of(x), strlen(uri_of(x)), &id)));
+	else if (r == SVID_TD_UNKNOWN && spiffe_parse(uri_of(x), strlen(uri_of(x)), &id) == SPIFFE_OK)
+		snprintf(why, sizeof(why), " %.*s", CLAMP(id.td_len), id.td);
+	trace_add(t, "trust_domain=fail(%s%s)", f->trace, why);
+	deny(pol, d, f->code, f->rule, "%s%s", f->detail, why);
 	return -1;
 }
 
@@ -1058,7 +1053,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	d->identity = identity_of(ce->ext);
 
 	/* the trust domain picks the bundle the agent verifies against */
-	if (pol->ntds && check_svid(pol, ce, t, d) < 0)
+	if (pol->ntds && check_svid(pol, ce->ext, t, d) < 0)
 		return;
 
 	/* 2. verification: HAProxy's result does not apply to a forwarded

@@ -74,7 +74,7 @@ if part_wanted explain; then
     check "explain: the agent verifies although verify = haproxy" has "$out" "verify(agent)=pass"
     check "explain: client_id = spiffe gives the SPIFFE ID" has "$out" "client_id:   spiffe://td1.test/web"
     out=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --cert "$PKI/unknown.crt" 2>&1)
-    check "explain: the unknown trust domain is named" has "$out" "trust domain td3.test has no bundle"
+    check "explain: the unknown trust domain is named" has "$out" "no bundle in this policy for trust domain td3.test"
     # why per-domain bundles: one pooled store lets td1's CA mint td2's IDs
     cat >"$WORK/pooled.ini" <<EOF
 [policy default]

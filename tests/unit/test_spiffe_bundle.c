@@ -562,50 +562,51 @@ out:
 	tds_free(&T);
 }
 
+/* certs as a PEM bundle, read back into a malloc'd buffer (*len bytes). */
+static char *pem_text(X509 *const *certs, int n, size_t *len)
+{
+	char path[64], *text = calloc(1, 16384);
+	FILE *f;
+
+	*len = 0;
+	if (!text || testpki_write_pem(certs, n, path, sizeof(path)) < 0)
+		return text;
+	if ((f = fopen(path, "r")) != NULL) {
+		*len = fread(text, 1, 16383, f);
+		fclose(f);
+	}
+	unlink(path);
+	return text;
+}
+
 /* A PEM bundle holds authorities only, like a JSON one. */
 TEST(spiffe_bundle_pem_authorities_only)
 {
 	struct tds T;
 	struct spiffe_bundle b;
-	char err[256], path[64], *text = NULL;
-	X509 *certs[2], *l;
-	FILE *f;
-	long n;
+	char err[256], *text;
+	X509 *certs[2];
+	size_t n;
 
 	CHECK_EQ_INT(tds_make(&T), 0);
 	certs[0] = T.ca1;
 	certs[1] = T.ca2;
-	CHECK_EQ_INT(testpki_write_pem(certs, 2, path, sizeof(path)), 0);
-	f = fopen(path, "r");
-	CHECK(f != NULL);
-	if (f) {
-		text = calloc(1, 16384);
-		n = (long)fread(text, 1, 16383, f);
-		fclose(f);
-		CHECK_EQ_INT(spiffe_bundle_parse_pem(text, (size_t)n, &b, err, sizeof(err)), 0);
-		CHECK_EQ_INT(sk_X509_num(b.authorities), 2);
-		spiffe_bundle_clear(&b);
-		/* cut in the middle of the second block */
-		CHECK_EQ_INT(spiffe_bundle_parse_pem(text, (size_t)n - 40, &b, err, sizeof(err)), -1);
-		CHECK(b.authorities == NULL);
-	}
-	unlink(path);
+	text = pem_text(certs, 2, &n);
+	CHECK(n > 40);
+	CHECK_EQ_INT(spiffe_bundle_parse_pem(text, n, &b, err, sizeof(err)), 0);
+	CHECK_EQ_INT(sk_X509_num(b.authorities), 2);
+	spiffe_bundle_clear(&b);
+	/* cut in the middle of the second block */
+	CHECK_EQ_INT(spiffe_bundle_parse_pem(text, n - 40, &b, err, sizeof(err)), -1);
+	CHECK(b.authorities == NULL);
 	free(text);
 	CHECK_EQ_INT(spiffe_bundle_parse_pem("hello", 5, &b, err, sizeof(err)), -1);
 	CHECK(strstr(err, "no PEM certificate") != NULL);
-	l = leaf(&T, T.ca1, T.k1, "URI:spiffe://td1/a");
-	certs[1] = l;
-	CHECK_EQ_INT(testpki_write_pem(certs, 2, path, sizeof(path)), 0);
-	f = fopen(path, "r");
-	if (f) {
-		text = calloc(1, 16384);
-		n = (long)fread(text, 1, 16383, f);
-		fclose(f);
-		CHECK_EQ_INT(spiffe_bundle_parse_pem(text, (size_t)n, &b, err, sizeof(err)), -1);
-		CHECK(strstr(err, "certificate 2 is not a CA") != NULL);
-		free(text);
-	}
-	unlink(path);
-	X509_free(l);
+	certs[1] = leaf(&T, T.ca1, T.k1, "URI:spiffe://td1/a");
+	text = pem_text(certs, 2, &n);
+	CHECK_EQ_INT(spiffe_bundle_parse_pem(text, n, &b, err, sizeof(err)), -1);
+	CHECK(strstr(err, "certificate 2 is not a CA") != NULL);
+	free(text);
+	X509_free(certs[1]);
 	tds_free(&T);
 }
