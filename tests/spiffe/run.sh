@@ -11,7 +11,9 @@
 #              a bundle rotated on disk and a reload (SIGHUP), and a broken
 #              bundle on reload (refused, the running one stays)
 #   ratelimit  haproxy-examples/rate-limit: one certificate over its limit
-#              gets 429 while another one from the same address passes
+#              gets 429 while another one from the same address passes;
+#              and why its rules are http-request rules: tracking in
+#              tcp-request content runs before the agent answered
 # HAProxy parts run on each of VERSIONS (default "2.6 3.2"; 3.x through
 # tests/versions/haproxy.sh). Ends with "spiffe: N passed, N failed".
 set -u
@@ -211,6 +213,17 @@ if part_wanted ratelimit; then
         hap_req rl-rotated rotated
         check "ratelimit $V: a certificate with td1-web's key shares its bucket" eq "$STATUS" 429
         stop_haproxy
+        # the ordering matters: tcp-request content rules run before the
+        # HTTP request is analysed, so before the agent answered; tracking
+        # there sees no client_id and never limits
+        sed 's/^    http-request track-sc0 /    tcp-request content track-sc0 /' "$RL/haproxy.cfg" >"$WORK/rl-tcp.cfg"
+        if check "ratelimit $V: (ordering) variant tracking in tcp-request content" \
+            start_haproxy_env "rl-tcp-$V" "HTTPS_PORT APP_PORT STATS_PORT" rl_env "$WORK/rl-tcp.cfg"; then
+            burst td1-web 7
+            check "ratelimit $V: (ordering) tracked before the verdict: no client_id, never 429" \
+                eq "$STATUSES" "200 200 200 200 200 200 200"
+            stop_haproxy
+        fi
         stop_agent "$AGENT_PID"
     done
 fi
