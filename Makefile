@@ -23,7 +23,7 @@ override CPPFLAGS += $(AGENT_CPPFLAGS)
 # Test code (tests/) also sees the unit helpers; agent objects never do.
 TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
-LDLIBS  := -lssl -lcrypto -lev -linih -lpthread
+LDLIBS  := -lssl -lcrypto -lev -linih -lpthread -ljansson
 
 ifeq ($(ERR),1)
 CFLAGS  += -Werror
@@ -43,6 +43,8 @@ CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c 
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c
+# SPIFFE bundle documents (JSON, through jansson)
+CORE_SRC += agent/spiffe-bundle.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # The pure parts of the offline commands: probe's diagnosis and HTTP answer
@@ -104,6 +106,14 @@ policy: $(BIN) ## policy engine end to end, ~1.5 min (ONLY="explain routes ...")
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/lists.sh
 
 .PHONY: policy
+
+# SPIFFE trust domains and per-client rate limiting end to end
+# (tests/spiffe/run.sh): explain, HAProxy 2.6 and 3.2 (VERSIONS=...),
+# haproxy-examples/rate-limit; ONLY="explain haproxy ratelimit".
+spiffe: $(BIN) ## SPIFFE trust domains, rate-limit example; HAProxy 2.6 + 3.2 (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/spiffe/run.sh
+
+.PHONY: spiffe
 
 # Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
 # tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
@@ -254,7 +264,7 @@ shellcheck: ## shellcheck tests/**/*.sh and .ci/*
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -285,6 +295,8 @@ FUZZ_MAXLEN_uri     := 4096
 FUZZ_MAXLEN_rules   := 4096
 FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
 FUZZ_MAXLEN_hacfg   := 8192
+FUZZ_DICT_bundle  := tests/fuzz/bundle.dict
+FUZZ_MAXLEN_bundle  := 16384
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run
