@@ -290,6 +290,8 @@ int explain_main(int argc, char **argv)
 		print_kv("would_rule:", d.would_rule);
 	}
 	print_kv("identity:", d.identity);
+	print_kv("trust_domain:", d.trust_domain);
+	print_kv("client_id:", d.client_id);
 	if (ce.parsed) {
 		print_kv("subject:", ce.facts->subject);
 		print_kv("sha256:", ce.facts->sha256_hex);

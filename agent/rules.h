@@ -38,6 +38,13 @@ void rules_decide(const struct policy *pol, const struct req_facts *rq,
                   const struct cert_eval *ce, int64_t now, struct trace *t,
                   struct decision *d);
 
+/* A policy with spiffe_bundles: is the certificate an X.509-SVID whose
+ * trust domain has a bundle in pol? Returns SVID_OK with *td its index in
+ * pol->tds, or the first check that fails (*td is then -1). Only the
+ * certificate's own names and extensions are looked at: its chain is
+ * verified afterwards against pol->tds[*td].store, and only it. */
+enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext *x, int *td);
+
 /* The stable rule name of a verification result (cert_expired, ...). */
 const char *rules_verify_rule(int verify_code);
 
