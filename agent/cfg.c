@@ -12,6 +12,7 @@
 #include <ini.h>
 #include <openssl/crypto.h>
 
+#include "addr.h"
 #include "cert.h"
 #include "comment.h"
 #include "fwd.h"
@@ -34,6 +35,7 @@ enum cfg_type {
 	CFG_T_LISTEN,
 	CFG_T_LIST,        /* struct cfg_list: inline "a, b" or "@file" */
 	CFG_T_OCTAL,       /* file mode, e.g. 0660 */
+	CFG_T_ADDR,        /* a string that is one address (addr.h) */
 	CFG_T_TYPES
 };
 
@@ -123,7 +125,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
 	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
 
-	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
+	{ CFG_S_STATS, "listen", CFG_T_ADDR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
 	{ CFG_S_STATS, "token_file", CFG_T_STR, 0, 0, NULL, AGENT(stats_token_file), NULL,
 	  "bearer token file (16+ chars, re-read on reload); off loopback, pages but /metrics /healthz /readyz need 'Authorization: Bearer TOKEN' (no file: 403)" },
@@ -203,7 +205,7 @@ static const struct cfg_key cfg_keys[] = {
 static const char *const type_names[CFG_T_TYPES] = {
 	[CFG_T_INT] = "integer", [CFG_T_BOOL] = "yes|no", [CFG_T_STR] = "string",
 	[CFG_T_ENUM] = "one of", [CFG_T_DURATION] = "duration", [CFG_T_LISTEN] = "address",
-	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode",
+	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode", [CFG_T_ADDR] = "address",
 };
 
 struct cfg_parse {
@@ -291,12 +293,97 @@ static void cfg_error(struct cfg_parse *ps, const char *key, const char *fmt, ..
 	va_end(ap);
 }
 
+/* "verify: 'xx' is not one of: haproxy, agent, both" */
+static void enum_error(struct cfg_parse *ps, const struct cfg_key *k, const char *val)
+{
+	char list[256];
+	size_t n = 0;
+
+	list[0] = 0;
+	for (int i = 0; k->names[i] && n < sizeof(list); i++) {
+		int w = snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", k->names[i]);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	cfg_error(ps, k->key, "'%s' is not one of: %s", val, list);
+}
+
+/* Levenshtein distance of a and b, or CFG_SUGGEST_FAR when either is too
+ * long to be a key. */
+#define CFG_SUGGEST_LEN 64
+#define CFG_SUGGEST_FAR 1000
+
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[CFG_SUGGEST_LEN + 1];
+
+	if (la > CFG_SUGGEST_LEN || lb > CFG_SUGGEST_LEN)
+		return CFG_SUGGEST_FAR;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int diag = row[0];
+
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* An unknown key: name the key of this section it is closest to (a typo:
+ * at most 2 edits, 3 for long names), or the section it belongs in. */
+static void unknown_key_error(struct cfg_parse *ps, const char *name, const char *section)
+{
+	const struct cfg_key *best = NULL;
+	int bestd = CFG_SUGGEST_FAR;
+	size_t len = strlen(name);
+	int limit = len >= 10 ? 3 : len >= 4 ? 2 : 1;
+
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		int d;
+
+		if (k->section != ps->section)
+			continue;
+		d = edit_distance(name, k->key);
+		if (d < bestd) {
+			bestd = d;
+			best = k;
+		}
+	}
+	if (best && bestd <= limit) {
+		cfg_error(ps, name, "unknown key in [%s]: did you mean '%s'?", section, best->key);
+		return;
+	}
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		if (strcmp(cfg_keys[i].key, name) == 0) {
+			cfg_error(ps, name, "unknown key in [%s]: it belongs in [%s]", section,
+			          section_names[cfg_keys[i].section]);
+			return;
+		}
+	}
+	cfg_error(ps, name, "unknown key in [%s] (certspoa --help-config lists them)", section);
+}
+
 /* Store one value. Used for the defaults too, so a default obeys the same
  * rules as a value from the file. */
 static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
                      const char *val)
 {
 	char *field = (char *)base + k->offset;
+	char why[256];
 	long n;
 	char *end;
 	int b;
@@ -309,7 +396,8 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "'%s' is not an integer", val);
 			return -1;
 		}
-		if (n < k->min || n > k->max) {
+		/* stored in an int: a key's range never reaches past it */
+		if (n < k->min || n > k->max || n > INT_MAX || n < INT_MIN) {
 			cfg_error(ps, k->key, "%ld is out of range [%ld, %ld]", n, k->min, k->max);
 			return -1;
 		}
@@ -320,7 +408,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "'%s' is not a duration (e.g. 500ms, 5s, 2m)", val);
 			return -1;
 		}
-		if (n < k->min || n > k->max) {
+		if (n < k->min || n > k->max || n > INT_MAX) {
 			cfg_error(ps, k->key, "%ldms is out of range [%ldms, %ldms]", n, k->min, k->max);
 			return -1;
 		}
@@ -340,11 +428,16 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 				return 0;
 			}
 		}
-		cfg_error(ps, k->key, "'%s' is not one of the allowed values", val);
+		enum_error(ps, k, val);
 		return -1;
+	case CFG_T_ADDR:
 	case CFG_T_STR: {
 		char **sp = (char **)(void *)field;
 
+		if (k->type == CFG_T_ADDR && *val && addr_check(val, why, sizeof(why)) < 0) {
+			cfg_error(ps, k->key, "%s", why);
+			return -1;
+		}
 		free(*sp);
 		*sp = NULL;
 		if (*val && !(*sp = strdup(val))) {
@@ -358,6 +451,10 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 
 		if (!*val) {
 			cfg_error(ps, k->key, "empty address");
+			return -1;
+		}
+		if (addr_check(val, why, sizeof(why)) < 0) {
+			cfg_error(ps, k->key, "%s", why);
 			return -1;
 		}
 		if (cfg->nlisten >= CFG_MAX_LISTEN) {
@@ -594,7 +691,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		}
 		return 1;
 	}
-	cfg_error(ps, name, "unknown key in [%s]", section);
+	unknown_key_error(ps, name, section);
 	return 0;
 }
 
@@ -766,7 +863,7 @@ static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
 	const char *key;
-	char why[1024];
+	char why[4096];
 
 	for (struct policy *p = cfg->policies; p; p = p->next) {
 		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir) {
@@ -1015,6 +1112,7 @@ static void print_range(FILE *out, const struct cfg_key *k)
 	case CFG_T_LISTEN:
 	case CFG_T_LIST:
 	case CFG_T_OCTAL:
+	case CFG_T_ADDR:
 		fprintf(out, "%s", type_names[k->type]);
 		break;
 	case CFG_T_TYPES:

@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 	};
 	int check = 0, debug = 0, reload = 0, opt, rc;
 	struct agent a = { 0 };
-	char err[1024];
+	char err[4096];
 
 	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
 		return inspect_main(argc - 1, argv + 1);
