@@ -228,28 +228,35 @@ const char *cfg_verify_name(int mode)
 	return mode >= 0 && mode < VERIFY_MODES ? verify_names[mode] : "?";
 }
 
+/* The duration units, in one table: the parser reads it, and the docs
+ * check (tests/docs/man.sh) reads it from here to hold certspoa.ini(5) to
+ * it. A bare number is milliseconds, as in HAProxy. */
+static const struct {
+	const char *unit;
+	long ms;
+} duration_units[] = {
+	{ "ms", 1 },
+	{ "s",  1000 },
+	{ "m",  60L * 1000 },
+	{ "h",  3600L * 1000 },
+	{ "d",  86400L * 1000 },
+};
+
 int cfg_parse_duration(const char *s, long *ms)
 {
 	char *end;
-	long v, mult = 1;
+	long v, mult = 0;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (end == s || errno || v < 0)
 		return -1;
-	if (*end == 0 || strcmp(end, "ms") == 0)
+	if (*end == 0)
 		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600 * 1000;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400L * 1000;
-	else
-		return -1;
-	if (v > LONG_MAX / mult)
+	for (size_t i = 0; !mult && i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+		if (strcmp(end, duration_units[i].unit) == 0)
+			mult = duration_units[i].ms;
+	if (!mult || v > LONG_MAX / mult)
 		return -1;
 	*ms = v * mult;
 	return 0;
