@@ -6,7 +6,10 @@
 #    (HAProxy silently drops unregistered variables), and nothing else is;
 #  - every SPOE argument (spoe_args[] in agent/handler.c) is documented in
 #    README, and the shipped configs send no other;
-#  - every config key appears in the certspoa.ini(5) source or is generated.
+#  - every config key appears in the certspoa.ini(5) source or is generated;
+#  - the man pages name every subcommand, section, duration unit and the
+#    line limit of the code (tests/docs/man.sh);
+#  - every HAProxy snippet passes haproxy -c on 2.6, 3.0, 3.2 (tests/docs/snippets.sh).
 # Ends with "docs: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -128,5 +131,15 @@ sed 's/^\([[:space:]]*\){ "d",  86400L \* 1000 },/&\n\1{ "w", 604800L * 1000 },/
 mancheck_fails "a new duration unit" "lack the unit w" 4 "$mtmp/unit.c"
 sed 's/^\([[:space:]]*\)\[CFG_S_STATS\]  = "stats",/&\n\1[CFG_S_ADMIN] = "admin",/' agent/cfg.c >"$mtmp/sec.c"
 mancheck_fails "a new section" "lacks [admin]" 4 "$mtmp/sec.c"
+
+# Every HAProxy snippet of the documentation passes haproxy -c on 2.6, 3.0
+# and 3.2, and the README's essential lines fail closed with
+# agent_unavailable (tests/docs/snippets.sh, its own summary line)
+if out=$(tests/docs/snippets.sh 2>&1); then
+	ok "$(printf '%s\n' "$out" | tail -n 1) (HAProxy snippets of the docs)"
+else
+	bad "HAProxy snippets of the docs:"
+	printf '%s\n' "$out" | grep -v '^ok ' | sed 's/^/       /'
+fi
 
 finish docs
