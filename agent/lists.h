@@ -1,7 +1,7 @@
 /* Lists in the configuration: "a, b, c" inline, or "@/path/file" with one
  * entry per line (comments as in comment.h, blank lines ignored). Inline
  * DN lists quote each DN: "CN=a,O=b", "CN=c". Long lists belong in files
- * (inih limits a line to 200 characters). */
+ * (a config line holds at most 198 characters: inih reads 200 with the newline and NUL). */
 #ifndef CERTSPOA_LISTS_H
 #define CERTSPOA_LISTS_H
 
