@@ -423,7 +423,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 		return 0;
 	case CFG_T_BOOL:
 		if (parse_bool(val, &b) < 0) {
-			cfg_error(ps, k->key, "'%s' is not yes or no", val);
+			cfg_error(ps, k->key, "'%s' is not one of: yes, no (or true, false, on, off, 1, 0)", val);
 			return -1;
 		}
 		*(int *)field = b;
@@ -585,6 +585,46 @@ static int name_is_valid(const char *s)
 	return 1;
 }
 
+/* [polcy x]: name the section it is closest to by its first word */
+static void unknown_section_error(struct cfg_parse *ps, const char *section)
+{
+	char word[CFG_SUGGEST_LEN + 1];
+	size_t n = strcspn(section, " \t");
+	int bestd = CFG_SUGGEST_FAR, best = -1;
+
+	if (n < sizeof(word)) {
+		memcpy(word, section, n);
+		word[n] = 0;
+		for (int i = 0; i < CFG_S_SECTIONS; i++) {
+			char name[CFG_SUGGEST_LEN + 1];
+			int d;
+
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(section_names[i], " "), section_names[i]);
+			d = edit_distance(word, name);
+			if (d < bestd) {
+				bestd = d;
+				best = i;
+			}
+		}
+	}
+	if (best >= 0 && bestd > 0 && bestd <= 2) {
+		cfg_error(ps, NULL, "unknown section [%s]: did you mean [%s]?", section, section_names[best]);
+	} else {
+		char list[256];
+		size_t used = 0;
+
+		list[0] = 0;
+		for (int i = 0; i < CFG_S_SECTIONS && used < sizeof(list); i++) {
+			int w = snprintf(list + used, sizeof(list) - used, "%s[%s]", i ? ", " : "", section_names[i]);
+
+			if (w < 0)
+				break;
+			used += (size_t)w;
+		}
+		cfg_error(ps, NULL, "unknown section [%s] (sections: %s)", section, list);
+	}
+}
+
 static int enter_section(struct cfg_parse *ps, const char *section)
 {
 	ps->in_section = 1;
@@ -632,7 +672,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 		ps->policy = policy_new(ps, name);
 		return ps->policy ? 0 : -1;
 	}
-	cfg_error(ps, NULL, "unknown section [%s]", section);
+	unknown_section_error(ps, section);
 	return -1;
 }
 

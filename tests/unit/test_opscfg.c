@@ -258,6 +258,32 @@ TEST(opscfg_unknown_key_did_you_mean)
 	}
 }
 
+TEST(opscfg_unknown_section_did_you_mean)
+{
+	char err[1024];
+	struct config *cfg;
+
+	cfg = load("[polcy default]\nverify = agent\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	cfg_free(cfg);
+	CHECK(strstr(err, ":1: unknown section [polcy default]: did you mean [policy NAME]?") != NULL);
+	cfg = load("[agnet]\nthreads = 2\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	cfg_free(cfg);
+	CHECK(strstr(err, "unknown section [agnet]: did you mean [agent]?") != NULL);
+	/* nothing close: every section is named */
+	cfg = load("[frobnicate]\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	cfg_free(cfg);
+	CHECK(strstr(err, "unknown section [frobnicate] (sections: [agent], [stats], [forwarded], "
+	                  "[route NAME], [policy NAME])") != NULL);
+}
+
+TEST(opscfg_bool_error_lists_the_values)
+{
+	REFUSED("[agent]\nfragmentation = maybe\n", 2, "fragmentation", "'maybe' is not one of: yes, no");
+}
+
 TEST(opscfg_list_file_reports_every_bad_line)
 {
 	char text[512], err[4096];
