@@ -62,7 +62,7 @@ files = ["README.md"] + sorted(glob.glob(os.path.join(top, "docs", "*.md")))
 files += sorted(glob.glob(os.path.join(top, "haproxy-examples", "*", "README*")))
 rules = re.compile(r"^\s*(http-request|http-response|tcp-request|tcp-response|filter spoe|spoe-agent|spoe-message)\b")
 fence = re.compile(r"^(\s*)```(\S*)\s*$")
-marker = re.compile(r"^<!--\s*haproxy-snippet:\s*(\S+)\s*-->\s*$")
+marker = re.compile(r"^\s*<!--\s*haproxy-snippet:\s*(\S+)\s*-->\s*$")
 spoe = os.path.join(top, "spoe-conf", "certspoa.conf")
 errors, n = 0, 0
 
