@@ -97,6 +97,10 @@ int addr_check(const char *spec, char *err, size_t errlen)
 		return unix_check(spec + 5, spec, err, errlen);
 	if (spec[0] == '/')
 		return unix_check(spec, spec, err, errlen);
+	if (spec[0] == '[' && !strstr(spec, "]:")) {
+		set_err(err, errlen, "'%s' needs [IPV6]:PORT", spec);
+		return -1;
+	}
 	colon = strrchr(spec, ':');
 	if (!colon) {
 		int digits = *spec != 0;

@@ -174,6 +174,10 @@ TEST(opscfg_addr_check_direct)
 	CHECK_EQ_INT(addr_check("1.2.3.4.5:80", err, sizeof(err)), -1);
 	CHECK_EQ_INT(addr_check("127.0.0.1:+80", err, sizeof(err)), -1);
 	CHECK_EQ_INT(addr_check("127.0.0.1:0x50", err, sizeof(err)), -1);
+	CHECK_EQ_INT(addr_check("[::1]", err, sizeof(err)), -1);
+	CHECK(strstr(err, "needs [IPV6]:PORT") != NULL);
+	CHECK_EQ_INT(addr_check("[::1]:", err, sizeof(err)), -1);
+	CHECK(strstr(err, "no port") != NULL);
 }
 
 /* ---- item 2: every integer that is narrowed to an int is range-checked,
