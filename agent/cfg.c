@@ -300,20 +300,28 @@ static void cfg_error(struct cfg_parse *ps, const char *key, const char *fmt, ..
 	va_end(ap);
 }
 
+/* names[0..n) (or up to a NULL) as "a, b, c", or "[a], [b]" */
+static void join_names(char *buf, size_t len, const char *const *names, int n, int brackets)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < n && names[i] && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s%s%s", i ? ", " : "", brackets ? "[" : "",
+		                 names[i], brackets ? "]" : "");
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
 /* "verify: 'xx' is not one of: haproxy, agent, both" */
 static void enum_error(struct cfg_parse *ps, const struct cfg_key *k, const char *val)
 {
 	char list[256];
-	size_t n = 0;
 
-	list[0] = 0;
-	for (int i = 0; k->names[i] && n < sizeof(list); i++) {
-		int w = snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", k->names[i]);
-
-		if (w < 0)
-			break;
-		n += (size_t)w;
-	}
+	join_names(list, sizeof(list), k->names, INT_MAX, 0);
 	cfg_error(ps, k->key, "'%s' is not one of: %s", val, list);
 }
 
@@ -611,16 +619,8 @@ static void unknown_section_error(struct cfg_parse *ps, const char *section)
 		cfg_error(ps, NULL, "unknown section [%s]: did you mean [%s]?", section, section_names[best]);
 	} else {
 		char list[256];
-		size_t used = 0;
 
-		list[0] = 0;
-		for (int i = 0; i < CFG_S_SECTIONS && used < sizeof(list); i++) {
-			int w = snprintf(list + used, sizeof(list) - used, "%s[%s]", i ? ", " : "", section_names[i]);
-
-			if (w < 0)
-				break;
-			used += (size_t)w;
-		}
+		join_names(list, sizeof(list), section_names, CFG_S_SECTIONS, 1);
 		cfg_error(ps, NULL, "unknown section [%s] (sections: %s)", section, list);
 	}
 }
