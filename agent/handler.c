@@ -50,6 +50,8 @@ const struct spoe_arg spoe_args[] = {
 	    "its chain (rfc9440 only)"),
 	ARG("trace",      T(STR) | T(BIN),  VIEW,          has_trace,      trace_value, "req.hdr(x-certspoa-trace)",
 	    "a trace comes back when this equals trace_secret"),
+	ARG("unique_id",  T(STR),           VIEW_NONEMPTY, has_unique_id,  unique_id,   "unique-id",
+	    "HAProxy's request id (unique-id-format), logged as req_id"),
 };
 const size_t spoe_nargs = sizeof(spoe_args) / sizeof(spoe_args[0]);
 
@@ -370,6 +372,9 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		}
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
+		CTR_INC(hc->stats.by_rule[d.code][rules_rule_id(d.rule)]);
+		if (d.shadowed)
+			CTR_INC(hc->stats.shadow[d.would_code][rules_rule_id(d.would_rule)]);
 		if (pol)
 			CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
 		if (ce.entry) {
@@ -383,6 +388,8 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			res->facts = ce.parsed ? ce.facts : NULL;
 			res->has_src = rq.has_src;
 			res->src = rq.src;
+			res->req_id.ptr = rq.has_unique_id ? rq.unique_id.ptr : NULL;
+			res->req_id.len = rq.has_unique_id ? rq.unique_id.len : 0;
 		}
 	}
 	if (spop_frame_end(start, out) < 0)
