@@ -59,6 +59,7 @@ extern const size_t spoe_nargs;
 	X(POLICY,      "policy",      STR,   "a policy was chosen") \
 	X(WOULD_DENY,  "would_deny",  STR,   "shadow mode turned a denial into an allow: its code") \
 	X(WOULD_RULE,  "would_rule",  STR,   "shadow mode: the rule that would have denied") \
+	X(DENY_DETAIL, "deny_detail", STR,   "a denial: what the client may be told (none, code, hint)") \
 	X(SHA256,      "sha256",      STR,   "a parsed certificate") \
 	X(IDENTITY,    "identity",    STR,   "a parsed certificate with an identity") \
 	X(DAYS_LEFT,   "days_left",   INT64, "a parsed certificate") \

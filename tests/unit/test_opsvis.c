@@ -442,3 +442,37 @@ TEST(opsvis_days_left_is_floor_of_days)
 		CHECK_EQ_INT(cert_days_until(T0 + cases[i].off, T0), cases[i].want);
 	}
 }
+
+/* ---- deny_detail: what the denied client may be told ---- */
+
+TEST(opsvis_deny_detail_in_the_ack)
+{
+	struct handler_ctx hc;
+	struct declog *dl = calloc(1, sizeof(*dl));
+	struct handler_result res;
+	char log[4096];
+	static const char *const words[] = { "none", "code", "hint" };
+	int len;
+
+	ov_pki();
+	if (!ov.made || !dl) {
+		CHECK(0);
+		free(dl);
+		return;
+	}
+	ov_handler(&hc, POLICY_ENFORCE);
+	for (int k = DENY_DETAIL_NONE; k < DENY_DETAILS; k++) {
+		ov_pol.deny_detail = k;
+		len = ov_decide(&hc, dl, LOG_DECISIONS_NONE, 10, NULL, &res, log, sizeof(log));
+		CHECK(ack_has(len, "verdict", "deny"));
+		CHECK(ack_has(len, "deny_detail", words[k]));
+	}
+	/* an allow (shadow included) carries none */
+	ov_pol.mode = POLICY_SHADOW;
+	len = ov_decide(&hc, dl, LOG_DECISIONS_NONE, 10, NULL, &res, log, sizeof(log));
+	CHECK(ack_has(len, "verdict", "allow"));
+	for (int k = DENY_DETAIL_NONE; k < DENY_DETAILS; k++)
+		CHECK(!ack_has(len, "deny_detail", words[k]));
+	ov_done(&hc);
+	free(dl);
+}
