@@ -13,7 +13,12 @@
 #     rule; /metrics carries the rule label;
 #  3. deny_detail = none|code|hint decides what the denied client is told
 #     (body and X-Certspoa-* headers); hint (the default) also gives the
-#     req_id.
+#     req_id;
+#  4. certspoa explain agrees with live traffic under verify = haproxy: with
+#     the policy's ca_file or --haproxy-ca it verifies as HAProxy does (an
+#     expired or unknown-CA certificate is cert_unverified, as live), without
+#     one it says it ASSUMED the result; --time takes ISO 8601; --json for
+#     explain and inspect.
 #
 #   tests/adversarial/t-visibility.sh
 #   HAPROXY="tests/versions/haproxy.sh 3.2" tests/adversarial/t-visibility.sh
@@ -29,6 +34,9 @@ get() {
     STATUS=$($CURL -s --max-time 5 -o "$WORK/resp/$tag.body" -w '%{http_code}' "http://127.0.0.1:$2$3")
     BODY=$(cat "$WORK/resp/$tag.body" 2>/dev/null)
 }
+
+# kv KEY TEXT - the value of a "KEY:   value" line of explain output
+kv() { printf '%s\n' "$2" | sed -n "s/^$1: *//p" | head -n 1; }
 
 # log_line FILE PATTERN... - the last line of FILE holding every PATTERN
 # (fixed strings); WHY names what is missing.
@@ -63,6 +71,8 @@ policy = watch
 [stats]
 listen = 127.0.0.1:$SP
 INI
+# the same without ca_file, for explain
+grep -v '^ca_file' "$WORK/agent.ini" >"$WORK/noca.ini"
 # info level (no -d): what production logs
 if AGENT_FLAGS="" start_agent_with agent "$WORK/agent.ini" "$WORK/agent.ready" 5 &&
    test_cfg "$EXAMPLE/haproxy.cfg" "$WORK/api.cfg" &&
@@ -116,10 +126,47 @@ if AGENT_FLAGS="" start_agent_with agent "$WORK/agent.ini" "$WORK/agent.ready" 5
     get metrics3 "$SP" /metrics
     check "enforce: expired and unlisted are told apart by the rule label" \
         matches "$BODY" 'certspoa_decisions_total\{verdict="deny",code="cert_unverified",rule="cert_expired"\} 1'
+
+    # --- 4. explain agrees with production (verify = haproxy)
+    for c in expired untrusted; do
+        req_cert "live-$c" "$c"
+        live="$(json_field code)/$(json_field rule)"
+        out=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --cert "$PKI/$c.crt" --path /api/ping 2>&1)
+        check "explain = live for $c (verify = haproxy, the policy's ca_file): $live" \
+            eq "$(kv code "$out")/$(kv rule "$out")" "$live"
+        check "explain says how it got ssl_c_verify for $c (computed against ca_file)" \
+            has "$out" "computed as HAProxy would against $PKI/ca.pem"
+        out=$("$CERTSPOA_BIN" explain -f "$WORK/noca.ini" --path /api/ping --cert "$PKI/$c.crt" --haproxy-ca "$PKI/ca.pem" 2>&1)
+        check "explain --haproxy-ca = live for $c: $live" eq "$(kv code "$out")/$(kv rule "$out")" "$live"
+        out=$("$CERTSPOA_BIN" explain -f "$WORK/noca.ini" --path /api/ping --cert "$PKI/$c.crt" 2>&1)
+        check "explain without a CA says it ASSUMED HAProxy's result for $c" \
+            has "$out" "ssl_c_verify: 0 ASSUMED"
+    done
     stop_pid "$HAP_PID"
 else
     fail "agent and mtls-api example start" "$WHY"
 fi
+
+# explain --json, --time in ISO 8601; inspect --json
+out=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --path /api/ping --cert "$PKI/allowed.crt" --json \
+    --time "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)")
+check "explain --json: one JSON object with verdict, rule, ssl_c_verify source" \
+    eq "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"], d["rule"], d["ssl_c_verify"]["source"], len(d["checks"]) > 2)')" \
+    "allow allow_thumbprints computed True"
+na=$(openssl x509 -in "$PKI/allowed.crt" -noout -enddate | sed 's/notAfter=//')
+out=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --path /api/ping --cert "$PKI/allowed.crt" \
+    --time "$(date -u -d "$na + 1 day" +%Y-%m-%dT%H:%M:%SZ)")
+check "explain --time ISO 8601, one day after not_after: expired, days_left -1" \
+    eq "$(kv rule "$out")/$(kv days_left "$out")" "cert_expired/-1"
+out=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --path /api/ping --cert "$PKI/allowed.crt" \
+    --time "$(date -u -d "$na" +%Y-%m-%d)")
+check "explain --time YYYY-MM-DD (midnight UTC, before not_after): allowed" eq "$(kv verdict "$out")" allow
+"$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --path /api/ping --cert "$PKI/allowed.crt" --time 2026-02-30 >/dev/null 2>&1
+check "explain --time 2026-02-30: usage error (64)" eq "$?" 64
+out=$("$CERTSPOA_BIN" inspect --json "$PKI/allowed.crt" "$PKI/chained-full.crt")
+check "inspect --json: a JSON array, one object per certificate, days_left a number" \
+    eq "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d), d[0]["sha256"], type(d[0]["days_left"]).__name__)')" \
+    "3 $(cat "$PKI/allowed.sha256") int"
 [ -z "${AGENT_PID:-}" ] || stop_agent "$AGENT_PID"
 
 # --- 3. deny_detail, per policy
