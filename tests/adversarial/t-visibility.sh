@@ -221,4 +221,44 @@ else
     fail "agent (deny_detail) and mtls-api example start" "$WHY"
 fi
 
+# --- 5. the per-connection example: would_deny and req_id in its log line,
+# deny_detail in its 403
+[ -z "${AGENT_PID:-}" ] || stop_agent "$AGENT_PID"
+agent_ini "$WORK/pc.ini" 127.0.0.1:0 "$WORK/pc.ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" ||
+    fail "agent config from the example"
+sed -i "s|^deny_status = .*|&\ndeny_detail = none|" "$WORK/pc.ini"
+printf '\n[policy watch]\nmode = shadow\nverify = haproxy\nthumbprints = %s\n' "$WORK/allowed.txt" >>"$WORK/pc.ini"
+if AGENT_FLAGS="" start_agent_with agent-pc "$WORK/pc.ini" "$WORK/pc.ready" 5 &&
+   test_cfg "$EXAMPLES/mtls-per-connection/haproxy.cfg" "$WORK/pc.cfg" &&
+   start_example haproxy-pc "$WORK/pc.cfg" "$AGENT_ADDR" \
+       "$EXAMPLES/mtls-per-connection/certspoa-per-connection.conf"; then
+    REQ_PATH=/pc/x
+    req_cert pc-deny notlisted
+    check "per-connection, deny_detail = none: 403 with no code, no X-Certspoa-Code" \
+        eq "$STATUS/$(json_field code)/$(hdr X-Certspoa-Code)" "403//"
+    sleep 0.3
+    check "per-connection: HAProxy's line has req_id, the agent logs the same" \
+        log_line "$WORK/haproxy-pc.log" "/pc/x" "req_id="
+    rid=$(printf '%s\n' "$LINE" | sed -n 's/.* req_id=\([^ ]*\) .*/\1/p')
+    check "per-connection: ... the agent's decision line for req_id $rid" \
+        log_line "$WORK/agent-pc.log" "req_id=$rid" "code=cert_untrusted"
+    stop_pid "$HAP_PID"
+    stop_agent "$AGENT_PID"
+    sed -i 's|^deny_detail = none|mode = shadow|' "$WORK/pc.ini"
+    if AGENT_FLAGS="" start_agent_with agent-pc2 "$WORK/pc.ini" "$WORK/pc.ready" 5 &&
+       start_example haproxy-pc2 "$WORK/pc.cfg" "$AGENT_ADDR" \
+           "$EXAMPLES/mtls-per-connection/certspoa-per-connection.conf"; then
+        REQ_PATH=/pc/shadow
+        req_cert pc-shadow notlisted
+        sleep 0.3
+        check "per-connection, shadow: 200 and HAProxy's line has would_deny" \
+            log_line "$WORK/haproxy-pc2.log" "/pc/shadow" " 200 " "would_deny=cert_untrusted"
+        stop_pid "$HAP_PID"
+    else
+        fail "per-connection example (shadow) starts" "$WHY"
+    fi
+else
+    fail "agent and mtls-per-connection example start" "$WHY"
+fi
+
 finish "${SUITE_NAME:-adv-visibility}"
