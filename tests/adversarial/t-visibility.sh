@@ -19,6 +19,8 @@
 #     expired or unknown-CA certificate is cert_unverified, as live), without
 #     one it says it ASSUMED the result; --time takes ISO 8601; --json for
 #     explain and inspect.
+#  5. the per-connection example: deny_detail = none in its 403, req_id in
+#     both logs, would_deny in its log line.
 #
 #   tests/adversarial/t-visibility.sh
 #   HAPROXY="tests/versions/haproxy.sh 3.2" tests/adversarial/t-visibility.sh
