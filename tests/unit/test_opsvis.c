@@ -353,57 +353,70 @@ TEST(opsvis_prometheus_and_json_carry_rule_and_shadow)
 	free(s);
 }
 
-/* Every rule name rules.c hands out is in the table: the counter's rule
- * label never says "other" for a rule of ours. Read from the source, so a
- * new rule without its table row fails here. */
-TEST(opsvis_rule_names_cover_rules_c)
+/* The rule names a source file hands out: "name" right after a DEC_X,
+ * argument (deny(pol, d, DEC_X, "name", ...), on the same or the next
+ * line) or after "rule = ". Each must be in the table; returns how many
+ * were seen, -1 if the file cannot be read. */
+static int rules_in_source(const char *rel)
 {
 	char path[512], *src = NULL;
 	FILE *f;
 	long n;
 	int seen = 0;
 
-	snprintf(path, sizeof(path), "%s/../agent/rules.c", test_dir);
-	f = fopen(path, "r");
-	CHECK(f != NULL);
-	if (!f)
-		return;
+	snprintf(path, sizeof(path), "%s/../%s", test_dir, rel);
+	if (!(f = fopen(path, "r")))
+		return -1;
 	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
 	    (src = calloc(1, (size_t)n + 1)) && fread(src, 1, (size_t)n, f) == (size_t)n) {
-		/* deny(pol, d, DEC_X, "rule", ...), allow(d, "rule"), "rule" on the next line,
-		 * return "rule"; (rules_verify_rule) */
-		for (char *p = src; (p = strstr(p, "DEC_")) != NULL; p++) {
-			char *q = p + 4, *e;
+		for (char *p = src; *p; p++) {
+			char *q, *e;
 
-			while ((*q >= 'A' && *q <= 'Z') || *q == '_')
+			if (strncmp(p, "DEC_", 4) == 0) {
+				q = p + 4;
+				while ((*q >= 'A' && *q <= 'Z') || *q == '_')
+					q++;
+				if (*q != ',')
+					continue;
 				q++;
-			if (*q != ',')
+			} else if (strncmp(p, "rule = ", 7) == 0) {
+				q = p + 7;
+			} else {
 				continue;
-			q++;
+			}
 			while (*q == ' ' || *q == '\t' || *q == '\n')
 				q++;
-			if (*q != '"')
+			if (*q != '"' || !(e = strchr(q + 1, '"')))
 				continue;
-			e = strchr(q + 1, '"');
-			if (!e)
-				break;
 			*e = 0;
 			if (rules_rule_id(q + 1) == RULE_OTHER)
-				unit_fail(__FILE__, __LINE__, "rule \"%s\" of rules.c is not in RULE_NAME_LIST", q + 1);
+				unit_fail(__FILE__, __LINE__, "rule \"%s\" of %s is not in RULE_NAME_LIST (rules.h)",
+				          q + 1, rel);
 			*e = '"';
 			seen++;
 		}
 	}
-	CHECK(seen > 20);
+	free(src);
+	fclose(f);
+	return seen;
+}
+
+/* Every rule name the agent hands out is in the table: the counter's rule
+ * label never says "other" for a rule of ours. Read from the sources, so a
+ * new rule without its table row fails here. */
+TEST(opsvis_rule_names_cover_the_sources)
+{
+	CHECK(rules_in_source("agent/rules.c") > 20);
+	CHECK(rules_in_source("agent/handler.c") >= 1);
+	CHECK(rules_in_source("agent/decide.c") >= 0);
 	for (int code = -3; code < 120; code++)
 		CHECK(rules_rule_id(rules_verify_rule(code)) != RULE_OTHER);
 	CHECK(rules_rule_id("allow_thumbprints") == RULE_ALLOW_THUMBPRINT);
+	CHECK(rules_rule_id("deny_spki_pins") == RULE_DENY_SPKI);
 	CHECK(rules_rule_id("identity") == RULE_IDENTITY);
 	CHECK(rules_rule_id("no_such_rule") == RULE_OTHER);
 	CHECK(rules_rule_id(NULL) == RULE_OTHER);
 	CHECK_EQ_STR(rule_names[RULE_OTHER], "other");
-	free(src);
-	fclose(f);
 }
 
 /* ---- 5. days_left: floor((not_after - now) / 86400) ---- */
