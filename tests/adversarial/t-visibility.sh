@@ -56,7 +56,6 @@ log_line() {
 # The example's agent config, a shadow policy for /shadow/, and the stats
 # listener. Only keys older than this test, so that it runs against an
 # older agent too (and fails there for what it checks, not for a key).
-free_port SP
 agent_ini "$WORK/agent.ini" 127.0.0.1:0 "$WORK/agent.ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" ||
     fail "agent config from the example"
 cat >>"$WORK/agent.ini" <<INI
@@ -71,12 +70,16 @@ path_prefix = /shadow/
 policy = watch
 
 [stats]
-listen = 127.0.0.1:$SP
+listen = 127.0.0.1:0
 INI
 # the same without ca_file, for explain
 grep -v '^ca_file' "$WORK/agent.ini" >"$WORK/noca.ini"
 # info level (no -d): what production logs
+# (the stats port: port 0, read back from the start-up log line, so no
+# other test can take it between choosing and binding)
 if AGENT_FLAGS="" start_agent_with agent "$WORK/agent.ini" "$WORK/agent.ready" 5 &&
+   SP=$(sed -n 's|.*msg="stats on http://127\.0\.0\.1:\([0-9]*\)/".*|\1|p' "$WORK/agent.log" | tail -n 1) &&
+   [ -n "$SP" ] &&
    test_cfg "$EXAMPLE/haproxy.cfg" "$WORK/api.cfg" &&
    start_example haproxy "$WORK/api.cfg" "$AGENT_ADDR" "$TOP/spoe-conf/certspoa.conf"; then
     # --- 1. shadow mode
