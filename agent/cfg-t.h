@@ -137,6 +137,27 @@ enum crl_check { CRL_CHECK_LIST(CFG_ENUM_CONST) CRL_CHECKS };
 	X(CRL_MISSING_ALLOW, "allow")
 enum crl_missing { CRL_MISSING_LIST(CFG_ENUM_CONST) CRL_MISSINGS };
 
+/* client_id: what txn.certspoa.client_id holds (rules.c client_id_of). */
+#define CLIENT_ID_LIST(X) \
+	X(CLIENT_ID_SPKI,     "spki") \
+	X(CLIENT_ID_SPIFFE,   "spiffe") \
+	X(CLIENT_ID_IDENTITY, "identity")
+enum client_id_kind { CLIENT_ID_LIST(CFG_ENUM_CONST) CLIENT_IDS };
+
+/* spiffe_bundles: one trust bundle per SPIFFE trust domain. An X.509-SVID
+ * is verified against the store of its own trust domain and no other. */
+#define POLICY_SPIFFE_TDS_MAX 32
+struct spiffe_td {
+	char *name;                  /* the trust domain, e.g. "example.org" */
+	size_t name_len;
+	char *file;                  /* its bundle: SPIFFE JSON or PEM */
+	struct cert_store *store;    /* its authorities only */
+	int authorities;
+	int json;                    /* the file was a SPIFFE bundle document */
+	int has_refresh_hint;
+	long long refresh_hint;      /* seconds; file bundles are re-read on reload */
+};
+
 /* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
  * (added at load): one lookup tells that the serial is listed with an issuer.
  * 0xff is never in a canonical DN (valid UTF-8 or "#hex"). */
@@ -180,6 +201,11 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	char *spiffe_bundles;        /* "td=/path, td2=/path" as written */
+	int spiffe_bundles_line;
+	struct spiffe_td *tds;       /* ntds of them; 0: no SPIFFE trust domains */
+	int ntds;
+	int client_id;               /* enum client_id_kind */
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
 	struct policy *next;

@@ -14,10 +14,13 @@
 
 #include "cert.h"
 #include "comment.h"
+#include "errbuf.h"
 #include "fwd.h"
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "spiffe.h"
+#include "spiffe-bundle.h"
 #include "statsauth.h"
 #include "strset.h"
 #include "tplist.h"
@@ -83,6 +86,8 @@ static const char *const section_names[CFG_S_SECTIONS] = {
 
 static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_ENUM_NAME) };
 static const char *const deny_detail_names[DENY_DETAILS + 1] = { DENY_DETAIL_LIST(CFG_ENUM_NAME) };
+
+static const char *const client_id_names[CLIENT_IDS + 1] = { CLIENT_ID_LIST(CFG_ENUM_NAME) };
 
 
 static const struct cfg_key cfg_keys[] = {
@@ -199,6 +204,10 @@ static const struct cfg_key cfg_keys[] = {
 	  "HTTP status HAProxy answers a denial with" },
 	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
 	  "what a denied client is told (shipped haproxy.cfg): none = status only, code = + code, hint = + reason, rule, detail, request id" },
+	{ CFG_S_POLICY, "spiffe_bundles", CFG_T_STR, 0, 0, NULL, POLICY(spiffe_bundles), NULL,
+	  "TD=FILE, TD=FILE: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
+	{ CFG_S_POLICY, "client_id", CFG_T_ENUM, 0, 0, "spki", POLICY(client_id), client_id_names,
+	  "txn.certspoa.client_id, a stable key of at most 128 bytes for rate limiting: spki (the key's SHA-256), spiffe (the SPIFFE ID, else spki) or identity" },
 };
 
 #define NB_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -594,6 +603,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				ps->policy->ca_dir_line = ps->line;
 			else if (k->offset == POLICY(intermediates))
 				ps->policy->intermediates_line = ps->line;
+			else if (k->offset == POLICY(spiffe_bundles))
+				ps->policy->spiffe_bundles_line = ps->line;
 		}
 		return 1;
 	}
@@ -751,7 +762,7 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	}
 	l = issuer_rule(p, &side);
 	p->issuer_rules = l != NULL;
-	if (!l || p->store)
+	if (!l || p->store || p->ntds)
 		return 0;
 	ps->line = l->line ? l->line : p->line;
 	if (l->key)
@@ -765,6 +776,131 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	return -1;
 }
 
+/* One trust domain's bundle file into td->store: a SPIFFE bundle document
+ * when it starts with '{', else PEM. Returns 0, or -1 with why set. */
+static int load_bundle(struct spiffe_td *td, char *why, size_t whylen)
+{
+	struct spiffe_bundle b;
+	char *buf = NULL, reason[512];
+	size_t n = 0;
+	FILE *f;
+	int rc = -1;
+
+	if (!(f = fopen(td->file, "r"))) {
+		set_err(why, whylen, "%s: %s", td->file, strerror(errno));
+		return -1;
+	}
+	if (!(buf = malloc(SPIFFE_BUNDLE_MAX + 1))) {
+		set_err(why, whylen, "out of memory");
+		goto out;
+	}
+	n = fread(buf, 1, SPIFFE_BUNDLE_MAX + 1, f);
+	if (ferror(f)) {
+		set_err(why, whylen, "%s: %s", td->file, strerror(errno));
+		goto out;
+	}
+	td->json = spiffe_bundle_is_json(buf, n);
+	if (n > SPIFFE_BUNDLE_MAX) {
+		set_err(why, whylen, "%s: larger than %d bytes", td->file, SPIFFE_BUNDLE_MAX);
+		goto out;
+	}
+	if ((td->json ? spiffe_bundle_parse_json(buf, n, &b, reason, sizeof(reason))
+	              : spiffe_bundle_parse_pem(buf, n, &b, reason, sizeof(reason))) < 0) {
+		set_err(why, whylen, "%s: %s", td->file, reason);
+		goto out;
+	}
+	td->has_refresh_hint = b.has_refresh_hint;
+	td->refresh_hint = b.refresh_hint;
+	if (!(td->store = cert_store_new())) {
+		set_err(why, whylen, "out of memory");
+		spiffe_bundle_clear(&b);
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(b.authorities); i++) {
+		if (cert_store_add_anchor(td->store, sk_X509_value(b.authorities, i)) < 0) {
+			set_err(why, whylen, "%s: authority %d cannot be added", td->file, i + 1);
+			spiffe_bundle_clear(&b);
+			goto out;
+		}
+	}
+	td->authorities = cert_store_count(td->store);
+	spiffe_bundle_clear(&b);
+	rc = 0;
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* spiffe_bundles = TD=FILE, TD=FILE...: each trust domain once, a valid
+ * SPIFFE trust domain name, its own store. */
+static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
+{
+	const char *s = p->spiffe_bundles, *e, *eq, *a, *b;
+	char id[SPIFFE_TD_MAX + 16], why[1024];
+	struct spiffe_id sid;
+	struct spiffe_td *td;
+
+	ps->line = p->spiffe_bundles_line;
+	if (p->ca_file || p->ca_dir || p->intermediates || p->crl_file) {
+		cfg_error(ps, "spiffe_bundles", "[policy %s]: the bundles replace ca_file, ca_dir, "
+		          "intermediates and crl_file: a policy has one or the other", p->name);
+		return -1;
+	}
+	if (!(p->tds = calloc(POLICY_SPIFFE_TDS_MAX, sizeof(*p->tds)))) {
+		cfg_error(ps, "spiffe_bundles", "out of memory");
+		return -1;
+	}
+	while (*s) {
+		for (e = s; *e && *e != ','; e++)
+			;
+		for (a = s; a < e && (*a == ' ' || *a == '\t'); a++)
+			;
+		for (b = e; b > a && (b[-1] == ' ' || b[-1] == '\t'); b--)
+			;
+		for (eq = a; eq < b && *eq != '='; eq++)
+			;
+		if (eq == b || eq == a || eq + 1 == b) {
+			cfg_error(ps, "spiffe_bundles", "'%.*s' is not TRUST-DOMAIN=FILE", (int)(b - a), a);
+			return -1;
+		}
+		/* a trust domain is what a SPIFFE ID has between "spiffe://" and its path */
+		if ((size_t)(eq - a) > SPIFFE_TD_MAX ||
+		    snprintf(id, sizeof(id), "spiffe://%.*s", (int)(eq - a), a) >= (int)sizeof(id) ||
+		    spiffe_parse(id, strlen(id), &sid) != SPIFFE_OK || sid.path_len) {
+			cfg_error(ps, "spiffe_bundles", "'%.*s' is not a SPIFFE trust domain ([a-z0-9.-_], lowercase)",
+			          (int)(eq - a), a);
+			return -1;
+		}
+		for (int i = 0; i < p->ntds; i++) {
+			if (p->tds[i].name_len == (size_t)(eq - a) && memcmp(p->tds[i].name, a, p->tds[i].name_len) == 0) {
+				cfg_error(ps, "spiffe_bundles", "trust domain %.*s is given twice", (int)(eq - a), a);
+				return -1;
+			}
+		}
+		if (p->ntds >= POLICY_SPIFFE_TDS_MAX) {
+			cfg_error(ps, "spiffe_bundles", "more than %d trust domains", POLICY_SPIFFE_TDS_MAX);
+			return -1;
+		}
+		td = &p->tds[p->ntds++];
+		td->name_len = (size_t)(eq - a);
+		if (!(td->name = strndup(a, td->name_len)) || !(td->file = strndup(eq + 1, (size_t)(b - eq - 1)))) {
+			cfg_error(ps, "spiffe_bundles", "out of memory");
+			return -1;
+		}
+		if (load_bundle(td, why, sizeof(why)) < 0) {
+			cfg_error(ps, "spiffe_bundles", "trust domain %s: %s", td->name, why);
+			return -1;
+		}
+		s = *e ? e + 1 : e;
+	}
+	if (!p->ntds) {
+		cfg_error(ps, "spiffe_bundles", "no TRUST-DOMAIN=FILE given");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -772,9 +908,11 @@ static int load_files(struct cfg_parse *ps)
 	char why[1024];
 
 	for (struct policy *p = cfg->policies; p; p = p->next) {
-		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir) {
+		if (p->spiffe_bundles && load_spiffe_bundles(ps, p) < 0)
+			return -1;
+		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir && !p->ntds) {
 			ps->line = p->line;
-			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file or ca_dir", p->name);
+			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file, ca_dir or spiffe_bundles", p->name);
 			return -1;
 		}
 		if (p->ca_file) {
@@ -983,6 +1121,13 @@ void cfg_free(struct config *cfg)
 		free(p->ca_dir);
 		free(p->intermediates);
 		cert_store_free(p->store);
+		for (int i = 0; p->tds && i < p->ntds; i++) {
+			free(p->tds[i].name);
+			free(p->tds[i].file);
+			cert_store_free(p->tds[i].store);
+		}
+		free(p->tds);
+		free(p->spiffe_bundles);
 		free(p);
 	}
 	for (int i = 0; i < cfg->nlisten; i++)

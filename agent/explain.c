@@ -210,6 +210,8 @@ static void print_text(struct trace *t, const struct req_facts *rq, const char *
 		print_kv("would_rule:", d->would_rule);
 	}
 	print_kv("identity:", d->identity);
+	print_kv("trust_domain:", d->trust_domain);
+	print_kv("client_id:", d->client_id);
 	if (ce->parsed) {
 		print_kv("subject:", ce->facts->subject);
 		print_kv("sha256:", ce->facts->sha256_hex);
@@ -283,6 +285,8 @@ static void print_json(const struct trace *t, const struct req_facts *rq, const 
 	json_str(&b, "would_deny", d->shadowed ? dec_table[d->would_code].code : NULL);
 	json_str(&b, "would_rule", d->shadowed ? d->would_rule : NULL);
 	json_str(&b, "identity", d->identity);
+	json_str(&b, "trust_domain", d->trust_domain);
+	json_str(&b, "client_id", d->client_id[0] ? d->client_id : NULL);
 	json_str(&b, "subject", ce->parsed ? ce->facts->subject : NULL);
 	json_str(&b, "sha256", ce->parsed ? ce->facts->sha256_hex : NULL);
 	if (d->has_days_left)

@@ -275,6 +275,9 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 		opt_str(p, end, ACK_RULE, d->rule);
 	if (policy)
 		opt_str(p, end, ACK_POLICY, policy);
+	/* early: a rate limit keyed on it must not lose it for want of room */
+	if (d->client_id[0])
+		opt_str(p, end, ACK_CLIENT_ID, d->client_id);
 	if (d->shadowed) {
 		opt_str(p, end, ACK_WOULD_DENY, dec_table[d->would_code].code);
 		if (d->would_rule)

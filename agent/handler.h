@@ -70,6 +70,7 @@ extern const size_t spoe_nargs;
 	X(SUBJECT,     "subject",     STR,   "a parsed certificate") \
 	X(ISSUER,      "issuer",      STR,   "a parsed certificate") \
 	X(SPKI_SHA256, "spki_sha256", STR,   "a parsed certificate whose extensions were read") \
+	X(CLIENT_ID,   "client_id",   STR,   "a parsed certificate: the policy's client_id key, at most 128 bytes") \
 	X(ROUTE,       "route",       STR,   "always, once routing ran") \
 	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret")
 

@@ -38,6 +38,13 @@ void rules_decide(const struct policy *pol, const struct req_facts *rq,
                   const struct cert_eval *ce, int64_t now, struct trace *t,
                   struct decision *d);
 
+/* A policy with spiffe_bundles: is the certificate an X.509-SVID whose
+ * trust domain has a bundle in pol? Returns SVID_OK with *td its index in
+ * pol->tds, or the first check that fails (*td is then -1). Only the
+ * certificate's own names and extensions are looked at: its chain is
+ * verified afterwards against pol->tds[*td].store, and only it. */
+enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext *x, int *td);
+
 /* The stable rule name of a verification result (cert_expired, ...). */
 const char *rules_verify_rule(int verify_code);
 
@@ -65,7 +72,10 @@ const char *rules_verify_rule(int verify_code);
 	X(ISSUER_UNKNOWN, "issuer_unknown") X(ALLOWED_KEY_TYPES, "allowed_key_types") \
 	X(MIN_RSA_BITS, "min_rsa_bits") X(ALLOWED_CURVES, "allowed_curves") \
 	X(FORBID_SIGNATURE, "forbid_signature") X(MAX_LIFETIME_DAYS, "max_lifetime_days") \
-	X(REQUIRE_POLICIES, "require_policies") X(IDENTITY, "identity")
+	X(REQUIRE_POLICIES, "require_policies") X(IDENTITY, "identity") \
+	X(SPIFFE_NO_URI, "spiffe_no_uri") X(SPIFFE_MULTI_URI, "spiffe_multi_uri") \
+	X(SPIFFE_NOT_SPIFFE, "spiffe_not_spiffe") X(SPIFFE_TD_UNKNOWN, "spiffe_td_unknown") \
+	X(SVID_CA, "svid_ca") X(SVID_KEY_USAGE, "svid_key_usage")
 
 #define RULE_ID_ENUM(id, name) RULE_##id,
 #define RULE_DENY_ENUM(kind, name, allow_help, deny_help) RULE_DENY_##kind,

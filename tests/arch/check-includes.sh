@@ -26,6 +26,7 @@ strutil.[ch]    base
 cidr.[ch]       base
 dn.[ch]         base
 uri.[ch]        base
+spiffe-bundle.[ch] policy
 spiffe.[ch]     base
 tplist.[ch]     base
 spop-t.h        codec
