@@ -230,7 +230,10 @@ TEST(opspage_expiry_relative_and_highlighted)
 	struct stats_snapshot *s = snap();
 	char *p;
 
-	s->ncerts = 3;
+	s->ncerts = 4;
+	snprintf(s->certs[3].subject, sizeof(s->certs[3].subject), "CN=today");
+	s->certs[3].not_after = T0 - 3600;
+	s->certs[3].last_seen = T0 - 90;
 	snprintf(s->certs[0].subject, sizeof(s->certs[0].subject), "CN=fresh");
 	s->certs[0].not_after = T0 + 200 * 86400;
 	snprintf(s->certs[1].subject, sizeof(s->certs[1].subject), "CN=soon");
@@ -251,7 +254,9 @@ TEST(opspage_expiry_relative_and_highlighted)
 	CHECK(strstr(p, "title=\"2027-") != NULL);                 /* the date on hover */
 	CHECK(strstr(p, "<td>90 s ago</td>") != NULL);             /* last seen */
 	CHECK(strstr(p, "<div class=\"tile warn\"><div class=\"v\">in 3 d</div><div class=\"l\">soonest expiry</div>") != NULL);
-	CHECK_EQ_INT(count(p, "class=\"expired\""), 1);
+	CHECK(strstr(p, "<tr class=\"expired\"><td>CN=today</td>") != NULL);   /* an hour ago */
+	CHECK(strstr(p, ">60 min ago<span class=\"tag\">expired</span></td>") != NULL);
+	CHECK_EQ_INT(count(p, "class=\"expired\""), 2);
 	CHECK_EQ_INT(count(p, "class=\"expiring\""), 1);
 	free(p);
 	free(s);
