@@ -261,7 +261,7 @@ static void html_certs(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_printf(b, "</td><td><code title=\"%s\">%.16s&hellip;</code></td>"
 		            "<td class=\"expiry\" title=\"%s\">%s%s%s%s</td><td>%s</td>"
 		            "<td class=\"n\">%llu</td><td class=\"%s\">%s</td></tr>\n",
-		            hex, hex, abs, t1, *cls ? "<span class=\"tag\">" : "",
+		            hex, hex, abs, t1, *cls ? " <span class=\"tag\">" : "",
 		            *cls ? (strcmp(cls, "expired") == 0 ? "expired" : "expires soon") : "", *cls ? "</span>" : "",
 		            t2, (unsigned long long)c->requests,
 		            c->last_code == DEC_ALLOW ? "allow" : "deny",

@@ -13,6 +13,7 @@
 #include "rules.h"
 #include "sbuf.h"
 #include "stats.h"
+#include "statsauth.h"
 #include "testhelp.h"
 
 #define T0 1800000000LL
@@ -248,14 +249,14 @@ TEST(opspage_expiry_relative_and_highlighted)
 	CHECK(strstr(p, "<tr><td>CN=fresh</td>") != NULL);
 	CHECK(strstr(p, ">in 200 d</td>") != NULL);
 	CHECK(strstr(p, "<tr class=\"expiring\"><td>CN=soon</td>") != NULL);
-	CHECK(strstr(p, ">in 3 d<span class=\"tag\">expires soon</span></td>") != NULL);
+	CHECK(strstr(p, ">in 3 d <span class=\"tag\">expires soon</span></td>") != NULL);
 	CHECK(strstr(p, "<tr class=\"expired\"><td>CN=old</td>") != NULL);
-	CHECK(strstr(p, ">2 d ago<span class=\"tag\">expired</span></td>") != NULL);
+	CHECK(strstr(p, ">2 d ago <span class=\"tag\">expired</span></td>") != NULL);
 	CHECK(strstr(p, "title=\"2027-") != NULL);                 /* the date on hover */
 	CHECK(strstr(p, "<td>90 s ago</td>") != NULL);             /* last seen */
 	CHECK(strstr(p, "<div class=\"tile warn\"><div class=\"v\">in 3 d</div><div class=\"l\">soonest expiry</div>") != NULL);
 	CHECK(strstr(p, "<tr class=\"expired\"><td>CN=today</td>") != NULL);   /* an hour ago */
-	CHECK(strstr(p, ">60 min ago<span class=\"tag\">expired</span></td>") != NULL);
+	CHECK(strstr(p, ">60 min ago <span class=\"tag\">expired</span></td>") != NULL);
 	CHECK_EQ_INT(count(p, "class=\"expired\""), 2);
 	CHECK_EQ_INT(count(p, "class=\"expiring\""), 1);
 	free(p);
@@ -474,4 +475,18 @@ TEST(opspage_config_view_without_config)
 	stats_render_config_html(NULL, NULL, 0, "", &t);
 	CHECK(t.p && strstr(t.p, "# none loaded") != NULL);
 	sbuf_free(&t);
+}
+
+/* /config is not one of the public paths: off loopback it needs the token,
+ * like the status page. */
+TEST(opspage_config_needs_the_token_off_loopback)
+{
+	static const char tok[] = "0123456789abcdef0123";
+	static const char good[] = "Bearer 0123456789abcdef0123";
+
+	CHECK(!statsauth_path_is_public("/config"));
+	CHECK_EQ_INT(statsauth_check(0, "/config", NULL, 0, 0, tok, strlen(tok)), STATSAUTH_UNAUTHORIZED);
+	CHECK_EQ_INT(statsauth_check(0, "/config", NULL, 0, 0, NULL, 0), STATSAUTH_NO_TOKEN);
+	CHECK_EQ_INT(statsauth_check(0, "/config", good, strlen(good), 0, tok, strlen(tok)), STATSAUTH_SERVE);
+	CHECK_EQ_INT(statsauth_check(1, "/config", NULL, 0, 0, NULL, 0), STATSAUTH_SERVE);
 }
