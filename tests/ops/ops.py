@@ -415,18 +415,32 @@ class Page(html.parser.HTMLParser):
             self._id_text[i].append(data)
 
 
-def cmd_dom(path, *args):
-    """KEY=VALUE checks: allowed=N denied=N codes=a,b,c subject=TEXT."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        p = Page()
-        p.feed(f.read())
-    want = dict(a.split("=", 1) for a in args)
-    bad = 0
+class Checker:
+    """check(ok, what) prints one ok/FAIL line; .bad counts the failures."""
 
-    def check(ok, what):
-        nonlocal bad
+    def __init__(self):
+        self.bad = 0
+
+    def __call__(self, ok, what):
         print(("ok   " if ok else "FAIL ") + what)
-        bad += 0 if ok else 1
+        self.bad += 0 if ok else 1
+
+
+def load_page(path, args):
+    """The page parsed, its text, and the KEY=VALUE arguments as a dict."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        raw = f.read()
+    p = Page()
+    p.feed(raw)
+    return p, raw, dict(a.split("=", 1) for a in args)
+
+
+def cmd_dom(path, *args):
+    """KEY=VALUE checks: allowed=N denied=N codes=a,b,c subject=TEXT
+    allowed_requests=N chart=CODES chart_absent=CODES shown_codes=CODES
+    expired_subject=S expiring_subject=S reload_error=TEXT absent=S1,S2."""
+    p, raw, want = load_page(path, args)
+    check = Checker()
 
     if "allowed" in want:
         check(p.tiles.get("allowed") == want["allowed"],
@@ -493,29 +507,17 @@ def cmd_dom(path, *args):
         text = p.by_id.get("reload-error", "")
         check(want["reload_error"] in text, "reload error shown: %r in %r" % (want["reload_error"], text))
     if "absent" in want:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            raw = f.read()
         for secret in want["absent"].split(","):
             check(secret not in raw, "the page does not contain the secret %s..." % secret[:4])
-    return 1 if bad else 0
+    return 1 if check.bad else 0
 
 
 def cmd_config(path, *args):
     """KEY=VALUE checks on /config: sha256=HEX (the page's digest),
     has=TEXT[|TEXT...] (in the effective configuration), absent=S1,S2
     (secrets: nowhere in the page)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        raw = f.read()
-    p = Page()
-    p.feed(raw)
-    want = dict(a.split("=", 1) for a in args)
-    bad = 0
-
-    def check(ok, what):
-        nonlocal bad
-        print(("ok   " if ok else "FAIL ") + what)
-        bad += 0 if ok else 1
-
+    p, raw, want = load_page(path, args)
+    check = Checker()
     text = p.by_id.get("config-text", "")
     check(bool(text), "the effective configuration is shown (%d characters)" % len(text))
     if "sha256" in want:
@@ -531,7 +533,7 @@ def cmd_config(path, *args):
     pol = next((rows for h, rows in p.sections.items() if h.startswith("Policies")), None)
     check(bool(pol and len(pol) > 1), "a policies table (%d rows)" % (len(pol) - 1 if pol else 0))
     check(not p.assets and p.scripts == 0, "no external assets, no script")
-    return 1 if bad else 0
+    return 1 if check.bad else 0
 
 # --------------------------------------------------------------- raw HTTP
 

@@ -146,10 +146,10 @@ AGENT=$AGENT_PID
 # The example's HAProxy plus its own Prometheus exporter
 # (monitoring/haproxy-prometheus.cfg), as the monitoring README says.
 hap_promex_env() {
-    HAP_ENV=(CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT
-        CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$STATS_PORT CERTSPOA_AGENT_ADDR=$AGENT_ADDR
-        CERTSPOA_SERVER_PEM=$PKI/server.pem CERTSPOA_CLIENT_CA=$PKI/ca.pem
-        CERTSPOA_SPOE_CONF=$SPOE_CONF CERTSPOA_PROMEX_BIND=127.0.0.1:$PROMEX_PORT)
+    HAP_ENV=("CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT" "CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT"
+        "CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$STATS_PORT" "CERTSPOA_AGENT_ADDR=$AGENT_ADDR"
+        "CERTSPOA_SERVER_PEM=$PKI/server.pem" "CERTSPOA_CLIENT_CA=$PKI/ca.pem"
+        "CERTSPOA_SPOE_CONF=$SPOE_CONF" "CERTSPOA_PROMEX_BIND=127.0.0.1:$PROMEX_PORT")
 }
 if ! start_haproxy_env haproxy "HTTPS_PORT APP_PORT STATS_PORT PROMEX_PORT" hap_promex_env \
     "$EXAMPLE/haproxy.cfg" "$MON/haproxy-prometheus.cfg"; then
@@ -454,6 +454,12 @@ print("%dx%d" % struct.unpack(">II", b[16:24]) if b[:8] == b"\x89PNG\r\n\x1a\n" 
     grep '^FAIL' "$WORK/dom-reload.out" | sed 's/^/#   /'
     check "status page: the reload error names the bad value" \
         file_has "$ART/status-dom.html" "threads"
+    # self-test: the checker fails a page without the highlight, the note on
+    # hidden rows, or with a "secret" it contains
+    sed 's/class="expired"//; s/id="zero-codes"//' "$ART/status-dom.html" >"$WORK/bad-dom.html"
+    check "status page checker rejects a page without highlight or hidden-rows note, and a secret it holds (self-test)" \
+        eval '[ "$(ops dom "$WORK/bad-dom.html" shown_codes=ok,cert_untrusted,cert_missing,cert_unverified \
+            expired_subject="CN=expired client,O=certspoa test" absent=certspoa | grep -c "^FAIL")" = 3 ]'
     note "screenshot: $ART/status-page.png"
 fi
 
