@@ -82,6 +82,7 @@ static const char *const section_names[CFG_S_SECTIONS] = {
 #define DENY(kind)    (offsetof(struct policy, deny) + (kind) * sizeof(struct cfg_list))
 
 static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const deny_detail_names[DENY_DETAILS + 1] = { DENY_DETAIL_LIST(CFG_ENUM_NAME) };
 
 
 static const struct cfg_key cfg_keys[] = {
@@ -196,6 +197,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
+	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
+	  "what a denied client is told (shipped haproxy.cfg): none = status only, code = + code, hint = + reason, rule, detail, request id" },
 };
 
 #define NB_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
