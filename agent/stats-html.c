@@ -117,6 +117,7 @@ static void html_head(const struct stats_snapshot *s, struct sbuf *b)
 	          "tr.expired td{background:#fdecea}tr.expiring td{background:#fff4e0}\n"
 	          ".tag{font-size:11px;font-weight:600;border-radius:3px;padding:0 4px;margin-left:6px}\n"
 	          "tr.expired .tag{background:#c62828;color:#fff}tr.expiring .tag{background:#b26a00;color:#fff}\n"
+	          "tr.shadow td{color:#5b6b7c;font-style:italic}tr.shadow .tag{background:#5b6b7c;color:#fff;font-style:normal}\n"
 	          ".alert{border-radius:6px;padding:10px 16px;margin-bottom:16px;background:#eef1f4}\n"
 	          ".alert.bad{background:#fdecea;border-left:4px solid #c62828}\n"
 	          "svg.chart{width:100%;height:auto;display:block}.legend{font-size:12px;color:#5b6b7c}\n"
@@ -217,25 +218,33 @@ static void html_denials(const struct stats_snapshot *s, struct sbuf *b)
 {
 	char t1[40];
 
-	sbuf_puts(b, "<section><h2>Recent denials</h2><table><tr><th>time</th><th>code</th>"
-	          "<th>policy</th><th>subject</th><th>source</th><th>detail</th></tr>\n");
+	sbuf_puts(b, "<section><h2>Recent denials</h2><table><tr><th>time</th><th>code</th><th>rule</th>"
+	          "<th>policy</th><th>subject</th><th>source</th><th>request id</th><th>detail</th></tr>\n");
 	for (int i = 0; i < s->ndenials; i++) {
 		const struct stats_denial *d = &s->denials[i];
 
 		fmt_time(d->time, t1, sizeof(t1));
-		sbuf_printf(b, "<tr><td>%s</td><td><code>%s</code></td><td>", t1,
-		            d->code >= 0 && d->code < DEC_CODES ? dec_table[d->code].code : "?");
+		/* a shadow denial was let through: what enforce mode would say */
+		sbuf_printf(b, "<tr%s><td>%s</td><td><code>%s</code>%s</td><td><code>", d->shadow ?
+		            " class=\"shadow\"" : "", t1,
+		            d->code >= 0 && d->code < DEC_CODES ? dec_table[d->code].code : "?",
+		            d->shadow ? " <span class=\"tag\" title=\"shadow mode: let through, "
+		            "enforce would deny\">shadow</span>" : "");
+		sbuf_html(b, d->rule[0] ? d->rule : "-");
+		sbuf_puts(b, "</code></td><td>");
 		sbuf_html(b, d->policy);
 		sbuf_puts(b, "</td><td>");
 		sbuf_html(b, d->subject[0] ? d->subject : "-");
 		sbuf_puts(b, "</td><td>");
 		sbuf_html(b, d->src[0] ? d->src : "-");
-		sbuf_puts(b, "</td><td>");
+		sbuf_puts(b, "</td><td><code>");
+		sbuf_html(b, d->req_id[0] ? d->req_id : "-");
+		sbuf_puts(b, "</code></td><td>");
 		sbuf_html(b, d->detail);
 		sbuf_puts(b, "</td></tr>\n");
 	}
 	if (!s->ndenials)
-		sbuf_puts(b, "<tr><td colspan=\"6\">none</td></tr>\n");
+		sbuf_puts(b, "<tr><td colspan=\"8\">none</td></tr>\n");
 	sbuf_puts(b, "</table></section>\n");
 }
 

@@ -450,7 +450,7 @@ def cmd_dom(path, *args):
               "tile 'denied' is %s (want %s)" % (p.tiles.get("denied"), want["denied"]))
     den = next((rows for h, rows in p.sections.items() if h.startswith("Recent denials")), None)
     if "codes" in want:
-        codes = {r[1] for r in (den or [])[1:] if len(r) > 1}
+        codes = {r[1].split()[0] for r in (den or [])[1:] if len(r) > 1 and r[1]}
         for c in want["codes"].split(","):
             check(c in codes, "recent denials list code %s (has: %s)" % (c, ", ".join(sorted(codes))))
     inv = next((rows for h, rows in p.sections.items() if h.startswith("Client certificates")), None)

@@ -490,3 +490,33 @@ TEST(opspage_config_needs_the_token_off_loopback)
 	CHECK_EQ_INT(statsauth_check(0, "/config", good, strlen(good), 0, tok, strlen(tok)), STATSAUTH_SERVE);
 	CHECK_EQ_INT(statsauth_check(1, "/config", NULL, 0, 0, NULL, 0), STATSAUTH_SERVE);
 }
+
+/* Recent denials show the rule, the shadow marker and HAProxy's unique-id
+ * (fields of the opsvis branch), escaped. */
+TEST(opspage_denials_rule_shadow_req_id)
+{
+	struct stats_snapshot *s = snap();
+	char *p;
+
+	s->ndenials = 2;
+	s->denials[0].time = T0 - 5;
+	s->denials[0].code = DEC_CERT_UNVERIFIED;
+	s->denials[0].shadow = 1;
+	snprintf(s->denials[0].rule, sizeof(s->denials[0].rule), "cert_expired");
+	snprintf(s->denials[0].req_id, sizeof(s->denials[0].req_id), "7F000001:A1B2_<x>");
+	snprintf(s->denials[0].policy, sizeof(s->denials[0].policy), "partners");
+	s->denials[1].time = T0 - 9;
+	s->denials[1].code = DEC_CERT_UNTRUSTED;
+	snprintf(s->denials[1].rule, sizeof(s->denials[1].rule), "allow_thumbprints");
+	snprintf(s->denials[1].policy, sizeof(s->denials[1].policy), "default");
+	p = html_of(s);
+	CHECK(strstr(p, "<tr class=\"shadow\"><td>") != NULL);
+	CHECK(strstr(p, "<code>cert_unverified</code> <span class=\"tag\" title=\"shadow mode: let through, "
+	                "enforce would deny\">shadow</span></td><td><code>cert_expired</code>") != NULL);
+	CHECK(strstr(p, "<code>7F000001:A1B2_&lt;x&gt;</code>") != NULL);
+	CHECK(strstr(p, "<tr><td>2027-01-15 07:59:51Z</td><td><code>cert_untrusted</code></td>"
+	                "<td><code>allow_thumbprints</code></td><td>default</td>") != NULL);
+	CHECK_EQ_INT(count(p, "class=\"shadow\""), 1);
+	free(p);
+	free(s);
+}
