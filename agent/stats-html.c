@@ -248,6 +248,38 @@ static void html_denials(const struct stats_snapshot *s, struct sbuf *b)
 	sbuf_puts(b, "</table></section>\n");
 }
 
+#ifdef STATS_SHOW_RTDENIES
+/* The runtime deny list (admin socket: add deny / del deny), in force now.
+ * Compiled once the runtime API's snapshot fields exist (stats.h). */
+static void html_runtime_denies(const struct stats_snapshot *s, struct sbuf *b)
+{
+	char rel[40], added[40];
+
+	sbuf_printf(b, "<section id=\"runtime-denies\"><h2>Runtime denies (%d, admin socket)</h2>"
+	            "<table><tr><th>kind</th><th>value</th><th>expires</th><th>added</th>"
+	            "<th>origin</th><th>comment</th></tr>\n", s->nrtdenies);
+	for (int i = 0; i < s->nrtdenies; i++) {
+		const struct rtdeny_entry *e = &s->rtdenies[i];
+
+		if (e->expires)
+			stats_fmt_relative(e->expires, s->now, rel, sizeof(rel));
+		else
+			snprintf(rel, sizeof(rel), "never");
+		stats_fmt_relative(e->added, s->now, added, sizeof(added));
+		sbuf_printf(b, "<tr><td>%s</td><td><code>", rtdeny_kind_name(e->kind));
+		sbuf_html(b, e->value);
+		sbuf_printf(b, "</code></td><td>%s</td><td>%s</td><td>", rel, added);
+		sbuf_html(b, e->origin);
+		sbuf_puts(b, "</td><td>");
+		sbuf_html(b, e->comment);
+		sbuf_puts(b, "</td></tr>\n");
+	}
+	if (!s->nrtdenies)
+		sbuf_puts(b, "<tr><td colspan=\"6\">none</td></tr>\n");
+	sbuf_puts(b, "</table></section>\n");
+}
+#endif
+
 static void html_certs(const struct stats_snapshot *s, struct sbuf *b)
 {
 	char t1[40], t2[40];
@@ -458,6 +490,9 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 	html_decisions(s, b, allow, deny);
 	html_policies(s, b);
 	html_denials(s, b);
+#ifdef STATS_SHOW_RTDENIES
+	html_runtime_denies(s, b);
+#endif
 	/* revocation sources (CRL/OCSP fetching) get their section here */
 	html_certs(s, b);
 	html_spop(s, b);
