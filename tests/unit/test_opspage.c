@@ -520,3 +520,35 @@ TEST(opspage_denials_rule_shadow_req_id)
 	free(p);
 	free(s);
 }
+
+#ifdef STATS_SHOW_RTDENIES
+/* The runtime deny list (ctl branch) on the page: relative times, "never",
+ * every operator-typed field escaped. Runs once that branch is merged. */
+TEST(opspage_runtime_denies_section)
+{
+	struct stats_snapshot *s = snap();
+	char *p;
+
+	s->nrtdenies = 2;
+	s->rtdenies[0].kind = 0;
+	snprintf(s->rtdenies[0].value, sizeof(s->rtdenies[0].value), "ab<cd");
+	s->rtdenies[0].added = T0 - 120;
+	s->rtdenies[0].expires = T0 + 3 * 3600;
+	snprintf(s->rtdenies[0].origin, sizeof(s->rtdenies[0].origin), "uid=0/socat");
+	snprintf(s->rtdenies[0].comment, sizeof(s->rtdenies[0].comment), "<b>leak</b>");
+	s->rtdenies[1].kind = 1;
+	snprintf(s->rtdenies[1].value, sizeof(s->rtdenies[1].value), "0a");
+	p = html_of(s);
+	CHECK(strstr(p, "<h2>Runtime denies (2, admin socket)</h2>") != NULL);
+	CHECK(strstr(p, "<code>ab&lt;cd</code></td><td>in 3 h</td><td>2 min ago</td><td>uid=0/socat</td>"
+	                "<td>&lt;b&gt;leak&lt;/b&gt;</td>") != NULL);
+	CHECK(strstr(p, "<td>never</td>") != NULL);
+	CHECK(strstr(p, "<b>leak</b>") == NULL);
+	free(p);
+	s->nrtdenies = 0;
+	p = html_of(s);
+	CHECK(strstr(p, "<h2>Runtime denies (0, admin socket)</h2>") != NULL);
+	free(p);
+	free(s);
+}
+#endif
