@@ -4,8 +4,10 @@
  * its next loop turn; the old one is freed when all have switched. A broken
  * file keeps the running configuration. Listeners and threads stay as they
  * were started (changing them needs a restart). */
+#include <dirent.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -135,6 +137,49 @@ fail:
 	return -1;
 }
 
+static int ca_dir_entry(const struct dirent *de)
+{
+	return cert_store_dir_name_ok(de->d_name);
+}
+
+/* A ca_dir: SHA-256 over each file cert_store_add_dir() reads, in name
+ * order ("name NUL sha256-hex NUL"), into out[65]; their total size, or
+ * -1. A certificate added, removed or changed changes it. */
+static long long dir_sha256(const char *dir, char *out)
+{
+	struct dirent **names = NULL;
+	char path[4096], one[65];
+	unsigned char md[32];
+	long long total = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int mdlen = 0;
+	int n = scandir(dir, &names, ca_dir_entry, alphasort);
+
+	out[0] = 0;
+	if (n < 0 || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		total = -1;
+	for (int i = 0; i < (n > 0 ? n : 0); i++) {
+		long long size;
+
+		if (total >= 0 && snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) < (int)sizeof(path) &&
+		    (size = file_sha256(path, one)) >= 0) {
+			if (!EVP_DigestUpdate(ctx, names[i]->d_name, strlen(names[i]->d_name) + 1) ||
+			    !EVP_DigestUpdate(ctx, one, sizeof(one)))
+				total = -1;
+			else
+				total += size;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (total >= 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 32)
+		cert_hex(md, 32, out);
+	else
+		total = -1;
+	EVP_MD_CTX_free(ctx);
+	return total;
+}
+
 static void digest_cb(void *arg, const char *key, const char *path, int secret)
 {
 	struct stats_agent *st = arg;
@@ -148,7 +193,7 @@ static void digest_cb(void *arg, const char *key, const char *path, int secret)
 	f = &st->cfg_files[st->ncfg_files++];
 	f->path = path;
 	f->what = key;
-	f->size = file_sha256(path, f->sha256);
+	f->size = strcmp(key, "ca_dir") == 0 ? dir_sha256(path, f->sha256) : file_sha256(path, f->sha256);
 }
 
 /* The files of the live config with their SHA-256, and the SHA-256 of

@@ -120,8 +120,7 @@ static void text_policy(const struct policy *p, const struct stats_cfg_file *fil
 	            word(mode_words, POLICY_MODES, p->mode), p->require_cert ? "yes" : "no",
 	            word(verify_words, VERIFY_MODES, p->verify));
 	kv_file(b, "ca_file", p->ca_file, files, nfiles);
-	if (p->ca_dir)
-		kv_str(b, "ca_dir", p->ca_dir);
+	kv_file(b, "ca_dir", p->ca_dir, files, nfiles);
 	kv_file(b, "intermediates", p->intermediates, files, nfiles);
 	kv_file(b, "crl_file", p->crl_file, files, nfiles);
 	if (p->crl_file)
