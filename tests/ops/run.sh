@@ -841,6 +841,28 @@ else
     fail "restart the agent on the same files" "$WHY"
 fi
 
+# A ca_dir is digested file by file: a CA dropped into it is a new
+# configuration, taking it out again restores the digest.
+mkdir -p "$WORK/cas"
+cp "$PKI/ca.pem" "$WORK/cas/root.pem"
+sed "s|^ca_file = .*|ca_dir = $WORK/cas|" "$WORK/agent.ini" >"$WORK/cadir.ini"
+if start_agent cadir "$WORK/cadir.ini" "$WORK/agent.ready"; then
+    d1=$(config_sha)
+    cp "$PKI/untrusted-ca.pem" "$WORK/cas/other.crt"
+    kill -HUP "$AGENT_PID"
+    wait_reload 2 0
+    d2=$(config_sha)
+    rm "$WORK/cas/other.crt"
+    kill -HUP "$AGENT_PID"
+    wait_reload 3 0
+    d3=$(config_sha)
+    check "ca_dir: a CA added changes certspoa_config_info, removed restores it" \
+        eq "$d3 $([ -n "$d2" ] && [ "$d2" != "$d1" ] && echo changed)" "${d1:-none} changed"
+    stop_agent "$AGENT_PID"
+else
+    fail "start the agent with a ca_dir" "$WHY"
+fi
+
 # ------------------------------------------------------------ 8. reload_watch
 
 note "reload_watch = 200ms: file changes, ConfigMap-style symlink swap"
