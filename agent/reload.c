@@ -215,15 +215,11 @@ static void agent_config_digest(struct agent *a)
 	sbuf_free(&b);
 }
 
-/* The text of a refused reload, for the status page: its first line. */
+/* The text of a refused reload, for the status page and stats.json: all
+ * of it (a list file's errors come one per line), cut to the buffer. */
 static void record_reload_error(struct agent *a, double when, const char *err)
 {
-	size_t n = strcspn(err, "\n");
-
-	if (n >= sizeof(a->stats.last_reload_error))
-		n = sizeof(a->stats.last_reload_error) - 1;
-	memcpy(a->stats.last_reload_error, err, n);
-	a->stats.last_reload_error[n] = 0;
+	snprintf(a->stats.last_reload_error, sizeof(a->stats.last_reload_error), "%s", err);
 	a->stats.last_reload_error_time = when;
 }
 

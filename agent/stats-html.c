@@ -120,6 +120,7 @@ static void html_head(const struct stats_snapshot *s, struct sbuf *b)
 	          "tr.shadow td{color:#5b6b7c;font-style:italic}tr.shadow .tag{background:#5b6b7c;color:#fff;font-style:normal}\n"
 	          ".alert{border-radius:6px;padding:10px 16px;margin-bottom:16px;background:#eef1f4}\n"
 	          ".alert.bad{background:#fdecea;border-left:4px solid #c62828}\n"
+	          ".alert code{white-space:pre-wrap}\n"
 	          "svg.chart{width:100%;height:auto;display:block}.legend{font-size:12px;color:#5b6b7c}\n"
 	          ".legend span{margin-right:14px;white-space:nowrap}.legend svg{vertical-align:middle;margin-right:4px}\n"
 	          ".hidden-note{color:#5b6b7c;font-size:12px;margin-top:4px}\n"

@@ -152,7 +152,7 @@ void stats_ring_push(struct stats_ring *r, int64_t now, const uint64_t *by_code)
 int stats_ring_history(const struct stats_ring *r, int64_t now, const uint64_t *by_code,
                        struct stats_sample *out, int max);
 
-#define STATS_RELOAD_ERROR_MAX 512
+#define STATS_RELOAD_ERROR_MAX 2048
 #define STATS_CFG_FILES_MAX    256
 
 /* A file the configuration names, as the /config view and the config

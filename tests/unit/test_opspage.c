@@ -282,8 +282,13 @@ TEST(opspage_reload_error_shown_escaped)
 	CHECK(strstr(p, "<b>two</b>") == NULL);
 	free(p);
 	s->v[ST_LAST_RELOAD_OK] = 1;                               /* fixed since */
+	snprintf(s->last_reload_error, sizeof(s->last_reload_error),
+	         "list.txt:3: not a thumbprint\nlist.txt:9: not a thumbprint");
 	p = html_of(s);
 	CHECK(strstr(p, "<div class=\"alert\" id=\"reload-error\">The last refused reload") != NULL);
+	/* every line of a multi-line error, shown as lines (white-space: pre-wrap) */
+	CHECK(strstr(p, "<code>list.txt:3: not a thumbprint\nlist.txt:9: not a thumbprint</code>") != NULL);
+	CHECK(strstr(p, ".alert code{white-space:pre-wrap}") != NULL);
 	free(p);
 	free(s);
 }
