@@ -52,7 +52,8 @@ CORE_SRC += agent/statsauth.c
 CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
-              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
+              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
+              agent/stats-config.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
 DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c

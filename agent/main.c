@@ -114,9 +114,16 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		}
 		return;
 	}
+	if (strcmp(path, "/config") == 0) {
+		/* same rule as / (statsauth.h: not a public path) */
+		r->content_type = "text/html; charset=utf-8";
+		stats_render_config_html(a->cfg, a->stats.cfg_files, a->stats.ncfg_files,
+		                         a->stats.config_sha256, &r->body);
+		return;
+	}
 	if (strcmp(path, "/metrics") && strcmp(path, "/stats.json") && strcmp(path, "/")) {
 		r->status = 404;
-		sbuf_puts(&r->body, "not found: try /, /metrics, /stats.json, /healthz, /readyz\n");
+		sbuf_puts(&r->body, "not found: try /, /config, /metrics, /stats.json, /healthz, /readyz\n");
 		return;
 	}
 	if (!(snap = malloc(sizeof(*snap)))) {
