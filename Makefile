@@ -40,7 +40,7 @@ endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
-            agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
+            agent/strset.c agent/cidr.c agent/addr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c agent/token.c
 # SPIFFE bundle documents (JSON, through jansson)
@@ -52,10 +52,11 @@ CORE_SRC += agent/statsauth.c
 CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
-              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
+              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
+              agent/stats-config.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
-DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
+DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c \
             tests/unit/testjwt.c
 
@@ -97,6 +98,13 @@ unit: $(BUILD)/tests/unit/run-unit ## unit tests (ONLY=substring for some)
 integration: $(BIN) ## integration tests: the agent with HAProxy (haproxy, curl, openssl)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/inspect.sh
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/pidfile.sh
+
+# The locked pid file, reload/stop, and -c on addresses (tests/integration/pidfile.sh), ~2 s.
+pidfile-test: $(BIN) ## the pid file with two agents, reload/stop, -c addresses (~2 s)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/pidfile.sh
+
+.PHONY: pidfile-test
 
 # Policy engine end to end (tests/integration/policy.sh), ~1.5 min: the
 # certificate corpus through certspoa explain and through HAProxy, routes,
