@@ -78,8 +78,10 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 		"rule", "policy", "route", "identity", "days_left", "expiring",
 		"spki_sha256", "would_deny", "would_rule", "trace",
 		/* 21.. later features: the normalized path, client_id (SPIFFE,
-		 * rate limiting), the claims of a certificate-bound token */
+		 * rate limiting), the claims of a certificate-bound token, what a
+		 * denial may tell the client */
 		"path", "client_id", "token_sub", "token_client_id", "token_scope",
+		"deny_detail",
 	};
 	enum { NONCE = sizeof(once) / sizeof(once[0]) };
 	int seen[NONCE] = { 0 };
