@@ -43,6 +43,8 @@ CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c 
             agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c
+# runtime denies and the admin socket's command parser (fuzz target ctl)
+CORE_SRC += agent/rtdeny.c agent/ctl-cmd.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # The pure parts of the offline commands: probe's diagnosis and HTTP answer
@@ -50,9 +52,9 @@ CORE_SRC += agent/statsauth.c
 CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
-              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
+              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c agent/ctl.c
 # The binary only: offline commands with I/O, reload, main.
-OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
+OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c agent/ctl-client.c
 DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
 

@@ -62,6 +62,15 @@ struct cache_entry *cache_get(struct cache *c, const unsigned char key[32],
 struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
                                unsigned int gen);
 
+/* Empty the cache (frees what the entries own); counters stay. */
+void cache_clear(struct cache *c);
+
+/* "clear cache" on the admin socket: any thread asks every cache to be
+ * emptied by bumping an epoch; each owner compares it before its next
+ * lookup (decide_sync()) and clears its own cache in its own thread. */
+void cache_request_clear_all(void);
+unsigned int cache_clear_epoch(void);
+
 /* A fast non-cryptographic 64-bit hash (for the client chain bytes). */
 uint64_t cache_hash64(const void *data, size_t len);
 

@@ -120,6 +120,12 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
+	{ CFG_S_AGENT, "admin_socket", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket), NULL,
+	  "unix socket path of the runtime API ('certspoa ctl', socat): show info, add deny... (docs/OPERATE.md); unset = off" },
+	{ CFG_S_AGENT, "admin_socket_mode", CFG_T_OCTAL, 0, 0777, "0600", AGENT(admin_socket_mode), NULL,
+	  "permissions of the admin socket, octal (whoever can connect can deny certificates and reload)" },
+	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
+	  "directory for state kept across restarts: the runtime denies (file runtime-denies); unset = kept in memory only" },
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
 	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
 
@@ -992,6 +998,8 @@ void cfg_free(struct config *cfg)
 		OPENSSL_cleanse(cfg->stats_token, cfg->stats_token_len);
 	free(cfg->stats_token);
 	free(cfg->trace_secret);
+	free(cfg->admin_socket);
+	free(cfg->state_dir);
 	free(cfg->file);
 	free(cfg);
 }

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "ctl-client.h"
 #include "explain.h"
 #include "inspect.h"
 #include "lint.h"
@@ -36,6 +37,9 @@ static void usage(FILE *out)
 	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
 	        "       certspoa lint HAPROXY.CFG [--spoe F] [--agent-config INI] [--haproxy-version X.Y]\n"
 	        "                                   find the traps in an HAProxy configuration\n"
+	        "       certspoa ctl [-f FILE | -S SOCKET] COMMAND...\n"
+	        "                                   the running agent's admin_socket: show info,\n"
+	        "                                   add deny... ('certspoa ctl -S SOCKET help')\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -138,6 +142,11 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 
 /* ---- running ---- */
 
+static int ctl_reload(void *arg, const char *why)
+{
+	return agent_reload(arg, why);
+}
+
 static int start_listeners(struct agent *a)
 {
 	char err[512], ready[CFG_MAX_LISTEN * (LISTENER_ADDR_MAX + 1) + 1] = "";
@@ -192,6 +201,7 @@ static int run(struct agent *a, int debug)
 	ev_signal sig_term, sig_int, sig_hup;
 	struct timespec now;
 	sigset_t set;
+	char err[512];
 	int rc = EX_OK;
 	long ncpu;
 
@@ -221,6 +231,13 @@ static int run(struct agent *a, int debug)
 	a->stats.workers = a->workers;
 	if (start_listeners(a) < 0) {
 		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	/* before the workers: they never decide without the saved runtime denies */
+	if (ctl_start(&a->ctl, loop, a->cfg, &a->stats, &(struct ctl_hooks){ ctl_reload, a },
+	              err, sizeof(err)) < 0) {
+		LOG(LOG_ERR, 0, "%s", err);
+		rc = EX_CONFIG;
 		goto out;
 	}
 
@@ -272,6 +289,7 @@ out:
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
+	ctl_stop(&a->ctl);
 	for (int i = 0; i < a->nls; i++)
 		listener_close(&a->ls[i]);
 	if (a->stats_on)
@@ -339,6 +357,8 @@ int main(int argc, char **argv)
 		return probe_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lint") == 0)
 		return lint_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_client_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
 		reload = 1;
 		argv++;
