@@ -133,6 +133,13 @@ valgrind: $(BIN) $(BUILD)/tests/unit/run-unit ## memcheck on the unit tests and 
 
 .PHONY: fault valgrind
 
+# The runtime API (tests/ctl/run.sh, docs/OPERATE.md): admin_socket,
+# certspoa ctl, runtime denies with HAProxy and curl traffic, ~1 min.
+ctl: $(BIN) ## runtime API: admin socket, certspoa ctl, runtime denies (ONLY="keepalive load ...")
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/ctl/run.sh
+
+.PHONY: ctl
+
 # Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
 # through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
 # ONLY=pattern), ~6 min. 3.0/3.2 need the roots of tests/versions/.

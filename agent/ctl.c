@@ -38,6 +38,7 @@ struct ctl_client {
 	size_t outoff;
 	int prompt;                      /* interactive mode */
 	int closing;                     /* close once out is written */
+	int draining;                    /* written and shut down: reading to EOF */
 	char origin[RTDENY_ORIGIN_MAX];  /* "uid=0/socat" */
 	struct ctl_client *next;
 };
@@ -730,9 +731,13 @@ static void flush(struct ctl_client *cl)
 	cl->out.len = 0;
 	cl->outoff = 0;
 	if (cl->closing) {
+		/* a lingering close: closing with unread bytes would reset the
+		 * connection and the peer could lose the answer; read to its
+		 * EOF (at most CTL_DRAIN_S) instead */
 		shutdown(cl->fd, SHUT_WR);
-		client_free(cl);
-		return;
+		cl->draining = 1;
+		cl->idle.repeat = CTL_DRAIN_S;
+		ev_timer_again(c->loop, &cl->idle);
 	}
 	ev_io_start(c->loop, &cl->rio);
 }
@@ -783,6 +788,14 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (cl->draining) {
+		char sink[4096];
+
+		n = read(cl->fd, sink, sizeof(sink));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			client_free(cl);
+		return;
+	}
 	n = read(cl->fd, cl->in + cl->inlen, sizeof(cl->in) - cl->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
@@ -851,10 +864,14 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (c->nclients >= CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
 		static const char busy[] = "error: too many admin connections\n";
+		char sink[4096];
 
 		if (write(fd, busy, sizeof(busy) - 1) < 0) {
 			/* nothing more to say */
 		}
+		shutdown(fd, SHUT_WR);
+		while (read(fd, sink, sizeof(sink)) > 0)     /* what it sent already: no reset */
+			;
 		close(fd);
 		LOG(LOG_WARN, 0, "admin: connection refused (%d open)", c->nclients);
 		return;

@@ -21,6 +21,7 @@
 #define CTL_CLIENTS_MAX   16      /* admin connections at once */
 #define CTL_RETIRED_MAX   64      /* old deny sets waiting for the workers */
 #define CTL_IDLE_S        60.0    /* an admin connection idle this long is closed */
+#define CTL_DRAIN_S       2.0     /* after the last answer, wait this long for the peer's EOF */
 #define CTL_STATE_NAME    "runtime-denies"
 #define CTL_STATE_MAX     (4U << 20)
 

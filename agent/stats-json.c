@@ -80,5 +80,18 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_json(b, d->detail);
 		sbuf_puts(b, "\"}");
 	}
+	sbuf_puts(b, "],\"runtime_denies\":[");
+	for (int i = 0; i < s->nrtdenies; i++) {
+		const struct rtdeny_entry *e = &s->rtdenies[i];
+
+		sbuf_printf(b, "%s{\"kind\":\"%s\",\"value\":\"", i ? "," : "", rtdeny_kind_name(e->kind));
+		sbuf_json(b, e->value);
+		sbuf_printf(b, "\",\"expires\":%lld,\"added\":%lld,\"comment\":\"",
+		            (long long)e->expires, (long long)e->added);
+		sbuf_json(b, e->comment);
+		sbuf_puts(b, "\",\"origin\":\"");
+		sbuf_json(b, e->origin);
+		sbuf_puts(b, "\"}");
+	}
 	sbuf_puts(b, "]}\n");
 }

@@ -208,6 +208,7 @@ static void fill_snapshot(struct worker *w)
 	size_t nslots = (cache->mask + 1) * 2;
 	unsigned int inflight = 0;
 
+	decide_sync(&w->hc.dc);      /* a "clear cache" shows at once */
 	for (struct conn *c = w->conns; c; c = c->next)
 		inflight += conn_inflight(c);
 	s->conns = w->nconns;
