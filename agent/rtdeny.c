@@ -106,6 +106,21 @@ void rtdeny_clean(char *dst, size_t cap, const char *src, size_t len, int no_spa
 	dst[n] = 0;
 }
 
+int rtdeny_serial_is_canonical(const char *v, size_t n)
+{
+	if (n < 2 || n % 2 || n > 2 * (SERIAL_MAX_OCTETS + 1))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return 0;
+	/* minimal two's complement: no 00 before a byte < 80, no ff before one >= 80 */
+	if (n >= 4 && v[0] == '0' && v[1] == '0' && v[2] < '8')
+		return 0;
+	if (n >= 4 && v[0] == 'f' && v[1] == 'f' && v[2] >= '8')
+		return 0;
+	return 1;
+}
+
 static int entry_cmp(enum rtdeny_kind ka, const char *va, const struct rtdeny_entry *b)
 {
 	if (ka != b->kind)
@@ -331,9 +346,20 @@ int rtdeny_parse_line(const char *line, size_t len, struct rtdeny_entry *e,
 		set_err(err, errlen, "expected a kind (thumbprint, serial or spki)");
 		return -1;
 	}
-	if (next_word(&p, end, &w, &wn) < 0 || rtdeny_norm(e->kind, w, wn, e->value, err, errlen) < 0) {
-		if (!wn)
-			set_err(err, errlen, "expected a value");
+	if (next_word(&p, end, &w, &wn) < 0) {
+		set_err(err, errlen, "expected a value");
+		return -1;
+	}
+	if (e->kind == RTD_SERIAL) {
+		/* as written: the DER integer's bytes in hex (a negative serial
+		 * is "ff..."; reading it as a number again would change it) */
+		if (!rtdeny_serial_is_canonical(w, wn)) {
+			set_err(err, errlen, "a serial here is the DER integer's bytes in lowercase hex, minimal");
+			return -1;
+		}
+		memcpy(e->value, w, wn);
+		e->value[wn] = 0;
+	} else if (rtdeny_norm(e->kind, w, wn, e->value, err, errlen) < 0) {
 		return -1;
 	}
 	if (next_word(&p, end, &w, &wn) < 0 || parse_time(w, wn, &e->expires) < 0) {

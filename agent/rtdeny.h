@@ -59,6 +59,11 @@ int rtdeny_kind_parse(const char *s, size_t n, enum rtdeny_kind *k);
 int rtdeny_norm(enum rtdeny_kind k, const char *in, size_t len, char *out,
                 char *err, size_t errlen);
 
+/* Is v[0..n) a serial as rtdeny_norm() writes it: the DER INTEGER's
+ * content bytes in lowercase hex, minimal (a negative serial starts with
+ * 8..f)? The state file keeps serials in this form. */
+int rtdeny_serial_is_canonical(const char *v, size_t n);
+
 /* Copy text into a comment or origin field: at most cap - 1 bytes, every
  * byte outside printable ASCII (and, in origins, the space) becomes '?'. */
 void rtdeny_clean(char *dst, size_t cap, const char *src, size_t len, int no_space);

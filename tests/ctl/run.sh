@@ -89,7 +89,7 @@ is_ok() {
 }
 
 start_all() {
-    AGENT_FLAGS="" start_agent_with agent "$WORK/agent.ini" "$WORK/agent.ready" 10 ${AGENT_WRAP:-}
+    AGENT_FLAGS="" start_agent_with agent "$WORK/agent.ini" "$WORK/agent.ready" 10
 }
 
 agent_up() { agent_is UP; }

@@ -397,6 +397,66 @@ TEST(rtdeny_decision_every_kind_and_cached)
 	leaf_free(&l);
 }
 
+/* A negative serial ("-4A3F": DER bytes b5c1) denied, written to the state
+ * file, read back as at a restart: still denied. (Read back as a number,
+ * "b5c1" became the positive 0x00b5c1 and the deny silently stopped
+ * matching; the fuzz target ctl found it.) */
+TEST(rtdeny_negative_serial_survives_restart)
+{
+	struct config *cfg = load_text("[policy default]\nverify = haproxy\n");
+	EVP_PKEY *ck = testpki_make_key(), *lk = testpki_make_key();
+	X509 *ca = testpki_make_cert("/CN=ctl CA", ck, NULL, NULL, NOW - 86400, NOW + 86400 * 365, 1, NULL);
+	struct testpki_cert tc = {
+		.subject = "/CN=negative", .key = lk, .issuer = ca, .issuer_key = ck,
+		.not_before = NOW - 86400, .not_after = NOW + 86400, .eku = "clientAuth",
+		.serial_hex = "-4A3F",
+	};
+	struct rtdeny_entry e;
+	struct rtdeny_set *s;
+	struct decide_ctx dc;
+	struct ctl_cmd c;
+	struct leaf l;
+	char err[256], line[RTDENY_LINE_MAX + 2];
+	int rep, n;
+
+	memset(&l, 0, sizeof(l));
+	l.x = testpki_make_cert_ex(&tc);
+	X509_free(ca);
+	EVP_PKEY_free(ck);
+	EVP_PKEY_free(lk);
+	if (!cfg || !l.x || !(l.der = testpki_to_der(l.x, &l.len))) {
+		unit_fail(__FILE__, __LINE__, "setup");
+		cfg_free(cfg);
+		leaf_free(&l);
+		return;
+	}
+	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
+	CHECK_EQ_INT(ctl_cmd_parse("add deny serial -4A3F", 21, &c, err, sizeof(err)), 0);
+	memset(&e, 0, sizeof(e));
+	e.kind = c.kind;
+	memcpy(e.value, c.value, sizeof(e.value));
+	snprintf(e.origin, sizeof(e.origin), "uid=0/test");
+	free(rtdeny_publish(rtdeny_with(NULL, &e, NOW, &rep, err, sizeof(err))));
+	check_runtime_denied(&dc, &l, __LINE__);
+	/* the restart: the state file's line, read back */
+	n = rtdeny_format_line(&e, line, sizeof(line));
+	CHECK(n > 0);
+	s = rtdeny_parse_text(line, (size_t)n, NOW, err, sizeof(err));
+	CHECK(s && s->n == 1);
+	if (s) {
+		CHECK_EQ_STR(s->e[0].value, e.value);
+		free(rtdeny_publish(s));
+		check_runtime_denied(&dc, &l, __LINE__);
+	}
+	/* a serial in the state file that the agent would not write: refused */
+	CHECK(rtdeny_parse_text("serial 0045 0 0 x\n", 18, NOW, err, sizeof(err)) == NULL);
+	CHECK(rtdeny_parse_text("serial B5C1 0 0 x\n", 18, NOW, err, sizeof(err)) == NULL);
+	free(rtdeny_publish(NULL));
+	decide_destroy(&dc);
+	cfg_free(cfg);
+	leaf_free(&l);
+}
+
 TEST(rtdeny_decision_shadow_mode_and_status)
 {
 	struct config *cfg = load_text("[policy default]\nverify = haproxy\nmode = shadow\n"
