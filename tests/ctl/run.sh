@@ -412,6 +412,6 @@ stop_haproxy
 stop_agent "$AGENT_PID"
 check "agent exits 0 at the end" eq "$AGENT_RC" 0
 check "no sanitizer report in the agent's log" file_hasnt "$WORK/agent.log" "runtime error"
-check "no AddressSanitizer report in the agent's log" file_hasnt "$WORK/agent.log" "ERROR: AddressSanitizer"
+check "no AddressSanitizer/LeakSanitizer report in the agent's log" file_hasnt "$WORK/agent.log" "Sanitizer"
 note "ctl suite took $((SECONDS - START)) s"
 finish ctl
