@@ -59,8 +59,9 @@ static void check_canonical(enum rtdeny_kind k, const char *v)
 	if (k == RTD_SERIAL) {
 		FUZZ_ASSERT(serial_is_der_hex(v));
 		FUZZ_ASSERT(rtdeny_serial_is_canonical(v, strlen(v)));
-		if (v[0] >= '8')
-			return;                  /* negative: "-..." is how one types it */
+		if (v[0] >= '8' || strlen(v) > 2 * 64)
+			return;                  /* negative: "-..." is how one types it; 64
+			                            octets with the top bit set take a 65th, 00 */
 	}
 	FUZZ_ASSERT(rtdeny_norm(k, v, strlen(v), again, err, sizeof(err)) == 0);
 	FUZZ_ASSERT(strcmp(again, v) == 0);
@@ -81,8 +82,8 @@ static void check_command(const struct ctl_cmd *c)
 	check_printable(c->comment);
 	FUZZ_ASSERT(c->comment[0] != ' ');
 	FUZZ_ASSERT(c->verb == CTL_ADD_DENY || (c->ttl_s == 0 && !c->comment[0]));
-	if (c->kind == RTD_SERIAL && c->value[0] >= '8')
-		return;                          /* a negative serial is typed as "-..." */
+	if (c->kind == RTD_SERIAL && (c->value[0] >= '8' || strlen(c->value) > 2 * 64))
+		return;                          /* typed as "-..." / without the 00 (above) */
 	n = snprintf(line, sizeof(line), "%s %s %s", ctl_cmds[c->verb].words,
 	             rtdeny_kind_name(c->kind), c->value);
 	if (c->ttl_s)
