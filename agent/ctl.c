@@ -1,6 +1,7 @@
 /* The runtime API. See ctl.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -914,6 +915,15 @@ int ctl_start(struct ctl *c, struct ev_loop *loop, const struct config *cfg,
 		return -1;
 	}
 	c->on = 1;
+	if (cfg->admin_socket_group) {
+		struct group *g = getgrnam(cfg->admin_socket_group);
+
+		if (!g || chown(cfg->admin_socket, (uid_t)-1, g->gr_gid) == -1) {
+			set_err(err, errlen, "admin_socket_group %s: %s", cfg->admin_socket_group,
+			        g ? strerror(errno) : "no such group");
+			return -1;
+		}
+	}
 	if (listener_chmod(&c->l, (unsigned int)cfg->admin_socket_mode, why, sizeof(why)) < 0) {
 		set_err(err, errlen, "admin_socket_mode: %s", why);
 		return -1;

@@ -391,6 +391,7 @@ fi
 
 if want state; then
     note "state [$((SECONDS - START)) s]"
+    MAIN_AGENT_PID=$AGENT_PID
     bad=$WORK/bad-state
     mkdir -p "$bad"
     sed "s|^state_dir = .*|state_dir = $bad|; s|^admin_socket = .*|admin_socket = $WORK/bad.sock|; s|^listen = .*|listen = 127.0.0.1:0|; s|^ready_file = .*|ready_file = $WORK/bad.ready|; /^\[stats\]/,\$d" \
@@ -406,6 +407,24 @@ if want state; then
     "$CERTSPOA_BIN" -f "$WORK/bad.ini" >"$WORK/bad2.log" 2>&1
     check "a state_dir that does not exist: refused at start" eq "$?" 78
     check "... saying so" file_has "$WORK/bad2.log" "state_dir $WORK/missing-dir"
+    sed -i "s|^state_dir = .*|state_dir = $bad|; s|^admin_socket = .*|admin_socket = $WORK/bad.sock\nadmin_socket_group = nosuchgroup-ctl\nadmin_socket_mode = 0660|" "$WORK/bad.ini"
+    rm -f "$bad/runtime-denies"
+    "$CERTSPOA_BIN" -f "$WORK/bad.ini" >"$WORK/bad3.log" 2>&1
+    check "admin_socket_group that does not exist: refused at start (78)" eq "$?" 78
+    check "... saying so" file_has "$WORK/bad3.log" "admin_socket_group nosuchgroup-ctl: no such group"
+    sed -i "s|^admin_socket_group = .*|admin_socket_group = $(id -gn)|" "$WORK/bad.ini"
+    if start_agent_with grp "$WORK/bad.ini" "$WORK/bad.ready" 10; then
+        check "admin_socket_group and admin_socket_mode 0660 applied" \
+            eq "$(stat -c '%a %G' "$WORK/bad.sock")" "660 $(id -gn)"
+        stop_agent "$AGENT_PID"
+    else
+        fail "agent with admin_socket_group started" "$WHY"
+    fi
+    sed "s|^admin_socket = .*|admin_socket = relative/admin.sock|" "$WORK/bad.ini" >"$WORK/rel.ini"
+    out=$("$CERTSPOA_BIN" -c -f "$WORK/rel.ini" 2>&1)
+    check "certspoa -c: a relative admin_socket is refused (78)" eq "$?" 78
+    check "... naming the key" has "$out" "admin_socket: 'relative/admin.sock' is not an absolute unix socket path"
+    AGENT_PID=$MAIN_AGENT_PID
 fi
 
 stop_haproxy
