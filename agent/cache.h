@@ -29,6 +29,7 @@ struct cache_entry {
 	uint64_t requests;
 	int64_t last_seen;
 	int last_code;                 /* enum dec_code of the last decision */
+	const char *last_rule;         /* its rule (a static string), for the admin socket's explain */
 	struct cert_ext *ext;          /* owned; freed when the slot is reused */
 	char spki_hex[65];             /* of ext->spki_sha256, made once */
 	/* the leaf's issuer on the path that verified: part of the

@@ -402,7 +402,7 @@ static void cmd_show_inventory(struct ctl *c, struct sbuf *o)
 
 	if (!s)
 		return;
-	sbuf_printf(o, "# %.0f certificates, the %d most recent: sha256 last_seen requests verdict code not_after subject\n",
+	sbuf_printf(o, "# %.0f certificates, the %d most recent: sha256 last_seen requests verdict code rule not_after subject\n",
 	            s->v[ST_CERTS], s->ncerts);
 	for (int i = 0; i < s->ncerts; i++) {
 		const struct stats_cert *sc = &s->certs[i];
@@ -411,8 +411,9 @@ static void cmd_show_inventory(struct ctl *c, struct sbuf *o)
 		cert_hex(sc->sha256, 32, hex);
 		iso_time(sc->last_seen, seen, sizeof(seen));
 		iso_time(sc->not_after, na, sizeof(na));
-		sbuf_printf(o, "%s %s %llu %s %s %s %s\n", hex, seen, (unsigned long long)sc->requests,
-		            code == DEC_ALLOW ? "allow" : "deny", dec_table[code].code, na, sc->subject);
+		sbuf_printf(o, "%s %s %llu %s %s %s %s %s\n", hex, seen, (unsigned long long)sc->requests,
+		            code == DEC_ALLOW ? "allow" : "deny", dec_table[code].code,
+		            sc->last_rule[0] ? sc->last_rule : "-", na, sc->subject);
 	}
 	free(s);
 }
@@ -522,8 +523,8 @@ static void cmd_explain(struct ctl *c, const struct ctl_cmd *cmd, struct sbuf *o
 	iso_time(found.last_seen, t, sizeof(t));
 	if (found.last_code < 0 || found.last_code >= DEC_CODES)
 		found.last_code = DEC_INTERNAL;
-	sbuf_printf(o, "last_decision: %s %s at %s\n", found.last_code == DEC_ALLOW ? "allow" : "deny",
-	            dec_table[found.last_code].code, t);
+	sbuf_printf(o, "last_decision: %s %s rule %s at %s\n", found.last_code == DEC_ALLOW ? "allow" : "deny",
+	            dec_table[found.last_code].code, found.last_rule[0] ? found.last_rule : "-", t);
 	for (int i = 0; i < s->ndenials; i++) {
 		const struct stats_denial *d = &s->denials[i];
 

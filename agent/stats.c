@@ -173,6 +173,7 @@ static void merge_certs(const struct stats_agent *a, struct stats_snapshot *s,
 			if (all[i].last_seen > d->last_seen) {
 				d->last_seen = all[i].last_seen;
 				d->last_code = all[i].last_code;
+				memcpy(d->last_rule, all[i].last_rule, sizeof(d->last_rule));
 			}
 			continue;
 		}

@@ -180,15 +180,15 @@ fi
 if want traffic; then
     note "traffic [$((SECONDS - START)) s]"
     ctl show inventory
-    check "show inventory: the allowed certificate, allow ok" has_line "$OUT" "^$ALLOWED_SHA256 [^ ]+ [0-9]+ allow ok "
-    check "show inventory: the notlisted one, denied" has_line "$OUT" " deny cert_untrusted .*CN=not-listed client"
+    check "show inventory: the allowed certificate, allow ok, its rule" has_line "$OUT" "^$ALLOWED_SHA256 [^ ]+ [0-9]+ allow ok allow_thumbprints "
+    check "show inventory: the notlisted one, denied" has_line "$OUT" " deny cert_untrusted allow_thumbprints .*CN=not-listed client"
     ctl show denials
     check "show denials: the notlisted denial" has_line "$OUT" "cert_untrusted default 127.0.0.1 [0-9a-f]{64} CN=not-listed client.* \\| thumbprint is not on the trusted list"
     ctl show cache
     check "show cache: one line per worker" eq "$(printf '%s\n' "$OUT" | grep -c '^[01] ')" 2
     check "show cache: totals" matches "$OUT" "total: 2 distinct certificates"
     ctl explain "$ALLOWED_SHA256"
-    check "explain SHA256: the last decision" has "$OUT" "last_decision: allow ok"
+    check "explain SHA256: the last decision and its rule" has "$OUT" "last_decision: allow ok rule allow_thumbprints at "
     check "explain: no runtime deny yet" has "$OUT" "runtime_deny: none"
     ctl explain "$(printf '0%.0s' {1..64})"
     check "explain an unseen certificate: error, exit 1" eq "$RC $(printf '%s' "$OUT" | cut -c1-6)" "1 error:"
@@ -251,6 +251,7 @@ if want keepalive; then
     check "show policies: the runtime denies count" has "$OUT" "runtime denies: 1 in force"
     ctl explain "$ALLOWED_SHA256"
     check "explain: the runtime deny applies now" has "$OUT" "now: deny (runtime_deny)"
+    check "explain: the last decision was the runtime denial" has "$OUT" "last_decision: deny cert_untrusted rule runtime_deny at "
     ctl show denials
     check "show denials: the runtime denial" has "$OUT" "denied at runtime by thumbprint"
 fi
