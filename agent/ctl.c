@@ -449,9 +449,13 @@ static void cmd_show_cache(struct ctl *c, struct sbuf *o)
 	for (int i = 0; i < c->st->nworkers; i++) {
 		const struct worker *w = &c->st->workers[i];
 		const struct cache *ca = worker_counters(w, SB_CACHE);
+		char held[24] = "?";
 
-		sbuf_printf(o, "%d %zu %zu %llu %llu\n", i,
-		            w->hc.dc.cache_enabled ? (ca->mask + 1) * 2 : 0, worker_snapshot(w)->ncerts,
+		/* a worker that did not answer may still be writing its snapshot */
+		if (!s->partial)
+			snprintf(held, sizeof(held), "%zu", worker_snapshot(w)->ncerts);
+		sbuf_printf(o, "%d %zu %s %llu %llu\n", i,
+		            w->hc.dc.cache_enabled ? (ca->mask + 1) * 2 : 0, held,
 		            (unsigned long long)CTR_GET(ca->hits), (unsigned long long)CTR_GET(ca->misses));
 	}
 	sbuf_printf(o, "total: %.0f distinct certificates, %.0f hits, %.0f misses\n",
@@ -491,6 +495,12 @@ static void cmd_explain(struct ctl *c, const struct ctl_cmd *cmd, struct sbuf *o
 
 	if (!s)
 		return;
+	if (s->partial) {
+		/* a worker that did not answer may still be writing its snapshot */
+		sbuf_puts(o, "error: a worker did not answer in time; try again\n");
+		free(s);
+		return;
+	}
 	cert_hex(cmd->sha256, 32, hex);
 	/* every worker's inventory (stats_collect() just refreshed them) */
 	for (int i = 0; i < c->st->nworkers; i++) {
