@@ -232,82 +232,102 @@ TEST(rtdeny_state_text)
 
 /* ---- the decision ---- */
 
+/* The config text through a pipe, read as /dev/fd/N: no file to clean up. */
 static struct config *load_text(const char *text)
 {
-	char path[] = "/tmp/certspoa-ctl-XXXXXX", err[512];
-	struct config *cfg;
-	int fd = mkstemp(path);
+	char path[32], err[512];
+	struct config *cfg = NULL;
+	size_t n = strlen(text);
+	int fds[2];
 
-	if (fd < 0)
+	if (pipe(fds) == -1)
 		return NULL;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
+	if (write(fds[1], text, n) == (ssize_t)n) {
+		close(fds[1]);
+		fds[1] = -1;
+		snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+		if (!(cfg = cfg_load(path, err, sizeof(err))))
+			unit_fail(__FILE__, __LINE__, "cfg_load: %s", err);
 	}
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
-	if (!cfg)
-		unit_fail(__FILE__, __LINE__, "cfg_load: %s", err);
-	unlink(path);
+	close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
 	return cfg;
 }
 
-struct leaf {
+#define NOW 1700000000
+
+/* A config, a decision context and a client certificate (serial given). */
+struct fixture {
+	struct config *cfg;
+	struct decide_ctx dc;
+	X509 *x;
 	unsigned char *der;
 	size_t len;
 	struct cert_facts facts;
-	const struct cert_ext *ext;
-	X509 *x;
 };
 
-#define NOW 1700000000
-
-static int make_leaf(struct leaf *l)
+static int fixture_up(struct fixture *f, const char *ini, const char *serial_hex)
 {
 	EVP_PKEY *ck = testpki_make_key(), *lk = testpki_make_key();
 	X509 *ca = testpki_make_cert("/CN=ctl CA", ck, NULL, NULL, NOW - 86400, NOW + 86400 * 365, 1, NULL);
 	struct testpki_cert tc = {
 		.subject = "/CN=ctl client", .key = lk, .issuer = ca, .issuer_key = ck,
 		.not_before = NOW - 86400, .not_after = NOW + 86400, .eku = "clientAuth",
-		.serial_hex = "4A3F",
+		.serial_hex = serial_hex,
 	};
 
-	memset(l, 0, sizeof(*l));
-	l->x = testpki_make_cert_ex(&tc);
+	memset(f, 0, sizeof(*f));
+	f->x = testpki_make_cert_ex(&tc);
 	X509_free(ca);
 	EVP_PKEY_free(ck);
 	EVP_PKEY_free(lk);
-	if (!l->x || !(l->der = testpki_to_der(l->x, &l->len)))
+	if (!f->x || !(f->der = testpki_to_der(f->x, &f->len)) ||
+	    cert_get_facts(f->x, f->der, f->len, &f->facts) < 0 ||
+	    !(f->cfg = load_text(ini)) || decide_init(&f->dc, f->cfg, 1) < 0) {
+		unit_fail(__FILE__, __LINE__, "fixture");
 		return -1;
-	return cert_get_facts(l->x, l->der, l->len, &l->facts);
+	}
+	return 0;
 }
 
-static void leaf_free(struct leaf *l)
+static void fixture_down(struct fixture *f)
 {
-	X509_free(l->x);
-	free(l->der);
+	free(rtdeny_publish(NULL));
+	if (f->cfg)
+		decide_destroy(&f->dc);
+	cfg_free(f->cfg);
+	X509_free(f->x);
+	free(f->der);
 }
 
-/* One request with the leaf: HAProxy verified it (verify = haproxy). */
-static struct decision decide_with(struct decide_ctx *dc, const struct leaf *l, int64_t now,
-                                   struct trace *t)
+/* One request with the certificate; HAProxy's verification result is
+ * verify (0: verified, for verify = haproxy). */
+static struct decision decide_verify(struct fixture *f, int64_t verify, int64_t now,
+                                     struct trace *t, struct cert_eval *ce)
 {
 	struct req_facts rq;
-	struct cert_eval ce;
 	struct decision d;
 	const char *route;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.has_present = rq.present = 1;
 	rq.has_verify = 1;
+	rq.verify = verify;
 	rq.has_cert = 1;
-	rq.cert.ptr = (const char *)l->der;
-	rq.cert.len = l->len;
+	rq.cert.ptr = (const char *)f->der;
+	rq.cert.len = f->len;
 	memset(t, 0, sizeof(*t));
 	t->on = 1;
-	decide_request(dc, &rq, now, t, &ce, &d, &route);
+	decide_request(&f->dc, &rq, now, t, ce, &d, &route);
 	return d;
+}
+
+static struct decision decide_at(struct fixture *f, int64_t now, struct trace *t)
+{
+	struct cert_eval ce;
+
+	return decide_verify(f, 0, now, t, &ce);
 }
 
 static void publish_one(enum rtdeny_kind k, const char *v, int64_t expires)
@@ -319,10 +339,10 @@ static void publish_one(enum rtdeny_kind k, const char *v, int64_t expires)
 	free(rtdeny_publish(rtdeny_with(NULL, &e, NOW, &rep, err, sizeof(err))));
 }
 
-static void check_runtime_denied(struct decide_ctx *dc, const struct leaf *l, int line)
+static void check_runtime_denied(struct fixture *f, int line)
 {
 	struct trace t;
-	struct decision d = decide_with(dc, l, NOW, &t);
+	struct decision d = decide_at(f, NOW, &t);
 
 	if (d.code != DEC_CERT_UNTRUSTED || !d.rule || strcmp(d.rule, RTDENY_RULE) != 0 || d.status != 403 ||
 	    d.shadowed || !strstr(t.buf, "runtime_deny=fail"))
@@ -330,71 +350,51 @@ static void check_runtime_denied(struct decide_ctx *dc, const struct leaf *l, in
 		          dec_table[d.code].code, d.rule ? d.rule : "-", d.status, t.buf);
 }
 
-static void check_allowed(struct decide_ctx *dc, const struct leaf *l, int64_t now, int line)
+static void check_allowed(struct fixture *f, int64_t now, int line)
 {
 	struct trace t;
-	struct decision d = decide_with(dc, l, now, &t);
+	struct decision d = decide_at(f, now, &t);
 
 	if (d.code != DEC_ALLOW)
 		unit_fail(__FILE__, line, "want allow, got %s %s", dec_table[d.code].code, d.rule ? d.rule : "-");
 }
 
+#define PLAIN_POLICY "[policy default]\nverify = haproxy\n"
+
 TEST(rtdeny_decision_every_kind_and_cached)
 {
-	struct config *cfg = load_text("[policy default]\nverify = haproxy\n");
-	struct decide_ctx dc;
-	struct leaf l;
+	struct fixture f;
+	struct cert_eval ce;
+	struct trace t;
+	char pin[64] = "";
 
-	CHECK(cfg != NULL);
-	if (!cfg || make_leaf(&l) < 0) {
-		unit_fail(__FILE__, __LINE__, "setup");
-		cfg_free(cfg);
-		return;
-	}
-	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
-	check_allowed(&dc, &l, NOW, __LINE__);
-	check_allowed(&dc, &l, NOW, __LINE__);         /* now a cache hit */
-	CHECK(dc.cache.hits >= 1);
-	publish_one(RTD_THUMBPRINT, l.facts.sha256_hex, 0);
-	check_runtime_denied(&dc, &l, __LINE__);       /* the cached certificate too */
-	publish_one(RTD_THUMBPRINT, l.facts.sha1_hex, 0);
-	check_runtime_denied(&dc, &l, __LINE__);
-	publish_one(RTD_SERIAL, "00:4A:3F", 0);
-	check_runtime_denied(&dc, &l, __LINE__);
-	{
-		struct trace t;
-		struct req_facts rq;
-		struct cert_eval ce;
-		struct decision d;
-		const char *route;
-
+	if (fixture_up(&f, PLAIN_POLICY, "4A3F") == 0) {
+		check_allowed(&f, NOW, __LINE__);
+		check_allowed(&f, NOW, __LINE__);         /* now a cache hit */
+		CHECK(f.dc.cache.hits >= 1);
+		publish_one(RTD_THUMBPRINT, f.facts.sha256_hex, 0);
+		check_runtime_denied(&f, __LINE__);       /* the cached certificate too */
+		publish_one(RTD_THUMBPRINT, f.facts.sha1_hex, 0);
+		check_runtime_denied(&f, __LINE__);
+		publish_one(RTD_SERIAL, "00:4A:3F", 0);
+		check_runtime_denied(&f, __LINE__);
 		/* the leaf's SPKI pin, as the agent reads it */
-		memset(&rq, 0, sizeof(rq));
-		rq.has_verify = rq.has_cert = 1;
-		rq.cert.ptr = (const char *)l.der;
-		rq.cert.len = l.len;
-		memset(&t, 0, sizeof(t));
-		decide_request(&dc, &rq, NOW, &t, &ce, &d, &route);
+		decide_verify(&f, 0, NOW, &t, &ce);
 		CHECK(ce.ext != NULL);
-		if (ce.ext) {
-			char pin[64];
-
+		if (ce.ext)
 			snprintf(pin, sizeof(pin), "%s", ce.ext->spki_pin);
-			publish_one(RTD_SPKI, pin, 0);
-			check_runtime_denied(&dc, &l, __LINE__);
-		}
+		publish_one(RTD_SPKI, pin, 0);
+		check_runtime_denied(&f, __LINE__);
+		/* another certificate's value, an expired entry, no set: allowed */
+		publish_one(RTD_THUMBPRINT, SHA256_A, 0);
+		check_allowed(&f, NOW, __LINE__);
+		publish_one(RTD_THUMBPRINT, f.facts.sha256_hex, NOW + 10);
+		check_runtime_denied(&f, __LINE__);
+		check_allowed(&f, NOW + 10, __LINE__);
+		free(rtdeny_publish(NULL));
+		check_allowed(&f, NOW, __LINE__);
 	}
-	/* another certificate's value, an expired entry, no set: allowed */
-	publish_one(RTD_THUMBPRINT, SHA256_A, 0);
-	check_allowed(&dc, &l, NOW, __LINE__);
-	publish_one(RTD_THUMBPRINT, l.facts.sha256_hex, NOW + 10);
-	check_runtime_denied(&dc, &l, __LINE__);
-	check_allowed(&dc, &l, NOW + 10, __LINE__);
-	free(rtdeny_publish(NULL));
-	check_allowed(&dc, &l, NOW, __LINE__);
-	decide_destroy(&dc);
-	cfg_free(cfg);
-	leaf_free(&l);
+	fixture_down(&f);
 }
 
 /* A negative serial ("-4A3F": DER bytes b5c1) denied, written to the state
@@ -403,150 +403,93 @@ TEST(rtdeny_decision_every_kind_and_cached)
  * matching; the fuzz target ctl found it.) */
 TEST(rtdeny_negative_serial_survives_restart)
 {
-	struct config *cfg = load_text("[policy default]\nverify = haproxy\n");
-	EVP_PKEY *ck = testpki_make_key(), *lk = testpki_make_key();
-	X509 *ca = testpki_make_cert("/CN=ctl CA", ck, NULL, NULL, NOW - 86400, NOW + 86400 * 365, 1, NULL);
-	struct testpki_cert tc = {
-		.subject = "/CN=negative", .key = lk, .issuer = ca, .issuer_key = ck,
-		.not_before = NOW - 86400, .not_after = NOW + 86400, .eku = "clientAuth",
-		.serial_hex = "-4A3F",
-	};
 	struct rtdeny_entry e;
 	struct rtdeny_set *s;
-	struct decide_ctx dc;
+	struct fixture f;
 	struct ctl_cmd c;
-	struct leaf l;
 	char err[256], line[RTDENY_LINE_MAX + 2];
 	int rep, n;
 
-	memset(&l, 0, sizeof(l));
-	l.x = testpki_make_cert_ex(&tc);
-	X509_free(ca);
-	EVP_PKEY_free(ck);
-	EVP_PKEY_free(lk);
-	if (!cfg || !l.x || !(l.der = testpki_to_der(l.x, &l.len))) {
-		unit_fail(__FILE__, __LINE__, "setup");
-		cfg_free(cfg);
-		leaf_free(&l);
-		return;
+	if (fixture_up(&f, PLAIN_POLICY, "-4A3F") == 0) {
+		CHECK_EQ_INT(ctl_cmd_parse("add deny serial -4A3F", 21, &c, err, sizeof(err)), 0);
+		memset(&e, 0, sizeof(e));
+		e.kind = c.kind;
+		memcpy(e.value, c.value, sizeof(e.value));
+		snprintf(e.origin, sizeof(e.origin), "uid=0/test");
+		free(rtdeny_publish(rtdeny_with(NULL, &e, NOW, &rep, err, sizeof(err))));
+		check_runtime_denied(&f, __LINE__);
+		/* the restart: the state file's line, read back */
+		n = rtdeny_format_line(&e, line, sizeof(line));
+		CHECK(n > 0);
+		s = rtdeny_parse_text(line, (size_t)n, NOW, err, sizeof(err));
+		CHECK(s && s->n == 1);
+		if (s) {
+			CHECK_EQ_STR(s->e[0].value, e.value);
+			free(rtdeny_publish(s));
+			check_runtime_denied(&f, __LINE__);
+		}
+		/* a serial in the state file that the agent would not write: refused */
+		CHECK(rtdeny_parse_text("serial 0045 0 0 x\n", 18, NOW, err, sizeof(err)) == NULL);
+		CHECK(rtdeny_parse_text("serial B5C1 0 0 x\n", 18, NOW, err, sizeof(err)) == NULL);
 	}
-	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
-	CHECK_EQ_INT(ctl_cmd_parse("add deny serial -4A3F", 21, &c, err, sizeof(err)), 0);
-	memset(&e, 0, sizeof(e));
-	e.kind = c.kind;
-	memcpy(e.value, c.value, sizeof(e.value));
-	snprintf(e.origin, sizeof(e.origin), "uid=0/test");
-	free(rtdeny_publish(rtdeny_with(NULL, &e, NOW, &rep, err, sizeof(err))));
-	check_runtime_denied(&dc, &l, __LINE__);
-	/* the restart: the state file's line, read back */
-	n = rtdeny_format_line(&e, line, sizeof(line));
-	CHECK(n > 0);
-	s = rtdeny_parse_text(line, (size_t)n, NOW, err, sizeof(err));
-	CHECK(s && s->n == 1);
-	if (s) {
-		CHECK_EQ_STR(s->e[0].value, e.value);
-		free(rtdeny_publish(s));
-		check_runtime_denied(&dc, &l, __LINE__);
-	}
-	/* a serial in the state file that the agent would not write: refused */
-	CHECK(rtdeny_parse_text("serial 0045 0 0 x\n", 18, NOW, err, sizeof(err)) == NULL);
-	CHECK(rtdeny_parse_text("serial B5C1 0 0 x\n", 18, NOW, err, sizeof(err)) == NULL);
-	free(rtdeny_publish(NULL));
-	decide_destroy(&dc);
-	cfg_free(cfg);
-	leaf_free(&l);
+	fixture_down(&f);
 }
 
 TEST(rtdeny_decision_shadow_mode_and_status)
 {
-	struct config *cfg = load_text("[policy default]\nverify = haproxy\nmode = shadow\n"
-	                               "deny_status = 495\nthumbprints = " SHA256_A "\n");
-	struct decide_ctx dc;
+	struct fixture f;
 	struct decision d;
 	struct trace t;
-	struct leaf l;
 
-	if (!cfg || make_leaf(&l) < 0) {
-		unit_fail(__FILE__, __LINE__, "setup");
-		cfg_free(cfg);
-		return;
+	if (fixture_up(&f, "[policy default]\nverify = haproxy\nmode = shadow\n"
+	               "deny_status = 495\nthumbprints = " SHA256_A "\n", NULL) == 0) {
+		d = decide_at(&f, NOW, &t);
+		CHECK(d.code == DEC_ALLOW && d.shadowed);       /* shadow: would deny, allowed */
+		publish_one(RTD_THUMBPRINT, f.facts.sha256_hex, 0);
+		d = decide_at(&f, NOW, &t);
+		/* an emergency deny is enforced in shadow mode too, with the policy's status */
+		CHECK_EQ_INT(d.code, DEC_CERT_UNTRUSTED);
+		CHECK_EQ_STR(d.rule, RTDENY_RULE);
+		CHECK_EQ_INT(d.status, 495);
+		CHECK_EQ_INT(d.shadowed, 0);
 	}
-	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
-	d = decide_with(&dc, &l, NOW, &t);
-	CHECK(d.code == DEC_ALLOW && d.shadowed);       /* shadow: would deny, allowed */
-	publish_one(RTD_THUMBPRINT, l.facts.sha256_hex, 0);
-	d = decide_with(&dc, &l, NOW, &t);
-	/* an emergency deny is enforced in shadow mode too, with the policy's status */
-	CHECK_EQ_INT(d.code, DEC_CERT_UNTRUSTED);
-	CHECK_EQ_STR(d.rule, RTDENY_RULE);
-	CHECK_EQ_INT(d.status, 495);
-	CHECK_EQ_INT(d.shadowed, 0);
-	free(rtdeny_publish(NULL));
-	decide_destroy(&dc);
-	cfg_free(cfg);
-	leaf_free(&l);
+	fixture_down(&f);
 }
 
 TEST(rtdeny_keeps_an_earlier_denial)
 {
-	struct config *cfg = load_text("[policy default]\nverify = haproxy\n");
-	struct decide_ctx dc;
-	struct req_facts rq;
 	struct cert_eval ce;
+	struct fixture f;
 	struct decision d;
 	struct trace t;
-	struct leaf l;
-	const char *route;
 
-	if (!cfg || make_leaf(&l) < 0) {
-		unit_fail(__FILE__, __LINE__, "setup");
-		cfg_free(cfg);
-		return;
+	if (fixture_up(&f, PLAIN_POLICY, NULL) == 0) {
+		publish_one(RTD_THUMBPRINT, f.facts.sha256_hex, 0);
+		d = decide_verify(&f, 10, NOW, &t, &ce);        /* HAProxy: expired */
+		CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);      /* the first reason stays */
 	}
-	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
-	publish_one(RTD_THUMBPRINT, l.facts.sha256_hex, 0);
-	memset(&rq, 0, sizeof(rq));
-	rq.has_verify = 1;
-	rq.verify = 10;                                  /* HAProxy: expired */
-	rq.has_cert = 1;
-	rq.cert.ptr = (const char *)l.der;
-	rq.cert.len = l.len;
-	memset(&t, 0, sizeof(t));
-	decide_request(&dc, &rq, NOW, &t, &ce, &d, &route);
-	CHECK_EQ_INT(d.code, DEC_CERT_UNVERIFIED);      /* the first reason stays */
-	free(rtdeny_publish(NULL));
-	decide_destroy(&dc);
-	cfg_free(cfg);
-	leaf_free(&l);
+	fixture_down(&f);
 }
 
 TEST(ctl_clear_cache_epoch)
 {
-	struct config *cfg = load_text("[policy default]\nverify = haproxy\n");
-	struct decide_ctx dc;
 	unsigned char key[32];
-	struct leaf l;
+	struct fixture f;
 
-	if (!cfg || make_leaf(&l) < 0) {
-		unit_fail(__FILE__, __LINE__, "setup");
-		cfg_free(cfg);
-		return;
+	if (fixture_up(&f, PLAIN_POLICY, NULL) == 0) {
+		check_allowed(&f, NOW, __LINE__);
+		cert_sha256(f.der, f.len, key);
+		CHECK(cache_get(&f.dc.cache, key, 1) != NULL);
+		cache_request_clear_all();
+		CHECK(cache_get(&f.dc.cache, key, 1) != NULL);    /* the owner clears, at its next sync */
+		decide_sync(&f.dc);
+		CHECK(cache_get(&f.dc.cache, key, 1) == NULL);
+		check_allowed(&f, NOW, __LINE__);
+		CHECK(cache_get(&f.dc.cache, key, 1) != NULL);
+		decide_sync(&f.dc);                               /* no new request: nothing cleared */
+		CHECK(cache_get(&f.dc.cache, key, 1) != NULL);
 	}
-	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
-	check_allowed(&dc, &l, NOW, __LINE__);
-	cert_sha256(l.der, l.len, key);
-	CHECK(cache_get(&dc.cache, key, 1) != NULL);
-	cache_request_clear_all();
-	CHECK(cache_get(&dc.cache, key, 1) != NULL);    /* the owner clears, at its next sync */
-	decide_sync(&dc);
-	CHECK(cache_get(&dc.cache, key, 1) == NULL);
-	check_allowed(&dc, &l, NOW, __LINE__);
-	CHECK(cache_get(&dc.cache, key, 1) != NULL);
-	decide_sync(&dc);                               /* no new request: nothing cleared */
-	CHECK(cache_get(&dc.cache, key, 1) != NULL);
-	decide_destroy(&dc);
-	cfg_free(cfg);
-	leaf_free(&l);
+	fixture_down(&f);
 }
 
 /* ---- the command parser ---- */
