@@ -234,6 +234,10 @@ if want keepalive; then
         eq "$(printf '%s\n' "$ka" | grep '^403 ' | awk '{ print $4, $5 }' | sort -u)" "cert_untrusted runtime_deny"
     answer k-new allowed
     check "a new connection with that certificate: 403 runtime_deny" is_runtime_denied
+    ctl reload
+    check "reload with a runtime deny in force: ok" has "$OUT" "ok: configuration generation"
+    answer k-reloaded allowed
+    check "after a reload: still denied (runtime denies are not part of the config)" is_runtime_denied
     ctl show denies
     check "show denies: the entry, its origin (uid/ctl) and comment" \
         has_line "$OUT" "^thumbprint $ALLOWED_SHA256 expires never added [0-9T:Z-]+ by uid=$(id -u)/ctl comment keep-alive test$"
