@@ -868,22 +868,16 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ctl *c = w->data;
 	struct ctl_client *cl;
-	int fd;
+	int fd, busy;
 
 	(void)revents;
 	fd = accept4(c->l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
 		return;
-	if (c->nclients >= CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
-		static const char busy[] = "error: too many admin connections\n";
-		char sink[4096];
-
-		if (write(fd, busy, sizeof(busy) - 1) < 0) {
-			/* nothing more to say */
-		}
-		shutdown(fd, SHUT_WR);
-		while (read(fd, sink, sizeof(sink)) > 0)     /* what it sent already: no reset */
-			;
+	/* over the limit: told so (with the lingering close of any answer, so
+	 * that the peer reads it), up to as many again; beyond, just closed */
+	busy = c->nclients >= CTL_CLIENTS_MAX;
+	if (c->nclients >= 2 * CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
 		close(fd);
 		LOG(LOG_WARN, 0, "admin: connection refused (%d open)", c->nclients);
 		return;
@@ -899,8 +893,15 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	cl->next = c->clients;
 	c->clients = cl;
 	c->nclients++;
-	ev_io_start(loop, &cl->rio);
 	ev_timer_again(loop, &cl->idle);
+	if (busy) {
+		LOG(LOG_WARN, 0, "admin: %s refused: %d connections open", cl->origin, c->nclients - 1);
+		sbuf_puts(&cl->out, "error: too many admin connections\n");
+		cl->closing = 1;
+		flush(cl);
+		return;
+	}
+	ev_io_start(loop, &cl->rio);
 }
 
 int ctl_start(struct ctl *c, struct ev_loop *loop, const struct config *cfg,
