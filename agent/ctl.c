@@ -10,14 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
+#include <openssl/evp.h>
+
 #include "cache.h"
 #include "cert.h"
 #include "cfg.h"
 #include "cidr.h"
 #include "counter.h"
-#include "errbuf.h"
 #include "ctl-cmd.h"
 #include "ctl.h"
+#include "errbuf.h"
 #include "log.h"
 #include "rules.h"
 #include "sbuf.h"
@@ -173,9 +176,12 @@ static int load_state(struct ctl *c, const struct config *cfg, char *err, size_t
 		s = rtdeny_set_new();
 		goto publish;
 	}
-	if (stat(cfg->state_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		set_err(err, errlen, "state_dir %s: %s", cfg->state_dir,
-		         errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+	if (stat(cfg->state_dir, &st) == -1) {
+		set_err(err, errlen, "state_dir %s: %s", cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "state_dir %s: not a directory", cfg->state_dir);
 		return -1;
 	}
 	if ((size_t)snprintf(c->state_file, sizeof(c->state_file), "%s/%s", cfg->state_dir,
@@ -302,40 +308,29 @@ static void cmd_show_info(struct ctl *c, struct sbuf *o)
 /* The SHA-256 of a file's bytes (hex), or "-" when it cannot be read. */
 static void file_sha256(const char *path, char hex[65])
 {
-	unsigned char d[32];
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[65536], d[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	ssize_t n = -1;
 	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 
 	snprintf(hex, 65, "-");
-	if (fd == -1)
-		return;
-	for (;;) {
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= (64U << 20) || !(nb = realloc(buf, cap ? cap * 2 : 65536)))
-				goto out;
-			buf = nb;
-			cap = cap ? cap * 2 : 65536;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == -1)
-			goto out;
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (fd != -1 && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+				break;
+		if (n == 0 && EVP_DigestFinal_ex(ctx, d, &dlen) == 1 && dlen == 32)
+			cert_hex(d, 32, hex);
 	}
-	cert_sha256((const unsigned char *)(buf ? buf : ""), len, d);
-	cert_hex(d, 32, hex);
-out:
-	free(buf);
-	close(fd);
+	EVP_MD_CTX_free(ctx);
+	if (fd != -1)
+		close(fd);
 }
 
-static void show_list(struct sbuf *o, const char *key, const struct cfg_list *l)
+/* A list of a policy: the key it was given with, its size and SHA-256. */
+static void show_list(struct sbuf *o, const struct cfg_list *l, const char *side)
 {
+	const char *key = l->key ? l->key : side;
 	unsigned char d[32];
 	char hex[65];
 	long n = -1;
@@ -361,7 +356,7 @@ static void show_list(struct sbuf *o, const char *key, const struct cfg_list *l)
 static void cmd_show_policies(struct ctl *c, struct sbuf *o)
 {
 	const struct config *cfg = c->st->cfg;
-	char hex[65], key[64];
+	char hex[65];
 
 	file_sha256(cfg->file, hex);
 	sbuf_printf(o, "config %s generation %u sha256 %s\n", cfg->file, cfg->generation, hex);
@@ -379,14 +374,8 @@ static void cmd_show_policies(struct ctl *c, struct sbuf *o)
 			sbuf_printf(o, "  crl_file: %s, %d CRLs, sha256 %s\n", p->crl_file, p->crl_count, hex);
 		}
 		for (int k = 0; k < ID_KINDS; k++) {
-			const char *key_name = p->deny[k].key ? p->deny[k].key : NULL;
-
-			if (key_name)
-				show_list(o, key_name, &p->deny[k]);
-			else if (p->deny[k].src)
-				show_list(o, "deny", &p->deny[k]);
-			snprintf(key, sizeof(key), "%s", p->allow[k].key ? p->allow[k].key : "allow");
-			show_list(o, key, &p->allow[k]);
+			show_list(o, &p->deny[k], "deny");
+			show_list(o, &p->allow[k], "allow");
 		}
 	}
 	for (const struct route *r = cfg->routes; r; r = r->next)
