@@ -185,6 +185,14 @@ struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen
 	return st;
 }
 
+int cert_store_add_anchor(struct cert_store *st, X509 *x)
+{
+	if (!st || X509_check_purpose(x, -1, 0) != 1 || add_anchor(st, x) < 0)
+		return -1;
+	st->count = sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store));
+	return 0;
+}
+
 /* Regular files named *.pem, *.crt or *.cer in dir, each a PEM bundle. */
 int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t errlen)
 {

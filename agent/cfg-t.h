@@ -33,6 +33,15 @@ _Static_assert(VERIFY_HAPROXY == 0, "first value 0");
 	X(POLICY_SHADOW,  "shadow")
 enum policy_mode { POLICY_MODE_LIST(CFG_ENUM_CONST) POLICY_MODES };
 
+/* deny_detail: what a denied client is told (the shipped haproxy.cfg
+ * builds the answer from txn.certspoa.deny_detail): none = the status only,
+ * code = and the code, hint = and the reason, rule, detail and request id. */
+#define DENY_DETAIL_LIST(X) \
+	X(DENY_DETAIL_NONE, "none") \
+	X(DENY_DETAIL_CODE, "code") \
+	X(DENY_DETAIL_HINT, "hint")
+enum deny_detail { DENY_DETAIL_LIST(CFG_ENUM_CONST) DENY_DETAILS };
+
 /* Identity kinds a policy can allow or deny, in the order they are tried.
  * The one table of them: X(KIND, name, allow help, deny help) gives the
  * enum (ID_KIND), the list name (lists.c), the config keys and rule names
@@ -128,6 +137,27 @@ enum crl_check { CRL_CHECK_LIST(CFG_ENUM_CONST) CRL_CHECKS };
 	X(CRL_MISSING_ALLOW, "allow")
 enum crl_missing { CRL_MISSING_LIST(CFG_ENUM_CONST) CRL_MISSINGS };
 
+/* client_id: what txn.certspoa.client_id holds (rules.c client_id_of). */
+#define CLIENT_ID_LIST(X) \
+	X(CLIENT_ID_SPKI,     "spki") \
+	X(CLIENT_ID_SPIFFE,   "spiffe") \
+	X(CLIENT_ID_IDENTITY, "identity")
+enum client_id_kind { CLIENT_ID_LIST(CFG_ENUM_CONST) CLIENT_IDS };
+
+/* spiffe_bundles: one trust bundle per SPIFFE trust domain. An X.509-SVID
+ * is verified against the store of its own trust domain and no other. */
+#define POLICY_SPIFFE_TDS_MAX 32
+struct spiffe_td {
+	char *name;                  /* the trust domain, e.g. "example.org" */
+	size_t name_len;
+	char *file;                  /* its bundle: SPIFFE JSON or PEM */
+	struct cert_store *store;    /* its authorities only */
+	int authorities;
+	int json;                    /* the file was a SPIFFE bundle document */
+	int has_refresh_hint;
+	long long refresh_hint;      /* seconds; file bundles are re-read on reload */
+};
+
 /* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
  * (added at load): one lookup tells that the serial is listed with an issuer.
  * 0xff is never in a canonical DN (valid UTF-8 or "#hex"). */
@@ -154,6 +184,7 @@ struct policy {
 	long long crl_last_update;   /* unix time */
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
+	int deny_detail;             /* enum deny_detail */
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */
@@ -170,6 +201,11 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	char *spiffe_bundles;        /* "td=/path, td2=/path" as written */
+	int spiffe_bundles_line;
+	struct spiffe_td *tds;       /* ntds of them; 0: no SPIFFE trust domains */
+	int ntds;
+	int client_id;               /* enum client_id_kind */
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
 	struct policy *next;

@@ -58,9 +58,9 @@ void decide_destroy(struct decide_ctx *dc)
  * issuer on the path that verified (the only issuer the issuer rules ever
  * see). The client's chain is offered as untrusted certificates; the path
  * may also use the configured and learned intermediates. */
-static void verify_into(const struct policy *pol, const struct req_facts *rq,
-                        X509 *leaf, uint64_t chain_hash, int64_t now,
-                        struct cache_entry *e)
+static void verify_into(const struct policy *pol, const struct cert_store *store,
+                        const struct req_facts *rq, X509 *leaf, uint64_t chain_hash,
+                        int64_t now, struct cache_entry *e)
 {
 	struct cert_verify_opts o = {
 		.flags = pol->verify_flags,
@@ -69,14 +69,14 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 	};
 	struct cert_issuer iss;
 
-	e->verify_code = cert_verify_path(pol->store, leaf,
+	e->verify_code = cert_verify_path(store, leaf,
 	                                  rq->has_chain ? (const unsigned char *)rq->chain.ptr : NULL,
 	                                  rq->has_chain ? rq->chain.len : 0, now, &o,
 	                                  &e->verify_depth, &iss);
-	e->verify_store = pol->store;
+	e->verify_store = store;
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
-	e->learned_gen = cert_store_learned_gen(pol->store);
+	e->learned_gen = cert_store_learned_gen(store);
 	free(e->issuer_dn);
 	e->issuer_dn = iss.dn;          /* the entry owns it now */
 	e->issuer_found = iss.found && e->verify_code == X509_V_OK;
@@ -93,15 +93,15 @@ static int issuer_is_needed(const struct policy *pol)
 	       pol->deny[ID_ISSUER_THUMBPRINT].src;
 }
 
-static int verify_is_reusable(const struct cache_entry *e, const struct policy *pol,
-                           uint64_t chain_hash, int64_t now)
+static int verify_is_reusable(const struct cache_entry *e, const struct cert_store *store,
+                              uint64_t chain_hash, int64_t now)
 {
-	if (!e->verify_store || e->verify_store != pol->store || e->chain_hash != chain_hash)
+	if (!e->verify_store || e->verify_store != store || e->chain_hash != chain_hash)
 		return 0;
 	if (now < e->verified_at || now - e->verified_at >= CACHE_VERIFY_TTL)
 		return 0;
 	/* a failure may pass now that the store knows more intermediates */
-	if (e->verify_code != X509_V_OK && e->learned_gen != cert_store_learned_gen(pol->store))
+	if (e->verify_code != X509_V_OK && e->learned_gen != cert_store_learned_gen(store))
 		return 0;
 	/* a time-dependent result must still hold now */
 	if (now < e->facts.not_before || now > e->facts.not_after)
@@ -113,8 +113,10 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
                       const struct req_facts *rq, int64_t now, struct cert_eval *ce)
 {
 	const unsigned char *der = (const unsigned char *)rq->cert.ptr;
-	int agent_verify = pol->verify != VERIFY_HAPROXY;
-	int need_verify = (agent_verify || issuer_is_needed(pol)) && pol->store;
+	/* with spiffe_bundles the agent always verifies (rules.c) */
+	int agent_verify = pol->verify != VERIFY_HAPROXY || pol->ntds;
+	const struct cert_store *store = pol->store;
+	int need_verify, td;
 	unsigned char key[32];
 	uint64_t chain_hash = 0;
 	struct cache_entry *e = NULL;
@@ -125,8 +127,6 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 		return;
 	decide_sync(dc);
 	cert_sha256(der, rq->cert.len, key);
-	if (need_verify && rq->has_chain)
-		chain_hash = cache_hash64(rq->chain.ptr, rq->chain.len);
 	if (dc->cache_enabled)
 		e = cache_get(&dc->cache, key, dc->generation);
 	if (!e) {
@@ -138,19 +138,26 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	}
 	if (!e->parsed)
 		goto out;
+	/* a SPIFFE policy: the store of the certificate's own trust domain,
+	 * and none when it has no valid one (the rules deny it first) */
+	if (pol->ntds)
+		store = e->ext && rules_svid_check(pol, e->ext, &td) == SVID_OK ? pol->tds[td].store : NULL;
+	need_verify = (agent_verify || issuer_is_needed(pol)) && store;
+	if (need_verify && rq->has_chain)
+		chain_hash = cache_hash64(rq->chain.ptr, rq->chain.len);
 	ce->parsed = 1;
 	ce->facts = &e->facts;
 	ce->ext = e->ext;
 	ce->entry = e;
 	if (need_verify) {
-		if (!verify_is_reusable(e, pol, chain_hash, now)) {
+		if (!verify_is_reusable(e, store, chain_hash, now)) {
 			if (!x)
 				x = cert_parse_der(der, rq->cert.len);
 			if (!x) {
 				ce->parsed = 0;
 				goto out;
 			}
-			verify_into(pol, rq, x, chain_hash, now, e);
+			verify_into(pol, store, rq, x, chain_hash, now, e);
 		}
 		if (agent_verify) {
 			ce->agent_checked = 1;

@@ -53,6 +53,8 @@ static unsigned long long agent_files_signature(const char *file, const struct c
 		h = sig_of(p->ca_dir, h);      /* a file added or removed changes the dir */
 		h = sig_of(p->intermediates, h);
 		h = sig_of(p->crl_file, h);
+		for (int i = 0; p->tds && i < p->ntds; i++)
+			h = sig_of(p->tds[i].file, h);   /* a rotated trust bundle */
 		for (int k = 0; k < ID_KINDS; k++) {
 			h = sig_of(p->allow[k].file, h);
 			h = sig_of(p->deny[k].file, h);

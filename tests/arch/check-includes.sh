@@ -24,8 +24,10 @@ sbuf.[ch]       base
 strset.[ch]     base
 strutil.[ch]    base
 cidr.[ch]       base
+addr.[ch]       base
 dn.[ch]         base
 uri.[ch]        base
+spiffe-bundle.[ch] policy
 spiffe.[ch]     base
 tplist.[ch]     base
 spop-t.h        codec
@@ -66,6 +68,7 @@ hacfg.[ch]      offline
 hacfg-t.h       offline
 agent.h         main
 reload.c        main
+pidfile.[ch]    main
 main.c          main
 '
 
