@@ -251,6 +251,9 @@ if want keepalive; then
     check "stats.json: runtime_denies [{kind,value,expires,comment,origin}]" \
         has "$json" "\"runtime_denies\":[{\"kind\":\"thumbprint\",\"value\":\"$ALLOWED_SHA256\",\"expires\":0,"
     check "stats.json: ... with its comment and origin" has "$json" "\"comment\":\"keep-alive test\",\"origin\":\"uid=$(id -u)/ctl\"}]"
+    metrics=$($CURL -s "http://127.0.0.1:$STATS_HTTP_PORT/metrics")
+    check "/metrics: the denials counted with rule=\"runtime_deny\"" \
+        matches "$metrics" 'certspoa_decisions_total\{[^}]*rule="runtime_deny"[^}]*\} [1-9]'
     ctl show policies
     check "show policies: the runtime denies count" has "$OUT" "runtime denies: 1 in force"
     ctl explain "$ALLOWED_SHA256"
