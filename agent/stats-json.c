@@ -104,7 +104,21 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_json(b, d->detail);
 		sbuf_puts(b, "\"}");
 	}
-	sbuf_puts(b, "],\"config_sha256\":\"");
+	sbuf_puts(b, "],\"runtime_denies\":[");
+	for (int i = 0; i < s->nrtdenies; i++) {
+		const struct rtdeny_entry *e = &s->rtdenies[i];
+
+		sbuf_printf(b, "%s{\"kind\":\"%s\",\"value\":\"", i ? "," : "", rtdeny_kind_name(e->kind));
+		sbuf_json(b, e->value);
+		sbuf_printf(b, "\",\"expires\":%lld,\"added\":%lld,\"comment\":\"",
+		            (long long)e->expires, (long long)e->added);
+		sbuf_json(b, e->comment);
+		sbuf_puts(b, "\",\"origin\":\"");
+		sbuf_json(b, e->origin);
+		sbuf_puts(b, "\"}");
+	}
+	sbuf_puts(b, "]");
+	sbuf_puts(b, ",\"config_sha256\":\"");
 	sbuf_json(b, s->config_sha256);
 	sbuf_puts(b, "\",\"last_reload_error\":");
 	if (s->last_reload_error[0]) {

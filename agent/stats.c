@@ -253,6 +253,7 @@ static void merge_certs(const struct stats_agent *a, struct stats_snapshot *s,
 			if (all[i].last_seen > d->last_seen) {
 				d->last_seen = all[i].last_seen;
 				d->last_code = all[i].last_code;
+				memcpy(d->last_rule, all[i].last_rule, sizeof(d->last_rule));
 			}
 			continue;
 		}
@@ -379,6 +380,14 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	}
 	qsort(s->denials, (size_t)s->ndenials, sizeof(s->denials[0]), cmp_denial);
 	merge_certs(a, s, answered, nw);
+	/* the runtime denies in force (the main thread publishes them: it may read them) */
+	{
+		const struct rtdeny_set *rs = rtdeny_current();
+
+		for (size_t i = 0; rs && i < rs->n && s->nrtdenies < STATS_SHOW_RTDENIES; i++)
+			if (!rs->e[i].expires || (int64_t)s->now < rs->e[i].expires)
+				s->rtdenies[s->nrtdenies++] = rs->e[i];
+	}
 }
 
 double stats_percentile(const struct stats_snapshot *s, double q)

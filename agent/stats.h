@@ -12,6 +12,7 @@
 
 #include "cfg-t.h"
 #include "handler.h"
+#include "rtdeny.h"
 #include "sbuf.h"
 #include "spop-t.h"
 #include "stats-t.h"
@@ -189,6 +190,7 @@ struct stats_agent {
 
 #define STATS_SHOW_CERTS    100
 #define STATS_SHOW_DENIALS  50
+#define STATS_SHOW_RTDENIES 100
 
 struct stats_policy {
 	char name[CFG_NAME_MAX];
@@ -214,6 +216,8 @@ struct stats_snapshot {
 	struct stats_cert certs[STATS_SHOW_CERTS];
 	int ndenials;            /* newest first */
 	struct stats_denial denials[STATS_SHOW_DENIALS];
+	int nrtdenies;           /* runtime denies in force (admin socket), sorted */
+	struct rtdeny_entry rtdenies[STATS_SHOW_RTDENIES];
 	int partial;             /* a worker did not answer in time */
 	int nhistory;            /* oldest first, the running interval last */
 	struct stats_sample history[STATS_HISTORY_MAX];
