@@ -38,6 +38,7 @@ struct cache_entry {
 	unsigned char issuer_sha1[20];
 	unsigned char issuer_sha256[32];
 	char *issuer_dn;               /* owned, dn_canon of its subject; freed with the slot */
+	struct stack_st_X509 *path;    /* owned: that verified path (OCSP asks about its certificates) */
 	struct cert_facts facts;
 };
 

@@ -481,6 +481,7 @@ void cert_issuer_clear(struct cert_issuer *iss)
 	if (!iss)
 		return;
 	free(iss->dn);
+	sk_X509_pop_free(iss->path, X509_free);
 	memset(iss, 0, sizeof(*iss));
 }
 
@@ -506,6 +507,10 @@ static int path_issuer(STACK_OF(X509) *path, struct cert_issuer *iss)
 		goto out;
 	iss->dn = cert_name_canon(X509_get_subject_name(c));
 	if (!iss->dn)
+		goto out;
+	/* for OCSP: each certificate of the path with its issuer */
+	iss->path = X509_chain_up_ref(path);
+	if (!iss->path)
 		goto out;
 	iss->found = 1;
 	rc = 0;

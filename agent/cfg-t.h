@@ -128,6 +128,32 @@ enum crl_check { CRL_CHECK_LIST(CFG_ENUM_CONST) CRL_CHECKS };
 	X(CRL_MISSING_ALLOW, "allow")
 enum crl_missing { CRL_MISSING_LIST(CFG_ENUM_CONST) CRL_MISSINGS };
 
+/* ocsp: which certificates of the verified path are checked by OCSP. */
+#define OCSP_MODE_LIST(X) \
+	X(OCSP_MODE_OFF,   "off") \
+	X(OCSP_MODE_LEAF,  "leaf") \
+	X(OCSP_MODE_CHAIN, "chain")
+enum ocsp_mode { OCSP_MODE_LIST(CFG_ENUM_CONST) OCSP_MODES };
+
+/* ocsp_url_mode: ocsp_url is used when the certificate names no responder
+ * (fallback) or always (override). */
+#define OCSP_URL_MODE_LIST(X) \
+	X(OCSP_URL_FALLBACK, "fallback") \
+	X(OCSP_URL_OVERRIDE, "override")
+enum ocsp_url_mode { OCSP_URL_MODE_LIST(CFG_ENUM_CONST) OCSP_URL_MODES };
+
+/* ocsp_unknown, ocsp_unavailable: what such an answer means. */
+#define OCSP_SOFT_LIST(X) \
+	X(OCSP_SOFT_DENY,  "deny") \
+	X(OCSP_SOFT_ALLOW, "allow")
+enum ocsp_soft { OCSP_SOFT_LIST(CFG_ENUM_CONST) OCSP_SOFTS };
+
+/* ocsp_fallback: with no OCSP answer, a CRL check that ran decides. */
+#define OCSP_FALLBACK_LIST(X) \
+	X(OCSP_FALLBACK_NONE, "none") \
+	X(OCSP_FALLBACK_CRL,  "crl")
+enum ocsp_fallback { OCSP_FALLBACK_LIST(CFG_ENUM_CONST) OCSP_FALLBACKS };
+
 /* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
  * (added at load): one lookup tells that the serial is listed with an issuer.
  * 0xff is never in a canonical DN (valid UTF-8 or "#hex"). */
@@ -154,6 +180,16 @@ struct policy {
 	long long crl_last_update;   /* unix time */
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
+	int ocsp;                    /* enum ocsp_mode */
+	char *ocsp_url;              /* NULL = the AIA extension only */
+	int ocsp_url_mode;           /* enum ocsp_url_mode */
+	int ocsp_timeout_ms;         /* a deferred answer waits at most this */
+	int ocsp_nonce;
+	int ocsp_unknown;            /* enum ocsp_soft */
+	int ocsp_unavailable;        /* enum ocsp_soft */
+	int ocsp_max_age_ms;         /* an answer without nextUpdate */
+	int ocsp_error_ttl_ms;       /* a failed fetch is remembered this long */
+	int ocsp_fallback;           /* enum ocsp_fallback */
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */
@@ -194,6 +230,7 @@ struct config {
 	int fragmentation;
 	int max_message_size;        /* reassembled NOTIFY payload limit */
 	int cache_size;              /* decision cache entries per thread */
+	int ocsp_cache_size;         /* OCSP answers, shared by the threads */
 	int log_level;
 	int log_format;              /* enum log_format */
 	int log_decisions;           /* enum log_decisions */

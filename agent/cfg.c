@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,11 @@ static const char *const crl_check_names[CRL_CHECKS + 1] = { CRL_CHECK_LIST(CFG_
 
 static const char *const crl_missing_names[CRL_MISSINGS + 1] = { CRL_MISSING_LIST(CFG_ENUM_NAME) };
 
+static const char *const ocsp_mode_names[OCSP_MODES + 1] = { OCSP_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_url_mode_names[OCSP_URL_MODES + 1] = { OCSP_URL_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_soft_names[OCSP_SOFTS + 1] = { OCSP_SOFT_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_fallback_names[OCSP_FALLBACKS + 1] = { OCSP_FALLBACK_LIST(CFG_ENUM_NAME) };
+
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
 	[CFG_S_STATS]  = "stats",
@@ -105,6 +111,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
 	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
+	{ CFG_S_AGENT, "ocsp_cache_size", CFG_T_INT, 16, 1 << 22, "16384", AGENT(ocsp_cache_size), NULL,
+	  "OCSP answers kept, shared by the worker threads, keyed by issuer key and serial" },
 	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), log_level_names,
 	  "error, warn, info or debug (-d forces debug)" },
 	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), log_format_names,
@@ -194,6 +202,26 @@ static const struct cfg_key cfg_keys[] = {
 	  "with crl_file: check revocation of every certificate of the chain (all) or of the client certificate only (leaf)" },
 	{ CFG_S_POLICY, "crl_missing", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_missing), crl_missing_names,
 	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
+	{ CFG_S_POLICY, "ocsp", CFG_T_ENUM, 0, 0, "off", POLICY(ocsp), ocsp_mode_names,
+	  "check revocation by OCSP: off, leaf (the client certificate) or chain (every certificate of the verified path but the anchor); needs ca_file or ca_dir" },
+	{ CFG_S_POLICY, "ocsp_url", CFG_T_STR, 0, 0, NULL, POLICY(ocsp_url), NULL,
+	  "OCSP responder (http://...) used as ocsp_url_mode says; unset = the certificate's AIA extension only" },
+	{ CFG_S_POLICY, "ocsp_url_mode", CFG_T_ENUM, 0, 0, "fallback", POLICY(ocsp_url_mode), ocsp_url_mode_names,
+	  "fallback: ocsp_url only for certificates whose AIA names no responder; override: always ocsp_url" },
+	{ CFG_S_POLICY, "ocsp_timeout", CFG_T_DURATION, 100, 60000, "2s", POLICY(ocsp_timeout_ms), NULL,
+	  "longest wait for an OCSP answer; then ocsp_unavailable applies (keep it below HAProxy's 'timeout processing')" },
+	{ CFG_S_POLICY, "ocsp_nonce", CFG_T_BOOL, 0, 1, "no", POLICY(ocsp_nonce), NULL,
+	  "send a nonce and require it back (many responders serve pre-signed answers without one)" },
+	{ CFG_S_POLICY, "ocsp_unknown", CFG_T_ENUM, 0, 0, "deny", POLICY(ocsp_unknown), ocsp_soft_names,
+	  "an OCSP answer 'unknown' is a denial (deny, ocsp_unknown) or accepted (allow)" },
+	{ CFG_S_POLICY, "ocsp_unavailable", CFG_T_ENUM, 0, 0, "deny", POLICY(ocsp_unavailable), ocsp_soft_names,
+	  "no valid OCSP answer (responder down, slow, wrong signer, stale): deny (ocsp_unavailable) or allow (soft-fail)" },
+	{ CFG_S_POLICY, "ocsp_max_age", CFG_T_DURATION, 1000, 604800000, "1h", POLICY(ocsp_max_age_ms), NULL,
+	  "how long an OCSP answer without nextUpdate is used after its thisUpdate" },
+	{ CFG_S_POLICY, "ocsp_error_ttl", CFG_T_DURATION, 0, 3600000, "30s", POLICY(ocsp_error_ttl_ms), NULL,
+	  "how long a failed OCSP fetch is remembered before the responder is asked again" },
+	{ CFG_S_POLICY, "ocsp_fallback", CFG_T_ENUM, 0, 0, "none", POLICY(ocsp_fallback), ocsp_fallback_names,
+	  "without a valid OCSP answer: none (ocsp_unavailable decides) or crl (the CRL check of crl_file that passed decides)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
 };
@@ -762,6 +790,41 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	return -1;
 }
 
+/* OCSP needs the issuer of each certificate it asks about: a verified
+ * path, so a trust store. */
+static int check_ocsp(struct cfg_parse *ps, const struct policy *p)
+{
+	ps->line = p->line;
+	if (!p->store) {
+		cfg_error(ps, "ocsp", "[policy %s]: OCSP needs ca_file or ca_dir (the issuer of each "
+		          "certificate is taken from the path the agent verifies)", p->name);
+		return -1;
+	}
+	if (p->ocsp_url) {
+		size_t n = strlen(p->ocsp_url);
+
+		if (n < 8 || strncasecmp(p->ocsp_url, "http://", 7) != 0 || n >= 1024) {
+			cfg_error(ps, "ocsp_url", "[policy %s]: an http:// URL shorter than 1024 bytes "
+			          "(RFC 5019 transport)", p->name);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p->ocsp_url[i] <= 0x20 || (unsigned char)p->ocsp_url[i] >= 0x7f) {
+				cfg_error(ps, "ocsp_url", "[policy %s]: spaces or control bytes in the URL", p->name);
+				return -1;
+			}
+	}
+	if (p->ocsp_url_mode == OCSP_URL_OVERRIDE && !p->ocsp_url) {
+		cfg_error(ps, "ocsp_url_mode", "[policy %s]: override needs ocsp_url", p->name);
+		return -1;
+	}
+	if (p->ocsp_fallback == OCSP_FALLBACK_CRL && !p->crl_file) {
+		cfg_error(ps, "ocsp_fallback", "[policy %s]: crl needs crl_file", p->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -823,6 +886,8 @@ static int load_files(struct cfg_parse *ps)
 			if (p->crl_missing == CRL_MISSING_ALLOW)
 				p->verify_flags |= CERT_VF_CRL_MISSING_OK;
 		}
+		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
+			return -1;
 		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
 			cfg_error(ps, key, "%s", why);
 			return -1;
@@ -977,6 +1042,7 @@ void cfg_free(struct config *cfg)
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
 		free(p->crl_file);
+		free(p->ocsp_url);
 		free(p->ca_dir);
 		free(p->intermediates);
 		cert_store_free(p->store);

@@ -307,7 +307,8 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	int found = 0;
 	char *start, *out = *p;
 
-	CTR_INC(hc->stats.notify);
+	if (!hc->replay)
+		CTR_INC(hc->stats.notify);
 	if ((size_t)(end - out) > max_frame + 4)
 		end = out + max_frame + 4;
 
@@ -353,6 +354,17 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		t.len = 0;
 		t.truncated = 0;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);
+		if (ce.rev.pending) {
+			/* an OCSP answer is awaited: no ACK now (nothing is
+			 * written); the owner decides this payload again later */
+			if (res) {
+				memset(res, 0, sizeof(*res));
+				res->d.code = DEC_CODES;
+				res->policy = pol;
+				res->deferred = 1;
+			}
+			return HANDLER_DEFERRED;
+		}
 		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route,
 		                   rq.path_changed ? &rq.route_path : NULL, &t) < 0) {
 			if (!rq.path_changed)

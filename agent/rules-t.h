@@ -21,6 +21,9 @@
 	X(SNI_HOST_MISMATCH,   "sni_host_mismatch",   "TLS server name does not match the Host header") \
 	X(FORWARDED_UNTRUSTED, "forwarded_untrusted", "Forwarded client certificate from an untrusted source") \
 	X(FORWARDED_INVALID,   "forwarded_invalid",   "Forwarded client certificate is malformed") \
+	X(CERT_REVOKED,        "cert_revoked",        "Client certificate is revoked") \
+	X(OCSP_UNKNOWN,        "ocsp_unknown",        "Client certificate is unknown to its OCSP responder") \
+	X(OCSP_UNAVAILABLE,    "ocsp_unavailable",    "Client certificate revocation status is unavailable") \
 	X(INTERNAL,            "internal_error",      "Client certificate check failed")
 
 #define DEC_CODE_ENUM(name, code, reason) DEC_##name,
@@ -71,6 +74,34 @@ struct req_facts {
 
 struct cache_entry;
 
+/* Revocation by OCSP, for the rules (policy ocsp != off): looked up by
+ * decide_request (decide.c) in the shared OCSP cache once the other
+ * checks allow. REV_NONE means not looked up yet: the rules deny it
+ * (fail closed) and set decision.rev_needed, which makes decide_request
+ * look it up and decide again. */
+enum rev_state {
+	REV_NONE = 0,
+	REV_GOOD,           /* every certificate checked is good */
+	REV_REVOKED,        /* depth says which one */
+	REV_UNKNOWN,
+	REV_ERROR,          /* no valid answer: err says why */
+	REV_STATES
+};
+
+#define REV_URL_MAX 128
+
+struct rev_eval {
+	enum rev_state state;
+	int depth;                       /* the certificate that decided (0 = leaf) */
+	int checked;                     /* certificates checked */
+	const char *err;                 /* REV_ERROR: why (static text) */
+	int reason;                      /* REV_REVOKED: CRL reason code, -1 = none */
+	int64_t revoked_at;
+	int64_t this_update, fetched_at, until;
+	char url[REV_URL_MAX];           /* the responder, "" if none */
+	int pending;                     /* an answer is awaited: no verdict yet */
+};
+
 /* What the agent learned about the certificate (from cache or fresh). */
 struct cert_eval {
 	int parsed;                      /* the DER parsed: facts is valid */
@@ -83,6 +114,7 @@ struct cert_eval {
 	int has_issuer;                  /* a path verified: the leaf's issuer on it is known */
 	const unsigned char *issuer_sha1, *issuer_sha256;
 	const char *issuer_dn;           /* dn_canon of that issuer's subject */
+	struct rev_eval rev;             /* OCSP, when the policy asks for it */
 };
 
 #define DEC_DETAIL_MAX 200
@@ -100,6 +132,7 @@ struct decision {
 	int64_t days_left;
 	int expiring;                   /* days_left <= warn_days */
 	const char *identity;           /* SPIFFE ID, else first SAN, else CN */
+	int rev_needed;                 /* denied for want of an OCSP lookup (rev_eval) */
 };
 
 /* A bounded, human-readable list of the checks made, for the trace

@@ -18,10 +18,14 @@
  *   deny_*    cert_untrusted       deny lists, which always win
  *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
+ *   ocsp      cert_revoked         OCSP (policy ocsp = leaf|chain): revoked;
+ *             ocsp_unknown         the responder does not know it (ocsp_unknown = deny);
+ *             ocsp_unavailable     no valid answer in ocsp_timeout (ocsp_unavailable = deny)
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -31,6 +35,7 @@
 #include "cidr.h"
 #include "fwd.h"
 #include "lists.h"
+#include "ocsp.h"
 #include "rules.h"
 #include "spiffe.h"
 #include "spop.h"
@@ -591,6 +596,71 @@ static void allow(struct decision *d, const char *rule)
 	d->rule = rule;
 }
 
+/* Unix time as 2026-01-02T03:04:05Z. */
+static void fmt_time(char *buf, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/* 6. revocation by OCSP, once everything else allows (so a certificate
+ * denied anyway never costs a fetch). ce->rev was filled by decide.c;
+ * REV_NONE (not looked up) is a denial that asks for the lookup. */
+static void check_revocation(const struct policy *pol, const struct cert_eval *ce,
+                             int64_t now, struct trace *t, struct decision *d)
+{
+	const struct rev_eval *r = &ce->rev;
+	char when[32];
+
+	if (pol->ocsp == OCSP_MODE_OFF)
+		return;
+	switch (r->state) {
+	case REV_NONE:
+		trace_add(t, "ocsp=needed");
+		deny(pol, d, DEC_OCSP_UNAVAILABLE, "ocsp_not_checked", "no OCSP answer was looked up");
+		d->rev_needed = 1;
+		return;
+	case REV_GOOD:
+		trace_add(t, "ocsp=good(%d checked, from %s, %llds old, until %llds)", r->checked,
+		          r->url[0] ? r->url : "?", (long long)(now - r->fetched_at),
+		          (long long)(r->until - now));
+		return;
+	case REV_REVOKED:
+		fmt_time(when, sizeof(when), r->revoked_at);
+		trace_add(t, "ocsp=revoked(depth %d, %s)", r->depth, r->url);
+		deny(pol, d, DEC_CERT_REVOKED, "ocsp_revoked", "source ocsp %s: %srevoked %s (%s)",
+		     r->url, r->depth ? "an issuer is " : "", when, ocsp_reason_str(r->reason));
+		return;
+	case REV_UNKNOWN:
+		if (pol->ocsp_unknown == OCSP_SOFT_ALLOW) {
+			trace_add(t, "ocsp=unknown(allowed by ocsp_unknown, depth %d)", r->depth);
+			return;
+		}
+		trace_add(t, "ocsp=unknown(depth %d, %s)", r->depth, r->url);
+		deny(pol, d, DEC_OCSP_UNKNOWN, "ocsp_unknown", "source ocsp %s: the responder does not know %s",
+		     r->url, r->depth ? "an issuer" : "the certificate");
+		return;
+	case REV_ERROR:
+	case REV_STATES:
+		break;
+	}
+	if (pol->ocsp_fallback == OCSP_FALLBACK_CRL && (pol->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) &&
+	    ce->agent_checked && ce->agent_verify == X509_V_OK) {
+		trace_add(t, "ocsp=error(%s),crl=pass", r->err ? r->err : "?");
+		return;
+	}
+	if (pol->ocsp_unavailable == OCSP_SOFT_ALLOW) {
+		trace_add(t, "ocsp=error(%s, allowed by ocsp_unavailable)", r->err ? r->err : "?");
+		return;
+	}
+	trace_add(t, "ocsp=error(%s)", r->err ? r->err : "?");
+	deny(pol, d, DEC_OCSP_UNAVAILABLE, "ocsp_unavailable", "source ocsp %s: %s",
+	     r->url[0] ? r->url : "(no responder)", r->err ? r->err : "no valid answer");
+}
+
 /* Key, signature, lifetime and policy limits. Returns 0 if they pass. A
  * limit that cannot tell (a key of unknown size, a signature digest that
  * cannot be determined) denies. */
@@ -941,6 +1011,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		has_allow |= allow_list(pol, k, &tmp) != NULL;
 	if (!has_allow) {
 		allow(d, "verified");
+		check_revocation(pol, ce, now, t, d);
 		return;
 	}
 	for (int k = 0; k < ID_KINDS && !matched; k++) {
@@ -978,7 +1049,9 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 				only_tp = 0;
 		deny(pol, d, DEC_CERT_UNTRUSTED, only_tp ? "allow_thumbprints" : "identity",
 		     only_tp ? "thumbprint is not on the trusted list" : "no allow rule matched");
+		return;
 	}
+	check_revocation(pol, ce, now, t, d);
 }
 
 void rules_decide(const struct policy *pol, const struct req_facts *rq,

@@ -34,6 +34,8 @@ cfg-t.h         cfgtypes
 cert.[ch]       policy
 cert-*.[ch]     policy
 cache.[ch]      policy
+ocsp.[ch]       policy
+ocsp-cache.[ch] policy
 fwd.[ch]        policy
 lists.[ch]      policy
 rules.[ch]      policy
