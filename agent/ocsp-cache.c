@@ -86,7 +86,7 @@ enum ocsp_lookup ocsp_cache_lookup(struct ocsp_cache *c, const struct ocsp_key *
 		*out = *e;
 		c->stats.hits++;
 		/* refresh early while the certificate is still seen */
-		if (!e->in_flight && e->result.status != OCSP_ERROR &&
+		if (!e->in_flight && e->result.status != OCSP_ERROR && now >= e->refresh_after &&
 		    (left * 10 < life || left < 10)) {
 			e->in_flight = 1;
 			*refresh = 1;
@@ -141,8 +141,11 @@ void ocsp_cache_put(struct ocsp_cache *c, const struct ocsp_key *key,
 	e->in_flight = 0;
 	/* a failed refresh keeps the good answer it was to renew */
 	if (r->status == OCSP_ERROR && e->has_answer && e->result.status != OCSP_ERROR &&
-	    now < e->until)
+	    now < e->until) {
+		e->refresh_after = until;     /* the error's short TTL */
 		goto out;
+	}
+	e->refresh_after = 0;
 	e->result = *r;
 	e->has_answer = 1;
 	e->fetched_at = now;

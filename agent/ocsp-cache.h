@@ -29,6 +29,7 @@ struct ocsp_cache_entry {
 	int64_t fetched_at;            /* when result was stored */
 	int64_t until;                 /* usable while now < until */
 	int64_t last_seen;             /* last lookup */
+	int64_t refresh_after;         /* a refresh failed: not again before this */
 	char url[OCSP_RESP_URL_MAX];   /* the responder that answered */
 };
 
