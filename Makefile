@@ -24,6 +24,8 @@ override CPPFLAGS += $(AGENT_CPPFLAGS)
 TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
 LDLIBS  := -lssl -lcrypto -lev -linih -lpthread
+# libcurl: only the binary and the unit runner link it (the fetcher).
+CURL_LDLIBS := -lcurl
 
 ifeq ($(ERR),1)
 CFLAGS  += -Werror
@@ -51,15 +53,18 @@ CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
+# The background fetcher (libcurl) and what it feeds: revocation sources.
+FETCH_SRC := agent/fetch.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
-DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
+DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+FETCH_OBJ  := $(FETCH_SRC:%.c=$(BUILD)/%.o)
 
 BIN  := certspoa
 ifneq ($(SAN),)
@@ -72,7 +77,7 @@ endif
 all: $(BIN) ## build ./certspoa (./certspoa-san with SAN=)
 
 $(BIN): $(CORE_OBJ) $(DAEMON_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LDLIBS)
 
 $(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(dir $@)
@@ -82,8 +87,8 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(SERVER_OBJ) $(UNIT_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(SERVER_OBJ) $(FETCH_OBJ) $(UNIT_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LDLIBS)
 
 # The runner takes a substring of the test names (ONLY= or T=).
 ONLY ?= $(T)

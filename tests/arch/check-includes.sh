@@ -53,6 +53,10 @@ worker.[ch]     server
 worker-t.h      server
 declog.[ch]     server
 httpd.[ch]      server
+fetch.[ch]      server
+fetch-t.h       server
+revoc.[ch]      server
+revoc-t.h       server
 stats.[ch]      ops
 stats-*.[ch]    ops
 explain.[ch]    offline
