@@ -54,7 +54,7 @@ CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
 # The background fetcher (libcurl) and what it feeds: revocation sources.
-FETCH_SRC := agent/fetch.c
+FETCH_SRC := agent/fetch.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
 DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c

@@ -8,6 +8,7 @@
 #include "cfg-t.h"
 #include "httpd.h"
 #include "listener.h"
+#include "ocsp-cache.h"
 #include "stats.h"
 
 #define AGENT_RETIRED_MAX 16
@@ -34,6 +35,11 @@ struct agent {
 	ev_timer retire_timer;
 	ev_timer watch_timer;
 	unsigned long long watch_sig;     /* of the files the live config reads */
+	/* OCSP: answers shared by the workers, fetched in the background */
+	struct fetcher *fetcher;
+	struct ocsp_cache ocsp_cache;
+	int ocsp_cache_on;
+	struct ocsp_fetch *ocsp;
 };
 
 /* Load the config file again and hand it to the workers. Returns 0, or -1

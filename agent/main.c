@@ -15,9 +15,11 @@
 #include "agent.h"
 #include "cfg.h"
 #include "explain.h"
+#include "fetch.h"
 #include "inspect.h"
 #include "lint.h"
 #include "log.h"
+#include "ocsp-fetch.h"
 #include "probe.h"
 #include "stats.h"
 #include "worker.h"
@@ -224,6 +226,26 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 
+	/* OCSP: the answers, and the fetcher that brings them (its thread is
+	 * idle without an OCSP policy; a reload may add one) */
+	if (ocsp_cache_init(&a->ocsp_cache, (size_t)a->cfg->ocsp_cache_size) < 0) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	a->ocsp_cache_on = 1;
+	{
+		char err[256];
+
+		a->fetcher = fetcher_start(err, sizeof(err));
+		if (!a->fetcher)
+			LOG(LOG_WARN, 0, "background fetcher: %s (OCSP checks are unavailable)", err);
+	}
+	a->ocsp = ocsp_fetch_new(&a->ocsp_cache, a->fetcher);
+	if (!a->ocsp) {
+		rc = EX_OSERR;
+		goto out;
+	}
+
 	/* workers inherit a mask without these signals: only this thread
 	 * handles them */
 	sigemptyset(&set);
@@ -232,8 +254,10 @@ static int run(struct agent *a, int debug)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	for (int i = 0; i < a->nworkers; i++) {
-		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) < 0 ||
-		    worker_start(&a->workers[i]) < 0) {
+		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) == 0)
+			worker_set_ocsp(&a->workers[i], &a->ocsp_cache,
+			                a->fetcher ? ocsp_fetch_submit : NULL, a->ocsp);
+		if (!a->workers[i].own.loop || worker_start(&a->workers[i]) < 0) {
 			LOG(LOG_ERR, 0, "cannot start worker %d", i);
 			worker_request_stop_all();
 			for (int j = 0; j < i; j++) {
@@ -245,6 +269,7 @@ static int run(struct agent *a, int debug)
 			goto out;
 		}
 		a->stats.nworkers = i + 1;
+		ocsp_fetch_set_workers(a->ocsp, a->workers, i + 1);
 	}
 
 	ev_signal_init(&sig_term, on_stop_signal, SIGTERM);
@@ -268,6 +293,13 @@ static int run(struct agent *a, int debug)
 		worker_join(&a->workers[i]);
 	LOG(LOG_INFO, 0, "stopped");
 out:
+	/* no answer may wake a worker from here on; the fetcher ends its
+	 * jobs (they are only stored) before the cache goes */
+	ocsp_fetch_detach(a->ocsp);
+	fetcher_stop(a->fetcher);
+	ocsp_fetch_free(a->ocsp);
+	if (a->ocsp_cache_on)
+		ocsp_cache_destroy(&a->ocsp_cache);
 	if (a->workers)
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);

@@ -55,6 +55,7 @@ declog.[ch]     server
 httpd.[ch]      server
 fetch.[ch]      server
 fetch-t.h       server
+ocsp-fetch.[ch] server
 revoc.[ch]      server
 revoc-t.h       server
 stats.[ch]      ops
