@@ -110,6 +110,13 @@ policy: $(BIN) ## policy engine end to end, ~1.5 min (ONLY="explain routes ...")
 
 .PHONY: policy
 
+# Revocation end to end (tests/revocation/): OCSP against real openssl
+# responders and broken ones, deferred ACKs, HAProxy 2.6/3.0/3.2.
+revocation: $(BIN) ## revocation suite: OCSP responders, deferred ACKs (REVOCATION_ONLY=t-ocsp)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/revocation/run.sh
+
+.PHONY: revocation
+
 # Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
 # tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
 # built and run through its stages; one line per mutant, then

@@ -235,7 +235,7 @@ void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_ev
 {
 	struct rev_eval *r = &ce->rev;
 	struct cache_entry *e = ce->entry;
-	char url[OCSP_URL_MAX];
+	char url[OCSP_URL_MAX] = "";
 	int n, last, pending = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -318,6 +318,9 @@ void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_ev
 			return;
 		}
 		if (pending && dc->ocsp_no_wait) {
+			/* the responder it waited for, for the detail */
+			if (ocsp_url_for(pol, x, url, sizeof(url)) < 0)
+				url[0] = 0;
 			rev_error(r, i, OCSP_E_TIMEOUT, url);
 			return;
 		}
