@@ -10,6 +10,7 @@
 #                              http://127.0.0.1:CA_PORT/) or noaia; STATE V
 #                              (good), R (revoked, keyCompromise) or - (not in
 #                              the index: unknown)
+#   server.pem                 CN=localhost for HAProxy (start_haproxy with PKI=DIR)
 #   index.txt                  the responders' index
 # ocsp_responder NAME PORT SIGNER - openssl ocsp on PORT signing with SIGNER
 #   (ca, resp or wrong), answers valid 1 day; sets RESP_PID.
@@ -44,6 +45,11 @@ extendedKeyUsage = OCSPSigning
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
 CNF
         key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
         cert() {  # cert NAME PROFILE
@@ -57,7 +63,8 @@ CNF
         openssl req -x509 -new -key ca.key -subj "/CN=certspoa OCSP test CA" -days 3 \
             -extensions ca -config <(printf '[req]\ndistinguished_name=dn\n[dn]\n'; cat ext.cnf) \
             -out ca.pem 2>/dev/null || exit 1
-        cert resp responder && cert wrong wrong || exit 1
+        cert resp responder && cert wrong wrong && cert server server || exit 1
+        cat server.crt server.key >server.pem
         : >index.txt
         for a in "$@"; do
             IFS=: read -r name profile state <<<"$a"
@@ -82,8 +89,10 @@ ocsp_responder() {
     CHILD_PIDS+=("$RESP_PID")
     # not port_open: openssl ocsp serves one connection at a time, and an
     # empty probe connection wedges it
-    wait_until 5 grep -q "waiting for OCSP client connections" "$WORK/$name.log"
+    wait_until 5 ocsp_listening "$WORK/$name.log"
 }
+
+ocsp_listening() { grep -q "waiting for OCSP client connections" "$1" 2>/dev/null; }
 
 ocsp_fake() {
     local name=$1 mode=$2 file=${3:-}
