@@ -240,6 +240,7 @@ static int run(struct agent *a, int debug)
 		if (!a->fetcher)
 			LOG(LOG_WARN, 0, "background fetcher: %s (OCSP checks are unavailable)", err);
 	}
+	a->stats.ocsp = &a->ocsp_cache;
 	a->ocsp = ocsp_fetch_new(&a->ocsp_cache, a->fetcher);
 	if (!a->ocsp) {
 		rc = EX_OSERR;
@@ -298,6 +299,7 @@ out:
 	ocsp_fetch_detach(a->ocsp);
 	fetcher_stop(a->fetcher);
 	ocsp_fetch_free(a->ocsp);
+	a->stats.ocsp = NULL;
 	if (a->ocsp_cache_on)
 		ocsp_cache_destroy(&a->ocsp_cache);
 	if (a->workers)

@@ -45,6 +45,14 @@ const struct stat_def family_defs[SF_COUNT] = {
 	                      .help = "Newest thisUpdate among a policy's CRLs (CRL age = now - this)" },
 	[SF_CRL_NEXT_UPDATE] = { .name = "certspoa_crl_next_update_timestamp_seconds", .type = STAT_GAUGE,
 	                      .help = "Earliest nextUpdate among a policy's CRLs (after it, verification fails: crl has expired)" },
+	[SF_OCSP_RESULTS] = { .name = "certspoa_ocsp_answers_total", .type = STAT_COUNTER,
+	                      .help = "OCSP answers stored, by status (error: no valid answer)" },
+	[SF_OCSP_FETCHES] = { .name = "certspoa_ocsp_fetches_total", .type = STAT_COUNTER,
+	                      .help = "OCSP fetches per responder: ok (a checked answer) or failed" },
+	[SF_OCSP_FAILING] = { .name = "certspoa_ocsp_responder_consecutive_failures", .type = STAT_GAUGE,
+	                      .help = "Failed OCSP fetches in a row per responder (0 = its last one worked)" },
+	[SF_OCSP_LATENCY] = { .name = "certspoa_ocsp_fetch_seconds", .type = STAT_HISTOGRAM,
+	                      .help = "Time of one OCSP fetch, request to checked answer, all responders" },
 };
 
 /* ---- collection ---- */
@@ -244,6 +252,12 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 
 	for (int i = 0; i < nw; i++)
 		add_worker(s, &a->workers[i]);
+	if (a->ocsp) {
+		ocsp_cache_snapshot(a->ocsp, &s->ocsp, s->resp, &s->nresp);
+		s->v[ST_OCSP_HITS] = (double)s->ocsp.hits;
+		s->v[ST_OCSP_MISSES] = (double)s->ocsp.misses;
+		s->v[ST_OCSP_REFRESHES] = (double)s->ocsp.refreshes;
+	}
 	/* the live config's policies, with their list sizes, even if unused */
 	if (a->cfg) {
 		for (const struct policy *p = a->cfg->policies; p; p = p->next) {

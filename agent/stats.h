@@ -12,6 +12,7 @@
 
 #include "cfg-t.h"
 #include "handler.h"
+#include "ocsp-cache.h"
 #include "sbuf.h"
 #include "spop-t.h"
 #include "stats-t.h"
@@ -70,7 +71,23 @@ struct worker;
 	X(ST_CERTS, "certspoa_client_certificates", STAT_GAUGE, SB_NONE, _, \
 	  "Distinct client certificates in the decision caches") \
 	X(ST_CERTS_SOONEST, "certspoa_client_certificates_soonest_expiry_timestamp_seconds", STAT_GAUGE, SB_NONE, _, \
-	  "Earliest not_after among those last allowed (0 = none)")
+	  "Earliest not_after among those last allowed (0 = none)") \
+	X(ST_OCSP_HITS, "certspoa_ocsp_cache_hits_total", STAT_COUNTER, SB_NONE, _, \
+	  "OCSP lookups answered from the shared OCSP cache") \
+	X(ST_OCSP_MISSES, "certspoa_ocsp_cache_misses_total", STAT_COUNTER, SB_NONE, _, \
+	  "OCSP lookups without a usable answer (a fetch started or already running)") \
+	X(ST_OCSP_REFRESHES, "certspoa_ocsp_refreshes_total", STAT_COUNTER, SB_NONE, _, \
+	  "OCSP answers refreshed before their end because the certificate was still seen") \
+	X(ST_OCSP_DEFERRED, "certspoa_ocsp_deferred_total", STAT_COUNTER, SB_WORKER, deferred, \
+	  "NOTIFYs whose ACK waited for an OCSP answer") \
+	X(ST_OCSP_DEFERRED_NOW, "certspoa_ocsp_deferred", STAT_GAUGE, SB_WORKER, deferred_now, \
+	  "NOTIFYs waiting for an OCSP answer now") \
+	X(ST_OCSP_DEFERRED_TIMEOUTS, "certspoa_ocsp_deferred_timeouts_total", STAT_COUNTER, SB_WORKER, deferred_timeouts, \
+	  "Waiting NOTIFYs answered at ocsp_timeout, without an answer") \
+	X(ST_OCSP_DEFERRED_DROPPED, "certspoa_ocsp_deferred_dropped_total", STAT_COUNTER, SB_WORKER, deferred_dropped, \
+	  "Waiting NOTIFYs whose connection was gone when they could be answered") \
+	X(ST_OCSP_DEFERRED_REFUSED, "certspoa_ocsp_deferred_refused_total", STAT_COUNTER, SB_WORKER, deferred_refused, \
+	  "NOTIFYs decided at once because too many were waiting (as if their wait were over)")
 
 enum stat_id {
 #define STAT_ID(id, name, type, block, field, help) id,
@@ -89,6 +106,10 @@ enum stat_family {
 	SF_CRLS,              /* {policy} */
 	SF_CRL_LAST_UPDATE,   /* {policy} */
 	SF_CRL_NEXT_UPDATE,   /* {policy} */
+	SF_OCSP_RESULTS,      /* {status} */
+	SF_OCSP_FETCHES,      /* {responder, result} */
+	SF_OCSP_FAILING,      /* {responder}: consecutive failures */
+	SF_OCSP_LATENCY,      /* histogram */
 	SF_COUNT
 };
 
@@ -116,6 +137,7 @@ extern const struct stat_def family_defs[SF_COUNT];
 
 /* What the main thread knows that the workers do not. */
 struct stats_agent {
+	struct ocsp_cache *ocsp;         /* NULL: no OCSP figures */
 	struct worker *workers;
 	int nworkers;
 	const struct config *cfg;
@@ -156,6 +178,9 @@ struct stats_snapshot {
 	int ndenials;            /* newest first */
 	struct stats_denial denials[STATS_SHOW_DENIALS];
 	int partial;             /* a worker did not answer in time */
+	struct ocsp_cache_stats ocsp;
+	int nresp;
+	struct ocsp_responder resp[OCSP_RESPONDERS_MAX];
 };
 
 /* Sum the workers' counters and gather their inventories (each worker
