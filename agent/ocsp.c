@@ -262,9 +262,9 @@ int ocsp_response_check(const unsigned char *der, size_t len, X509 *leaf, X509 *
 	/* Signature: the issuer is the only trust anchor (it is on the path
 	 * that verified, so a partial chain is fine), checked at now. Flags:
 	 * OCSP_NOEXPLICIT, because without it OpenSSL also accepts a signer
-	 * that merely chains to an anchor trusted for OCSP signing - and a
-	 * self-signed anchor without trust settings counts as one - so any
-	 * certificate the CA issued, without id-kp-OCSPSigning, could sign.
+	 * that merely chains to an anchor trusted for OCSP signing (a
+	 * "TRUSTED CERTIFICATE" in ca_file with that trust setting), so any
+	 * certificate that CA issued, without id-kp-OCSPSigning, could sign.
 	 * With it, only the CA itself or a certificate it issued with
 	 * id-kp-OCSPSigning passes. No OCSP_TRUSTOTHER: the certificates in
 	 * the response are never anchors. */

@@ -15,6 +15,7 @@
 #include "decide.h"
 #include "ocsp.h"
 #include "ocsp-cache.h"
+#include "rules.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -174,6 +175,28 @@ TEST(ocsp_signer_must_be_ca_or_delegated)
 	r = check(&(struct mk){ .signer = k.resp_noeku, .signer_key = k.key, .next_update = NOW + DAY }, NULL);
 	CHECK_EQ_INT(r.status, OCSP_ERROR);
 	CHECK_EQ_INT(r.err, OCSP_E_SIGNATURE);
+	/* ... even when ca_file marks the CA as trusted for OCSP signing (a
+	 * TRUSTED CERTIFICATE): only id-kp-OCSPSigning makes a responder */
+	{
+		X509 *trusted = X509_dup(k.ca);
+		struct ocsp_result rt;
+		unsigned char *der;
+		size_t len = 0;
+
+		CHECK(trusted && X509_add1_trust_object(trusted, OBJ_nid2obj(NID_OCSP_sign)) == 1);
+		der = make_resp(&(struct mk){ .signer = k.resp_noeku, .signer_key = k.key, .next_update = NOW + DAY }, &len);
+		CHECK(der != NULL);
+		if (der && trusted) {
+			CHECK(ocsp_response_check(der, len, k.leaf, trusted, &opts, &rt) < 0);
+			CHECK_EQ_INT(rt.err, OCSP_E_SIGNATURE);
+		}
+		free(der);
+		der = make_resp(&(struct mk){ .next_update = NOW + DAY }, &len);
+		if (der && trusted)
+			CHECK(ocsp_response_check(der, len, k.leaf, trusted, &opts, &rt) == 0);
+		free(der);
+		X509_free(trusted);
+	}
 	/* a responder of another CA (same CA name, other key) */
 	r = check(&(struct mk){ .signer = k.other_resp, .signer_key = k.key, .next_update = NOW + DAY }, NULL);
 	CHECK_EQ_INT(r.err, OCSP_E_SIGNATURE);
@@ -663,6 +686,32 @@ TEST(ocsp_not_fetched_for_a_denied_certificate)
 	dec_run(&t, NOW, &d, &ce);
 	CHECK_EQ_INT(ce.rev.pending, 0);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNTRUSTED);
+	CHECK_EQ_INT(sub.n, 0);
+	dec_free(&t);
+}
+
+/* The rules alone, as any caller but decide_request sees them: an OCSP
+ * policy without an answer looked up is a denial, never an allow. */
+TEST(ocsp_rules_deny_without_lookup)
+{
+	struct dec t;
+	struct decision d;
+	struct cert_eval ce;
+	struct req_facts rq;
+
+	setup();
+	CHECK(dec_init(&t, "") == 0);
+	memset(&rq, 0, sizeof(rq));
+	rq.has_cert = 1;
+	rq.cert.ptr = (const char *)t.der;
+	rq.cert.len = t.len;
+	decide_eval_cert(&t.dc, t.cfg->default_policy, &rq, NOW, &ce);
+	CHECK(ce.parsed);
+	CHECK_EQ_INT(ce.rev.state, REV_NONE);
+	rules_decide(t.cfg->default_policy, &rq, &ce, NOW, NULL, &d);
+	CHECK_EQ_INT(d.code, DEC_OCSP_UNAVAILABLE);
+	CHECK_EQ_STR(d.rule, "ocsp_not_checked");
+	CHECK_EQ_INT(d.rev_needed, 1);
 	CHECK_EQ_INT(sub.n, 0);
 	dec_free(&t);
 }
