@@ -319,6 +319,26 @@ out:
 	return rc;
 }
 
+/* certspoa -c: the shipped SPOE file (CERTSPOA_SPOE_FILE, else where
+ * `make install` and the package put it) must leave OCSP its time. */
+static void check_spoe_timeout(const struct config *cfg)
+{
+	static const char *const shipped[] = {
+		"/usr/share/certspoa/certspoa.conf", "/usr/local/share/certspoa/certspoa.conf",
+	};
+	const char *env = getenv("CERTSPOA_SPOE_FILE");
+
+	if (env && *env) {
+		lint_ocsp_timeouts(cfg, env, stderr);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
+		if (access(shipped[i], R_OK) == 0) {
+			lint_ocsp_timeouts(cfg, shipped[i], stderr);
+			return;
+		}
+}
+
 /* certspoa reload -f FILE: validate FILE, then SIGHUP the pid in pid_file. */
 static int cmd_reload(struct config *cfg)
 {
@@ -418,6 +438,7 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		cfg_warnings(a.cfg, stderr);
+		check_spoe_timeout(a.cfg);
 		printf("%s: configuration is valid\n", a.file);
 		rc = EX_OK;
 	} else if (reload) {

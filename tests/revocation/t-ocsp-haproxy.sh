@@ -49,6 +49,16 @@ ca_file = $PKI/ca.pem
 ocsp = leaf
 ocsp_timeout = 1s
 INI
+# certspoa -c and lint: the shipped SPOE file's 500 ms is too short for
+# ocsp_timeout = 1s; the 3s one is fine
+OUT=$(CERTSPOA_SPOE_FILE=$TOP/spoe-conf/certspoa.conf "$CERTSPOA_BIN" -f "$WORK/agent.ini" -c 2>&1)
+check "certspoa -c: warns about timeout processing 500ms" has "$OUT" "is not above [policy slow] ocsp_timeout (1000 ms)"
+OUT=$(CERTSPOA_SPOE_FILE=$SPOE_CONF "$CERTSPOA_BIN" -f "$WORK/agent.ini" -c 2>&1)
+check "certspoa -c: quiet with timeout processing 3s" hasnt "$OUT" "WARNING"
+OUT=$("$CERTSPOA_BIN" lint "$EXAMPLE/haproxy.cfg" --spoe "$TOP/spoe-conf/certspoa.conf" \
+    --agent-config "$WORK/agent.ini" 2>&1)
+check "certspoa lint: the same warning" has "$OUT" "ocsp_timeout (1000 ms)"
+
 if ! start_agent agent "$WORK/agent.ini" "$WORK/ready"; then
     fail "agent starts" "$WHY"
     finish t-ocsp-haproxy
