@@ -89,7 +89,7 @@ ocsp_responder() {
     CHILD_PIDS+=("$RESP_PID")
     # not port_open: openssl ocsp serves one connection at a time, and an
     # empty probe connection wedges it
-    wait_until 5 ocsp_listening "$WORK/$name.log"
+    wait_until 20 ocsp_listening "$WORK/$name.log"
 }
 
 ocsp_listening() { grep -q "waiting for OCSP client connections" "$1" 2>/dev/null; }

@@ -14,7 +14,7 @@ set -u
 . "$(dirname "$0")/ocsp-lib.sh"
 
 workdir t-ocsp
-for v in P_CA P_DEL P_WRONG P_DOWN; do free_port "$v" || { fail setup "no free port"; finish t-ocsp; exit 1; }; done
+for v in P_CA P_DEL P_WRONG P_DOWN P_STATS; do free_port "$v" || { fail setup "no free port"; finish t-ocsp; exit 1; }; done
 # one certificate per scenario: answers are cached per certificate
 if ! ocsp_pki "$WORK/ocsp" "$P_CA" good:client:V revoked:client:R unknown:client:- \
     unknown2:client:- noaia:noaia:V noaia2:noaia:V good-del:client:V revoked-del:client:R \
@@ -51,6 +51,7 @@ pol() {  # pol NAME URL [MORE...]
 }
 {
     printf '[agent]\nlisten = 127.0.0.1:0\nready_file = %s\nthreads = 1\nlog_decisions = none\n' "$WORK/ready"
+    printf '[stats]\nlisten = 127.0.0.1:%s\n' "$P_STATS"
     pol del "http://127.0.0.1:$P_DEL/"
     pol wrong "http://127.0.0.1:$P_WRONG/"
     pol down "http://127.0.0.1:$P_DOWN/"
@@ -132,7 +133,7 @@ check "pipelined: the three waiting end unavailable" eq "$(printf '%s\n' "$OUT" 
 # --- no worker blocks: one worker, 20 NOTIFYs on a silent responder ---
 ocsp_decide default:good
 base=$(timeout 30 python3 "$OCSP_DIR/ocsp_client.py" "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" \
-    blocked 1 "$O/wait-block.der" silent 0 "$O/good.der" default 2>&1 | sed -n 's/^rate=\([0-9]*\).*/\1/p')
+    blocked 1.5 "$O/wait-block.der" silent 0 "$O/good.der" default 2>&1 | sed -n 's/^rate=\([0-9]*\).*/\1/p')
 OUT=$(timeout 30 python3 "$OCSP_DIR/ocsp_client.py" "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" \
     blocked 1.5 "$O/wait-block.der" silent 20 "$O/good.der" default 2>&1)
 rate=$(printf '%s\n' "$OUT" | sed -n 's/^rate=\([0-9]*\).*/\1/p')
@@ -144,6 +145,34 @@ check "all 20 waiting NOTIFYs answered" eq "$(printf '%s\n' "$OUT" | grep -c '^f
 maxms=$(printf '%s\n' "$OUT" | sed -n 's/^fid=.* ms=\([0-9]*\) .*/\1/p' | sort -n | tail -n 1)
 note "the waiting NOTIFYs ended after at most ${maxms:-?} ms (ocsp_timeout = 1000 ms)"
 check "they ended within ocsp_timeout + 500 ms" test "${maxms:-99999}" -lt 1500
+
+# --- metrics and the status page ---
+OUT=$($CURL -s --max-time 5 "http://127.0.0.1:$P_STATS/metrics")
+check "metrics: fetches ok from the CA's responder" \
+    matches "$OUT" "certspoa_ocsp_fetches_total\\{responder=\"http://127.0.0.1:$P_CA/\",result=\"ok\"\\} [1-9]"
+check "metrics: the silent responder is failing" \
+    matches "$OUT" "certspoa_ocsp_responder_consecutive_failures\\{responder=\"http://127.0.0.1:$P_SILENT/\"\\} [1-9]"
+check "metrics: answers by status" matches "$OUT" "certspoa_ocsp_answers_total\\{status=\"revoked\"\\} [1-9]"
+check "metrics: cache hits" matches "$OUT" "certspoa_ocsp_cache_hits_total [1-9]"
+check "metrics: deferred NOTIFYs counted" matches "$OUT" "certspoa_ocsp_deferred_total [1-9]"
+check "metrics: none waiting now" has "$OUT" "certspoa_ocsp_deferred 0"
+check "metrics: fetch latency histogram" matches "$OUT" "certspoa_ocsp_fetch_seconds_count [1-9]"
+OUT=$($CURL -s --max-time 5 "http://127.0.0.1:$P_STATS/")
+check "status page: an OCSP responders section" has "$OUT" "<h2>OCSP responders</h2>"
+check "status page: the silent responder in red" has "$OUT" "<td class=\"deny\">failing</td>"
+
+# --- certspoa explain: where the answer came from, and --offline ---
+OUT=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --cert "$O/revoked.crt" 2>&1)
+check "explain: cert_revoked" has "$OUT" "code:        cert_revoked"
+check "explain: the responder and the answer" has "$OUT" "revocation:  ocsp http://127.0.0.1:$P_CA/: revoked (keyCompromise)"
+check "explain: fetched now" has "$OUT" "source:    fetched now by this command"
+check "explain: how fresh" matches "$OUT" "produced: +[0-9]+s ago"
+OUT=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --cert "$O/good.crt" 2>&1)
+check "explain: good" has "$OUT" "code:        ok"
+check "explain: the trace says ocsp=good" has "$OUT" "ocsp=good("
+OUT=$("$CERTSPOA_BIN" explain -f "$WORK/agent.ini" --cert "$O/good.crt" --offline 2>&1)
+check "explain --offline: nothing fetched, ocsp_unavailable" has "$OUT" "code:        ocsp_unavailable"
+check "explain --offline: says why" has "$OUT" "(--offline: nothing is fetched"
 
 check "agent still alive" kill -0 "$AGENT_PID"
 stop_agent "$AGENT_PID"
