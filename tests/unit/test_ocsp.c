@@ -716,6 +716,101 @@ TEST(ocsp_rules_deny_without_lookup)
 	dec_free(&t);
 }
 
+/* ocsp = chain: every certificate of the path but the anchor, each with
+ * the answer of its own issuer; an issuer revoked denies the leaf. */
+static struct ocsp_job *chain_jobs[4];
+static int nchain_jobs;
+
+static int keep_chain_job(void *arg, struct ocsp_job *j)
+{
+	(void)arg;
+	if (nchain_jobs >= 4)
+		return -1;
+	chain_jobs[nchain_jobs++] = j;
+	return 0;
+}
+
+static void chain_case(int inter_status, enum dec_code want, int want_checked)
+{
+	EVP_PKEY *ik = testpki_make_key();
+	X509 *inter = testpki_make_cert("/CN=OCSP Test Intermediate", ik, k.ca, k.ca_key,
+	                                NOW - 10 * DAY, NOW + 100 * DAY, 1, NULL);
+	X509 *leaf = testpki_make_cert("/CN=carol", k.key, inter, ik, NOW - DAY, NOW + 10 * DAY, 0, "clientAuth");
+	struct ocsp_cache oc;
+	struct decide_ctx dc;
+	struct config *cfg = policy_cfg("ocsp = chain\n");
+	struct req_facts rq;
+	struct cert_eval ce;
+	struct decision d;
+	const char *route = NULL;
+	unsigned char *der = NULL, *chain = NULL;
+	size_t len = 0, clen = 0;
+
+	CHECK(ik && inter && leaf && cfg);
+	if (!ik || !inter || !leaf || !cfg)
+		goto out;
+	der = testpki_to_der(leaf, &len);
+	chain = testpki_to_der(inter, &clen);
+	CHECK(decide_init(&dc, cfg, 1) == 0 && ocsp_cache_init(&oc, 64) == 0);
+	nchain_jobs = 0;
+	decide_set_ocsp(&dc, &oc, keep_chain_job, NULL);
+	memset(&rq, 0, sizeof(rq));
+	rq.has_cert = rq.has_chain = 1;
+	rq.cert.ptr = (const char *)der;
+	rq.cert.len = len;
+	rq.chain.ptr = (const char *)chain;
+	rq.chain.len = clen;
+	decide_request(&dc, &rq, NOW, NULL, &ce, &d, &route);
+	/* both fetches start at once */
+	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(nchain_jobs, 2);
+	for (int i = 0; i < nchain_jobs; i++) {
+		struct ocsp_job *j = chain_jobs[i];
+		int is_leaf = X509_cmp(j->leaf, leaf) == 0;
+		struct ocsp_result r;
+		unsigned char *resp;
+		size_t rlen = 0;
+
+		CHECK(is_leaf || X509_cmp(j->leaf, inter) == 0);
+		resp = make_resp(&(struct mk){ .about = is_leaf ? leaf : inter,
+		                               .about_issuer = is_leaf ? inter : k.ca,
+		                               .signer = is_leaf ? inter : k.ca,
+		                               .signer_key = is_leaf ? ik : k.ca_key,
+		                               .status = is_leaf ? V_OCSP_CERTSTATUS_GOOD : inter_status,
+		                               .reason = 2, .next_update = NOW + DAY }, &rlen);
+		CHECK(resp != NULL);
+		ocsp_job_finish(&oc, j, 1, OCSP_E_NONE, resp, rlen, NOW, 5, &r);
+		CHECK(r.status != OCSP_ERROR);
+		free(resp);
+		ocsp_job_free(j);
+	}
+	decide_request(&dc, &rq, NOW, NULL, &ce, &d, &route);
+	CHECK_EQ_INT(ce.rev.pending, 0);
+	CHECK_EQ_INT(d.code, want);
+	CHECK_EQ_INT(ce.rev.checked, want_checked);
+	if (want == DEC_CERT_REVOKED) {
+		CHECK_EQ_INT(ce.rev.depth, 1);
+		CHECK(strstr(d.detail, "an issuer is revoked") != NULL);
+		CHECK(strstr(d.detail, "cACompromise") != NULL);
+	}
+	decide_destroy(&dc);
+	ocsp_cache_destroy(&oc);
+out:
+	cfg_free(cfg);
+	free(der);
+	free(chain);
+	X509_free(leaf);
+	X509_free(inter);
+	EVP_PKEY_free(ik);
+}
+
+TEST(ocsp_chain_checks_every_issuer)
+{
+	setup();
+	chain_case(V_OCSP_CERTSTATUS_GOOD, DEC_ALLOW, 2);
+	chain_case(V_OCSP_CERTSTATUS_REVOKED, DEC_CERT_REVOKED, 2);
+}
+
 TEST(ocsp_config_rules)
 {
 	struct config *c;
