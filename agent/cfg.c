@@ -111,7 +111,7 @@ static const struct cfg_key cfg_keys[] = {
 	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
 	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
-	{ CFG_S_AGENT, "ocsp_cache_size", CFG_T_INT, 16, 1 << 22, "16384", AGENT(ocsp_cache_size), NULL,
+	{ CFG_S_AGENT, "ocsp_cache_size", CFG_T_INT, 16, 1 << 22, "4096", AGENT(ocsp_cache_size), NULL,
 	  "OCSP answers kept, shared by the worker threads, keyed by issuer key and serial" },
 	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), log_level_names,
 	  "error, warn, info or debug (-d forces debug)" },
