@@ -29,6 +29,7 @@ struct agent {
 	struct httpd stats_httpd;
 	int stats_on;
 	struct stats_agent stats;
+	struct revoc *revoc;              /* background CRL sources, NULL when none */
 	struct retired_cfg retired[AGENT_RETIRED_MAX];
 	int nretired;
 	ev_timer retire_timer;

@@ -19,6 +19,7 @@
 #include "lint.h"
 #include "log.h"
 #include "probe.h"
+#include "revoc.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -133,6 +134,7 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		r->content_type = "text/html; charset=utf-8";
 		stats_render_html(snap, &r->body);
 	}
+	stats_snapshot_done(snap);
 	free(snap);
 }
 
@@ -192,6 +194,7 @@ static int run(struct agent *a, int debug)
 	ev_signal sig_term, sig_int, sig_hup;
 	struct timespec now;
 	sigset_t set;
+	char err[512];
 	int rc = EX_OK;
 	long ncpu;
 
@@ -224,6 +227,17 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 
+	/* the revocation sources: the disk cache is published before any
+	 * worker decides, the fetches start on the fetcher thread */
+	if (revoc_is_needed(a->cfg)) {
+		a->revoc = revoc_start(a->cfg, loop, err, sizeof(err));
+		if (!a->revoc) {
+			LOG(LOG_ERR, 0, "revocation: %s", err);
+			rc = EX_OSERR;
+			goto out;
+		}
+		a->stats.revoc = a->revoc;
+	}
 	/* workers inherit a mask without these signals: only this thread
 	 * handles them */
 	sigemptyset(&set);
@@ -272,6 +286,9 @@ out:
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
+	revoc_stop(a->revoc);
+	a->revoc = NULL;
+	a->stats.revoc = NULL;
 	for (int i = 0; i < a->nls; i++)
 		listener_close(&a->ls[i]);
 	if (a->stats_on)

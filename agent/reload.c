@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "cfg.h"
 #include "log.h"
+#include "revoc.h"
 #include "worker.h"
 
 static double wall_now(void)
@@ -127,6 +128,17 @@ int agent_reload(struct agent *a, const char *why)
 	a->retired[a->nretired].until_gen = gen;
 	a->nretired++;
 	a->cfg = next;
+	/* the revocation sources follow (started when a reload turns
+	 * fetching on; kept, idle, when it turns it off) */
+	if (a->revoc) {
+		revoc_set_config(a->revoc, next);
+	} else if (revoc_is_needed(next)) {
+		char rerr[256];
+
+		if (!(a->revoc = revoc_start(next, EV_DEFAULT, rerr, sizeof(rerr))))
+			LOG(LOG_ERR, 0, "revocation: %s", rerr);
+		a->stats.revoc = a->revoc;
+	}
 	a->stats.cfg = next;
 	if (!a->debug)
 		__atomic_store_n(&log_min_level, (enum log_level)next->log_level, __ATOMIC_RELAXED);

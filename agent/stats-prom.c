@@ -77,4 +77,5 @@ void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 			            f == SF_CRL_LAST_UPDATE ? p->crl_last_update : p->crl_next_update);
 		}
 	}
+	revoc_render_prometheus(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
 }

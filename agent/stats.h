@@ -12,6 +12,7 @@
 
 #include "cfg-t.h"
 #include "handler.h"
+#include "revoc.h"
 #include "sbuf.h"
 #include "spop-t.h"
 #include "stats-t.h"
@@ -119,6 +120,7 @@ struct stats_agent {
 	struct worker *workers;
 	int nworkers;
 	const struct config *cfg;
+	struct revoc *revoc;     /* background CRL sources, NULL when none */
 	double start_time;
 	uint64_t reloads, reload_failures;
 	double last_reload;
@@ -156,7 +158,12 @@ struct stats_snapshot {
 	int ndenials;            /* newest first */
 	struct stats_denial denials[STATS_SHOW_DENIALS];
 	int partial;             /* a worker did not answer in time */
+	struct revoc_source_info *crl_sources;   /* malloc'd by stats_collect; stats_snapshot_done frees */
+	int ncrl_sources;
 };
+
+/* Frees what stats_collect allocated in s (not s). */
+void stats_snapshot_done(struct stats_snapshot *s);
 
 /* Sum the workers' counters and gather their inventories (each worker
  * copies its own, in its thread; waits at most wait_ms). */
