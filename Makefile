@@ -144,6 +144,14 @@ adversarial: $(BIN) ## attacks through the shipped examples, ~6 min (VERSIONS=, 
 
 .PHONY: adversarial
 
+# Revocation suite (tests/revocation/run.sh, docs/REVOCATION.md): CRLs from
+# distribution points and URLs through HAProxy 2.6, 3.0, 3.2; the fetcher's
+# faults under valgrind. Ends with "revocation: N passed, N failed".
+revocation: $(BIN) ## CRL/OCSP fetching end to end, ~3 min (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/revocation/run.sh
+
+.PHONY: revocation
+
 # README's configuration reference, from --help-config.
 docs: $(BIN) ## regenerate README's configuration reference
 	@{ echo '| section | key | type | default | meaning |'; echo '|---|---|---|---|---|'; \

@@ -107,15 +107,10 @@ int cert_crls_install(STACK_OF(X509_CRL) *crls, const char *const *urls)
 			sk_X509_CRL_pop_free(crls, X509_CRL_free);
 			return -1;
 		}
+		/* shared read-only by the verifying threads; OpenSSL sorts a
+		 * CRL's revoked list on first lookup under the CRL's own lock */
 		s->refs = 1;
 		s->crls = crls;
-		/* sort every revoked list now, while one thread owns them:
-		 * readers then only search */
-		for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
-			X509_REVOKED *r = NULL;
-
-			X509_CRL_get0_by_serial(sk_X509_CRL_value(crls, i), &r, NULL);
-		}
 	} else {
 		sk_X509_CRL_pop_free(crls, X509_CRL_free);
 	}

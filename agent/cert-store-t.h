@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 struct cert_store;   /* opaque: see cert-store.c */
+struct cert_crlset;  /* cert-crls.h */
 
 /* Result of cert_verify() beyond OpenSSL's X509_V_ERR_* codes (which are >= 0). */
 #define CERT_VERIFY_BAD_CHAIN   (-1)   /* chain bytes are not a list of DER certificates */
@@ -30,6 +31,7 @@ struct cert_verify_opts {
 	int64_t now;             /* filled in by cert_verify_path() */
 	int64_t crl_grace;       /* seconds a CRL still counts after its nextUpdate */
 	struct cert_revocation *rev;   /* when not NULL: filled on X509_V_ERR_CERT_REVOKED */
+	const struct cert_crlset *crlset;   /* filled in by cert_verify_path(): the fetched CRLs used */
 };
 
 /* Where a revocation came from (cert_verify_path, on X509_V_ERR_CERT_REVOKED). */

@@ -501,6 +501,37 @@ static void opts_idx_init(void)
 	opts_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
+/* Which CRL entry revoked the certificate that failed, and from where. */
+static void revocation_of(X509_STORE_CTX *ctx, const struct cert_crlset *set,
+                          struct cert_revocation *rev)
+{
+	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	X509_REVOKED *r = NULL;
+	const char *src;
+	ASN1_ENUMERATED *why;
+
+	memset(rev, 0, sizeof(*rev));
+	rev->reason = -1;
+	rev->depth = X509_STORE_CTX_get_error_depth(ctx);
+	if (!crl || !cur || X509_CRL_get0_by_cert(crl, &r, cur) != 1 || !r)
+		goto out;
+	rev->found = 1;
+	if (cert_asn1_time(X509_REVOKED_get0_revocationDate(r), &rev->revoked_at) < 0)
+		rev->revoked_at = 0;
+	why = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+	if (why) {
+		long v = ASN1_ENUMERATED_get(why);
+
+		rev->reason = v >= 0 && v <= 10 ? (int)v : -1;
+		ASN1_ENUMERATED_free(why);
+	}
+	src = cert_crlset_source(set, crl);
+	snprintf(rev->source, sizeof(rev->source), "%s", src ? src : "crl_file");
+out:
+	ERR_clear_error();
+}
+
 /* With CERT_VF_CRL_MISSING_OK an issuer without a CRL is accepted; with a
  * clock skew, a certificate that is not yet valid or just expired by at
  * most that much is accepted. Every other error stands. */
@@ -513,6 +544,9 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 
 	if (ok || !o)
 		return ok;
+	/* the CRL that says so is known only now (OpenSSL forgets it after) */
+	if (err == X509_V_ERR_CERT_REVOKED && o->rev && !o->rev->found)
+		revocation_of(ctx, o->crlset, o->rev);
 	if (err == X509_V_ERR_UNABLE_TO_GET_CRL && (o->flags & CERT_VF_CRL_MISSING_OK)) {
 		X509_STORE_CTX_set_error(ctx, X509_V_OK);
 		return 1;
@@ -602,37 +636,6 @@ out:
 	if (rc < 0)
 		cert_issuer_clear(iss);
 	return rc;
-}
-
-/* Which CRL entry revoked the certificate that failed, and from where. */
-static void revocation_of(X509_STORE_CTX *ctx, const struct cert_crlset *set,
-                          struct cert_revocation *rev)
-{
-	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
-	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
-	X509_REVOKED *r = NULL;
-	const char *src;
-	ASN1_ENUMERATED *why;
-
-	memset(rev, 0, sizeof(*rev));
-	rev->reason = -1;
-	rev->depth = X509_STORE_CTX_get_error_depth(ctx);
-	if (!crl || !cur || X509_CRL_get0_by_cert(crl, &r, cur) != 1 || !r)
-		goto out;
-	rev->found = 1;
-	if (cert_asn1_time(X509_REVOKED_get0_revocationDate(r), &rev->revoked_at) < 0)
-		rev->revoked_at = 0;
-	why = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
-	if (why) {
-		long v = ASN1_ENUMERATED_get(why);
-
-		rev->reason = v >= 0 && v <= 10 ? (int)v : -1;
-		ASN1_ENUMERATED_free(why);
-	}
-	src = cert_crlset_source(set, crl);
-	snprintf(rev->source, sizeof(rev->source), "%s", src ? src : "crl_file");
-out:
-	ERR_clear_error();
 }
 
 /* A result that only a CRL caused: the path itself may be sound. */
@@ -740,13 +743,14 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 		 * store's own; OpenSSL checks their signatures on the path */
 		if ((fetched = cert_crls_acquire()) != NULL)
 			X509_STORE_CTX_set0_crls(ctx, cert_crlset_crls(fetched));
+		o.crlset = fetched;
 	}
 	if (o.max_depth > 0)
 		X509_VERIFY_PARAM_set_depth(vp, o.max_depth);
 	o.now = now;
 	pthread_once(&opts_once, opts_idx_init);
 	if ((flags & (CERT_VF_CRL_MISSING_OK | CERT_VF_CRL_EXPIRED_OK)) || o.skew > 0 ||
-	    (crl_check && o.crl_grace > 0)) {
+	    (crl_check && (o.crl_grace > 0 || o.rev))) {
 		if (opts_idx < 0 || !X509_STORE_CTX_set_ex_data(ctx, opts_idx, &o))
 			goto out;
 		X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
@@ -772,8 +776,6 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 		code = CERT_VERIFY_INTERNAL;
 	else
 		d = X509_STORE_CTX_get_error_depth(ctx);
-	if (code == X509_V_ERR_CERT_REVOKED && o.rev)
-		revocation_of(ctx, fetched, o.rev);
 	if (crl_check && is_crl_result(code) && cert_cdp_learning_on())
 		learn_cdps_unchecked(st, leaf, untrusted, now, &o);
 out:

@@ -282,6 +282,10 @@ static int accept_crl(struct revoc *r, struct revoc_src *s, X509_CRL *crl, int64
 	int64_t tu, nu;
 	int rc;
 
+	if (!iss) {
+		set_err(why, whylen, "not signed by a CA of the policies' stores (bad CRL signature or unknown issuer)");
+		return -1;
+	}
 	rc = cert_crl_check(crl, iss, now, 60, why, whylen);
 	X509_free(iss);
 	if (rc < 0)
