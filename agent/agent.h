@@ -41,6 +41,9 @@ struct agent {
  * (the running config stays; the error is logged and counted). */
 int agent_reload(struct agent *a, const char *why);
 
+/* revoc.c's hook: a list given as a URL changed in state_dir (arg: the agent). */
+void agent_on_list_changed(void *arg);
+
 /* Start the timers of reload.c (retiring old configs, watching files). */
 void agent_reload_init(struct agent *a);
 

@@ -96,6 +96,8 @@ struct cfg_list {
 	int line;
 	const char *key;         /* the config key it was given with */
 	char *file;              /* the file it was read from, if any (for reload watching) */
+	char *url;               /* given as http(s)://: the URL (src is then its state_dir copy) */
+	int pending;             /* a URL with no copy in state_dir yet: the policy denies (list_unavailable) */
 	struct tplist *tp;
 	struct strset *set;
 	struct cidr_list *cidrs;
@@ -184,6 +186,7 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	int lists_pending;           /* lists given as URLs not fetched yet: every request is denied */
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
 	struct policy *next;
@@ -235,6 +238,7 @@ struct config {
 	int fetch_max_size;
 	char *fetch_ca_file;         /* NULL = the system's CAs */
 	char *state_dir;             /* NULL = no disk cache */
+	int list_refresh_ms;         /* lists given as URLs: fetched this often */
 	unsigned int generation;     /* 1 at start, +1 per successful reload */
 	struct policy *policies;
 	struct policy *default_policy;

@@ -11,6 +11,7 @@
 
 #include <ini.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "cert.h"
 #include "comment.h"
@@ -138,6 +139,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "largest body a background fetch accepts, in bytes; a larger answer is a failed fetch" },
 	{ CFG_S_AGENT, "fetch_ca_file", CFG_T_STR, 0, 0, NULL, AGENT(fetch_ca_file), NULL,
 	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
+	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
+	  "lists given as http(s):// URLs (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
 	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
 	  "directory for the last good copy of everything fetched, loaded at startup before the network answers; unset = no disk cache" },
 
@@ -787,6 +790,67 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	return -1;
 }
 
+int cfg_is_url(const char *s)
+{
+	return s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, const char *ext,
+                       char *out, size_t outlen)
+{
+	unsigned char h[32];
+	char hex[65];
+	unsigned int hl = 0;
+
+	if (!dir || !EVP_Digest(url, strlen(url), h, &hl, EVP_sha256(), NULL) || hl != 32)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	return snprintf(out, outlen, "%s/%s-%s.%s", dir, prefix, hex, ext) < (int)outlen ? 0 : -1;
+}
+
+/* Lists given as URLs read their last good copy in state_dir (revoc.c
+ * fetches it, validates it with this same parser and reloads); with no
+ * copy yet the list is pending and the policy denies every request. */
+static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
+{
+	char path[4096];
+
+	for (int side = 0; side < 2; side++) {
+		for (int k = 0; k < ID_KINDS; k++) {
+			struct cfg_list *l = side ? &p->deny[k] : &p->allow[k];
+			struct stat sb;
+			char *src;
+
+			if (!cfg_is_url(l->src))
+				continue;
+			ps->line = l->line;
+			if (!ps->cfg->state_dir) {
+				cfg_error(ps, l->key, "a list given as a URL needs [agent] state_dir (its last good copy)");
+				return -1;
+			}
+			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src, "txt", path + 1, sizeof(path) - 1) < 0) {
+				cfg_error(ps, l->key, "state_dir path too long");
+				return -1;
+			}
+			path[0] = '@';
+			if (stat(path + 1, &sb) == -1) {
+				l->pending = 1;
+				p->lists_pending++;
+				if (snprintf(path, sizeof(path), "@/dev/null") < 0)
+					return -1;
+			}
+			if (!(src = strdup(path))) {
+				cfg_error(ps, l->key, "out of memory");
+				return -1;
+			}
+			l->url = l->src;
+			l->src = src;
+		}
+	}
+	return 0;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -856,6 +920,8 @@ static int load_files(struct cfg_parse *ps)
 				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
 			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
+		if (resolve_url_lists(ps, p) < 0)
+			return -1;
 		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
 			cfg_error(ps, key, "%s", why);
 			return -1;

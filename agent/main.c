@@ -236,6 +236,7 @@ static int run(struct agent *a, int debug)
 			rc = EX_OSERR;
 			goto out;
 		}
+		revoc_set_reload(a->revoc, agent_on_list_changed, a);
 		a->stats.revoc = a->revoc;
 	}
 	/* workers inherit a mask without these signals: only this thread

@@ -90,6 +90,11 @@ static int str_match(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+void agent_on_list_changed(void *arg)
+{
+	agent_reload(arg, "a list given as a URL changed");
+}
+
 int agent_reload(struct agent *a, const char *why)
 {
 	char err[1024];
@@ -137,6 +142,7 @@ int agent_reload(struct agent *a, const char *why)
 
 		if (!(a->revoc = revoc_start(next, EV_DEFAULT, rerr, sizeof(rerr))))
 			LOG(LOG_ERR, 0, "revocation: %s", rerr);
+		revoc_set_reload(a->revoc, agent_on_list_changed, a);
 		a->stats.revoc = a->revoc;
 	}
 	a->stats.cfg = next;

@@ -31,8 +31,10 @@
 #include <openssl/x509.h>
 
 #include "cert.h"
+#include "cfg.h"
 #include "errbuf.h"
 #include "fetch.h"
+#include "lists.h"
 #include "log.h"
 #include "revoc.h"
 
@@ -41,9 +43,16 @@ const double revoc_lat_bounds[REVOC_LAT_BUCKETS - 1] = { 0.01, 0.05, 0.1, 0.25, 
 #define REVOC_RETRY_MIN   2     /* seconds before the first retry of a failed fetch */
 #define REVOC_TICK        1.0   /* seconds between looks at the schedule */
 
+enum src_kind {
+	SRC_CRL = 0,
+	SRC_LIST,               /* a policy list given as a URL (cfg.c resolve_url_lists) */
+};
+
 struct revoc_src {
 	struct revoc *r;
 	char *url;
+	enum src_kind kind;
+	int list_kind, list_deny;   /* SRC_LIST: enum id_kind, deny side */
 	int from_cdp;
 	int wanted;                 /* named by the current configuration */
 	int in_flight;
@@ -71,6 +80,9 @@ struct revoc {
 	int stopping;                    /* (mu) */
 	unsigned int in_flight;          /* (mu) */
 	pthread_cond_t idle;             /* in_flight reached 0 */
+	ev_async reload_wake;            /* a list changed: reload on the main loop */
+	void (*reload_fn)(void *arg);
+	void *reload_arg;
 };
 
 static int64_t wall_now(void)
@@ -83,7 +95,15 @@ static int64_t wall_now(void)
 
 int revoc_is_needed(const struct config *cfg)
 {
-	return cfg && (cfg->crl_fetch != CRL_FETCH_OFF || (cfg->crl_urls && *cfg->crl_urls));
+	if (!cfg)
+		return 0;
+	if (cfg->crl_fetch != CRL_FETCH_OFF || (cfg->crl_urls && *cfg->crl_urls))
+		return 1;
+	for (const struct policy *p = cfg->policies; p; p = p->next)
+		for (int k = 0; k < ID_KINDS; k++)
+			if (p->allow[k].url || p->deny[k].url)
+				return 1;
+	return 0;
 }
 
 /* ---- sources (under mu) ---- */
@@ -100,6 +120,10 @@ static struct revoc_src *src_add(struct revoc *r, const char *url, int from_cdp)
 {
 	struct revoc_src *s = src_find(r, url);
 
+	if (s && s->kind != SRC_CRL) {
+		LOG(LOG_WARN, 0, "revocation: %s is a list; not fetched as a CRL too", url);
+		return NULL;
+	}
 	if (s) {
 		s->wanted = 1;
 		s->from_cdp = s->from_cdp && from_cdp;
@@ -120,6 +144,30 @@ static struct revoc_src *src_add(struct revoc *r, const char *url, int from_cdp)
 	r->src[r->nsrc++] = s;
 	LOG(LOG_INFO, 0, "revocation: CRL source %s (%s)", url, from_cdp ? "distribution point" : "crl_urls");
 	return s;
+}
+
+/* A policy list given as a URL (under mu). */
+static void list_add(struct revoc *r, const char *url, int kind, int deny)
+{
+	struct revoc_src *s = src_find(r, url);
+
+	if (s) {
+		if (s->kind == SRC_LIST)
+			s->wanted = 1;
+		return;
+	}
+	if (r->nsrc >= REVOC_MAX_SOURCES || !(s = calloc(1, sizeof(*s))) || !(s->url = strdup(url))) {
+		free(s);
+		LOG(LOG_WARN, 0, "list source %s ignored (too many sources or no memory)", url);
+		return;
+	}
+	s->r = r;
+	s->kind = SRC_LIST;
+	s->list_kind = kind;
+	s->list_deny = deny;
+	s->wanted = 1;
+	r->src[r->nsrc++] = s;
+	LOG(LOG_INFO, 0, "list source %s (%s_%s)", url, deny ? "deny" : "allow", id_kind_names[kind]);
 }
 
 static void src_free(struct revoc_src *s)
@@ -162,6 +210,14 @@ static void sources_of_config(struct revoc *r, const struct config *cfg)
 			cert_store_cdp_urls(pol->store, add_cdp, r);
 		cert_cdp_each(add_cdp, r);
 	}
+	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
+		for (int side = 0; side < 2; side++)
+			for (int k = 0; k < ID_KINDS; k++) {
+				const struct cfg_list *l = side ? &pol->deny[k] : &pol->allow[k];
+
+				if (l->url)
+					list_add(r, l->url, k, side);
+			}
 }
 
 /* The CA of one of cfg's stores that signed crl (a reference), or NULL. */
@@ -184,7 +240,7 @@ static void publish(struct revoc *r)
 	for (int i = 0; sk && i < r->nsrc; i++) {
 		struct revoc_src *s = r->src[i];
 
-		if (!s->wanted || !s->good || !X509_CRL_up_ref(s->good))
+		if (s->kind != SRC_CRL || !s->wanted || !s->good || !X509_CRL_up_ref(s->good))
 			continue;
 		if (!sk_X509_CRL_push(sk, s->good)) {
 			X509_CRL_free(s->good);
@@ -201,15 +257,7 @@ static void publish(struct revoc *r)
 /* state_dir/crl-<sha256 of the URL, hex>.{der,url} */
 static int cache_path(const char *dir, const char *url, const char *ext, char *out, size_t outlen)
 {
-	unsigned char h[32];
-	char hex[65];
-	unsigned int hl = 0;
-
-	if (!EVP_Digest(url, strlen(url), h, &hl, EVP_sha256(), NULL) || hl != 32)
-		return -1;
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", h[i]);
-	return snprintf(out, outlen, "%s/crl-%s.%s", dir, hex, ext) < (int)outlen ? 0 : -1;
+	return cfg_url_cache_path(dir, "crl", url, ext, out, outlen);
 }
 
 static int write_atomic(const char *path, const void *data, size_t len)
@@ -373,7 +421,8 @@ static int64_t jitter(int64_t span, int pct)
 /* When s is fetched next, after a success at now (under mu). */
 static void schedule_ok(const struct config *cfg, struct revoc_src *s, int64_t now)
 {
-	int64_t refresh = cfg->crl_refresh_ms / 1000, next = now + refresh;
+	int64_t refresh = (s->kind == SRC_LIST ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
+	int64_t next;
 
 	if (refresh < 1)
 		refresh = 1;
@@ -392,13 +441,53 @@ static void schedule_ok(const struct config *cfg, struct revoc_src *s, int64_t n
 
 static void schedule_fail(const struct config *cfg, struct revoc_src *s, int64_t now)
 {
-	int64_t refresh = cfg->crl_refresh_ms / 1000, wait = REVOC_RETRY_MIN;
+	int64_t refresh = (s->kind == SRC_LIST ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
+	int64_t wait = REVOC_RETRY_MIN;
 
 	for (unsigned long i = 1; i < s->consecutive_failures && wait < refresh; i++)
 		wait *= 2;
 	if (wait > refresh)
 		wait = refresh;
 	s->next_fetch = now + (wait > 0 ? wait : 1);
+}
+
+/* A fetched list: parsed by the configuration's own parser, then put in
+ * place in state_dir when it differs from the copy there. 1: changed,
+ * 0: the same, -1: refused (why set). Fetcher thread, under mu. */
+static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_result *res,
+                      char *why, size_t whylen)
+{
+	char path[4096], tmp[4200], *old = NULL;
+	size_t olen = 0;
+	int n, same;
+
+	if (cfg_url_cache_path(r->cfg->state_dir, "list", s->url, "txt", path, sizeof(path)) < 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		set_err(why, whylen, "no state_dir for the list's copy");
+		return -1;
+	}
+	if (write_atomic(tmp, res->body, res->len) < 0) {
+		set_err(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	n = lists_check_file(s->list_kind, s->list_deny, tmp, why, whylen);
+	if (n < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
+	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
+	free(old);
+	if (same) {
+		unlink(tmp);
+		return 0;
+	}
+	if (rename(tmp, path) == -1) {
+		set_err(why, whylen, "cannot rename %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 1;
 }
 
 static void on_fetched(void *arg, const struct fetch_result *res)
@@ -422,6 +511,14 @@ static void on_fetched(void *arg, const struct fetch_result *res)
 		snprintf(why, sizeof(why), "%s", res->err);
 	} else if (res->not_modified) {
 		s->not_modified++;
+	} else if (s->kind == SRC_LIST) {
+		if (list_store(r, s, res, why, sizeof(why)) == 1) {
+			free(s->etag);
+			s->etag = res->etag ? strdup(res->etag) : NULL;
+			s->last_modified = res->last_modified;
+			s->this_update = now;
+			changed = 1;
+		}
 	} else {
 		X509_CRL *crl = cert_crl_parse(res->body, res->len, why, sizeof(why));
 
@@ -452,7 +549,10 @@ static void on_fetched(void *arg, const struct fetch_result *res)
 		s->last_error[0] = '\0';
 		s->fetched_at = now;
 		schedule_ok(r->cfg, s, now);
-		if (changed) {
+		if (changed && s->kind == SRC_LIST) {
+			LOG(LOG_INFO, 0, "list %s changed: reloading", s->url);
+			ev_async_send(r->loop, &r->reload_wake);
+		} else if (changed) {
 			LOG(LOG_INFO, 0, "revocation: new CRL from %s (thisUpdate %lld, nextUpdate %lld, %.3fs)",
 			    s->url, (long long)s->this_update, (long long)s->next_update, res->seconds);
 			cache_store(r->cfg, s);
@@ -483,7 +583,7 @@ static void tick(struct revoc *r, int64_t now)
 
 		if (!s->wanted)
 			continue;
-		if (s->good && s->next_update && !s->expired_logged &&
+		if (s->kind == SRC_CRL && s->good && s->next_update && !s->expired_logged &&
 		    now > s->next_update + cfg->crl_grace_ms / 1000) {
 			s->expired_logged = 1;
 			republish = 1;   /* cached decisions must see it */
@@ -497,7 +597,7 @@ static void tick(struct revoc *r, int64_t now)
 		req.timeout_ms = cfg->fetch_timeout_ms;
 		req.max_size = (size_t)cfg->fetch_max_size;
 		req.ca_file = cfg->fetch_ca_file;
-		if (s->good) {      /* conditional only when we hold what it refers to */
+		if (s->good || (s->kind == SRC_LIST && s->etag)) {   /* conditional only when we hold what it refers to */
 			req.etag = s->etag;
 			req.last_modified = s->last_modified;
 		}
@@ -511,6 +611,24 @@ static void tick(struct revoc *r, int64_t now)
 	if (republish)
 		publish(r);
 	pthread_mutex_unlock(&r->mu);
+}
+
+static void on_reload_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct revoc *r = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (r->reload_fn)
+		r->reload_fn(r->reload_arg);
+}
+
+void revoc_set_reload(struct revoc *r, void (*fn)(void *arg), void *arg)
+{
+	if (r) {
+		r->reload_fn = fn;
+		r->reload_arg = arg;
+	}
 }
 
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
@@ -550,6 +668,9 @@ struct revoc *revoc_start(const struct config *cfg, struct ev_loop *loop,
 	ev_timer_init(&r->tick, on_tick, 0., REVOC_TICK);
 	r->tick.data = r;
 	ev_timer_start(loop, &r->tick);
+	ev_async_init(&r->reload_wake, on_reload_wake);
+	r->reload_wake.data = r;
+	ev_async_start(loop, &r->reload_wake);
 	return r;
 }
 
@@ -569,8 +690,10 @@ void revoc_stop(struct revoc *r)
 {
 	if (!r)
 		return;
-	if (r->loop)
+	if (r->loop) {
 		ev_timer_stop(r->loop, &r->tick);
+		ev_async_stop(r->loop, &r->reload_wake);
+	}
 	pthread_mutex_lock(&r->mu);
 	r->stopping = 1;
 	pthread_mutex_unlock(&r->mu);
@@ -602,12 +725,14 @@ int revoc_sources(struct revoc *r, struct revoc_source_info *out, int max, int64
 		memset(o, 0, sizeof(*o));
 		snprintf(o->url, sizeof(o->url), "%s", s->url);
 		o->from_cdp = s->from_cdp;
+		o->is_list = s->kind == SRC_LIST;
 		o->has_crl = s->good != NULL;
 		o->this_update = s->this_update;
 		o->next_update = s->next_update;
 		o->fetched_at = s->fetched_at;
 		o->next_fetch = s->next_fetch;
-		o->stale = !s->good || (s->next_update && now > s->next_update + r->cfg->crl_grace_ms / 1000);
+		o->stale = s->kind == SRC_LIST ? s->consecutive_failures > 0 && !s->fetched_at :
+		           !s->good || (s->next_update && now > s->next_update + r->cfg->crl_grace_ms / 1000);
 		o->fetches = s->fetches;
 		o->failures = s->failures;
 		o->consecutive_failures = s->consecutive_failures;
@@ -639,6 +764,8 @@ void revoc_render_prometheus(const struct revoc_source_info *v, int n, int64_t n
 	sbuf_puts(b, "# HELP certspoa_crl_source_age_seconds Age of the CRL held for a source (since its thisUpdate); -1 = none\n"
 	             "# TYPE certspoa_crl_source_age_seconds gauge\n");
 	for (int i = 0; i < n; i++) {
+		if (v[i].is_list)
+			continue;
 		sbuf_puts(b, "certspoa_crl_source_age_seconds{url=\"");
 		sbuf_label(b, v[i].url);
 		sbuf_printf(b, "\"} %lld\n", v[i].has_crl ? (long long)(now - v[i].this_update) : -1LL);
@@ -646,6 +773,8 @@ void revoc_render_prometheus(const struct revoc_source_info *v, int n, int64_t n
 	sbuf_puts(b, "# HELP certspoa_crl_source_next_update_seconds Unix time of the held CRL's nextUpdate (0 = none)\n"
 	             "# TYPE certspoa_crl_source_next_update_seconds gauge\n");
 	for (int i = 0; i < n; i++) {
+		if (v[i].is_list)
+			continue;
 		sbuf_puts(b, "certspoa_crl_source_next_update_seconds{url=\"");
 		sbuf_label(b, v[i].url);
 		sbuf_printf(b, "\"} %lld\n", (long long)v[i].next_update);
@@ -653,6 +782,8 @@ void revoc_render_prometheus(const struct revoc_source_info *v, int n, int64_t n
 	sbuf_puts(b, "# HELP certspoa_crl_source_stale 1 when a source has no CRL or its CRL is past nextUpdate + crl_grace\n"
 	             "# TYPE certspoa_crl_source_stale gauge\n");
 	for (int i = 0; i < n; i++) {
+		if (v[i].is_list)
+			continue;
 		sbuf_puts(b, "certspoa_crl_source_stale{url=\"");
 		sbuf_label(b, v[i].url);
 		sbuf_printf(b, "\"} %d\n", v[i].stale);
@@ -660,6 +791,8 @@ void revoc_render_prometheus(const struct revoc_source_info *v, int n, int64_t n
 	sbuf_puts(b, "# HELP certspoa_crl_source_fetch_failures_total Failed fetches of a CRL source\n"
 	             "# TYPE certspoa_crl_source_fetch_failures_total counter\n");
 	for (int i = 0; i < n; i++) {
+		if (v[i].is_list)
+			continue;
 		sbuf_puts(b, "certspoa_crl_source_fetch_failures_total{url=\"");
 		sbuf_label(b, v[i].url);
 		sbuf_printf(b, "\"} %lu\n", v[i].failures);
@@ -667,6 +800,8 @@ void revoc_render_prometheus(const struct revoc_source_info *v, int n, int64_t n
 	sbuf_puts(b, "# HELP certspoa_crl_source_fetch_seconds Latency of the fetches of a CRL source\n"
 	             "# TYPE certspoa_crl_source_fetch_seconds histogram\n");
 	for (int i = 0; i < n; i++) {
+		if (v[i].is_list)
+			continue;
 		unsigned long cum = 0;
 
 		for (int k = 0; k < REVOC_LAT_BUCKETS; k++) {
@@ -694,9 +829,10 @@ void revoc_render_json(const struct revoc_source_info *v, int n, int64_t now, st
 	for (int i = 0; i < n; i++) {
 		sbuf_printf(b, "%s{\"url\":\"", i ? "," : "");
 		sbuf_json(b, v[i].url);
-		sbuf_printf(b, "\",\"from_cdp\":%s,\"has_crl\":%s,\"this_update\":%lld,\"next_update\":%lld,"
+		sbuf_printf(b, "\",\"kind\":\"%s\",\"from_cdp\":%s,\"has_crl\":%s,\"this_update\":%lld,\"next_update\":%lld,"
 		            "\"fetched_at\":%lld,\"next_fetch\":%lld,\"stale\":%s,\"fetches\":%lu,"
 		            "\"failures\":%lu,\"consecutive_failures\":%lu,\"not_modified\":%lu,\"last_error\":\"",
+		            v[i].is_list ? "list" : "crl",
 		            v[i].from_cdp ? "true" : "false", v[i].has_crl ? "true" : "false",
 		            (long long)v[i].this_update, (long long)v[i].next_update,
 		            (long long)v[i].fetched_at, (long long)v[i].next_fetch,
@@ -720,7 +856,8 @@ void revoc_render_html(const struct revoc_source_info *v, int n, int64_t now, st
 
 		sbuf_printf(b, "<tr class=\"%s\"><td>", v[i].stale ? "bad" : "good");
 		sbuf_html(b, v[i].url);
-		sbuf_printf(b, "%s</td><td style=\"color:%s\">%s</td>", v[i].from_cdp ? " (CDP)" : "",
+		sbuf_printf(b, "%s</td><td style=\"color:%s\">%s</td>",
+		            v[i].is_list ? " (list)" : v[i].from_cdp ? " (CDP)" : "",
 		            v[i].stale ? "#c00" : "#080", fresh);
 		if (v[i].has_crl)
 			sbuf_printf(b, "<td>%llds</td><td>%llds</td>", (long long)(now - v[i].this_update),

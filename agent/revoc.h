@@ -1,7 +1,8 @@
 /* Revocation sources fetched in the background: the CRLs of crl_urls and,
  * with crl_fetch = cdp, of the CRL distribution points of the CA
  * certificates and of verified chains. revoc owns the sources, schedules
- * their refreshes on the main loop, hands the fetches to the fetcher
+ * their refreshes on the main loop (and those of the policy lists given
+ * as http(s):// URLs), hands the fetches to the fetcher
  * thread (fetch.h), validates what comes back against the policies'
  * stores and publishes the good CRLs as one set (cert-crls.h). A disk
  * cache (state_dir) gives the last good CRLs at startup.
@@ -34,6 +35,7 @@ struct revoc;
 struct revoc_source_info {
 	char url[512];
 	int from_cdp;                 /* learned from a certificate, not crl_urls */
+	int is_list;                  /* a policy list given as a URL, not a CRL */
 	int has_crl;                  /* a good CRL is held */
 	int64_t this_update, next_update;   /* of the CRL held (0 = none) */
 	int64_t fetched_at;           /* last successful fetch or 304 (0 = never) */
@@ -57,6 +59,10 @@ struct revoc *revoc_start(const struct config *cfg, struct ev_loop *loop,
 /* A reload: the new sources, limits and stores (cfg stays valid until
  * the next call). */
 void revoc_set_config(struct revoc *r, const struct config *cfg);
+
+/* fn(arg) runs on the main loop when a list given as a URL changed (it
+ * reloads the configuration, which reads the new copy in state_dir). */
+void revoc_set_reload(struct revoc *r, void (*fn)(void *arg), void *arg);
 
 /* Stops the fetcher, drops the published set, frees everything. */
 void revoc_stop(struct revoc *r);

@@ -954,7 +954,14 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	if (check_names(pol, ce->ext, t, d) < 0)
 		return;
 
-	/* 3. deny lists always win */
+	/* 3. deny lists always win; a list given as a URL that was never
+	 * fetched could be one: fail closed */
+	if (pol->lists_pending) {
+		trace_add(t, "lists=fail(%d not fetched yet)", pol->lists_pending);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "list_unavailable",
+		     "%d list(s) given as a URL not fetched yet (no copy in state_dir)", pol->lists_pending);
+		return;
+	}
 	for (int k = 0; k < ID_KINDS; k++) {
 		if (!pol->deny[k].src)
 			continue;

@@ -8,6 +8,8 @@ If-Modified-Since at or after the file's time. It binds 127.0.0.1 PORT
 (default 0: any) and writes the port to PORTFILE. Every request is logged to stdout as
 "METHOD PATH STATUS INM=... IMS=..." so tests can count fetches.
 
+With CRLSRV_CERT and CRLSRV_KEY in the environment it speaks HTTPS.
+
 A few paths misbehave on purpose:
   /fault/404       404
   /fault/big       200 with 4 MB of bytes (no Content-Length)
@@ -20,6 +22,7 @@ import email.utils
 import hashlib
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -143,6 +146,10 @@ def main():
     ThreadingHTTPServer.allow_reuse_address = True
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
+    if os.environ.get("CRLSRV_CERT"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.environ["CRLSRV_CERT"], os.environ["CRLSRV_KEY"])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     tmp = sys.argv[2] + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])
