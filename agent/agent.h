@@ -30,6 +30,7 @@ struct agent {
 	struct httpd stats_httpd;
 	int stats_on;
 	struct stats_agent stats;
+	struct revoc *revoc;              /* background CRL sources, NULL when none */
 	struct retired_cfg retired[AGENT_RETIRED_MAX];
 	int nretired;
 	ev_timer retire_timer;
@@ -45,6 +46,9 @@ struct agent {
 /* Load the config file again and hand it to the workers. Returns 0, or -1
  * (the running config stays; the error is logged and counted). */
 int agent_reload(struct agent *a, const char *why);
+
+/* revoc.c's hook: a list given as a URL changed in state_dir (arg: the agent). */
+void agent_on_list_changed(void *arg);
 
 /* Start the timers of reload.c (retiring old configs, watching files). */
 void agent_reload_init(struct agent *a);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cert-t.h"
+#include "cert-store-t.h"
 #include "counter.h"
 
 /* An agent verification result is reused for at most this long. */
@@ -25,6 +26,8 @@ struct cache_entry {
 	int verify_code;
 	int verify_depth;
 	unsigned int learned_gen;      /* cert_store_learned_gen() when verified */
+	unsigned int crls_gen;         /* cert_crls_gen() when verified: fetched CRLs changed since? */
+	struct cert_revocation rev;    /* which CRL entry revoked it (verify_code 23) */
 	/* inventory, for the stats page */
 	uint64_t requests;
 	int64_t last_seen;

@@ -96,6 +96,8 @@ struct cfg_list {
 	int line;
 	const char *key;         /* the config key it was given with */
 	char *file;              /* the file it was read from, if any (for reload watching) */
+	char *url;               /* given as http(s)://: the URL (src is then its state_dir copy) */
+	int pending;             /* a URL with no copy in state_dir yet: the policy denies (list_unavailable) */
 	struct tplist *tp;
 	struct strset *set;
 	struct cidr_list *cidrs;
@@ -153,6 +155,17 @@ enum ocsp_soft { OCSP_SOFT_LIST(CFG_ENUM_CONST) OCSP_SOFTS };
 	X(OCSP_FALLBACK_NONE, "none") \
 	X(OCSP_FALLBACK_CRL,  "crl")
 enum ocsp_fallback { OCSP_FALLBACK_LIST(CFG_ENUM_CONST) OCSP_FALLBACKS };
+/* crl_expired: a CRL past nextUpdate + crl_grace is a denial, or still used. */
+#define CRL_EXPIRED_LIST(X) \
+	X(CRL_EXPIRED_DENY,  "deny") \
+	X(CRL_EXPIRED_ALLOW, "allow")
+enum crl_expired { CRL_EXPIRED_LIST(CFG_ENUM_CONST) CRL_EXPIREDS };
+
+/* crl_fetch: where the agent finds CRLs to fetch besides crl_urls. */
+#define CRL_FETCH_LIST(X) \
+	X(CRL_FETCH_OFF, "off") \
+	X(CRL_FETCH_CDP, "cdp")
+enum crl_fetch { CRL_FETCH_LIST(CFG_ENUM_CONST) CRL_FETCHES };
 
 /* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
  * (added at load): one lookup tells that the serial is listed with an issuer.
@@ -175,7 +188,9 @@ struct policy {
 	int crl_file_line;
 	int crl_check;               /* enum crl_check */
 	int crl_missing;             /* enum crl_missing */
-	unsigned int verify_flags;   /* CERT_VF_* derived from the three above */
+	int crl_expired;             /* enum crl_expired */
+	long long crl_grace;         /* seconds: [agent] crl_grace, copied at load */
+	unsigned int verify_flags;   /* CERT_VF_* derived from the crl_* keys */
 	int crl_count;
 	long long crl_last_update;   /* unix time */
 	long long crl_next_update;   /* unix time, 0 = none */
@@ -206,6 +221,7 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	int lists_pending;           /* lists given as URLs not fetched yet: every request is denied */
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
 	struct policy *next;
@@ -248,6 +264,17 @@ struct config {
 	struct route *routes;        /* first match wins, else default_policy */
 	int nroutes;
 	struct fwd_config fwd;
+	/* revocation fetched in the background (agent/revoc.c) */
+	int crl_fetch;               /* enum crl_fetch */
+	char *crl_urls;              /* URLs separated by spaces or commas; NULL = none */
+	int crl_refresh_ms;          /* at least this often */
+	int crl_refresh_fraction;    /* percent of thisUpdate..nextUpdate */
+	int crl_grace_ms;
+	int fetch_timeout_ms;
+	int fetch_max_size;
+	char *fetch_ca_file;         /* NULL = the system's CAs */
+	char *state_dir;             /* NULL = no disk cache */
+	int list_refresh_ms;         /* lists given as URLs: fetched this often */
 	unsigned int generation;     /* 1 at start, +1 per successful reload */
 	struct policy *policies;
 	struct policy *default_policy;

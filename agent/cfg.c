@@ -12,6 +12,7 @@
 
 #include <ini.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "cert.h"
 #include "comment.h"
@@ -73,6 +74,10 @@ static const char *const ocsp_url_mode_names[OCSP_URL_MODES + 1] = { OCSP_URL_MO
 static const char *const ocsp_soft_names[OCSP_SOFTS + 1] = { OCSP_SOFT_LIST(CFG_ENUM_NAME) };
 static const char *const ocsp_fallback_names[OCSP_FALLBACKS + 1] = { OCSP_FALLBACK_LIST(CFG_ENUM_NAME) };
 
+static const char *const crl_expired_names[CRL_EXPIREDS + 1] = { CRL_EXPIRED_LIST(CFG_ENUM_NAME) };
+
+static const char *const crl_fetch_names[CRL_FETCHES + 1] = { CRL_FETCH_LIST(CFG_ENUM_NAME) };
+
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
 	[CFG_S_STATS]  = "stats",
@@ -125,6 +130,27 @@ static const struct cfg_key cfg_keys[] = {
 	  "file holding the process id (used by 'certspoa reload')" },
 	{ CFG_S_AGENT, "reload_watch", CFG_T_DURATION, 0, 86400000, "0", AGENT(reload_watch_ms), NULL,
 	  "check the config and the files it names this often and reload when one changes (0 = off)" },
+
+	{ CFG_S_AGENT, "crl_fetch", CFG_T_ENUM, 0, 0, "off", AGENT(crl_fetch), crl_fetch_names,
+	  "fetch CRLs in the background: off, or cdp (the http(s) CRL distribution points of the CA certificates and of every chain that verified); crl_urls are fetched either way" },
+	{ CFG_S_AGENT, "crl_urls", CFG_T_STR, 0, 0, NULL, AGENT(crl_urls), NULL,
+	  "http(s) URLs of CRLs to fetch in the background, separated by spaces or commas; each must be signed by a CA of a policy's store" },
+	{ CFG_S_AGENT, "crl_refresh", CFG_T_DURATION, 1000, 86400000, "1h", AGENT(crl_refresh_ms), NULL,
+	  "fetch each CRL again at least this often (a conditional GET: cheap when it did not change)" },
+	{ CFG_S_AGENT, "crl_refresh_fraction", CFG_T_INT, 1, 100, "50", AGENT(crl_refresh_fraction), NULL,
+	  "also fetch a CRL again once this percentage of its thisUpdate..nextUpdate period has passed (with up to 10% jitter)" },
+	{ CFG_S_AGENT, "crl_grace", CFG_T_DURATION, 0, 604800000, "0", AGENT(crl_grace_ms), NULL,
+	  "a CRL past its nextUpdate still counts for this long; then the policy's crl_expired applies" },
+	{ CFG_S_AGENT, "fetch_timeout", CFG_T_DURATION, 100, 600000, "10s", AGENT(fetch_timeout_ms), NULL,
+	  "longest background fetch (connect, TLS, headers and body)" },
+	{ CFG_S_AGENT, "fetch_max_size", CFG_T_INT, 1024, 256 << 20, "10485760", AGENT(fetch_max_size), NULL,
+	  "largest body a background fetch accepts, in bytes; a larger answer is a failed fetch" },
+	{ CFG_S_AGENT, "fetch_ca_file", CFG_T_STR, 0, 0, NULL, AGENT(fetch_ca_file), NULL,
+	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
+	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
+	  "lists given as http(s):// URLs (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
+	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
+	  "directory for the last good copy of everything fetched, loaded at startup before the network answers; unset = no disk cache" },
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
@@ -199,9 +225,11 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "crl_file", CFG_T_STR, 0, 0, NULL, POLICY(crl_file), NULL,
 	  "PEM file of CRLs checked by the agent on every request (verify = agent or both); reloads pick up a new one" },
 	{ CFG_S_POLICY, "crl_check", CFG_T_ENUM, 0, 0, "all", POLICY(crl_check), crl_check_names,
-	  "with crl_file: check revocation of every certificate of the chain (all) or of the client certificate only (leaf)" },
+	  "with crl_file or fetched CRLs: check revocation of every certificate of the chain (all) or of the client certificate only (leaf)" },
 	{ CFG_S_POLICY, "crl_missing", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_missing), crl_missing_names,
-	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
+	  "with crl_file or fetched CRLs: an issuer with no CRL (none in the file, none fetched yet) is a denial (crl_unavailable) or accepted (allow)" },
+	{ CFG_S_POLICY, "crl_expired", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_expired), crl_expired_names,
+	  "a CRL past its nextUpdate and [agent] crl_grace: a denial (crl_expired), or still used (allow; its revocations stand)" },
 	{ CFG_S_POLICY, "ocsp", CFG_T_ENUM, 0, 0, "off", POLICY(ocsp), ocsp_mode_names,
 	  "check revocation by OCSP: off, leaf (the client certificate) or chain (every certificate of the verified path but the anchor); needs ca_file or ca_dir" },
 	{ CFG_S_POLICY, "ocsp_url", CFG_T_STR, 0, 0, NULL, POLICY(ocsp_url), NULL,
@@ -221,7 +249,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "ocsp_error_ttl", CFG_T_DURATION, 0, 3600000, "30s", POLICY(ocsp_error_ttl_ms), NULL,
 	  "how long a failed OCSP fetch is remembered before the responder is asked again" },
 	{ CFG_S_POLICY, "ocsp_fallback", CFG_T_ENUM, 0, 0, "none", POLICY(ocsp_fallback), ocsp_fallback_names,
-	  "without a valid OCSP answer: none (ocsp_unavailable decides) or crl (the CRL check of crl_file that passed decides)" },
+	  "without a valid OCSP answer: none (ocsp_unavailable decides) or crl (the agent's CRL check, crl_file or fetched CRLs, that passed decides)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
 };
@@ -818,9 +846,71 @@ static int check_ocsp(struct cfg_parse *ps, const struct policy *p)
 		cfg_error(ps, "ocsp_url_mode", "[policy %s]: override needs ocsp_url", p->name);
 		return -1;
 	}
-	if (p->ocsp_fallback == OCSP_FALLBACK_CRL && !p->crl_file) {
-		cfg_error(ps, "ocsp_fallback", "[policy %s]: crl needs crl_file", p->name);
+	if (p->ocsp_fallback == OCSP_FALLBACK_CRL && !(p->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL))) {
+		cfg_error(ps, "ocsp_fallback", "[policy %s]: crl needs CRLs checked by the agent: crl_file, "
+		          "or [agent] crl_fetch / crl_urls with verify = agent or both", p->name);
 		return -1;
+	}
+	return 0;
+}
+
+int cfg_is_url(const char *s)
+{
+	return s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, const char *ext,
+                       char *out, size_t outlen)
+{
+	unsigned char h[32];
+	char hex[65];
+	unsigned int hl = 0;
+
+	if (!dir || !EVP_Digest(url, strlen(url), h, &hl, EVP_sha256(), NULL) || hl != 32)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	return snprintf(out, outlen, "%s/%s-%s.%s", dir, prefix, hex, ext) < (int)outlen ? 0 : -1;
+}
+
+/* Lists given as URLs read their last good copy in state_dir (revoc.c
+ * fetches it, validates it with this same parser and reloads); with no
+ * copy yet the list is pending and the policy denies every request. */
+static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
+{
+	char path[4096];
+
+	for (int side = 0; side < 2; side++) {
+		for (int k = 0; k < ID_KINDS; k++) {
+			struct cfg_list *l = side ? &p->deny[k] : &p->allow[k];
+			struct stat sb;
+			char *src;
+
+			if (!cfg_is_url(l->src))
+				continue;
+			ps->line = l->line;
+			if (!ps->cfg->state_dir) {
+				cfg_error(ps, l->key, "a list given as a URL needs [agent] state_dir (its last good copy)");
+				return -1;
+			}
+			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src, "txt", path + 1, sizeof(path) - 1) < 0) {
+				cfg_error(ps, l->key, "state_dir path too long");
+				return -1;
+			}
+			path[0] = '@';
+			if (stat(path + 1, &sb) == -1) {
+				l->pending = 1;
+				p->lists_pending++;
+				if (snprintf(path, sizeof(path), "@/dev/null") < 0)
+					return -1;
+			}
+			if (!(src = strdup(path))) {
+				cfg_error(ps, l->key, "out of memory");
+				return -1;
+			}
+			l->url = l->src;
+			l->src = src;
+		}
 	}
 	return 0;
 }
@@ -882,11 +972,21 @@ static int load_files(struct cfg_parse *ps)
 			p->crl_count = ci.count;
 			p->crl_last_update = ci.last_update;
 			p->crl_next_update = ci.next_update;
+		}
+		/* revocation: from crl_file, or fetched in the background for
+		 * every policy that verifies in the agent */
+		if (p->crl_file || (p->verify != VERIFY_HAPROXY &&
+		                    (cfg->crl_fetch != CRL_FETCH_OFF || cfg->crl_urls))) {
 			p->verify_flags = p->crl_check == CRL_CHECK_LEAF ? CERT_VF_CRL_LEAF : CERT_VF_CRL_ALL;
 			if (p->crl_missing == CRL_MISSING_ALLOW)
 				p->verify_flags |= CERT_VF_CRL_MISSING_OK;
+			if (p->crl_expired == CRL_EXPIRED_ALLOW)
+				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
+			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
 		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
+			return -1;
+		if (resolve_url_lists(ps, p) < 0)
 			return -1;
 		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
 			cfg_error(ps, key, "%s", why);
@@ -1058,6 +1158,9 @@ void cfg_free(struct config *cfg)
 		OPENSSL_cleanse(cfg->stats_token, cfg->stats_token_len);
 	free(cfg->stats_token);
 	free(cfg->trace_secret);
+	free(cfg->crl_urls);
+	free(cfg->fetch_ca_file);
+	free(cfg->state_dir);
 	free(cfg->file);
 	free(cfg);
 }

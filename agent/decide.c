@@ -55,6 +55,8 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 		.flags = pol->verify_flags,
 		.max_depth = pol->max_depth,
 		.skew = pol->clock_skew_ms / 1000,
+		.crl_grace = pol->crl_grace,
+		.rev = &e->rev,
 	};
 	struct cert_issuer iss;
 
@@ -66,6 +68,7 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
 	e->learned_gen = cert_store_learned_gen(pol->store);
+	e->crls_gen = cert_crls_gen();
 	free(e->issuer_dn);
 	e->issuer_dn = iss.dn;          /* the entry owns it now */
 	sk_X509_pop_free(e->path, X509_free);
@@ -93,6 +96,10 @@ static int verify_is_reusable(const struct cache_entry *e, const struct policy *
 		return 0;
 	/* a failure may pass now that the store knows more intermediates */
 	if (e->verify_code != X509_V_OK && e->learned_gen != cert_store_learned_gen(pol->store))
+		return 0;
+	/* fetched CRLs changed: a revocation (or a CRL that was missing)
+	 * must count from the next request on */
+	if ((pol->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) && e->crls_gen != cert_crls_gen())
 		return 0;
 	/* a time-dependent result must still hold now */
 	if (now < e->facts.not_before || now > e->facts.not_after)
@@ -146,6 +153,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 			ce->agent_checked = 1;
 			ce->agent_verify = e->verify_code;
 			ce->agent_depth = e->verify_depth;
+			ce->rev = e->rev.found ? &e->rev : NULL;
 		}
 		if (e->issuer_found && e->verify_code == X509_V_OK) {
 			ce->has_issuer = 1;
@@ -233,7 +241,7 @@ static void rev_error(struct rev_eval *r, int depth, enum ocsp_err e, const char
 void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_eval *ce,
                  int64_t now)
 {
-	struct rev_eval *r = &ce->rev;
+	struct rev_eval *r = &ce->ocsp;
 	struct cache_entry *e = ce->entry;
 	char url[OCSP_URL_MAX] = "";
 	int n, last, pending = 0;
@@ -426,7 +434,7 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
 	 * certificate denied anyway never costs a fetch), then decide again */
 	if (d->rev_needed && pol && ce->parsed) {
 		decide_ocsp(dc, pol, ce, now);
-		if (ce->rev.pending)
+		if (ce->ocsp.pending)
 			return pol;
 		if (t) {
 			t->len = tlen;

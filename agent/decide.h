@@ -57,7 +57,7 @@ void decide_set_ocsp(struct decide_ctx *dc, struct ocsp_cache *c,
 
 /* Look the OCSP answers for ce's verified path up (pol->ocsp says which
  * certificates), claiming and starting the fetches that are missing;
- * fills ce->rev. ce->rev.state stays REV_NONE with ce->rev.pending set
+ * fills ce->ocsp. ce->ocsp.state stays REV_NONE with ce->ocsp.pending set
  * when an answer is still to come (unless dc->ocsp_no_wait). */
 void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_eval *ce,
                  int64_t now);
@@ -65,7 +65,7 @@ void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_ev
 /* From the request's facts to the verdict: forwarded header, route,
  * certificate (through the cache), rules with an optional trace. Returns
  * the policy used, or NULL when the request was refused before a route was
- * chosen (d holds the denial, *route is ROUTE_NONE). When ce->rev.pending
+ * chosen (d holds the denial, *route is ROUTE_NONE). When ce->ocsp.pending
  * is set on return, there is no verdict yet: an OCSP answer is awaited;
  * decide the same request again once it came (or with ocsp_no_wait). */
 const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,

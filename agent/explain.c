@@ -142,7 +142,7 @@ done:
 static void print_revocation(const struct policy *pol, const struct cert_eval *ce, int64_t now,
                              int offline, int fetched)
 {
-	const struct rev_eval *r = &ce->rev;
+	const struct rev_eval *r = &ce->ocsp;
 	char when[64];
 
 	if (!pol || pol->ocsp == OCSP_MODE_OFF || !ce->parsed)
@@ -353,7 +353,7 @@ int explain_main(int argc, char **argv)
 	pol = decide_request(&dc, &rq, now, &t, &ce, &d, &route);
 	/* each round fetches what the decision waits for (chain: one per
 	 * certificate of the path), then decides again */
-	for (int round = 0; ce.rev.pending && round < 8; round++) {
+	for (int round = 0; ce.ocsp.pending && round < 8; round++) {
 		for (int i = 0; i < xo.njobs; i++) {
 			fetch_job(&xo, &oc, xo.jobs[i]);
 			ocsp_job_free(xo.jobs[i]);

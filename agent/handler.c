@@ -354,7 +354,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		t.len = 0;
 		t.truncated = 0;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);
-		if (ce.rev.pending) {
+		if (ce.ocsp.pending) {
 			/* an OCSP answer is awaited: no ACK now (nothing is
 			 * written); the owner decides this payload again later */
 			if (res) {

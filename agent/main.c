@@ -21,6 +21,7 @@
 #include "log.h"
 #include "ocsp-fetch.h"
 #include "probe.h"
+#include "revoc.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -135,6 +136,7 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		r->content_type = "text/html; charset=utf-8";
 		stats_render_html(snap, &r->body);
 	}
+	stats_snapshot_done(snap);
 	free(snap);
 }
 
@@ -194,6 +196,7 @@ static int run(struct agent *a, int debug)
 	ev_signal sig_term, sig_int, sig_hup;
 	struct timespec now;
 	sigset_t set;
+	char err[512];
 	int rc = EX_OK;
 	long ncpu;
 
@@ -233,13 +236,10 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 	a->ocsp_cache_on = 1;
-	{
-		char err[256];
-
-		a->fetcher = fetcher_start(err, sizeof(err));
-		if (!a->fetcher)
-			LOG(LOG_WARN, 0, "background fetcher: %s (OCSP checks are unavailable)", err);
-	}
+	/* (revoc.c runs a fetcher of its own for CRLs and lists) */
+	a->fetcher = fetcher_start(err, sizeof(err));
+	if (!a->fetcher)
+		LOG(LOG_WARN, 0, "background fetcher: %s (OCSP checks are unavailable)", err);
 	a->stats.ocsp = &a->ocsp_cache;
 	a->ocsp = ocsp_fetch_new(&a->ocsp_cache, a->fetcher);
 	if (!a->ocsp) {
@@ -247,6 +247,18 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 
+	/* the revocation sources: the disk cache is published before any
+	 * worker decides, the fetches start on the fetcher thread */
+	if (revoc_is_needed(a->cfg)) {
+		a->revoc = revoc_start(a->cfg, loop, err, sizeof(err));
+		if (!a->revoc) {
+			LOG(LOG_ERR, 0, "revocation: %s", err);
+			rc = EX_OSERR;
+			goto out;
+		}
+		revoc_set_reload(a->revoc, agent_on_list_changed, a);
+		a->stats.revoc = a->revoc;
+	}
 	/* workers inherit a mask without these signals: only this thread
 	 * handles them */
 	sigemptyset(&set);
@@ -306,6 +318,9 @@ out:
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
+	revoc_stop(a->revoc);
+	a->revoc = NULL;
+	a->stats.revoc = NULL;
 	for (int i = 0; i < a->nls; i++)
 		listener_close(&a->ls[i]);
 	if (a->stats_on)

@@ -17,6 +17,8 @@
 	X(CERT_MISSING,        "cert_missing",        "Client certificate required") \
 	X(CERT_UNVERIFIED,     "cert_unverified",     "Client certificate cannot be verified") \
 	X(CERT_UNTRUSTED,      "cert_untrusted",      "Client certificate is untrusted or invalid") \
+	X(CRL_EXPIRED,         "crl_expired",         "Revocation list is out of date") \
+	X(CRL_UNAVAILABLE,     "crl_unavailable",     "Revocation status is unavailable") \
 	X(BAD_REQUEST,         "bad_request",         "Malformed certificate check request") \
 	X(SNI_HOST_MISMATCH,   "sni_host_mismatch",   "TLS server name does not match the Host header") \
 	X(FORWARDED_UNTRUSTED, "forwarded_untrusted", "Forwarded client certificate from an untrusted source") \
@@ -73,6 +75,7 @@ struct req_facts {
 };
 
 struct cache_entry;
+struct cert_revocation;
 
 /* Revocation by OCSP, for the rules (policy ocsp != off): looked up by
  * decide_request (decide.c) in the shared OCSP cache once the other
@@ -111,10 +114,11 @@ struct cert_eval {
 	int agent_checked;               /* the agent verified the chain */
 	int agent_verify;                /* X509_V_OK, X509_V_ERR_*, CERT_VERIFY_* */
 	int agent_depth;
+	const struct cert_revocation *rev;   /* agent_verify 23: which CRL entry, or NULL */
 	int has_issuer;                  /* a path verified: the leaf's issuer on it is known */
 	const unsigned char *issuer_sha1, *issuer_sha256;
 	const char *issuer_dn;           /* dn_canon of that issuer's subject */
-	struct rev_eval rev;             /* OCSP, when the policy asks for it */
+	struct rev_eval ocsp;            /* OCSP, when the policy asks for it */
 };
 
 #define DEC_DETAIL_MAX 200

@@ -32,6 +32,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "cert.h"
+#include "cert-store-t.h"
 #include "cidr.h"
 #include "fwd.h"
 #include "lists.h"
@@ -589,6 +590,40 @@ static void deny(const struct policy *pol, struct decision *d, enum dec_code cod
 	va_end(ap);
 }
 
+/* The class of an agent verification failure: the CRL ones have theirs. */
+static enum dec_code agent_verify_code(int code)
+{
+	if (code == X509_V_ERR_CRL_HAS_EXPIRED)
+		return DEC_CRL_EXPIRED;
+	if (code == X509_V_ERR_UNABLE_TO_GET_CRL)
+		return DEC_CRL_UNAVAILABLE;
+	return DEC_CERT_UNVERIFIED;
+}
+
+/* RFC 5280 CRLReason names, by code (7 is unused). */
+static const char *const crl_reason_names[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise",
+};
+
+/* cert_revoked with where it came from: the CRL's source (a URL, or
+ * crl_file), the revocation time and reason, and the depth. */
+static void deny_revoked(const struct policy *pol, struct decision *d,
+                         const struct cert_revocation *rev)
+{
+	const char *why = rev->reason >= 0 && rev->reason < (int)(sizeof(crl_reason_names) / sizeof(crl_reason_names[0]))
+	                  ? crl_reason_names[rev->reason] : NULL;
+	char when[32] = "unknown time";
+	time_t t = (time_t)rev->revoked_at;
+	struct tm tm;
+
+	if (rev->revoked_at > 0 && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	deny(pol, d, DEC_CERT_UNVERIFIED, "cert_revoked", "revoked %s%s%s%s at depth %d, source crl %s",
+	     when, why ? " (" : "", why ? why : "", why ? ")" : "", rev->depth, rev->source);
+}
+
 static void allow(struct decision *d, const char *rule)
 {
 	d->code = DEC_ALLOW;
@@ -607,12 +642,12 @@ static void fmt_time(char *buf, size_t len, int64_t t)
 }
 
 /* 6. revocation by OCSP, once everything else allows (so a certificate
- * denied anyway never costs a fetch). ce->rev was filled by decide.c;
+ * denied anyway never costs a fetch). ce->ocsp was filled by decide.c;
  * REV_NONE (not looked up) is a denial that asks for the lookup. */
 static void check_revocation(const struct policy *pol, const struct cert_eval *ce,
                              int64_t now, struct trace *t, struct decision *d)
 {
-	const struct rev_eval *r = &ce->rev;
+	const struct rev_eval *r = &ce->ocsp;
 	char when[32];
 
 	if (pol->ocsp == OCSP_MODE_OFF)
@@ -966,8 +1001,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		}
 		if (ce->agent_verify != X509_V_OK) {
 			trace_add(t, "verify(agent)=fail(%d at depth %d)", ce->agent_verify, ce->agent_depth);
-			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(ce->agent_verify), "%s (%d)",
-			     cert_verify_str(ce->agent_verify), ce->agent_verify);
+			if (ce->agent_verify == X509_V_ERR_CERT_REVOKED && ce->rev) {
+				deny_revoked(pol, d, ce->rev);
+				return;
+			}
+			deny(pol, d, agent_verify_code(ce->agent_verify), rules_verify_rule(ce->agent_verify),
+			     "%s (%d)", cert_verify_str(ce->agent_verify), ce->agent_verify);
 			return;
 		}
 		trace_add(t, "verify(agent)=pass");
@@ -984,7 +1023,14 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	if (check_names(pol, ce->ext, t, d) < 0)
 		return;
 
-	/* 3. deny lists always win */
+	/* 3. deny lists always win; a list given as a URL that was never
+	 * fetched could be one: fail closed */
+	if (pol->lists_pending) {
+		trace_add(t, "lists=fail(%d not fetched yet)", pol->lists_pending);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "list_unavailable",
+		     "%d list(s) given as a URL not fetched yet (no copy in state_dir)", pol->lists_pending);
+		return;
+	}
 	for (int k = 0; k < ID_KINDS; k++) {
 		if (!pol->deny[k].src)
 			continue;

@@ -268,6 +268,7 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 	html_certs(s, b);
 	html_ocsp(s, b);
 	html_spop(s, b);
+	revoc_render_html(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
 	sbuf_puts(b, "<p style=\"color:#5b6b7c\">Also: <a href=\"/metrics\">/metrics</a> "
 	          "&middot; <a href=\"/stats.json\">/stats.json</a> &middot; refreshes every 5 s</p>\n"
 	          "</main></body></html>\n");

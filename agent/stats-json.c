@@ -101,5 +101,7 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_json(b, d->detail);
 		sbuf_puts(b, "\"}");
 	}
-	sbuf_puts(b, "]}\n");
+	sbuf_puts(b, "],\"crl_sources\":");
+	revoc_render_json(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
+	sbuf_puts(b, "}\n");
 }

@@ -122,4 +122,5 @@ void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 		}
 	}
 	prom_ocsp(s, b);
+	revoc_render_prometheus(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
 }

@@ -225,6 +225,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void stats_snapshot_done(struct stats_snapshot *s)
+{
+	free(s->crl_sources);
+	s->crl_sources = NULL;
+	s->ncrl_sources = 0;
+}
+
 void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wait_ms)
 {
 	unsigned int tickets[CFG_MAX_THREADS];
@@ -236,6 +243,7 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	s->crl_sources = revoc_snapshot(a->revoc, (int64_t)ts.tv_sec, &s->ncrl_sources);
 
 	for (int i = 0; i < nw; i++)
 		tickets[i] = worker_request_snapshot(&a->workers[i]);

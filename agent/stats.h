@@ -13,6 +13,7 @@
 #include "cfg-t.h"
 #include "handler.h"
 #include "ocsp-cache.h"
+#include "revoc.h"
 #include "sbuf.h"
 #include "spop-t.h"
 #include "stats-t.h"
@@ -141,6 +142,7 @@ struct stats_agent {
 	struct worker *workers;
 	int nworkers;
 	const struct config *cfg;
+	struct revoc *revoc;     /* background CRL sources, NULL when none */
 	double start_time;
 	uint64_t reloads, reload_failures;
 	double last_reload;
@@ -181,7 +183,12 @@ struct stats_snapshot {
 	struct ocsp_cache_stats ocsp;
 	int nresp;
 	struct ocsp_responder resp[OCSP_RESPONDERS_MAX];
+	struct revoc_source_info *crl_sources;   /* malloc'd by stats_collect; stats_snapshot_done frees */
+	int ncrl_sources;
 };
+
+/* Frees what stats_collect allocated in s (not s). */
+void stats_snapshot_done(struct stats_snapshot *s);
 
 /* Sum the workers' counters and gather their inventories (each worker
  * copies its own, in its thread; waits at most wait_ms). */

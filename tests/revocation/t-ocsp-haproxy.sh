@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# t-ocsp-haproxy.sh - OCSP end to end through real HAProxy 2.6, 3.0 and 3.2
-# (tests/versions/haproxy.sh; HAPROXY_VERSIONS="2.6" for fewer): the
+# t-ocsp-haproxy.sh - OCSP end to end through real HAProxy: the one in
+# $HAPROXY when run.sh runs it (once per version, HAP_VERSION set), else
+# 2.6, 3.0 and 3.2 in turn (tests/versions/haproxy.sh; HAPROXY_VERSIONS="2.6"
+# for fewer): the
 # example mtls-api frontend, curl with client certificates, an openssl ocsp
 # responder named in the certificates' AIA. A revoked certificate gets 403
 # cert_revoked; a good one 200; a silent responder ocsp_unavailable (403)
 # within ocsp_timeout, below the SPOE 'timeout processing'.
 #
-# Ends with "t-ocsp-haproxy: N passed, N failed".
+# Ends with "t-ocsp-haproxy: N passed, N failed" (SUITE_NAME under run.sh).
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/ocsp-lib.sh"
@@ -15,7 +17,7 @@ workdir t-ocsp-haproxy
 free_port P_CA || exit 1
 if ! ocsp_pki "$WORK/ocsp" "$P_CA" good:client:V revoked:client:R slow:noaia:V; then
     fail pki "openssl failed"
-    finish t-ocsp-haproxy
+    finish "${SUITE_NAME:-t-ocsp-haproxy}"
     exit 1
 fi
 PKI=$WORK/ocsp
@@ -61,13 +63,15 @@ check "certspoa lint: the same warning" has "$OUT" "ocsp_timeout (1000 ms)"
 
 if ! start_agent agent "$WORK/agent.ini" "$WORK/ready"; then
     fail "agent starts" "$WHY"
-    finish t-ocsp-haproxy
+    finish "${SUITE_NAME:-t-ocsp-haproxy}"
     exit 1
 fi
 
-for v in ${HAPROXY_VERSIONS:-2.6 3.0 3.2}; do
-    HAPROXY="$TOP/tests/versions/haproxy.sh $v"
-    read -r -a HAPROXY_CMD <<<"$HAPROXY"
+for v in ${HAP_VERSION:-${HAPROXY_VERSIONS:-2.6 3.0 3.2}}; do
+    if [ -z "${HAP_VERSION:-}" ]; then
+        HAPROXY="$TOP/tests/versions/haproxy.sh $v"
+        read -r -a HAPROXY_CMD <<<"$HAPROXY"
+    fi
     if ! start_haproxy "haproxy-$v" "$AGENT_ADDR"; then
         fail "haproxy $v starts" "$WHY"
         continue
@@ -90,4 +94,4 @@ for v in ${HAPROXY_VERSIONS:-2.6 3.0 3.2}; do
 done
 stop_agent "$AGENT_PID"
 check "agent stops cleanly" eq "$AGENT_RC" 0
-finish t-ocsp-haproxy
+finish "${SUITE_NAME:-t-ocsp-haproxy}"

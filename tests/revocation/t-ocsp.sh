@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# once
 # t-ocsp.sh - OCSP against real responders (openssl ocsp) and broken ones,
 # through the agent's SPOP port (tests/revocation/ocsp_client.py plays
 # HAProxy): good, revoked, unknown, delegated signer, wrong signer, stale,
@@ -8,7 +9,8 @@
 # its decision rate, and the waiting ones end at ocsp_timeout.
 #
 #   tests/revocation/t-ocsp.sh          (ONLY=pattern for some checks)
-# Ends with "t-ocsp: N passed, N failed".
+# Needs no HAProxy: run.sh runs it once ("# once" above).
+# Ends with "t-ocsp: N passed, N failed" (SUITE_NAME when run.sh runs it).
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/ocsp-lib.sh"
@@ -22,7 +24,7 @@ if ! ocsp_pki "$WORK/ocsp" "$P_CA" good:client:V revoked:client:R unknown:client
     revoked-silent:client:R good-garbage:client:V good-stale:client:V revoked-nonce:client:R \
     revoked-post:client:R wait-block:client:V; then
     fail "pki" "openssl failed"
-    finish t-ocsp
+    finish "${SUITE_NAME:-t-ocsp}"
     exit 1
 fi
 O=$WORK/ocsp
@@ -67,7 +69,7 @@ pol() {  # pol NAME URL [MORE...]
 } >"$WORK/agent.ini"
 if ! start_agent agent "$WORK/agent.ini" "$WORK/ready"; then
     fail "agent starts" "$WHY"
-    finish t-ocsp
+    finish "${SUITE_NAME:-t-ocsp}"
     exit 1
 fi
 
@@ -178,4 +180,4 @@ check "agent still alive" kill -0 "$AGENT_PID"
 stop_agent "$AGENT_PID"
 check "agent stops cleanly" eq "$AGENT_RC" 0
 check "a responder failing in a row is logged loudly" file_has "$WORK/agent.log" "failed 3 times in a row"
-finish t-ocsp
+finish "${SUITE_NAME:-t-ocsp}"

@@ -540,7 +540,7 @@ TEST(ocsp_decide_waits_then_decides)
 	CHECK(dec_init(&t, "") == 0);
 	/* a miss: no verdict, one fetch started, to ocsp_url (no AIA) */
 	dec_run(&t, NOW, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(ce.ocsp.pending, 1);
 	CHECK_EQ_INT(sub.n, 1);
 	CHECK(sub.last != NULL);
 	if (!sub.last)
@@ -549,7 +549,7 @@ TEST(ocsp_decide_waits_then_decides)
 	CHECK_EQ_INT(sub.last->timeout_ms, 2000);
 	/* a second request for it waits on the same fetch */
 	dec_run(&t, NOW, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(ce.ocsp.pending, 1);
 	CHECK_EQ_INT(sub.n, 1);
 	/* the answer comes: good -> allowed, from that responder */
 	der = make_resp(&(struct mk){ .next_update = NOW + DAY }, &len);
@@ -557,14 +557,14 @@ TEST(ocsp_decide_waits_then_decides)
 	free(der);
 	CHECK_EQ_INT(r.status, OCSP_GOOD);
 	dec_run(&t, NOW + 2, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 0);
+	CHECK_EQ_INT(ce.ocsp.pending, 0);
 	CHECK_EQ_INT(d.code, DEC_ALLOW);
-	CHECK_EQ_INT(ce.rev.state, REV_GOOD);
-	CHECK_EQ_STR(ce.rev.url, "http://127.0.0.1:9/");
-	CHECK_EQ_INT(ce.rev.until, NOW + DAY);
+	CHECK_EQ_INT(ce.ocsp.state, REV_GOOD);
+	CHECK_EQ_STR(ce.ocsp.url, "http://127.0.0.1:9/");
+	CHECK_EQ_INT(ce.ocsp.until, NOW + DAY);
 	/* past nextUpdate the answer is not used: a new fetch, a new wait */
 	dec_run(&t, NOW + DAY, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(ce.ocsp.pending, 1);
 	CHECK_EQ_INT(sub.n, 2);
 out:
 	dec_free(&t);
@@ -627,7 +627,7 @@ TEST(ocsp_decide_revoked_unknown_unavailable)
 	CHECK_EQ_INT(d.code, DEC_OCSP_UNAVAILABLE);
 	CHECK_EQ_INT(sub.n, 1);
 	dec_run(&t, NOW + 30, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(ce.ocsp.pending, 1);
 	CHECK_EQ_INT(sub.n, 2);
 	dec_free(&t);
 out:
@@ -643,11 +643,11 @@ TEST(ocsp_decide_timeout_and_soft_fail)
 	setup();
 	CHECK(dec_init(&t, "") == 0);
 	dec_run(&t, NOW, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(ce.ocsp.pending, 1);
 	/* the wait is over (ocsp_timeout): ocsp_unavailable */
 	t.dc.ocsp_no_wait = 1;
 	dec_run(&t, NOW + 2, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 0);
+	CHECK_EQ_INT(ce.ocsp.pending, 0);
 	CHECK_EQ_INT(d.code, DEC_OCSP_UNAVAILABLE);
 	CHECK(strstr(d.detail, "no answer within ocsp_timeout") != NULL);
 	dec_free(&t);
@@ -662,7 +662,7 @@ TEST(ocsp_decide_timeout_and_soft_fail)
 	CHECK(dec_init(&t, "") == 0);
 	sub.refuse = 1;
 	dec_run(&t, NOW, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 0);
+	CHECK_EQ_INT(ce.ocsp.pending, 0);
 	CHECK_EQ_INT(d.code, DEC_OCSP_UNAVAILABLE);
 	dec_free(&t);
 
@@ -684,7 +684,7 @@ TEST(ocsp_not_fetched_for_a_denied_certificate)
 	/* the allow list does not name alice: denied without a fetch */
 	CHECK(dec_init(&t, "allow_cn = bob\n") == 0);
 	dec_run(&t, NOW, &d, &ce);
-	CHECK_EQ_INT(ce.rev.pending, 0);
+	CHECK_EQ_INT(ce.ocsp.pending, 0);
 	CHECK_EQ_INT(d.code, DEC_CERT_UNTRUSTED);
 	CHECK_EQ_INT(sub.n, 0);
 	dec_free(&t);
@@ -707,7 +707,7 @@ TEST(ocsp_rules_deny_without_lookup)
 	rq.cert.len = t.len;
 	decide_eval_cert(&t.dc, t.cfg->default_policy, &rq, NOW, &ce);
 	CHECK(ce.parsed);
-	CHECK_EQ_INT(ce.rev.state, REV_NONE);
+	CHECK_EQ_INT(ce.ocsp.state, REV_NONE);
 	rules_decide(t.cfg->default_policy, &rq, &ce, NOW, NULL, &d);
 	CHECK_EQ_INT(d.code, DEC_OCSP_UNAVAILABLE);
 	CHECK_EQ_STR(d.rule, "ocsp_not_checked");
@@ -762,7 +762,7 @@ static void chain_case(int inter_status, enum dec_code want, int want_checked)
 	rq.chain.len = clen;
 	decide_request(&dc, &rq, NOW, NULL, &ce, &d, &route);
 	/* both fetches start at once */
-	CHECK_EQ_INT(ce.rev.pending, 1);
+	CHECK_EQ_INT(ce.ocsp.pending, 1);
 	CHECK_EQ_INT(nchain_jobs, 2);
 	for (int i = 0; i < nchain_jobs; i++) {
 		struct ocsp_job *j = chain_jobs[i];
@@ -785,11 +785,11 @@ static void chain_case(int inter_status, enum dec_code want, int want_checked)
 		ocsp_job_free(j);
 	}
 	decide_request(&dc, &rq, NOW, NULL, &ce, &d, &route);
-	CHECK_EQ_INT(ce.rev.pending, 0);
+	CHECK_EQ_INT(ce.ocsp.pending, 0);
 	CHECK_EQ_INT(d.code, want);
-	CHECK_EQ_INT(ce.rev.checked, want_checked);
+	CHECK_EQ_INT(ce.ocsp.checked, want_checked);
 	if (want == DEC_CERT_REVOKED) {
-		CHECK_EQ_INT(ce.rev.depth, 1);
+		CHECK_EQ_INT(ce.ocsp.depth, 1);
 		CHECK(strstr(d.detail, "an issuer is revoked") != NULL);
 		CHECK(strstr(d.detail, "cACompromise") != NULL);
 	}
