@@ -11,6 +11,10 @@
 #include "cert-store-t.h"
 #include "counter.h"
 
+/* OCSP keys kept per entry (ocsp = chain on a longer path computes the
+ * rest per request). */
+#define CACHE_OCSP_KEYS 4
+
 /* An agent verification result is reused for at most this long. */
 #define CACHE_VERIFY_TTL 60
 
@@ -42,6 +46,8 @@ struct cache_entry {
 	unsigned char issuer_sha256[32];
 	char *issuer_dn;               /* owned, dn_canon of its subject; freed with the slot */
 	struct stack_st_X509 *path;    /* owned: that verified path (OCSP asks about its certificates) */
+	int ocsp_nkeys;                /* OCSP keys of its first pairs, made once per path */
+	unsigned char ocsp_keys[CACHE_OCSP_KEYS][32];
 	struct cert_facts facts;
 };
 

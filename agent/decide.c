@@ -73,6 +73,7 @@ static void verify_into(const struct policy *pol, const struct req_facts *rq,
 	e->issuer_dn = iss.dn;          /* the entry owns it now */
 	sk_X509_pop_free(e->path, X509_free);
 	e->path = iss.path;             /* this too */
+	e->ocsp_nkeys = 0;              /* its OCSP keys are made on first use */
 	e->issuer_found = iss.found && e->verify_code == X509_V_OK;
 	memcpy(e->issuer_sha1, iss.sha1, sizeof(e->issuer_sha1));
 	memcpy(e->issuer_sha256, iss.sha256, sizeof(e->issuer_sha256));
@@ -268,9 +269,16 @@ void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_ev
 		enum ocsp_err err;
 		int refresh;
 
-		if (ocsp_key_of(x, iss, &k) < 0) {
+		/* the key of each pair, made once per verified path: no
+		 * allocation on the hit path */
+		if (i < e->ocsp_nkeys) {
+			memcpy(k.b, e->ocsp_keys[i], sizeof(k.b));
+		} else if (ocsp_key_of(x, iss, &k) < 0) {
 			rev_error(r, i, OCSP_E_INTERNAL, NULL);
 			return;
+		} else if (i == e->ocsp_nkeys && i < CACHE_OCSP_KEYS) {
+			memcpy(e->ocsp_keys[i], k.b, sizeof(k.b));
+			e->ocsp_nkeys++;
 		}
 		switch (ocsp_cache_lookup(dc->ocsp, &k, now, &a, &refresh)) {
 		case OCSP_LK_HIT:

@@ -92,7 +92,8 @@ ocsp_responder() {
     wait_until 20 ocsp_listening "$WORK/$name.log"
 }
 
-ocsp_listening() { grep -q "waiting for OCSP client connections" "$1" 2>/dev/null; }
+# (grep says 2 for a log not made yet; wait_until takes 2 as "never")
+ocsp_listening() { grep -q "waiting for OCSP client connections" "$1" 2>/dev/null && return 0; return 1; }
 
 ocsp_fake() {
     local name=$1 mode=$2 file=${3:-}

@@ -135,14 +135,17 @@ check "pipelined: the three waiting end unavailable" eq "$(printf '%s\n' "$OUT" 
 # --- no worker blocks: one worker, 20 NOTIFYs on a silent responder ---
 ocsp_decide default:good
 OUT=$(timeout 30 python3 "$OCSP_DIR/ocsp_client.py" "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" \
-    blocked 1.5 "$O/wait-block.der" silent 20 "$O/good.der" default 2>&1)
+    blocked 0.8 "$O/wait-block.der" silent 20 "$O/good.der" default 2>&1)
 # the same client without anything waiting, right after (warm)
 base=$(timeout 30 python3 "$OCSP_DIR/ocsp_client.py" "${AGENT_ADDR%:*}" "${AGENT_ADDR##*:}" \
-    blocked 1.5 "$O/wait-block.der" silent 0 "$O/good.der" default 2>&1 | sed -n 's/^rate=\([0-9]*\).*/\1/p')
+    blocked 0.8 "$O/wait-block.der" silent 0 "$O/good.der" default 2>&1 | sed -n 's/^rate=\([0-9]*\).*/\1/p')
 rate=$(printf '%s\n' "$OUT" | sed -n 's/^rate=\([0-9]*\).*/\1/p')
 note "cached decisions, one worker: ${base:-?}/s alone, ${rate:-?}/s while 20 NOTIFYs wait on a silent responder"
 check "cached certificate decided while others wait" test "${rate:-0}" -gt 100
-check "its rate holds (>= 50% of the rate alone)" test $((${rate:-0} * 2)) -ge "${base:-1}"
+# the window (0.8 s) lies inside the wait (ocsp_timeout 1 s): a worker that
+# blocked on the fetch would decide nothing in it; the margin is for a
+# machine shared with other builds
+check "its rate holds (>= 25% of the rate alone)" test $((${rate:-0} * 4)) -ge "${base:-1}"
 check "the cached decisions were all ok" matches "$(printf '%s\n' "$OUT" | head -n 1)" "codes=ok:[0-9]+$"
 check "all 20 waiting NOTIFYs answered" eq "$(printf '%s\n' "$OUT" | grep -c '^fid=.*code=ocsp_unavailable')" 20
 maxms=$(printf '%s\n' "$OUT" | sed -n 's/^fid=.* ms=\([0-9]*\) .*/\1/p' | sort -n | tail -n 1)
