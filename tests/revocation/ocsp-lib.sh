@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # sets variables (FAKE_PORT, RESP_PID, OUT) the t-ocsp*.sh scripts read
 # ocsp-lib.sh - the OCSP tests' PKI and responders (tests/revocation/t-ocsp*.sh).
 # Source it after tests/integration/lib.sh, inside a workdir.
 #
@@ -96,9 +97,10 @@ ocsp_responder() {
 ocsp_listening() { grep -q "waiting for OCSP client connections" "$1" 2>/dev/null && return 0; return 1; }
 
 ocsp_fake() {
-    local name=$1 mode=$2 file=${3:-}
+    local name=$1 mode=$2 args=()
+    [ -n "${3:-}" ] && args=("$3")
     rm -f "$WORK/$name.port"
-    python3 "$OCSP_DIR/ocsp_fake.py" "$WORK/$name.port" "$mode" $file >>"$WORK/$name.log" 2>&1 &
+    python3 "$OCSP_DIR/ocsp_fake.py" "$WORK/$name.port" "$mode" "${args[@]}" >>"$WORK/$name.log" 2>&1 &
     CHILD_PIDS+=("$!")
     wait_until 5 test -s "$WORK/$name.port" || return 1
     FAKE_PORT=$(cat "$WORK/$name.port")
