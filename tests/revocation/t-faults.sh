@@ -56,7 +56,7 @@ check "the good source is fetched (the CRL is held)" wait_until 40 source_has "$
 logged() { grep -qF "fetching $1 failed: " "$WORK/agent.log" &&
            grep -F "fetching $1 failed: " "$WORK/agent.log" | grep -qF "$2"; }
 for u in "${!WANT[@]}"; do
-    check "$u: failed with '${WANT[$u]}'" wait_until 40 logged "$u" "${WANT[$u]}"
+    check "$u: failed with '${WANT[$u]}'" wait_until 60 logged "$u" "${WANT[$u]}"
 done
 # a second round of every fault (the retries back off from 2 s)
 sleep 6
