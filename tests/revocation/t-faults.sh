@@ -22,8 +22,11 @@ if ! command -v valgrind >/dev/null; then
     finish "$NAME"
     exit 1
 fi
-free_port SRV_PORT && free_port AGENT_PORT && free_port AGENT_STATS_PORT && free_port CLOSED_PORT ||
-    { fail "free ports" "none"; finish "$NAME"; exit 1; }
+if ! { free_port SRV_PORT && free_port AGENT_PORT && free_port AGENT_STATS_PORT && free_port CLOSED_PORT; }; then
+    fail "free ports" "none"
+    finish "$NAME"
+    exit 1
+fi
 PKI=$WORK/pki
 rev_pki "$PKI" "http://127.0.0.1:1/unused.crl"
 cp "$PKI/crl/root.crl" "$WWW/root.crl"
@@ -43,7 +46,7 @@ printf '%s\n' "# the faults, then one good source" "${!WANT[@]}" "$B/root.crl" >
 INI=$WORK/agent.ini
 rev_ini "$INI" "crl_urls = @$WORK/crl-urls.txt" "crl_refresh = 3s" "fetch_timeout = 3s" \
     "fetch_max_size = 100000"
-AGENT_FLAGS= REV_WAIT=60 rev_agent agent "$INI" valgrind --leak-check=full \
+AGENT_FLAGS='' REV_WAIT=60 rev_agent agent "$INI" valgrind --leak-check=full \
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no --num-callers=30 \
     --log-file="$WORK/valgrind.log"
 if ! check "agent starts under valgrind" test -s "$WORK/agent.ready"; then
