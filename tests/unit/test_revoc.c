@@ -23,7 +23,7 @@
 static struct {
 	int ready;
 	EVP_PKEY *ca_key, *other_key, *leaf_key;
-	X509 *ca, *other_ca, *good, *bad, *stranger;
+	X509 *ca, *other_ca, *good, *bad, *stranger, *forged;
 	struct cert_store *st;
 } k;
 
@@ -60,11 +60,14 @@ static void setup(void)
 	k.bad = testpki_make_cert("/CN=revoked", k.leaf_key, k.ca, k.ca_key, NOW - DAY, NOW + 100 * DAY, 0, "clientAuth");
 	k.stranger = with_cdp(testpki_make_cert("/CN=stranger", k.leaf_key, k.other_ca, k.other_key, NOW - DAY, NOW + 100 * DAY, 0, "clientAuth"),
 	                      k.other_key, "http://attacker.example/x.crl");
+	/* names the real CA as issuer, signed by another key */
+	k.forged = with_cdp(testpki_make_cert("/CN=forged", k.leaf_key, k.ca, k.other_key, NOW - DAY, NOW + 100 * DAY, 0, "clientAuth"),
+	                    k.other_key, "http://attacker.example/forged.crl");
 	if (testpki_write_pem(&k.ca, 1, pem, sizeof(pem)) == 0) {
 		k.st = cert_store_load(pem, NULL, 0);
 		unlink(pem);
 	}
-	k.ready = k.ca && k.other_ca && k.good && k.bad && k.stranger && k.st;
+	k.ready = k.ca && k.other_ca && k.good && k.bad && k.stranger && k.forged && k.st;
 }
 
 /* A CRL by issuer/key revoking rev (reason, -1: none). */
@@ -292,6 +295,11 @@ TEST(revoc_cdp_learned_only_from_verified_paths)
 	g = cert_cdp_gen();
 	/* an untrusted issuer: its CDP is never learned */
 	CHECK(verify(k.stranger, CERT_VF_CRL_LEAF, 0, NULL) != X509_V_OK);
+	CHECK(cert_cdp_gen() == g);
+	/* a forged signature under the CA's name: OpenSSL checks revocation
+	 * before signatures, so this fails "for want of a CRL" too; the check
+	 * without CRLs catches the signature, nothing is learned */
+	CHECK(verify(k.forged, CERT_VF_CRL_LEAF, 0, NULL) != X509_V_OK);
 	CHECK(cert_cdp_gen() == g);
 	/* a path that fails only for want of a CRL: learned */
 	CHECK_EQ_INT(verify(k.good, CERT_VF_CRL_LEAF, 0, NULL), X509_V_ERR_UNABLE_TO_GET_CRL);
