@@ -265,7 +265,7 @@ shellcheck: ## shellcheck tests/**/*.sh and .ci/*
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg ocsp
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg crl ocsp
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -298,6 +298,8 @@ FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
 FUZZ_DICT_ocsp    := tests/fuzz/ocsp.dict
 FUZZ_MAXLEN_hacfg   := 8192
 FUZZ_MAXLEN_ocsp    := 4096
+FUZZ_DICT_crl     := tests/fuzz/crl.dict
+FUZZ_MAXLEN_crl     := 8192
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run

@@ -501,12 +501,28 @@ static void opts_idx_init(void)
 	opts_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
-/* Which CRL entry revoked the certificate that failed, and from where. */
+/* The CRL of crls (issued by cur's issuer) that lists cur, or NULL. */
+static X509_CRL *crl_listing(STACK_OF(X509_CRL) *crls, X509 *cur, X509_REVOKED **r)
+{
+	for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *c = sk_X509_CRL_value(crls, i);
+
+		if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(cur)) == 0 &&
+		    X509_CRL_get0_by_cert(c, r, cur) == 1 && *r)
+			return c;
+	}
+	return NULL;
+}
+
+/* Which CRL entry revoked the certificate that failed, and from where:
+ * OpenSSL's current CRL when it still says (it forgets it after checking
+ * the CRL's dates), else the fetched set, else the store's CRLs. */
 static void revocation_of(X509_STORE_CTX *ctx, const struct cert_crlset *set,
                           struct cert_revocation *rev)
 {
 	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
 	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	STACK_OF(X509_CRL) *stored = NULL;
 	X509_REVOKED *r = NULL;
 	const char *src;
 	ASN1_ENUMERATED *why;
@@ -514,7 +530,17 @@ static void revocation_of(X509_STORE_CTX *ctx, const struct cert_crlset *set,
 	memset(rev, 0, sizeof(*rev));
 	rev->reason = -1;
 	rev->depth = X509_STORE_CTX_get_error_depth(ctx);
-	if (!crl || !cur || X509_CRL_get0_by_cert(crl, &r, cur) != 1 || !r)
+	if (!cur)
+		goto out;
+	if (!crl || X509_CRL_get0_by_cert(crl, &r, cur) != 1 || !r) {
+		r = NULL;
+		crl = crl_listing(cert_crlset_crls(set), cur, &r);
+		if (!crl) {
+			stored = X509_STORE_CTX_get1_crls(ctx, X509_get_issuer_name(cur));
+			crl = crl_listing(stored, cur, &r);
+		}
+	}
+	if (!crl || !r)
 		goto out;
 	rev->found = 1;
 	if (cert_asn1_time(X509_REVOKED_get0_revocationDate(r), &rev->revoked_at) < 0)
@@ -529,6 +555,7 @@ static void revocation_of(X509_STORE_CTX *ctx, const struct cert_crlset *set,
 	src = cert_crlset_source(set, crl);
 	snprintf(rev->source, sizeof(rev->source), "%s", src ? src : "crl_file");
 out:
+	sk_X509_CRL_pop_free(stored, X509_CRL_free);
 	ERR_clear_error();
 }
 

@@ -16,6 +16,7 @@
 
 #include "cert.h"
 #include "comment.h"
+#include "errbuf.h"
 #include "fwd.h"
 #include "lists.h"
 #include "cfg.h"
@@ -134,7 +135,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "crl_fetch", CFG_T_ENUM, 0, 0, "off", AGENT(crl_fetch), crl_fetch_names,
 	  "fetch CRLs in the background: off, or cdp (the http(s) CRL distribution points of the CA certificates and of every chain that verified); crl_urls are fetched either way" },
 	{ CFG_S_AGENT, "crl_urls", CFG_T_STR, 0, 0, NULL, AGENT(crl_urls), NULL,
-	  "http(s) URLs of CRLs to fetch in the background, separated by spaces or commas; each must be signed by a CA of a policy's store" },
+	  "http(s) URLs of CRLs to fetch in the background: inline (a, b) or @file, one per line; each CRL must be signed by a CA of a policy's store" },
 	{ CFG_S_AGENT, "crl_refresh", CFG_T_DURATION, 1000, 86400000, "1h", AGENT(crl_refresh_ms), NULL,
 	  "fetch each CRL again at least this often (a conditional GET: cheap when it did not change)" },
 	{ CFG_S_AGENT, "crl_refresh_fraction", CFG_T_INT, 1, 100, "50", AGENT(crl_refresh_fraction), NULL,
@@ -915,6 +916,21 @@ static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 	return 0;
 }
 
+static int check_crl_url(void *arg, const char *item, size_t len, char *err, size_t errlen)
+{
+	(void)arg;
+	if (len < 8 || !((len > 7 && strncmp(item, "http://", 7) == 0) ||
+	                 (len > 8 && strncmp(item, "https://", 8) == 0))) {
+		set_err(err, errlen, "'%.*s' is not an http:// or https:// URL", (int)(len > 80 ? 80 : len), item);
+		return -1;
+	}
+	if (len >= 512) {
+		set_err(err, errlen, "a URL longer than 511 characters");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -1004,6 +1020,13 @@ static int load_files(struct cfg_parse *ps)
 			return -1;
 		}
 		cfg->default_policy = cfg->policies;
+	}
+	if (cfg->crl_urls) {
+		ps->line = 0;
+		if (list_foreach(cfg->crl_urls, 0, check_crl_url, NULL, NULL, why, sizeof(why)) < 0) {
+			cfg_error(ps, "crl_urls", "%s", why);
+			return -1;
+		}
 	}
 	if (cfg->trace_secret && strlen(cfg->trace_secret) < 16) {
 		ps->line = 0;

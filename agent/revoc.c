@@ -185,26 +185,33 @@ static void add_cdp(void *arg, const char *url)
 	src_add(arg, url, 1);
 }
 
+static int add_crl_url(void *arg, const char *item, size_t len, char *err, size_t errlen)
+{
+	char url[CERT_CDP_URL_MAX];
+
+	/* cfg.c checked the URLs; the fetcher refuses any other scheme */
+	if (len >= sizeof(url)) {
+		set_err(err, errlen, "a URL longer than %zu characters", sizeof(url) - 1);
+		return -1;
+	}
+	memcpy(url, item, len);
+	url[len] = '\0';
+	src_add(arg, url, 0);
+	return 0;
+}
+
 /* The sources a configuration names: crl_urls, and with crl_fetch = cdp
  * the CDPs of its stores' CAs and those learned so far. */
 static void sources_of_config(struct revoc *r, const struct config *cfg)
 {
-	const char *p = cfg->crl_urls;
-	char url[CERT_CDP_URL_MAX];
+	char err[256];
 
 	for (int i = 0; i < r->nsrc; i++)
 		r->src[i]->wanted = 0;
-	while (p && *p) {
-		size_t n = strcspn(p, " ,\t");
-
-		if (n > 0 && n < sizeof(url)) {
-			memcpy(url, p, n);
-			url[n] = '\0';
-			src_add(r, url, 0);
-		}
-		p += n;
-		p += strspn(p, " ,\t");
-	}
+	/* inline or @file, as cfg.c checked it (a file may have changed
+	 * since: a bad entry is logged and the others still count) */
+	if (cfg->crl_urls && list_foreach(cfg->crl_urls, 0, add_crl_url, r, NULL, err, sizeof(err)) < 0)
+		LOG(LOG_WARN, 0, "revocation: crl_urls: %s", err);
 	if (cfg->crl_fetch == CRL_FETCH_CDP) {
 		for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
 			cert_store_cdp_urls(pol->store, add_cdp, r);

@@ -144,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.request_queue_size = 64   # a slow accept loop must not refuse SYNs
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
     if os.environ.get("CRLSRV_CERT"):

@@ -20,8 +20,11 @@ NAME=${SUITE_NAME:-rev-crl}
 workdir revocation-crl
 WWW=$WORK/www
 mkdir -p "$WWW" "$WORK/state"
-free_port CRL_PORT && free_port AGENT_PORT && free_port AGENT_STATS_PORT ||
-    { fail "free ports" "none"; finish "$NAME"; exit 1; }
+if ! { free_port CRL_PORT && free_port AGENT_PORT && free_port AGENT_STATS_PORT; }; then
+    fail "free ports" "none"
+    finish "$NAME"
+    exit 1
+fi
 CDP=http://127.0.0.1:$CRL_PORT/root.crl
 PKI=$WORK/pki
 rev_pki "$PKI" "$CDP"

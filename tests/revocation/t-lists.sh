@@ -18,8 +18,11 @@ NAME=${SUITE_NAME:-rev-lists}
 workdir revocation-lists
 WWW=$WORK/www
 mkdir -p "$WWW" "$WORK/state"
-free_port LIST_PORT && free_port AGENT_PORT && free_port AGENT_STATS_PORT ||
-    { fail "free ports" "none"; finish "$NAME"; exit 1; }
+if ! { free_port LIST_PORT && free_port AGENT_PORT && free_port AGENT_STATS_PORT; }; then
+    fail "free ports" "none"
+    finish "$NAME"
+    exit 1
+fi
 PKI=$WORK/pki
 rev_pki "$PKI" "http://127.0.0.1:1/unused.crl"
 check "test PKI" test -s "$PKI/good.crt"
