@@ -479,9 +479,21 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	}
 	n = lists_check_file(s->list_kind, s->list_deny, tmp, why, whylen);
 	if (n < 0) {
+		size_t tl = strlen(tmp);
+
+		/* "TMP:LINE: why" -> "line LINE: why": the URL is the source */
+		if (strncmp(why, tmp, tl) == 0 && why[tl] == ':') {
+			char rest[192];
+
+			snprintf(rest, sizeof(rest), "%s", why + tl + 1);
+			set_err(why, whylen, "line %s", rest);
+		}
+		if (!why[0])
+			set_err(why, whylen, "the list does not parse");
 		unlink(tmp);
 		return -1;
 	}
+	LOG(LOG_DEBUG, 0, "list %s: %d entries parsed", s->url, n);
 	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
 	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
 	free(old);
