@@ -464,7 +464,7 @@ static void schedule_fail(const struct config *cfg, struct revoc_src *s, int64_t
 static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_result *res,
                       char *why, size_t whylen)
 {
-	char path[4096], tmp[4200], *old = NULL;
+	char path[4096], tmp[4200], perr[4800], *old = NULL;
 	size_t olen = 0;
 	int n, same;
 
@@ -477,19 +477,15 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 		set_err(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	n = lists_check_file(s->list_kind, s->list_deny, tmp, why, whylen);
+	n = lists_check_file(s->list_kind, s->list_deny, tmp, perr, sizeof(perr));
 	if (n < 0) {
 		size_t tl = strlen(tmp);
 
 		/* "TMP:LINE: why" -> "line LINE: why": the URL is the source */
-		if (strncmp(why, tmp, tl) == 0 && why[tl] == ':') {
-			char rest[192];
-
-			snprintf(rest, sizeof(rest), "%s", why + tl + 1);
-			set_err(why, whylen, "line %s", rest);
-		}
-		if (!why[0])
-			set_err(why, whylen, "the list does not parse");
+		if (strncmp(perr, tmp, tl) == 0 && perr[tl] == ':')
+			set_err(why, whylen, "line %s", perr + tl + 1);
+		else
+			set_err(why, whylen, "%s", perr[0] ? perr : "the list does not parse");
 		unlink(tmp);
 		return -1;
 	}
