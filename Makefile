@@ -23,7 +23,7 @@ override CPPFLAGS += $(AGENT_CPPFLAGS)
 # Test code (tests/) also sees the unit helpers; agent objects never do.
 TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
-LDLIBS  := -lssl -lcrypto -lev -linih -lpthread
+LDLIBS  := -lssl -lcrypto -lev -linih -lpthread -ljansson
 # libcurl: only the binary and the unit runner link it (the fetcher).
 CURL_LDLIBS := -lcurl
 
@@ -42,9 +42,13 @@ endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-crls.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
-            agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
+            agent/strset.c agent/cidr.c agent/addr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
-            agent/spiffe.c agent/strutil.c
+            agent/spiffe.c agent/strutil.c agent/ocsp.c agent/ocsp-cache.c
+# runtime denies and the admin socket's command parser (fuzz target ctl)
+CORE_SRC += agent/rtdeny.c agent/ctl-cmd.c
+# SPIFFE bundle documents (JSON, through jansson)
+CORE_SRC += agent/spiffe-bundle.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
 CORE_SRC += agent/statsauth.c
 # The pure parts of the offline commands: probe's diagnosis and HTTP answer
@@ -52,12 +56,13 @@ CORE_SRC += agent/statsauth.c
 CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
-              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
+              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
+              agent/stats-config.c agent/ctl.c
 # The background fetcher (libcurl) and what it feeds: revocation sources.
-FETCH_SRC := agent/fetch.c agent/revoc.c
+FETCH_SRC := agent/fetch.c agent/revoc.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.
-OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
-DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
+OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c agent/ctl-client.c
+DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -99,6 +104,13 @@ unit: $(BUILD)/tests/unit/run-unit ## unit tests (ONLY=substring for some)
 integration: $(BIN) ## integration tests: the agent with HAProxy (haproxy, curl, openssl)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/inspect.sh
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/pidfile.sh
+
+# The locked pid file, reload/stop, and -c on addresses (tests/integration/pidfile.sh), ~2 s.
+pidfile-test: $(BIN) ## the pid file with two agents, reload/stop, -c addresses (~2 s)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/pidfile.sh
+
+.PHONY: pidfile-test
 
 # Policy engine end to end (tests/integration/policy.sh), ~1.5 min: the
 # certificate corpus through certspoa explain and through HAProxy, routes,
@@ -109,6 +121,14 @@ policy: $(BIN) ## policy engine end to end, ~1.5 min (ONLY="explain routes ...")
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/lists.sh
 
 .PHONY: policy
+
+# SPIFFE trust domains and per-client rate limiting end to end
+# (tests/spiffe/run.sh): explain, HAProxy 2.6 and 3.2 (VERSIONS=...),
+# haproxy-examples/rate-limit; ONLY="explain haproxy ratelimit".
+spiffe: $(BIN) ## SPIFFE trust domains, rate-limit example; HAProxy 2.6 + 3.2 (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/spiffe/run.sh
+
+.PHONY: spiffe
 
 # Mutation testing (tests/mutation/, docs/TESTING.md): each mutant of
 # tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
@@ -135,6 +155,13 @@ valgrind: $(BIN) $(BUILD)/tests/unit/run-unit ## memcheck on the unit tests and 
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
 
 .PHONY: fault valgrind
+
+# The runtime API (tests/ctl/run.sh, docs/OPERATE.md): admin_socket,
+# certspoa ctl, runtime denies with HAProxy and curl traffic, ~1 min.
+ctl: $(BIN) ## runtime API: admin socket, certspoa ctl, runtime denies (ONLY="keepalive load ...")
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/ctl/run.sh
+
+.PHONY: ctl
 
 # Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
 # through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
@@ -165,16 +192,19 @@ docs: $(BIN) ## regenerate README's configuration reference
 docs-check: $(BIN) ## the docs agree with the binary (keys, variables, examples)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/docs/run.sh
 
-# Test suites run one after the other (sub-makes), even under make -j.
+# Test suites run one after the other (sub-makes), even under make -j. A
+# failing suite does not stop the ones after it (each prints its own
+# summary line); the target fails at the end if any suite failed.
+TEST_SUITES = unit docs-check integration fault
 test: ## unit, docs-check, integration and fault, one after the other (ONLY= for one test)
-	$(MAKE) unit
-	$(MAKE) docs-check
-	$(MAKE) integration
-	$(MAKE) fault
+	@rc=0; for t in $(TEST_SUITES); do $(MAKE) $$t || { echo "make $$t: FAILED"; rc=1; }; done; exit $$rc
 
-check: arch-check test ## arch-check, test, then unit and integration under ASan+UBSan
-	$(MAKE) SAN=address,undefined unit
-	$(MAKE) SAN=address,undefined integration
+check: ## arch-check, test, then unit and integration under ASan+UBSan
+	@rc=0; \
+	for t in arch-check $(TEST_SUITES); do $(MAKE) $$t || { echo "make $$t: FAILED"; rc=1; }; done; \
+	for t in unit integration; do \
+		$(MAKE) SAN=address,undefined $$t || { echo "make SAN=address,undefined $$t: FAILED"; rc=1; }; \
+	done; exit $$rc
 
 # HAProxy 2.6 (the host's), 3.0 and 3.2 (Debian roots, tests/versions/,
 # docs/haproxy-versions.md): build or reuse the roots, then per version the
@@ -264,7 +294,7 @@ shellcheck: ## shellcheck tests/**/*.sh and .ci/*
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg crl
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle ctl crl ocsp
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -294,7 +324,13 @@ FUZZ_MAXLEN_dn      := 4096
 FUZZ_MAXLEN_uri     := 4096
 FUZZ_MAXLEN_rules   := 4096
 FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
+FUZZ_DICT_ocsp    := tests/fuzz/ocsp.dict
 FUZZ_MAXLEN_hacfg   := 8192
+FUZZ_DICT_ctl     := tests/fuzz/ctl.dict
+FUZZ_MAXLEN_ctl     := 4096
+FUZZ_DICT_bundle  := tests/fuzz/bundle.dict
+FUZZ_MAXLEN_bundle  := 16384
+FUZZ_MAXLEN_ocsp    := 4096
 FUZZ_DICT_crl     := tests/fuzz/crl.dict
 FUZZ_MAXLEN_crl     := 8192
 REPLAY_DIR   := $(BUILD)/tests/fuzz

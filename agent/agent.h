@@ -6,8 +6,10 @@
 #include <ev.h>
 
 #include "cfg-t.h"
+#include "ctl.h"
 #include "httpd.h"
 #include "listener.h"
+#include "ocsp-cache.h"
 #include "stats.h"
 
 #define AGENT_RETIRED_MAX 16
@@ -35,6 +37,12 @@ struct agent {
 	ev_timer retire_timer;
 	ev_timer watch_timer;
 	unsigned long long watch_sig;     /* of the files the live config reads */
+	struct ctl ctl;                   /* admin socket, runtime denies */
+	/* OCSP: answers shared by the workers, fetched in the background */
+	struct fetcher *fetcher;
+	struct ocsp_cache ocsp_cache;
+	int ocsp_cache_on;
+	struct ocsp_fetch *ocsp;
 };
 
 /* Load the config file again and hand it to the workers. Returns 0, or -1

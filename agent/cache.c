@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "cache.h"
 #include "cert-ext.h"
 
@@ -26,9 +28,33 @@ void cache_destroy(struct cache *c)
 	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++) {
 		cert_ext_free(c->slots[i].ext);
 		free(c->slots[i].issuer_dn);
+		sk_X509_pop_free(c->slots[i].path, X509_free);
 	}
 	free(c->slots);
 	c->slots = NULL;
+}
+
+void cache_clear(struct cache *c)
+{
+	size_t n = (c->mask + 1) * 2;
+
+	for (size_t i = 0; c->slots && i < n; i++) {
+		cert_ext_free(c->slots[i].ext);
+		free(c->slots[i].issuer_dn);
+		memset(&c->slots[i], 0, sizeof(c->slots[i]));
+	}
+}
+
+static unsigned int clear_epoch;
+
+void cache_request_clear_all(void)
+{
+	__atomic_add_fetch(&clear_epoch, 1, __ATOMIC_RELEASE);
+}
+
+unsigned int cache_clear_epoch(void)
+{
+	return __atomic_load_n(&clear_epoch, __ATOMIC_ACQUIRE);
 }
 
 static inline size_t set_of(const struct cache *c, const unsigned char key[32])
@@ -68,6 +94,7 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 		e++;
 	cert_ext_free(e->ext);
 	free(e->issuer_dn);
+	sk_X509_pop_free(e->path, X509_free);
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, 32);
 	e->generation = gen;

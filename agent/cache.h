@@ -11,6 +11,10 @@
 #include "cert-store-t.h"
 #include "counter.h"
 
+/* OCSP keys kept per entry (ocsp = chain on a longer path computes the
+ * rest per request). */
+#define CACHE_OCSP_KEYS 4
+
 /* An agent verification result is reused for at most this long. */
 #define CACHE_VERIFY_TTL 60
 
@@ -32,6 +36,7 @@ struct cache_entry {
 	uint64_t requests;
 	int64_t last_seen;
 	int last_code;                 /* enum dec_code of the last decision */
+	const char *last_rule;         /* its rule (a static string), for the admin socket's explain */
 	struct cert_ext *ext;          /* owned; freed when the slot is reused */
 	char spki_hex[65];             /* of ext->spki_sha256, made once */
 	/* the leaf's issuer on the path that verified: part of the
@@ -41,6 +46,9 @@ struct cache_entry {
 	unsigned char issuer_sha1[20];
 	unsigned char issuer_sha256[32];
 	char *issuer_dn;               /* owned, dn_canon of its subject; freed with the slot */
+	struct stack_st_X509 *path;    /* owned: that verified path (OCSP asks about its certificates) */
+	int ocsp_nkeys;                /* OCSP keys of its first pairs, made once per path */
+	unsigned char ocsp_keys[CACHE_OCSP_KEYS][32];
 	struct cert_facts facts;
 };
 
@@ -64,6 +72,15 @@ struct cache_entry *cache_get(struct cache *c, const unsigned char key[32],
  * fills it completely; the key is set here. */
 struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
                                unsigned int gen);
+
+/* Empty the cache (frees what the entries own); counters stay. */
+void cache_clear(struct cache *c);
+
+/* "clear cache" on the admin socket: any thread asks every cache to be
+ * emptied by bumping an epoch; each owner compares it before its next
+ * lookup (decide_sync()) and clears its own cache in its own thread. */
+void cache_request_clear_all(void);
+unsigned int cache_clear_epoch(void);
 
 /* A fast non-cryptographic 64-bit hash (for the client chain bytes). */
 uint64_t cache_hash64(const void *data, size_t len);

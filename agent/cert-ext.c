@@ -566,6 +566,10 @@ struct cert_ext *cert_get_ext(X509 *x)
 		goto out;
 	ca = X509_check_ca(x);
 	b->e.is_ca = ca > 0;
+	/* X509_check_ca() cached the extensions: these read them */
+	b->e.bc_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
+	b->e.has_key_usage = (X509_get_extension_flags(x) & EXFLAG_KUSAGE) != 0;
+	b->e.key_usage = b->e.has_key_usage ? (unsigned int)X509_get_key_usage(x) : 0;
 	e = ext_copy(b);
 out:
 	GENERAL_NAMES_free(gens);

@@ -51,6 +51,8 @@ struct cert_issuer {
 	unsigned char sha1[20];      /* of the issuer's DER */
 	unsigned char sha256[32];
 	char *dn;                    /* dn_canon form of its subject (malloc'd) */
+	struct stack_st_X509 *path;  /* the verified path, leaf first, anchor last
+	                                (references; cert_issuer_clear frees it) */
 };
 
 #endif /* CERTSPOA_CERT_STORE_T_H */

@@ -186,6 +186,23 @@ struct cert_store *cert_store_load(const char *ca_file, char *err, size_t errlen
 	return st;
 }
 
+int cert_store_add_anchor(struct cert_store *st, X509 *x)
+{
+	if (!st || X509_check_purpose(x, -1, 0) != 1 || add_anchor(st, x) < 0)
+		return -1;
+	st->count = sk_X509_OBJECT_num(X509_STORE_get0_objects(st->store));
+	return 0;
+}
+
+int cert_store_dir_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 5 && name[0] != '.' &&
+	       (strcmp(name + n - 4, ".pem") == 0 || strcmp(name + n - 4, ".crt") == 0 ||
+	        strcmp(name + n - 4, ".cer") == 0);
+}
+
 /* Regular files named *.pem, *.crt or *.cer in dir, each a PEM bundle. */
 int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t errlen)
 {
@@ -199,12 +216,9 @@ int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
 		struct stat sb;
 
-		if (n < 5 || de->d_name[0] == '.' ||
-		    (strcmp(de->d_name + n - 4, ".pem") && strcmp(de->d_name + n - 4, ".crt") &&
-		     strcmp(de->d_name + n - 4, ".cer")))
+		if (!cert_store_dir_name_ok(de->d_name))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
 		    stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
@@ -630,6 +644,7 @@ void cert_issuer_clear(struct cert_issuer *iss)
 	if (!iss)
 		return;
 	free(iss->dn);
+	sk_X509_pop_free(iss->path, X509_free);
 	memset(iss, 0, sizeof(*iss));
 }
 
@@ -655,6 +670,10 @@ static int path_issuer(STACK_OF(X509) *path, struct cert_issuer *iss)
 		goto out;
 	iss->dn = cert_name_canon(X509_get_subject_name(c));
 	if (!iss->dn)
+		goto out;
+	/* for OCSP: each certificate of the path with its issuer */
+	iss->path = X509_chain_up_ref(path);
+	if (!iss->path)
 		goto out;
 	iss->found = 1;
 	rc = 0;

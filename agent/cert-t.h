@@ -81,6 +81,9 @@ struct cert_ext {
 	int npolicies;
 	const char *const *policies;  /* all of them, dotted OIDs, in certificate order */
 	int is_ca;                    /* X509_check_ca() > 0: CA:TRUE, keyCertSign, or v1 self-signed */
+	int bc_ca;                    /* basicConstraints says CA:TRUE */
+	int has_key_usage;            /* the keyUsage extension is there */
+	unsigned int key_usage;       /* its bits, OpenSSL's KU_* (KU_DIGITAL_SIGNATURE...) */
 };
 
 #endif /* CERTSPOA_CERT_T_H */

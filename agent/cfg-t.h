@@ -33,6 +33,15 @@ _Static_assert(VERIFY_HAPROXY == 0, "first value 0");
 	X(POLICY_SHADOW,  "shadow")
 enum policy_mode { POLICY_MODE_LIST(CFG_ENUM_CONST) POLICY_MODES };
 
+/* deny_detail: what a denied client is told (the shipped haproxy.cfg
+ * builds the answer from txn.certspoa.deny_detail): none = the status only,
+ * code = and the code, hint = and the reason, rule, detail and request id. */
+#define DENY_DETAIL_LIST(X) \
+	X(DENY_DETAIL_NONE, "none") \
+	X(DENY_DETAIL_CODE, "code") \
+	X(DENY_DETAIL_HINT, "hint")
+enum deny_detail { DENY_DETAIL_LIST(CFG_ENUM_CONST) DENY_DETAILS };
+
 /* Identity kinds a policy can allow or deny, in the order they are tried.
  * The one table of them: X(KIND, name, allow help, deny help) gives the
  * enum (ID_KIND), the list name (lists.c), the config keys and rule names
@@ -130,6 +139,51 @@ enum crl_check { CRL_CHECK_LIST(CFG_ENUM_CONST) CRL_CHECKS };
 	X(CRL_MISSING_ALLOW, "allow")
 enum crl_missing { CRL_MISSING_LIST(CFG_ENUM_CONST) CRL_MISSINGS };
 
+/* client_id: what txn.certspoa.client_id holds (rules.c client_id_of). */
+#define CLIENT_ID_LIST(X) \
+	X(CLIENT_ID_SPKI,     "spki") \
+	X(CLIENT_ID_SPIFFE,   "spiffe") \
+	X(CLIENT_ID_IDENTITY, "identity")
+enum client_id_kind { CLIENT_ID_LIST(CFG_ENUM_CONST) CLIENT_IDS };
+
+/* spiffe_bundles: one trust bundle per SPIFFE trust domain. An X.509-SVID
+ * is verified against the store of its own trust domain and no other. */
+#define POLICY_SPIFFE_TDS_MAX 32
+struct spiffe_td {
+	char *name;                  /* the trust domain, e.g. "example.org" */
+	size_t name_len;
+	char *file;                  /* its bundle: SPIFFE JSON or PEM */
+	struct cert_store *store;    /* its authorities only */
+	int authorities;
+	int json;                    /* the file was a SPIFFE bundle document */
+	int has_refresh_hint;
+	long long refresh_hint;      /* seconds; file bundles are re-read on reload */
+};
+/* ocsp: which certificates of the verified path are checked by OCSP. */
+#define OCSP_MODE_LIST(X) \
+	X(OCSP_MODE_OFF,   "off") \
+	X(OCSP_MODE_LEAF,  "leaf") \
+	X(OCSP_MODE_CHAIN, "chain")
+enum ocsp_mode { OCSP_MODE_LIST(CFG_ENUM_CONST) OCSP_MODES };
+
+/* ocsp_url_mode: ocsp_url is used when the certificate names no responder
+ * (fallback) or always (override). */
+#define OCSP_URL_MODE_LIST(X) \
+	X(OCSP_URL_FALLBACK, "fallback") \
+	X(OCSP_URL_OVERRIDE, "override")
+enum ocsp_url_mode { OCSP_URL_MODE_LIST(CFG_ENUM_CONST) OCSP_URL_MODES };
+
+/* ocsp_unknown, ocsp_unavailable: what such an answer means. */
+#define OCSP_SOFT_LIST(X) \
+	X(OCSP_SOFT_DENY,  "deny") \
+	X(OCSP_SOFT_ALLOW, "allow")
+enum ocsp_soft { OCSP_SOFT_LIST(CFG_ENUM_CONST) OCSP_SOFTS };
+
+/* ocsp_fallback: with no OCSP answer, a CRL check that ran decides. */
+#define OCSP_FALLBACK_LIST(X) \
+	X(OCSP_FALLBACK_NONE, "none") \
+	X(OCSP_FALLBACK_CRL,  "crl")
+enum ocsp_fallback { OCSP_FALLBACK_LIST(CFG_ENUM_CONST) OCSP_FALLBACKS };
 /* crl_expired: a CRL past nextUpdate + crl_grace is a denial, or still used. */
 #define CRL_EXPIRED_LIST(X) \
 	X(CRL_EXPIRED_DENY,  "deny") \
@@ -170,6 +224,17 @@ struct policy {
 	long long crl_last_update;   /* unix time */
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
+	int deny_detail;             /* enum deny_detail */
+	int ocsp;                    /* enum ocsp_mode */
+	char *ocsp_url;              /* NULL = the AIA extension only */
+	int ocsp_url_mode;           /* enum ocsp_url_mode */
+	int ocsp_timeout_ms;         /* a deferred answer waits at most this */
+	int ocsp_nonce;
+	int ocsp_unknown;            /* enum ocsp_soft */
+	int ocsp_unavailable;        /* enum ocsp_soft */
+	int ocsp_max_age_ms;         /* an answer without nextUpdate */
+	int ocsp_error_ttl_ms;       /* a failed fetch is remembered this long */
+	int ocsp_fallback;           /* enum ocsp_fallback */
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */
@@ -186,6 +251,11 @@ struct policy {
 	struct cfg_list require_policies;    /* set of dotted OIDs */
 	struct cfg_list allow[ID_KINDS];
 	struct cfg_list deny[ID_KINDS];
+	char *spiffe_bundles;        /* "td=/path, td2=/path" as written */
+	int spiffe_bundles_line;
+	struct spiffe_td *tds;       /* ntds of them; 0: no SPIFFE trust domains */
+	int ntds;
+	int client_id;               /* enum client_id_kind */
 	int lists_pending;           /* lists given as URLs not fetched yet: every request is denied */
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
@@ -211,6 +281,7 @@ struct config {
 	int fragmentation;
 	int max_message_size;        /* reassembled NOTIFY payload limit */
 	int cache_size;              /* decision cache entries per thread */
+	int ocsp_cache_size;         /* OCSP answers, shared by the threads */
 	int log_level;
 	int log_format;              /* enum log_format */
 	int log_decisions;           /* enum log_decisions */
@@ -225,6 +296,10 @@ struct config {
 	int stats_token_world_readable;  /* a warning for certspoa -c and the log */
 	int socket_mode;             /* unix socket permissions, -1 = leave to the umask */
 	char *trace_secret;          /* trace argument must equal it; NULL = no traces */
+	char *admin_socket;          /* runtime API unix socket path; NULL = none */
+	int admin_socket_mode;       /* its permissions (default 0600) */
+	char *admin_socket_group;    /* its group; NULL = the agent's */
+	char *state_dir;             /* state kept across restarts; NULL = none */
 	struct route *routes;        /* first match wins, else default_policy */
 	int nroutes;
 	struct fwd_config fwd;
@@ -237,7 +312,6 @@ struct config {
 	int fetch_timeout_ms;
 	int fetch_max_size;
 	char *fetch_ca_file;         /* NULL = the system's CAs */
-	char *state_dir;             /* NULL = no disk cache */
 	int list_refresh_ms;         /* lists given as URLs: fetched this often */
 	unsigned int generation;     /* 1 at start, +1 per successful reload */
 	struct policy *policies;

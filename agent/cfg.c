@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "addr.h"
 #include "cert.h"
 #include "comment.h"
 #include "errbuf.h"
@@ -20,6 +22,8 @@
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "spiffe.h"
+#include "spiffe-bundle.h"
 #include "statsauth.h"
 #include "strset.h"
 #include "tplist.h"
@@ -36,6 +40,7 @@ enum cfg_type {
 	CFG_T_LISTEN,
 	CFG_T_LIST,        /* struct cfg_list: inline "a, b" or "@file" */
 	CFG_T_OCTAL,       /* file mode, e.g. 0660 */
+	CFG_T_ADDR,        /* a string that is one address (addr.h) */
 	CFG_T_TYPES
 };
 
@@ -69,6 +74,11 @@ static const char *const crl_check_names[CRL_CHECKS + 1] = { CRL_CHECK_LIST(CFG_
 
 static const char *const crl_missing_names[CRL_MISSINGS + 1] = { CRL_MISSING_LIST(CFG_ENUM_NAME) };
 
+static const char *const ocsp_mode_names[OCSP_MODES + 1] = { OCSP_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_url_mode_names[OCSP_URL_MODES + 1] = { OCSP_URL_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_soft_names[OCSP_SOFTS + 1] = { OCSP_SOFT_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_fallback_names[OCSP_FALLBACKS + 1] = { OCSP_FALLBACK_LIST(CFG_ENUM_NAME) };
+
 static const char *const crl_expired_names[CRL_EXPIREDS + 1] = { CRL_EXPIRED_LIST(CFG_ENUM_NAME) };
 
 static const char *const crl_fetch_names[CRL_FETCHES + 1] = { CRL_FETCH_LIST(CFG_ENUM_NAME) };
@@ -88,6 +98,9 @@ static const char *const section_names[CFG_S_SECTIONS] = {
 #define DENY(kind)    (offsetof(struct policy, deny) + (kind) * sizeof(struct cfg_list))
 
 static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const deny_detail_names[DENY_DETAILS + 1] = { DENY_DETAIL_LIST(CFG_ENUM_NAME) };
+
+static const char *const client_id_names[CLIENT_IDS + 1] = { CLIENT_ID_LIST(CFG_ENUM_NAME) };
 
 
 static const struct cfg_key cfg_keys[] = {
@@ -111,6 +124,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
 	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
+	{ CFG_S_AGENT, "ocsp_cache_size", CFG_T_INT, 16, 1 << 22, "4096", AGENT(ocsp_cache_size), NULL,
+	  "OCSP answers kept, shared by the worker threads, keyed by issuer key and serial" },
 	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), log_level_names,
 	  "error, warn, info or debug (-d forces debug)" },
 	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), log_format_names,
@@ -142,15 +157,21 @@ static const struct cfg_key cfg_keys[] = {
 	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
 	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
 	  "lists given as @http(s)://URL (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
-	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
-	  "directory for the last good copy of everything fetched, loaded at startup before the network answers; unset = no disk cache" },
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
+	{ CFG_S_AGENT, "admin_socket", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket), NULL,
+	  "unix socket path of the runtime API ('certspoa ctl', socat): show info, add deny... (docs/OPERATE.md); unset = off" },
+	{ CFG_S_AGENT, "admin_socket_mode", CFG_T_OCTAL, 0, 0777, "0600", AGENT(admin_socket_mode), NULL,
+	  "permissions of the admin socket, octal (whoever can connect can deny certificates and reload)" },
+	{ CFG_S_AGENT, "admin_socket_group", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket_group), NULL,
+	  "group given to the admin socket (with admin_socket_mode = 0660: that group's members may use it); unset = the agent's" },
+	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
+	  "directory for state kept across restarts: runtime denies, the last good copy of every fetched CRL and list (read at startup); unset = none" },
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
 	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
 
-	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
+	{ CFG_S_STATS, "listen", CFG_T_ADDR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
 	{ CFG_S_STATS, "token_file", CFG_T_STR, 0, 0, NULL, AGENT(stats_token_file), NULL,
 	  "bearer token file (16+ chars, re-read on reload); off loopback, pages but /metrics /healthz /readyz need 'Authorization: Bearer TOKEN' (no file: 403)" },
@@ -223,8 +244,34 @@ static const struct cfg_key cfg_keys[] = {
 	  "with crl_file or fetched CRLs: an issuer with no CRL (none in the file, none fetched yet) is a denial (crl_unavailable) or accepted (allow)" },
 	{ CFG_S_POLICY, "crl_expired", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_expired), crl_expired_names,
 	  "a CRL past its nextUpdate and [agent] crl_grace: a denial (crl_expired), or still used (allow; its revocations stand)" },
+	{ CFG_S_POLICY, "ocsp", CFG_T_ENUM, 0, 0, "off", POLICY(ocsp), ocsp_mode_names,
+	  "check revocation by OCSP: off, leaf (the client certificate) or chain (every certificate of the verified path but the anchor); needs ca_file or ca_dir" },
+	{ CFG_S_POLICY, "ocsp_url", CFG_T_STR, 0, 0, NULL, POLICY(ocsp_url), NULL,
+	  "OCSP responder (http://...) used as ocsp_url_mode says; unset = the certificate's AIA extension only" },
+	{ CFG_S_POLICY, "ocsp_url_mode", CFG_T_ENUM, 0, 0, "fallback", POLICY(ocsp_url_mode), ocsp_url_mode_names,
+	  "fallback: ocsp_url only for certificates whose AIA names no responder; override: always ocsp_url" },
+	{ CFG_S_POLICY, "ocsp_timeout", CFG_T_DURATION, 100, 60000, "2s", POLICY(ocsp_timeout_ms), NULL,
+	  "longest wait for an OCSP answer; then ocsp_unavailable applies (keep it below HAProxy's 'timeout processing')" },
+	{ CFG_S_POLICY, "ocsp_nonce", CFG_T_BOOL, 0, 1, "no", POLICY(ocsp_nonce), NULL,
+	  "send a nonce and require it back (many responders serve pre-signed answers without one)" },
+	{ CFG_S_POLICY, "ocsp_unknown", CFG_T_ENUM, 0, 0, "deny", POLICY(ocsp_unknown), ocsp_soft_names,
+	  "an OCSP answer 'unknown' is a denial (deny, ocsp_unknown) or accepted (allow)" },
+	{ CFG_S_POLICY, "ocsp_unavailable", CFG_T_ENUM, 0, 0, "deny", POLICY(ocsp_unavailable), ocsp_soft_names,
+	  "no valid OCSP answer (responder down, slow, wrong signer, stale): deny (ocsp_unavailable) or allow (soft-fail)" },
+	{ CFG_S_POLICY, "ocsp_max_age", CFG_T_DURATION, 1000, 604800000, "1h", POLICY(ocsp_max_age_ms), NULL,
+	  "how long an OCSP answer without nextUpdate is used after its thisUpdate" },
+	{ CFG_S_POLICY, "ocsp_error_ttl", CFG_T_DURATION, 0, 3600000, "30s", POLICY(ocsp_error_ttl_ms), NULL,
+	  "how long a failed OCSP fetch is remembered before the responder is asked again" },
+	{ CFG_S_POLICY, "ocsp_fallback", CFG_T_ENUM, 0, 0, "none", POLICY(ocsp_fallback), ocsp_fallback_names,
+	  "without a valid OCSP answer: none (ocsp_unavailable decides) or crl (the agent's CRL check, crl_file or fetched CRLs, that passed decides)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
+	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
+	  "what a denied client is told (shipped haproxy.cfg): none = status only, code = + code, hint = + reason, rule, detail, request id" },
+	{ CFG_S_POLICY, "spiffe_bundles", CFG_T_STR, 0, 0, NULL, POLICY(spiffe_bundles), NULL,
+	  "TD=FILE, TD=FILE: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
+	{ CFG_S_POLICY, "client_id", CFG_T_ENUM, 0, 0, "spki", POLICY(client_id), client_id_names,
+	  "txn.certspoa.client_id, a stable key of at most 128 bytes for rate limiting: spki (the key's SHA-256), spiffe (the SPIFFE ID, else spki) or identity" },
 };
 
 #define NB_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -232,7 +279,7 @@ static const struct cfg_key cfg_keys[] = {
 static const char *const type_names[CFG_T_TYPES] = {
 	[CFG_T_INT] = "integer", [CFG_T_BOOL] = "yes|no", [CFG_T_STR] = "string",
 	[CFG_T_ENUM] = "one of", [CFG_T_DURATION] = "duration", [CFG_T_LISTEN] = "address",
-	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode",
+	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode", [CFG_T_ADDR] = "address",
 };
 
 struct cfg_parse {
@@ -255,28 +302,35 @@ const char *cfg_verify_name(int mode)
 	return mode >= 0 && mode < VERIFY_MODES ? verify_names[mode] : "?";
 }
 
+/* The duration units, in one table: the parser reads it, and the docs
+ * check (tests/docs/man.sh) reads it from here to hold certspoa.ini(5) to
+ * it. A bare number is milliseconds, as in HAProxy. */
+static const struct {
+	const char *unit;
+	long ms;
+} duration_units[] = {
+	{ "ms", 1 },
+	{ "s",  1000 },
+	{ "m",  60L * 1000 },
+	{ "h",  3600L * 1000 },
+	{ "d",  86400L * 1000 },
+};
+
 int cfg_parse_duration(const char *s, long *ms)
 {
 	char *end;
-	long v, mult = 1;
+	long v, mult = 0;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (end == s || errno || v < 0)
 		return -1;
-	if (*end == 0 || strcmp(end, "ms") == 0)
+	if (*end == 0)
 		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600 * 1000;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400L * 1000;
-	else
-		return -1;
-	if (v > LONG_MAX / mult)
+	for (size_t i = 0; !mult && i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+		if (strcmp(end, duration_units[i].unit) == 0)
+			mult = duration_units[i].ms;
+	if (!mult || v > LONG_MAX / mult)
 		return -1;
 	*ms = v * mult;
 	return 0;
@@ -320,12 +374,105 @@ static void cfg_error(struct cfg_parse *ps, const char *key, const char *fmt, ..
 	va_end(ap);
 }
 
+/* names[0..n) (or up to a NULL) as "a, b, c", or "[a], [b]" */
+static void join_names(char *buf, size_t len, const char *const *names, int n, int brackets)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < n && names[i] && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s%s%s", i ? ", " : "", brackets ? "[" : "",
+		                 names[i], brackets ? "]" : "");
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* "verify: 'xx' is not one of: haproxy, agent, both" */
+static void enum_error(struct cfg_parse *ps, const struct cfg_key *k, const char *val)
+{
+	char list[256];
+
+	join_names(list, sizeof(list), k->names, INT_MAX, 0);
+	cfg_error(ps, k->key, "'%s' is not one of: %s", val, list);
+}
+
+/* Levenshtein distance of a and b, or CFG_SUGGEST_FAR when either is too
+ * long to be a key. */
+#define CFG_SUGGEST_LEN 64
+#define CFG_SUGGEST_FAR 1000
+
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[CFG_SUGGEST_LEN + 1];
+
+	if (la > CFG_SUGGEST_LEN || lb > CFG_SUGGEST_LEN)
+		return CFG_SUGGEST_FAR;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int diag = row[0];
+
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* An unknown key: name the key of this section it is closest to (a typo:
+ * at most 2 edits, 3 for long names), or the section it belongs in. */
+static void unknown_key_error(struct cfg_parse *ps, const char *name, const char *section)
+{
+	const struct cfg_key *best = NULL;
+	int bestd = CFG_SUGGEST_FAR;
+	size_t len = strlen(name);
+	int limit = len >= 10 ? 3 : len >= 4 ? 2 : 1;
+
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		int d;
+
+		if (k->section != ps->section)
+			continue;
+		d = edit_distance(name, k->key);
+		if (d < bestd) {
+			bestd = d;
+			best = k;
+		}
+	}
+	if (best && bestd <= limit) {
+		cfg_error(ps, name, "unknown key in [%s]: did you mean '%s'?", section, best->key);
+		return;
+	}
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		if (strcmp(cfg_keys[i].key, name) == 0) {
+			cfg_error(ps, name, "unknown key in [%s]: it belongs in [%s]", section,
+			          section_names[cfg_keys[i].section]);
+			return;
+		}
+	}
+	cfg_error(ps, name, "unknown key in [%s] (certspoa --help-config lists them)", section);
+}
+
 /* Store one value. Used for the defaults too, so a default obeys the same
  * rules as a value from the file. */
 static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
                      const char *val)
 {
 	char *field = (char *)base + k->offset;
+	char why[256];
 	long n;
 	char *end;
 	int b;
@@ -338,7 +485,8 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "'%s' is not an integer", val);
 			return -1;
 		}
-		if (n < k->min || n > k->max) {
+		/* stored in an int: a key's range never reaches past it */
+		if (n < k->min || n > k->max || n > INT_MAX || n < INT_MIN) {
 			cfg_error(ps, k->key, "%ld is out of range [%ld, %ld]", n, k->min, k->max);
 			return -1;
 		}
@@ -349,7 +497,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "'%s' is not a duration (e.g. 500ms, 5s, 2m)", val);
 			return -1;
 		}
-		if (n < k->min || n > k->max) {
+		if (n < k->min || n > k->max || n > INT_MAX) {
 			cfg_error(ps, k->key, "%ldms is out of range [%ldms, %ldms]", n, k->min, k->max);
 			return -1;
 		}
@@ -357,7 +505,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 		return 0;
 	case CFG_T_BOOL:
 		if (parse_bool(val, &b) < 0) {
-			cfg_error(ps, k->key, "'%s' is not yes or no", val);
+			cfg_error(ps, k->key, "'%s' is not one of: yes, no (or true, false, on, off, 1, 0)", val);
 			return -1;
 		}
 		*(int *)field = b;
@@ -369,11 +517,16 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 				return 0;
 			}
 		}
-		cfg_error(ps, k->key, "'%s' is not one of the allowed values", val);
+		enum_error(ps, k, val);
 		return -1;
+	case CFG_T_ADDR:
 	case CFG_T_STR: {
 		char **sp = (char **)(void *)field;
 
+		if (k->type == CFG_T_ADDR && *val && addr_check(val, why, sizeof(why)) < 0) {
+			cfg_error(ps, k->key, "%s", why);
+			return -1;
+		}
 		free(*sp);
 		*sp = NULL;
 		if (*val && !(*sp = strdup(val))) {
@@ -387,6 +540,10 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 
 		if (!*val) {
 			cfg_error(ps, k->key, "empty address");
+			return -1;
+		}
+		if (addr_check(val, why, sizeof(why)) < 0) {
+			cfg_error(ps, k->key, "%s", why);
 			return -1;
 		}
 		if (cfg->nlisten >= CFG_MAX_LISTEN) {
@@ -510,6 +667,38 @@ static int name_is_valid(const char *s)
 	return 1;
 }
 
+/* [polcy x]: name the section it is closest to by its first word */
+static void unknown_section_error(struct cfg_parse *ps, const char *section)
+{
+	char word[CFG_SUGGEST_LEN + 1];
+	size_t n = strcspn(section, " \t");
+	int bestd = CFG_SUGGEST_FAR, best = -1;
+
+	if (n < sizeof(word)) {
+		memcpy(word, section, n);
+		word[n] = 0;
+		for (int i = 0; i < CFG_S_SECTIONS; i++) {
+			char name[CFG_SUGGEST_LEN + 1];
+			int d;
+
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(section_names[i], " "), section_names[i]);
+			d = edit_distance(word, name);
+			if (d < bestd) {
+				bestd = d;
+				best = i;
+			}
+		}
+	}
+	if (best >= 0 && bestd > 0 && bestd <= 2) {
+		cfg_error(ps, NULL, "unknown section [%s]: did you mean [%s]?", section, section_names[best]);
+	} else {
+		char list[256];
+
+		join_names(list, sizeof(list), section_names, CFG_S_SECTIONS, 1);
+		cfg_error(ps, NULL, "unknown section [%s] (sections: %s)", section, list);
+	}
+}
+
 static int enter_section(struct cfg_parse *ps, const char *section)
 {
 	ps->in_section = 1;
@@ -557,7 +746,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 		ps->policy = policy_new(ps, name);
 		return ps->policy ? 0 : -1;
 	}
-	cfg_error(ps, NULL, "unknown section [%s]", section);
+	unknown_section_error(ps, section);
 	return -1;
 }
 
@@ -620,10 +809,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				ps->policy->ca_dir_line = ps->line;
 			else if (k->offset == POLICY(intermediates))
 				ps->policy->intermediates_line = ps->line;
+			else if (k->offset == POLICY(spiffe_bundles))
+				ps->policy->spiffe_bundles_line = ps->line;
 		}
 		return 1;
 	}
-	cfg_error(ps, name, "unknown key in [%s]", section);
+	unknown_key_error(ps, name, section);
 	return 0;
 }
 
@@ -777,7 +968,7 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	}
 	l = issuer_rule(p, &side);
 	p->issuer_rules = l != NULL;
-	if (!l || p->store)
+	if (!l || p->store || p->ntds)
 		return 0;
 	ps->line = l->line ? l->line : p->line;
 	if (l->key)
@@ -789,6 +980,167 @@ static int check_issuer_rules(struct cfg_parse *ps, struct policy *p)
 	cfg_error(ps, key, "[policy %s]: issuer rules need ca_file or ca_dir (the agent matches "
 	          "them on the chain it verifies itself, also under verify = haproxy)", p->name);
 	return -1;
+}
+
+/* One trust domain's bundle file into td->store: a SPIFFE bundle document
+ * when it starts with '{', else PEM. Returns 0, or -1 with why set. */
+static int load_bundle(struct spiffe_td *td, char *why, size_t whylen)
+{
+	struct spiffe_bundle b;
+	char *buf = NULL, reason[512];
+	size_t n = 0;
+	FILE *f;
+	int rc = -1;
+
+	if (!(f = fopen(td->file, "r"))) {
+		set_err(why, whylen, "%s: %s", td->file, strerror(errno));
+		return -1;
+	}
+	if (!(buf = malloc(SPIFFE_BUNDLE_MAX + 1))) {
+		set_err(why, whylen, "out of memory");
+		goto out;
+	}
+	n = fread(buf, 1, SPIFFE_BUNDLE_MAX + 1, f);
+	if (ferror(f)) {
+		set_err(why, whylen, "%s: %s", td->file, strerror(errno));
+		goto out;
+	}
+	td->json = spiffe_bundle_is_json(buf, n);
+	if (n > SPIFFE_BUNDLE_MAX) {
+		set_err(why, whylen, "%s: larger than %d bytes", td->file, SPIFFE_BUNDLE_MAX);
+		goto out;
+	}
+	if ((td->json ? spiffe_bundle_parse_json(buf, n, &b, reason, sizeof(reason))
+	              : spiffe_bundle_parse_pem(buf, n, &b, reason, sizeof(reason))) < 0) {
+		set_err(why, whylen, "%s: %s", td->file, reason);
+		goto out;
+	}
+	td->has_refresh_hint = b.has_refresh_hint;
+	td->refresh_hint = b.refresh_hint;
+	if (!(td->store = cert_store_new())) {
+		set_err(why, whylen, "out of memory");
+		spiffe_bundle_clear(&b);
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(b.authorities); i++) {
+		if (cert_store_add_anchor(td->store, sk_X509_value(b.authorities, i)) < 0) {
+			set_err(why, whylen, "%s: authority %d cannot be added", td->file, i + 1);
+			spiffe_bundle_clear(&b);
+			goto out;
+		}
+	}
+	td->authorities = cert_store_count(td->store);
+	spiffe_bundle_clear(&b);
+	rc = 0;
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/* spiffe_bundles = TD=FILE, TD=FILE...: each trust domain once, a valid
+ * SPIFFE trust domain name, its own store. */
+static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
+{
+	const char *s = p->spiffe_bundles, *e, *eq, *a, *b;
+	char id[SPIFFE_TD_MAX + 16], why[1024];
+	struct spiffe_id sid;
+	struct spiffe_td *td;
+
+	ps->line = p->spiffe_bundles_line;
+	if (p->ca_file || p->ca_dir || p->intermediates || p->crl_file) {
+		cfg_error(ps, "spiffe_bundles", "[policy %s]: the bundles replace ca_file, ca_dir, "
+		          "intermediates and crl_file: a policy has one or the other", p->name);
+		return -1;
+	}
+	if (!(p->tds = calloc(POLICY_SPIFFE_TDS_MAX, sizeof(*p->tds)))) {
+		cfg_error(ps, "spiffe_bundles", "out of memory");
+		return -1;
+	}
+	while (*s) {
+		for (e = s; *e && *e != ','; e++)
+			;
+		for (a = s; a < e && (*a == ' ' || *a == '\t'); a++)
+			;
+		for (b = e; b > a && (b[-1] == ' ' || b[-1] == '\t'); b--)
+			;
+		for (eq = a; eq < b && *eq != '='; eq++)
+			;
+		if (eq == b || eq == a || eq + 1 == b) {
+			cfg_error(ps, "spiffe_bundles", "'%.*s' is not TRUST-DOMAIN=FILE", (int)(b - a), a);
+			return -1;
+		}
+		/* a trust domain is what a SPIFFE ID has between "spiffe://" and its path */
+		if ((size_t)(eq - a) > SPIFFE_TD_MAX ||
+		    snprintf(id, sizeof(id), "spiffe://%.*s", (int)(eq - a), a) >= (int)sizeof(id) ||
+		    spiffe_parse(id, strlen(id), &sid) != SPIFFE_OK || sid.path_len) {
+			cfg_error(ps, "spiffe_bundles", "'%.*s' is not a SPIFFE trust domain ([a-z0-9.-_], lowercase)",
+			          (int)(eq - a), a);
+			return -1;
+		}
+		for (int i = 0; i < p->ntds; i++) {
+			if (p->tds[i].name_len == (size_t)(eq - a) && memcmp(p->tds[i].name, a, p->tds[i].name_len) == 0) {
+				cfg_error(ps, "spiffe_bundles", "trust domain %.*s is given twice", (int)(eq - a), a);
+				return -1;
+			}
+		}
+		if (p->ntds >= POLICY_SPIFFE_TDS_MAX) {
+			cfg_error(ps, "spiffe_bundles", "more than %d trust domains", POLICY_SPIFFE_TDS_MAX);
+			return -1;
+		}
+		td = &p->tds[p->ntds++];
+		td->name_len = (size_t)(eq - a);
+		if (!(td->name = strndup(a, td->name_len)) || !(td->file = strndup(eq + 1, (size_t)(b - eq - 1)))) {
+			cfg_error(ps, "spiffe_bundles", "out of memory");
+			return -1;
+		}
+		if (load_bundle(td, why, sizeof(why)) < 0) {
+			cfg_error(ps, "spiffe_bundles", "trust domain %s: %s", td->name, why);
+			return -1;
+		}
+		s = *e ? e + 1 : e;
+	}
+	if (!p->ntds) {
+		cfg_error(ps, "spiffe_bundles", "no TRUST-DOMAIN=FILE given");
+		return -1;
+	}
+	return 0;
+}
+
+/* OCSP needs the issuer of each certificate it asks about: a verified
+ * path, so a trust store. */
+static int check_ocsp(struct cfg_parse *ps, const struct policy *p)
+{
+	ps->line = p->line;
+	if (!p->store) {
+		cfg_error(ps, "ocsp", "[policy %s]: OCSP needs ca_file or ca_dir (the issuer of each "
+		          "certificate is taken from the path the agent verifies)", p->name);
+		return -1;
+	}
+	if (p->ocsp_url) {
+		size_t n = strlen(p->ocsp_url);
+
+		if (n < 8 || strncasecmp(p->ocsp_url, "http://", 7) != 0 || n >= 1024) {
+			cfg_error(ps, "ocsp_url", "[policy %s]: an http:// URL shorter than 1024 bytes "
+			          "(RFC 5019 transport)", p->name);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p->ocsp_url[i] <= 0x20 || (unsigned char)p->ocsp_url[i] >= 0x7f) {
+				cfg_error(ps, "ocsp_url", "[policy %s]: spaces or control bytes in the URL", p->name);
+				return -1;
+			}
+	}
+	if (p->ocsp_url_mode == OCSP_URL_OVERRIDE && !p->ocsp_url) {
+		cfg_error(ps, "ocsp_url_mode", "[policy %s]: override needs ocsp_url", p->name);
+		return -1;
+	}
+	if (p->ocsp_fallback == OCSP_FALLBACK_CRL && !(p->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL))) {
+		cfg_error(ps, "ocsp_fallback", "[policy %s]: crl needs CRLs checked by the agent: crl_file, "
+		          "or [agent] crl_fetch / crl_urls with verify = agent or both", p->name);
+		return -1;
+	}
+	return 0;
 }
 
 int cfg_is_url(const char *s)
@@ -874,12 +1226,14 @@ static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
 	const char *key;
-	char why[1024];
+	char why[4096];
 
 	for (struct policy *p = cfg->policies; p; p = p->next) {
-		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir) {
+		if (p->spiffe_bundles && load_spiffe_bundles(ps, p) < 0)
+			return -1;
+		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir && !p->ntds) {
 			ps->line = p->line;
-			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file or ca_dir", p->name);
+			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file, ca_dir or spiffe_bundles", p->name);
 			return -1;
 		}
 		if (p->ca_file) {
@@ -939,6 +1293,8 @@ static int load_files(struct cfg_parse *ps)
 				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
 			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
+		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
+			return -1;
 		if (resolve_url_lists(ps, p) < 0)
 			return -1;
 		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
@@ -968,6 +1324,18 @@ static int load_files(struct cfg_parse *ps)
 	if (cfg->trace_secret && strlen(cfg->trace_secret) < 16) {
 		ps->line = 0;
 		cfg_error(ps, "trace_secret", "must be at least 16 characters");
+		return -1;
+	}
+	/* a unix socket path: absolute, and within sun_path (108 bytes with its NUL) */
+	if (cfg->admin_socket && (cfg->admin_socket[0] != '/' || strlen(cfg->admin_socket) > 107)) {
+		ps->line = 0;
+		cfg_error(ps, "admin_socket", "'%s' is not an absolute unix socket path of at most 107 bytes",
+		          cfg->admin_socket);
+		return -1;
+	}
+	if (cfg->state_dir && cfg->state_dir[0] != '/') {
+		ps->line = 0;
+		cfg_error(ps, "state_dir", "'%s' is not an absolute path", cfg->state_dir);
 		return -1;
 	}
 	for (struct route *r = cfg->routes; r; r = r->next) {
@@ -1102,9 +1470,17 @@ void cfg_free(struct config *cfg)
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
 		free(p->crl_file);
+		free(p->ocsp_url);
 		free(p->ca_dir);
 		free(p->intermediates);
 		cert_store_free(p->store);
+		for (int i = 0; p->tds && i < p->ntds; i++) {
+			free(p->tds[i].name);
+			free(p->tds[i].file);
+			cert_store_free(p->tds[i].store);
+		}
+		free(p->tds);
+		free(p->spiffe_bundles);
 		free(p);
 	}
 	for (int i = 0; i < cfg->nlisten; i++)
@@ -1117,6 +1493,8 @@ void cfg_free(struct config *cfg)
 		OPENSSL_cleanse(cfg->stats_token, cfg->stats_token_len);
 	free(cfg->stats_token);
 	free(cfg->trace_secret);
+	free(cfg->admin_socket);
+	free(cfg->admin_socket_group);
 	free(cfg->crl_urls);
 	free(cfg->fetch_ca_file);
 	free(cfg->state_dir);
@@ -1143,6 +1521,7 @@ static void print_range(FILE *out, const struct cfg_key *k)
 	case CFG_T_LISTEN:
 	case CFG_T_LIST:
 	case CFG_T_OCTAL:
+	case CFG_T_ADDR:
 		fprintf(out, "%s", type_names[k->type]);
 		break;
 	case CFG_T_TYPES:

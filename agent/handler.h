@@ -11,6 +11,7 @@
 #include "cfg-t.h"
 #include "decide.h"
 #include "rules-t.h"
+#include "rules.h"
 #include "spop-t.h"
 
 #define HANDLER_MESSAGE "check-client-cert"
@@ -58,6 +59,7 @@ extern const size_t spoe_nargs;
 	X(POLICY,      "policy",      STR,   "a policy was chosen") \
 	X(WOULD_DENY,  "would_deny",  STR,   "shadow mode turned a denial into an allow: its code") \
 	X(WOULD_RULE,  "would_rule",  STR,   "shadow mode: the rule that would have denied") \
+	X(DENY_DETAIL, "deny_detail", STR,   "a denial: what the client may be told (none, code, hint)") \
 	X(SHA256,      "sha256",      STR,   "a parsed certificate") \
 	X(IDENTITY,    "identity",    STR,   "a parsed certificate with an identity") \
 	X(DAYS_LEFT,   "days_left",   INT64, "a parsed certificate") \
@@ -68,6 +70,7 @@ extern const size_t spoe_nargs;
 	X(SUBJECT,     "subject",     STR,   "a parsed certificate") \
 	X(ISSUER,      "issuer",      STR,   "a parsed certificate") \
 	X(SPKI_SHA256, "spki_sha256", STR,   "a parsed certificate whose extensions were read") \
+	X(CLIENT_ID,   "client_id",   STR,   "a parsed certificate: the policy's client_id key, at most 128 bytes") \
 	X(ROUTE,       "route",       STR,   "always, once routing ran") \
 	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret")
 
@@ -94,6 +97,8 @@ struct handler_stats {
 	uint64_t messages;                /* check-client-cert messages decided */
 	uint64_t unknown_messages;
 	uint64_t by_code[DEC_CODES];
+	uint64_t by_rule[DEC_CODES][RULE_COUNT];     /* the decision's code and rule */
+	uint64_t shadow[DEC_CODES][RULE_COUNT];      /* shadow allows: would_deny, would_rule */
 	uint64_t lat[HANDLER_LAT_BUCKETS];
 	uint64_t lat_sum_ns;
 	/* decisions per policy name; slots are appended (release on npol),
@@ -107,6 +112,7 @@ struct handler_ctx {
 	struct decide_ctx dc;             /* config, cache, decision buffers */
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
 	struct handler_stats stats;
+	int replay;                       /* deciding a deferred NOTIFY again: not counted twice */
 };
 
 /* What one message came to, for logs and the recent-denials list. The
@@ -117,6 +123,8 @@ struct handler_result {
 	const struct cert_facts *facts;   /* NULL if no parsed certificate */
 	int has_src;
 	struct spop_data src;
+	struct spop_str req_id;           /* HAProxy's unique-id; len 0 if not sent */
+	int deferred;                     /* HANDLER_DEFERRED: only policy is set */
 };
 
 /* Returns 0, or -1 when the decision cache cannot be allocated. */
@@ -143,7 +151,11 @@ const char *handler_arg_name(unsigned int i);
 
 /* Handle one NOTIFY payload and write a whole ACK frame (ids echoed, FIN)
  * at *p, at most max_frame bytes after its length prefix. Returns 0, or -1
- * with *st the status to disconnect with (malformed payload, no room). */
+ * with *st the status to disconnect with (malformed payload, no room), or
+ * HANDLER_DEFERRED when the decision waits for an OCSP answer: nothing is
+ * written, and the caller calls again with the same payload later (with
+ * hc->replay set, and hc->dc.ocsp_no_wait once its wait is over). */
+#define HANDLER_DEFERRED 1
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
                    const char *payload, size_t len, int64_t now,
                    char **p, char *end, size_t max_frame, enum spop_status *st,

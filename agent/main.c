@@ -14,10 +14,14 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "ctl-client.h"
 #include "explain.h"
+#include "fetch.h"
 #include "inspect.h"
 #include "lint.h"
 #include "log.h"
+#include "pidfile.h"
+#include "ocsp-fetch.h"
 #include "probe.h"
 #include "revoc.h"
 #include "stats.h"
@@ -30,6 +34,7 @@ static void usage(FILE *out)
 	        "       certspoa -c -f FILE         check the configuration and exit\n"
 	        "       certspoa reload -f FILE     check FILE, then make the running agent\n"
 	        "                                   (its pid_file) reload it\n"
+	        "       certspoa stop -f FILE       make the running agent (its pid_file) stop\n"
 	        "       certspoa explain -f FILE --cert CERT [--chain F] [--host H] [--path P] [--sni S]\n"
 	        "                                   run the policies offline and show every check\n"
 	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
@@ -37,6 +42,9 @@ static void usage(FILE *out)
 	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
 	        "       certspoa lint HAPROXY.CFG [--spoe F] [--agent-config INI] [--haproxy-version X.Y]\n"
 	        "                                   find the traps in an HAProxy configuration\n"
+	        "       certspoa ctl [-f FILE | -S SOCKET] COMMAND...\n"
+	        "                                   the running agent's admin_socket: show info,\n"
+	        "                                   add deny... ('certspoa ctl -S SOCKET help')\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -113,9 +121,16 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		}
 		return;
 	}
+	if (strcmp(path, "/config") == 0) {
+		/* same rule as / (statsauth.h: not a public path) */
+		r->content_type = "text/html; charset=utf-8";
+		stats_render_config_html(a->cfg, a->stats.cfg_files, a->stats.ncfg_files,
+		                         a->stats.config_sha256, &r->body);
+		return;
+	}
 	if (strcmp(path, "/metrics") && strcmp(path, "/stats.json") && strcmp(path, "/")) {
 		r->status = 404;
-		sbuf_puts(&r->body, "not found: try /, /metrics, /stats.json, /healthz, /readyz\n");
+		sbuf_puts(&r->body, "not found: try /, /config, /metrics, /stats.json, /healthz, /readyz\n");
 		return;
 	}
 	if (!(snap = malloc(sizeof(*snap)))) {
@@ -139,6 +154,16 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 }
 
 /* ---- running ---- */
+
+static int ctl_reload(void *arg, const char *why)
+{
+	return agent_reload(arg, why);
+}
+/* the pid file this process locked, and whether it wrote ready_file: at
+ * exit it removes only what it owns (a second instance that fails to
+ * start leaves the first one's files alone) */
+static struct pidfile pid_lock = { .fd = -1 };
+static int wrote_ready_file;
 
 static int start_listeners(struct agent *a)
 {
@@ -178,13 +203,11 @@ static int start_listeners(struct agent *a)
 	}
 	if (a->cfg->ready_file && write_file_atomic(a->cfg->ready_file, ready) < 0)
 		LOG(LOG_WARN, 0, "cannot write ready_file %s: %s", a->cfg->ready_file, strerror(errno));
-	if (a->cfg->pid_file) {
-		char pid[32];
-
-		snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-		if (write_file_atomic(a->cfg->pid_file, pid) < 0)
-			LOG(LOG_WARN, 0, "cannot write pid_file %s: %s", a->cfg->pid_file, strerror(errno));
-	}
+	else if (a->cfg->ready_file)
+		wrote_ready_file = 1;
+	/* written once bound: the file names an agent that serves */
+	if (pid_lock.fd != -1 && pidfile_write(&pid_lock, (long)getpid(), err, sizeof(err)) < 0)
+		LOG(LOG_WARN, 0, "cannot write pid_file %s", err);
 	return 0;
 }
 
@@ -194,6 +217,7 @@ static int run(struct agent *a, int debug)
 	ev_signal sig_term, sig_int, sig_hup;
 	struct timespec now;
 	sigset_t set;
+	char ctl_err[512];
 	char err[512];
 	int rc = EX_OK;
 	long ncpu;
@@ -222,8 +246,54 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 	a->stats.workers = a->workers;
+	if (a->cfg->pid_file) {
+		long holder;
+
+		/* locked before binding: a second instance stops here */
+		switch (pidfile_lock(&pid_lock, a->cfg->pid_file, &holder, err, sizeof(err))) {
+		case PIDFILE_OK:
+			break;
+		case PIDFILE_HELD:
+			if (holder)
+				LOG(LOG_ERR, 0, "certspoa already running (pid %ld): %s is locked", holder, a->cfg->pid_file);
+			else
+				LOG(LOG_ERR, 0, "certspoa already running: %s is locked", a->cfg->pid_file);
+			rc = EX_UNAVAILABLE;
+			goto out;
+		case PIDFILE_ERROR:
+		case PIDFILE_RCS:
+			LOG(LOG_WARN, 0, "cannot lock pid_file %s", err);
+			break;
+		}
+	}
+	/* before the workers (they never decide without the saved runtime
+	 * denies) and the ready_file (the admin socket is up when it says so) */
+	if (ctl_start(&a->ctl, loop, a->cfg, &a->stats, &(struct ctl_hooks){ ctl_reload, a },
+	              ctl_err, sizeof(ctl_err)) < 0) {
+		LOG(LOG_ERR, 0, "%s", ctl_err);
+		rc = EX_CONFIG;
+		goto out;
+	}
 	if (start_listeners(a) < 0) {
 		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+
+	/* OCSP: the answers, and the fetcher that brings them (its thread is
+	 * idle without an OCSP policy; a reload may add one) */
+	if (ocsp_cache_init(&a->ocsp_cache, (size_t)a->cfg->ocsp_cache_size) < 0) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	a->ocsp_cache_on = 1;
+	/* (revoc.c runs a fetcher of its own for CRLs and lists) */
+	a->fetcher = fetcher_start(err, sizeof(err));
+	if (!a->fetcher)
+		LOG(LOG_WARN, 0, "background fetcher: %s (OCSP checks are unavailable)", err);
+	a->stats.ocsp = &a->ocsp_cache;
+	a->ocsp = ocsp_fetch_new(&a->ocsp_cache, a->fetcher);
+	if (!a->ocsp) {
+		rc = EX_OSERR;
 		goto out;
 	}
 
@@ -247,8 +317,10 @@ static int run(struct agent *a, int debug)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	for (int i = 0; i < a->nworkers; i++) {
-		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) < 0 ||
-		    worker_start(&a->workers[i]) < 0) {
+		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) == 0)
+			worker_set_ocsp(&a->workers[i], &a->ocsp_cache,
+			                a->fetcher ? ocsp_fetch_submit : NULL, a->ocsp);
+		if (!a->workers[i].own.loop || worker_start(&a->workers[i]) < 0) {
 			LOG(LOG_ERR, 0, "cannot start worker %d", i);
 			worker_request_stop_all();
 			for (int j = 0; j < i; j++) {
@@ -260,6 +332,7 @@ static int run(struct agent *a, int debug)
 			goto out;
 		}
 		a->stats.nworkers = i + 1;
+		ocsp_fetch_set_workers(a->ocsp, a->workers, i + 1);
 	}
 
 	ev_signal_init(&sig_term, on_stop_signal, SIGTERM);
@@ -283,10 +356,19 @@ static int run(struct agent *a, int debug)
 		worker_join(&a->workers[i]);
 	LOG(LOG_INFO, 0, "stopped");
 out:
+	/* no answer may wake a worker from here on; the fetcher ends its
+	 * jobs (they are only stored) before the cache goes */
+	ocsp_fetch_detach(a->ocsp);
+	fetcher_stop(a->fetcher);
+	ocsp_fetch_free(a->ocsp);
+	a->stats.ocsp = NULL;
+	if (a->ocsp_cache_on)
+		ocsp_cache_destroy(&a->ocsp_cache);
 	if (a->workers)
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
+	ctl_stop(&a->ctl);
 	revoc_stop(a->revoc);
 	a->revoc = NULL;
 	a->stats.revoc = NULL;
@@ -296,42 +378,56 @@ out:
 		httpd_close(&a->stats_httpd);
 	for (int i = 0; i < a->nretired; i++)
 		cfg_free(a->retired[i].cfg);
-	if (a->cfg->ready_file)
+	if (wrote_ready_file)
 		unlink(a->cfg->ready_file);
-	if (a->cfg->pid_file)
-		unlink(a->cfg->pid_file);
+	pidfile_release(&pid_lock);
 	return rc;
 }
 
-/* certspoa reload -f FILE: validate FILE, then SIGHUP the pid in pid_file. */
-static int cmd_reload(struct config *cfg)
+/* certspoa -c: the shipped SPOE file (CERTSPOA_SPOE_FILE, else where
+ * `make install` and the package put it) must leave OCSP its time. */
+static void check_spoe_timeout(const struct config *cfg)
 {
-	char buf[32], *end;
-	FILE *f;
+	static const char *const shipped[] = {
+		"/usr/share/certspoa/certspoa.conf", "/usr/local/share/certspoa/certspoa.conf",
+	};
+	const char *env = getenv("CERTSPOA_SPOE_FILE");
+
+	if (env && *env) {
+		lint_ocsp_timeouts(cfg, env, stderr);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
+		if (access(shipped[i], R_OK) == 0) {
+			lint_ocsp_timeouts(cfg, shipped[i], stderr);
+			return;
+		}
+}
+
+/* certspoa reload|stop -f FILE: validate FILE, then SIGHUP|SIGTERM the
+ * agent that holds pid_file's lock. */
+static int cmd_signal(struct config *cfg, int sig)
+{
+	char err[4200];
 	long pid;
 
 	if (!cfg->pid_file) {
-		fprintf(stderr, "%s: no pid_file in [agent]: send SIGHUP yourself\n", cfg->file);
+		fprintf(stderr, "%s: no pid_file in [agent]: send %s yourself\n", cfg->file,
+		        sig == SIGHUP ? "SIGHUP" : "SIGTERM");
 		return EX_CONFIG;
 	}
-	if (!(f = fopen(cfg->pid_file, "r")) || !fgets(buf, sizeof(buf), f)) {
-		fprintf(stderr, "%s: %s\n", cfg->pid_file, f ? "empty" : strerror(errno));
-		if (f)
-			fclose(f);
+	if ((pid = pidfile_read_running(cfg->pid_file, err, sizeof(err))) < 0) {
+		fprintf(stderr, "%s\n", err);
 		return EX_UNAVAILABLE;
 	}
-	fclose(f);
-	errno = 0;
-	pid = strtol(buf, &end, 10);
-	if (errno || pid <= 1 || (*end && *end != '\n')) {
-		fprintf(stderr, "%s: not a process id\n", cfg->pid_file);
-		return EX_DATAERR;
-	}
-	if (kill((pid_t)pid, SIGHUP) == -1) {
+	if (kill((pid_t)pid, sig) == -1) {
 		fprintf(stderr, "pid %ld: %s\n", pid, strerror(errno));
 		return EX_UNAVAILABLE;
 	}
-	printf("%s is valid; reload signalled to pid %ld\n", cfg->file, pid);
+	if (sig == SIGHUP)
+		printf("%s is valid; reload signalled to pid %ld\n", cfg->file, pid);
+	else
+		printf("stop signalled to pid %ld\n", pid);
 	return EX_OK;
 }
 
@@ -345,9 +441,9 @@ int main(int argc, char **argv)
 		{ "config",         required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int check = 0, debug = 0, reload = 0, opt, rc;
+	int check = 0, debug = 0, reload = 0, opt, rc;  /* reload: 0, SIGHUP or SIGTERM */
 	struct agent a = { 0 };
-	char err[1024];
+	char err[4096];
 
 	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
 		return inspect_main(argc - 1, argv + 1);
@@ -357,8 +453,10 @@ int main(int argc, char **argv)
 		return probe_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lint") == 0)
 		return lint_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
-		reload = 1;
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_client_main(argc - 1, argv + 1);
+	if (argc > 1 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "stop") == 0)) {
+		reload = argv[1][0] == 'r' ? SIGHUP : SIGTERM;
 		argv++;
 		argc--;
 	}
@@ -402,10 +500,11 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		cfg_warnings(a.cfg, stderr);
+		check_spoe_timeout(a.cfg);
 		printf("%s: configuration is valid\n", a.file);
 		rc = EX_OK;
 	} else if (reload) {
-		rc = cmd_reload(a.cfg);
+		rc = cmd_signal(a.cfg, reload);
 	} else {
 		rc = run(&a, debug);
 	}

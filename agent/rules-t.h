@@ -23,6 +23,12 @@
 	X(SNI_HOST_MISMATCH,   "sni_host_mismatch",   "TLS server name does not match the Host header") \
 	X(FORWARDED_UNTRUSTED, "forwarded_untrusted", "Forwarded client certificate from an untrusted source") \
 	X(FORWARDED_INVALID,   "forwarded_invalid",   "Forwarded client certificate is malformed") \
+	X(SPIFFE_MULTI_URI,    "spiffe_multi_uri",    "Client certificate has several URI names (an X.509-SVID has one)") \
+	X(SPIFFE_TD_UNKNOWN,   "spiffe_td_unknown",   "Client certificate's SPIFFE trust domain is not trusted") \
+	X(SVID_INVALID,        "svid_invalid",        "Client certificate is not a valid X.509-SVID") \
+	X(CERT_REVOKED,        "cert_revoked",        "Client certificate is revoked") \
+	X(OCSP_UNKNOWN,        "ocsp_unknown",        "Client certificate is unknown to its OCSP responder") \
+	X(OCSP_UNAVAILABLE,    "ocsp_unavailable",    "Client certificate revocation status is unavailable") \
 	X(INTERNAL,            "internal_error",      "Client certificate check failed")
 
 #define DEC_CODE_ENUM(name, code, reason) DEC_##name,
@@ -58,6 +64,8 @@ struct req_facts {
 	struct spop_data src;     /* IPV4 or IPV6 */
 	int has_fwd_cert, has_fwd_chain;
 	struct spop_str fwd_cert, fwd_chain;   /* raw header values */
+	int has_unique_id;        /* HAProxy's unique-id, for logs only (req_id) */
+	struct spop_str unique_id;
 	int has_trace;            /* the trace header's value, checked against trace_secret */
 	struct spop_str trace_value;
 	const char *bad_arg;      /* first argument with a wrong type, or NULL */
@@ -74,6 +82,34 @@ struct req_facts {
 struct cache_entry;
 struct cert_revocation;
 
+/* Revocation by OCSP, for the rules (policy ocsp != off): looked up by
+ * decide_request (decide.c) in the shared OCSP cache once the other
+ * checks allow. REV_NONE means not looked up yet: the rules deny it
+ * (fail closed) and set decision.rev_needed, which makes decide_request
+ * look it up and decide again. */
+enum rev_state {
+	REV_NONE = 0,
+	REV_GOOD,           /* every certificate checked is good */
+	REV_REVOKED,        /* depth says which one */
+	REV_UNKNOWN,
+	REV_ERROR,          /* no valid answer: err says why */
+	REV_STATES
+};
+
+#define REV_URL_MAX 128
+
+struct rev_eval {
+	enum rev_state state;
+	int depth;                       /* the certificate that decided (0 = leaf) */
+	int checked;                     /* certificates checked */
+	const char *err;                 /* REV_ERROR: why (static text) */
+	int reason;                      /* REV_REVOKED: CRL reason code, -1 = none */
+	int64_t revoked_at;
+	int64_t this_update, fetched_at, until;
+	char url[REV_URL_MAX];           /* the responder, "" if none */
+	int pending;                     /* an answer is awaited: no verdict yet */
+};
+
 /* What the agent learned about the certificate (from cache or fresh). */
 struct cert_eval {
 	int parsed;                      /* the DER parsed: facts is valid */
@@ -87,10 +123,29 @@ struct cert_eval {
 	int has_issuer;                  /* a path verified: the leaf's issuer on it is known */
 	const unsigned char *issuer_sha1, *issuer_sha256;
 	const char *issuer_dn;           /* dn_canon of that issuer's subject */
+	struct rev_eval ocsp;            /* OCSP, when the policy asks for it */
 };
 
 #define DEC_DETAIL_MAX 200
 #define DEC_IDENTITY_MAX 256
+/* client_id: at most this many bytes, printable ASCII; a longer or
+ * unprintable value is replaced by "sha256:" and the hex of its SHA-256 */
+#define DEC_CLIENT_ID_MAX 128
+
+/* The X.509-SVID checks of a policy with spiffe_bundles (rules_svid_check),
+ * in the order they are made. */
+enum svid_check {
+	SVID_OK = 0,
+	SVID_NAMES_DROPPED,     /* more SANs than were kept: cannot be told */
+	SVID_NO_URI,            /* no URI SAN */
+	SVID_MULTI_URI,         /* more than one URI SAN */
+	SVID_NOT_SPIFFE,        /* the URI is not of scheme spiffe */
+	SVID_BAD_ID,            /* a spiffe URI that is not a valid SPIFFE ID */
+	SVID_TD_UNKNOWN,        /* no bundle for its trust domain */
+	SVID_LEAF_CA,           /* basicConstraints CA:TRUE */
+	SVID_KEY_USAGE,         /* no keyUsage, no digitalSignature, or keyCertSign/cRLSign */
+	SVID_CHECKS
+};
 
 struct decision {
 	enum dec_code code;
@@ -104,6 +159,9 @@ struct decision {
 	int64_t days_left;
 	int expiring;                   /* days_left <= warn_days */
 	const char *identity;           /* SPIFFE ID, else first SAN, else CN */
+	char client_id[DEC_CLIENT_ID_MAX + 1];  /* "" without a certificate (policy client_id) */
+	const char *trust_domain;       /* the SPIFFE trust domain whose bundle applied, or NULL */
+	int rev_needed;                 /* denied for want of an OCSP lookup (rev_eval) */
 };
 
 /* A bounded, human-readable list of the checks made, for the trace

@@ -12,12 +12,20 @@
  *   sni_host  sni_host_mismatch    SNI differs from Host (sni_host_match)
  *   presence  cert_missing         no certificate (require_cert)
  *   parse     cert_unverified      not exactly one DER certificate
- *   verify    cert_unverified      HAProxy's and/or the agent's chain check
+ *   trust_domain (spiffe_bundles)  spiffe_multi_uri, svid_invalid (no URI,
+ *                                  not spiffe, invalid ID, CA leaf, key
+ *                                  usage), spiffe_td_unknown
+ *   verify    cert_unverified      HAProxy's and/or the agent's chain check;
+ *                                  with spiffe_bundles the agent's always,
+ *                                  against the trust domain's bundle only
  *   names     cert_untrusted       too_many_sans (max_sans, always), spiffe_invalid
  *                                  and dns_invalid (when SPIFFE or DNS lists are set)
  *   deny_*    cert_untrusted       deny lists, which always win
  *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
+ *   ocsp      cert_revoked         OCSP (policy ocsp = leaf|chain): revoked;
+ *             ocsp_unknown         the responder does not know it (ocsp_unknown = deny);
+ *             ocsp_unavailable     no valid answer in ocsp_timeout (ocsp_unavailable = deny)
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,12 +35,14 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "cert.h"
 #include "cert-store-t.h"
 #include "cidr.h"
 #include "fwd.h"
 #include "lists.h"
+#include "ocsp.h"
 #include "rules.h"
 #include "spiffe.h"
 #include "spop.h"
@@ -47,6 +57,31 @@
 #define DEC_INFO(name, code, reason) [DEC_##name] = { code, reason },
 const struct dec_info dec_table[DEC_CODES] = { DEC_CODE_LIST(DEC_INFO) };
 #undef DEC_INFO
+
+/* ---- rule names (rules.h RULE_NAME_LIST) ---- */
+
+#define RULE_NAME(id, name) [RULE_##id] = name,
+#define RULE_DENY_NAME(kind, name, allow_help, deny_help) [RULE_DENY_##kind] = "deny_" name,
+#define RULE_ALLOW_NAME(kind, name, allow_help, deny_help) [RULE_ALLOW_##kind] = "allow_" name,
+const char *const rule_names[RULE_COUNT] = {
+	RULE_NAME_LIST(RULE_NAME)
+	ID_KIND_LIST(RULE_DENY_NAME)
+	ID_KIND_LIST(RULE_ALLOW_NAME)
+	[RULE_OTHER] = "other",
+};
+#undef RULE_NAME
+#undef RULE_DENY_NAME
+#undef RULE_ALLOW_NAME
+
+enum rule_id rules_rule_id(const char *rule)
+{
+	if (!rule)
+		return RULE_OTHER;
+	for (int i = 0; i < RULE_OTHER; i++)
+		if (strcmp(rule_names[i], rule) == 0)
+			return (enum rule_id)i;
+	return RULE_OTHER;
+}
 
 /* ---- trace ---- */
 
@@ -571,6 +606,196 @@ static int policy_has_dns_rules(const struct policy *pol)
 	return pol->allow[ID_DNS].src || pol->deny[ID_DNS].src;
 }
 
+/* ---- SPIFFE trust domains ---- */
+
+enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext *x, int *td)
+{
+	const struct cert_san *uri = NULL;
+	struct spiffe_id id;
+	int nuri = 0;
+
+	*td = -1;
+	if (x->nsans != x->san_total)
+		return SVID_NAMES_DROPPED;
+	for (int i = 0; i < x->nsans; i++) {
+		if (x->sans[i].type == CERT_SAN_URI) {
+			uri = &x->sans[i];
+			nuri++;
+		}
+	}
+	if (nuri == 0)
+		return SVID_NO_URI;
+	if (nuri > 1)
+		return SVID_MULTI_URI;
+	if (!spiffe_has_scheme(uri->value, strlen(uri->value)))
+		return SVID_NOT_SPIFFE;
+	if (spiffe_parse(uri->value, strlen(uri->value), &id) != SPIFFE_OK)
+		return SVID_BAD_ID;
+	for (int i = 0; i < pol->ntds && *td < 0; i++)
+		if (pol->tds[i].name_len == id.td_len && memcmp(pol->tds[i].name, id.td, id.td_len) == 0)
+			*td = i;
+	if (*td < 0)
+		return SVID_TD_UNKNOWN;
+	/* X.509-SVID section 4: a leaf is no CA, signs (digitalSignature),
+	 * and signs neither certificates nor CRLs */
+	if (x->bc_ca) {
+		*td = -1;
+		return SVID_LEAF_CA;
+	}
+	if (!x->has_key_usage || !(x->key_usage & KU_DIGITAL_SIGNATURE) ||
+	    (x->key_usage & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))) {
+		*td = -1;
+		return SVID_KEY_USAGE;
+	}
+	return SVID_OK;
+}
+
+/* The first URI SAN's value (the only one, after rules_svid_check), or "". */
+static const char *uri_of(const struct cert_ext *x)
+{
+	for (int i = 0; i < x->nsans; i++)
+		if (x->sans[i].type == CERT_SAN_URI)
+			return x->sans[i].value;
+	return "";
+}
+
+/* Each failed X.509-SVID check: code, rule, trace word, detail. */
+static const struct svid_fail {
+	enum dec_code code;
+	const char *rule, *trace, *detail;
+} svid_fails[SVID_CHECKS] = {
+	[SVID_NAMES_DROPPED] = { DEC_CERT_UNTRUSTED, "too_many_sans", "SANs not kept",
+	                         "too many subject alternative names to find the SPIFFE ID" },
+	[SVID_NO_URI]        = { DEC_SVID_INVALID, "spiffe_no_uri", "no URI SAN",
+	                         "no URI SAN: not an X.509-SVID" },
+	[SVID_MULTI_URI]     = { DEC_SPIFFE_MULTI_URI, "spiffe_multi_uri", "several URI SANs",
+	                         "several URI SANs: an X.509-SVID has exactly one" },
+	[SVID_NOT_SPIFFE]    = { DEC_SVID_INVALID, "spiffe_not_spiffe", "URI not spiffe",
+	                         "the URI SAN is not a SPIFFE ID" },
+	[SVID_BAD_ID]        = { DEC_SVID_INVALID, "spiffe_invalid", "invalid SPIFFE ID",
+	                         "invalid SPIFFE ID" },
+	[SVID_TD_UNKNOWN]    = { DEC_SPIFFE_TD_UNKNOWN, "spiffe_td_unknown", "unknown trust domain",
+	                         "no bundle in this policy for trust domain" },
+	[SVID_LEAF_CA]       = { DEC_SVID_INVALID, "svid_ca", "leaf is a CA",
+	                         "an X.509-SVID leaf must not be a CA" },
+	[SVID_KEY_USAGE]     = { DEC_SVID_INVALID, "svid_key_usage", "key usage",
+	                         "an X.509-SVID leaf has keyUsage digitalSignature and neither keyCertSign nor cRLSign" },
+};
+
+/* The trust-domain step: deny unless the certificate is an X.509-SVID of
+ * a trust domain with a bundle. Returns 0 if it passes. */
+static int check_svid(const struct policy *pol, const struct cert_ext *x,
+                      struct trace *t, struct decision *d)
+{
+	const struct svid_fail *f;
+	enum svid_check r;
+	struct spiffe_id id;
+	char why[80] = "";
+	int td;
+
+	if (!x) {
+		trace_add(t, "trust_domain=fail(extensions)");
+		deny(pol, d, DEC_CERT_UNTRUSTED, "cert_extensions",
+		     "the certificate's names or extensions are malformed");
+		return -1;
+	}
+	r = rules_svid_check(pol, x, &td);
+	if (r == SVID_OK && td >= 0 && td < pol->ntds) {
+		d->trust_domain = pol->tds[td].name;
+		trace_add(t, "trust_domain=pass(%s)", pol->tds[td].name);
+		return 0;
+	}
+	f = (unsigned)r < SVID_CHECKS ? &svid_fails[r] : NULL;
+	if (!f || !f->rule) {
+		trace_add(t, "trust_domain=fail(internal)");
+		deny(pol, d, DEC_INTERNAL, "internal", "X.509-SVID check");
+		return -1;
+	}
+	/* what the certificate said: the parser's reason, or the trust domain
+	 * (an ID that parsed: [a-z0-9.-_] only) */
+	if (r == SVID_BAD_ID)
+		snprintf(why, sizeof(why), ": %s", spiffe_strerror(spiffe_parse(uri_of(x), strlen(uri_of(x)), &id)));
+	else if (r == SVID_TD_UNKNOWN && spiffe_parse(uri_of(x), strlen(uri_of(x)), &id) == SPIFFE_OK)
+		snprintf(why, sizeof(why), " %.*s", CLAMP(id.td_len), id.td);
+	trace_add(t, "trust_domain=fail(%s%s)", f->trace, why);
+	deny(pol, d, f->code, f->rule, "%s%s", f->detail, why);
+	return -1;
+}
+
+/* ---- client_id ---- */
+
+/* value as the client_id, or "sha256:" and its hex when it is longer than
+ * DEC_CLIENT_ID_MAX or holds a byte that is not printable ASCII. */
+static void client_id_set(struct decision *d, const char *prefix, const char *value)
+{
+	size_t pl = strlen(prefix), vl = strlen(value);
+	unsigned char h[32];
+	int plain = pl + vl <= DEC_CLIENT_ID_MAX;
+
+	for (size_t i = 0; plain && i < vl; i++)
+		plain = value[i] >= 0x21 && value[i] <= 0x7e;
+	if (plain) {
+		memcpy(d->client_id, prefix, pl);
+		memcpy(d->client_id + pl, value, vl);
+		d->client_id[pl + vl] = 0;
+		return;
+	}
+	/* the hash covers the prefix: kinds never share a key */
+	{
+		char buf[DEC_CLIENT_ID_MAX + 1 + 8];
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		unsigned int n = 0;
+
+		snprintf(buf, sizeof(buf), "%s", prefix);
+		if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+		    EVP_DigestUpdate(c, buf, strlen(buf)) != 1 ||
+		    EVP_DigestUpdate(c, value, vl) != 1 || EVP_DigestFinal_ex(c, h, &n) != 1 || n != 32) {
+			EVP_MD_CTX_free(c);
+			d->client_id[0] = 0;     /* no key rather than a shared one */
+			return;
+		}
+		EVP_MD_CTX_free(c);
+	}
+	memcpy(d->client_id, "sha256:", 7);
+	cert_hex(h, 32, d->client_id + 7);
+}
+
+/* The policy's client_id of a parsed certificate. Kinds cannot collide:
+ * "spki:", "spiffe://", "id:" and "sha256:" start them. */
+static void client_id_of(const struct policy *pol, const struct cert_eval *ce, struct decision *d)
+{
+	const struct cert_ext *x = ce->ext;
+	char hex[65];
+	struct spiffe_id id;
+
+	d->client_id[0] = 0;
+	switch ((enum client_id_kind)pol->client_id) {
+	case CLIENT_ID_IDENTITY:
+		if (d->identity) {
+			client_id_set(d, "id:", d->identity);
+			return;
+		}
+		break;
+	case CLIENT_ID_SPIFFE:
+		if (x && x->nspiffe == 1 && x->spiffe_id &&
+		    spiffe_parse(x->spiffe_id, strlen(x->spiffe_id), &id) == SPIFFE_OK) {
+			client_id_set(d, "", x->spiffe_id);
+			return;
+		}
+		break;
+	case CLIENT_ID_SPKI:
+	case CLIENT_IDS:
+		break;
+	}
+	/* spki, and the fallback: the key stays the client's across renewals */
+	if (x) {
+		cert_hex(x->spki_sha256, 32, hex);
+		client_id_set(d, "spki:", hex);
+	} else {
+		client_id_set(d, "cert:", ce->facts->sha256_hex);
+	}
+}
+
 /* ---- the decision ---- */
 
 static void deny(const struct policy *pol, struct decision *d, enum dec_code code,
@@ -625,6 +850,71 @@ static void allow(struct decision *d, const char *rule)
 	d->code = DEC_ALLOW;
 	d->status = 200;
 	d->rule = rule;
+}
+
+/* Unix time as 2026-01-02T03:04:05Z. */
+static void fmt_time(char *buf, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/* 6. revocation by OCSP, once everything else allows (so a certificate
+ * denied anyway never costs a fetch). ce->ocsp was filled by decide.c;
+ * REV_NONE (not looked up) is a denial that asks for the lookup. */
+static void check_revocation(const struct policy *pol, const struct cert_eval *ce,
+                             int64_t now, struct trace *t, struct decision *d)
+{
+	const struct rev_eval *r = &ce->ocsp;
+	char when[32];
+
+	if (pol->ocsp == OCSP_MODE_OFF)
+		return;
+	switch (r->state) {
+	case REV_NONE:
+		trace_add(t, "ocsp=needed");
+		deny(pol, d, DEC_OCSP_UNAVAILABLE, "ocsp_not_checked", "no OCSP answer was looked up");
+		d->rev_needed = 1;
+		return;
+	case REV_GOOD:
+		trace_add(t, "ocsp=good(%d checked, from %s, %llds old, until %llds)", r->checked,
+		          r->url[0] ? r->url : "?", (long long)(now - r->fetched_at),
+		          (long long)(r->until - now));
+		return;
+	case REV_REVOKED:
+		fmt_time(when, sizeof(when), r->revoked_at);
+		trace_add(t, "ocsp=revoked(depth %d, %s)", r->depth, r->url);
+		deny(pol, d, DEC_CERT_REVOKED, "ocsp_revoked", "source ocsp %s: %srevoked %s (%s)",
+		     r->url, r->depth ? "an issuer is " : "", when, ocsp_reason_str(r->reason));
+		return;
+	case REV_UNKNOWN:
+		if (pol->ocsp_unknown == OCSP_SOFT_ALLOW) {
+			trace_add(t, "ocsp=unknown(allowed by ocsp_unknown, depth %d)", r->depth);
+			return;
+		}
+		trace_add(t, "ocsp=unknown(depth %d, %s)", r->depth, r->url);
+		deny(pol, d, DEC_OCSP_UNKNOWN, "ocsp_unknown", "source ocsp %s: the responder does not know %s",
+		     r->url, r->depth ? "an issuer" : "the certificate");
+		return;
+	case REV_ERROR:
+	case REV_STATES:
+		break;
+	}
+	if (pol->ocsp_fallback == OCSP_FALLBACK_CRL && (pol->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) &&
+	    ce->agent_checked && ce->agent_verify == X509_V_OK) {
+		trace_add(t, "ocsp=error(%s),crl=pass", r->err ? r->err : "?");
+		return;
+	}
+	if (pol->ocsp_unavailable == OCSP_SOFT_ALLOW) {
+		trace_add(t, "ocsp=error(%s, allowed by ocsp_unavailable)", r->err ? r->err : "?");
+		return;
+	}
+	trace_add(t, "ocsp=error(%s)", r->err ? r->err : "?");
+	deny(pol, d, DEC_OCSP_UNAVAILABLE, "ocsp_unavailable", "source ocsp %s: %s",
+	     r->url[0] ? r->url : "(no responder)", r->err ? r->err : "no valid answer");
 }
 
 /* Key, signature, lifetime and policy limits. Returns 0 if they pass. A
@@ -884,13 +1174,13 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	}
 	trace_add(t, "parse=pass(%s)", ce->facts->subject);
 	d->has_days_left = 1;
-	{
-		int64_t diff = ce->facts->not_after - now;   /* days rounded down, as inspect */
-
-		d->days_left = diff / 86400 - (diff % 86400 < 0 ? 1 : 0);
-	}
+	d->days_left = cert_days_until(ce->facts->not_after, now);
 	d->expiring = pol->warn_days && d->days_left <= pol->warn_days;
 	d->identity = identity_of(ce->ext);
+
+	/* the trust domain picks the bundle the agent verifies against */
+	if (pol->ntds && check_svid(pol, ce->ext, t, d) < 0)
+		return;
 
 	/* 2. verification: HAProxy's result does not apply to a forwarded
 	 * certificate (it is about the proxy's own connection) */
@@ -918,7 +1208,9 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		     "a forwarded certificate needs verify = agent or both");
 		return;
 	}
-	if (pol->verify == VERIFY_AGENT || pol->verify == VERIFY_BOTH) {
+	/* with spiffe_bundles the agent verifies whatever verify says: HAProxy's
+	 * ca-file may pool every trust domain, and one must not sign for another */
+	if (pol->verify == VERIFY_AGENT || pol->verify == VERIFY_BOTH || pol->ntds) {
 		if (!ce->agent_checked) {
 			trace_add(t, "verify(agent)=fail(not run)");
 			deny(pol, d, DEC_INTERNAL, "verify_internal", "agent verification did not run");
@@ -988,6 +1280,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		has_allow |= allow_list(pol, k, &tmp) != NULL;
 	if (!has_allow) {
 		allow(d, "verified");
+		check_revocation(pol, ce, now, t, d);
 		return;
 	}
 	for (int k = 0; k < ID_KINDS && !matched; k++) {
@@ -1025,7 +1318,9 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 				only_tp = 0;
 		deny(pol, d, DEC_CERT_UNTRUSTED, only_tp ? "allow_thumbprints" : "identity",
 		     only_tp ? "thumbprint is not on the trusted list" : "no allow rule matched");
+		return;
 	}
+	check_revocation(pol, ce, now, t, d);
 }
 
 void rules_decide(const struct policy *pol, const struct req_facts *rq,
@@ -1042,6 +1337,8 @@ void rules_decide(const struct policy *pol, const struct req_facts *rq,
 	}
 	trace_add(t, "policy=%s", pol->name);
 	decide(pol, rq, ce, now, t, d);
+	if (ce && ce->parsed)
+		client_id_of(pol, ce, d);
 	if (d->code != DEC_ALLOW && pol->mode == POLICY_SHADOW &&
 	    d->code != DEC_BAD_REQUEST && d->code != DEC_INTERNAL) {
 		d->would_code = d->code;

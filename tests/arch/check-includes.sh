@@ -24,8 +24,10 @@ sbuf.[ch]       base
 strset.[ch]     base
 strutil.[ch]    base
 cidr.[ch]       base
+addr.[ch]       base
 dn.[ch]         base
 uri.[ch]        base
+spiffe-bundle.[ch] policy
 spiffe.[ch]     base
 tplist.[ch]     base
 spop-t.h        codec
@@ -34,12 +36,16 @@ cfg-t.h         cfgtypes
 cert.[ch]       policy
 cert-*.[ch]     policy
 cache.[ch]      policy
+ocsp.[ch]       policy
+ocsp-cache.[ch] policy
 fwd.[ch]        policy
 lists.[ch]      policy
 rules.[ch]      policy
 rules-t.h       policy
 statsauth.[ch]  policy
+rtdeny.[ch]     policy
 cfg.[ch]        config
+ctl-cmd.[ch]    config
 decide.[ch]     decide
 decide-t.h      decide
 handler.[ch]    handler
@@ -53,19 +59,23 @@ declog.[ch]     server
 httpd.[ch]      server
 fetch.[ch]      server
 fetch-t.h       server
+ocsp-fetch.[ch] server
 revoc.[ch]      server
 revoc-t.h       server
 stats.[ch]      ops
 stats-*.[ch]    ops
+ctl.[ch]        ops
 explain.[ch]    offline
 inspect.[ch]    offline
 probe.[ch]      offline
 probe-*.[ch]    offline
 lint.[ch]       offline
+ctl-client.[ch] offline
 hacfg.[ch]      offline
 hacfg-t.h       offline
 agent.h         main
 reload.c        main
+pidfile.[ch]    main
 main.c          main
 '
 

@@ -88,7 +88,7 @@ agent_end() {
 
 # ------------------------------------------------------------ 1. abuse
 
-if want abuse; then
+case_abuse() {
     note "raw protocol abuse: one connection per case, a good connection alongside"
     if agent_case abuse hello_timeout=2s; then
         pid=$AGENT_PID
@@ -99,11 +99,11 @@ if want abuse; then
     else
         fail "abuse: agent starts" "$WHY"
     fi
-fi
+}
 
 # ------------------------------------------------------------ 2. flood
 
-if want flood; then
+case_flood() {
     note "connection flood: 50 at once against max_connections = 20"
     if agent_case flood max_connections=20 hello_timeout=30s; then
         pid=$AGENT_PID
@@ -115,11 +115,11 @@ if want flood; then
     else
         fail "flood: agent starts" "$WHY"
     fi
-fi
+}
 
 # ------------------------------------------------------------ 3. fd exhaustion
 
-if want fdex; then
+case_fdex() {
     note "file-descriptor exhaustion: agent under 'ulimit -n 64', 150 connections"
     fault_ini "$WORK/fdex.ini" 127.0.0.1:0 "$WORK/fdex.ready" threads=2 hello_timeout=30s
     # The wrapper sets the limit and execs the agent (same pid).
@@ -136,11 +136,11 @@ if want fdex; then
     else
         fail "fdex: agent starts under ulimit -n 64" "$WHY"
     fi
-fi
+}
 
 # ------------------------------------------------------------ 4. slow and idle peers
 
-if want slow; then
+case_slow() {
     note "slow and idle peers (hello_timeout 2s, idle_timeout 4s) while HAProxy serves traffic"
     if agent_case slow hello_timeout=2s idle_timeout=4s; then
         pid=$AGENT_PID
@@ -182,11 +182,11 @@ if want slow; then
     else
         fail "slow: agent starts" "$WHY"
     fi
-fi
+}
 
 # ------------------------------------------------------------ 5. agent killed under load
 
-if want kill; then
+case_kill() {
     note "agent killed (SIGKILL) under load, restarted on the same address"
     if agent_case kill; then
         pid=$AGENT_PID
@@ -239,11 +239,11 @@ if want kill; then
     else
         fail "kill: agent starts" "$WHY"
     fi
-fi
+}
 
 # ------------------------------------------------------------ 6. HAProxy reload under load
 
-if want reload; then
+case_reload() {
     note "HAProxy soft reload (-sf) x5 under load"
     if agent_case reload; then
         pid=$AGENT_PID
@@ -292,11 +292,11 @@ if want reload; then
     else
         fail "reload: agent starts" "$WHY"
     fi
-fi
+}
 
 # ------------------------------------------------------------ 7. RSS over a long run
 
-if want rss; then
+case_rss() {
     note "RSS over a ${FAULT_LONG_SECONDS}-second run of pipelined NOTIFY traffic"
     AGENT_FLAGS="" agent_case rss log_level=warn
     if [ -n "$AGENT_PID" ] && alive "$AGENT_PID"; then
@@ -323,8 +323,37 @@ if want rss; then
     else
         fail "rss: agent starts" "$WHY"
     fi
-fi
+}
 
+# run_case NAME: the case's checks, output kept in the work directory. A
+# case whose failures are all about timing or liveness (never a wrong allow)
+# runs once more; if that second run passes, the first run's failures are
+# printed as "FLAKY" notes (CI shows them) and the second run counts. A
+# failure that means a request got through without an allow is never
+# retried.
+FAIL_OPEN_ERE='without an allow|none 200|denied every time|not allow|reached the backend'
+run_case() {
+    local name=$1 p0=$PASS f0=$FAIL out="$WORK/case-$1.out"
+    want "$name" || return 0
+    "case_$name" >"$out" 2>&1
+    cat "$out"
+    [ "$FAIL" -eq "$f0" ] && return 0
+    if grep -E '^FAIL ' "$out" | grep -qE "$FAIL_OPEN_ERE"; then
+        return 0
+    fi
+    note "case $name: $((FAIL - f0)) failed check(s), none a wrong allow: running it once more"
+    cp "$out" "$out.first"
+    PASS=$p0
+    FAIL=$f0
+    want "$name"
+    "case_$name" >"$out" 2>&1
+    cat "$out"
+    if [ "$FAIL" -eq "$f0" ]; then
+        grep -E -A1 '^FAIL ' "$out.first" | grep -E '^(FAIL |       )' | sed 's/^/FLAKY (passed on the second run): /'
+    fi
+}
+
+for c in abuse flood fdex slow kill reload rss; do run_case "$c"; done
 case_done
 note "fault suite took $((SECONDS - T_START)) s"
 finish fault
