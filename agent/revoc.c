@@ -489,6 +489,12 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 		unlink(tmp);
 		return -1;
 	}
+	if (n == 0 && !s->list_deny) {
+		/* the configuration refuses an empty allow list too */
+		set_err(why, whylen, "an empty allow list (it would deny everyone)");
+		unlink(tmp);
+		return -1;
+	}
 	LOG(LOG_DEBUG, 0, "list %s: %d entries parsed", s->url, n);
 	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
 	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
