@@ -852,7 +852,9 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 			enum list_syntax syn = k == ID_SUBJECT || k == ID_ISSUER ? LIST_DN :
 			                       k == ID_SERIAL ? LIST_SERIAL_DN : LIST_PLAIN;
 
-			if (!l->src)
+			/* a URL list not fetched yet: nothing to read, the
+			 * policy denies (lists_pending) */
+			if (!l->src || l->pending)
 				continue;
 			if (plain_file && src_is_inline_digests(l->src))
 				plain_file = 0;
