@@ -158,7 +158,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "fetch_ca_file", CFG_T_STR, 0, 0, NULL, AGENT(fetch_ca_file), NULL,
 	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
 	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
-	  "lists given as http(s):// URLs (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
+	  "lists given as @http(s)://URL (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
@@ -1178,9 +1178,11 @@ int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, con
 	return snprintf(out, outlen, "%s/%s-%s.%s", dir, prefix, hex, ext) < (int)outlen ? 0 : -1;
 }
 
-/* Lists given as URLs read their last good copy in state_dir (revoc.c
- * fetches it, validates it with this same parser and reloads); with no
- * copy yet the list is pending and the policy denies every request. */
+/* Lists given as "@http(s)://URL" (the "@" of a file, so that an inline
+ * allow_uri value stays a URI) read their last good copy in state_dir
+ * (revoc.c fetches it, validates it with this same parser and reloads);
+ * with no copy yet the list is pending and the policy denies every
+ * request. */
 static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 {
 	char path[4096];
@@ -1191,14 +1193,14 @@ static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 			struct stat sb;
 			char *src;
 
-			if (!cfg_is_url(l->src))
+			if (!l->src || l->src[0] != '@' || !cfg_is_url(l->src + 1))
 				continue;
 			ps->line = l->line;
 			if (!ps->cfg->state_dir) {
 				cfg_error(ps, l->key, "a list given as a URL needs [agent] state_dir (its last good copy)");
 				return -1;
 			}
-			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src, "txt", path + 1, sizeof(path) - 1) < 0) {
+			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src + 1, "txt", path + 1, sizeof(path) - 1) < 0) {
 				cfg_error(ps, l->key, "state_dir path too long");
 				return -1;
 			}
@@ -1213,6 +1215,7 @@ static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 				cfg_error(ps, l->key, "out of memory");
 				return -1;
 			}
+			memmove(l->src, l->src + 1, strlen(l->src));   /* the URL without its '@' */
 			l->url = l->src;
 			l->src = src;
 		}
