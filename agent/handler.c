@@ -1,6 +1,7 @@
 /* NOTIFY -> arguments (spoe_args) -> decide_request -> ACK (ack_vars). */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,6 +324,24 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	return 0;
 }
 
+/* rules_rule_id() through hc->rule_memo: a hit is checked by content
+ * too, so a name in a reused buffer can never take another's label. */
+static enum rule_id rule_id_memo(struct handler_ctx *hc, const char *rule)
+{
+	unsigned int slot;
+	enum rule_id id;
+
+	if (!rule)
+		return rules_rule_id(rule);
+	slot = (unsigned int)(((uintptr_t)rule >> 3) % (sizeof(hc->rule_memo) / sizeof(hc->rule_memo[0])));
+	if (hc->rule_memo[slot].name == rule && strcmp(rule_names[hc->rule_memo[slot].id], rule) == 0)
+		return (enum rule_id)hc->rule_memo[slot].id;
+	id = rules_rule_id(rule);
+	hc->rule_memo[slot].name = rule;
+	hc->rule_memo[slot].id = (int)id;
+	return id;
+}
+
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
                    const char *payload, size_t len, int64_t now,
                    char **p, char *end, size_t max_frame, enum spop_status *st,
@@ -415,9 +434,9 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		}
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
-		CTR_INC(hc->stats.by_rule[d.code][rules_rule_id(d.rule)]);
+		CTR_INC(hc->stats.by_rule[d.code][rule_id_memo(hc, d.rule)]);
 		if (d.shadowed)
-			CTR_INC(hc->stats.shadow[d.would_code][rules_rule_id(d.would_rule)]);
+			CTR_INC(hc->stats.shadow[d.would_code][rule_id_memo(hc, d.would_rule)]);
 		if (pol)
 			CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
 		if (ce.entry) {

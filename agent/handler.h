@@ -116,6 +116,10 @@ struct handler_ctx {
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
 	struct handler_stats stats;
 	int replay;                       /* deciding a deferred NOTIFY again: not counted twice */
+	/* rule name -> label id, by the name's address (the rules name
+	 * themselves with string constants): one strcmp instead of a walk of
+	 * the whole table on every message */
+	struct { const char *name; int id; } rule_memo[8];
 };
 
 /* What one message came to, for logs and the recent-denials list. The

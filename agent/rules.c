@@ -825,6 +825,8 @@ static enum dec_code agent_verify_code(int code)
 		return DEC_CRL_EXPIRED;
 	if (code == X509_V_ERR_UNABLE_TO_GET_CRL)
 		return DEC_CRL_UNAVAILABLE;
+	if (code == X509_V_ERR_CERT_REVOKED)
+		return DEC_CERT_REVOKED;
 	return DEC_CERT_UNVERIFIED;
 }
 
@@ -848,7 +850,7 @@ static void deny_revoked(const struct policy *pol, struct decision *d,
 
 	if (rev->revoked_at > 0 && gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	deny(pol, d, DEC_CERT_UNVERIFIED, "cert_revoked", "revoked %s%s%s%s at depth %d, source crl %s",
+	deny(pol, d, DEC_CERT_REVOKED, "cert_revoked", "revoked %s%s%s%s at depth %d, source crl %s",
 	     when, why ? " (" : "", why ? why : "", why ? ")" : "", rev->depth, rev->source);
 }
 
