@@ -32,6 +32,7 @@
 
 #include "cert.h"
 #include "cfg.h"
+#include "crl-cache.h"
 #include "errbuf.h"
 #include "fetch.h"
 #include "lists.h"
@@ -227,16 +228,6 @@ static void sources_of_config(struct revoc *r, const struct config *cfg)
 			}
 }
 
-/* The CA of one of cfg's stores that signed crl (a reference), or NULL. */
-static X509 *issuer_of(const struct config *cfg, X509_CRL *crl)
-{
-	X509 *x = NULL;
-
-	for (const struct policy *p = cfg->policies; p && !x; p = p->next)
-		x = cert_store_crl_issuer(p->store, crl);
-	return x;
-}
-
 /* Publishes the good CRLs of the wanted sources (under mu). */
 static void publish(struct revoc *r)
 {
@@ -304,46 +295,13 @@ static void cache_store(const struct config *cfg, struct revoc_src *s)
 	OPENSSL_free(der);
 }
 
-/* Reads a small file whole (NUL-terminated); NULL on error. */
-static char *read_small(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	fclose(f);
-	if (n == 0 || n > max) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* Accepts crl for s when it is good (under mu): 0, or -1 with why. */
 static int accept_crl(struct revoc *r, struct revoc_src *s, X509_CRL *crl, int64_t now,
                       char *why, size_t whylen)
 {
-	X509 *iss = issuer_of(r->cfg, crl);
 	int64_t tu, nu;
-	int rc;
 
-	if (!iss) {
-		set_err(why, whylen, "not signed by a CA of the policies' stores (bad CRL signature or unknown issuer)");
-		return -1;
-	}
-	rc = cert_crl_check(crl, iss, now, 60, why, whylen);
-	X509_free(iss);
-	if (rc < 0)
+	if (crl_cache_check(r->cfg, crl, now, why, whylen) < 0)
 		return -1;
 	cert_crl_dates(crl, &tu, &nu);
 	if (s->good && tu < s->this_update) {
@@ -361,55 +319,52 @@ static int accept_crl(struct revoc *r, struct revoc_src *s, X509_CRL *crl, int64
 	return 0;
 }
 
+struct cache_load_ctx {
+	struct revoc *r;
+	int64_t now;
+	int loaded;
+};
+
+static void cache_load_one(void *arg, const char *url, X509_CRL *crl, int64_t mtime, const char *why)
+{
+	struct cache_load_ctx *c = arg;
+	struct revoc *r = c->r;
+	struct revoc_src *s = src_find(r, url);
+	char err[192];
+
+	(void)mtime;
+	if (!s && crl_cache_wanted(r->cfg, url))
+		s = src_add(r, url, 1);
+	if (!s)
+		return;
+	if (!crl) {
+		LOG(LOG_WARN, 0, "revocation: cached CRL for %s not used: %s", url, why);
+		return;
+	}
+	if (accept_crl(r, s, crl, c->now, err, sizeof(err)) < 0) {
+		LOG(LOG_WARN, 0, "revocation: cached CRL for %s not used: %s", url, err);
+		return;
+	}
+	c->loaded++;
+	LOG(LOG_INFO, 0, "revocation: %s from the disk cache (thisUpdate %lld)", url,
+	    (long long)s->this_update);
+}
+
 /* At startup: every CRL of state_dir whose URL the configuration wants
  * (crl_urls, or any with crl_fetch = cdp). */
 static void cache_load(struct revoc *r, int64_t now)
 {
-	const struct config *cfg = r->cfg;
-	DIR *d;
-	struct dirent *de;
-	int loaded = 0;
+	struct cache_load_ctx c = { r, now, 0 };
+	char err[4200];
 
-	if (!cfg->state_dir)
+	if (!r->cfg->state_dir)
 		return;
-	if (!(d = opendir(cfg->state_dir))) {
-		LOG(LOG_WARN, 0, "revocation: state_dir %s: %s", cfg->state_dir, strerror(errno));
+	if (crl_cache_each(r->cfg->state_dir, (size_t)r->cfg->fetch_max_size, cache_load_one, &c,
+	                   err, sizeof(err)) < 0) {
+		LOG(LOG_WARN, 0, "revocation: state_dir %s", err);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char path[4096], why[192];
-		size_t n = strlen(de->d_name), ulen = 0, dlen = 0;
-		char *url = NULL, *der = NULL;
-		struct revoc_src *s;
-		X509_CRL *crl = NULL;
-
-		if (n < 9 || strncmp(de->d_name, "crl-", 4) != 0 || strcmp(de->d_name + n - 4, ".url") != 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, de->d_name) >= (int)sizeof(path) ||
-		    !(url = read_small(path, CERT_CDP_URL_MAX, &ulen)))
-			goto next;
-		s = src_find(r, url);
-		if (!s && cfg->crl_fetch == CRL_FETCH_CDP && (strncmp(url, "http://", 7) == 0 ||
-		                                              strncmp(url, "https://", 8) == 0))
-			s = src_add(r, url, 1);
-		if (!s || cache_path(cfg->state_dir, url, "der", path, sizeof(path)) < 0 ||
-		    !(der = read_small(path, (size_t)cfg->fetch_max_size, &dlen)))
-			goto next;
-		crl = cert_crl_parse(der, dlen, why, sizeof(why));
-		if (!crl || accept_crl(r, s, crl, now, why, sizeof(why)) < 0) {
-			LOG(LOG_WARN, 0, "revocation: cached CRL for %s not used: %s", url, why);
-			goto next;
-		}
-		loaded++;
-		LOG(LOG_INFO, 0, "revocation: %s from the disk cache (thisUpdate %lld)", url,
-		    (long long)s->this_update);
-next:
-		X509_CRL_free(crl);
-		free(url);
-		free(der);
-	}
-	closedir(d);
-	if (loaded)
+	if (c.loaded)
 		publish(r);
 }
 
@@ -496,7 +451,7 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 		return -1;
 	}
 	LOG(LOG_DEBUG, 0, "list %s: %d entries parsed", s->url, n);
-	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
+	old = crl_cache_read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
 	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
 	free(old);
 	if (same) {

@@ -45,6 +45,7 @@ rules-t.h       policy
 statsauth.[ch]  policy
 rtdeny.[ch]     policy
 cfg.[ch]        config
+crl-cache.[ch]  config
 ctl-cmd.[ch]    config
 decide.[ch]     decide
 decide-t.h      decide
