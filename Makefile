@@ -47,6 +47,8 @@ CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c 
             agent/spiffe.c agent/strutil.c agent/ocsp.c agent/ocsp-cache.c agent/token.c
 # runtime denies and the admin socket's command parser (fuzz target ctl)
 CORE_SRC += agent/rtdeny.c agent/ctl-cmd.c
+# the CRL disk cache in state_dir, read by revoc.c and certspoa explain
+CORE_SRC += agent/crl-cache.c
 # SPIFFE bundle documents (JSON, through jansson)
 CORE_SRC += agent/spiffe-bundle.c
 # who may read which stats page (pure; cfg.c validates token_file with it)

@@ -209,6 +209,7 @@ struct policy {
 	int verify;                  /* enum verify_mode */
 	char *ca_file;
 	int ca_file_line;
+	char *ca_url;                /* ca_file given as "@http(s)://": its URL; ca_file is then the copy in state_dir, NULL (an empty store: every request denied) until there is one */
 	char *ca_dir;
 	int ca_dir_line;
 	char *intermediates;

@@ -158,7 +158,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "fetch_ca_file", CFG_T_STR, 0, 0, NULL, AGENT(fetch_ca_file), NULL,
 	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
 	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
-	  "lists given as @http(s)://URL (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
+	  "lists and ca_file given as @http(s)://URL are fetched again this often; a change is loaded like a reload" },
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
@@ -199,7 +199,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "verify", CFG_T_ENUM, 0, 0, "haproxy", POLICY(verify), verify_names,
 	  "who verifies the chain: haproxy (trust ssl_c_verify), agent (verify with ca_file), both" },
 	{ CFG_S_POLICY, "ca_file", CFG_T_STR, 0, 0, NULL, POLICY(ca_file), NULL,
-	  "PEM bundle of trust anchors, required for verify = agent or both, and for issuer rules (issuer thumbprints, serials with an issuer)" },
+	  "PEM bundle of trust anchors, required for verify = agent or both, and for issuer rules (issuer thumbprints, serials with an issuer); or @https://URL (see docs/REVOCATION.md)" },
 	{ CFG_S_POLICY, "mode", CFG_T_ENUM, 0, 0, "enforce", POLICY(mode), mode_names,
 	  "enforce, or shadow: decide and report (would_deny, code, rule) but always allow - for safe rollouts" },
 	{ CFG_S_POLICY, "thumbprints", CFG_T_LIST, 0, 0, NULL, ALLOW(ID_THUMBPRINT), NULL,
@@ -1223,6 +1223,48 @@ static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 	return 0;
 }
 
+/* ca_file given as "@http(s)://URL": the trust anchors are the last good
+ * copy in state_dir (revoc.c fetches the URL every list_refresh, checks
+ * it with cert_store_load and reloads); with no copy yet the policy has
+ * an empty store - no trust anchor - and denies every request. */
+static int resolve_url_ca(struct cfg_parse *ps, struct policy *p)
+{
+	char path[4096];
+	struct stat sb;
+
+	ps->line = p->ca_file_line;
+	if (!ps->cfg->state_dir) {
+		cfg_error(ps, "ca_file", "a ca_file given as a URL needs [agent] state_dir (its last good copy)");
+		return -1;
+	}
+	if (p->verify == VERIFY_HAPROXY) {
+		cfg_error(ps, "ca_file", "a ca_file given as a URL needs verify = agent or both");
+		return -1;
+	}
+	if (cfg_url_cache_path(ps->cfg->state_dir, "ca", p->ca_file + 1, "pem", path, sizeof(path)) < 0) {
+		cfg_error(ps, "ca_file", "state_dir path too long");
+		return -1;
+	}
+	if (!(p->ca_url = strdup(p->ca_file + 1))) {
+		cfg_error(ps, "ca_file", "out of memory");
+		return -1;
+	}
+	free(p->ca_file);
+	p->ca_file = NULL;
+	if (stat(path, &sb) == -1) {
+		if (!(p->store = cert_store_new())) {
+			cfg_error(ps, "ca_file", "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	if (!(p->ca_file = strdup(path))) {
+		cfg_error(ps, "ca_file", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int check_crl_url(void *arg, const char *item, size_t len, char *err, size_t errlen)
 {
 	(void)arg;
@@ -1289,7 +1331,10 @@ static int load_files(struct cfg_parse *ps)
 	for (struct policy *p = cfg->policies; p; p = p->next) {
 		if (p->spiffe_bundles && load_spiffe_bundles(ps, p) < 0)
 			return -1;
-		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_dir && !p->ntds) {
+		if (p->ca_file && p->ca_file[0] == '@' && cfg_is_url(p->ca_file + 1) &&
+		    resolve_url_ca(ps, p) < 0)
+			return -1;
+		if (p->verify != VERIFY_HAPROXY && !p->ca_file && !p->ca_url && !p->ca_dir && !p->ntds) {
 			ps->line = p->line;
 			cfg_error(ps, "verify", "[policy %s] verifies in the agent but has no ca_file, ca_dir or spiffe_bundles", p->name);
 			return -1;
@@ -1529,6 +1574,7 @@ void cfg_free(struct config *cfg)
 		cfg_list_free(&p->forbid_signature);
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
+		free(p->ca_url);
 		free(p->crl_file);
 		free(p->ocsp_url);
 		free(p->ca_dir);

@@ -18,6 +18,7 @@
 
 #include "cert.h"
 #include "cfg.h"
+#include "crl-cache.h"
 #include "decide.h"
 #include "explain.h"
 #include "ocsp.h"
@@ -44,7 +45,10 @@ static void usage(FILE *out)
 	        "8601 (2026-12-05, 2026-12-05T10:00:00Z, 2026-12-05T11:00:00+01:00).\n"
 	        "For ocsp = leaf|chain the responders are asked now, one at a time (at most\n"
 	        "ocsp_timeout each); --offline asks nobody, so a policy with OCSP says\n"
-	        "ocsp_unavailable. --json prints one JSON object. --token is a bearer token\n"
+	        "ocsp_unavailable. CRLs that the agent fetches (crl_fetch, crl_urls) are\n"
+	        "never fetched here: explain reads their last good copies from state_dir,\n"
+	        "as the agent does at startup, and prints each one's source and age.\n"
+	        "--json prints one JSON object. --token is a bearer token\n"
 	        "(JWT), sent as one 'Authorization: Bearer JWT' header; with token =\n"
 	        "bound|required every step of its check is printed. Exit: 0 allow, 1 deny.\n");
 }
@@ -310,6 +314,142 @@ static void print_revocation(const struct policy *pol, const struct cert_eval *c
 	print_kv("  source:", fetched ? "fetched now by this command" : "cache");
 }
 
+/* ---- CRLs fetched by the agent: explain never fetches them, it reads
+ * the last good copies the agent keeps in state_dir ---- */
+
+#define EXPLAIN_MAX_CRLS 64
+
+struct explain_crl {
+	char url[CERT_CDP_URL_MAX];
+	int64_t this_update, next_update, mtime;
+	char why[192];               /* not used, and why ("" when used) */
+};
+
+struct explain_crls {
+	const struct config *cfg;
+	int64_t now;
+	int on;                      /* the configuration fetches CRLs */
+	int n, more;
+	struct explain_crl v[EXPLAIN_MAX_CRLS];
+	STACK_OF(X509_CRL) *sk;
+	const char *urls[EXPLAIN_MAX_CRLS];
+};
+
+static void explain_crl_one(void *arg, const char *url, X509_CRL *crl, int64_t mtime, const char *why)
+{
+	struct explain_crls *xc = arg;
+	struct explain_crl *e;
+
+	if (!crl_cache_wanted(xc->cfg, url))
+		return;
+	if (xc->n == EXPLAIN_MAX_CRLS) {
+		xc->more++;
+		return;
+	}
+	e = &xc->v[xc->n++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->url, sizeof(e->url), "%s", url);
+	e->mtime = mtime;
+	if (!crl) {
+		snprintf(e->why, sizeof(e->why), "%s", why ? why : "unreadable");
+		return;
+	}
+	cert_crl_dates(crl, &e->this_update, &e->next_update);
+	if (crl_cache_check(xc->cfg, crl, xc->now, e->why, sizeof(e->why)) < 0)
+		return;
+	if (!X509_CRL_up_ref(crl)) {
+		snprintf(e->why, sizeof(e->why), "out of memory");
+		return;
+	}
+	if (!sk_X509_CRL_push(xc->sk, crl)) {
+		X509_CRL_free(crl);
+		snprintf(e->why, sizeof(e->why), "out of memory");
+		return;
+	}
+	xc->urls[sk_X509_CRL_num(xc->sk) - 1] = e->url;
+}
+
+/* Publishes the usable cached CRLs as the agent's fetched set, so that
+ * the verification below uses them exactly as a worker would. */
+static void explain_load_crls(struct explain_crls *xc, const struct config *cfg, int64_t now)
+{
+	char err[4200];
+
+	memset(xc, 0, sizeof(*xc));
+	xc->cfg = cfg;
+	xc->now = now;
+	xc->on = cfg->crl_fetch != CRL_FETCH_OFF || (cfg->crl_urls && *cfg->crl_urls);
+	if (!xc->on || !cfg->state_dir)
+		return;
+	if (!(xc->sk = sk_X509_CRL_new_null()))
+		return;
+	if (crl_cache_each(cfg->state_dir, (size_t)cfg->fetch_max_size, explain_crl_one, xc,
+	                   err, sizeof(err)) < 0)
+		fprintf(stderr, "certspoa explain: state_dir %s\n", err);
+	/* the stack is taken, even on failure */
+	if (cert_crls_install(xc->sk, xc->urls) < 0)
+		fprintf(stderr, "certspoa explain: out of memory loading the cached CRLs\n");
+	xc->sk = NULL;
+}
+
+/* 45s, 3m, 2h, 4d */
+static void fmt_age(char *buf, size_t len, int64_t s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, len, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(buf, len, "%lldm", (long long)(s / 60));
+	else if (s < 2 * 86400)
+		snprintf(buf, len, "%lldh", (long long)(s / 3600));
+	else
+		snprintf(buf, len, "%lldd", (long long)(s / 86400));
+}
+
+static void fmt_utc(char *buf, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "none");
+}
+
+static void print_crls(const struct policy *pol, const struct explain_crls *xc, int64_t now)
+{
+	char tu[32], nu[32], age[32];
+
+	if (!pol || !xc->on || pol->verify == VERIFY_HAPROXY)
+		return;
+	if (!xc->cfg->state_dir) {
+		printf("%-12s crl: no state_dir, so no fetched copy (explain never fetches CRLs)\n", "revocation:");
+		return;
+	}
+	if (xc->n == 0) {
+		printf("%-12s crl: no fetched copy in state_dir %s (explain never fetches CRLs): "
+		       "crl_missing applies\n", "revocation:", xc->cfg->state_dir);
+		return;
+	}
+	for (int i = 0; i < xc->n; i++) {
+		const struct explain_crl *e = &xc->v[i];
+
+		fmt_age(age, sizeof(age), now - e->mtime);
+		if (e->why[0]) {
+			printf("%-12s crl %s: fetched copy from state_dir, %s old, NOT used: %s\n",
+			       "revocation:", e->url, age, e->why);
+			continue;
+		}
+		fmt_utc(tu, sizeof(tu), e->this_update);
+		fmt_utc(nu, sizeof(nu), e->next_update);
+		printf("%-12s crl %s: thisUpdate %s, nextUpdate %s%s; fetched copy from state_dir, %s old\n",
+		       "revocation:", e->url, tu, nu,
+		       e->next_update && e->next_update < now ? " (past)" : "", age);
+	}
+	if (xc->more)
+		printf("%-12s crl: and %d more copies in state_dir, not shown\n", "revocation:", xc->more);
+}
+
 static unsigned char *to_der(X509 *const *certs, int n, size_t *len)
 {
 	unsigned char *buf = NULL, *p;
@@ -537,6 +677,7 @@ int explain_main(int argc, char **argv)
 	static struct explain_ocsp xo;
 	struct ocsp_cache oc;
 	int offline = 0, oc_on = 0;
+	static struct explain_crls xc;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.has_verify = 1;
@@ -599,6 +740,7 @@ int explain_main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EX_CONFIG;
 	}
+	explain_load_crls(&xc, cfg, now);
 	if (token) {
 		/* one "Authorization: Bearer <token>" header */
 		size_t n = strlen(token) + sizeof("Bearer ");
@@ -698,6 +840,7 @@ int explain_main(int argc, char **argv)
 	} else {
 		print_text(&t, &rq, route, pol, &d, &ce, &hv);
 		print_revocation(pol, &ce, now, offline, xo.fetched);
+		print_crls(pol, &xc, now);
 	}
 	if (!json && rq.token)
 		print_token(rq.token);
@@ -722,6 +865,7 @@ out:
 	free(der);
 	free(chain_der);
 	cert_store_free(hstore);
+	cert_crls_clear();
 	free(authz);
 	cfg_free(cfg);
 	return rc;

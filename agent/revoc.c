@@ -32,6 +32,7 @@
 
 #include "cert.h"
 #include "cfg.h"
+#include "crl-cache.h"
 #include "errbuf.h"
 #include "fetch.h"
 #include "lists.h"
@@ -46,6 +47,7 @@ const double revoc_lat_bounds[REVOC_LAT_BUCKETS - 1] = { 0.01, 0.05, 0.1, 0.25, 
 enum src_kind {
 	SRC_CRL = 0,
 	SRC_LIST,               /* a policy list given as a URL (cfg.c resolve_url_lists) */
+	SRC_CA,                 /* a policy's ca_file given as a URL (cfg.c resolve_url_ca) */
 };
 
 struct revoc_src {
@@ -99,10 +101,13 @@ int revoc_is_needed(const struct config *cfg)
 		return 0;
 	if (cfg->crl_fetch != CRL_FETCH_OFF || (cfg->crl_urls && *cfg->crl_urls))
 		return 1;
-	for (const struct policy *p = cfg->policies; p; p = p->next)
+	for (const struct policy *p = cfg->policies; p; p = p->next) {
+		if (p->ca_url)
+			return 1;
 		for (int k = 0; k < ID_KINDS; k++)
 			if (p->allow[k].url || p->deny[k].url)
 				return 1;
+	}
 	return 0;
 }
 
@@ -146,28 +151,34 @@ static struct revoc_src *src_add(struct revoc *r, const char *url, int from_cdp)
 	return s;
 }
 
-/* A policy list given as a URL (under mu). */
-static void list_add(struct revoc *r, const char *url, int kind, int deny)
+/* A policy list (kind SRC_LIST) or ca_file (SRC_CA) given as a URL
+ * (under mu). */
+static void file_src_add(struct revoc *r, const char *url, enum src_kind kind, int list_kind, int deny)
 {
 	struct revoc_src *s = src_find(r, url);
 
 	if (s) {
-		if (s->kind == SRC_LIST)
+		if (s->kind == kind)
 			s->wanted = 1;
+		else
+			LOG(LOG_WARN, 0, "source %s is named twice as different things; only the first counts", url);
 		return;
 	}
 	if (r->nsrc >= REVOC_MAX_SOURCES || !(s = calloc(1, sizeof(*s))) || !(s->url = strdup(url))) {
 		free(s);
-		LOG(LOG_WARN, 0, "list source %s ignored (too many sources or no memory)", url);
+		LOG(LOG_WARN, 0, "source %s ignored (too many sources or no memory)", url);
 		return;
 	}
 	s->r = r;
-	s->kind = SRC_LIST;
-	s->list_kind = kind;
+	s->kind = kind;
+	s->list_kind = list_kind;
 	s->list_deny = deny;
 	s->wanted = 1;
 	r->src[r->nsrc++] = s;
-	LOG(LOG_INFO, 0, "list source %s (%s_%s)", url, deny ? "deny" : "allow", id_kind_names[kind]);
+	if (kind == SRC_CA)
+		LOG(LOG_INFO, 0, "ca_file source %s", url);
+	else
+		LOG(LOG_INFO, 0, "list source %s (%s_%s)", url, deny ? "deny" : "allow", id_kind_names[list_kind]);
 }
 
 static void src_free(struct revoc_src *s)
@@ -218,23 +229,16 @@ static void sources_of_config(struct revoc *r, const struct config *cfg)
 		cert_cdp_each(add_cdp, r);
 	}
 	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
+		if (pol->ca_url)
+			file_src_add(r, pol->ca_url, SRC_CA, 0, 0);
+	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
 		for (int side = 0; side < 2; side++)
 			for (int k = 0; k < ID_KINDS; k++) {
 				const struct cfg_list *l = side ? &pol->deny[k] : &pol->allow[k];
 
 				if (l->url)
-					list_add(r, l->url, k, side);
+					file_src_add(r, l->url, SRC_LIST, k, side);
 			}
-}
-
-/* The CA of one of cfg's stores that signed crl (a reference), or NULL. */
-static X509 *issuer_of(const struct config *cfg, X509_CRL *crl)
-{
-	X509 *x = NULL;
-
-	for (const struct policy *p = cfg->policies; p && !x; p = p->next)
-		x = cert_store_crl_issuer(p->store, crl);
-	return x;
 }
 
 /* Publishes the good CRLs of the wanted sources (under mu). */
@@ -304,46 +308,13 @@ static void cache_store(const struct config *cfg, struct revoc_src *s)
 	OPENSSL_free(der);
 }
 
-/* Reads a small file whole (NUL-terminated); NULL on error. */
-static char *read_small(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	fclose(f);
-	if (n == 0 || n > max) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* Accepts crl for s when it is good (under mu): 0, or -1 with why. */
 static int accept_crl(struct revoc *r, struct revoc_src *s, X509_CRL *crl, int64_t now,
                       char *why, size_t whylen)
 {
-	X509 *iss = issuer_of(r->cfg, crl);
 	int64_t tu, nu;
-	int rc;
 
-	if (!iss) {
-		set_err(why, whylen, "not signed by a CA of the policies' stores (bad CRL signature or unknown issuer)");
-		return -1;
-	}
-	rc = cert_crl_check(crl, iss, now, 60, why, whylen);
-	X509_free(iss);
-	if (rc < 0)
+	if (crl_cache_check(r->cfg, crl, now, why, whylen) < 0)
 		return -1;
 	cert_crl_dates(crl, &tu, &nu);
 	if (s->good && tu < s->this_update) {
@@ -361,55 +332,52 @@ static int accept_crl(struct revoc *r, struct revoc_src *s, X509_CRL *crl, int64
 	return 0;
 }
 
+struct cache_load_ctx {
+	struct revoc *r;
+	int64_t now;
+	int loaded;
+};
+
+static void cache_load_one(void *arg, const char *url, X509_CRL *crl, int64_t mtime, const char *why)
+{
+	struct cache_load_ctx *c = arg;
+	struct revoc *r = c->r;
+	struct revoc_src *s = src_find(r, url);
+	char err[192];
+
+	(void)mtime;
+	if (!s && crl_cache_wanted(r->cfg, url))
+		s = src_add(r, url, 1);
+	if (!s)
+		return;
+	if (!crl) {
+		LOG(LOG_WARN, 0, "revocation: cached CRL for %s not used: %s", url, why);
+		return;
+	}
+	if (accept_crl(r, s, crl, c->now, err, sizeof(err)) < 0) {
+		LOG(LOG_WARN, 0, "revocation: cached CRL for %s not used: %s", url, err);
+		return;
+	}
+	c->loaded++;
+	LOG(LOG_INFO, 0, "revocation: %s from the disk cache (thisUpdate %lld)", url,
+	    (long long)s->this_update);
+}
+
 /* At startup: every CRL of state_dir whose URL the configuration wants
  * (crl_urls, or any with crl_fetch = cdp). */
 static void cache_load(struct revoc *r, int64_t now)
 {
-	const struct config *cfg = r->cfg;
-	DIR *d;
-	struct dirent *de;
-	int loaded = 0;
+	struct cache_load_ctx c = { r, now, 0 };
+	char err[4200];
 
-	if (!cfg->state_dir)
+	if (!r->cfg->state_dir)
 		return;
-	if (!(d = opendir(cfg->state_dir))) {
-		LOG(LOG_WARN, 0, "revocation: state_dir %s: %s", cfg->state_dir, strerror(errno));
+	if (crl_cache_each(r->cfg->state_dir, (size_t)r->cfg->fetch_max_size, cache_load_one, &c,
+	                   err, sizeof(err)) < 0) {
+		LOG(LOG_WARN, 0, "revocation: state_dir %s", err);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char path[4096], why[192];
-		size_t n = strlen(de->d_name), ulen = 0, dlen = 0;
-		char *url = NULL, *der = NULL;
-		struct revoc_src *s;
-		X509_CRL *crl = NULL;
-
-		if (n < 9 || strncmp(de->d_name, "crl-", 4) != 0 || strcmp(de->d_name + n - 4, ".url") != 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, de->d_name) >= (int)sizeof(path) ||
-		    !(url = read_small(path, CERT_CDP_URL_MAX, &ulen)))
-			goto next;
-		s = src_find(r, url);
-		if (!s && cfg->crl_fetch == CRL_FETCH_CDP && (strncmp(url, "http://", 7) == 0 ||
-		                                              strncmp(url, "https://", 8) == 0))
-			s = src_add(r, url, 1);
-		if (!s || cache_path(cfg->state_dir, url, "der", path, sizeof(path)) < 0 ||
-		    !(der = read_small(path, (size_t)cfg->fetch_max_size, &dlen)))
-			goto next;
-		crl = cert_crl_parse(der, dlen, why, sizeof(why));
-		if (!crl || accept_crl(r, s, crl, now, why, sizeof(why)) < 0) {
-			LOG(LOG_WARN, 0, "revocation: cached CRL for %s not used: %s", url, why);
-			goto next;
-		}
-		loaded++;
-		LOG(LOG_INFO, 0, "revocation: %s from the disk cache (thisUpdate %lld)", url,
-		    (long long)s->this_update);
-next:
-		X509_CRL_free(crl);
-		free(url);
-		free(der);
-	}
-	closedir(d);
-	if (loaded)
+	if (c.loaded)
 		publish(r);
 }
 
@@ -428,7 +396,7 @@ static int64_t jitter(int64_t span, int pct)
 /* When s is fetched next, after a success at now (under mu). */
 static void schedule_ok(const struct config *cfg, struct revoc_src *s, int64_t now)
 {
-	int64_t refresh = (s->kind == SRC_LIST ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
+	int64_t refresh = (s->kind != SRC_CRL ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
 	int64_t next;
 
 	if (refresh < 1)
@@ -448,7 +416,7 @@ static void schedule_ok(const struct config *cfg, struct revoc_src *s, int64_t n
 
 static void schedule_fail(const struct config *cfg, struct revoc_src *s, int64_t now)
 {
-	int64_t refresh = (s->kind == SRC_LIST ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
+	int64_t refresh = (s->kind != SRC_CRL ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
 	int64_t wait = REVOC_RETRY_MIN;
 
 	for (unsigned long i = 1; i < s->consecutive_failures && wait < refresh; i++)
@@ -458,24 +426,52 @@ static void schedule_fail(const struct config *cfg, struct revoc_src *s, int64_t
 	s->next_fetch = now + (wait > 0 ? wait : 1);
 }
 
-/* A fetched list: parsed by the configuration's own parser, then put in
- * place in state_dir when it differs from the copy there. 1: changed,
- * 0: the same, -1: refused (why set). Fetcher thread, under mu. */
+/* A fetched ca_file, checked by the loader of the file form: at least
+ * one trust anchor, nothing that does not parse. 0, or -1 (why set). */
+static int ca_check(const char *tmp, char *why, size_t whylen)
+{
+	char perr[4800];
+	struct cert_store *st = cert_store_load(tmp, perr, sizeof(perr));
+	size_t tl = strlen(tmp);
+	int n = st ? cert_store_count(st) : 0;
+
+	cert_store_free(st);
+	if (n > 0)
+		return 0;
+	if (!st && strncmp(perr, tmp, tl) == 0 && perr[tl] == ':')
+		set_err(why, whylen, "not a CA bundle:%s", perr + tl + 1);
+	else
+		set_err(why, whylen, "not a CA bundle: %s", st ? "no certificate in it" : perr[0] ? perr : "?");
+	return -1;
+}
+
+/* A fetched list or ca_file: checked by the configuration's own parser
+ * (or loader), then put in place in state_dir when it differs from the
+ * copy there. 1: changed, 0: the same, -1: refused (why set). Fetcher
+ * thread, under mu. */
 static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_result *res,
                       char *why, size_t whylen)
 {
 	char path[4096], tmp[4200], perr[4800], *old = NULL;
 	size_t olen = 0;
-	int n, same;
+	int n, same, ca = s->kind == SRC_CA;
 
-	if (cfg_url_cache_path(r->cfg->state_dir, "list", s->url, "txt", path, sizeof(path)) < 0 ||
+	if (cfg_url_cache_path(r->cfg->state_dir, ca ? "ca" : "list", s->url, ca ? "pem" : "txt",
+	                       path, sizeof(path)) < 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
-		set_err(why, whylen, "no state_dir for the list's copy");
+		set_err(why, whylen, "no state_dir for the copy");
 		return -1;
 	}
 	if (write_atomic(tmp, res->body, res->len) < 0) {
 		set_err(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 		return -1;
+	}
+	if (ca) {
+		if (ca_check(tmp, why, whylen) < 0) {
+			unlink(tmp);
+			return -1;
+		}
+		goto checked;
 	}
 	n = lists_check_file(s->list_kind, s->list_deny, tmp, perr, sizeof(perr));
 	if (n < 0) {
@@ -496,7 +492,8 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 		return -1;
 	}
 	LOG(LOG_DEBUG, 0, "list %s: %d entries parsed", s->url, n);
-	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
+checked:
+	old = crl_cache_read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
 	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
 	free(old);
 	if (same) {
@@ -532,7 +529,7 @@ static void on_fetched(void *arg, const struct fetch_result *res)
 		snprintf(why, sizeof(why), "%s", res->err);
 	} else if (res->not_modified) {
 		s->not_modified++;
-	} else if (s->kind == SRC_LIST) {
+	} else if (s->kind != SRC_CRL) {
 		if (list_store(r, s, res, why, sizeof(why)) == 1) {
 			free(s->etag);
 			s->etag = res->etag ? strdup(res->etag) : NULL;
@@ -570,8 +567,8 @@ static void on_fetched(void *arg, const struct fetch_result *res)
 		s->last_error[0] = '\0';
 		s->fetched_at = now;
 		schedule_ok(r->cfg, s, now);
-		if (changed && s->kind == SRC_LIST) {
-			LOG(LOG_INFO, 0, "list %s changed: reloading", s->url);
+		if (changed && s->kind != SRC_CRL) {
+			LOG(LOG_INFO, 0, "%s %s changed: reloading", s->kind == SRC_CA ? "ca_file" : "list", s->url);
 			ev_async_send(r->loop, &r->reload_wake);
 		} else if (changed) {
 			LOG(LOG_INFO, 0, "revocation: new CRL from %s (thisUpdate %lld, nextUpdate %lld, %.3fs)",
@@ -618,7 +615,7 @@ static void tick(struct revoc *r, int64_t now)
 		req.timeout_ms = cfg->fetch_timeout_ms;
 		req.max_size = (size_t)cfg->fetch_max_size;
 		req.ca_file = cfg->fetch_ca_file;
-		if (s->good || (s->kind == SRC_LIST && s->etag)) {   /* conditional only when we hold what it refers to */
+		if (s->good || (s->kind != SRC_CRL && s->etag)) {   /* conditional only when we hold what it refers to */
 			req.etag = s->etag;
 			req.last_modified = s->last_modified;
 		}
@@ -746,13 +743,13 @@ int revoc_sources(struct revoc *r, struct revoc_source_info *out, int max, int64
 		memset(o, 0, sizeof(*o));
 		snprintf(o->url, sizeof(o->url), "%s", s->url);
 		o->from_cdp = s->from_cdp;
-		o->is_list = s->kind == SRC_LIST;
+		o->is_list = s->kind != SRC_CRL;
 		o->has_crl = s->good != NULL;
 		o->this_update = s->this_update;
 		o->next_update = s->next_update;
 		o->fetched_at = s->fetched_at;
 		o->next_fetch = s->next_fetch;
-		o->stale = s->kind == SRC_LIST ? s->consecutive_failures > 0 && !s->fetched_at :
+		o->stale = s->kind != SRC_CRL ? s->consecutive_failures > 0 && !s->fetched_at :
 		           !s->good || (s->next_update && now > s->next_update + r->cfg->crl_grace_ms / 1000);
 		o->fetches = s->fetches;
 		o->failures = s->failures;

@@ -46,6 +46,7 @@ statsauth.[ch]  policy
 rtdeny.[ch]     policy
 token.[ch]      policy
 cfg.[ch]        config
+crl-cache.[ch]  config
 ctl-cmd.[ch]    config
 decide.[ch]     decide
 decide-t.h      decide

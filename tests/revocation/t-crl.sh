@@ -11,6 +11,8 @@
 #      denies the revoked certificate
 #   4. an expired CRL: accepted within crl_grace, then crl_expired
 #   5. a CRL with a bad signature is never used (crl_unavailable)
+#   6. certspoa explain decides with the CRLs the agent left in state_dir
+#      (it never fetches one) and says where each came from and how old
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
@@ -101,6 +103,20 @@ check "restart, server down: revoked still 403 cert_revoked (last good CRL from 
 check "restart, server down: ka (revoked by the rotation) still denied" eq "$(code_of ka)" "403 cert_revoked"
 check "restart, server down: good still 200" eq "$(code_of good)" 200
 check "the log says where the CRL came from" file_has "$WORK/agent.log" "from the disk cache"
+
+# ---- 6. explain reads the agent's state_dir (the CRL server is down)
+explain_out=$("$CERTSPOA_BIN" explain -f "$INI" --cert "$PKI/revoked.crt" --offline 2>&1)
+check "explain: revoked -> exit 1" eq "$?" 1
+check "explain: cert_revoked, source crl and the URL" has "$explain_out" "source crl $CDP"
+check "explain: the CRL used, its dates and age" matches "$explain_out" \
+    "revocation: +crl $CDP: thisUpdate 20[0-9-]+T[0-9:]+Z, nextUpdate 20[0-9-]+T[0-9:]+Z; fetched copy from state_dir, [0-9]+[smhd] old"
+"$CERTSPOA_BIN" explain -f "$INI" --cert "$PKI/good.crt" >"$WORK/explain-good.out" 2>&1
+check "explain: good -> exit 0 (with the cached CRL, as the agent)" eq "$?" 0
+mkdir -p "$WORK/empty-state"
+sed "s#^state_dir = .*#state_dir = $WORK/empty-state#" "$INI" >"$WORK/explain-empty.ini"
+explain_out=$("$CERTSPOA_BIN" explain -f "$WORK/explain-empty.ini" --cert "$PKI/good.crt" 2>&1)
+check "explain, no copy in state_dir: good denied (crl_unavailable)" has "$explain_out" "crl_unavailable"
+check "explain, no copy in state_dir: it says so" has "$explain_out" "no fetched copy in state_dir"
 check "failures counted while the server is down" wait_until 8 source_err_has "$CDP" "onnect"
 check "a loud log line after repeated failures" wait_until 15 \
     grep -q "failed 3 times in a row" "$WORK/agent.log"
