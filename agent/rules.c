@@ -730,15 +730,24 @@ static void client_id_set(struct decision *d, const char *prefix, const char *va
 }
 
 /* The policy's client_id of a parsed certificate. Kinds cannot collide:
- * "spki:", "spiffe://", "id:" and "sha256:" start them. */
+ * "spki:", "spiffe://", "id:" and "sha256:" start them. The SPIFFE ID and
+ * the identity are names the certificate states; only an allowed one has
+ * been checked (the trust domain's bundle verified it, an allow rule
+ * matched it). A denied certificate can state any name (a CA of td1
+ * signing spiffe://td2/db, a self-signed one): it gets the spki form,
+ * the key its TLS handshake proved, never the key of the client it
+ * claims to be. */
 static void client_id_of(const struct policy *pol, const struct cert_eval *ce, struct decision *d)
 {
 	const struct cert_ext *x = ce->ext;
 	char hex[65];
 	struct spiffe_id id;
+	enum client_id_kind kind = (enum client_id_kind)pol->client_id;
 
 	d->client_id[0] = 0;
-	switch ((enum client_id_kind)pol->client_id) {
+	if (d->code != DEC_ALLOW)
+		kind = CLIENT_ID_SPKI;
+	switch (kind) {
 	case CLIENT_ID_IDENTITY:
 		if (d->identity) {
 			client_id_set(d, "id:", d->identity);
