@@ -8,12 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "cfg.h"
 #include "decide.h"
 #include "rules.h"
+#include "spiffe-bundle.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -176,4 +179,228 @@ TEST(redteam_client_id_forged_shadow)
 {
 	forged_client_id("spiffe", "shadow");
 	forged_client_id("identity", "shadow");
+}
+
+/* ---- the bundle parser: only CA certificates, only exact DER ---- */
+
+/* A self-signed certificate made by hand: version (0 = v1), and an
+ * optional keyUsage (then v3) without basicConstraints. */
+static X509 *raw_self_signed(EVP_PKEY *key, long version, const char *ku)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ex = NULL;
+	int ok;
+
+	ok = x && n && X509_set_version(x, version) &&
+	     ASN1_INTEGER_set(X509_get_serialNumber(x), 4242) &&
+	     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"not a CA", -1, -1, 0) &&
+	     X509_set_subject_name(x, n) && X509_set_issuer_name(x, n) &&
+	     X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ NOW - DAY }) &&
+	     X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, (time_t[]){ NOW }) &&
+	     X509_set_pubkey(x, key);
+	if (ok && ku) {
+		X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+		ok = (ex = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, ku)) != NULL &&
+		     X509_add_ext(x, ex, -1);
+		X509_EXTENSION_free(ex);
+	}
+	ok = ok && X509_sign(x, key, EVP_sha256()) > 0;
+	X509_NAME_free(n);
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static char *b64(const unsigned char *der, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, der, (int)len);
+	return out;
+}
+
+/* A JSON bundle of one x509-svid key with these DER bytes. */
+static char *json_of_der(const unsigned char *der, size_t len)
+{
+	char *s = b64(der, len), *out = s ? malloc(strlen(s) + 128) : NULL;
+
+	if (out)
+		snprintf(out, strlen(s) + 128, "{\"keys\":[{\"kty\":\"EC\",\"use\":\"x509-svid\",\"x5c\":[\"%s\"]}]}", s);
+	free(s);
+	return out;
+}
+
+/* A PEM CERTIFICATE block of these DER bytes (whatever they are). */
+static char *pem_of_der(const unsigned char *der, size_t len, size_t *outlen)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p = NULL, *out = NULL;
+	long n;
+
+	if (bio && PEM_write_bio(bio, "CERTIFICATE", "", der, (long)len) > 0 &&
+	    (n = BIO_get_mem_data(bio, &p)) > 0 && (out = malloc((size_t)n + 1))) {
+		memcpy(out, p, (size_t)n);
+		out[n] = 0;
+		*outlen = (size_t)n;
+	}
+	BIO_free(bio);
+	return out;
+}
+
+/* Both bundle formats refuse these DER bytes as an authority. */
+static void bundle_refuses(const unsigned char *der, size_t len, const char *what)
+{
+	struct spiffe_bundle b;
+	char err[256] = "", *j = json_of_der(der, len), *p;
+	size_t plen = 0;
+
+	p = pem_of_der(der, len, &plen);
+	CHECK(j && p);
+	if (!j || !p)
+		goto out;
+	if (spiffe_bundle_parse_json(j, strlen(j), &b, err, sizeof(err)) != -1) {
+		unit_fail(__FILE__, __LINE__, "JSON bundle accepted %s", what);
+		spiffe_bundle_clear(&b);
+	}
+	if (spiffe_bundle_parse_pem(p, plen, &b, err, sizeof(err)) != -1) {
+		unit_fail(__FILE__, __LINE__, "PEM bundle accepted %s", what);
+		spiffe_bundle_clear(&b);
+	}
+	CHECK(b.authorities == NULL);
+out:
+	free(j);
+	free(p);
+}
+
+/* X509_check_ca() says "CA" for a v1 self-signed certificate (3), for a
+ * v3 one with keyUsage keyCertSign and no basicConstraints (4), and for
+ * Netscape CA types (5). None of them is an X.509 authority as the
+ * X.509-SVID standard (section 4.1) has it: basicConstraints CA:TRUE and
+ * keyUsage keyCertSign. A v1 self-signed certificate is any leaf made
+ * without extensions. */
+TEST(redteam_bundle_refuses_non_ca)
+{
+	EVP_PKEY *k = testpki_make_key();
+	X509 *v1 = k ? raw_self_signed(k, X509_VERSION_1, NULL) : NULL;
+	X509 *kuonly = k ? raw_self_signed(k, X509_VERSION_3, "critical,keyCertSign,cRLSign") : NULL;
+	X509 *noext = k ? raw_self_signed(k, X509_VERSION_3, NULL) : NULL;
+	unsigned char *der;
+	size_t len;
+
+	CHECK(v1 && kuonly && noext);
+	if (!v1 || !kuonly || !noext)
+		goto out;
+	/* what OpenSSL calls them: the reason is_authority() must say more */
+	CHECK_EQ_INT(X509_check_ca(v1), 3);
+	CHECK_EQ_INT(X509_check_ca(kuonly), 4);
+	CHECK_EQ_INT(X509_check_ca(noext), 0);
+	if ((der = testpki_to_der(v1, &len)) != NULL) {
+		bundle_refuses(der, len, "a v1 self-signed certificate");
+		free(der);
+	}
+	if ((der = testpki_to_der(kuonly, &len)) != NULL) {
+		bundle_refuses(der, len, "keyCertSign without basicConstraints");
+		free(der);
+	}
+	if ((der = testpki_to_der(noext, &len)) != NULL) {
+		bundle_refuses(der, len, "a v3 certificate without extensions");
+		free(der);
+	}
+out:
+	X509_free(v1);
+	X509_free(kuonly);
+	X509_free(noext);
+	EVP_PKEY_free(k);
+}
+
+/* A CA:TRUE certificate whose keyUsage lacks keyCertSign signs nothing. */
+TEST(redteam_bundle_refuses_ca_without_keycertsign)
+{
+	EVP_PKEY *k = testpki_make_key();
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *bc = NULL, *ku = NULL;
+	unsigned char *der = NULL;
+	size_t len;
+	int ok;
+
+	ok = k && x && n && X509_set_version(x, X509_VERSION_3) &&
+	     ASN1_INTEGER_set(X509_get_serialNumber(x), 7) &&
+	     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"ku", -1, -1, 0) &&
+	     X509_set_subject_name(x, n) && X509_set_issuer_name(x, n) &&
+	     X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ NOW - DAY }) &&
+	     X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, (time_t[]){ NOW }) &&
+	     X509_set_pubkey(x, k);
+	if (ok) {
+		X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+		ok = (bc = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE")) &&
+		     (ku = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, "critical,digitalSignature")) &&
+		     X509_add_ext(x, bc, -1) && X509_add_ext(x, ku, -1) && X509_sign(x, k, EVP_sha256()) > 0;
+	}
+	CHECK(ok);
+	if (ok && (der = testpki_to_der(x, &len)) != NULL)
+		bundle_refuses(der, len, "CA:TRUE with keyUsage digitalSignature only");
+	free(der);
+	X509_EXTENSION_free(bc);
+	X509_EXTENSION_free(ku);
+	X509_NAME_free(n);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* The JSON format takes exact DER only (cert_parse_der); the PEM format
+ * used d2i_X509 through PEM_read_bio_X509, which stops after the
+ * certificate and ignores what follows inside the block. Both must
+ * read the same bytes the same way. */
+TEST(redteam_bundle_pem_trailing_garbage)
+{
+	struct rt R;
+	struct spiffe_bundle b;
+	unsigned char *der = NULL, *longer = NULL;
+	size_t len = 0, plen = 0;
+	char err[256], *p = NULL;
+
+	CHECK_EQ_INT(rt_make(&R), 0);
+	der = testpki_to_der(R.ca1, &len);
+	CHECK(der != NULL);
+	if (!der)
+		goto out;
+	/* the control: the exact certificate passes both ways */
+	p = pem_of_der(der, len, &plen);
+	CHECK(p != NULL);
+	CHECK_EQ_INT(spiffe_bundle_parse_pem(p, plen, &b, err, sizeof(err)), 0);
+	spiffe_bundle_clear(&b);
+	free(p);
+	longer = malloc(len + 4);
+	if (!longer)
+		goto out;
+	memcpy(longer, der, len);
+	memcpy(longer + len, "\x05\x00\x30\x00", 4);
+	bundle_refuses(longer, len + 4, "a CA certificate with trailing bytes");
+	/* and a block that is no certificate at all, after a good one */
+	{
+		size_t l1 = 0, l2 = 0;
+		char *a = pem_of_der(der, len, &l1), *c = pem_of_der((const unsigned char *)"\x30\x03\x02\x01\x01", 5, &l2);
+		char *both = a && c ? malloc(l1 + l2 + 1) : NULL;
+
+		if (both) {
+			memcpy(both, a, l1);
+			memcpy(both + l1, c, l2 + 1);
+			CHECK_EQ_INT(spiffe_bundle_parse_pem(both, l1 + l2, &b, err, sizeof(err)), -1);
+			CHECK(b.authorities == NULL);
+		}
+		free(a);
+		free(c);
+		free(both);
+	}
+out:
+	free(der);
+	free(longer);
+	rt_free(&R);
 }
