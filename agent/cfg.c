@@ -895,6 +895,26 @@ static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 		cfg_error(ps, "spiffe_bundles", "no TRUST-DOMAIN=FILE given");
 		return -1;
 	}
+	/* Only the SPIFFE ID (the one URI SAN) is bound to the trust domain
+	 * whose bundle verified it. Every other name is whatever the signing
+	 * CA wrote: with two trust domains, td2's CA can sign a DNS name,
+	 * CN, subject, issuer DN or serial that allow_* lists for td1's
+	 * clients, and it is let in (the pooled-CA problem spiffe_bundles
+	 * exists to solve). Thumbprints, SPKI pins, issuer thumbprints (the
+	 * verified path), SPIFFE IDs and URIs (= the SPIFFE ID) stay bound. */
+	if (p->ntds > 1) {
+		static const int ca_chosen[] = { ID_SERIAL, ID_SUBJECT, ID_ISSUER, ID_DNS, ID_EMAIL, ID_IP, ID_CN };
+
+		for (size_t i = 0; i < sizeof(ca_chosen) / sizeof(ca_chosen[0]); i++) {
+			if (!p->allow[ca_chosen[i]].src)
+				continue;
+			cfg_error(ps, "spiffe_bundles", "[policy %s] has %d trust domains and allow_%s: each domain's CA "
+			          "can write these names, so one domain could claim another's clients; "
+			          "allow by allow_spiffe (or thumbprints, spki_pins), or give each trust domain its own policy",
+			          p->name, p->ntds, id_kind_names[ca_chosen[i]]);
+			return -1;
+		}
+	}
 	return 0;
 }
 

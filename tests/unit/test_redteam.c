@@ -404,3 +404,72 @@ out:
 	free(longer);
 	rt_free(&R);
 }
+
+/* ---- names a CA chooses, across trust domains ---- */
+
+/* The attack: td2 is a federated partner; td1's clients are allowed by
+ * DNS name. td2's CA signs an X.509-SVID of its own trust domain
+ * (spiffe://td2/x: its bundle verifies it) that also carries td1's DNS
+ * name, and allow_dns lets it in as that client. The same holds for a
+ * CN, subject, issuer DN, email, IP or serial. Such a policy is refused
+ * now; with one trust domain, or lists bound to the domain (SPIFFE IDs,
+ * URIs, thumbprints, SPKI pins), it loads. */
+TEST(redteam_td2_claims_td1_name)
+{
+	static const struct {
+		const char *list;       /* the allow list, as in the config */
+		const char *san;        /* what td2's CA writes */
+		const char *subject;
+	} cases[] = {
+		{ "allow_dns = svc.td1.example", "URI:spiffe://td2/x,DNS:svc.td1.example", "/O=SPIFFE" },
+		{ "allow_cn = billing", "URI:spiffe://td2/x", "/CN=billing" },
+		{ "allow_subjects = \"CN=billing,O=td1\"", "URI:spiffe://td2/x", "/O=td1/CN=billing" },
+		{ "allow_email = ops@td1.example", "URI:spiffe://td2/x,email:ops@td1.example", "/O=SPIFFE" },
+		{ "allow_ip = 10.1.0.0/16", "URI:spiffe://td2/x,IP:10.1.2.3", "/O=SPIFFE" },
+	};
+	struct rt R;
+	struct config *cfg;
+	struct decision d;
+	char text[768], err[512];
+
+	CHECK_EQ_INT(rt_make(&R), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct testpki_cert c = {
+			.subject = cases[i].subject, .key = R.attacker, .issuer = R.ca2, .issuer_key = R.k2,
+			.not_before = NOW - DAY, .not_after = NOW + DAY, .eku = "clientAuth", .san = cases[i].san,
+		};
+		X509 *x = testpki_make_cert_ex(&c);
+
+		CHECK(x != NULL);
+		snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n%s\n",
+		         R.pem1, R.pem2, cases[i].list);
+		cfg = load_text(text, err, sizeof(err));
+		if (cfg && x) {
+			decide_for(cfg, x, &d);
+			unit_fail(__FILE__, __LINE__, "two trust domains with '%s' load; td2's certificate: %s/%s",
+			          cases[i].list, dec_table[d.code].code, d.rule);
+		} else {
+			CHECK(strstr(err, "trust domains and allow_") != NULL);
+		}
+		cfg_free(cfg);
+		/* one trust domain: its CA names its own clients */
+		snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td2=%s\n%s\n",
+		         R.pem2, cases[i].list);
+		cfg = load_text(text, err, sizeof(err));
+		CHECK(cfg != NULL);
+		if (cfg && x) {
+			decide_for(cfg, x, &d);
+			CHECK_EQ_INT(d.code, DEC_ALLOW);
+		}
+		cfg_free(cfg);
+		X509_free(x);
+	}
+	/* lists bound to the trust domain still load with two */
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n"
+	         "allow_spiffe = spiffe://td1/a\nallow_uri = spiffe://td2/b\ndeny_dns = evil.example\ndeny_cn = mallory\n",
+	         R.pem1, R.pem2);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	cfg_free(cfg);
+	rt_free(&R);
+}
