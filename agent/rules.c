@@ -584,7 +584,11 @@ enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext
 	int nuri = 0;
 
 	*td = -1;
-	if (x->nsans != x->san_total)
+	/* cert-ext keeps no SAN of a certificate with too many; below that it
+	 * keeps every DNS, URI, email and IP SAN and skips the other types
+	 * (otherName, registeredID, directoryName...), which an X.509-SVID
+	 * may carry and which are no URI SAN: nsans < san_total is fine */
+	if (x->san_total > CERT_SANS_KEEP_MAX || x->nsans > x->san_total)
 		return SVID_NAMES_DROPPED;
 	for (int i = 0; i < x->nsans; i++) {
 		if (x->sans[i].type == CERT_SAN_URI) {

@@ -473,3 +473,146 @@ TEST(redteam_td2_claims_td1_name)
 	cfg_free(cfg);
 	rt_free(&R);
 }
+
+/* ---- chain tricks: td1's CA cannot reach td2's bundle ---- */
+
+/* One decide_ctx = one SPOP connection: the decision cache and the
+ * learned intermediates carry over between the requests below. */
+static void decide_in(struct decide_ctx *dc, X509 *x, X509 *const *chain, int nchain,
+                      struct decision *d)
+{
+	struct req_facts rq;
+	struct cert_eval ce;
+	struct trace t;
+	const char *route = NULL;
+	size_t len = 0, clen = 0;
+	unsigned char *der = testpki_to_der(x, &len);
+	unsigned char *cder = nchain ? testpki_concat_der(chain, nchain, &clen) : NULL;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&t, 0, sizeof(t));
+	rq.has_cert = 1;
+	rq.cert = (struct spop_str){ (const char *)der, len };
+	rq.has_verify = 1;
+	rq.verify = 0;
+	if (cder) {
+		rq.has_chain = 1;
+		rq.chain = (struct spop_str){ (const char *)cder, clen };
+	}
+	decide_request(dc, &rq, NOW, &t, &ce, d, &route);
+	free(der);
+	free(cder);
+}
+
+/* td1's root signs an intermediate that takes td2's CA name (and is a
+ * CA); it signs spiffe://td2/db. Sent as the chain, learned from an
+ * earlier td1 chain that verified on the same connection, or both: td2's
+ * bundle has only td2's root, so nothing verifies. And the same leaf
+ * bytes, once denied, stay denied (cache). */
+TEST(redteam_chain_tricks_cross_domain)
+{
+	struct rt R;
+	struct config *cfg = NULL;
+	struct decide_ctx dc;
+	struct decision d;
+	char text[512], err[512];
+	EVP_PKEY *ik = testpki_make_key();
+	X509 *fake = NULL, *inter = NULL, *td1leaf = NULL, *forged = NULL, *forged2 = NULL, *chain[2];
+	int ctx = 0;
+
+	CHECK_EQ_INT(rt_make(&R), 0);
+	/* an intermediate of td1 named as td2's root, and a plain one */
+	fake = testpki_make_cert("/CN=td2 CA", ik, R.ca1, R.k1, NOW - DAY, NOW + 30 * DAY, 1, NULL);
+	inter = testpki_make_cert("/CN=td1 issuing", ik, R.ca1, R.k1, NOW - DAY, NOW + 30 * DAY, 1, NULL);
+	td1leaf = svid(R.attacker, inter, ik, "URI:spiffe://td1/web");
+	forged = svid(R.attacker, fake, ik, "URI:spiffe://td2/db");
+	forged2 = svid(R.attacker, inter, ik, "URI:spiffe://td2/db");
+	CHECK(fake && inter && td1leaf && forged && forged2);
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\nclient_id = spiffe\n",
+	         R.pem1, R.pem2);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (!cfg || !fake || !inter || !td1leaf || !forged || !forged2)
+		goto out;
+	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
+	ctx = 1;
+	/* the td1 client, with its chain: verifies, the intermediate is learned */
+	chain[0] = inter;
+	decide_in(&dc, td1leaf, chain, 1, &d);
+	CHECK_EQ_INT(d.code, DEC_ALLOW);
+	/* td2's name on td1's intermediate, sent */
+	chain[0] = fake;
+	chain[1] = R.ca1;
+	decide_in(&dc, forged, chain, 2, &d);
+	CHECK(d.code != DEC_ALLOW);
+	decide_in(&dc, forged, chain, 1, &d);
+	CHECK(d.code != DEC_ALLOW);
+	/* td1's learned intermediate, not sent; then sent with td1's root */
+	decide_in(&dc, forged2, NULL, 0, &d);
+	CHECK(d.code != DEC_ALLOW);
+	chain[0] = inter;
+	decide_in(&dc, forged2, chain, 2, &d);
+	CHECK(d.code != DEC_ALLOW);
+	/* the same bytes again, from the cache */
+	decide_in(&dc, forged2, NULL, 0, &d);
+	CHECK(d.code != DEC_ALLOW);
+	CHECK(strncmp(d.client_id, "spki:", 5) == 0);
+	/* and the td1 client is still fine */
+	decide_in(&dc, td1leaf, NULL, 0, &d);
+	CHECK_EQ_INT(d.code, DEC_ALLOW);
+	CHECK_EQ_STR(d.client_id, "spiffe://td1/web");
+out:
+	if (ctx)
+		decide_destroy(&dc);
+	cfg_free(cfg);
+	X509_free(fake);
+	X509_free(inter);
+	X509_free(td1leaf);
+	X509_free(forged);
+	X509_free(forged2);
+	EVP_PKEY_free(ik);
+	rt_free(&R);
+}
+
+/* ---- SAN types an X.509-SVID may also carry ---- */
+
+/* The X.509-SVID standard allows SANs of other types next to the one
+ * URI. An otherName (a UPN) or a registeredID is not kept by cert-ext;
+ * that made nsans < san_total, which the trust-domain step read as
+ * "names were dropped" and refused as too_many_sans. A URI inside an
+ * otherName is no URI SAN and picks no trust domain. */
+TEST(redteam_svid_with_othername)
+{
+	struct rt R;
+	struct config *cfg = NULL;
+	struct decision d;
+	char text[512], err[512];
+	X509 *upn = NULL, *rid = NULL, *hidden = NULL;
+
+	CHECK_EQ_INT(rt_make(&R), 0);
+	upn = svid(R.victim, R.ca1, R.k1, "URI:spiffe://td1/a,otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@td1");
+	rid = svid(R.victim, R.ca1, R.k1, "RID:1.2.3.4,URI:spiffe://td1/a");
+	/* the only "URI" is inside an otherName: not an SVID */
+	hidden = svid(R.victim, R.ca1, R.k1, "otherName:1.3.6.1.4.1.99999.1;IA5STRING:spiffe://td1/a");
+	CHECK(upn && rid && hidden);
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n",
+	         R.pem1, R.pem2);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (!cfg || !upn || !rid || !hidden)
+		goto out;
+	decide_for(cfg, upn, &d);
+	CHECK_EQ_INT(d.code, DEC_ALLOW);
+	CHECK_EQ_STR(d.trust_domain, "td1");
+	decide_for(cfg, rid, &d);
+	CHECK_EQ_INT(d.code, DEC_ALLOW);
+	decide_for(cfg, hidden, &d);
+	CHECK_EQ_INT(d.code, DEC_SVID_INVALID);
+	CHECK_EQ_STR(d.rule, "spiffe_no_uri");
+out:
+	cfg_free(cfg);
+	X509_free(upn);
+	X509_free(rid);
+	X509_free(hidden);
+	rt_free(&R);
+}

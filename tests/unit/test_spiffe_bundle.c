@@ -331,8 +331,10 @@ TEST(spiffe_svid_checks_in_order)
 	x.nsans = x.san_total = 3;
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_MULTI_URI);
 	CHECK_EQ_INT(i, -1);
-	/* names that were not kept cannot be told */
+	/* names that were not kept cannot be told (cert-ext keeps none
+	 * beyond CERT_SANS_KEEP_MAX) */
 	x.nsans = 0;
+	x.san_total = CERT_SANS_KEEP_MAX + 1;
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_NAMES_DROPPED);
 	x.nsans = x.san_total = 1;
 	x.sans = &sans[1];
