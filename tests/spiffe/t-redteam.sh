@@ -8,7 +8,8 @@
 #   - two SPIFFE IDs of exactly 128 bytes (client_id's bound) that differ
 #     in their last byte are two stick-table keys ("type string len 128"
 #     cuts nothing)
-#   - requests on one keep-alive connection are each counted
+#   - requests on one keep-alive connection, and HTTP/2 streams sent in
+#     parallel on one connection, are each counted
 
 if part_wanted redteam; then
     # two IDs of 128 bytes: "spiffe://td1.test/" (18) + 110
@@ -70,6 +71,22 @@ if part_wanted redteam; then
                 "200 200 200 200 200 429 429"
             check "redteam $V: ... and they did share one connection" \
                 eq "$(printf '%s\n' "$out" | awk '{ s += $2 } END { print s }')" 1
+            stop_haproxy
+        fi
+        # the same over HTTP/2: 7 streams, in parallel, on one connection
+        sed 's|^\(    bind "${CERTSPOA_HTTPS_BIND[^ ]*\) ssl |\1 ssl alpn h2,http/1.1 |' "$RL/haproxy.cfg" >"$WORK/rt-h2.cfg"
+        if check "redteam $V: haproxy starts (rate-limit example with alpn h2)" \
+            start_haproxy_env "rt-h2-$V" "HTTPS_PORT APP_PORT STATS_PORT" rl_env "$WORK/rt-h2.cfg"; then
+            urls=()
+            for i in 1 2 3 4 5 6 7; do urls+=(-o /dev/null "https://localhost:$HTTPS_PORT/api/ping"); done
+            out=$($CURL -s --http2 --parallel --parallel-immediate --max-time 20 --cacert "$PKI/ca.pem" \
+                  --resolve "localhost:$HTTPS_PORT:127.0.0.1" --cert "$PKI/td2-db.crt" --key "$PKI/td2-db.key" \
+                  -w '%{http_code} %{http_version}\n' "${urls[@]}" 2>/dev/null)
+            check "redteam $V: HTTP/2: every stream was h2" \
+                eq "$(printf '%s\n' "$out" | awk '$2 != "2" { bad++ } END { print bad + 0 }')" 0
+            check "redteam $V: HTTP/2: 7 streams, 5 pass, 2 limited" \
+                eq "$(printf '%s\n' "$out" | awk '{ print $1 }' | sort | uniq -c | awk '{ printf "%s%s:%s", (NR > 1 ? " " : ""), $2, $1 }')" \
+                "200:5 429:2"
             stop_haproxy
         fi
         stop_agent "$AGENT_PID"
