@@ -1055,6 +1055,17 @@ int cfg_warnings(const struct config *cfg, FILE *out)
 		        r->policy->name);
 		n++;
 	}
+	for (const struct policy *p = cfg->policies; p; p = p->next) {
+		if (p->client_id != CLIENT_ID_SPIFFE || p->ntds)
+			continue;
+		/* without a bundle per trust domain, every CA this policy (or
+		 * HAProxy's ca-file) trusts may write any SPIFFE ID */
+		fprintf(out, "%s:%d: WARNING: [policy %s] has client_id = spiffe but no spiffe_bundles: "
+		        "the SPIFFE ID is whatever any CA it trusts wrote, so two CAs can give two "
+		        "clients one client_id (one rate limit); use spiffe_bundles, or client_id = spki\n",
+		        cfg->file, p->line, p->name);
+		n++;
+	}
 	if (cfg->stats_token_world_readable) {
 		fprintf(out, "%s:%d: WARNING: token_file %s is readable by every user: chmod o-r "
 		        "(e.g. 0400, or 0440 with the agent's group)\n", cfg->file,

@@ -616,3 +616,68 @@ out:
 	X509_free(hidden);
 	rt_free(&R);
 }
+
+/* ---- client_id = spiffe without per-domain bundles ---- */
+
+/* Two CAs in one ca_file, client_id = spiffe: CA2 signs the SPIFFE ID
+ * that CA1 gave its client, both verify, and the two clients share one
+ * client_id (one stick-table entry: one can exhaust the other's rate).
+ * That is the configuration's doing, not a bug to refuse: certspoa -c
+ * warns about it. */
+TEST(redteam_client_id_spiffe_pooled_warns)
+{
+	struct rt R;
+	struct config *cfg = NULL;
+	struct decision a, b;
+	char text[512], err[512], pool[64], *buf = NULL;
+	size_t len = 0;
+	X509 *one = NULL, *two = NULL, *cas[2];
+	FILE *out;
+
+	CHECK_EQ_INT(rt_make(&R), 0);
+	cas[0] = R.ca1;
+	cas[1] = R.ca2;
+	pool[0] = 0;
+	CHECK_EQ_INT(testpki_write_pem(cas, 2, pool, sizeof(pool)), 0);
+	one = svid(R.victim, R.ca1, R.k1, "URI:spiffe://td1/db");
+	two = svid(R.attacker, R.ca2, R.k2, "URI:spiffe://td1/db");
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_file = %s\nclient_id = spiffe\n", pool);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (!cfg || !one || !two)
+		goto out;
+	/* the collision itself */
+	decide_for(cfg, one, &a);
+	decide_for(cfg, two, &b);
+	CHECK_EQ_INT(a.code, DEC_ALLOW);
+	CHECK_EQ_INT(b.code, DEC_ALLOW);
+	CHECK_EQ_STR(a.client_id, b.client_id);
+	/* and the warning */
+	out = open_memstream(&buf, &len);
+	CHECK(out != NULL);
+	if (!out)
+		goto out;
+	CHECK_EQ_INT(cfg_warnings(cfg, out), 1);
+	fclose(out);
+	CHECK(buf && strstr(buf, "WARNING: [policy default] has client_id = spiffe but no spiffe_bundles") != NULL);
+	free(buf);
+	buf = NULL;
+	cfg_free(cfg);
+	/* with bundles, or client_id = spki: no warning */
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s\nclient_id = spiffe\n"
+	         "[policy other]\nverify = agent\nca_file = %s\n", R.pem1, pool);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (cfg && (out = open_memstream(&buf, &len)) != NULL) {
+		CHECK_EQ_INT(cfg_warnings(cfg, out), 0);
+		fclose(out);
+	}
+out:
+	free(buf);
+	cfg_free(cfg);
+	if (pool[0])
+		unlink(pool);
+	X509_free(one);
+	X509_free(two);
+	rt_free(&R);
+}
