@@ -604,6 +604,10 @@ enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext
 		return SVID_NOT_SPIFFE;
 	if (spiffe_parse(uri->value, strlen(uri->value), &id) != SPIFFE_OK)
 		return SVID_BAD_ID;
+	/* X.509-SVID 3.1 and 5.2: a leaf's SPIFFE ID has a path; the bare
+	 * spiffe://td is the trust domain's (its signing certificates') */
+	if (id.path_len == 0)
+		return SVID_NO_PATH;
 	for (int i = 0; i < pol->ntds && *td < 0; i++)
 		if (pol->tds[i].name_len == id.td_len && memcmp(pol->tds[i].name, id.td, id.td_len) == 0)
 			*td = i;
@@ -647,6 +651,8 @@ static const struct svid_fail {
 	                         "the URI SAN is not a SPIFFE ID" },
 	[SVID_BAD_ID]        = { DEC_SVID_INVALID, "spiffe_invalid", "invalid SPIFFE ID",
 	                         "invalid SPIFFE ID" },
+	[SVID_NO_PATH]       = { DEC_SVID_INVALID, "spiffe_no_path", "no path",
+	                         "the SPIFFE ID has no path: spiffe://td names the trust domain, not a workload" },
 	[SVID_TD_UNKNOWN]    = { DEC_SPIFFE_TD_UNKNOWN, "spiffe_td_unknown", "unknown trust domain",
 	                         "no bundle in this policy for trust domain" },
 	[SVID_LEAF_CA]       = { DEC_SVID_INVALID, "svid_ca", "leaf is a CA",

@@ -681,3 +681,41 @@ out:
 	X509_free(two);
 	rt_free(&R);
 }
+
+/* ---- a leaf with the trust domain's own ID ---- */
+
+/* X.509-SVID 3.1 and 5.2: a leaf's SPIFFE ID MUST have a non-root path,
+ * and the validator MUST check it. spiffe://td2 alone is the trust
+ * domain's ID (its signing certificates'); a leaf carrying it was let in,
+ * matched allow_spiffe = spiffe://td2 (the whole domain), and its
+ * client_id was the domain's. */
+TEST(redteam_svid_root_id_refused)
+{
+	struct rt R;
+	struct config *cfg = NULL;
+	struct decision d;
+	char text[512], err[512];
+	X509 *root = NULL, *good = NULL;
+
+	CHECK_EQ_INT(rt_make(&R), 0);
+	root = svid(R.attacker, R.ca2, R.k2, "URI:spiffe://td2");
+	good = svid(R.victim, R.ca2, R.k2, "URI:spiffe://td2/db");
+	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n"
+	         "allow_spiffe = spiffe://td2\nclient_id = spiffe\n", R.pem1, R.pem2);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (!cfg || !root || !good)
+		goto out;
+	decide_for(cfg, root, &d);
+	CHECK_EQ_INT(d.code, DEC_SVID_INVALID);
+	CHECK_EQ_STR(d.rule, "spiffe_no_path");
+	CHECK(strcmp(d.client_id, "spiffe://td2") != 0);
+	decide_for(cfg, good, &d);
+	CHECK_EQ_INT(d.code, DEC_ALLOW);
+	CHECK_EQ_STR(d.client_id, "spiffe://td2/db");
+out:
+	cfg_free(cfg);
+	X509_free(root);
+	X509_free(good);
+	rt_free(&R);
+}

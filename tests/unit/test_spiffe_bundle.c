@@ -351,7 +351,11 @@ TEST(spiffe_svid_checks_in_order)
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_TD_UNKNOWN);
 	sans[0].value = "spiffe://td/a";
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_TD_UNKNOWN);
+	/* the trust domain's own ID is no leaf's (X.509-SVID 3.1, 5.2) */
 	sans[0].value = "spiffe://td1";
+	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_NO_PATH);
+	CHECK_EQ_INT(i, -1);
+	sans[0].value = "spiffe://td1/w";
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_OK);
 	CHECK_EQ_INT(i, 0);
 	/* leaf rules */
