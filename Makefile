@@ -40,7 +40,7 @@ endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
 CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
-            agent/strset.c agent/cidr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
+            agent/strset.c agent/cidr.c agent/addr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c
 # SPIFFE bundle documents (JSON, through jansson)
@@ -55,7 +55,7 @@ SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
-DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/main.c
+DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -96,6 +96,13 @@ unit: $(BUILD)/tests/unit/run-unit ## unit tests (ONLY=substring for some)
 integration: $(BIN) ## integration tests: the agent with HAProxy (haproxy, curl, openssl)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/run.sh
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/inspect.sh
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/pidfile.sh
+
+# The locked pid file, reload/stop, and -c on addresses (tests/integration/pidfile.sh), ~2 s.
+pidfile-test: $(BIN) ## the pid file with two agents, reload/stop, -c addresses (~2 s)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/pidfile.sh
+
+.PHONY: pidfile-test
 
 # Policy engine end to end (tests/integration/policy.sh), ~1.5 min: the
 # certificate corpus through certspoa explain and through HAProxy, routes,

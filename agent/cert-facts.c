@@ -298,5 +298,7 @@ long long cert_days_until(int64_t t, int64_t now)
 {
 	int64_t d = t - now;
 
-	return d >= 0 ? (long long)(d / 86400) : -(long long)((-d + 86399) / 86400);
+	/* floor, not truncation: 1 s after not_after is -1, one day and 1 s
+	 * after it is -2 (C division truncates toward zero) */
+	return (long long)(d / 86400 - (d % 86400 < 0 ? 1 : 0));
 }

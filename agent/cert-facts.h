@@ -52,7 +52,8 @@ int cert_asn1_time(const ASN1_TIME *t, int64_t *out);
  * calendar form. */
 void cert_time_iso8601(int64_t t, char *buf, size_t len);
 
-/* Whole days from now to t, rounded down: -1 as soon as t has passed. */
+/* days_left: floor((t - now) / 86400), whole days rounded down: 0 up to
+ * the last second, -1 in the first 24 hours after t, -2 in the next 24. */
 long long cert_days_until(int64_t t, int64_t now);
 
 /* Fill f from a parsed certificate and its DER (for the digests).

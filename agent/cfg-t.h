@@ -33,6 +33,15 @@ _Static_assert(VERIFY_HAPROXY == 0, "first value 0");
 	X(POLICY_SHADOW,  "shadow")
 enum policy_mode { POLICY_MODE_LIST(CFG_ENUM_CONST) POLICY_MODES };
 
+/* deny_detail: what a denied client is told (the shipped haproxy.cfg
+ * builds the answer from txn.certspoa.deny_detail): none = the status only,
+ * code = and the code, hint = and the reason, rule, detail and request id. */
+#define DENY_DETAIL_LIST(X) \
+	X(DENY_DETAIL_NONE, "none") \
+	X(DENY_DETAIL_CODE, "code") \
+	X(DENY_DETAIL_HINT, "hint")
+enum deny_detail { DENY_DETAIL_LIST(CFG_ENUM_CONST) DENY_DETAILS };
+
 /* Identity kinds a policy can allow or deny, in the order they are tried.
  * The one table of them: X(KIND, name, allow help, deny help) gives the
  * enum (ID_KIND), the list name (lists.c), the config keys and rule names
@@ -175,6 +184,7 @@ struct policy {
 	long long crl_last_update;   /* unix time */
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
+	int deny_detail;             /* enum deny_detail */
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */

@@ -12,6 +12,7 @@
 #include <ini.h>
 #include <openssl/crypto.h>
 
+#include "addr.h"
 #include "cert.h"
 #include "comment.h"
 #include "errbuf.h"
@@ -37,6 +38,7 @@ enum cfg_type {
 	CFG_T_LISTEN,
 	CFG_T_LIST,        /* struct cfg_list: inline "a, b" or "@file" */
 	CFG_T_OCTAL,       /* file mode, e.g. 0660 */
+	CFG_T_ADDR,        /* a string that is one address (addr.h) */
 	CFG_T_TYPES
 };
 
@@ -85,6 +87,7 @@ static const char *const section_names[CFG_S_SECTIONS] = {
 #define DENY(kind)    (offsetof(struct policy, deny) + (kind) * sizeof(struct cfg_list))
 
 static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const deny_detail_names[DENY_DETAILS + 1] = { DENY_DETAIL_LIST(CFG_ENUM_NAME) };
 
 static const char *const client_id_names[CLIENT_IDS + 1] = { CLIENT_ID_LIST(CFG_ENUM_NAME) };
 
@@ -128,7 +131,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
 	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
 
-	{ CFG_S_STATS, "listen", CFG_T_STR, 0, 0, NULL, AGENT(stats_listen), NULL,
+	{ CFG_S_STATS, "listen", CFG_T_ADDR, 0, 0, NULL, AGENT(stats_listen), NULL,
 	  "HTTP address for /metrics, /stats.json, /, /healthz, /readyz (HOST:PORT or unix:/path); unset = off" },
 	{ CFG_S_STATS, "token_file", CFG_T_STR, 0, 0, NULL, AGENT(stats_token_file), NULL,
 	  "bearer token file (16+ chars, re-read on reload); off loopback, pages but /metrics /healthz /readyz need 'Authorization: Bearer TOKEN' (no file: 403)" },
@@ -201,6 +204,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
+	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
+	  "what a denied client is told (shipped haproxy.cfg): none = status only, code = + code, hint = + reason, rule, detail, request id" },
 	{ CFG_S_POLICY, "spiffe_bundles", CFG_T_STR, 0, 0, NULL, POLICY(spiffe_bundles), NULL,
 	  "TD=FILE, TD=FILE: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
 	{ CFG_S_POLICY, "client_id", CFG_T_ENUM, 0, 0, "spki", POLICY(client_id), client_id_names,
@@ -212,7 +217,7 @@ static const struct cfg_key cfg_keys[] = {
 static const char *const type_names[CFG_T_TYPES] = {
 	[CFG_T_INT] = "integer", [CFG_T_BOOL] = "yes|no", [CFG_T_STR] = "string",
 	[CFG_T_ENUM] = "one of", [CFG_T_DURATION] = "duration", [CFG_T_LISTEN] = "address",
-	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode",
+	[CFG_T_LIST] = "list", [CFG_T_OCTAL] = "octal mode", [CFG_T_ADDR] = "address",
 };
 
 struct cfg_parse {
@@ -235,28 +240,35 @@ const char *cfg_verify_name(int mode)
 	return mode >= 0 && mode < VERIFY_MODES ? verify_names[mode] : "?";
 }
 
+/* The duration units, in one table: the parser reads it, and the docs
+ * check (tests/docs/man.sh) reads it from here to hold certspoa.ini(5) to
+ * it. A bare number is milliseconds, as in HAProxy. */
+static const struct {
+	const char *unit;
+	long ms;
+} duration_units[] = {
+	{ "ms", 1 },
+	{ "s",  1000 },
+	{ "m",  60L * 1000 },
+	{ "h",  3600L * 1000 },
+	{ "d",  86400L * 1000 },
+};
+
 int cfg_parse_duration(const char *s, long *ms)
 {
 	char *end;
-	long v, mult = 1;
+	long v, mult = 0;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (end == s || errno || v < 0)
 		return -1;
-	if (*end == 0 || strcmp(end, "ms") == 0)
+	if (*end == 0)
 		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600 * 1000;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400L * 1000;
-	else
-		return -1;
-	if (v > LONG_MAX / mult)
+	for (size_t i = 0; !mult && i < sizeof(duration_units) / sizeof(duration_units[0]); i++)
+		if (strcmp(end, duration_units[i].unit) == 0)
+			mult = duration_units[i].ms;
+	if (!mult || v > LONG_MAX / mult)
 		return -1;
 	*ms = v * mult;
 	return 0;
@@ -300,12 +312,105 @@ static void cfg_error(struct cfg_parse *ps, const char *key, const char *fmt, ..
 	va_end(ap);
 }
 
+/* names[0..n) (or up to a NULL) as "a, b, c", or "[a], [b]" */
+static void join_names(char *buf, size_t len, const char *const *names, int n, int brackets)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < n && names[i] && used < len; i++) {
+		int w = snprintf(buf + used, len - used, "%s%s%s%s", i ? ", " : "", brackets ? "[" : "",
+		                 names[i], brackets ? "]" : "");
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/* "verify: 'xx' is not one of: haproxy, agent, both" */
+static void enum_error(struct cfg_parse *ps, const struct cfg_key *k, const char *val)
+{
+	char list[256];
+
+	join_names(list, sizeof(list), k->names, INT_MAX, 0);
+	cfg_error(ps, k->key, "'%s' is not one of: %s", val, list);
+}
+
+/* Levenshtein distance of a and b, or CFG_SUGGEST_FAR when either is too
+ * long to be a key. */
+#define CFG_SUGGEST_LEN 64
+#define CFG_SUGGEST_FAR 1000
+
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[CFG_SUGGEST_LEN + 1];
+
+	if (la > CFG_SUGGEST_LEN || lb > CFG_SUGGEST_LEN)
+		return CFG_SUGGEST_FAR;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		int diag = row[0];
+
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* An unknown key: name the key of this section it is closest to (a typo:
+ * at most 2 edits, 3 for long names), or the section it belongs in. */
+static void unknown_key_error(struct cfg_parse *ps, const char *name, const char *section)
+{
+	const struct cfg_key *best = NULL;
+	int bestd = CFG_SUGGEST_FAR;
+	size_t len = strlen(name);
+	int limit = len >= 10 ? 3 : len >= 4 ? 2 : 1;
+
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		int d;
+
+		if (k->section != ps->section)
+			continue;
+		d = edit_distance(name, k->key);
+		if (d < bestd) {
+			bestd = d;
+			best = k;
+		}
+	}
+	if (best && bestd <= limit) {
+		cfg_error(ps, name, "unknown key in [%s]: did you mean '%s'?", section, best->key);
+		return;
+	}
+	for (size_t i = 0; i < NB_KEYS; i++) {
+		if (strcmp(cfg_keys[i].key, name) == 0) {
+			cfg_error(ps, name, "unknown key in [%s]: it belongs in [%s]", section,
+			          section_names[cfg_keys[i].section]);
+			return;
+		}
+	}
+	cfg_error(ps, name, "unknown key in [%s] (certspoa --help-config lists them)", section);
+}
+
 /* Store one value. Used for the defaults too, so a default obeys the same
  * rules as a value from the file. */
 static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
                      const char *val)
 {
 	char *field = (char *)base + k->offset;
+	char why[256];
 	long n;
 	char *end;
 	int b;
@@ -318,7 +423,8 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "'%s' is not an integer", val);
 			return -1;
 		}
-		if (n < k->min || n > k->max) {
+		/* stored in an int: a key's range never reaches past it */
+		if (n < k->min || n > k->max || n > INT_MAX || n < INT_MIN) {
 			cfg_error(ps, k->key, "%ld is out of range [%ld, %ld]", n, k->min, k->max);
 			return -1;
 		}
@@ -329,7 +435,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 			cfg_error(ps, k->key, "'%s' is not a duration (e.g. 500ms, 5s, 2m)", val);
 			return -1;
 		}
-		if (n < k->min || n > k->max) {
+		if (n < k->min || n > k->max || n > INT_MAX) {
 			cfg_error(ps, k->key, "%ldms is out of range [%ldms, %ldms]", n, k->min, k->max);
 			return -1;
 		}
@@ -337,7 +443,7 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 		return 0;
 	case CFG_T_BOOL:
 		if (parse_bool(val, &b) < 0) {
-			cfg_error(ps, k->key, "'%s' is not yes or no", val);
+			cfg_error(ps, k->key, "'%s' is not one of: yes, no (or true, false, on, off, 1, 0)", val);
 			return -1;
 		}
 		*(int *)field = b;
@@ -349,11 +455,16 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 				return 0;
 			}
 		}
-		cfg_error(ps, k->key, "'%s' is not one of the allowed values", val);
+		enum_error(ps, k, val);
 		return -1;
+	case CFG_T_ADDR:
 	case CFG_T_STR: {
 		char **sp = (char **)(void *)field;
 
+		if (k->type == CFG_T_ADDR && *val && addr_check(val, why, sizeof(why)) < 0) {
+			cfg_error(ps, k->key, "%s", why);
+			return -1;
+		}
 		free(*sp);
 		*sp = NULL;
 		if (*val && !(*sp = strdup(val))) {
@@ -367,6 +478,10 @@ static int set_value(struct cfg_parse *ps, const struct cfg_key *k, void *base,
 
 		if (!*val) {
 			cfg_error(ps, k->key, "empty address");
+			return -1;
+		}
+		if (addr_check(val, why, sizeof(why)) < 0) {
+			cfg_error(ps, k->key, "%s", why);
 			return -1;
 		}
 		if (cfg->nlisten >= CFG_MAX_LISTEN) {
@@ -490,6 +605,38 @@ static int name_is_valid(const char *s)
 	return 1;
 }
 
+/* [polcy x]: name the section it is closest to by its first word */
+static void unknown_section_error(struct cfg_parse *ps, const char *section)
+{
+	char word[CFG_SUGGEST_LEN + 1];
+	size_t n = strcspn(section, " \t");
+	int bestd = CFG_SUGGEST_FAR, best = -1;
+
+	if (n < sizeof(word)) {
+		memcpy(word, section, n);
+		word[n] = 0;
+		for (int i = 0; i < CFG_S_SECTIONS; i++) {
+			char name[CFG_SUGGEST_LEN + 1];
+			int d;
+
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(section_names[i], " "), section_names[i]);
+			d = edit_distance(word, name);
+			if (d < bestd) {
+				bestd = d;
+				best = i;
+			}
+		}
+	}
+	if (best >= 0 && bestd > 0 && bestd <= 2) {
+		cfg_error(ps, NULL, "unknown section [%s]: did you mean [%s]?", section, section_names[best]);
+	} else {
+		char list[256];
+
+		join_names(list, sizeof(list), section_names, CFG_S_SECTIONS, 1);
+		cfg_error(ps, NULL, "unknown section [%s] (sections: %s)", section, list);
+	}
+}
+
 static int enter_section(struct cfg_parse *ps, const char *section)
 {
 	ps->in_section = 1;
@@ -537,7 +684,7 @@ static int enter_section(struct cfg_parse *ps, const char *section)
 		ps->policy = policy_new(ps, name);
 		return ps->policy ? 0 : -1;
 	}
-	cfg_error(ps, NULL, "unknown section [%s]", section);
+	unknown_section_error(ps, section);
 	return -1;
 }
 
@@ -605,7 +752,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		}
 		return 1;
 	}
-	cfg_error(ps, name, "unknown key in [%s]", section);
+	unknown_key_error(ps, name, section);
 	return 0;
 }
 
@@ -922,7 +1069,7 @@ static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
 	const char *key;
-	char why[1024];
+	char why[4096];
 
 	for (struct policy *p = cfg->policies; p; p = p->next) {
 		if (p->spiffe_bundles && load_spiffe_bundles(ps, p) < 0)
@@ -1191,6 +1338,7 @@ static void print_range(FILE *out, const struct cfg_key *k)
 	case CFG_T_LISTEN:
 	case CFG_T_LIST:
 	case CFG_T_OCTAL:
+	case CFG_T_ADDR:
 		fprintf(out, "%s", type_names[k->type]);
 		break;
 	case CFG_T_TYPES:

@@ -22,21 +22,47 @@ static void format_src(const struct handler_result *res, char *out, size_t len)
 		inet_ntop(AF_INET6, res->src.u.ipv6, out, (socklen_t)len);
 }
 
+/* HAProxy's unique-id as a log value: at most cap - 1 bytes, printable
+ * ASCII only (anything else becomes '?'). */
+static void format_req_id(const struct handler_result *res, char *out, size_t cap)
+{
+	size_t n = res->req_id.len < cap - 1 ? res->req_id.len : cap - 1;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)res->req_id.ptr[i];
+
+		out[i] = c > 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[n] = 0;
+}
+
+int declog_wants_line(int mode, const struct handler_result *res)
+{
+	if (mode == LOG_DECISIONS_ALL || LOG_ENABLED(LOG_DEBUG))
+		return 1;
+	/* a shadow policy's would-be denial is a denial to the operator */
+	return mode == LOG_DECISIONS_DENIALS && (res->d.code != DEC_ALLOW || res->d.shadowed);
+}
+
 void declog_decided(struct declog *dl, int mode, int64_t now, unsigned long conn_id,
                     const struct handler_result *res)
 {
-	int allow = res->d.code == DEC_ALLOW;
-	char src[48];
+	int allow = res->d.code == DEC_ALLOW, shadow = allow && res->d.shadowed;
+	char src[48], req_id[STATS_REQ_ID_MAX];
 
-	if (allow && mode != LOG_DECISIONS_ALL && !LOG_ENABLED(LOG_DEBUG))
+	if (allow && !shadow && !declog_wants_line(mode, res))
 		return;
 	format_src(res, src, sizeof(src));
-	if (mode == LOG_DECISIONS_ALL || (!allow && mode == LOG_DECISIONS_DENIALS) ||
-	    LOG_ENABLED(LOG_DEBUG)) {
+	format_req_id(res, req_id, sizeof(req_id));
+	if (declog_wants_line(mode, res)) {
 		const struct log_field f[] = {
 			{ "verdict", allow ? "allow" : "deny" },
 			{ "code", dec_table[res->d.code].code },
+			{ "rule", res->d.rule },
+			{ "would_deny", shadow ? dec_table[res->d.would_code].code : NULL },
+			{ "would_rule", shadow ? res->d.would_rule : NULL },
 			{ "policy", res->policy ? res->policy->name : NULL },
+			{ "req_id", req_id[0] ? req_id : NULL },
 			{ "subject", res->facts ? res->facts->subject : NULL },
 			{ "sha256", res->facts ? res->facts->sha256_hex : NULL },
 			{ "src", src[0] ? src : NULL },
@@ -45,11 +71,15 @@ void declog_decided(struct declog *dl, int mode, int64_t now, unsigned long conn
 
 		log_decision(LOG_INFO, conn_id, "decision", f, (int)(sizeof(f) / sizeof(f[0])));
 	}
-	if (!allow) {
+	if (!allow || shadow) {
 		struct stats_denial *d = &dl->ring[dl->next];
+		const char *rule = shadow ? res->d.would_rule : res->d.rule;
 
 		d->time = now;
-		d->code = res->d.code;
+		d->code = shadow ? (int)res->d.would_code : (int)res->d.code;
+		d->shadow = shadow;
+		stats_copy_cut(d->rule, sizeof(d->rule), rule ? rule : "");
+		stats_copy_cut(d->req_id, sizeof(d->req_id), req_id);
 		stats_copy_cut(d->policy, sizeof(d->policy), res->policy ? res->policy->name : "");
 		stats_copy_cut(d->subject, sizeof(d->subject), res->facts ? res->facts->subject : "");
 		stats_copy_cut(d->sha256, sizeof(d->sha256), res->facts ? res->facts->sha256_hex : "");

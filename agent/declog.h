@@ -18,8 +18,15 @@ struct declog {
 	unsigned int next, count;
 };
 
+/* Is a log line wanted for this decision under mode (an enum
+ * log_decisions value) and the log level? Denials, and the would-be
+ * denials of shadow policies, under "denials"; everything under "all" or
+ * at debug level. */
+int declog_wants_line(int mode, const struct handler_result *res);
+
 /* One decided message: log it (mode is an enum log_decisions value) and
- * remember it if it is a denial. now is the decision time (Unix seconds). */
+ * remember it if it is a denial or a shadow one
+ * (rule, req_id and the shadow marker included). now is the decision time (Unix seconds). */
 void declog_decided(struct declog *dl, int mode, int64_t now, unsigned long conn_id,
                     const struct handler_result *res);
 

@@ -1,5 +1,6 @@
 /* certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]
- *                  [--sni S] [--frontend F] [--src IP] [--verify N] [--time T] */
+ *                  [--sni S] [--frontend F] [--src IP] [--verify N]
+ *                  [--haproxy-ca FILE] [--time T] [--json] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "decide.h"
 #include "explain.h"
 #include "rules.h"
+#include "sbuf.h"
 
 #define EXPLAIN_MAX_CERTS 17
 
@@ -24,12 +26,86 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]\n"
-	        "                        [--sni S] [--frontend F] [--src IP] [--verify N] [--time UNIX]\n"
+	        "                        [--sni S] [--frontend F] [--src IP] [--verify N]\n"
+	        "                        [--haproxy-ca FILE] [--time T] [--json]\n"
 	        "\n"
 	        "Runs the policies of CONFIG on the certificate in FILE (PEM, DER or PKCS#12;\n"
 	        "extra certificates in FILE count as the chain the client sent) and prints\n"
-	        "every check. --verify is HAProxy's ssl_c_verify for verify = haproxy|both\n"
-	        "(default 0: HAProxy accepted the chain). Exit: 0 allow, 1 deny.\n");
+	        "every check. Under verify = haproxy|both, HAProxy's ssl_c_verify is --verify N\n"
+	        "if given; else it is computed as HAProxy would, against --haproxy-ca FILE (the\n"
+	        "bind line's ca-file) or the policy's ca_file; else 0 is ASSUMED (HAProxy\n"
+	        "accepted the chain), and the output says so. --time is Unix seconds or ISO\n"
+	        "8601 (2026-12-05, 2026-12-05T10:00:00Z, 2026-12-05T11:00:00+01:00).\n"
+	        "--json prints one JSON object. Exit: 0 allow, 1 deny.\n");
+}
+
+/* n digits at *p into *v; advances. Returns 0, or -1. */
+static int digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/* --time: Unix seconds, or ISO 8601: YYYY-MM-DD (midnight UTC) or
+ * YYYY-MM-DDTHH:MM[:SS] followed by Z or +HH:MM / -HH:MM. Returns 0, or
+ * -1 (an impossible date such as 2026-02-30 included). */
+static int parse_time(const char *s, int64_t *out)
+{
+	const char *p = s;
+	struct tm tm, back;
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+	time_t t;
+
+	if (*s && strspn(s, "0123456789") == strlen(s)) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno || *end)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	if (digits(&p, 4, &y) < 0 || *p++ != '-' || digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+	    digits(&p, 2, &d) < 0)
+		return -1;
+	if (*p == 'T' || *p == 't') {
+		p++;
+		if (digits(&p, 2, &h) < 0 || *p++ != ':' || digits(&p, 2, &mi) < 0)
+			return -1;
+		if (*p == ':' && (p++, digits(&p, 2, &sec) < 0))
+			return -1;
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '-' ? -1 : 1;
+			if (digits(&p, 2, &oh) < 0 || *p++ != ':' || digits(&p, 2, &om) < 0 ||
+			    oh > 23 || om > 59)
+				return -1;
+		} else {
+			return -1;     /* a local time would depend on this machine's zone */
+		}
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -1;
+	*out = (int64_t)t - (int64_t)sign * (oh * 3600 + om * 60);
+	return 0;
 }
 
 static unsigned char *to_der(X509 *const *certs, int n, size_t *len)
@@ -76,6 +152,160 @@ static void print_kv(const char *k, const char *v)
 		printf("%-12s %s\n", k, v);
 }
 
+/* Where the ssl_c_verify value explain used came from. */
+enum hv_source { HV_NOT_USED = 0, HV_GIVEN, HV_COMPUTED, HV_ASSUMED };
+struct hv {
+	enum hv_source source;
+	const char *ca;          /* HV_COMPUTED: the CA file */
+};
+
+static const char *const hv_words[] = {
+	[HV_NOT_USED] = "not used", [HV_GIVEN] = "given", [HV_COMPUTED] = "computed",
+	[HV_ASSUMED] = "assumed",
+};
+
+/* One decision with a fresh trace. */
+static const struct policy *explain_decide(struct decide_ctx *dc, struct req_facts *rq, int64_t now,
+                                           struct trace *t, struct cert_eval *ce,
+                                           struct decision *d, const char **route)
+{
+	memset(t, 0, sizeof(*t));
+	t->on = 1;
+	*route = NULL;
+	return decide_request(dc, rq, now, t, ce, d, route);
+}
+
+static void print_text(struct trace *t, const struct req_facts *rq, const char *route,
+                       const struct policy *pol, const struct decision *d,
+                       const struct cert_eval *ce, const struct hv *hv)
+{
+	char buf[512];
+
+	printf("checks:\n");
+	for (char *p = t->buf, *q; p && *p; p = q) {
+		q = strstr(p, "; ");
+		if (q) {
+			*q = 0;
+			q += 2;
+		}
+		printf("  %s\n", p);
+	}
+	if (rq->has_route_path) {
+		/* the path the routes compared, handed to HAProxy as the path
+		 * variable when it differs from --path */
+		printf("%-12s %.*s%s\n", "path:", (int)rq->route_path.len, rq->route_path.ptr,
+		       rq->path_changed ? " (normalized)" : "");
+	}
+	print_kv("route:", route);
+	print_kv("policy:", pol ? pol->name : NULL);
+	print_kv("verdict:", d->code == DEC_ALLOW ? "allow" : "deny");
+	snprintf(buf, sizeof(buf), "%d", d->status);
+	print_kv("status:", buf);
+	print_kv("code:", dec_table[d->code].code);
+	print_kv("reason:", dec_table[d->code].reason);
+	print_kv("rule:", d->rule);
+	print_kv("detail:", d->detail);
+	if (d->shadowed) {
+		print_kv("would_deny:", dec_table[d->would_code].code);
+		print_kv("would_rule:", d->would_rule);
+	}
+	print_kv("identity:", d->identity);
+	print_kv("trust_domain:", d->trust_domain);
+	print_kv("client_id:", d->client_id);
+	if (ce->parsed) {
+		print_kv("subject:", ce->facts->subject);
+		print_kv("sha256:", ce->facts->sha256_hex);
+	}
+	if (d->has_days_left) {
+		snprintf(buf, sizeof(buf), "%lld%s", (long long)d->days_left, d->expiring ? " (expiring)" : "");
+		print_kv("days_left:", buf);
+	}
+	if (hv->source == HV_COMPUTED)
+		snprintf(buf, sizeof(buf), "%lld, computed as HAProxy would against %s",
+		         (long long)rq->verify, hv->ca);
+	else if (hv->source == HV_GIVEN)
+		snprintf(buf, sizeof(buf), "%lld (--verify)", (long long)rq->verify);
+	else if (hv->source == HV_ASSUMED)
+		snprintf(buf, sizeof(buf), "%lld ASSUMED: HAProxy's verification result is not known "
+		         "here; give --haproxy-ca FILE (the bind line's ca-file) or --verify N",
+		         (long long)rq->verify);
+	if (hv->source != HV_NOT_USED)
+		print_kv("ssl_c_verify:", buf);
+}
+
+/* ,"key":"value" (null when v is NULL). */
+static void json_str(struct sbuf *b, const char *key, const char *v)
+{
+	sbuf_printf(b, ",\"%s\":", key);
+	if (!v) {
+		sbuf_puts(b, "null");
+		return;
+	}
+	sbuf_puts(b, "\"");
+	sbuf_json(b, v);
+	sbuf_puts(b, "\"");
+}
+
+static void print_json(const struct trace *t, const struct req_facts *rq, const char *route,
+                       const struct policy *pol, const struct decision *d,
+                       const struct cert_eval *ce, const struct hv *hv, int64_t now)
+{
+	struct sbuf b = { 0 };
+	char step[TRACE_MAX + 1];
+	size_t i = 0;
+	int first = 1;
+
+	sbuf_printf(&b, "{\"time\":%lld,\"checks\":[", (long long)now);
+	while (i < t->len) {
+		const char *q = strstr(t->buf + i, "; ");
+		size_t n = q ? (size_t)(q - (t->buf + i)) : t->len - i;
+
+		memcpy(step, t->buf + i, n);
+		step[n] = 0;
+		sbuf_puts(&b, first ? "\"" : ",\"");
+		sbuf_json(&b, step);
+		sbuf_puts(&b, "\"");
+		first = 0;
+		i += n + (q ? 2 : 0);
+	}
+	sbuf_puts(&b, "]");
+	if (rq->has_route_path) {
+		memcpy(step, rq->route_path.ptr, rq->route_path.len < TRACE_MAX ? rq->route_path.len : TRACE_MAX);
+		step[rq->route_path.len < TRACE_MAX ? rq->route_path.len : TRACE_MAX] = 0;
+		json_str(&b, "path", step);
+	}
+	json_str(&b, "route", route);
+	json_str(&b, "policy", pol ? pol->name : NULL);
+	json_str(&b, "verdict", d->code == DEC_ALLOW ? "allow" : "deny");
+	sbuf_printf(&b, ",\"status\":%d", d->status);
+	json_str(&b, "code", dec_table[d->code].code);
+	json_str(&b, "reason", dec_table[d->code].reason);
+	json_str(&b, "rule", d->rule);
+	json_str(&b, "detail", d->detail[0] ? d->detail : NULL);
+	json_str(&b, "would_deny", d->shadowed ? dec_table[d->would_code].code : NULL);
+	json_str(&b, "would_rule", d->shadowed ? d->would_rule : NULL);
+	json_str(&b, "identity", d->identity);
+	json_str(&b, "trust_domain", d->trust_domain);
+	json_str(&b, "client_id", d->client_id[0] ? d->client_id : NULL);
+	json_str(&b, "subject", ce->parsed ? ce->facts->subject : NULL);
+	json_str(&b, "sha256", ce->parsed ? ce->facts->sha256_hex : NULL);
+	if (d->has_days_left)
+		sbuf_printf(&b, ",\"days_left\":%lld,\"expiring\":%s", (long long)d->days_left,
+		            d->expiring ? "true" : "false");
+	if (hv->source != HV_NOT_USED) {
+		sbuf_printf(&b, ",\"ssl_c_verify\":{\"value\":%lld", (long long)rq->verify);
+		json_str(&b, "source", hv_words[hv->source]);
+		json_str(&b, "ca_file", hv->ca);
+		sbuf_puts(&b, "}");
+	}
+	sbuf_puts(&b, "}\n");
+	if (b.failed || !b.p)
+		fprintf(stderr, "out of memory\n");
+	else
+		fputs(b.p, stdout);
+	free(b.p);
+}
+
 int explain_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -84,9 +314,13 @@ int explain_main(int argc, char **argv)
 		{ "sni", required_argument, NULL, 'S' }, { "frontend", required_argument, NULL, 'F' },
 		{ "src", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
 		{ "time", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "haproxy-ca", required_argument, NULL, 'A' }, { "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cfg_file = NULL, *cert_file = NULL, *chain_file = NULL;
+	const char *cfg_file = NULL, *cert_file = NULL, *chain_file = NULL, *haproxy_ca = NULL;
+	struct cert_store *hstore = NULL;
+	struct hv hv = { HV_NOT_USED, NULL };
+	int verify_given = 0, json = 0;
 	struct req_facts rq;
 	struct decide_ctx dc;
 	struct cert_eval ce;
@@ -100,7 +334,7 @@ int explain_main(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	const char *route = NULL;
 	const struct policy *pol;
-	char err[1024], *end, buf[64];
+	char err[1024], *end;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.has_verify = 1;
@@ -125,7 +359,10 @@ int explain_main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			break;
+		case 'A': haproxy_ca = optarg; break;
+		case 'j': json = 1; break;
 		case 'v':
+			verify_given = 1;
 			errno = 0;
 			rq.verify = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg) {
@@ -134,10 +371,9 @@ int explain_main(int argc, char **argv)
 			}
 			break;
 		case 't':
-			errno = 0;
-			now = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg) {
-				fprintf(stderr, "--time %s: not a unix time\n", optarg);
+			if (parse_time(optarg, &now) < 0) {
+				fprintf(stderr, "--time %s: not Unix seconds nor an ISO 8601 date "
+				        "(2026-12-05, 2026-12-05T10:00:00Z)\n", optarg);
 				return EX_USAGE;
 			}
 			break;
@@ -156,6 +392,11 @@ int explain_main(int argc, char **argv)
 	if (!(cfg = cfg_load(cfg_file, err, sizeof(err)))) {
 		fprintf(stderr, "%s\n", err);
 		return EX_CONFIG;
+	}
+	if (haproxy_ca && !(hstore = cert_store_load(haproxy_ca, err, sizeof(err)))) {
+		fprintf(stderr, "--haproxy-ca: %s\n", err);
+		cfg_free(cfg);
+		return EX_NOINPUT;
 	}
 	if (cert_file) {
 		if ((rc = read_certs(cert_file, certs, &ncerts)) != 0)
@@ -186,48 +427,31 @@ int explain_main(int argc, char **argv)
 		rc = EX_OSERR;
 		goto out;
 	}
-	memset(&t, 0, sizeof(t));
-	t.on = 1;
-	pol = decide_request(&dc, &rq, now, &t, &ce, &d, &route);
-	printf("checks:\n");
-	for (char *p = t.buf, *q; p && *p; p = q) {
-		q = strstr(p, "; ");
-		if (q) {
-			*q = 0;
-			q += 2;
+	pol = explain_decide(&dc, &rq, now, &t, &ce, &d, &route);
+	/* under verify = haproxy|both, the agent only sees HAProxy's result:
+	 * take it as given, compute it as HAProxy would, or say it is assumed */
+	if (der && pol && !rq.forwarded &&
+	    (pol->verify == VERIFY_HAPROXY || pol->verify == VERIFY_BOTH)) {
+		if (verify_given) {
+			hv.source = HV_GIVEN;
+		} else if (hstore || pol->store) {
+			int depth, v = cert_verify(hstore ? hstore : pol->store, certs[0], chain_der,
+			                           chain_der ? chain_len : 0, now, &depth);
+
+			hv.source = HV_COMPUTED;
+			hv.ca = hstore ? haproxy_ca : pol->ca_file;
+			/* HAProxy reports an X509_V_ERR_* code, never one of ours */
+			rq.verify = v >= 0 ? v : X509_V_ERR_UNSPECIFIED;
+			if (rq.verify != X509_V_OK)
+				pol = explain_decide(&dc, &rq, now, &t, &ce, &d, &route);
+		} else {
+			hv.source = HV_ASSUMED;
 		}
-		printf("  %s\n", p);
 	}
-	if (rq.has_route_path) {
-		/* the path the routes compared, handed to HAProxy as the path
-		 * variable when it differs from --path */
-		printf("%-12s %.*s%s\n", "path:", (int)rq.route_path.len, rq.route_path.ptr,
-		       rq.path_changed ? " (normalized)" : "");
-	}
-	print_kv("route:", route);
-	print_kv("policy:", pol ? pol->name : NULL);
-	print_kv("verdict:", d.code == DEC_ALLOW ? "allow" : "deny");
-	snprintf(buf, sizeof(buf), "%d", d.status);
-	print_kv("status:", buf);
-	print_kv("code:", dec_table[d.code].code);
-	print_kv("reason:", dec_table[d.code].reason);
-	print_kv("rule:", d.rule);
-	print_kv("detail:", d.detail);
-	if (d.shadowed) {
-		print_kv("would_deny:", dec_table[d.would_code].code);
-		print_kv("would_rule:", d.would_rule);
-	}
-	print_kv("identity:", d.identity);
-	print_kv("trust_domain:", d.trust_domain);
-	print_kv("client_id:", d.client_id);
-	if (ce.parsed) {
-		print_kv("subject:", ce.facts->subject);
-		print_kv("sha256:", ce.facts->sha256_hex);
-	}
-	if (d.has_days_left) {
-		snprintf(buf, sizeof(buf), "%lld%s", (long long)d.days_left, d.expiring ? " (expiring)" : "");
-		print_kv("days_left:", buf);
-	}
+	if (json)
+		print_json(&t, &rq, route, pol, &d, &ce, &hv, now);
+	else
+		print_text(&t, &rq, route, pol, &d, &ce, &hv);
 	rc = d.code == DEC_ALLOW ? 0 : 1;
 	decide_destroy(&dc);
 out:
@@ -237,6 +461,7 @@ out:
 		X509_free(chain[i]);
 	free(der);
 	free(chain_der);
+	cert_store_free(hstore);
 	cfg_free(cfg);
 	return rc;
 }

@@ -50,6 +50,8 @@ const struct spoe_arg spoe_args[] = {
 	    "its chain (rfc9440 only)"),
 	ARG("trace",      T(STR) | T(BIN),  VIEW,          has_trace,      trace_value, "req.hdr(x-certspoa-trace)",
 	    "a trace comes back when this equals trace_secret"),
+	ARG("unique_id",  T(STR),           VIEW_NONEMPTY, has_unique_id,  unique_id,   "unique-id",
+	    "HAProxy's request id (unique-id-format), logged as req_id"),
 };
 const size_t spoe_nargs = sizeof(spoe_args) / sizeof(spoe_args[0]);
 
@@ -244,12 +246,15 @@ static void opt_int(char **p, char *end, enum ack_var v, int64_t i)
  * the raw one (haproxy.cfg sets it with set-path on allowed requests). It
  * must fit: an allow without it would send the application a path the
  * agent did not route on. */
+static const char *const deny_detail_words[DENY_DETAILS] = { DENY_DETAIL_LIST(CFG_ENUM_NAME) };
+
 static int encode_verdict(char **p, char *end, const struct decision *d,
-                          const struct cert_eval *ce, const char *policy,
+                          const struct cert_eval *ce, const struct policy *pol,
                           const char *route, const struct spop_str *path,
-                          const struct trace *t)
+                          const struct trace *t, int deny_detail)
 {
 	const struct dec_info *di = &dec_table[d->code];
+	const char *policy = pol ? pol->name : NULL;
 
 	/* the four a deny rule needs come first and must fit */
 	if (put_cstr_var(p, end, ACK_VERDICT, d->code == DEC_ALLOW ? "allow" : "deny") < 0 ||
@@ -259,6 +264,10 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 		return -1;
 	if (path && put_str_var(p, end, ACK_PATH, path->ptr, path->len) < 0)
 		return -1;
+	/* what the client may be told; without it the shipped haproxy.cfg
+	 * tells nothing */
+	if (d->code != DEC_ALLOW && deny_detail >= 0 && deny_detail < DENY_DETAILS)
+		opt_str(p, end, ACK_DENY_DETAIL, deny_detail_words[deny_detail]);
 	/* then the rest, most useful first, each only if it fits */
 	if (d->detail[0])
 		opt_str(p, end, ACK_DETAIL, d->detail);
@@ -348,16 +357,20 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		                       ack_vars[ACK_VERDICT].len) < 0)
 			goto no_room;
 	} else {
-		const struct policy *pol;
+		const struct policy *pol, *dp;
 		const char *route = NULL;
 		char *actions = out;
+		int detail;
 
 		t.on = decide_trace_is_allowed(hc->dc.cfg, &rq);
 		t.len = 0;
 		t.truncated = 0;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);
-		if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route,
-		                   rq.path_changed ? &rq.route_path : NULL, &t) < 0) {
+		/* refused before routing: the default policy says what to tell */
+		dp = pol ? pol : hc->dc.cfg->default_policy;
+		detail = dp ? dp->deny_detail : DENY_DETAIL_NONE;
+		if (encode_verdict(&out, end, &d, &ce, pol, route,
+		                   rq.path_changed ? &rq.route_path : NULL, &t, detail) < 0) {
 			if (!rq.path_changed)
 				goto no_room;
 			/* the normalized path does not fit in the ACK: refuse
@@ -368,11 +381,14 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			d.rule = "path_ambiguous";
 			d.shadowed = 0;
 			snprintf(d.detail, sizeof(d.detail), "the normalized path does not fit in the answer");
-			if (encode_verdict(&out, end, &d, &ce, pol ? pol->name : NULL, route, NULL, &t) < 0)
+			if (encode_verdict(&out, end, &d, &ce, pol, route, NULL, &t, detail) < 0)
 				goto no_room;
 		}
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
+		CTR_INC(hc->stats.by_rule[d.code][rules_rule_id(d.rule)]);
+		if (d.shadowed)
+			CTR_INC(hc->stats.shadow[d.would_code][rules_rule_id(d.would_rule)]);
 		if (pol)
 			CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
 		if (ce.entry) {
@@ -386,6 +402,8 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			res->facts = ce.parsed ? ce.facts : NULL;
 			res->has_src = rq.has_src;
 			res->src = rq.src;
+			res->req_id.ptr = rq.has_unique_id ? rq.unique_id.ptr : NULL;
+			res->req_id.len = rq.has_unique_id ? rq.unique_id.len : 0;
 		}
 	}
 	if (spop_frame_end(start, out) < 0)

@@ -11,6 +11,7 @@
 #include "cfg-t.h"
 #include "decide.h"
 #include "rules-t.h"
+#include "rules.h"
 #include "spop-t.h"
 
 #define HANDLER_MESSAGE "check-client-cert"
@@ -58,6 +59,7 @@ extern const size_t spoe_nargs;
 	X(POLICY,      "policy",      STR,   "a policy was chosen") \
 	X(WOULD_DENY,  "would_deny",  STR,   "shadow mode turned a denial into an allow: its code") \
 	X(WOULD_RULE,  "would_rule",  STR,   "shadow mode: the rule that would have denied") \
+	X(DENY_DETAIL, "deny_detail", STR,   "a denial: what the client may be told (none, code, hint)") \
 	X(SHA256,      "sha256",      STR,   "a parsed certificate") \
 	X(IDENTITY,    "identity",    STR,   "a parsed certificate with an identity") \
 	X(DAYS_LEFT,   "days_left",   INT64, "a parsed certificate") \
@@ -95,6 +97,8 @@ struct handler_stats {
 	uint64_t messages;                /* check-client-cert messages decided */
 	uint64_t unknown_messages;
 	uint64_t by_code[DEC_CODES];
+	uint64_t by_rule[DEC_CODES][RULE_COUNT];     /* the decision's code and rule */
+	uint64_t shadow[DEC_CODES][RULE_COUNT];      /* shadow allows: would_deny, would_rule */
 	uint64_t lat[HANDLER_LAT_BUCKETS];
 	uint64_t lat_sum_ns;
 	/* decisions per policy name; slots are appended (release on npol),
@@ -118,6 +122,7 @@ struct handler_result {
 	const struct cert_facts *facts;   /* NULL if no parsed certificate */
 	int has_src;
 	struct spop_data src;
+	struct spop_str req_id;           /* HAProxy's unique-id; len 0 if not sent */
 };
 
 /* Returns 0, or -1 when the decision cache cannot be allocated. */

@@ -33,6 +33,7 @@
 #include "cert.h"
 #include "inspect.h"
 #include "lists.h"
+#include "sbuf.h"
 
 #define INSPECT_MAX_CERTS  512   /* per file */
 #define INSPECT_KEY_WIDTH  15    /* "subject_canon: " */
@@ -47,7 +48,7 @@ static const char *const san_prefix[CERT_SAN_TYPES] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: certspoa inspect FILE [FILE...]\n"
+	        "usage: certspoa inspect [--json] FILE [FILE...]\n"
 	        "\n"
 	        "Print what a policy can match on for every certificate in the files:\n"
 	        "names (RFC 2253 and canonical), serial, SHA-1 and SHA-256 thumbprints,\n"
@@ -57,27 +58,91 @@ static void usage(FILE *out)
 	        "spki_pin_as_encoded shows the certificate's own encoding when it differs.\n"
 	        "Files are PEM (one or more certificates), DER (one) or PKCS#12; a\n"
 	        "PKCS#12 password comes from CERTSPOA_P12_PASSWORD, else from the terminal.\n"
+	        "--json prints a JSON array, one object per certificate (san and cn as\n"
+	        "arrays, days_left a number, bytes >= 0x80 as \\xHH).\n"
 	        "\n"
 	        "Exit status: 0; 65 a file is not a readable certificate; 66 a file is\n"
 	        "missing or cannot be opened; 64 usage.\n");
 }
 
-/* "key:" padded to the value column, then s (n bytes) with control bytes,
- * DEL, '\' and, if ascii, bytes >= 0x80 as \xHH. */
+/* --json: each certificate is one object of a JSON array, its fields as
+ * strings in the order printed, "san" and "cn" as arrays (they repeat). */
+static struct {
+	int on;
+	int certs;                 /* objects printed so far */
+	struct sbuf obj, sans, cns;
+} js;
+
+/* s (n bytes) with control bytes, DEL, '\' and, if ascii, bytes >= 0x80
+ * as \xHH, into b (NUL-terminated). */
+static void display(struct sbuf *b, const char *s, size_t n, int ascii)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || (ascii && c >= 0x80))
+			sbuf_printf(b, "\\x%02x", c);
+		else
+			sbuf_put(b, s + i, 1);
+	}
+	sbuf_put(b, "", 1);
+}
+
+/* "key:" padded to the value column, then s (n bytes) as display() shows
+ * it; under --json, a member of the certificate's object. */
 static void field_n(const char *key, const char *s, size_t n, int ascii)
 {
-	size_t i, klen = strlen(key);
-	unsigned char c;
+	size_t klen = strlen(key);
+	struct sbuf v = { 0 };
 
-	printf("%s:%*s", key, klen + 1 < INSPECT_KEY_WIDTH ? (int)(INSPECT_KEY_WIDTH - klen - 1) : 1, "");
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || (ascii && c >= 0x80))
-			printf("\\x%02x", c);
-		else
-			putchar(c);
+	/* JSON strings must be UTF-8: every byte >= 0x80 shown as \xHH there */
+	display(&v, s, n, ascii || js.on);
+	if (v.failed || !v.p) {
+		free(v.p);
+		return;
 	}
-	putchar('\n');
+	if (!js.on) {
+		printf("%s:%*s%s\n", key, klen + 1 < INSPECT_KEY_WIDTH ? (int)(INSPECT_KEY_WIDTH - klen - 1) : 1,
+		       "", v.p);
+	} else {
+		struct sbuf *to = strcmp(key, "san") == 0 ? &js.sans : strcmp(key, "cn") == 0 ? &js.cns : &js.obj;
+
+		if (to == &js.obj)
+			sbuf_printf(to, "%s\"%s\":\"", to->len ? "," : "", key);
+		else
+			sbuf_puts(to, to->len ? ",\"" : "\"");
+		sbuf_json(to, v.p);
+		sbuf_puts(to, "\"");
+	}
+	free(v.p);
+}
+
+/* Under --json: start a certificate's object / print it. */
+static void json_begin(void)
+{
+	js.obj.len = js.sans.len = js.cns.len = 0;
+}
+
+/* A number: "key: N", or under --json a JSON number. */
+static void field_num(const char *key, long long n)
+{
+	char buf[32];
+
+	if (js.on) {
+		sbuf_printf(&js.obj, "%s\"%s\":%lld", js.obj.len ? "," : "", key, n);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%lld", n);
+	field_n(key, buf, strlen(buf), 0);
+}
+
+static void json_end(void)
+{
+	if (!js.on)
+		return;
+	printf("%s{%.*s,\"san\":[%.*s],\"cn\":[%.*s]}", js.certs++ ? ",\n" : "", (int)js.obj.len,
+	       js.obj.p ? js.obj.p : "", (int)js.sans.len, js.sans.p ? js.sans.p : "",
+	       (int)js.cns.len, js.cns.p ? js.cns.p : "");
 }
 
 static void field(const char *key, const char *s)
@@ -193,6 +258,7 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 	const char *md;
 	int len, i, rc = EX_OK;
 
+	json_begin();
 	field("file", path);
 	field_fmt("cert", "%d of %d", idx + 1, n);
 	len = i2d_X509(x, &der);
@@ -235,7 +301,7 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 	field("not_before", buf);
 	cert_time_iso8601(f.not_after, buf, sizeof(buf));
 	field("not_after", buf);
-	field_fmt("days_left", "%lld", cert_days_until(f.not_after, now));
+	field_num("days_left", cert_days_until(f.not_after, now));
 	if (!e) {
 		fprintf(stderr, "certspoa inspect: %s: certificate %d: unreadable extensions "
 		        "(a malformed or repeated SAN, EKU or policies extension, a NUL inside "
@@ -274,6 +340,7 @@ static int inspect_cert(const char *path, int idx, int n, X509 *x, int64_t now)
 		if (e->cns[i][0])
 			field("cn", e->cns[i]);
 out:
+	json_end();
 	cert_ext_free(e);
 	OPENSSL_free(der);
 	return rc;
@@ -308,7 +375,7 @@ static int inspect_file(const char *path, int64_t now, int *first)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (!*first)
+		if (!*first && !js.on)
 			putchar('\n');
 		*first = 0;
 		r = inspect_cert(path, i, n, certs[i], now);
@@ -339,6 +406,10 @@ int inspect_main(int argc, char **argv)
 			opts = 0;
 			continue;
 		}
+		if (opts && strcmp(argv[i], "--json") == 0) {
+			js.on = 1;
+			continue;
+		}
 		if (opts && argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "certspoa inspect: unknown option %s\n", argv[i]);
 			usage(stderr);
@@ -354,14 +425,24 @@ int inspect_main(int argc, char **argv)
 	legacy = OSSL_PROVIDER_try_load(NULL, "legacy", 1);
 	ERR_clear_error();
 	opts = 1;
+	if (js.on)
+		putchar('[');
 	for (i = 1; i < argc; i++) {
 		if (opts && strcmp(argv[i], "--") == 0) {
 			opts = 0;
 			continue;
 		}
+		if (opts && strcmp(argv[i], "--json") == 0)
+			continue;
 		r = inspect_file(argv[i], (int64_t)time(NULL), &first);
 		if (r != EX_OK && rc == EX_OK)
 			rc = r;
+	}
+	if (js.on) {
+		puts("]");
+		free(js.obj.p);
+		free(js.sans.p);
+		free(js.cns.p);
 	}
 	if (legacy)
 		OSSL_PROVIDER_unload(legacy);

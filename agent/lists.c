@@ -145,7 +145,28 @@ static int inline_split(const char *src, enum list_syntax syn, list_item_fn fn, 
 	return n;
 }
 
-/* A list file: one entry per line, never split; comments as comment.h. */
+/* Report a list file's bad line: the first as "PATH:LINE: why", the next
+ * ones (up to LIST_ERRORS_SHOWN in all) appended as "; line N: why", on one
+ * line so that a reload's log line stays one line. */
+static void bad_line(char *err, size_t errlen, const char *path, int lineno,
+                     const char *why, int nbad)
+{
+	size_t used;
+
+	if (nbad == 1) {
+		set_err(err, errlen, "%s:%d: %s", path, lineno, why);
+		return;
+	}
+	if (nbad > LIST_ERRORS_SHOWN || !err || !errlen)
+		return;
+	used = strlen(err);
+	if (used + 1 < errlen)
+		snprintf(err + used, errlen - used, "; line %d: %s", lineno, why);
+}
+
+/* A list file: one entry per line, never split; comments as comment.h.
+ * Every bad line is reported (the first LIST_ERRORS_SHOWN of them, then
+ * how many more), not the first only: an operator fixes them in one go. */
 static int file_walk(const char *path, list_item_fn fn, void *arg, char **file,
                      char *err, size_t errlen)
 {
@@ -153,7 +174,7 @@ static int file_walk(const char *path, list_item_fn fn, void *arg, char **file,
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t got;
-	int lineno = 0, n = 0;
+	int lineno = 0, n = 0, nbad = 0;
 
 	if (!f) {
 		set_err(err, errlen, "%s: %s", path, strerror(errno));
@@ -171,24 +192,30 @@ static int file_walk(const char *path, list_item_fn fn, void *arg, char **file,
 
 		lineno++;
 		if (len > LIST_LINE_MAX) {
-			set_err(err, errlen, "%s:%d: line longer than %d characters", path, lineno, LIST_LINE_MAX);
-			n = -1;
-			break;
+			snprintf(why, sizeof(why), "line longer than %d characters", LIST_LINE_MAX);
+			bad_line(err, errlen, path, lineno, why, ++nbad);
+			continue;
 		}
 		len = comment_cut(line, len);
 		item = trim(line, &len);
 		if (!len)
 			continue;
 		if (fn(arg, item, len, why, sizeof(why)) < 0) {
-			set_err(err, errlen, "%s:%d: %s", path, lineno, why);
-			n = -1;
-			break;
+			bad_line(err, errlen, path, lineno, why, ++nbad);
+			continue;
 		}
 		n++;
 	}
 	free(line);
 	fclose(f);
-	return n;
+	if (nbad > LIST_ERRORS_SHOWN && err && errlen) {
+		size_t used = strlen(err);
+
+		if (used + 1 < errlen)
+			snprintf(err + used, errlen - used, "; and %d more (%d bad lines in all)",
+			         nbad - LIST_ERRORS_SHOWN, nbad);
+	}
+	return nbad ? -1 : n;
 }
 
 static int list_walk(const char *src, int plain_is_file, enum list_syntax syn,
@@ -820,6 +847,7 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 		for (int k = 0; k < ID_KINDS; k++) {
 			struct cfg_list *l = side ? &p->deny[k] : &p->allow[k];
 			struct ctx c = { .l = l, .kind = (enum id_kind)k, .deny = side };
+			int n;
 			int plain_file = k == ID_THUMBPRINT || k == ID_ISSUER_THUMBPRINT;
 			enum list_syntax syn = k == ID_SUBJECT || k == ID_ISSUER ? LIST_DN :
 			                       k == ID_SERIAL ? LIST_SERIAL_DN : LIST_PLAIN;
@@ -828,7 +856,14 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 				continue;
 			if (plain_file && src_is_inline_digests(l->src))
 				plain_file = 0;
-			if (list_walk(l->src, plain_file, syn, id_item, &c, &l->file, err, errlen) < 0) {
+			n = list_walk(l->src, plain_file, syn, id_item, &c, &l->file, err, errlen);
+			if (n == 0 && !side)
+				/* it would allow nobody: refused, not guessed (an
+				 * empty deny list denies nobody, and is accepted) */
+				set_err(err, errlen, "%s holds no entry (only comments or blank lines): an "
+				        "empty allow list would deny everyone; add entries, or remove the key "
+				        "to not filter on %s", l->file ? l->file : l->src, id_kind_names[k]);
+			if (n < 0 || (n == 0 && !side)) {
 				*line = l->line;
 				if (l->key)
 					snprintf(keybuf, sizeof(keybuf), "%s", l->key);

@@ -1,7 +1,7 @@
 /* Lists in the configuration: "a, b, c" inline, or "@/path/file" with one
  * entry per line (comments as in comment.h, blank lines ignored). Inline
  * DN lists quote each DN: "CN=a,O=b", "CN=c". Long lists belong in files
- * (inih limits a line to 200 characters). */
+ * (a config line holds at most 198 characters: inih reads 200 with the newline and NUL). */
 #ifndef CERTSPOA_LISTS_H
 #define CERTSPOA_LISTS_H
 
@@ -11,9 +11,13 @@
 
 /* Called for each entry (trimmed, not NUL-terminated). Return 0, or -1
  * after writing why into err. */
+/* A list file with bad lines reports the first this many, then a count. */
+#define LIST_ERRORS_SHOWN 20
+
 typedef int (*list_item_fn)(void *arg, const char *item, size_t len, char *err, size_t errlen);
 
-/* Walk src. A file's entries are reported with "file:line: " in err.
+/* Walk src. A file's bad entries are reported with "file:line: " in err,
+ * every one of them (LIST_ERRORS_SHOWN at most, then "and N more").
  * If plain_is_file is set, a value that does not start with '@' is also a
  * file path (the historical `thumbprints = /path` form). *file gets a copy
  * of the path read, if any. Returns the number of entries, or -1. */

@@ -18,6 +18,7 @@
 #include "inspect.h"
 #include "lint.h"
 #include "log.h"
+#include "pidfile.h"
 #include "probe.h"
 #include "stats.h"
 #include "worker.h"
@@ -29,6 +30,7 @@ static void usage(FILE *out)
 	        "       certspoa -c -f FILE         check the configuration and exit\n"
 	        "       certspoa reload -f FILE     check FILE, then make the running agent\n"
 	        "                                   (its pid_file) reload it\n"
+	        "       certspoa stop -f FILE       make the running agent (its pid_file) stop\n"
 	        "       certspoa explain -f FILE --cert CERT [--chain F] [--host H] [--path P] [--sni S]\n"
 	        "                                   run the policies offline and show every check\n"
 	        "       certspoa inspect FILE...       what a policy can match on (PEM, DER, PKCS#12)\n"
@@ -138,6 +140,12 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 
 /* ---- running ---- */
 
+/* the pid file this process locked, and whether it wrote ready_file: at
+ * exit it removes only what it owns (a second instance that fails to
+ * start leaves the first one's files alone) */
+static struct pidfile pid_lock = { .fd = -1 };
+static int wrote_ready_file;
+
 static int start_listeners(struct agent *a)
 {
 	char err[512], ready[CFG_MAX_LISTEN * (LISTENER_ADDR_MAX + 1) + 1] = "";
@@ -176,13 +184,11 @@ static int start_listeners(struct agent *a)
 	}
 	if (a->cfg->ready_file && write_file_atomic(a->cfg->ready_file, ready) < 0)
 		LOG(LOG_WARN, 0, "cannot write ready_file %s: %s", a->cfg->ready_file, strerror(errno));
-	if (a->cfg->pid_file) {
-		char pid[32];
-
-		snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-		if (write_file_atomic(a->cfg->pid_file, pid) < 0)
-			LOG(LOG_WARN, 0, "cannot write pid_file %s: %s", a->cfg->pid_file, strerror(errno));
-	}
+	else if (a->cfg->ready_file)
+		wrote_ready_file = 1;
+	/* written once bound: the file names an agent that serves */
+	if (pid_lock.fd != -1 && pidfile_write(&pid_lock, (long)getpid(), err, sizeof(err)) < 0)
+		LOG(LOG_WARN, 0, "cannot write pid_file %s", err);
 	return 0;
 }
 
@@ -219,6 +225,27 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 	a->stats.workers = a->workers;
+	if (a->cfg->pid_file) {
+		char err[512];
+		long holder;
+
+		/* locked before binding: a second instance stops here */
+		switch (pidfile_lock(&pid_lock, a->cfg->pid_file, &holder, err, sizeof(err))) {
+		case PIDFILE_OK:
+			break;
+		case PIDFILE_HELD:
+			if (holder)
+				LOG(LOG_ERR, 0, "certspoa already running (pid %ld): %s is locked", holder, a->cfg->pid_file);
+			else
+				LOG(LOG_ERR, 0, "certspoa already running: %s is locked", a->cfg->pid_file);
+			rc = EX_UNAVAILABLE;
+			goto out;
+		case PIDFILE_ERROR:
+		case PIDFILE_RCS:
+			LOG(LOG_WARN, 0, "cannot lock pid_file %s", err);
+			break;
+		}
+	}
 	if (start_listeners(a) < 0) {
 		rc = EX_UNAVAILABLE;
 		goto out;
@@ -278,42 +305,36 @@ out:
 		httpd_close(&a->stats_httpd);
 	for (int i = 0; i < a->nretired; i++)
 		cfg_free(a->retired[i].cfg);
-	if (a->cfg->ready_file)
+	if (wrote_ready_file)
 		unlink(a->cfg->ready_file);
-	if (a->cfg->pid_file)
-		unlink(a->cfg->pid_file);
+	pidfile_release(&pid_lock);
 	return rc;
 }
 
-/* certspoa reload -f FILE: validate FILE, then SIGHUP the pid in pid_file. */
-static int cmd_reload(struct config *cfg)
+/* certspoa reload|stop -f FILE: validate FILE, then SIGHUP|SIGTERM the
+ * agent that holds pid_file's lock. */
+static int cmd_signal(struct config *cfg, int sig)
 {
-	char buf[32], *end;
-	FILE *f;
+	char err[4200];
 	long pid;
 
 	if (!cfg->pid_file) {
-		fprintf(stderr, "%s: no pid_file in [agent]: send SIGHUP yourself\n", cfg->file);
+		fprintf(stderr, "%s: no pid_file in [agent]: send %s yourself\n", cfg->file,
+		        sig == SIGHUP ? "SIGHUP" : "SIGTERM");
 		return EX_CONFIG;
 	}
-	if (!(f = fopen(cfg->pid_file, "r")) || !fgets(buf, sizeof(buf), f)) {
-		fprintf(stderr, "%s: %s\n", cfg->pid_file, f ? "empty" : strerror(errno));
-		if (f)
-			fclose(f);
+	if ((pid = pidfile_read_running(cfg->pid_file, err, sizeof(err))) < 0) {
+		fprintf(stderr, "%s\n", err);
 		return EX_UNAVAILABLE;
 	}
-	fclose(f);
-	errno = 0;
-	pid = strtol(buf, &end, 10);
-	if (errno || pid <= 1 || (*end && *end != '\n')) {
-		fprintf(stderr, "%s: not a process id\n", cfg->pid_file);
-		return EX_DATAERR;
-	}
-	if (kill((pid_t)pid, SIGHUP) == -1) {
+	if (kill((pid_t)pid, sig) == -1) {
 		fprintf(stderr, "pid %ld: %s\n", pid, strerror(errno));
 		return EX_UNAVAILABLE;
 	}
-	printf("%s is valid; reload signalled to pid %ld\n", cfg->file, pid);
+	if (sig == SIGHUP)
+		printf("%s is valid; reload signalled to pid %ld\n", cfg->file, pid);
+	else
+		printf("stop signalled to pid %ld\n", pid);
 	return EX_OK;
 }
 
@@ -327,9 +348,9 @@ int main(int argc, char **argv)
 		{ "config",         required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int check = 0, debug = 0, reload = 0, opt, rc;
+	int check = 0, debug = 0, reload = 0, opt, rc;  /* reload: 0, SIGHUP or SIGTERM */
 	struct agent a = { 0 };
-	char err[1024];
+	char err[4096];
 
 	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
 		return inspect_main(argc - 1, argv + 1);
@@ -339,8 +360,8 @@ int main(int argc, char **argv)
 		return probe_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lint") == 0)
 		return lint_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "reload") == 0) {
-		reload = 1;
+	if (argc > 1 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "stop") == 0)) {
+		reload = argv[1][0] == 'r' ? SIGHUP : SIGTERM;
 		argv++;
 		argc--;
 	}
@@ -387,7 +408,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration is valid\n", a.file);
 		rc = EX_OK;
 	} else if (reload) {
-		rc = cmd_reload(a.cfg);
+		rc = cmd_signal(a.cfg, reload);
 	} else {
 		rc = run(&a, debug);
 	}

@@ -59,6 +59,8 @@ struct req_facts {
 	struct spop_data src;     /* IPV4 or IPV6 */
 	int has_fwd_cert, has_fwd_chain;
 	struct spop_str fwd_cert, fwd_chain;   /* raw header values */
+	int has_unique_id;        /* HAProxy's unique-id, for logs only (req_id) */
+	struct spop_str unique_id;
 	int has_trace;            /* the trace header's value, checked against trace_secret */
 	struct spop_str trace_value;
 	const char *bad_arg;      /* first argument with a wrong type, or NULL */

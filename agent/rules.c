@@ -52,6 +52,31 @@
 const struct dec_info dec_table[DEC_CODES] = { DEC_CODE_LIST(DEC_INFO) };
 #undef DEC_INFO
 
+/* ---- rule names (rules.h RULE_NAME_LIST) ---- */
+
+#define RULE_NAME(id, name) [RULE_##id] = name,
+#define RULE_DENY_NAME(kind, name, allow_help, deny_help) [RULE_DENY_##kind] = "deny_" name,
+#define RULE_ALLOW_NAME(kind, name, allow_help, deny_help) [RULE_ALLOW_##kind] = "allow_" name,
+const char *const rule_names[RULE_COUNT] = {
+	RULE_NAME_LIST(RULE_NAME)
+	ID_KIND_LIST(RULE_DENY_NAME)
+	ID_KIND_LIST(RULE_ALLOW_NAME)
+	[RULE_OTHER] = "other",
+};
+#undef RULE_NAME
+#undef RULE_DENY_NAME
+#undef RULE_ALLOW_NAME
+
+enum rule_id rules_rule_id(const char *rule)
+{
+	if (!rule)
+		return RULE_OTHER;
+	for (int i = 0; i < RULE_OTHER; i++)
+		if (strcmp(rule_names[i], rule) == 0)
+			return (enum rule_id)i;
+	return RULE_OTHER;
+}
+
 /* ---- trace ---- */
 
 void trace_add(struct trace *t, const char *fmt, ...)
@@ -1063,11 +1088,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	}
 	trace_add(t, "parse=pass(%s)", ce->facts->subject);
 	d->has_days_left = 1;
-	{
-		int64_t diff = ce->facts->not_after - now;   /* days rounded down, as inspect */
-
-		d->days_left = diff / 86400 - (diff % 86400 < 0 ? 1 : 0);
-	}
+	d->days_left = cert_days_until(ce->facts->not_after, now);
 	d->expiring = pol->warn_days && d->days_left <= pol->warn_days;
 	d->identity = identity_of(ce->ext);
 

@@ -48,6 +48,56 @@ enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext
 /* The stable rule name of a verification result (cert_expired, ...). */
 const char *rules_verify_rule(int verify_code);
 
+/* Every rule name a decision can carry: the finite set behind the rule
+ * label of the decision counters. X(ID, name); the identity lists add
+ * deny_<key> and allow_<key> (cfg-t.h ID_KIND_LIST). A name not listed is
+ * counted as "other" (tests/unit/test_opsvis.c checks that rules.c uses
+ * none). */
+#define RULE_NAME_LIST(X) \
+	X(VERIFIED, "verified") X(ANONYMOUS, "anonymous") X(SHADOW, "shadow") \
+	X(INTERNAL, "internal") X(NO_POLICY, "no_policy") X(REQUEST, "request") \
+	X(PATH_AMBIGUOUS, "path_ambiguous") X(HOST_AMBIGUOUS, "host_ambiguous") \
+	X(SNI_HOST, "sni_host") X(FORWARDED, "forwarded") X(REQUIRE_CERT, "require_cert") \
+	X(CERT_PARSE, "cert_parse") X(VERIFY_MISSING, "verify_missing") \
+	X(VERIFY_FORWARDED, "verify_forwarded") X(VERIFY_INTERNAL, "verify_internal") \
+	X(CERT_EXPIRED, "cert_expired") X(CERT_NOT_YET_VALID, "cert_not_yet_valid") \
+	X(CERT_REVOKED, "cert_revoked") X(CERT_UNKNOWN_CA, "cert_unknown_ca") \
+	X(CERT_BAD_PURPOSE, "cert_bad_purpose") X(CERT_CHAIN_TOO_LONG, "cert_chain_too_long") \
+	X(CRL_MISSING, "crl_missing") X(CRL_EXPIRED, "crl_expired") \
+	X(CRL_NOT_YET_VALID, "crl_not_yet_valid") X(CRL_INVALID, "crl_invalid") \
+	X(CERT_BAD_SIGNATURE, "cert_bad_signature") X(CERT_INVALID_CA, "cert_invalid_ca") \
+	X(CHAIN_INVALID, "chain_invalid") X(CERT_INVALID, "cert_invalid") \
+	X(CERT_EXTENSIONS, "cert_extensions") X(TOO_MANY_SANS, "too_many_sans") \
+	X(SPIFFE_INVALID, "spiffe_invalid") X(DNS_INVALID, "dns_invalid") \
+	X(ISSUER_UNKNOWN, "issuer_unknown") X(ALLOWED_KEY_TYPES, "allowed_key_types") \
+	X(MIN_RSA_BITS, "min_rsa_bits") X(ALLOWED_CURVES, "allowed_curves") \
+	X(FORBID_SIGNATURE, "forbid_signature") X(MAX_LIFETIME_DAYS, "max_lifetime_days") \
+	X(REQUIRE_POLICIES, "require_policies") X(IDENTITY, "identity") \
+	X(SPIFFE_NO_URI, "spiffe_no_uri") X(SPIFFE_MULTI_URI, "spiffe_multi_uri") \
+	X(SPIFFE_NOT_SPIFFE, "spiffe_not_spiffe") X(SPIFFE_TD_UNKNOWN, "spiffe_td_unknown") \
+	X(SVID_CA, "svid_ca") X(SVID_KEY_USAGE, "svid_key_usage")
+
+#define RULE_ID_ENUM(id, name) RULE_##id,
+#define RULE_DENY_ENUM(kind, name, allow_help, deny_help) RULE_DENY_##kind,
+#define RULE_ALLOW_ENUM(kind, name, allow_help, deny_help) RULE_ALLOW_##kind,
+enum rule_id {
+	RULE_NAME_LIST(RULE_ID_ENUM)
+	ID_KIND_LIST(RULE_DENY_ENUM)
+	ID_KIND_LIST(RULE_ALLOW_ENUM)
+	RULE_OTHER,
+	RULE_COUNT
+};
+#undef RULE_ID_ENUM
+#undef RULE_DENY_ENUM
+#undef RULE_ALLOW_ENUM
+_Static_assert(RULE_VERIFIED == 0, "rule ids start at 0");
+
+extern const char *const rule_names[RULE_COUNT];
+
+/* The rule_names[] index of a rule name; RULE_OTHER for NULL or a name
+ * not in the table. */
+enum rule_id rules_rule_id(const char *rule);
+
 /* Append "name=value" to a trace (no-op when tracing is off). */
 void trace_add(struct trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -12,6 +12,22 @@ static const char *short_name(const char *name)
 	return strncmp(name, "certspoa_", 9) == 0 ? name + 9 : name;
 }
 
+/* The non-zero counters of a code x rule table, as {code, rule, count}. */
+static void rule_counts(const uint64_t (*t)[RULE_COUNT], struct sbuf *b)
+{
+	int first = 1;
+
+	for (int k = 0; k < DEC_CODES; k++)
+		for (int r = 0; r < RULE_COUNT; r++) {
+			if (!t[k][r])
+				continue;
+			sbuf_printf(b, "%s{\"code\":\"%s\",\"rule\":\"%s\",\"count\":%llu}",
+			            first ? "" : ",", dec_table[k].code, rule_names[r],
+			            (unsigned long long)t[k][r]);
+			first = 0;
+		}
+}
+
 void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 {
 	char hex[65];
@@ -24,7 +40,11 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 	for (int k = 0; k < DEC_CODES; k++)
 		sbuf_printf(b, "%s\"%s\":%llu", k ? "," : "", dec_table[k].code,
 		            (unsigned long long)s->by_code[k]);
-	sbuf_puts(b, "},\"policies\":[");
+	sbuf_puts(b, "},\"decisions_by_rule\":[");
+	rule_counts(s->by_rule, b);
+	sbuf_puts(b, "],\"shadow_denials\":[");
+	rule_counts(s->shadow, b);
+	sbuf_puts(b, "],\"policies\":[");
 	for (int i = 0; i < s->npolicies; i++) {
 		sbuf_puts(b, i ? ",{\"name\":\"" : "{\"name\":\"");
 		sbuf_json(b, s->policies[i].name);
@@ -76,7 +96,11 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_json(b, d->policy);
 		sbuf_puts(b, "\",\"subject\":\"");
 		sbuf_json(b, d->subject);
-		sbuf_printf(b, "\",\"sha256\":\"%s\",\"src\":\"%s\",\"detail\":\"", d->sha256, d->src);
+		sbuf_printf(b, "\",\"sha256\":\"%s\",\"src\":\"%s\",\"rule\":\"", d->sha256, d->src);
+		sbuf_json(b, d->rule);
+		sbuf_printf(b, "\",\"shadow\":%s,\"req_id\":\"", d->shadow ? "true" : "false");
+		sbuf_json(b, d->req_id);
+		sbuf_puts(b, "\",\"detail\":\"");
 		sbuf_json(b, d->detail);
 		sbuf_puts(b, "\"}");
 	}

@@ -22,11 +22,32 @@ void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 		prom_head(b, &stat_defs[i]);
 		sbuf_printf(b, "%s %.17g\n", stat_defs[i].name, s->v[i]);
 	}
+	/* one series per code and rule seen; a code never decided keeps one
+	 * series without a rule (0), so sums by verdict are never empty */
 	prom_head(b, &family_defs[SF_DECISIONS]);
+	for (int k = 0; k < DEC_CODES; k++) {
+		int shown = 0;
+
+		for (int r = 0; r < RULE_COUNT; r++) {
+			if (!s->by_rule[k][r])
+				continue;
+			sbuf_printf(b, "%s{verdict=\"%s\",code=\"%s\",rule=\"%s\"} %llu\n",
+			            family_defs[SF_DECISIONS].name, k == DEC_ALLOW ? "allow" : "deny",
+			            dec_table[k].code, rule_names[r], (unsigned long long)s->by_rule[k][r]);
+			shown = 1;
+		}
+		if (!shown)
+			sbuf_printf(b, "%s{verdict=\"%s\",code=\"%s\"} %llu\n", family_defs[SF_DECISIONS].name,
+			            k == DEC_ALLOW ? "allow" : "deny", dec_table[k].code,
+			            (unsigned long long)s->by_code[k]);
+	}
+	prom_head(b, &family_defs[SF_SHADOW]);
 	for (int k = 0; k < DEC_CODES; k++)
-		sbuf_printf(b, "%s{verdict=\"%s\",code=\"%s\"} %llu\n", family_defs[SF_DECISIONS].name,
-		            k == DEC_ALLOW ? "allow" : "deny", dec_table[k].code,
-		            (unsigned long long)s->by_code[k]);
+		for (int r = 0; r < RULE_COUNT; r++)
+			if (s->shadow[k][r])
+				sbuf_printf(b, "%s{code=\"%s\",rule=\"%s\"} %llu\n",
+				            family_defs[SF_SHADOW].name, dec_table[k].code, rule_names[r],
+				            (unsigned long long)s->shadow[k][r]);
 	prom_head(b, &family_defs[SF_POLICY]);
 	for (int i = 0; i < s->npolicies; i++) {
 		for (int v = 0; v < 2; v++) {

@@ -23,10 +23,17 @@ enum stats_block {
 	SB_BLOCKS
 };
 
-/* One recent denial. */
+#define STATS_RULE_MAX           32
+#define STATS_REQ_ID_MAX         64
+
+/* One recent denial. A shadow one (shadow = 1) was let through: code and
+ * rule are what enforce mode would have said (would_deny, would_rule). */
 struct stats_denial {
 	int64_t time;
 	int code;                          /* enum dec_code */
+	int shadow;
+	char rule[STATS_RULE_MAX];
+	char req_id[STATS_REQ_ID_MAX];     /* HAProxy's unique-id, "" if not sent */
 	char policy[CFG_NAME_MAX];
 	char subject[STATS_SUBJECT_MAX];
 	char sha256[65];

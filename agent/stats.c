@@ -30,7 +30,9 @@ const struct stat_def stat_defs[ST_COUNT] = {
 
 const struct stat_def family_defs[SF_COUNT] = {
 	[SF_DECISIONS]   = { .name = "certspoa_decisions_total", .type = STAT_COUNTER,
-	                      .help = "Decisions by verdict and code" },
+	                      .help = "Decisions by verdict, code and rule (the check that decided)" },
+	[SF_SHADOW]      = { .name = "certspoa_shadow_denials_total", .type = STAT_COUNTER,
+	                      .help = "Requests a shadow policy let through that enforce mode would deny, by that code and rule" },
 	[SF_POLICY]      = { .name = "certspoa_policy_decisions_total", .type = STAT_COUNTER,
 	                      .help = "Decisions by policy and verdict" },
 	[SF_SPOP_ERRORS] = { .name = "certspoa_spop_errors_total", .type = STAT_COUNTER,
@@ -202,6 +204,10 @@ static void add_worker(struct stats_snapshot *s, const struct worker *w)
 			s->v[i] += (double)worker_counter(w, stat_defs[i].block, stat_defs[i].offset);
 	sum_array(w, SB_CONN, offsetof(struct conn_stats, errors), s->spop_errors, SPOP_ST_COUNT);
 	sum_array(w, SB_HANDLER, offsetof(struct handler_stats, by_code), s->by_code, DEC_CODES);
+	sum_array(w, SB_HANDLER, offsetof(struct handler_stats, by_rule), &s->by_rule[0][0],
+	          DEC_CODES * RULE_COUNT);
+	sum_array(w, SB_HANDLER, offsetof(struct handler_stats, shadow), &s->shadow[0][0],
+	          DEC_CODES * RULE_COUNT);
 	sum_array(w, SB_HANDLER, offsetof(struct handler_stats, lat), s->lat, HANDLER_LAT_BUCKETS);
 	s->lat_sum += (double)CTR_GET(hs->lat_sum_ns) / 1e9;
 	for (int k = 0; k < npol; k++)

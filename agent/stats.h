@@ -81,7 +81,8 @@ enum stat_id {
 
 /* Labelled families. */
 enum stat_family {
-	SF_DECISIONS = 0,     /* {verdict, code} */
+	SF_DECISIONS = 0,     /* {verdict, code, rule} */
+	SF_SHADOW,            /* {code, rule}: would-be denials of shadow policies */
 	SF_POLICY,            /* {policy, verdict} */
 	SF_SPOP_ERRORS,       /* {status, error} */
 	SF_LATENCY,           /* histogram */
@@ -146,6 +147,8 @@ struct stats_snapshot {
 	double v[ST_COUNT];
 	double rate;
 	uint64_t by_code[DEC_CODES];
+	uint64_t by_rule[DEC_CODES][RULE_COUNT];
+	uint64_t shadow[DEC_CODES][RULE_COUNT];    /* by would_deny code and would_rule */
 	uint64_t spop_errors[SPOP_ST_COUNT];
 	uint64_t lat[HANDLER_LAT_BUCKETS];
 	double lat_sum;

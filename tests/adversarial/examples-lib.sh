@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # sets variables (ports, PIDs, results) that the scripts sourcing it read
 # examples-lib.sh - helpers for the HAProxy-level tests of the shipped example
-# configurations (t-headers.sh, t-shadow.sh, t-perconn.sh, t-stats.sh).
+# configurations (t-headers.sh, t-shadow.sh, t-perconn.sh, t-stats.sh,
+# t-visibility.sh).
 # Source it after nothing else: it sources tests/integration/lib.sh.
 #
 #   CERTSPOA_EXAMPLES  the haproxy-examples directory under test (default:

@@ -70,7 +70,9 @@ if start_agent agent "$WORK/agent.ini" "$WORK/agent.ready" &&
         stream 12 "$WORK/revoke.txt" &
         spid=$!
         wait_until 10 lines_ge "$WORK/revoke.txt" 3
-        : >"$WORK/allowed.txt"
+        # nobody (an allow list with no entry is a config error: one
+        # entry that matches no certificate)
+        printf '%064d   # nobody\n' 0 >"$WORK/allowed.txt"
         t_reload=$(now_ms)
         kill -HUP "$AGENT_PID"
         wait "$spid"

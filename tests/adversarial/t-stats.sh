@@ -64,7 +64,7 @@ if start_agent agent "$WORK/a.ini" "$WORK/a.ini.ready" &&
         check "0.0.0.0: $p without a token -> 200" eq "$STATUS" 200
     done
     get metrics "$SP" /metrics
-    check "0.0.0.0: /metrics counts the decisions" matches "$BODY" 'certspoa_decisions_total\{verdict="deny",code="cert_untrusted"\} [1-9]'
+    check "0.0.0.0: /metrics counts the decisions" matches "$BODY" 'certspoa_decisions_total\{verdict="deny",code="cert_untrusted"(,rule="[a-z_]+")?\} [1-9]'
     check "0.0.0.0: /metrics has no subject, thumbprint or client address" nothing_secret
 
     for p in / /stats.json /no-such-page "/stats.json?x=1"; do

@@ -24,6 +24,7 @@ sbuf.[ch]       base
 strset.[ch]     base
 strutil.[ch]    base
 cidr.[ch]       base
+addr.[ch]       base
 dn.[ch]         base
 uri.[ch]        base
 spiffe-bundle.[ch] policy
@@ -63,6 +64,7 @@ hacfg.[ch]      offline
 hacfg-t.h       offline
 agent.h         main
 reload.c        main
+pidfile.[ch]    main
 main.c          main
 '
 

@@ -264,6 +264,9 @@ def main():
     write("cfg", "crl-pem", b"[policy default]\nverify = both\nca_file = {{CA}}\n"
           b"crl_file = {{SELF}}\n" + crl_pem() + crl_pem())
     write("cfg", "long-line", b"[agent]\nlisten = " + b"x" * 300 + b"\n")
+    write("cfg", "addresses", b"[agent]\nlisten = 127.0.0.1:93345\nlisten = [fe80::1]:65535\n"
+          b"listen = unix:/tmp/" + b"a" * 100 + b"\nlisten = 28347\n[stats]\nlisten = h-1.example:0\n"
+          b"[policy default]\nverfy = agnet\nallow_cn = , ,\n")
 
     # --- cert: flags, leaf length (2 bytes), leaf DER, chain ---
     def cert_input(flags, leaf, chain=b""):

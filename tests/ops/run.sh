@@ -708,7 +708,9 @@ stop_haproxy
 note "reload_watch = 200ms: file changes, ConfigMap-style symlink swap"
 mkdir -p "$WORK/cm/..v1" "$WORK/cm/..v2"
 cp "$WORK/list-a.txt" "$WORK/cm/..v1/allowed.txt"
-echo "# nobody" >"$WORK/cm/..v2/allowed.txt"
+# nobody: one entry that matches no certificate (an allow list with no entry
+# is a configuration error)
+printf '%064d   # nobody\n' 0 >"$WORK/cm/..v2/allowed.txt"
 ln -sfn ..v1 "$WORK/cm/..data"
 ln -sfn ..data/allowed.txt "$WORK/cm/allowed.txt"
 free_port STATS_HTTP
@@ -725,7 +727,7 @@ if start_agent watch "$WORK/watch.ini" "$WORK/watch.ready" && start_haproxy hapr
     req_cert watch-1 allowed
     check "watch: listed certificate -> 200" eq "$STATUS" 200
     ln -sfn ..v2 "$WORK/cm/..data.tmp" && mv -T "$WORK/cm/..data.tmp" "$WORK/cm/..data"
-    check "watch: symlink swap to an empty list -> generation 2" wait_reload 2 0
+    check "watch: symlink swap to a list of nobody -> generation 2" wait_reload 2 0
     timing "reload_watch 200ms: symlink swap -> generation 2 on /metrics after $RELOAD_MS ms"
     req_cert watch-2 allowed
     check "watch: after the swap the same certificate -> 403 cert_untrusted" \

@@ -116,8 +116,8 @@ TEST(cfg_errors_name_file_line_key)
 	expect_error("[agent]\nmax_frame_size = 100\n", 2, "max_frame_size", "out of range");
 	expect_error("[agent]\nhello_timeout = 5 parsecs\n", 2, "hello_timeout", "not a duration");
 	expect_error("[agent]\nbogus = 1\n", 2, "bogus", "unknown key");
-	expect_error("[policy default]\nverify = maybe\n", 2, "verify", "allowed values");
-	expect_error("[policy default]\nrequire_cert = perhaps\n", 2, "require_cert", "yes or no");
+	expect_error("[policy default]\nverify = maybe\n", 2, "verify", "is not one of: haproxy, agent, both");
+	expect_error("[policy default]\nrequire_cert = perhaps\n", 2, "require_cert", "is not one of: yes, no");
 	expect_error("[policy default]\ndeny_status = 200\n", 2, "deny_status", "out of range");
 	expect_error("threads = 2\n", 1, "threads", "outside of any section");
 	expect_error("[agnet]\nthreads = 2\n", 1, "", "unknown section [agnet]");

@@ -211,9 +211,13 @@ static void expect_at(int line, const char *extra, X509 *x, const char *want)
 	cfg_free(cfg);
 }
 
-/* Kills rules-empty-tp-allow-open and lists-empty-tp-file-open: an allow
- * list FILE that holds only comments allows nobody. (A "key =" with no
- * value never gets this far: the loader refuses it.) */
+/* rules-empty-tp-allow-open and lists-empty-tp-file-open: an allow list
+ * FILE that holds only comments allows nobody. Since issue 16 it is
+ * refused at load, louder than denying every client ("no config": the
+ * agent does not start, a reload keeps the previous generation); both
+ * mutants are now equivalent (tests/mutation/mutants.txt) and
+ * lists-empty-allow-accepted guards the refusal. (A "key =" with no value
+ * never gets this far either.) */
 TEST(kill_empty_thumbprint_list_file_allows_nobody)
 {
 	char line[256];
@@ -224,13 +228,13 @@ TEST(kill_empty_thumbprint_list_file_allows_nobody)
 	empty = tmp_file("# no client is trusted yet\n\n   \n# sha256 of each client, one a line\n");
 	CHECK(empty != NULL);
 	snprintf(line, sizeof(line), "allow_thumbprints = @%s", empty);
-	EXPECT(line, K.alice, "cert_untrusted/allow_thumbprints");
+	EXPECT(line, K.alice, "no config");
 	snprintf(line, sizeof(line), "allow_thumbprints = %s", empty);   /* a plain path is a file too */
-	EXPECT(line, K.alice, "cert_untrusted/allow_thumbprints");
+	EXPECT(line, K.alice, "no config");
 	snprintf(line, sizeof(line), "thumbprints = %s", empty);         /* the older key */
-	EXPECT(line, K.alice, "cert_untrusted/allow_thumbprints");
+	EXPECT(line, K.alice, "no config");
 	snprintf(line, sizeof(line), "allow_issuer_thumbprints = %s", empty);
-	EXPECT(line, K.alice, "cert_untrusted/identity");
+	EXPECT(line, K.alice, "no config");
 	/* an empty deny list denies nobody */
 	snprintf(line, sizeof(line), "deny_thumbprints = %s", empty);
 	EXPECT(line, K.alice, "ok/verified");

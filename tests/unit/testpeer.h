@@ -12,7 +12,7 @@
 struct test_peer {
 	struct worker w;
 	int fd;                 /* HAProxy's end */
-	char in[1 << 17];       /* what the agent sent */
+	char in[1 << 18];       /* what the agent sent (500 denial ACKs fit) */
 	size_t in_len;
 	size_t off;             /* for callers that consume in[] as they go */
 	int closed;             /* the agent closed its end */
