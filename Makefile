@@ -43,6 +43,8 @@ CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c 
             agent/strset.c agent/cidr.c agent/addr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
             agent/spiffe.c agent/strutil.c
+# runtime denies and the admin socket's command parser (fuzz target ctl)
+CORE_SRC += agent/rtdeny.c agent/ctl-cmd.c
 # SPIFFE bundle documents (JSON, through jansson)
 CORE_SRC += agent/spiffe-bundle.c
 # who may read which stats page (pure; cfg.c validates token_file with it)
@@ -52,9 +54,10 @@ CORE_SRC += agent/statsauth.c
 CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
-              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c
+              agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
+              agent/stats-config.c agent/ctl.c
 # The binary only: offline commands with I/O, reload, main.
-OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c
+OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c agent/ctl-client.c
 DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
 
@@ -147,6 +150,13 @@ valgrind: $(BIN) $(BUILD)/tests/unit/run-unit ## memcheck on the unit tests and 
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) UNIT_BIN=$(CURDIR)/$(BUILD)/tests/unit/run-unit tests/fault/valgrind.sh
 
 .PHONY: fault valgrind
+
+# The runtime API (tests/ctl/run.sh, docs/OPERATE.md): admin_socket,
+# certspoa ctl, runtime denies with HAProxy and curl traffic, ~1 min.
+ctl: $(BIN) ## runtime API: admin socket, certspoa ctl, runtime denies (ONLY="keepalive load ...")
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/ctl/run.sh
+
+.PHONY: ctl
 
 # Adversarial suite (tests/adversarial/run.sh, docs/SECURITY.md): attacks
 # through the shipped examples on HAProxy 2.6, 3.0 and 3.2 (VERSIONS=...,
@@ -271,7 +281,7 @@ shellcheck: ## shellcheck tests/**/*.sh and .ci/*
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle ctl
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -302,6 +312,8 @@ FUZZ_MAXLEN_uri     := 4096
 FUZZ_MAXLEN_rules   := 4096
 FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
 FUZZ_MAXLEN_hacfg   := 8192
+FUZZ_DICT_ctl     := tests/fuzz/ctl.dict
+FUZZ_MAXLEN_ctl     := 4096
 FUZZ_DICT_bundle  := tests/fuzz/bundle.dict
 FUZZ_MAXLEN_bundle  := 16384
 REPLAY_DIR   := $(BUILD)/tests/fuzz

@@ -6,6 +6,7 @@
 #include <ev.h>
 
 #include "cfg-t.h"
+#include "ctl.h"
 #include "httpd.h"
 #include "listener.h"
 #include "stats.h"
@@ -34,6 +35,7 @@ struct agent {
 	ev_timer retire_timer;
 	ev_timer watch_timer;
 	unsigned long long watch_sig;     /* of the files the live config reads */
+	struct ctl ctl;                   /* admin socket, runtime denies */
 };
 
 /* Load the config file again and hand it to the workers. Returns 0, or -1

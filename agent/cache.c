@@ -31,6 +31,29 @@ void cache_destroy(struct cache *c)
 	c->slots = NULL;
 }
 
+void cache_clear(struct cache *c)
+{
+	size_t n = (c->mask + 1) * 2;
+
+	for (size_t i = 0; c->slots && i < n; i++) {
+		cert_ext_free(c->slots[i].ext);
+		free(c->slots[i].issuer_dn);
+		memset(&c->slots[i], 0, sizeof(c->slots[i]));
+	}
+}
+
+static unsigned int clear_epoch;
+
+void cache_request_clear_all(void)
+{
+	__atomic_add_fetch(&clear_epoch, 1, __ATOMIC_RELEASE);
+}
+
+unsigned int cache_clear_epoch(void)
+{
+	return __atomic_load_n(&clear_epoch, __ATOMIC_ACQUIRE);
+}
+
 static inline size_t set_of(const struct cache *c, const unsigned char key[32])
 {
 	uint64_t h;

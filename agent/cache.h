@@ -29,6 +29,7 @@ struct cache_entry {
 	uint64_t requests;
 	int64_t last_seen;
 	int last_code;                 /* enum dec_code of the last decision */
+	const char *last_rule;         /* its rule (a static string), for the admin socket's explain */
 	struct cert_ext *ext;          /* owned; freed when the slot is reused */
 	char spki_hex[65];             /* of ext->spki_sha256, made once */
 	/* the leaf's issuer on the path that verified: part of the
@@ -61,6 +62,15 @@ struct cache_entry *cache_get(struct cache *c, const unsigned char key[32],
  * fills it completely; the key is set here. */
 struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
                                unsigned int gen);
+
+/* Empty the cache (frees what the entries own); counters stay. */
+void cache_clear(struct cache *c);
+
+/* "clear cache" on the admin socket: any thread asks every cache to be
+ * emptied by bumping an epoch; each owner compares it before its next
+ * lookup (decide_sync()) and clears its own cache in its own thread. */
+void cache_request_clear_all(void);
+unsigned int cache_clear_epoch(void);
 
 /* A fast non-cryptographic 64-bit hash (for the client chain bytes). */
 uint64_t cache_hash64(const void *data, size_t len);

@@ -193,6 +193,15 @@ int cert_store_add_anchor(struct cert_store *st, X509 *x)
 	return 0;
 }
 
+int cert_store_dir_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 5 && name[0] != '.' &&
+	       (strcmp(name + n - 4, ".pem") == 0 || strcmp(name + n - 4, ".crt") == 0 ||
+	        strcmp(name + n - 4, ".cer") == 0);
+}
+
 /* Regular files named *.pem, *.crt or *.cer in dir, each a PEM bundle. */
 int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t errlen)
 {
@@ -206,12 +215,9 @@ int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
 		struct stat sb;
 
-		if (n < 5 || de->d_name[0] == '.' ||
-		    (strcmp(de->d_name + n - 4, ".pem") && strcmp(de->d_name + n - 4, ".crt") &&
-		     strcmp(de->d_name + n - 4, ".cer")))
+		if (!cert_store_dir_name_ok(de->d_name))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
 		    stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))

@@ -29,6 +29,10 @@ int cert_store_add_dir(struct cert_store *st, const char *dir, char *err, size_t
  * before any verification). Returns 0, or -1 when out of memory. */
 int cert_store_add_anchor(struct cert_store *st, X509 *x);
 
+/* Whether cert_store_add_dir() reads a file of that name: *.pem, *.crt or
+ * *.cer, not hidden. */
+int cert_store_dir_name_ok(const char *name);
+
 /* Changes whenever the store learns an intermediate from a chain that
  * verified: a cached failure from before may now pass. */
 unsigned int cert_store_learned_gen(const struct cert_store *st);

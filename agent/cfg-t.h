@@ -244,6 +244,10 @@ struct config {
 	int stats_token_world_readable;  /* a warning for certspoa -c and the log */
 	int socket_mode;             /* unix socket permissions, -1 = leave to the umask */
 	char *trace_secret;          /* trace argument must equal it; NULL = no traces */
+	char *admin_socket;          /* runtime API unix socket path; NULL = none */
+	int admin_socket_mode;       /* its permissions (default 0600) */
+	char *admin_socket_group;    /* its group; NULL = the agent's */
+	char *state_dir;             /* state kept across restarts; NULL = none */
 	struct route *routes;        /* first match wins, else default_policy */
 	int nroutes;
 	struct fwd_config fwd;

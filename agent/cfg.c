@@ -128,6 +128,14 @@ static const struct cfg_key cfg_keys[] = {
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
+	{ CFG_S_AGENT, "admin_socket", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket), NULL,
+	  "unix socket path of the runtime API ('certspoa ctl', socat): show info, add deny... (docs/OPERATE.md); unset = off" },
+	{ CFG_S_AGENT, "admin_socket_mode", CFG_T_OCTAL, 0, 0777, "0600", AGENT(admin_socket_mode), NULL,
+	  "permissions of the admin socket, octal (whoever can connect can deny certificates and reload)" },
+	{ CFG_S_AGENT, "admin_socket_group", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket_group), NULL,
+	  "group given to the admin socket (with admin_socket_mode = 0660: that group's members may use it); unset = the agent's" },
+	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
+	  "directory for state kept across restarts: the runtime denies (file runtime-denies); unset = kept in memory only" },
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
 	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
 
@@ -1150,6 +1158,18 @@ static int load_files(struct cfg_parse *ps)
 		cfg_error(ps, "trace_secret", "must be at least 16 characters");
 		return -1;
 	}
+	/* a unix socket path: absolute, and within sun_path (108 bytes with its NUL) */
+	if (cfg->admin_socket && (cfg->admin_socket[0] != '/' || strlen(cfg->admin_socket) > 107)) {
+		ps->line = 0;
+		cfg_error(ps, "admin_socket", "'%s' is not an absolute unix socket path of at most 107 bytes",
+		          cfg->admin_socket);
+		return -1;
+	}
+	if (cfg->state_dir && cfg->state_dir[0] != '/') {
+		ps->line = 0;
+		cfg_error(ps, "state_dir", "'%s' is not an absolute path", cfg->state_dir);
+		return -1;
+	}
 	for (struct route *r = cfg->routes; r; r = r->next) {
 		ps->line = r->line;
 		if (!r->policy_name) {
@@ -1315,6 +1335,9 @@ void cfg_free(struct config *cfg)
 		OPENSSL_cleanse(cfg->stats_token, cfg->stats_token_len);
 	free(cfg->stats_token);
 	free(cfg->trace_secret);
+	free(cfg->admin_socket);
+	free(cfg->admin_socket_group);
+	free(cfg->state_dir);
 	free(cfg->file);
 	free(cfg);
 }

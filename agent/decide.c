@@ -9,6 +9,7 @@
 #include "cidr.h"
 #include "decide.h"
 #include "fwd.h"
+#include "rtdeny.h"
 #include "rules.h"
 #include "uri.h"
 
@@ -21,6 +22,7 @@ int decide_init(struct decide_ctx *dc, const struct config *cfg, unsigned int ge
 	dc->cfg = cfg;
 	dc->generation = gen;
 	dc->cache_enabled = cfg->cache_size > 0;
+	dc->clear_epoch = cache_clear_epoch();
 	return cache_init(&dc->cache, dc->cache_enabled ? (size_t)cfg->cache_size : 0);
 }
 
@@ -31,6 +33,16 @@ void decide_set_config(struct decide_ctx *dc, const struct config *cfg, unsigned
 	dc->cfg = cfg;
 	dc->generation = gen;
 	dc->cache_enabled = cfg->cache_size > 0;
+}
+
+void decide_sync(struct decide_ctx *dc)
+{
+	unsigned int epoch = cache_clear_epoch();
+
+	if (epoch != dc->clear_epoch) {
+		cache_clear(&dc->cache);
+		dc->clear_epoch = epoch;
+	}
 }
 
 void decide_destroy(struct decide_ctx *dc)
@@ -113,6 +125,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	memset(ce, 0, sizeof(*ce));
 	if (!rq->has_cert || rq->cert.len == 0)
 		return;
+	decide_sync(dc);
 	cert_sha256(der, rq->cert.len, key);
 	if (dc->cache_enabled)
 		e = cache_get(&dc->cache, key, dc->generation);
@@ -249,5 +262,7 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
 	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
 		decide_eval_cert(dc, pol, rq, now, ce);
 	rules_decide(pol, rq, ce, now, t, d);
+	/* an operator's emergency deny (admin socket) wins over every policy */
+	rtdeny_apply(rtdeny_current(), ce, now, pol ? pol->deny_status : 403, t, d);
 	return pol;
 }

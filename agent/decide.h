@@ -22,6 +22,7 @@ struct decide_ctx {
 	int cache_enabled;
 	unsigned char *fwd_buf;           /* forwarded-header decoding (FWD_HEADER_MAX) */
 	char *path_buf;                   /* the normalized path (URI_PATH_MAX) */
+	unsigned int clear_epoch;         /* cache_clear_epoch() the cache was last cleared at */
 };
 
 /* Returns 0, or -1 when the cache cannot be allocated. */
@@ -32,6 +33,10 @@ void decide_destroy(struct decide_ctx *dc);
  * generations stop matching; the cache keeps its size. */
 void decide_set_config(struct decide_ctx *dc, const struct config *cfg, unsigned int gen);
 
+/* Apply a pending "clear cache" (cache_request_clear_all()); the owner
+ * thread calls it (decide_eval_cert() does, before each lookup). */
+void decide_sync(struct decide_ctx *dc);
+
 /* Is a trace wanted? Only for a request whose trace argument equals
  * trace_secret (compared in constant time); without a secret, never. */
 int decide_trace_is_allowed(const struct config *cfg, const struct req_facts *rq);
@@ -41,7 +46,8 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
                       const struct req_facts *rq, int64_t now, struct cert_eval *ce);
 
 /* From the request's facts to the verdict: forwarded header, route,
- * certificate (through the cache), rules with an optional trace. Returns
+ * certificate (through the cache), rules with an optional trace, then the
+ * runtime denies (rtdeny.h: they override an allow in every mode). Returns
  * the policy used, or NULL when the request was refused before a route was
  * chosen (d holds the denial, *route is ROUTE_NONE). */
 const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,

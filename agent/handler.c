@@ -395,6 +395,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			ce.entry->requests++;
 			ce.entry->last_seen = now;
 			ce.entry->last_code = d.code;
+			ce.entry->last_rule = d.rule;
 		}
 		if (res) {
 			res->d = d;

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "cfg.h"
+#include "ctl-client.h"
 #include "explain.h"
 #include "inspect.h"
 #include "lint.h"
@@ -38,6 +39,9 @@ static void usage(FILE *out)
 	        "                                   diagnose a client-certificate path (docs/PROBE.md)\n"
 	        "       certspoa lint HAPROXY.CFG [--spoe F] [--agent-config INI] [--haproxy-version X.Y]\n"
 	        "                                   find the traps in an HAProxy configuration\n"
+	        "       certspoa ctl [-f FILE | -S SOCKET] COMMAND...\n"
+	        "                                   the running agent's admin_socket: show info,\n"
+	        "                                   add deny... ('certspoa ctl -S SOCKET help')\n"
 	        "       certspoa --help-config      list every configuration key\n"
 	        "       certspoa --example-config   print a configuration with every default\n"
 	        "       certspoa --version\n"
@@ -114,9 +118,16 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		}
 		return;
 	}
+	if (strcmp(path, "/config") == 0) {
+		/* same rule as / (statsauth.h: not a public path) */
+		r->content_type = "text/html; charset=utf-8";
+		stats_render_config_html(a->cfg, a->stats.cfg_files, a->stats.ncfg_files,
+		                         a->stats.config_sha256, &r->body);
+		return;
+	}
 	if (strcmp(path, "/metrics") && strcmp(path, "/stats.json") && strcmp(path, "/")) {
 		r->status = 404;
-		sbuf_puts(&r->body, "not found: try /, /metrics, /stats.json, /healthz, /readyz\n");
+		sbuf_puts(&r->body, "not found: try /, /config, /metrics, /stats.json, /healthz, /readyz\n");
 		return;
 	}
 	if (!(snap = malloc(sizeof(*snap)))) {
@@ -140,6 +151,10 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 
 /* ---- running ---- */
 
+static int ctl_reload(void *arg, const char *why)
+{
+	return agent_reload(arg, why);
+}
 /* the pid file this process locked, and whether it wrote ready_file: at
  * exit it removes only what it owns (a second instance that fails to
  * start leaves the first one's files alone) */
@@ -198,6 +213,7 @@ static int run(struct agent *a, int debug)
 	ev_signal sig_term, sig_int, sig_hup;
 	struct timespec now;
 	sigset_t set;
+	char ctl_err[512];
 	int rc = EX_OK;
 	long ncpu;
 
@@ -245,6 +261,14 @@ static int run(struct agent *a, int debug)
 			LOG(LOG_WARN, 0, "cannot lock pid_file %s", err);
 			break;
 		}
+	}
+	/* before the workers (they never decide without the saved runtime
+	 * denies) and the ready_file (the admin socket is up when it says so) */
+	if (ctl_start(&a->ctl, loop, a->cfg, &a->stats, &(struct ctl_hooks){ ctl_reload, a },
+	              ctl_err, sizeof(ctl_err)) < 0) {
+		LOG(LOG_ERR, 0, "%s", ctl_err);
+		rc = EX_CONFIG;
+		goto out;
 	}
 	if (start_listeners(a) < 0) {
 		rc = EX_UNAVAILABLE;
@@ -299,6 +323,7 @@ out:
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
+	ctl_stop(&a->ctl);
 	for (int i = 0; i < a->nls; i++)
 		listener_close(&a->ls[i]);
 	if (a->stats_on)
@@ -360,6 +385,8 @@ int main(int argc, char **argv)
 		return probe_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "lint") == 0)
 		return lint_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_client_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "stop") == 0)) {
 		reload = argv[1][0] == 'r' ? SIGHUP : SIGTERM;
 		argv++;

@@ -104,5 +104,52 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_json(b, d->detail);
 		sbuf_puts(b, "\"}");
 	}
-	sbuf_puts(b, "]}\n");
+	sbuf_puts(b, "],\"runtime_denies\":[");
+	for (int i = 0; i < s->nrtdenies; i++) {
+		const struct rtdeny_entry *e = &s->rtdenies[i];
+
+		sbuf_printf(b, "%s{\"kind\":\"%s\",\"value\":\"", i ? "," : "", rtdeny_kind_name(e->kind));
+		sbuf_json(b, e->value);
+		sbuf_printf(b, "\",\"expires\":%lld,\"added\":%lld,\"comment\":\"",
+		            (long long)e->expires, (long long)e->added);
+		sbuf_json(b, e->comment);
+		sbuf_puts(b, "\",\"origin\":\"");
+		sbuf_json(b, e->origin);
+		sbuf_puts(b, "\"}");
+	}
+	sbuf_puts(b, "]");
+	sbuf_puts(b, ",\"config_sha256\":\"");
+	sbuf_json(b, s->config_sha256);
+	sbuf_puts(b, "\",\"last_reload_error\":");
+	if (s->last_reload_error[0]) {
+		sbuf_printf(b, "{\"time\":%.3f,\"message\":\"", s->last_reload_error_time);
+		sbuf_json(b, s->last_reload_error);
+		sbuf_puts(b, "\"}");
+	} else {
+		sbuf_puts(b, "null");
+	}
+	/* decisions by code, one sample every step seconds, oldest first;
+	 * the last one is the interval still running (dt shorter); codes
+	 * with no decision in a sample are left out */
+	sbuf_printf(b, ",\"history\":{\"step\":%d,\"window\":%d,\"samples\":[", STATS_RING_STEP,
+	            STATS_RING_STEP * STATS_RING_SLOTS);
+	for (int i = 0; i < s->nhistory; i++) {
+		const struct stats_sample *h = &s->history[i];
+		uint64_t all = 0;
+		int first = 1;
+
+		for (int k = 0; k < DEC_CODES; k++)
+			all += h->n[k];
+		sbuf_printf(b, "%s{\"t\":%lld,\"dt\":%d,\"decisions\":%llu,\"by_code\":{", i ? "," : "",
+		            (long long)h->t, h->dt, (unsigned long long)all);
+		for (int k = 0; k < DEC_CODES; k++) {
+			if (!h->n[k])
+				continue;
+			sbuf_printf(b, "%s\"%s\":%llu", first ? "" : ",", dec_table[k].code,
+			            (unsigned long long)h->n[k]);
+			first = 0;
+		}
+		sbuf_puts(b, "}}");
+	}
+	sbuf_puts(b, "]}}\n");
 }

@@ -98,4 +98,18 @@ void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 			            f == SF_CRL_LAST_UPDATE ? p->crl_last_update : p->crl_next_update);
 		}
 	}
+	prom_head(b, &family_defs[SF_BUILD_INFO]);
+	sbuf_printf(b, "%s{version=\"", family_defs[SF_BUILD_INFO].name);
+	sbuf_label(b, CERTSPOA_VERSION);
+	sbuf_puts(b, "\",openssl=\"");
+	sbuf_label(b, s->openssl_version);
+	sbuf_puts(b, "\",libev=\"");
+	sbuf_label(b, s->libev_version);
+	sbuf_puts(b, "\"} 1\n");
+	prom_head(b, &family_defs[SF_CONFIG_INFO]);
+	if (s->config_sha256[0]) {
+		sbuf_printf(b, "%s{sha256=\"", family_defs[SF_CONFIG_INFO].name);
+		sbuf_label(b, s->config_sha256);
+		sbuf_puts(b, "\"} 1\n");
+	}
 }

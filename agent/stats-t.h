@@ -48,6 +48,7 @@ struct stats_cert {
 	int64_t last_seen;
 	uint64_t requests;
 	int last_code;
+	char last_rule[32];                /* "" if none */
 	char subject[STATS_SUBJECT_MAX];
 };
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "cache.h"
 #include "counter.h"
 #include "rules.h"
@@ -47,7 +49,56 @@ const struct stat_def family_defs[SF_COUNT] = {
 	                      .help = "Newest thisUpdate among a policy's CRLs (CRL age = now - this)" },
 	[SF_CRL_NEXT_UPDATE] = { .name = "certspoa_crl_next_update_timestamp_seconds", .type = STAT_GAUGE,
 	                      .help = "Earliest nextUpdate among a policy's CRLs (after it, verification fails: crl has expired)" },
+	[SF_BUILD_INFO]  = { .name = "certspoa_build_info", .type = STAT_GAUGE,
+	                      .help = "Always 1: the agent's version and the OpenSSL and libev it runs with" },
+	[SF_CONFIG_INFO] = { .name = "certspoa_config_info", .type = STAT_GAUGE,
+	                      .help = "Always 1: sha256 of the effective configuration (the /config text: keys, lists, the files named and their SHA-256; no secrets)" },
 };
+
+/* ---- decisions over time ---- */
+
+void stats_ring_push(struct stats_ring *r, int64_t now, const uint64_t *by_code)
+{
+	if (r->last_t && now > r->last_t) {
+		for (int k = 0; k < DEC_CODES; k++)
+			r->n[r->pos][k] = by_code[k] >= r->last[k] ? by_code[k] - r->last[k] : 0;
+		r->t[r->pos] = now;
+		r->dt[r->pos] = now - r->last_t < 86400 ? (int)(now - r->last_t) : 86400;
+		r->pos = (r->pos + 1) % STATS_RING_SLOTS;
+		if (r->len < STATS_RING_SLOTS)
+			r->len++;
+	}
+	if (now > r->last_t) {
+		r->last_t = now;
+		memcpy(r->last, by_code, sizeof(r->last));
+	}
+}
+
+int stats_ring_history(const struct stats_ring *r, int64_t now, const uint64_t *by_code,
+                       struct stats_sample *out, int max)
+{
+	int64_t from = now - (int64_t)STATS_RING_STEP * STATS_RING_SLOTS;
+	int n = 0;
+
+	for (int i = 0; i < r->len && n < max; i++) {
+		int slot = (r->pos - r->len + i + STATS_RING_SLOTS) % STATS_RING_SLOTS;
+
+		if (r->t[slot] <= from)
+			continue;
+		out[n].t = r->t[slot];
+		out[n].dt = r->dt[slot];
+		memcpy(out[n].n, r->n[slot], sizeof(out[n].n));
+		n++;
+	}
+	if (r->last_t && now > r->last_t && n < max) {
+		out[n].t = now;
+		out[n].dt = now - r->last_t < 86400 ? (int)(now - r->last_t) : 86400;
+		for (int k = 0; k < DEC_CODES; k++)
+			out[n].n[k] = by_code[k] >= r->last[k] ? by_code[k] - r->last[k] : 0;
+		n++;
+	}
+	return n;
+}
 
 /* ---- collection ---- */
 
@@ -95,11 +146,38 @@ static void rate_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		a->rate = (double)(now - a->rate_samples[oldest]) / (a->rate_n - 1);
 }
 
+/* The workers' decisions by code so far. */
+static void sum_by_code(const struct stats_agent *a, uint64_t *out)
+{
+	memset(out, 0, DEC_CODES * sizeof(*out));
+	for (int i = 0; i < a->nworkers; i++)
+		sum_array(&a->workers[i], SB_HANDLER, offsetof(struct handler_stats, by_code), out, DEC_CODES);
+}
+
+static void ring_cb(struct ev_loop *loop, ev_periodic *t, int revents)
+{
+	struct stats_agent *a = t->data;
+	uint64_t by_code[DEC_CODES];
+
+	(void)revents;
+	sum_by_code(a, by_code);
+	/* ev_now: the loop's wall time, on the STATS_RING_STEP grid */
+	stats_ring_push(&a->ring, (int64_t)(ev_now(loop) + 0.5), by_code);
+}
+
 void stats_rate_start(struct stats_agent *a, struct ev_loop *loop)
 {
+	uint64_t by_code[DEC_CODES];
+
 	ev_timer_init(&a->rate_timer, rate_cb, 1.0, 1.0);
 	a->rate_timer.data = a;
 	ev_timer_start(loop, &a->rate_timer);
+	/* the base of the first sample: now, not the next step */
+	sum_by_code(a, by_code);
+	stats_ring_push(&a->ring, (int64_t)ev_now(loop), by_code);
+	ev_periodic_init(&a->ring_timer, ring_cb, 0., STATS_RING_STEP, 0);
+	a->ring_timer.data = a;
+	ev_periodic_start(loop, &a->ring_timer);
 }
 
 static int cmp_sha(const void *x, const void *y)
@@ -175,6 +253,7 @@ static void merge_certs(const struct stats_agent *a, struct stats_snapshot *s,
 			if (all[i].last_seen > d->last_seen) {
 				d->last_seen = all[i].last_seen;
 				d->last_code = all[i].last_code;
+				memcpy(d->last_rule, all[i].last_rule, sizeof(d->last_rule));
 			}
 			continue;
 		}
@@ -247,9 +326,16 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	s->v[ST_WORKERS] = a->nworkers;
 	s->rate = a->rate;
 	s->v[ST_CONNS] = worker_conn_count();
+	s->last_reload_error_time = a->last_reload_error_time;
+	memcpy(s->last_reload_error, a->last_reload_error, sizeof(s->last_reload_error));
+	memcpy(s->config_sha256, a->config_sha256, sizeof(s->config_sha256));
+	snprintf(s->openssl_version, sizeof(s->openssl_version), "%s", OpenSSL_version(OPENSSL_VERSION));
+	snprintf(s->libev_version, sizeof(s->libev_version), "%d.%d", ev_version_major(), ev_version_minor());
 
 	for (int i = 0; i < nw; i++)
 		add_worker(s, &a->workers[i]);
+	s->nhistory = stats_ring_history(&a->ring, (int64_t)s->now, s->by_code, s->history,
+	                                 STATS_HISTORY_MAX);
 	/* the live config's policies, with their list sizes, even if unused */
 	if (a->cfg) {
 		for (const struct policy *p = a->cfg->policies; p; p = p->next) {
@@ -294,6 +380,14 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	}
 	qsort(s->denials, (size_t)s->ndenials, sizeof(s->denials[0]), cmp_denial);
 	merge_certs(a, s, answered, nw);
+	/* the runtime denies in force (the main thread publishes them: it may read them) */
+	{
+		const struct rtdeny_set *rs = rtdeny_current();
+
+		for (size_t i = 0; rs && i < rs->n && s->nrtdenies < STATS_SHOW_RTDENIES; i++)
+			if (!rs->e[i].expires || (int64_t)s->now < rs->e[i].expires)
+				s->rtdenies[s->nrtdenies++] = rs->e[i];
+	}
 }
 
 double stats_percentile(const struct stats_snapshot *s, double q)

@@ -12,6 +12,7 @@
 
 #include "cfg-t.h"
 #include "handler.h"
+#include "rtdeny.h"
 #include "sbuf.h"
 #include "spop-t.h"
 #include "stats-t.h"
@@ -90,6 +91,8 @@ enum stat_family {
 	SF_CRLS,              /* {policy} */
 	SF_CRL_LAST_UPDATE,   /* {policy} */
 	SF_CRL_NEXT_UPDATE,   /* {policy} */
+	SF_BUILD_INFO,        /* {version, openssl, libev}, always 1 */
+	SF_CONFIG_INFO,       /* {sha256}, always 1 */
 	SF_COUNT
 };
 
@@ -115,6 +118,53 @@ extern const struct stat_def family_defs[SF_COUNT];
  * sample a second (stats_rate_start()). */
 #define STATS_RATE_WINDOW 10
 
+/* Decisions by code over the last 15 minutes: one sample every
+ * STATS_RING_STEP seconds (wall clock, aligned), written and read by the
+ * main thread only (the workers' counters are read as everywhere else). */
+#define STATS_RING_STEP  10
+#define STATS_RING_SLOTS 90
+
+struct stats_ring {
+	int64_t t[STATS_RING_SLOTS];              /* end of each sample (unix s) */
+	int dt[STATS_RING_SLOTS];                 /* its length in seconds */
+	uint64_t n[STATS_RING_SLOTS][DEC_CODES];  /* decisions in it, by code */
+	int pos, len;                             /* next slot; samples held */
+	int64_t last_t;                           /* time of the last push, 0 = none */
+	uint64_t last[DEC_CODES];                 /* cumulative counts then */
+};
+
+/* One sample of the chart: decisions by code in [t - dt, t]. */
+struct stats_sample {
+	int64_t t;
+	int dt;
+	uint64_t n[DEC_CODES];
+};
+
+/* The samples of the last 15 minutes plus the interval still running. */
+#define STATS_HISTORY_MAX (STATS_RING_SLOTS + 1)
+
+/* Record the cumulative counts by code at now (pure: tests pin now). The
+ * first push only sets the base; a counter that went down counts 0. */
+void stats_ring_push(struct stats_ring *r, int64_t now, const uint64_t *by_code);
+
+/* The samples held, oldest first, those older than 15 minutes before now
+ * left out, then (when now is later than the last push) the running
+ * interval from cumulative counts by_code. Returns how many were written. */
+int stats_ring_history(const struct stats_ring *r, int64_t now, const uint64_t *by_code,
+                       struct stats_sample *out, int max);
+
+#define STATS_RELOAD_ERROR_MAX 2048
+#define STATS_CFG_FILES_MAX    256
+
+/* A file the configuration names, as the /config view and the config
+ * digest show it (reload.c fills these; the secret token file is not one). */
+struct stats_cfg_file {
+	const char *path;        /* in the live config */
+	const char *what;        /* "ca_file", "allow_thumbprints", ... */
+	long long size;          /* -1: unreadable or not a regular file */
+	char sha256[65];         /* "" when size < 0 */
+};
+
 /* What the main thread knows that the workers do not. */
 struct stats_agent {
 	struct worker *workers;
@@ -129,10 +179,18 @@ struct stats_agent {
 	ev_timer rate_timer;
 	uint64_t rate_samples[STATS_RATE_WINDOW + 1];   /* messages, one a second */
 	int rate_pos, rate_n;
+	ev_periodic ring_timer;
+	struct stats_ring ring;
+	double last_reload_error_time;           /* 0 = no refused reload yet */
+	char last_reload_error[STATS_RELOAD_ERROR_MAX];
+	char config_sha256[65];                  /* of the /config text; "" = not yet */
+	int ncfg_files;                          /* of the live config */
+	struct stats_cfg_file cfg_files[STATS_CFG_FILES_MAX];
 };
 
 #define STATS_SHOW_CERTS    100
 #define STATS_SHOW_DENIALS  50
+#define STATS_SHOW_RTDENIES 100
 
 struct stats_policy {
 	char name[CFG_NAME_MAX];
@@ -158,7 +216,16 @@ struct stats_snapshot {
 	struct stats_cert certs[STATS_SHOW_CERTS];
 	int ndenials;            /* newest first */
 	struct stats_denial denials[STATS_SHOW_DENIALS];
+	int nrtdenies;           /* runtime denies in force (admin socket), sorted */
+	struct rtdeny_entry rtdenies[STATS_SHOW_RTDENIES];
 	int partial;             /* a worker did not answer in time */
+	int nhistory;            /* oldest first, the running interval last */
+	struct stats_sample history[STATS_HISTORY_MAX];
+	double last_reload_error_time;
+	char last_reload_error[STATS_RELOAD_ERROR_MAX];
+	char config_sha256[65];
+	char openssl_version[64];
+	char libev_version[16];
 };
 
 /* Sum the workers' counters and gather their inventories (each worker
@@ -174,6 +241,18 @@ void stats_rate_start(struct stats_agent *a, struct ev_loop *loop);
 void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b);
 void stats_render_json(const struct stats_snapshot *s, struct sbuf *b);
 void stats_render_html(const struct stats_snapshot *s, struct sbuf *b);
+
+/* The /config view: the effective configuration, list sizes and sources,
+ * the files it names with their SHA-256, secrets never (trace_secret and
+ * the stats token show as "redacted"). Pure; deterministic for a given
+ * config and files, so its SHA-256 is certspoa_config_info's. */
+void stats_render_config_text(const struct config *cfg, const struct stats_cfg_file *files,
+                              int nfiles, struct sbuf *b);
+void stats_render_config_html(const struct config *cfg, const struct stats_cfg_file *files,
+                              int nfiles, const char *sha256, struct sbuf *b);
+
+/* "in 12 d", "3 d ago", "in 5 h", "in 40 min", "now": t relative to now. */
+void stats_fmt_relative(int64_t t, double now, char *out, size_t len);
 
 /* Processing-time percentile from the histogram, in seconds (upper bound
  * of the bucket where it falls); -1 when there is no data. */

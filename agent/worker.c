@@ -208,6 +208,7 @@ static void fill_snapshot(struct worker *w)
 	size_t nslots = (cache->mask + 1) * 2;
 	unsigned int inflight = 0;
 
+	decide_sync(&w->hc.dc);      /* a "clear cache" shows at once */
 	for (struct conn *c = w->conns; c; c = c->next)
 		inflight += conn_inflight(c);
 	s->conns = w->nconns;
@@ -229,6 +230,7 @@ static void fill_snapshot(struct worker *w)
 		sc->last_seen = e->last_seen;
 		sc->requests = e->requests;
 		sc->last_code = e->last_code;
+		stats_copy_cut(sc->last_rule, sizeof(sc->last_rule), e->last_rule ? e->last_rule : "");
 		stats_copy_cut(sc->subject, sizeof(sc->subject), e->facts.subject);
 	}
 	s->ndenials = declog_recent(&w->declog, s->denials, STATS_DENIALS_PER_WORKER);

@@ -67,7 +67,7 @@ if start_agent agent "$WORK/a.ini" "$WORK/a.ini.ready" &&
     check "0.0.0.0: /metrics counts the decisions" matches "$BODY" 'certspoa_decisions_total\{verdict="deny",code="cert_untrusted"(,rule="[a-z_]+")?\} [1-9]'
     check "0.0.0.0: /metrics has no subject, thumbprint or client address" nothing_secret
 
-    for p in / /stats.json /no-such-page "/stats.json?x=1"; do
+    for p in / /stats.json /config /no-such-page "/stats.json?x=1"; do
         get "anon$p" "$SP" "$p"
         check "0.0.0.0: $p without a token -> 401" eq "$STATUS" 401
         check "0.0.0.0: $p 401 carries WWW-Authenticate: Bearer" matches "$(hdr WWW-Authenticate)" '^Bearer '
@@ -84,6 +84,10 @@ if start_agent agent "$WORK/a.ini" "$WORK/a.ini.ready" &&
     check "0.0.0.0: ... and it is the page with the thumbprints" has "$BODY" "$ALLOWED_SHA"
     get good-html "$SP" / -H "authorization: bearer $TOKEN"
     check "0.0.0.0: / with the token (any case) -> 200" eq "$STATUS" 200
+    get good-config "$SP" /config -H "Authorization: Bearer $TOKEN"
+    check "0.0.0.0: /config with the token -> 200, the effective configuration" \
+        eval '[ "$STATUS" = 200 ] && has "$BODY" "[policy default]"'
+    check "0.0.0.0: /config never shows the token" hasnt "$BODY" "$TOKEN"
 
     # rotate the token: reload picks the new one up, the old one stops working
     NEW=$(openssl rand -hex 24)

@@ -41,7 +41,9 @@ lists.[ch]      policy
 rules.[ch]      policy
 rules-t.h       policy
 statsauth.[ch]  policy
+rtdeny.[ch]     policy
 cfg.[ch]        config
+ctl-cmd.[ch]    config
 decide.[ch]     decide
 decide-t.h      decide
 handler.[ch]    handler
@@ -55,11 +57,13 @@ declog.[ch]     server
 httpd.[ch]      server
 stats.[ch]      ops
 stats-*.[ch]    ops
+ctl.[ch]        ops
 explain.[ch]    offline
 inspect.[ch]    offline
 probe.[ch]      offline
 probe-*.[ch]    offline
 lint.[ch]       offline
+ctl-client.[ch] offline
 hacfg.[ch]      offline
 hacfg-t.h       offline
 agent.h         main

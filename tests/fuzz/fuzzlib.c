@@ -77,6 +77,9 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 		/* 11.. the policy engine's */
 		"rule", "policy", "route", "identity", "days_left", "expiring",
 		"spki_sha256", "would_deny", "would_rule", "trace",
+		/* 21.. later additions (strings); keep the indices above */
+		"path", "deny_detail", "client_id",
+		"token_sub", "token_client_id", "token_scope",
 	};
 	enum { NONCE = sizeof(once) / sizeof(once[0]) };
 	int seen[NONCE] = { 0 };

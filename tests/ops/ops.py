@@ -12,7 +12,8 @@
                                      result's values, "empty", or "error: ..."
   ops.py dashboard JSON METRICS [PROM_URL [PREFIXES]]
                                      every PromQL expression of a Grafana
-                                     dashboard uses only names METRICS has;
+                                     dashboard uses only names METRICS has
+                                     (METRICS: files separated by commas);
                                      with PROM_URL each also evaluates without
                                      error to a non-empty result (empty is
                                      fine when all its names start with one
@@ -24,6 +25,9 @@
                                      evaluated without error
   ops.py dom DOMFILE KEY=VALUE...    checks on the status page's DOM (see
                                      cmd_dom)
+  ops.py config HTMLFILE KEY=VALUE...
+                                     checks on the /config page (see
+                                     cmd_config)
   ops.py http PORT RAW               send RAW (Python escapes: \\r\\n, and
                                      {pad:N} = N bytes of 'a') to 127.0.0.1:PORT,
                                      print the status line of the answer, or
@@ -94,16 +98,19 @@ def cmd_metric(path, selector):
     return 0
 
 
-def exported_names(path):
+def exported_names(paths):
+    """Names exported by one text file, or several separated by commas (the
+    agent's /metrics and HAProxy's exporter)."""
     names = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("# TYPE "):
-                parts = line.split()
-                names.add(parts[2])
-                if parts[3] in ("histogram", "summary"):
-                    names.update(parts[2] + s for s in ("_bucket", "_sum", "_count"))
-    names.update(n for n, _, _ in samples(path))
+    for path in paths.split(","):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("# TYPE "):
+                    parts = line.split()
+                    names.add(parts[2])
+                    if parts[3] in ("histogram", "summary"):
+                        names.update(parts[2] + s for s in ("_bucket", "_sum", "_count"))
+        names.update(n for n, _, _ in samples(path))
     return names
 
 
@@ -263,33 +270,37 @@ SYNTHETIC = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
              "scrape_samples_post_metric_relabeling", "scrape_series_added"}
 
 
+def rule_exprs(path):
+    """Every expr of a rules file (YAML; multi-line block scalars too)."""
+    import yaml
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    for g in doc.get("groups", []):
+        for r in g.get("rules", []):
+            if r.get("expr") is not None:
+                yield " ".join(str(r["expr"]).split())
+
+
 def cmd_rules(path, metrics, url=None):
     """Every expr of a rules file uses exported (or synthetic) names and, with
     URL, evaluates without error (alerts are usually empty: that is fine)."""
     exported = exported_names(metrics) | SYNTHETIC
     bad = n = 0
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            m = re.match(r'^\s*expr:\s*(.+?)\s*$', line)
-            if not m:
-                continue
-            expr = m.group(1)
-            if expr[0] in "'\"" and expr[-1] == expr[0]:
-                expr = expr[1:-1]
-            n += 1
-            names = metric_names(expr)
-            missing = sorted(x for x in names if x not in exported)
-            if not names or missing:
-                print("FAIL %s: not exported: %s" % (expr, ", ".join(missing) or "no name"))
+    for expr in rule_exprs(path):
+        n += 1
+        names = metric_names(expr)
+        missing = sorted(x for x in names if x not in exported)
+        if not names or missing:
+            print("FAIL %s: not exported: %s" % (expr, ", ".join(missing) or "no name"))
+            bad += 1
+            continue
+        if url:
+            st, res = prom_query(url, expr)
+            if st == "error":
+                print("FAIL %s: %s" % (expr, res))
                 bad += 1
                 continue
-            if url:
-                st, res = prom_query(url, expr)
-                if st == "error":
-                    print("FAIL %s: %s" % (expr, res))
-                    bad += 1
-                    continue
-            print("ok   %s" % expr)
+        print("ok   %s" % expr)
     print("%d expressions, %d bad" % (n, bad))
     return 1 if bad or not n else 0
 
@@ -312,13 +323,22 @@ def cmd_rules_health(url, want):
 
 
 class Page(html.parser.HTMLParser):
-    """Tiles (label -> value) and the rows of each section's table."""
+    """Tiles (label -> value), the rows of each section's table (and each
+    row's class), the chart's series, and the text of elements by id."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.tiles = {}
         self.sections = {}
+        self.row_classes = {}
         self.assets = []
+        self.scripts = 0
+        self.chart = None          # data-code of each polyline in svg#chart
+        self.chart_points = {}
+        self.by_id = {}
+        self._id_stack = []        # (id, tag, depth) being collected
+        self._id_text = {}
+        self._depth = 0
         self._stack = []
         self._text = []
         self._tile = None
@@ -329,6 +349,19 @@ class Page(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         cls = (a.get("class") or "").split()
+        if tag not in ("br", "meta", "img", "input", "link", "hr", "line", "rect",
+                       "polyline", "path", "circle"):
+            self._depth += 1
+            if a.get("id"):
+                self._id_stack.append((a["id"], tag, self._depth))
+                self._id_text[a["id"]] = []
+        if tag == "script":
+            self.scripts += 1
+        if tag == "svg" and a.get("id") == "chart":
+            self.chart = []
+        if tag == "polyline" and self.chart is not None and a.get("data-code"):
+            self.chart.append(a["data-code"])
+            self.chart_points[a["data-code"]] = a.get("points", "")
         if tag in ("img", "script", "iframe", "embed", "object", "video", "audio") and a.get("src"):
             self.assets.append(a["src"])
         if tag == "link" and a.get("href"):
@@ -343,11 +376,18 @@ class Page(html.parser.HTMLParser):
             self._cell = "h2"
         if tag == "tr":
             self._row = []
+            self._row_class = a.get("class") or ""
         if tag in ("td", "th") and self._row is not None:
             self._cell = "td"
             self._text = []
 
     def handle_endtag(self, tag):
+        if tag not in ("br", "meta", "img", "input", "link", "hr", "line", "rect",
+                       "polyline", "path", "circle"):
+            if self._id_stack and self._id_stack[-1][2] == self._depth:
+                i = self._id_stack.pop()[0]
+                self.by_id[i] = " ".join("".join(self._id_text[i]).split())
+            self._depth -= 1
         text = " ".join("".join(self._text).split())
         if tag == "div" and self._cell in ("v", "l") and self._tile is not None:
             self._tile[self._cell] = text
@@ -365,25 +405,42 @@ class Page(html.parser.HTMLParser):
         elif tag == "tr" and self._row is not None:
             if self._h2 is not None:
                 self.sections[self._h2].append(self._row)
+                self.row_classes.setdefault(self._h2, []).append(self._row_class)
             self._row = None
 
     def handle_data(self, data):
         if self._cell:
             self._text.append(data)
+        for i, _, _ in self._id_stack:
+            self._id_text[i].append(data)
+
+
+class Checker:
+    """check(ok, what) prints one ok/FAIL line; .bad counts the failures."""
+
+    def __init__(self):
+        self.bad = 0
+
+    def __call__(self, ok, what):
+        print(("ok   " if ok else "FAIL ") + what)
+        self.bad += 0 if ok else 1
+
+
+def load_page(path, args):
+    """The page parsed, its text, and the KEY=VALUE arguments as a dict."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        raw = f.read()
+    p = Page()
+    p.feed(raw)
+    return p, raw, dict(a.split("=", 1) for a in args)
 
 
 def cmd_dom(path, *args):
-    """KEY=VALUE checks: allowed=N denied=N codes=a,b,c subject=TEXT."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        p = Page()
-        p.feed(f.read())
-    want = dict(a.split("=", 1) for a in args)
-    bad = 0
-
-    def check(ok, what):
-        nonlocal bad
-        print(("ok   " if ok else "FAIL ") + what)
-        bad += 0 if ok else 1
+    """KEY=VALUE checks: allowed=N denied=N codes=a,b,c subject=TEXT
+    allowed_requests=N chart=CODES chart_absent=CODES shown_codes=CODES
+    expired_subject=S expiring_subject=S reload_error=TEXT absent=S1,S2."""
+    p, raw, want = load_page(path, args)
+    check = Checker()
 
     if "allowed" in want:
         check(p.tiles.get("allowed") == want["allowed"],
@@ -393,7 +450,7 @@ def cmd_dom(path, *args):
               "tile 'denied' is %s (want %s)" % (p.tiles.get("denied"), want["denied"]))
     den = next((rows for h, rows in p.sections.items() if h.startswith("Recent denials")), None)
     if "codes" in want:
-        codes = {r[1] for r in (den or [])[1:] if len(r) > 1}
+        codes = {r[1].split()[0] for r in (den or [])[1:] if len(r) > 1 and r[1]}
         for c in want["codes"].split(","):
             check(c in codes, "recent denials list code %s (has: %s)" % (c, ", ".join(sorted(codes))))
     inv = next((rows for h, rows in p.sections.items() if h.startswith("Client certificates")), None)
@@ -407,9 +464,76 @@ def cmd_dom(path, *args):
               "inventory row of %r counts %s requests (row: %s)"
               % (want.get("subject"), want["allowed_requests"], row))
     check(not p.assets, "no external assets (found: %s)" % (", ".join(p.assets) or "none"))
+    check(p.scripts == 0, "no script element (%d)" % p.scripts)
     for k in ("uptime", "latency p50", "latency p99", "reloads / failed"):
         check(k in p.tiles, "tile %r present (%s)" % (k, p.tiles.get(k)))
-    return 1 if bad else 0
+    if "chart" in want:
+        # the inline SVG chart: one series for all decisions and one per code
+        # seen, each with points inside the plot
+        series = p.chart or []
+        for c in ["all"] + want["chart"].split(","):
+            pts = p.chart_points.get(c, "")
+            check(c in series and re.match(r'^[0-9.]+,[0-9.]+( [0-9.]+,[0-9.]+)+$', pts) is not None,
+                  "chart has a series %s with points (series: %s)" % (c, ", ".join(series) or "none"))
+    if "chart_absent" in want:
+        for c in want["chart_absent"].split(","):
+            check(c not in (p.chart or []), "chart has no series %s (a code with no decision)" % c)
+    dec = next((rows for h, rows in p.sections.items() if h.startswith("Allow / deny")), None)
+    if "shown_codes" in want:
+        # zero rows hidden: exactly the codes that have decisions
+        shown = sorted(r[0] for r in (dec or [])[1:] if r)
+        check(shown == sorted(want["shown_codes"].split(",")),
+              "decisions table shows exactly %s (shows: %s)" % (want["shown_codes"], ", ".join(shown)))
+        check("no decisions not shown" in p.by_id.get("zero-codes", ""),
+              "a note says the zero codes are hidden (%r)" % p.by_id.get("zero-codes"))
+    inv_cls = next((c for h, c in p.row_classes.items() if h.startswith("Client certificates")), [])
+    for key, cls in (("expired_subject", "expired"), ("expiring_subject", "expiring")):
+        if key in want:
+            row = next(((r, c) for r, c in zip((inv or [])[1:], inv_cls[1:]) if r and r[0] == want[key]),
+                       None)
+            check(row is not None and row[1] == cls,
+                  "inventory row of %r is highlighted %s (class %r)" % (want[key], cls, row and row[1]))
+            if row:
+                rel = row[0][2]
+                pat = r'^\d+ (s|min|h|d) ago expired$' if cls == "expired" else \
+                    r'^in \d+ (s|min|h|d) expires soon$'
+                check(re.match(pat, rel) is not None,
+                      "expiry of %r is relative (%r)" % (want[key], rel))
+    if "normal_rows" in want:
+        plain = sum(1 for c in inv_cls[1:] if not c)
+        check(plain == int(want["normal_rows"]), "%s inventory rows not highlighted (%d)"
+              % (want["normal_rows"], plain))
+    if "reload_error" in want:
+        text = p.by_id.get("reload-error", "")
+        check(want["reload_error"] in text, "reload error shown: %r in %r" % (want["reload_error"], text))
+    if "absent" in want:
+        for secret in want["absent"].split(","):
+            check(secret not in raw, "the page does not contain the secret %s..." % secret[:4])
+    return 1 if check.bad else 0
+
+
+def cmd_config(path, *args):
+    """KEY=VALUE checks on /config: sha256=HEX (the page's digest),
+    has=TEXT[|TEXT...] (in the effective configuration), absent=S1,S2
+    (secrets: nowhere in the page)."""
+    p, raw, want = load_page(path, args)
+    check = Checker()
+    text = p.by_id.get("config-text", "")
+    check(bool(text), "the effective configuration is shown (%d characters)" % len(text))
+    if "sha256" in want:
+        check(p.by_id.get("config-sha256") == want["sha256"],
+              "the page's digest %r is certspoa_config_info's %r" % (p.by_id.get("config-sha256"),
+                                                                    want["sha256"]))
+    for t in want.get("has", "").split("|"):
+        if t:
+            check(" ".join(t.split()) in text, "shows %r" % t)
+    for secret in want.get("absent", "").split(","):
+        if secret:
+            check(secret not in raw, "the secret %s... appears nowhere" % secret[:4])
+    pol = next((rows for h, rows in p.sections.items() if h.startswith("Policies")), None)
+    check(bool(pol and len(pol) > 1), "a policies table (%d rows)" % (len(pol) - 1 if pol else 0))
+    check(not p.assets and p.scripts == 0, "no external assets, no script")
+    return 1 if check.bad else 0
 
 # --------------------------------------------------------------- raw HTTP
 
@@ -468,7 +592,7 @@ def cmd_hold(port, n, seconds):
 
 def main(argv):
     cmds = {"metric": cmd_metric, "names": cmd_names, "prom": cmd_prom,
-            "dashboard": cmd_dashboard, "dom": cmd_dom, "http": cmd_http,
+            "dashboard": cmd_dashboard, "dom": cmd_dom, "config": cmd_config, "http": cmd_http,
             "hold": cmd_hold, "rules": cmd_rules, "rules-health": cmd_rules_health}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)

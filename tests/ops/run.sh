@@ -9,15 +9,25 @@
 #   1. promtool check metrics on /metrics after traffic
 #   2. a real Prometheus (scrape interval 1s) scrapes the agent while HAProxy
 #      sends N allowed and M denied requests; its HTTP API must agree
-#   3. haproxy-examples/monitoring: every dashboard query uses exported
-#      metric names and evaluates on that Prometheus; the scrape configs parse
-#   4. the HTML status page in headless Chromium: no console errors, the
-#      figures in the DOM, a screenshot (tests/out/ops/status-page.png)
+#   3. haproxy-examples/monitoring: every dashboard and alert query uses
+#      names that the agent's /metrics or HAProxy's own exporter
+#      (monitoring/haproxy-prometheus.cfg, loaded after the example's
+#      haproxy.cfg) export, and evaluates on that Prometheus (which scrapes
+#      both); the scrape configs parse; promtool test rules
+#      (tests/ops/alerts-test.yml); the soonest expiry is the allowed
+#      certificate's, not the denied expired one's
+#   4. the HTML status page in headless Chromium after a refused reload: no
+#      console errors, the figures in the DOM, the 15-minute chart by code,
+#      zero rows hidden, expired and expiring certificates highlighted with
+#      relative expiry, the reload error, no secret; /config shows the
+#      effective configuration with certspoa_config_info's digest and no
+#      secret; a screenshot (tests/out/ops/status-page.png)
 #   5. /healthz, /readyz, 404, malformed and oversized requests
 #   6. reloads under load: good and broken configs alternating while curl
 #      loops run; zero failed or wrong answers, exact counters; a reload to a
 #      100,000-entry thumbprint list, timed
-#   7. SIGTERM under load: exit 0 within shutdown_timeout, fail closed after
+#   7. SIGTERM under load: exit 0 within shutdown_timeout, fail closed after;
+#      a restart on the same files keeps certspoa_config_info's digest
 #   8. reload_watch: file changes (and a ConfigMap-style symlink swap) reload
 #      the agent; a changed list reaches the agent's open connections
 #
@@ -104,16 +114,22 @@ echo "not a certificate" >"$WORK/bad-ca.pem"
 free_port STATS_HTTP || fail "free port for the stats listener"
 STATS_URL=http://127.0.0.1:$STATS_HTTP
 
+# Secrets the agent holds: no page may ever show them (/config redacts them).
+TRACE_SECRET=trace-$(head -c 16 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+STATS_TOKEN=token-$(head -c 16 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+printf '%s\n' "$STATS_TOKEN" >"$WORK/stats.token"
+chmod 600 "$WORK/stats.token"
+
 # mk_ini OUT DENY_STATUS LIST [CA] - the agent config: the example's
-# certspoa.ini (via lib.sh's agent_ini) plus pid_file, shutdown_timeout and
-# the stats listener.
+# certspoa.ini (via lib.sh's agent_ini) plus pid_file, shutdown_timeout,
+# trace_secret and the stats listener with a token file.
 mk_ini() {
     local out=$1 st=$2 list=$3 ca=${4:-$PKI/ca.pem}
     agent_ini "$out.tmp" 127.0.0.1:0 "$WORK/agent.ready" haproxy "$ca" "$list" || return 1
     sed -i -e "s|^deny_status = .*|deny_status = $st|" \
-        -e "/^listen = /a pid_file = $WORK/agent.pid\\nshutdown_timeout = ${SHUTDOWN_TIMEOUT_S}s" \
+        -e "/^listen = /a pid_file = $WORK/agent.pid\\nshutdown_timeout = ${SHUTDOWN_TIMEOUT_S}s\\ntrace_secret = $TRACE_SECRET" \
         "$out.tmp"
-    printf '\n[stats]\nlisten = 127.0.0.1:%s\n' "$STATS_HTTP" >>"$out.tmp"
+    printf '\n[stats]\nlisten = 127.0.0.1:%s\ntoken_file = %s\n' "$STATS_HTTP" "$WORK/stats.token" >>"$out.tmp"
     mv "$out.tmp" "$out"
 }
 # The live config file is always $WORK/agent.ini; variants are moved over it.
@@ -127,11 +143,21 @@ if ! start_agent agent "$WORK/agent.ini" "$WORK/agent.ready"; then
     exit
 fi
 AGENT=$AGENT_PID
-if ! start_haproxy haproxy "$AGENT_ADDR"; then
-    fail "start haproxy" "$WHY"
+# The example's HAProxy plus its own Prometheus exporter
+# (monitoring/haproxy-prometheus.cfg), as the monitoring README says.
+hap_promex_env() {
+    HAP_ENV=("CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT" "CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT"
+        "CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$STATS_PORT" "CERTSPOA_AGENT_ADDR=$AGENT_ADDR"
+        "CERTSPOA_SERVER_PEM=$PKI/server.pem" "CERTSPOA_CLIENT_CA=$PKI/ca.pem"
+        "CERTSPOA_SPOE_CONF=$SPOE_CONF" "CERTSPOA_PROMEX_BIND=127.0.0.1:$PROMEX_PORT")
+}
+if ! start_haproxy_env haproxy "HTTPS_PORT APP_PORT STATS_PORT PROMEX_PORT" hap_promex_env \
+    "$EXAMPLE/haproxy.cfg" "$MON/haproxy-prometheus.cfg"; then
+    fail "start haproxy (with monitoring/haproxy-prometheus.cfg)" "$WHY"
     finish ops
     exit
 fi
+PROMEX_URL=http://127.0.0.1:$PROMEX_PORT
 check "HAProxy's health check marks the agent UP" wait_until 5 agent_is UP L7OK
 
 metrics() { $CURL -s --max-time 5 -o "$WORK/metrics.txt" "$STATS_URL/metrics"; }
@@ -146,6 +172,21 @@ gen_fail() {
         END { print g + 0, f + 0, r + 0 }'
 }
 
+# wait_reload GEN FAIL - poll /metrics (every 20 ms, at most 10 s) until the
+# generation and failure counters read GEN FAIL; sets RELOAD_MS.
+wait_reload() {
+    local t0 now
+    t0=$(now_ms)
+    while :; do
+        GF=$(gen_fail)
+        now=$(now_ms)
+        RELOAD_MS=$((now - t0))
+        case $GF in "$1 $2 "*) return 0 ;; esac
+        [ "$RELOAD_MS" -gt 10000 ] && { WHY="counters '$GF', want generation $1, failures $2"; return 1; }
+        sleep 0.02
+    done
+}
+
 # ------------------------------------------------------------ Prometheus
 
 PROM_OK=0
@@ -158,6 +199,7 @@ if [ "$HAVE_PROM" = 1 ]; then
         -e "s|scrape_interval: 15s|scrape_interval: 1s|" \
         -e "s|evaluation_interval: 15s|evaluation_interval: 1s|" \
         -e "s|^  - alerts.yml|  - $MON/alerts.yml|" \
+        -e "s|127.0.0.1:8405|127.0.0.1:$PROMEX_PORT|" \
         "$MON/prometheus.yml" >"$WORK/prometheus/prometheus.yml"
     prometheus --config.file="$WORK/prometheus/prometheus.yml" \
         --storage.tsdb.path="$WORK/prometheus/data" \
@@ -169,9 +211,10 @@ if [ "$HAVE_PROM" = 1 ]; then
         kill -0 "$PROM_PID" 2>/dev/null || return 2
         $CURL -sf --max-time 2 -o /dev/null "$PROM_URL/-/ready"
     }
-    prom_up() { [ "$(ops prom "$PROM_URL" 'up{job="certspoa"}')" = 1 ]; }
+    prom_up() { [ "$(ops prom "$PROM_URL" 'up{job="certspoa"}')" = 1 ] &&
+        [ "$(ops prom "$PROM_URL" 'up{job="haproxy"}')" = 1 ]; }
     wait_until 20 prom_ready && wait_until 10 prom_up && PROM_OK=1
-    check "Prometheus starts (127.0.0.1:$PROM_PORT) and scrapes the agent (up{job=\"certspoa\"} == 1)" \
+    check "Prometheus starts (127.0.0.1:$PROM_PORT) and scrapes the agent and HAProxy's exporter (up{job=\"certspoa\"} == up{job=\"haproxy\"} == 1)" \
         eq "$PROM_OK" 1
     if [ "$PROM_OK" != 1 ]; then
         note "prometheus log: $(tail -n 3 "$WORK/prometheus.log" | tr '\n' ' ')"
@@ -213,10 +256,26 @@ check "/metrics: decisions{code=\"ok\"} == $N_ALLOW" \
 check "/metrics: decisions{verdict=\"deny\"} == $M_DENY" \
     eq "$(mval 'certspoa_decisions_total{verdict="deny"}')" "$M_DENY"
 
+# The soonest expiry counts the certificates last allowed only: the expired
+# certificate (denied above, not_after in the past) must not be it.
+enddate() { date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s; }
+check "soonest expiry: the allowed certificate's not_after ($(enddate "$PKI/allowed.crt")), not the denied expired one's ($(enddate "$PKI/expired.crt"))" \
+    eq "$(mval certspoa_client_certificates_soonest_expiry_timestamp_seconds)" "$(enddate "$PKI/allowed.crt")"
+
 # ------------------------------------------------------------ 1. promtool
 
 metrics
 cp "$WORK/metrics.txt" "$ART/metrics.txt"
+$CURL -s --max-time 5 -o "$WORK/haproxy-metrics.txt" "$PROMEX_URL/metrics"
+cp "$WORK/haproxy-metrics.txt" "$ART/haproxy-metrics.txt"
+check "HAProxy's exporter: the agents backend has 1 server UP" \
+    eq "$(ops metric "$WORK/haproxy-metrics.txt" 'haproxy_backend_active_servers{proxy="certspoa-agents"}')" 1
+BOTH_METRICS=$WORK/metrics.txt,$WORK/haproxy-metrics.txt
+check "/metrics: certspoa_build_info{version,openssl,libev} 1" \
+    matches "$(grep '^certspoa_build_info{' "$WORK/metrics.txt")" '^certspoa_build_info\{version="[^"]+",openssl="OpenSSL [^"]+",libev="[0-9]+\.[0-9]+"\} 1$'
+CONFIG_SHA=$(sed -n 's/^certspoa_config_info{sha256="\([0-9a-f]\{64\}\)"} 1$/\1/p' "$WORK/metrics.txt")
+check "/metrics: certspoa_config_info{sha256} 1 ($CONFIG_SHA)" matches "$CONFIG_SHA" '^[0-9a-f]{64}$'
+config_sha() { $CURL -s --max-time 5 "$STATS_URL/metrics" | sed -n 's/^certspoa_config_info{sha256="\([0-9a-f]*\)"} 1$/\1/p'; }
 $CURL -s --max-time 5 -o "$ART/stats.json" "$STATS_URL/stats.json"
 if [ "$HAVE_PROMTOOL" = 1 ]; then
     promtool check metrics <"$WORK/metrics.txt" >"$WORK/promtool.out" 2>&1
@@ -266,27 +325,31 @@ fi
 
 metrics
 check "dashboard JSON parses" "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$MON/grafana-dashboard.json"
-ops dashboard "$MON/grafana-dashboard.json" "$WORK/metrics.txt" >"$WORK/dashboard-names.out" 2>&1
+ops dashboard "$MON/grafana-dashboard.json" "$BOTH_METRICS" >"$WORK/dashboard-names.out" 2>&1
 rc=$?
-check "dashboard: every expression uses only names /metrics exports ($(tail -n 1 "$WORK/dashboard-names.out"))" eq "$rc" 0
+check "dashboard: every expression uses only names the agent's /metrics or HAProxy's exporter export ($(tail -n 1 "$WORK/dashboard-names.out"))" eq "$rc" 0
 [ "$rc" = 0 ] || grep '^FAIL' "$WORK/dashboard-names.out" | head -n 10 | sed 's/^/#   /'
 # self-test: the checker rejects a name that is not exported
 printf '{"panels":[{"title":"t","targets":[{"expr":"sum(rate(certspoa_no_such_metric_total[5m]))"}]}]}' >"$WORK/bad-dash.json"
 check "dashboard checker rejects an unknown metric (self-test)" \
-    eval '! ops dashboard "$WORK/bad-dash.json" "$WORK/metrics.txt" >/dev/null'
+    eval '! ops dashboard "$WORK/bad-dash.json" "$BOTH_METRICS" >/dev/null'
+check "dashboard: the HAProxy panels' names come from HAProxy's exporter (not in the agent's /metrics)" \
+    eval '! ops dashboard "$MON/grafana-dashboard.json" "$WORK/metrics.txt" >/dev/null &&
+        grep -q haproxy_server_check_status "$MON/grafana-dashboard.json"'
 if [ "$PROM_OK" = 1 ]; then
     # CRL series exist only with a crl_file, which this agent does not have.
-    ops dashboard "$MON/grafana-dashboard.json" "$WORK/metrics.txt" "$PROM_URL" certspoa_crl_ \
+    ops dashboard "$MON/grafana-dashboard.json" "$BOTH_METRICS" "$PROM_URL" certspoa_crl_ \
         >"$WORK/dashboard-eval.out" 2>&1
     rc=$?
     check "dashboard: every expression evaluates on the live Prometheus, non-empty ($(tail -n 1 "$WORK/dashboard-eval.out"))" eq "$rc" 0
     [ "$rc" = 0 ] || grep '^FAIL' "$WORK/dashboard-eval.out" | head -n 10 | sed 's/^/#   /'
 fi
-check "dashboard: every panel query uses \$instance" \
+check "dashboard: every panel query uses \$instance (agents) or \$haproxy (HAProxy's exporter)" \
     "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-bad = [t["expr"] for p in d["panels"] for t in p.get("targets", []) if "$instance" not in t["expr"]]
+bad = [t["expr"] for p in d["panels"] for t in p.get("targets", [])
+       if not ("$instance" in t["expr"] or ("$haproxy" in t["expr"] and "haproxy_" in t["expr"]))]
 sys.exit(1 if bad else 0)' "$MON/grafana-dashboard.json"
 if [ "$HAVE_PROMTOOL" = 1 ]; then
     check "promtool check config: monitoring/prometheus.yml (with alerts.yml)" \
@@ -316,9 +379,13 @@ ALERT_RULES=$(grep -c '^ *- alert:' "$MON/alerts.yml")
 if [ "$HAVE_PROMTOOL" = 1 ]; then
     check "promtool check rules: monitoring/alerts.yml ($ALERT_RULES rules)" \
         quiet promtool check rules "$MON/alerts.yml"
+    check "promtool test rules: tests/ops/alerts-test.yml (configs differ only by digest, deny ratio, no agent UP in HAProxy)" \
+        quiet promtool test rules "$OPS/alerts-test.yml"
+    check "haproxy -c: the example's haproxy.cfg with monitoring/haproxy-prometheus.cfg" \
+        quiet env "${HAP_ENV[@]}" "${HAPROXY_CMD[@]}" -c -f "$EXAMPLE/haproxy.cfg" -f "$MON/haproxy-prometheus.cfg"
 fi
 if [ "$PROM_OK" = 1 ]; then
-    ops rules "$MON/alerts.yml" "$WORK/metrics.txt" "$PROM_URL" >"$WORK/rules.out" 2>&1
+    ops rules "$MON/alerts.yml" "$BOTH_METRICS" "$PROM_URL" >"$WORK/rules.out" 2>&1
     rc=$?
     check "alerts: every expression uses exported names and evaluates ($(tail -n 1 "$WORK/rules.out"))" eq "$rc" 0
     [ "$rc" = 0 ] || grep '^FAIL' "$WORK/rules.out" | head -n 10 | sed 's/^/#   /'
@@ -329,11 +396,19 @@ if [ "$PROM_OK" = 1 ]; then
     firing=$($CURL -s "$PROM_URL/api/v1/alerts" | "$PY" -c '
 import json, sys
 print(",".join(sorted({a["labels"]["alertname"] for a in json.load(sys.stdin)["data"]["alerts"]})) or "none")')
-    check "alerts: none pending or firing on a healthy agent (except a denied expired certificate's expiry)" \
+    # the test PKI's allowed certificate lives 2 days: its expiry alert is right
+    check "alerts: none pending or firing on a healthy agent (but the 2-day allowed certificate's expiry)" \
         eval 'case $firing in none|CertspoaClientCertificateExpiresSoon) true ;; *) WHY="firing: $firing"; false ;; esac'
 fi
 
 # ------------------------------------------------------------ 4. status page
+
+# A refused reload first, so that the page shows its error; a good one
+# after the screenshot (section 6 counts both).
+cp "$WORK/agent.ini" "$WORK/agent.ini.good"
+sed 's/^threads = .*/threads = two/' "$WORK/agent.ini.good" >"$WORK/agent.ini.tmp" && mv "$WORK/agent.ini.tmp" "$WORK/agent.ini"
+kill -HUP "$AGENT"
+check "a broken config (threads = two) is refused: generation 1, 1 failure" wait_reload 1 1
 
 if [ "$HAVE_CHROME" = 1 ]; then
     CHROME_FLAGS=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
@@ -359,15 +434,77 @@ print("%dx%d" % struct.unpack(">II", b[16:24]) if b[:8] == b"\x89PNG\r\n\x1a\n" 
     check "status page DOM: allowed $N_ALLOW, denied $M_DENY, denial codes, the allowed subject in the inventory, no external assets" \
         eq "$?" 0
     grep '^FAIL' "$WORK/dom.out" | sed 's/^/#   /'
+    ops dom "$ART/status-dom.html" chart=ok,cert_untrusted,cert_missing,cert_unverified \
+        chart_absent=bad_request,internal_error >"$WORK/dom-chart.out" 2>&1
+    check "status page: the inline SVG chart has a line for all decisions and one per code seen, none for codes never seen" \
+        eq "$?" 0
+    grep '^FAIL' "$WORK/dom-chart.out" | sed 's/^/#   /'
+    ops dom "$ART/status-dom.html" shown_codes=ok,cert_untrusted,cert_missing,cert_unverified \
+        >"$WORK/dom-zero.out" 2>&1
+    check "status page: zero rows hidden (the decisions table lists only the 4 codes seen)" eq "$?" 0
+    grep '^FAIL' "$WORK/dom-zero.out" | sed 's/^/#   /'
+    ops dom "$ART/status-dom.html" expired_subject="CN=expired client,O=certspoa test" \
+        expiring_subject="$ALLOWED_SUBJECT" >"$WORK/dom-expiry.out" 2>&1
+    check "status page: the expired certificate's row highlighted 'N d/h ago', the 2-day one's 'in N h' as expiring" \
+        eq "$?" 0
+    grep '^FAIL' "$WORK/dom-expiry.out" | sed 's/^/#   /'
+    ops dom "$ART/status-dom.html" reload_error="agent.ini:" absent="$TRACE_SECRET,$STATS_TOKEN" \
+        >"$WORK/dom-reload.out" 2>&1
+    check "status page: the refused reload's error text (file:line), and no secret" eq "$?" 0
+    grep '^FAIL' "$WORK/dom-reload.out" | sed 's/^/#   /'
+    check "status page: the reload error names the bad value" \
+        file_has "$ART/status-dom.html" "threads"
+    # self-test: the checker fails a page without the highlight, the note on
+    # hidden rows, or with a "secret" it contains
+    sed 's/class="expired"//; s/id="zero-codes"//' "$ART/status-dom.html" >"$WORK/bad-dom.html"
+    check "status page checker rejects a page without highlight or hidden-rows note, and a secret it holds (self-test)" \
+        eval '[ "$(ops dom "$WORK/bad-dom.html" shown_codes=ok,cert_untrusted,cert_missing,cert_unverified \
+            expired_subject="CN=expired client,O=certspoa test" absent=certspoa | grep -c "^FAIL")" = 3 ]'
     note "screenshot: $ART/status-page.png"
 fi
+
+# /config: the effective configuration, its digest, no secret
+$CURL -s --max-time 5 -o "$ART/config.html" -w '%{http_code}' "$STATS_URL/config" >"$WORK/config.code"
+check "/config -> 200" eq "$(cat "$WORK/config.code")" 200
+ops config "$ART/config.html" sha256="$CONFIG_SHA" \
+    has="[policy default]|verify = haproxy|thumbprints = $WORK/list-a.txt (1 entries; file sha256 $(sha256sum "$WORK/list-a.txt" | cut -c1-64))|trace_secret = (set, redacted)|token_file = $WORK/stats.token (token loaded, redacted)|deny_status = 403" \
+    absent="$TRACE_SECRET,$STATS_TOKEN" >"$WORK/config.out" 2>&1
+check "/config: policies, list sizes and sources with the file's SHA-256, certspoa_config_info's digest, secrets redacted" \
+    eq "$?" 0
+grep '^FAIL' "$WORK/config.out" | sed 's/^/#   /'
+for page in / /stats.json /metrics /config; do
+    $CURL -s --max-time 5 "$STATS_URL$page" >"$WORK/page.out"
+    check "$page shows neither trace_secret nor the stats token" \
+        eval '! grep -qF -e "$TRACE_SECRET" -e "$STATS_TOKEN" "$WORK/page.out"'
+done
+check "/stats.json: history of 10 s samples by code, and the refused reload's text" "$PY" -c '
+import json, sys, urllib.request
+d = json.load(urllib.request.urlopen(sys.argv[1]))
+h = d["history"]
+assert h["step"] == 10 and h["window"] == 900, h
+total = sum(s["decisions"] for s in h["samples"])
+assert total == int(sys.argv[2]), (total, sys.argv[2])
+by = {}
+for s in h["samples"]:
+    assert s["decisions"] == sum(s["by_code"].values()), s
+    for k, v in s["by_code"].items():
+        by[k] = by.get(k, 0) + v
+assert by.get("ok") == int(sys.argv[3]), by
+assert "agent.ini:" in d["last_reload_error"]["message"], d["last_reload_error"]
+assert d["config_sha256"] == sys.argv[4], d["config_sha256"]' "$STATS_URL/stats.json" "$TOTAL" "$N_ALLOW" "$CONFIG_SHA"
+
+# the good config back: generation 2, the same digest as generation 1
+mv "$WORK/agent.ini.good" "$WORK/agent.ini"
+kill -HUP "$AGENT"
+check "the good config back: generation 2" wait_reload 2 1
+check "the same files at generation 2: certspoa_config_info keeps its digest" eq "$(config_sha)" "$CONFIG_SHA"
 
 # ------------------------------------------------------------ 5. HTTP endpoints
 
 code_of() { $CURL -s --max-time 5 -o /dev/null -w '%{http_code}' "$@"; }
 check "/healthz -> 200" eq "$(code_of "$STATS_URL/healthz")" 200
 check "/readyz -> 200" eq "$(code_of "$STATS_URL/readyz")" 200
-check "/readyz names the generation" has "$($CURL -s "$STATS_URL/readyz")" "generation 1"
+check "/readyz names the generation" has "$($CURL -s "$STATS_URL/readyz")" "generation 2"
 check "/nope -> 404" eq "$(code_of "$STATS_URL/nope")" 404
 check "/metrics?x=1 (query string ignored) -> 200" eq "$(code_of "$STATS_URL/metrics?x=1")" 200
 check "/stats.json is valid JSON" "$PY" -c '
@@ -460,21 +597,6 @@ judge_load() {
         END { if (NR) printf "p50 %.1f ms, p99 %.1f ms, max %.1f ms", at(0.5), at(0.99), v[NR] }')
 }
 
-# wait_reload GEN FAIL - poll /metrics (every 20 ms, at most 10 s) until the
-# generation and failure counters read GEN FAIL; sets RELOAD_MS.
-wait_reload() {
-    local t0 now
-    t0=$(now_ms)
-    while :; do
-        GF=$(gen_fail)
-        now=$(now_ms)
-        RELOAD_MS=$((now - t0))
-        case $GF in "$1 $2 "*) return 0 ;; esac
-        [ "$RELOAD_MS" -gt 10000 ] && { WHY="counters '$GF', want generation $1, failures $2"; return 1; }
-        sleep 0.02
-    done
-}
-
 # log_ms - time (ms since the epoch) of the agent's last reload log line
 log_ms() {
     local ts
@@ -494,7 +616,8 @@ check "baseline load: $LOAD_N requests, zero wrong ($LOAD_BAD)" eq "$LOAD_BAD" 0
 note "reloads under load: $RELOADS, alternating broken and good, while 3 curl loops run"
 metrics
 base_errors=$(ops metric "$WORK/metrics.txt" certspoa_spop_errors_total)
-GEN=1 FAILS=0 GOOD=0 BROKEN=0 ORDER_OK=1 SEEN_FAILED_STATE=0
+# section 4 made one refused and one good reload
+GEN=2 FAILS=1 GOOD=1 BROKEN=1 ORDER_OK=1 SEEN_FAILED_STATE=0
 RELOAD_TIMES=() AGENT_TIMES=()
 BROKEN_KINDS=(syntax missing-list bad-ca bad-list-line)
 start_load reload
@@ -568,7 +691,7 @@ RT=$(med_max "${RELOAD_TIMES[@]}")
 AT=$(med_max "${AGENT_TIMES[@]}")
 note "load during reloads: $LOAD_N requests: $LOAD_SUMMARY"
 note "request times: $LOAD_LAT"
-timing "reloads under load: $RELOADS reloads ($GOOD good, $BROKEN broken) in $t_loop ms; signal -> agent's reload log line: $AT; signal -> counters seen on /metrics (polling every 20 ms): $RT; $LOAD_N requests, $LOAD_LAT (baseline without reloads: $BASE_LAT)"
+timing "reloads under load: $RELOADS reloads ($((GOOD - 1)) good, $((BROKEN - 1)) broken) in $t_loop ms; signal -> agent's reload log line: $AT; signal -> counters seen on /metrics (polling every 20 ms): $RT; $LOAD_N requests, $LOAD_LAT (baseline without reloads: $BASE_LAT)"
 check "reloads under load: every reload counted as it happened" eq "$ORDER_OK" 1
 check "reloads under load: $LOAD_N requests, zero failed or wrong ($LOAD_BAD)" \
     eval '[ "$LOAD_BAD" = 0 ] && [ "$LOAD_N" -gt 100 ]'
@@ -630,6 +753,9 @@ sleep 1.5
 rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")
 check "certspoa_thumbprints{policy=\"default\"} == $BIG_LINES" \
     eq "$(mval 'certspoa_thumbprints{policy="default"}')" "$BIG_LINES"
+BIG_SHA=$(config_sha)
+check "the large list: another certspoa_config_info digest ($BIG_SHA)" \
+    eval '[ -n "$BIG_SHA" ] && [ "$BIG_SHA" != "$CONFIG_SHA" ]'
 mk_ini "$WORK/next.ini" 403 "$WORK/list-a.txt"
 mv "$WORK/next.ini" "$WORK/agent.ini"
 t_sig=$(now_ms)
@@ -637,6 +763,8 @@ kill -HUP "$AGENT"
 wait_reload $((g + 2)) "$f"
 check "reload back to the small list under load: generation $((g + 2)) in $RELOAD_MS ms" eq "$?" 0
 BIG_DOWN_MS=$RELOAD_MS
+check "back to the first files (generation $((g + 2))): certspoa_config_info's first digest again" \
+    eq "$(config_sha)" "$CONFIG_SHA"
 BIG_DOWN_LOG=$(( $(log_ms) - t_sig ))
 sleep 1
 stop_load
@@ -702,6 +830,38 @@ check "HAProxy log: no 200 without certspoa=allow/ok and the allowed sha256 (who
 check "HAProxy log: the not-listed client never got a 200" \
     eq "$(awk '$3 == "mtls-api~" && $6 == 200 && /not-listed client/ { n++ } END { print n + 0 }' "$WORK/haproxy.log")" 0
 stop_haproxy
+
+# A restart on the same files: generation 1 again, the same digest (an
+# alert on differing generations would fire here; CertspoaConfigsDiffer not)
+if start_agent again "$WORK/agent.ini" "$WORK/agent.ready"; then
+    check "restart on the same files: generation 1, certspoa_config_info's digest unchanged" \
+        eq "$(gen_fail | cut -d' ' -f1) $(config_sha)" "1 $CONFIG_SHA"
+    stop_agent "$AGENT_PID"
+else
+    fail "restart the agent on the same files" "$WHY"
+fi
+
+# A ca_dir is digested file by file: a CA dropped into it is a new
+# configuration, taking it out again restores the digest.
+mkdir -p "$WORK/cas"
+cp "$PKI/ca.pem" "$WORK/cas/root.pem"
+sed "s|^ca_file = .*|ca_dir = $WORK/cas|" "$WORK/agent.ini" >"$WORK/cadir.ini"
+if start_agent cadir "$WORK/cadir.ini" "$WORK/agent.ready"; then
+    d1=$(config_sha)
+    cp "$PKI/untrusted-ca.pem" "$WORK/cas/other.crt"
+    kill -HUP "$AGENT_PID"
+    wait_reload 2 0
+    d2=$(config_sha)
+    rm "$WORK/cas/other.crt"
+    kill -HUP "$AGENT_PID"
+    wait_reload 3 0
+    d3=$(config_sha)
+    check "ca_dir: a CA added changes certspoa_config_info, removed restores it" \
+        eq "$d3 $([ -n "$d2" ] && [ "$d2" != "$d1" ] && echo changed)" "${d1:-none} changed"
+    stop_agent "$AGENT_PID"
+else
+    fail "start the agent with a ca_dir" "$WHY"
+fi
 
 # ------------------------------------------------------------ 8. reload_watch
 
