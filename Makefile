@@ -24,6 +24,8 @@ override CPPFLAGS += $(AGENT_CPPFLAGS)
 TEST_CPPFLAGS := -Itests/unit
 LDFLAGS ?=
 LDLIBS  := -lssl -lcrypto -lev -linih -lpthread -ljansson
+# libcurl: only the binary and the unit runner link it (the fetcher).
+CURL_LDLIBS := -lcurl
 
 ifeq ($(ERR),1)
 CFLAGS  += -Werror
@@ -39,10 +41,10 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
 # Pure modules (no sockets, no libev): shared by the daemon, unit tests and fuzzers.
-CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
+CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-crls.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/addr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
-            agent/spiffe.c agent/strutil.c
+            agent/spiffe.c agent/strutil.c agent/ocsp.c agent/ocsp-cache.c
 # runtime denies and the admin socket's command parser (fuzz target ctl)
 CORE_SRC += agent/rtdeny.c agent/ctl-cmd.c
 # SPIFFE bundle documents (JSON, through jansson)
@@ -56,15 +58,18 @@ CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
               agent/stats-config.c agent/ctl.c
+# The background fetcher (libcurl) and what it feeds: revocation sources.
+FETCH_SRC := agent/fetch.c agent/revoc.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c agent/ctl-client.c
-DAEMON_SRC := $(SERVER_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
+DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+FETCH_OBJ  := $(FETCH_SRC:%.c=$(BUILD)/%.o)
 
 BIN  := certspoa
 ifneq ($(SAN),)
@@ -77,7 +82,7 @@ endif
 all: $(BIN) ## build ./certspoa (./certspoa-san with SAN=)
 
 $(BIN): $(CORE_OBJ) $(DAEMON_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LDLIBS)
 
 $(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(dir $@)
@@ -87,8 +92,8 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(SERVER_OBJ) $(UNIT_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/unit/run-unit: $(CORE_OBJ) $(SERVER_OBJ) $(FETCH_OBJ) $(UNIT_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LDLIBS)
 
 # The runner takes a substring of the test names (ONLY= or T=).
 ONLY ?= $(T)
@@ -165,6 +170,14 @@ adversarial: $(BIN) ## attacks through the shipped examples, ~6 min (VERSIONS=, 
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/adversarial/run.sh
 
 .PHONY: adversarial
+
+# Revocation suite (tests/revocation/run.sh, docs/REVOCATION.md): CRLs from
+# distribution points and URLs through HAProxy 2.6, 3.0, 3.2; the fetcher's
+# faults under valgrind. Ends with "revocation: N passed, N failed".
+revocation: $(BIN) ## CRL/OCSP fetching end to end, ~3 min (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/revocation/run.sh
+
+.PHONY: revocation
 
 # README's configuration reference, from --help-config.
 docs: $(BIN) ## regenerate README's configuration reference
@@ -281,14 +294,14 @@ shellcheck: ## shellcheck tests/**/*.sh and .ci/*
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle ctl
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle ctl crl ocsp
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
 FUZZ_DIR     := build/fuzz
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -std=c11 $(WARN)
-FUZZ_LIB_SRC := $(CORE_SRC) $(SERVER_SRC) tests/unit/testpki.c tests/fuzz/fuzzlib.c
+FUZZ_LIB_SRC := $(CORE_SRC) $(SERVER_SRC) $(FETCH_SRC) tests/unit/testpki.c tests/fuzz/fuzzlib.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_DICT_spop    := tests/fuzz/spop.dict
 FUZZ_DICT_handler := tests/fuzz/spop.dict
@@ -311,11 +324,15 @@ FUZZ_MAXLEN_dn      := 4096
 FUZZ_MAXLEN_uri     := 4096
 FUZZ_MAXLEN_rules   := 4096
 FUZZ_DICT_hacfg   := tests/fuzz/hacfg.dict
+FUZZ_DICT_ocsp    := tests/fuzz/ocsp.dict
 FUZZ_MAXLEN_hacfg   := 8192
 FUZZ_DICT_ctl     := tests/fuzz/ctl.dict
 FUZZ_MAXLEN_ctl     := 4096
 FUZZ_DICT_bundle  := tests/fuzz/bundle.dict
 FUZZ_MAXLEN_bundle  := 16384
+FUZZ_MAXLEN_ocsp    := 4096
+FUZZ_DICT_crl     := tests/fuzz/crl.dict
+FUZZ_MAXLEN_crl     := 8192
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run
@@ -332,7 +349,7 @@ $(FUZZ_DIR)/obj/tests/%.o: tests/%.c
 	$(FUZZ_CC) $(AGENT_CPPFLAGS) $(TEST_CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(CURL_LDLIBS)
 
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%) ## libFuzzer, clang: each target FUZZ_TIME s (FUZZ_TARGETS=)
 	@rc=0; for t in $(FUZZ_TARGETS); do \
@@ -380,8 +397,8 @@ $(REPLAY_DIR)/replay-%.o: tests/fuzz/replay.c
 	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -DFUZZ_TARGET_NAME='"$*"' -MMD -MP -c -o $@ $<
 
 $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY_DIR)/fuzzlib.o \
-                       $(CORE_OBJ) $(SERVER_OBJ) $(BUILD)/tests/unit/testpki.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+                       $(CORE_OBJ) $(SERVER_OBJ) $(FETCH_OBJ) $(BUILD)/tests/unit/testpki.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CURL_LDLIBS)
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.d) \
          $(FUZZ_TARGETS:%=$(REPLAY_DIR)/fuzz_%.d) $(FUZZ_TARGETS:%=$(REPLAY_DIR)/replay-%.d) \

@@ -5,8 +5,8 @@ set -euo pipefail
 
 pkgs=(
 	gcc make libc6-dev            # build
-	libssl-dev libev-dev libinih-dev
-	libjansson-dev                # SPIFFE bundles (JSON)
+	libssl-dev libev-dev libinih-dev libcurl4-openssl-dev   # libcurl: the background fetcher
+	libjansson-dev                # SPIFFE bundles, JWKS and JWTs (JSON)
 	openssl curl haproxy          # integration tests: PKI, TLS client, HAProxy 2.6
 	clang libclang-rt-14-dev      # fuzzing (libFuzzer) and sanitizer runtimes
 	valgrind                      # memcheck runs

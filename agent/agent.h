@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "httpd.h"
 #include "listener.h"
+#include "ocsp-cache.h"
 #include "stats.h"
 
 #define AGENT_RETIRED_MAX 16
@@ -30,17 +31,26 @@ struct agent {
 	struct httpd stats_httpd;
 	int stats_on;
 	struct stats_agent stats;
+	struct revoc *revoc;              /* background CRL sources, NULL when none */
 	struct retired_cfg retired[AGENT_RETIRED_MAX];
 	int nretired;
 	ev_timer retire_timer;
 	ev_timer watch_timer;
 	unsigned long long watch_sig;     /* of the files the live config reads */
 	struct ctl ctl;                   /* admin socket, runtime denies */
+	/* OCSP: answers shared by the workers, fetched in the background */
+	struct fetcher *fetcher;
+	struct ocsp_cache ocsp_cache;
+	int ocsp_cache_on;
+	struct ocsp_fetch *ocsp;
 };
 
 /* Load the config file again and hand it to the workers. Returns 0, or -1
  * (the running config stays; the error is logged and counted). */
 int agent_reload(struct agent *a, const char *why);
+
+/* revoc.c's hook: a list given as a URL changed in state_dir (arg: the agent). */
+void agent_on_list_changed(void *arg);
 
 /* Start the timers of reload.c (retiring old configs, watching files). */
 void agent_reload_init(struct agent *a);

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 #include "cache.h"
 #include "cert-ext.h"
 
@@ -26,6 +28,7 @@ void cache_destroy(struct cache *c)
 	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++) {
 		cert_ext_free(c->slots[i].ext);
 		free(c->slots[i].issuer_dn);
+		sk_X509_pop_free(c->slots[i].path, X509_free);
 	}
 	free(c->slots);
 	c->slots = NULL;
@@ -91,6 +94,7 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 		e++;
 	cert_ext_free(e->ext);
 	free(e->issuer_dn);
+	sk_X509_pop_free(e->path, X509_free);
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, 32);
 	e->generation = gen;

@@ -8,7 +8,12 @@
 #include <stdint.h>
 
 #include "cert-t.h"
+#include "cert-store-t.h"
 #include "counter.h"
+
+/* OCSP keys kept per entry (ocsp = chain on a longer path computes the
+ * rest per request). */
+#define CACHE_OCSP_KEYS 4
 
 /* An agent verification result is reused for at most this long. */
 #define CACHE_VERIFY_TTL 60
@@ -25,6 +30,8 @@ struct cache_entry {
 	int verify_code;
 	int verify_depth;
 	unsigned int learned_gen;      /* cert_store_learned_gen() when verified */
+	unsigned int crls_gen;         /* cert_crls_gen() when verified: fetched CRLs changed since? */
+	struct cert_revocation rev;    /* which CRL entry revoked it (verify_code 23) */
 	/* inventory, for the stats page */
 	uint64_t requests;
 	int64_t last_seen;
@@ -39,6 +46,9 @@ struct cache_entry {
 	unsigned char issuer_sha1[20];
 	unsigned char issuer_sha256[32];
 	char *issuer_dn;               /* owned, dn_canon of its subject; freed with the slot */
+	struct stack_st_X509 *path;    /* owned: that verified path (OCSP asks about its certificates) */
+	int ocsp_nkeys;                /* OCSP keys of its first pairs, made once per path */
+	unsigned char ocsp_keys[CACHE_OCSP_KEYS][32];
 	struct cert_facts facts;
 };
 

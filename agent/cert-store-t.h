@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 struct cert_store;   /* opaque: see cert-store.c */
+struct cert_crlset;  /* cert-crls.h */
 
 /* Result of cert_verify() beyond OpenSSL's X509_V_ERR_* codes (which are >= 0). */
 #define CERT_VERIFY_BAD_CHAIN   (-1)   /* chain bytes are not a list of DER certificates */
@@ -14,6 +15,7 @@ struct cert_store;   /* opaque: see cert-store.c */
 #define CERT_VF_CRL_LEAF        0x1U   /* the leaf must have a CRL from its issuer */
 #define CERT_VF_CRL_ALL         0x2U   /* every certificate of the chain must */
 #define CERT_VF_CRL_MISSING_OK  0x4U   /* no CRL for an issuer is not an error */
+#define CERT_VF_CRL_EXPIRED_OK  0x8U   /* a CRL past nextUpdate (and crl_grace) still counts */
 
 struct cert_crl_info {
 	int count;               /* CRLs loaded */
@@ -27,6 +29,19 @@ struct cert_verify_opts {
 	int max_depth;           /* intermediates allowed below the leaf; 0 = OpenSSL's default */
 	int64_t skew;            /* seconds of clock skew accepted on validity dates */
 	int64_t now;             /* filled in by cert_verify_path() */
+	int64_t crl_grace;       /* seconds a CRL still counts after its nextUpdate */
+	struct cert_revocation *rev;   /* when not NULL: filled on X509_V_ERR_CERT_REVOKED */
+	const struct cert_crlset *crlset;   /* filled in by cert_verify_path(): the fetched CRLs used */
+};
+
+/* Where a revocation came from (cert_verify_path, on X509_V_ERR_CERT_REVOKED). */
+#define CERT_REV_SOURCE_MAX 200
+struct cert_revocation {
+	int found;               /* 1: the fields below are set */
+	int64_t revoked_at;      /* revocationDate, unix time (0 = unreadable) */
+	int reason;              /* CRLReason code, -1 when the entry has none */
+	int depth;               /* the revoked certificate's depth (0 = leaf) */
+	char source[CERT_REV_SOURCE_MAX];   /* "crl_file" or the URL of a fetched CRL */
 };
 
 /* The issuer of the leaf on the path X509_verify_cert() built and checked
@@ -36,6 +51,8 @@ struct cert_issuer {
 	unsigned char sha1[20];      /* of the issuer's DER */
 	unsigned char sha256[32];
 	char *dn;                    /* dn_canon form of its subject (malloc'd) */
+	struct stack_st_X509 *path;  /* the verified path, leaf first, anchor last
+	                                (references; cert_issuer_clear frees it) */
 };
 
 #endif /* CERTSPOA_CERT_STORE_T_H */

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "errbuf.h"
+#include "cert-crls.h"
 #include "cert-ext.h"
 #include "cert-facts.h"
 #include "cert-store.h"
@@ -319,17 +320,16 @@ static int add_learned(struct cert_learned *l, STACK_OF(X509) **untrusted)
  * A store knows the CRLs of its configuration files: they are added to
  * the X509_STORE at load time, and X509_verify_cert() looks them up by
  * issuer name itself when cert_verify_path() sets X509_V_FLAG_CRL_CHECK
- * from the CERT_VF_* flags. This is where revocation data obtained at run
- * time (CRLs from the certificates' distribution points, OCSP responses)
- * comes in: a fetcher outside this module (verification does no I/O)
- * hands the store what it fetched; cert_verify_path() gives those CRLs to
- * OpenSSL through the CRL lookup of its X509_STORE_CTX
- * (X509_STORE_CTX_set_lookup_crls), which checks their signatures as it
- * does for file CRLs, and checks an OCSP answer against the path that
- * verified, next to path_issuer(). New revocation data must change a
- * generation that the decision cache compares, as cert_store_learned_gen()
- * does for learned intermediates, so that a cached "verified" does not
- * outlive a revocation. */
+ * from the CERT_VF_* flags. CRLs obtained at run time (from the
+ * certificates' distribution points or crl_urls) are fetched outside this
+ * module (agent/revoc.c; verification does no I/O), checked against their
+ * issuer here (cert_store_crl_issuer) and published as one set
+ * (cert-crls.h); cert_verify_path() hands that set to OpenSSL with
+ * X509_STORE_CTX_set0_crls(), which checks their signatures on the path
+ * as it does for file CRLs and prefers them to the store's. Each new set
+ * bumps cert_crls_gen(), which the decision cache compares (as
+ * cert_store_learned_gen() for learned intermediates), so that a cached
+ * "verified" does not outlive a revocation. */
 
 int cert_store_add_crls(struct cert_store *st, const char *crl_file,
                         struct cert_crl_info *info, char *err, size_t errlen)
@@ -388,6 +388,80 @@ out:
 	return rc;
 }
 
+/* Is c the signer of crl? Same name, and its key verifies the signature. */
+static int signs_crl(X509 *c, X509_CRL *crl)
+{
+	EVP_PKEY *k;
+	int ok;
+
+	if (X509_NAME_cmp(X509_get_subject_name(c), X509_CRL_get_issuer(crl)) != 0)
+		return 0;
+	if (!(k = X509_get0_pubkey(c)))
+		return 0;
+	ok = X509_CRL_verify(crl, k) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+X509 *cert_store_crl_issuer(const struct cert_store *st, X509_CRL *crl)
+{
+	X509 *found = NULL;
+
+	if (!st || !st->store || !crl)
+		return NULL;
+	/* anchors: under the store's lock (lookups may sort its objects) */
+	if (X509_STORE_lock(st->store)) {
+		STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st->store);
+
+		for (int i = 0; !found && i < sk_X509_OBJECT_num(objs); i++) {
+			X509 *c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+			if (c && signs_crl(c, crl) && X509_up_ref(c))
+				found = c;
+		}
+		X509_STORE_unlock(st->store);
+	}
+	for (int i = 0; !found && st->untrusted && i < sk_X509_num(st->untrusted); i++) {
+		X509 *c = sk_X509_value(st->untrusted, i);
+
+		if (signs_crl(c, crl) && X509_up_ref(c))
+			found = c;
+	}
+	if (!found && st->learned) {
+		pthread_mutex_lock(&st->learned->mu);
+		for (int i = 0; !found && st->learned->certs && i < sk_X509_num(st->learned->certs); i++) {
+			X509 *c = sk_X509_value(st->learned->certs, i);
+
+			if (signs_crl(c, crl) && X509_up_ref(c))
+				found = c;
+		}
+		pthread_mutex_unlock(&st->learned->mu);
+	}
+	return found;
+}
+
+int cert_store_cdp_urls(const struct cert_store *st, void (*fn)(void *arg, const char *url), void *arg)
+{
+	int n = 0;
+
+	if (!st || !st->store)
+		return 0;
+	if (X509_STORE_lock(st->store)) {
+		STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st->store);
+
+		for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+			X509 *c = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+			if (c)
+				n += cert_cdp_urls(c, fn, arg);
+		}
+		X509_STORE_unlock(st->store);
+	}
+	for (int i = 0; st->untrusted && i < sk_X509_num(st->untrusted); i++)
+		n += cert_cdp_urls(sk_X509_value(st->untrusted, i), fn, arg);
+	return n;
+}
+
 /* ---- verification ---- */
 
 /* Split chain bytes into certificates, each one exact DER certificate
@@ -441,6 +515,64 @@ static void opts_idx_init(void)
 	opts_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
+/* The CRL of crls (issued by cur's issuer) that lists cur, or NULL. */
+static X509_CRL *crl_listing(STACK_OF(X509_CRL) *crls, X509 *cur, X509_REVOKED **r)
+{
+	for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *c = sk_X509_CRL_value(crls, i);
+
+		if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(cur)) == 0 &&
+		    X509_CRL_get0_by_cert(c, r, cur) == 1 && *r)
+			return c;
+	}
+	return NULL;
+}
+
+/* Which CRL entry revoked the certificate that failed, and from where:
+ * OpenSSL's current CRL when it still says (it forgets it after checking
+ * the CRL's dates), else the fetched set, else the store's CRLs. */
+static void revocation_of(X509_STORE_CTX *ctx, const struct cert_crlset *set,
+                          struct cert_revocation *rev)
+{
+	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	STACK_OF(X509_CRL) *stored = NULL;
+	X509_REVOKED *r = NULL;
+	const char *src;
+	ASN1_ENUMERATED *why;
+
+	memset(rev, 0, sizeof(*rev));
+	rev->reason = -1;
+	rev->depth = X509_STORE_CTX_get_error_depth(ctx);
+	if (!cur)
+		goto out;
+	if (!crl || X509_CRL_get0_by_cert(crl, &r, cur) != 1 || !r) {
+		r = NULL;
+		crl = crl_listing(cert_crlset_crls(set), cur, &r);
+		if (!crl) {
+			stored = X509_STORE_CTX_get1_crls(ctx, X509_get_issuer_name(cur));
+			crl = crl_listing(stored, cur, &r);
+		}
+	}
+	if (!crl || !r)
+		goto out;
+	rev->found = 1;
+	if (cert_asn1_time(X509_REVOKED_get0_revocationDate(r), &rev->revoked_at) < 0)
+		rev->revoked_at = 0;
+	why = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+	if (why) {
+		long v = ASN1_ENUMERATED_get(why);
+
+		rev->reason = v >= 0 && v <= 10 ? (int)v : -1;
+		ASN1_ENUMERATED_free(why);
+	}
+	src = cert_crlset_source(set, crl);
+	snprintf(rev->source, sizeof(rev->source), "%s", src ? src : "crl_file");
+out:
+	sk_X509_CRL_pop_free(stored, X509_CRL_free);
+	ERR_clear_error();
+}
+
 /* With CERT_VF_CRL_MISSING_OK an issuer without a CRL is accepted; with a
  * clock skew, a certificate that is not yet valid or just expired by at
  * most that much is accepted. Every other error stands. */
@@ -453,9 +585,26 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 
 	if (ok || !o)
 		return ok;
+	/* the CRL that says so is known only now (OpenSSL forgets it after) */
+	if (err == X509_V_ERR_CERT_REVOKED && o->rev && !o->rev->found)
+		revocation_of(ctx, o->crlset, o->rev);
 	if (err == X509_V_ERR_UNABLE_TO_GET_CRL && (o->flags & CERT_VF_CRL_MISSING_OK)) {
 		X509_STORE_CTX_set_error(ctx, X509_V_OK);
 		return 1;
+	}
+	/* a CRL past its nextUpdate: still used (its revocations stand)
+	 * within crl_grace, or always with crl_expired = allow */
+	if (err == X509_V_ERR_CRL_HAS_EXPIRED) {
+		X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+		const ASN1_TIME *nu = crl ? X509_CRL_get0_nextUpdate(crl) : NULL;
+		int64_t next;
+
+		if ((o->flags & CERT_VF_CRL_EXPIRED_OK) ||
+		    (o->crl_grace > 0 && nu && cert_asn1_time(nu, &next) == 0 &&
+		     o->now <= next + o->crl_grace)) {
+			X509_STORE_CTX_set_error(ctx, X509_V_OK);
+			return 1;
+		}
 	}
 	if (o->skew > 0 && cur && err == X509_V_ERR_CERT_NOT_YET_VALID) {
 		t = (time_t)(o->now + o->skew);
@@ -495,6 +644,7 @@ void cert_issuer_clear(struct cert_issuer *iss)
 	if (!iss)
 		return;
 	free(iss->dn);
+	sk_X509_pop_free(iss->path, X509_free);
 	memset(iss, 0, sizeof(*iss));
 }
 
@@ -521,6 +671,10 @@ static int path_issuer(STACK_OF(X509) *path, struct cert_issuer *iss)
 	iss->dn = cert_name_canon(X509_get_subject_name(c));
 	if (!iss->dn)
 		goto out;
+	/* for OCSP: each certificate of the path with its issuer */
+	iss->path = X509_chain_up_ref(path);
+	if (!iss->path)
+		goto out;
 	iss->found = 1;
 	rc = 0;
 out:
@@ -530,6 +684,47 @@ out:
 	return rc;
 }
 
+/* A result that only a CRL caused: the path itself may be sound. */
+static int is_crl_result(int code)
+{
+	return code == X509_V_ERR_UNABLE_TO_GET_CRL || code == X509_V_ERR_CRL_HAS_EXPIRED ||
+	       code == X509_V_ERR_CRL_NOT_YET_VALID || code == X509_V_ERR_CRL_SIGNATURE_FAILURE ||
+	       code == X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE ||
+	       code == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER;
+}
+
+/* CDP learning after a CRL-caused failure: verify the path again without
+ * revocation checks; only a path that verifies (signatures, anchor) may
+ * name URLs the agent will fetch. */
+static void learn_cdps_unchecked(const struct cert_store *st, X509 *leaf,
+                                 STACK_OF(X509) *untrusted, int64_t now,
+                                 const struct cert_verify_opts *o)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	X509_VERIFY_PARAM *vp;
+	struct cert_verify_opts o2 = *o;
+
+	o2.flags &= ~(CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL);
+	o2.now = now;
+	if (!ctx || !X509_STORE_CTX_init(ctx, st->store, leaf, untrusted) ||
+	    !X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT))
+		goto out;
+	vp = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_time(vp, (time_t)now);
+	if (o2.max_depth > 0)
+		X509_VERIFY_PARAM_set_depth(vp, o2.max_depth);
+	if (o2.skew > 0) {
+		if (opts_idx < 0 || !X509_STORE_CTX_set_ex_data(ctx, opts_idx, &o2))
+			goto out;
+		X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+	}
+	if (X509_verify_cert(ctx) == 1)
+		cert_cdp_note_chain(X509_STORE_CTX_get0_chain(ctx));
+out:
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+}
+
 int cert_verify_path(const struct cert_store *st, X509 *leaf,
                      const unsigned char *chain, size_t chain_len,
                      int64_t now, const struct cert_verify_opts *opts, int *depth,
@@ -537,6 +732,8 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 {
 	struct cert_verify_opts o = *opts;
 	unsigned int flags = o.flags;
+	int crl_check = (flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) != 0;
+	struct cert_crlset *fetched = NULL;
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	X509_VERIFY_PARAM *vp;
@@ -544,6 +741,10 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 
 	if (iss)
 		memset(iss, 0, sizeof(*iss));
+	if (o.rev) {
+		memset(o.rev, 0, sizeof(*o.rev));
+		o.rev->reason = -1;
+	}
 	if (!st || !st->store || !leaf || (!chain && chain_len > 0))
 		goto out;
 	if (chain_len > 0) {
@@ -581,14 +782,21 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 	 * nobody wonders whether the wall clock leaks in */
 	X509_VERIFY_PARAM_set_time(vp, (time_t)now);
 	X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_USE_CHECK_TIME);
-	if (flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL))
+	if (crl_check) {
 		X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK |
 		                            ((flags & CERT_VF_CRL_ALL) ? X509_V_FLAG_CRL_CHECK_ALL : 0));
+		/* the fetched CRLs (cert-crls.h), looked at before the
+		 * store's own; OpenSSL checks their signatures on the path */
+		if ((fetched = cert_crls_acquire()) != NULL)
+			X509_STORE_CTX_set0_crls(ctx, cert_crlset_crls(fetched));
+		o.crlset = fetched;
+	}
 	if (o.max_depth > 0)
 		X509_VERIFY_PARAM_set_depth(vp, o.max_depth);
 	o.now = now;
-	if ((flags & CERT_VF_CRL_MISSING_OK) || o.skew > 0) {
-		pthread_once(&opts_once, opts_idx_init);
+	pthread_once(&opts_once, opts_idx_init);
+	if ((flags & (CERT_VF_CRL_MISSING_OK | CERT_VF_CRL_EXPIRED_OK)) || o.skew > 0 ||
+	    (crl_check && (o.crl_grace > 0 || o.rev))) {
 		if (opts_idx < 0 || !X509_STORE_CTX_set_ex_data(ctx, opts_idx, &o))
 			goto out;
 		X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
@@ -605,6 +813,8 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 		 * places for good */
 		if (chain_len > 0)
 			learn_chain(st->learned, X509_STORE_CTX_get0_chain(ctx));
+		if (crl_check)
+			cert_cdp_note_chain(X509_STORE_CTX_get0_chain(ctx));
 		goto out;
 	}
 	code = X509_STORE_CTX_get_error(ctx);
@@ -612,8 +822,11 @@ int cert_verify_path(const struct cert_store *st, X509 *leaf,
 		code = CERT_VERIFY_INTERNAL;
 	else
 		d = X509_STORE_CTX_get_error_depth(ctx);
+	if (crl_check && is_crl_result(code) && cert_cdp_learning_on())
+		learn_cdps_unchecked(st, leaf, untrusted, now, &o);
 out:
 	X509_STORE_CTX_free(ctx);
+	cert_crls_release(fetched);
 	sk_X509_pop_free(untrusted, X509_free);
 	ERR_clear_error();
 	if (depth)

@@ -48,6 +48,15 @@ int cert_store_count(const struct cert_store *st);   /* trust anchors loaded */
 int cert_store_add_crls(struct cert_store *st, const char *crl_file,
                         struct cert_crl_info *info, char *err, size_t errlen);
 
+/* The CA of the store (anchor, configured or learned intermediate) that
+ * signed crl: same name, and its key verifies the CRL's signature. A
+ * reference the caller frees, or NULL. Safe while other threads verify. */
+X509 *cert_store_crl_issuer(const struct cert_store *st, X509_CRL *crl);
+
+/* The http(s) CDP URLs of the store's anchors and configured
+ * intermediates, via fn (duplicates possible). Returns how many. */
+int cert_store_cdp_urls(const struct cert_store *st, void (*fn)(void *arg, const char *url), void *arg);
+
 /* The verification functions below return a verification result, not
  * 0/-1: X509_V_OK (0), an X509_V_ERR_* code (> 0), CERT_VERIFY_BAD_CHAIN
  * or CERT_VERIFY_INTERNAL (< 0). Anything but X509_V_OK is a failure.

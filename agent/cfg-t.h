@@ -105,6 +105,8 @@ struct cfg_list {
 	int line;
 	const char *key;         /* the config key it was given with */
 	char *file;              /* the file it was read from, if any (for reload watching) */
+	char *url;               /* given as http(s)://: the URL (src is then its state_dir copy) */
+	int pending;             /* a URL with no copy in state_dir yet: the policy denies (list_unavailable) */
 	struct tplist *tp;
 	struct strset *set;
 	struct cidr_list *cidrs;
@@ -157,6 +159,42 @@ struct spiffe_td {
 	int has_refresh_hint;
 	long long refresh_hint;      /* seconds; file bundles are re-read on reload */
 };
+/* ocsp: which certificates of the verified path are checked by OCSP. */
+#define OCSP_MODE_LIST(X) \
+	X(OCSP_MODE_OFF,   "off") \
+	X(OCSP_MODE_LEAF,  "leaf") \
+	X(OCSP_MODE_CHAIN, "chain")
+enum ocsp_mode { OCSP_MODE_LIST(CFG_ENUM_CONST) OCSP_MODES };
+
+/* ocsp_url_mode: ocsp_url is used when the certificate names no responder
+ * (fallback) or always (override). */
+#define OCSP_URL_MODE_LIST(X) \
+	X(OCSP_URL_FALLBACK, "fallback") \
+	X(OCSP_URL_OVERRIDE, "override")
+enum ocsp_url_mode { OCSP_URL_MODE_LIST(CFG_ENUM_CONST) OCSP_URL_MODES };
+
+/* ocsp_unknown, ocsp_unavailable: what such an answer means. */
+#define OCSP_SOFT_LIST(X) \
+	X(OCSP_SOFT_DENY,  "deny") \
+	X(OCSP_SOFT_ALLOW, "allow")
+enum ocsp_soft { OCSP_SOFT_LIST(CFG_ENUM_CONST) OCSP_SOFTS };
+
+/* ocsp_fallback: with no OCSP answer, a CRL check that ran decides. */
+#define OCSP_FALLBACK_LIST(X) \
+	X(OCSP_FALLBACK_NONE, "none") \
+	X(OCSP_FALLBACK_CRL,  "crl")
+enum ocsp_fallback { OCSP_FALLBACK_LIST(CFG_ENUM_CONST) OCSP_FALLBACKS };
+/* crl_expired: a CRL past nextUpdate + crl_grace is a denial, or still used. */
+#define CRL_EXPIRED_LIST(X) \
+	X(CRL_EXPIRED_DENY,  "deny") \
+	X(CRL_EXPIRED_ALLOW, "allow")
+enum crl_expired { CRL_EXPIRED_LIST(CFG_ENUM_CONST) CRL_EXPIREDS };
+
+/* crl_fetch: where the agent finds CRLs to fetch besides crl_urls. */
+#define CRL_FETCH_LIST(X) \
+	X(CRL_FETCH_OFF, "off") \
+	X(CRL_FETCH_CDP, "cdp")
+enum crl_fetch { CRL_FETCH_LIST(CFG_ENUM_CONST) CRL_FETCHES };
 
 /* A serial list holding "SERIAL|ISSUER-DN" also holds "SERIAL" CFG_SERIAL_ANY_ISSUER
  * (added at load): one lookup tells that the serial is listed with an issuer.
@@ -179,12 +217,24 @@ struct policy {
 	int crl_file_line;
 	int crl_check;               /* enum crl_check */
 	int crl_missing;             /* enum crl_missing */
-	unsigned int verify_flags;   /* CERT_VF_* derived from the three above */
+	int crl_expired;             /* enum crl_expired */
+	long long crl_grace;         /* seconds: [agent] crl_grace, copied at load */
+	unsigned int verify_flags;   /* CERT_VF_* derived from the crl_* keys */
 	int crl_count;
 	long long crl_last_update;   /* unix time */
 	long long crl_next_update;   /* unix time, 0 = none */
 	int deny_status;
 	int deny_detail;             /* enum deny_detail */
+	int ocsp;                    /* enum ocsp_mode */
+	char *ocsp_url;              /* NULL = the AIA extension only */
+	int ocsp_url_mode;           /* enum ocsp_url_mode */
+	int ocsp_timeout_ms;         /* a deferred answer waits at most this */
+	int ocsp_nonce;
+	int ocsp_unknown;            /* enum ocsp_soft */
+	int ocsp_unavailable;        /* enum ocsp_soft */
+	int ocsp_max_age_ms;         /* an answer without nextUpdate */
+	int ocsp_error_ttl_ms;       /* a failed fetch is remembered this long */
+	int ocsp_fallback;           /* enum ocsp_fallback */
 	struct cert_store *store;    /* from ca_file */
 	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */
@@ -206,6 +256,7 @@ struct policy {
 	struct spiffe_td *tds;       /* ntds of them; 0: no SPIFFE trust domains */
 	int ntds;
 	int client_id;               /* enum client_id_kind */
+	int lists_pending;           /* lists given as URLs not fetched yet: every request is denied */
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
 	struct policy *next;
@@ -230,6 +281,7 @@ struct config {
 	int fragmentation;
 	int max_message_size;        /* reassembled NOTIFY payload limit */
 	int cache_size;              /* decision cache entries per thread */
+	int ocsp_cache_size;         /* OCSP answers, shared by the threads */
 	int log_level;
 	int log_format;              /* enum log_format */
 	int log_decisions;           /* enum log_decisions */
@@ -251,6 +303,16 @@ struct config {
 	struct route *routes;        /* first match wins, else default_policy */
 	int nroutes;
 	struct fwd_config fwd;
+	/* revocation fetched in the background (agent/revoc.c) */
+	int crl_fetch;               /* enum crl_fetch */
+	char *crl_urls;              /* URLs separated by spaces or commas; NULL = none */
+	int crl_refresh_ms;          /* at least this often */
+	int crl_refresh_fraction;    /* percent of thisUpdate..nextUpdate */
+	int crl_grace_ms;
+	int fetch_timeout_ms;
+	int fetch_max_size;
+	char *fetch_ca_file;         /* NULL = the system's CAs */
+	int list_refresh_ms;         /* lists given as URLs: fetched this often */
 	unsigned int generation;     /* 1 at start, +1 per successful reload */
 	struct policy *policies;
 	struct policy *default_policy;

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "addr.h"
 #include "cert.h"
@@ -72,6 +74,15 @@ static const char *const crl_check_names[CRL_CHECKS + 1] = { CRL_CHECK_LIST(CFG_
 
 static const char *const crl_missing_names[CRL_MISSINGS + 1] = { CRL_MISSING_LIST(CFG_ENUM_NAME) };
 
+static const char *const ocsp_mode_names[OCSP_MODES + 1] = { OCSP_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_url_mode_names[OCSP_URL_MODES + 1] = { OCSP_URL_MODE_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_soft_names[OCSP_SOFTS + 1] = { OCSP_SOFT_LIST(CFG_ENUM_NAME) };
+static const char *const ocsp_fallback_names[OCSP_FALLBACKS + 1] = { OCSP_FALLBACK_LIST(CFG_ENUM_NAME) };
+
+static const char *const crl_expired_names[CRL_EXPIREDS + 1] = { CRL_EXPIRED_LIST(CFG_ENUM_NAME) };
+
+static const char *const crl_fetch_names[CRL_FETCHES + 1] = { CRL_FETCH_LIST(CFG_ENUM_NAME) };
+
 static const char *const section_names[CFG_S_SECTIONS] = {
 	[CFG_S_AGENT]  = "agent",
 	[CFG_S_STATS]  = "stats",
@@ -113,6 +124,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "on SIGTERM, how long to wait for replies to be flushed before exiting" },
 	{ CFG_S_AGENT, "cache_size", CFG_T_INT, 0, 1 << 22, "4096", AGENT(cache_size), NULL,
 	  "decision cache entries per worker thread, keyed by the certificate's SHA-256 (0 = no cache)" },
+	{ CFG_S_AGENT, "ocsp_cache_size", CFG_T_INT, 16, 1 << 22, "4096", AGENT(ocsp_cache_size), NULL,
+	  "OCSP answers kept, shared by the worker threads, keyed by issuer key and serial" },
 	{ CFG_S_AGENT, "log_level", CFG_T_ENUM, 0, 0, "info", AGENT(log_level), log_level_names,
 	  "error, warn, info or debug (-d forces debug)" },
 	{ CFG_S_AGENT, "log_format", CFG_T_ENUM, 0, 0, "logfmt", AGENT(log_format), log_format_names,
@@ -126,6 +139,25 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "reload_watch", CFG_T_DURATION, 0, 86400000, "0", AGENT(reload_watch_ms), NULL,
 	  "check the config and the files it names this often and reload when one changes (0 = off)" },
 
+	{ CFG_S_AGENT, "crl_fetch", CFG_T_ENUM, 0, 0, "off", AGENT(crl_fetch), crl_fetch_names,
+	  "fetch CRLs in the background: off, or cdp (the http(s) CRL distribution points of the CA certificates and of every chain that verified); crl_urls are fetched either way" },
+	{ CFG_S_AGENT, "crl_urls", CFG_T_STR, 0, 0, NULL, AGENT(crl_urls), NULL,
+	  "http(s) URLs of CRLs to fetch in the background: inline (a, b) or @file, one per line; each CRL must be signed by a CA of a policy's store" },
+	{ CFG_S_AGENT, "crl_refresh", CFG_T_DURATION, 1000, 86400000, "1h", AGENT(crl_refresh_ms), NULL,
+	  "fetch each CRL again at least this often (a conditional GET: cheap when it did not change)" },
+	{ CFG_S_AGENT, "crl_refresh_fraction", CFG_T_INT, 1, 100, "50", AGENT(crl_refresh_fraction), NULL,
+	  "also fetch a CRL again once this percentage of its thisUpdate..nextUpdate period has passed (with up to 10% jitter)" },
+	{ CFG_S_AGENT, "crl_grace", CFG_T_DURATION, 0, 604800000, "0", AGENT(crl_grace_ms), NULL,
+	  "a CRL past its nextUpdate still counts for this long; then the policy's crl_expired applies" },
+	{ CFG_S_AGENT, "fetch_timeout", CFG_T_DURATION, 100, 600000, "10s", AGENT(fetch_timeout_ms), NULL,
+	  "longest background fetch (connect, TLS, headers and body)" },
+	{ CFG_S_AGENT, "fetch_max_size", CFG_T_INT, 1024, 256 << 20, "10485760", AGENT(fetch_max_size), NULL,
+	  "largest body a background fetch accepts, in bytes; a larger answer is a failed fetch" },
+	{ CFG_S_AGENT, "fetch_ca_file", CFG_T_STR, 0, 0, NULL, AGENT(fetch_ca_file), NULL,
+	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
+	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
+	  "lists given as http(s):// URLs (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
+
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
 	{ CFG_S_AGENT, "admin_socket", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket), NULL,
@@ -135,7 +167,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "admin_socket_group", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket_group), NULL,
 	  "group given to the admin socket (with admin_socket_mode = 0660: that group's members may use it); unset = the agent's" },
 	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
-	  "directory for state kept across restarts: the runtime denies (file runtime-denies); unset = kept in memory only" },
+	  "directory for state kept across restarts: runtime denies, the last good copy of every fetched CRL and list (read at startup); unset = none" },
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
 	  "a request whose 'trace' argument equals this (16+ characters) gets txn.certspoa.trace; unset = never" },
 
@@ -207,9 +239,31 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "crl_file", CFG_T_STR, 0, 0, NULL, POLICY(crl_file), NULL,
 	  "PEM file of CRLs checked by the agent on every request (verify = agent or both); reloads pick up a new one" },
 	{ CFG_S_POLICY, "crl_check", CFG_T_ENUM, 0, 0, "all", POLICY(crl_check), crl_check_names,
-	  "with crl_file: check revocation of every certificate of the chain (all) or of the client certificate only (leaf)" },
+	  "with crl_file or fetched CRLs: check revocation of every certificate of the chain (all) or of the client certificate only (leaf)" },
 	{ CFG_S_POLICY, "crl_missing", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_missing), crl_missing_names,
-	  "with crl_file: an issuer with no CRL in the file is a denial (deny) or accepted (allow)" },
+	  "with crl_file or fetched CRLs: an issuer with no CRL (none in the file, none fetched yet) is a denial (crl_unavailable) or accepted (allow)" },
+	{ CFG_S_POLICY, "crl_expired", CFG_T_ENUM, 0, 0, "deny", POLICY(crl_expired), crl_expired_names,
+	  "a CRL past its nextUpdate and [agent] crl_grace: a denial (crl_expired), or still used (allow; its revocations stand)" },
+	{ CFG_S_POLICY, "ocsp", CFG_T_ENUM, 0, 0, "off", POLICY(ocsp), ocsp_mode_names,
+	  "check revocation by OCSP: off, leaf (the client certificate) or chain (every certificate of the verified path but the anchor); needs ca_file or ca_dir" },
+	{ CFG_S_POLICY, "ocsp_url", CFG_T_STR, 0, 0, NULL, POLICY(ocsp_url), NULL,
+	  "OCSP responder (http://...) used as ocsp_url_mode says; unset = the certificate's AIA extension only" },
+	{ CFG_S_POLICY, "ocsp_url_mode", CFG_T_ENUM, 0, 0, "fallback", POLICY(ocsp_url_mode), ocsp_url_mode_names,
+	  "fallback: ocsp_url only for certificates whose AIA names no responder; override: always ocsp_url" },
+	{ CFG_S_POLICY, "ocsp_timeout", CFG_T_DURATION, 100, 60000, "2s", POLICY(ocsp_timeout_ms), NULL,
+	  "longest wait for an OCSP answer; then ocsp_unavailable applies (keep it below HAProxy's 'timeout processing')" },
+	{ CFG_S_POLICY, "ocsp_nonce", CFG_T_BOOL, 0, 1, "no", POLICY(ocsp_nonce), NULL,
+	  "send a nonce and require it back (many responders serve pre-signed answers without one)" },
+	{ CFG_S_POLICY, "ocsp_unknown", CFG_T_ENUM, 0, 0, "deny", POLICY(ocsp_unknown), ocsp_soft_names,
+	  "an OCSP answer 'unknown' is a denial (deny, ocsp_unknown) or accepted (allow)" },
+	{ CFG_S_POLICY, "ocsp_unavailable", CFG_T_ENUM, 0, 0, "deny", POLICY(ocsp_unavailable), ocsp_soft_names,
+	  "no valid OCSP answer (responder down, slow, wrong signer, stale): deny (ocsp_unavailable) or allow (soft-fail)" },
+	{ CFG_S_POLICY, "ocsp_max_age", CFG_T_DURATION, 1000, 604800000, "1h", POLICY(ocsp_max_age_ms), NULL,
+	  "how long an OCSP answer without nextUpdate is used after its thisUpdate" },
+	{ CFG_S_POLICY, "ocsp_error_ttl", CFG_T_DURATION, 0, 3600000, "30s", POLICY(ocsp_error_ttl_ms), NULL,
+	  "how long a failed OCSP fetch is remembered before the responder is asked again" },
+	{ CFG_S_POLICY, "ocsp_fallback", CFG_T_ENUM, 0, 0, "none", POLICY(ocsp_fallback), ocsp_fallback_names,
+	  "without a valid OCSP answer: none (ocsp_unavailable decides) or crl (the agent's CRL check, crl_file or fetched CRLs, that passed decides)" },
 	{ CFG_S_POLICY, "deny_status", CFG_T_INT, 400, 599, "403", POLICY(deny_status), NULL,
 	  "HTTP status HAProxy answers a denial with" },
 	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
@@ -1073,6 +1127,118 @@ static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 	return 0;
 }
 
+/* OCSP needs the issuer of each certificate it asks about: a verified
+ * path, so a trust store. */
+static int check_ocsp(struct cfg_parse *ps, const struct policy *p)
+{
+	ps->line = p->line;
+	if (!p->store) {
+		cfg_error(ps, "ocsp", "[policy %s]: OCSP needs ca_file or ca_dir (the issuer of each "
+		          "certificate is taken from the path the agent verifies)", p->name);
+		return -1;
+	}
+	if (p->ocsp_url) {
+		size_t n = strlen(p->ocsp_url);
+
+		if (n < 8 || strncasecmp(p->ocsp_url, "http://", 7) != 0 || n >= 1024) {
+			cfg_error(ps, "ocsp_url", "[policy %s]: an http:// URL shorter than 1024 bytes "
+			          "(RFC 5019 transport)", p->name);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p->ocsp_url[i] <= 0x20 || (unsigned char)p->ocsp_url[i] >= 0x7f) {
+				cfg_error(ps, "ocsp_url", "[policy %s]: spaces or control bytes in the URL", p->name);
+				return -1;
+			}
+	}
+	if (p->ocsp_url_mode == OCSP_URL_OVERRIDE && !p->ocsp_url) {
+		cfg_error(ps, "ocsp_url_mode", "[policy %s]: override needs ocsp_url", p->name);
+		return -1;
+	}
+	if (p->ocsp_fallback == OCSP_FALLBACK_CRL && !(p->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL))) {
+		cfg_error(ps, "ocsp_fallback", "[policy %s]: crl needs CRLs checked by the agent: crl_file, "
+		          "or [agent] crl_fetch / crl_urls with verify = agent or both", p->name);
+		return -1;
+	}
+	return 0;
+}
+
+int cfg_is_url(const char *s)
+{
+	return s && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, const char *ext,
+                       char *out, size_t outlen)
+{
+	unsigned char h[32];
+	char hex[65];
+	unsigned int hl = 0;
+
+	if (!dir || !EVP_Digest(url, strlen(url), h, &hl, EVP_sha256(), NULL) || hl != 32)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	return snprintf(out, outlen, "%s/%s-%s.%s", dir, prefix, hex, ext) < (int)outlen ? 0 : -1;
+}
+
+/* Lists given as URLs read their last good copy in state_dir (revoc.c
+ * fetches it, validates it with this same parser and reloads); with no
+ * copy yet the list is pending and the policy denies every request. */
+static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
+{
+	char path[4096];
+
+	for (int side = 0; side < 2; side++) {
+		for (int k = 0; k < ID_KINDS; k++) {
+			struct cfg_list *l = side ? &p->deny[k] : &p->allow[k];
+			struct stat sb;
+			char *src;
+
+			if (!cfg_is_url(l->src))
+				continue;
+			ps->line = l->line;
+			if (!ps->cfg->state_dir) {
+				cfg_error(ps, l->key, "a list given as a URL needs [agent] state_dir (its last good copy)");
+				return -1;
+			}
+			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src, "txt", path + 1, sizeof(path) - 1) < 0) {
+				cfg_error(ps, l->key, "state_dir path too long");
+				return -1;
+			}
+			path[0] = '@';
+			if (stat(path + 1, &sb) == -1) {
+				l->pending = 1;
+				p->lists_pending++;
+				if (snprintf(path, sizeof(path), "@/dev/null") < 0)
+					return -1;
+			}
+			if (!(src = strdup(path))) {
+				cfg_error(ps, l->key, "out of memory");
+				return -1;
+			}
+			l->url = l->src;
+			l->src = src;
+		}
+	}
+	return 0;
+}
+
+static int check_crl_url(void *arg, const char *item, size_t len, char *err, size_t errlen)
+{
+	(void)arg;
+	if (len < 8 || !((len > 7 && strncmp(item, "http://", 7) == 0) ||
+	                 (len > 8 && strncmp(item, "https://", 8) == 0))) {
+		set_err(err, errlen, "'%.*s' is not an http:// or https:// URL", (int)(len > 80 ? 80 : len), item);
+		return -1;
+	}
+	if (len >= 512) {
+		set_err(err, errlen, "a URL longer than 511 characters");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_files(struct cfg_parse *ps)
 {
 	struct config *cfg = ps->cfg;
@@ -1132,10 +1298,22 @@ static int load_files(struct cfg_parse *ps)
 			p->crl_count = ci.count;
 			p->crl_last_update = ci.last_update;
 			p->crl_next_update = ci.next_update;
+		}
+		/* revocation: from crl_file, or fetched in the background for
+		 * every policy that verifies in the agent */
+		if (p->crl_file || (p->verify != VERIFY_HAPROXY &&
+		                    (cfg->crl_fetch != CRL_FETCH_OFF || cfg->crl_urls))) {
 			p->verify_flags = p->crl_check == CRL_CHECK_LEAF ? CERT_VF_CRL_LEAF : CERT_VF_CRL_ALL;
 			if (p->crl_missing == CRL_MISSING_ALLOW)
 				p->verify_flags |= CERT_VF_CRL_MISSING_OK;
+			if (p->crl_expired == CRL_EXPIRED_ALLOW)
+				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
+			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
+		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
+			return -1;
+		if (resolve_url_lists(ps, p) < 0)
+			return -1;
 		if (lists_compile_policy(p, &ps->line, &key, why, sizeof(why)) < 0) {
 			cfg_error(ps, key, "%s", why);
 			return -1;
@@ -1152,6 +1330,13 @@ static int load_files(struct cfg_parse *ps)
 			return -1;
 		}
 		cfg->default_policy = cfg->policies;
+	}
+	if (cfg->crl_urls) {
+		ps->line = 0;
+		if (list_foreach(cfg->crl_urls, 0, check_crl_url, NULL, NULL, why, sizeof(why)) < 0) {
+			cfg_error(ps, "crl_urls", "%s", why);
+			return -1;
+		}
 	}
 	if (cfg->trace_secret && strlen(cfg->trace_secret) < 16) {
 		ps->line = 0;
@@ -1313,6 +1498,7 @@ void cfg_free(struct config *cfg)
 		cfg_list_free(&p->require_policies);
 		free(p->ca_file);
 		free(p->crl_file);
+		free(p->ocsp_url);
 		free(p->ca_dir);
 		free(p->intermediates);
 		cert_store_free(p->store);
@@ -1337,6 +1523,8 @@ void cfg_free(struct config *cfg)
 	free(cfg->trace_secret);
 	free(cfg->admin_socket);
 	free(cfg->admin_socket_group);
+	free(cfg->crl_urls);
+	free(cfg->fetch_ca_file);
 	free(cfg->state_dir);
 	free(cfg->file);
 	free(cfg);

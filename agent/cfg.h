@@ -10,6 +10,14 @@
  * thumbprint lists). On error returns NULL with "file:line: key: why" in
  * err. */
 struct config *cfg_load(const char *file, char *err, size_t errlen);
+
+/* Where the copy of something fetched from url lives in state_dir:
+ * DIR/PREFIX-<sha256 of url, hex>.EXT. 0, or -1 when it does not fit. */
+int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, const char *ext,
+                       char *out, size_t outlen);
+
+/* 1 when a list or source value is an http:// or https:// URL. */
+int cfg_is_url(const char *s);
 void cfg_free(struct config *cfg);
 
 /* Print to out, one line each ("file:line: WARNING: ..."), what in a valid

@@ -17,6 +17,8 @@ enum conn_state {
 	CONN_ST_STATES
 };
 
+#define CONN_NOTIFY_DEFERRED 1
+
 struct config;
 struct conn;
 struct conn_owner;
@@ -38,7 +40,11 @@ struct conn_owner_ops {
 	/* Answer one whole NOTIFY payload: write an ACK frame (ids echoed,
 	 * FIN) at *p, at most max_frame bytes after its length prefix, and
 	 * move *p past it. Returns 0, or -1 with *st the status to disconnect
-	 * with. Logging the decision is the owner's business. */
+	 * with, or CONN_NOTIFY_DEFERRED: nothing written, the owner keeps a
+	 * copy of what it needs (payload is the connection's buffer) and
+	 * answers later with conn_late_begin()/conn_late_commit(), or gives
+	 * up with conn_late_drop(). Logging the decision is the owner's
+	 * business. */
 	int (*notify)(struct conn_owner *o, unsigned long conn_id,
 	              uint64_t stream_id, uint64_t frame_id,
 	              const char *payload, size_t len,
@@ -80,6 +86,7 @@ struct conn {
 	char *tx;                  /* frames to send: [tx_off, tx_len) */
 	size_t tx_off, tx_len, tx_cap;
 	unsigned int acks_queued;  /* ACKs in tx not yet fully written */
+	unsigned int deferred;     /* NOTIFYs the owner will answer later */
 
 	/* NOTIFY reassembly (HAProxy 2.6 fragments large payloads) */
 	char *frag;

@@ -27,6 +27,7 @@ static atomic_ulong next_conn_id = 1;
 static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents);
 static int conn_flush(struct conn *c);
+static int conn_drain(struct conn *c);
 
 static inline uint32_t get_be32(const char *p)
 {
@@ -214,13 +215,55 @@ static void on_notify_payload(struct conn *c, uint64_t sid, uint64_t fid,
 	char *p = c->tx + c->tx_len;
 	enum spop_status st = SPOP_ST_UNKNOWN;
 
-	if (c->own->ops->notify(c->own, c->id, sid, fid, payload, len, &p, c->tx + c->tx_cap,
-	                        c->max_frame, &st) < 0) {
+	int rc = c->own->ops->notify(c->own, c->id, sid, fid, payload, len, &p, c->tx + c->tx_cap,
+	                             c->max_frame, &st);
+
+	if (rc < 0) {
 		conn_disconnect(c, st, "cannot process NOTIFY");
+		return;
+	}
+	if (rc == CONN_NOTIFY_DEFERRED) {
+		c->deferred++;            /* answered later, out of order */
 		return;
 	}
 	c->tx_len = (size_t)(p - c->tx);
 	c->acks_queued++;
+}
+
+int conn_late_begin(struct conn *c, char **p, char **end, size_t *max_frame, int *why)
+{
+	if (c->state != CONN_ST_READY || c->eof) {
+		*why = CONN_LATE_GONE;
+		return -1;
+	}
+	if (!tx_has_room(c)) {
+		*why = CONN_LATE_FULL;
+		return -1;
+	}
+	*p = c->tx + c->tx_len;
+	*end = c->tx + c->tx_cap;
+	*max_frame = c->max_frame;
+	return 0;
+}
+
+int conn_late_commit(struct conn *c, char *p)
+{
+	c->tx_len = (size_t)(p - c->tx);
+	c->acks_queued++;
+	if (c->deferred)
+		c->deferred--;
+	/* conn_drain, not conn_flush: reading may have stopped for want of
+	 * room, and frames may wait in rx */
+	if (conn_drain(c) < 0)
+		return -1;
+	conn_update_events(c);
+	return 0;
+}
+
+void conn_late_drop(struct conn *c)
+{
+	if (c->deferred)
+		c->deferred--;
 }
 
 /* A NOTIFY without FIN starts a fragmented payload; UNSET frames continue

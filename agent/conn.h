@@ -19,10 +19,24 @@ void conn_close(struct conn *c);
  * holds for us now), then disconnect. May free c. */
 void conn_shutdown(struct conn *c);
 
-/* ACK frames queued and not yet written. */
+/* ACK frames queued and not yet written, and NOTIFYs whose answer the
+ * owner deferred. */
 static inline unsigned int conn_inflight(const struct conn *c)
 {
-	return c->acks_queued;
+	return c->acks_queued + c->deferred;
 }
+
+/* A deferred NOTIFY's answer (the owner returned CONN_NOTIFY_DEFERRED):
+ * conn_late_begin() gives room for one frame of up to max_frame bytes at
+ * the end of tx ([*p, *end)), or returns -1 when c cannot take it now:
+ * CONN_LATE_GONE (closing: drop the answer), CONN_LATE_FULL (tx full:
+ * try again later). conn_late_commit() queues what was written up to p
+ * and sends it; it returns -1 when c was closed meanwhile (a write error:
+ * do not touch c again). conn_late_drop() gives a deferred NOTIFY up. */
+#define CONN_LATE_GONE 1
+#define CONN_LATE_FULL 2
+int conn_late_begin(struct conn *c, char **p, char **end, size_t *max_frame, int *why);
+int conn_late_commit(struct conn *c, char *p);
+void conn_late_drop(struct conn *c);
 
 #endif /* CERTSPOA_CONN_H */

@@ -10,6 +10,7 @@
 #include "decide.h"
 #include "fwd.h"
 #include "rtdeny.h"
+#include "ocsp.h"
 #include "rules.h"
 #include "uri.h"
 
@@ -66,6 +67,8 @@ static void verify_into(const struct policy *pol, const struct cert_store *store
 		.flags = pol->verify_flags,
 		.max_depth = pol->max_depth,
 		.skew = pol->clock_skew_ms / 1000,
+		.crl_grace = pol->crl_grace,
+		.rev = &e->rev,
 	};
 	struct cert_issuer iss;
 
@@ -77,8 +80,12 @@ static void verify_into(const struct policy *pol, const struct cert_store *store
 	e->chain_hash = chain_hash;
 	e->verified_at = now;
 	e->learned_gen = cert_store_learned_gen(store);
+	e->crls_gen = cert_crls_gen();
 	free(e->issuer_dn);
 	e->issuer_dn = iss.dn;          /* the entry owns it now */
+	sk_X509_pop_free(e->path, X509_free);
+	e->path = iss.path;             /* this too */
+	e->ocsp_nkeys = 0;              /* its OCSP keys are made on first use */
 	e->issuer_found = iss.found && e->verify_code == X509_V_OK;
 	memcpy(e->issuer_sha1, iss.sha1, sizeof(e->issuer_sha1));
 	memcpy(e->issuer_sha256, iss.sha256, sizeof(e->issuer_sha256));
@@ -89,11 +96,11 @@ static void verify_into(const struct policy *pol, const struct cert_store *store
  * under verify = haproxy. */
 static int issuer_is_needed(const struct policy *pol)
 {
-	return pol->issuer_rules || pol->allow[ID_ISSUER_THUMBPRINT].src ||
+	return pol->ocsp != OCSP_MODE_OFF || pol->issuer_rules || pol->allow[ID_ISSUER_THUMBPRINT].src ||
 	       pol->deny[ID_ISSUER_THUMBPRINT].src;
 }
 
-static int verify_is_reusable(const struct cache_entry *e, const struct cert_store *store,
+static int verify_is_reusable(const struct policy *pol, const struct cache_entry *e, const struct cert_store *store,
                               uint64_t chain_hash, int64_t now)
 {
 	if (!e->verify_store || e->verify_store != store || e->chain_hash != chain_hash)
@@ -102,6 +109,10 @@ static int verify_is_reusable(const struct cache_entry *e, const struct cert_sto
 		return 0;
 	/* a failure may pass now that the store knows more intermediates */
 	if (e->verify_code != X509_V_OK && e->learned_gen != cert_store_learned_gen(store))
+		return 0;
+	/* fetched CRLs changed: a revocation (or a CRL that was missing)
+	 * must count from the next request on */
+	if ((pol->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) && e->crls_gen != cert_crls_gen())
 		return 0;
 	/* a time-dependent result must still hold now */
 	if (now < e->facts.not_before || now > e->facts.not_after)
@@ -150,7 +161,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	ce->ext = e->ext;
 	ce->entry = e;
 	if (need_verify) {
-		if (!verify_is_reusable(e, store, chain_hash, now)) {
+		if (!verify_is_reusable(pol, e, store, chain_hash, now)) {
 			if (!x)
 				x = cert_parse_der(der, rq->cert.len);
 			if (!x) {
@@ -163,6 +174,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 			ce->agent_checked = 1;
 			ce->agent_verify = e->verify_code;
 			ce->agent_depth = e->verify_depth;
+			ce->rev = e->rev.found ? &e->rev : NULL;
 		}
 		if (e->issuer_found && e->verify_code == X509_V_OK) {
 			ce->has_issuer = 1;
@@ -173,6 +185,186 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	}
 out:
 	X509_free(x);
+}
+
+void decide_set_ocsp(struct decide_ctx *dc, struct ocsp_cache *c,
+                     decide_ocsp_submit_fn submit, void *arg)
+{
+	dc->ocsp = c;
+	dc->ocsp_submit = submit;
+	dc->ocsp_submit_arg = arg;
+}
+
+/* The responder for x: ocsp_url with override, else its AIA, else
+ * ocsp_url as the fallback. */
+static int ocsp_url_for(const struct policy *pol, X509 *x, char *out, size_t n)
+{
+	if (pol->ocsp_url && pol->ocsp_url_mode == OCSP_URL_OVERRIDE)
+		return snprintf(out, n, "%s", pol->ocsp_url) < (int)n ? 0 : -1;
+	if (ocsp_aia_url(x, out, n) == 0)
+		return 0;
+	if (pol->ocsp_url)
+		return snprintf(out, n, "%s", pol->ocsp_url) < (int)n ? 0 : -1;
+	return -1;
+}
+
+/* A claimed key: start its fetch. On failure the error is stored (for
+ * ocsp_error_ttl, so the next request does not try at once) and returned. */
+static enum ocsp_err ocsp_start(struct decide_ctx *dc, const struct policy *pol, X509 *x,
+                                X509 *issuer, const struct ocsp_key *k, int64_t now,
+                                char *url, size_t urllen)
+{
+	struct ocsp_result er = { .status = OCSP_ERROR, .reason = -1 };
+	struct ocsp_job *j = NULL;
+
+	url[0] = 0;
+	if (ocsp_url_for(pol, x, url, urllen) < 0) {
+		url[0] = 0;
+		er.err = OCSP_E_NO_URL;
+		goto fail;
+	}
+	er.err = OCSP_E_FETCH;
+	if (!dc->ocsp_submit || !(j = ocsp_job_new(k, x, issuer, url)))
+		goto fail;
+	j->nonce = pol->ocsp_nonce;
+	j->timeout_ms = pol->ocsp_timeout_ms;
+	j->skew = pol->clock_skew_ms / 1000;
+	j->max_age = pol->ocsp_max_age_ms / 1000;
+	j->err_ttl = pol->ocsp_error_ttl_ms / 1000;
+	j->started = now;
+	if (dc->ocsp_submit(dc->ocsp_submit_arg, j) < 0)
+		goto fail;
+	return OCSP_E_NONE;
+fail:
+	ocsp_job_free(j);
+	ocsp_cache_put(dc->ocsp, k, &er, now, now + pol->ocsp_error_ttl_ms / 1000, url);
+	return er.err;
+}
+
+/* A responder URL into rev_eval, cut to its room. */
+static void rev_url(struct rev_eval *r, const char *url)
+{
+	size_t n = url ? strnlen(url, sizeof(r->url) - 1) : 0;
+
+	if (n)
+		memcpy(r->url, url, n);
+	r->url[n] = 0;
+}
+
+static void rev_error(struct rev_eval *r, int depth, enum ocsp_err e, const char *url)
+{
+	r->state = REV_ERROR;
+	r->depth = depth;
+	r->err = ocsp_err_names[(unsigned int)e < OCSP_ERRS ? e : OCSP_E_INTERNAL];
+	rev_url(r, url);
+}
+
+void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_eval *ce,
+                 int64_t now)
+{
+	struct rev_eval *r = &ce->ocsp;
+	struct cache_entry *e = ce->entry;
+	char url[OCSP_URL_MAX] = "";
+	int n, last, pending = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->reason = -1;
+	if (!dc->ocsp) {
+		rev_error(r, 0, OCSP_E_INTERNAL, NULL);
+		return;
+	}
+	if (!e || !e->issuer_found || !e->path || (n = sk_X509_num(e->path)) < 1) {
+		rev_error(r, 0, OCSP_E_NO_ISSUER, NULL);
+		return;
+	}
+	/* leaf: the client certificate and its issuer; chain: every pair up
+	 * to the anchor. A leaf that is itself the anchor has nobody to ask. */
+	last = n == 1 ? -1 : pol->ocsp == OCSP_MODE_CHAIN ? n - 2 : 0;
+	r->state = REV_GOOD;
+	r->until = INT64_MAX;
+	for (int i = 0; i <= last; i++) {
+		X509 *x = sk_X509_value(e->path, i), *iss = sk_X509_value(e->path, i + 1);
+		struct ocsp_cache_entry a;
+		struct ocsp_key k;
+		enum ocsp_err err;
+		int refresh;
+
+		/* the key of each pair, made once per verified path: no
+		 * allocation on the hit path */
+		if (i < e->ocsp_nkeys) {
+			memcpy(k.b, e->ocsp_keys[i], sizeof(k.b));
+		} else if (ocsp_key_of(x, iss, &k) < 0) {
+			rev_error(r, i, OCSP_E_INTERNAL, NULL);
+			return;
+		} else if (i == e->ocsp_nkeys && i < CACHE_OCSP_KEYS) {
+			memcpy(e->ocsp_keys[i], k.b, sizeof(k.b));
+			e->ocsp_nkeys++;
+		}
+		switch (ocsp_cache_lookup(dc->ocsp, &k, now, &a, &refresh)) {
+		case OCSP_LK_HIT:
+			if (refresh)       /* the answer serves meanwhile */
+				ocsp_start(dc, pol, x, iss, &k, now, url, sizeof(url));
+			r->checked++;
+			switch (a.result.status) {
+			case OCSP_GOOD:
+				/* the oldest and the first to expire speak for all */
+				if (!r->fetched_at || a.fetched_at < r->fetched_at) {
+					r->fetched_at = a.fetched_at;
+					r->this_update = a.result.this_update;
+				}
+				if (a.until < r->until)
+					r->until = a.until;
+				if (!r->url[0])
+					rev_url(r, a.url);
+				continue;
+			case OCSP_REVOKED:
+				r->state = REV_REVOKED;
+				r->reason = a.result.reason;
+				r->revoked_at = a.result.revoked_at;
+				break;
+			case OCSP_UNKNOWN:
+				r->state = REV_UNKNOWN;
+				break;
+			case OCSP_ERROR:
+			case OCSP_STATUSES:
+				rev_error(r, i, a.result.err, a.url);
+				break;
+			}
+			r->depth = i;
+			r->fetched_at = a.fetched_at;
+			r->this_update = a.result.this_update;
+			r->until = a.until;
+			rev_url(r, a.url);
+			r->pending = 0;
+			return;            /* decisive, whatever else is pending */
+		case OCSP_LK_CLAIMED:
+			err = ocsp_start(dc, pol, x, iss, &k, now, url, sizeof(url));
+			if (err != OCSP_E_NONE) {
+				rev_error(r, i, err, url);
+				return;
+			}
+			pending = 1;
+			break;
+		case OCSP_LK_WAIT:
+			pending = 1;
+			break;
+		case OCSP_LK_FULL:
+		case OCSP_LOOKUPS:
+			rev_error(r, i, OCSP_E_INTERNAL, NULL);
+			return;
+		}
+		if (pending && dc->ocsp_no_wait) {
+			/* the responder it waited for, for the detail */
+			if (ocsp_url_for(pol, x, url, sizeof(url)) < 0)
+				url[0] = 0;
+			rev_error(r, i, OCSP_E_TIMEOUT, url);
+			return;
+		}
+	}
+	if (pending) {
+		r->state = REV_NONE;
+		r->pending = 1;
+	}
 }
 
 int decide_trace_is_allowed(const struct config *cfg, const struct req_facts *rq)
@@ -243,6 +435,8 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
                                     struct decision *d, const char **route)
 {
 	const struct policy *pol;
+	size_t tlen;
+	int ttrunc;
 
 	memset(ce, 0, sizeof(*ce));
 	if (!rq->bad_arg)
@@ -261,7 +455,23 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
 	trace_add(t, "route=%s", *route);
 	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
 		decide_eval_cert(dc, pol, rq, now, ce);
+	tlen = t ? t->len : 0;
+	ttrunc = t ? t->truncated : 0;
 	rules_decide(pol, rq, ce, now, t, d);
+	/* everything but revocation allows: look the OCSP answers up (a
+	 * certificate denied anyway never costs a fetch), then decide again */
+	if (d->rev_needed && pol && ce->parsed) {
+		decide_ocsp(dc, pol, ce, now);
+		if (ce->ocsp.pending)
+			return pol;
+		if (t) {
+			t->len = tlen;
+			t->truncated = ttrunc;
+			if (t->on)
+				t->buf[t->len] = 0;
+		}
+		rules_decide(pol, rq, ce, now, t, d);
+	}
 	/* an operator's emergency deny (admin socket) wins over every policy */
 	rtdeny_apply(rtdeny_current(), ce, now, pol ? pol->deny_status : 403, t, d);
 	return pol;

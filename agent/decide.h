@@ -12,7 +12,12 @@
 
 #include "cache.h"
 #include "cfg-t.h"
+#include "ocsp-cache.h"
 #include "rules-t.h"
+
+/* Hands an OCSP fetch to whoever does I/O (the worker). 0: taken (the
+ * callee frees the job); -1: refused (the caller frees it). */
+typedef int (*decide_ocsp_submit_fn)(void *arg, struct ocsp_job *job);
 
 /* One thread's decision state. The buffers are made on first use. */
 struct decide_ctx {
@@ -23,6 +28,12 @@ struct decide_ctx {
 	unsigned char *fwd_buf;           /* forwarded-header decoding (FWD_HEADER_MAX) */
 	char *path_buf;                   /* the normalized path (URI_PATH_MAX) */
 	unsigned int clear_epoch;         /* cache_clear_epoch() the cache was last cleared at */
+	/* OCSP (policies with ocsp != off): the shared answers, and how a
+	 * fetch is started; without them every OCSP check is unavailable */
+	struct ocsp_cache *ocsp;
+	decide_ocsp_submit_fn ocsp_submit;
+	void *ocsp_submit_arg;
+	int ocsp_no_wait;                 /* a missing answer is a timeout now */
 };
 
 /* Returns 0, or -1 when the cache cannot be allocated. */
@@ -45,11 +56,24 @@ int decide_trace_is_allowed(const struct config *cfg, const struct req_facts *rq
 void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
                       const struct req_facts *rq, int64_t now, struct cert_eval *ce);
 
+/* Use the shared OCSP answers c, starting fetches with submit(arg, job). */
+void decide_set_ocsp(struct decide_ctx *dc, struct ocsp_cache *c,
+                     decide_ocsp_submit_fn submit, void *arg);
+
+/* Look the OCSP answers for ce's verified path up (pol->ocsp says which
+ * certificates), claiming and starting the fetches that are missing;
+ * fills ce->ocsp. ce->ocsp.state stays REV_NONE with ce->ocsp.pending set
+ * when an answer is still to come (unless dc->ocsp_no_wait). */
+void decide_ocsp(struct decide_ctx *dc, const struct policy *pol, struct cert_eval *ce,
+                 int64_t now);
+
 /* From the request's facts to the verdict: forwarded header, route,
  * certificate (through the cache), rules with an optional trace, then the
  * runtime denies (rtdeny.h: they override an allow in every mode). Returns
  * the policy used, or NULL when the request was refused before a route was
- * chosen (d holds the denial, *route is ROUTE_NONE). */
+ * chosen (d holds the denial, *route is ROUTE_NONE). When ce->ocsp.pending
+ * is set on return, there is no verdict yet: an OCSP answer is awaited;
+ * decide the same request again once it came (or with ocsp_no_wait). */
 const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
                                     int64_t now, struct trace *t, struct cert_eval *ce,
                                     struct decision *d, const char **route);

@@ -11,12 +11,16 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include <curl/curl.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "cert.h"
 #include "cfg.h"
 #include "decide.h"
 #include "explain.h"
+#include "ocsp.h"
+#include "ocsp-cache.h"
 #include "rules.h"
 #include "sbuf.h"
 
@@ -27,7 +31,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]\n"
 	        "                        [--sni S] [--frontend F] [--src IP] [--verify N]\n"
-	        "                        [--haproxy-ca FILE] [--time T] [--json]\n"
+	        "                        [--haproxy-ca FILE] [--time T] [--json] [--offline]\n"
 	        "\n"
 	        "Runs the policies of CONFIG on the certificate in FILE (PEM, DER or PKCS#12;\n"
 	        "extra certificates in FILE count as the chain the client sent) and prints\n"
@@ -36,7 +40,9 @@ static void usage(FILE *out)
 	        "bind line's ca-file) or the policy's ca_file; else 0 is ASSUMED (HAProxy\n"
 	        "accepted the chain), and the output says so. --time is Unix seconds or ISO\n"
 	        "8601 (2026-12-05, 2026-12-05T10:00:00Z, 2026-12-05T11:00:00+01:00).\n"
-	        "--json prints one JSON object. Exit: 0 allow, 1 deny.\n");
+	        "For ocsp = leaf|chain the responders are asked now, one at a time (at most\n"
+	        "ocsp_timeout each); --offline asks nobody, so a policy with OCSP says\n"
+	        "ocsp_unavailable. --json prints one JSON object. Exit: 0 allow, 1 deny.\n");
 }
 
 /* n digits at *p into *v; advances. Returns 0, or -1. */
@@ -108,6 +114,148 @@ static int parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
+static void print_kv(const char *k, const char *v)
+{
+	if (v && *v)
+		printf("%-12s %s\n", k, v);
+}
+
+/* ---- OCSP for explain: fetched here and now, one at a time (this is a
+ * command, not the agent: blocking is fine), or not at all (--offline) ---- */
+
+struct explain_ocsp {
+	struct ocsp_job *jobs[8];
+	int njobs;
+	int fetched;                  /* answers fetched by this run */
+	char body[OCSP_RESPONSE_MAX];
+	size_t len;
+	int too_big;
+};
+
+static int keep_job(void *arg, struct ocsp_job *j)
+{
+	struct explain_ocsp *x = arg;
+
+	if (x->njobs >= (int)(sizeof(x->jobs) / sizeof(x->jobs[0])))
+		return -1;
+	x->jobs[x->njobs++] = j;
+	return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct explain_ocsp *x = arg;
+
+	if (n && size > (sizeof(x->body) - x->len) / n) {
+		x->too_big = 1;
+		return 0;
+	}
+	memcpy(x->body + x->len, p, size * n);
+	x->len += size * n;
+	return size * n;
+}
+
+/* One job, synchronously, with libcurl's easy interface: GET when the
+ * request fits in 255 bytes, else POST, as the agent does. */
+static void fetch_job(struct explain_ocsp *x, struct ocsp_cache *c, struct ocsp_job *j)
+{
+	struct ocsp_request rq;
+	struct ocsp_result r;
+	struct curl_slist *hdr = NULL;
+	char url[OCSP_GET_URL_MAX + 1];
+	CURL *e = NULL;
+	long status = 0;
+	int ok = 0;
+	enum ocsp_err err = OCSP_E_FETCH;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	x->len = 0;
+	x->too_big = 0;
+	if ((j->nonce && RAND_bytes(j->nonce_bytes, OCSP_NONCE_LEN) != 1) ||
+	    ocsp_request_build(j->leaf, j->issuer, j->nonce ? j->nonce_bytes : NULL, &rq) < 0)
+		goto done;
+	if ((e = curl_easy_init()) != NULL) {
+		if (ocsp_get_url(j->url, rq.der, rq.len, url, sizeof(url)) > 0) {
+			curl_easy_setopt(e, CURLOPT_URL, url);
+		} else {
+			hdr = curl_slist_append(NULL, "Content-Type: application/ocsp-request");
+			curl_easy_setopt(e, CURLOPT_URL, j->url);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq.der);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)rq.len);
+			curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdr);
+		}
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+		switch (curl_easy_perform(e)) {
+		case CURLE_OK:
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+			ok = status == 200 && x->len > 0;
+			break;
+		case CURLE_OPERATION_TIMEDOUT:
+			err = OCSP_E_TIMEOUT;
+			break;
+		default:
+			break;
+		}
+		curl_easy_cleanup(e);
+		curl_slist_free_all(hdr);
+	}
+	ocsp_request_free(&rq);
+done:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ocsp_job_finish(c, j, ok, err, (const unsigned char *)x->body, x->len, (int64_t)time(NULL),
+	                (unsigned int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+	                &r);
+	x->fetched++;
+}
+
+static void print_revocation(const struct policy *pol, const struct cert_eval *ce, int64_t now,
+                             int offline, int fetched)
+{
+	const struct rev_eval *r = &ce->ocsp;
+	char when[64];
+
+	if (!pol || pol->ocsp == OCSP_MODE_OFF || !ce->parsed)
+		return;
+	switch (r->state) {
+	case REV_NONE:
+		printf("%-12s ocsp: not looked up (another check decided first)\n", "revocation:");
+		return;
+	case REV_GOOD:
+		printf("%-12s ocsp %s: good (%d checked)\n", "revocation:", r->url[0] ? r->url : "?", r->checked);
+		break;
+	case REV_REVOKED:
+		printf("%-12s ocsp %s: revoked (%s)%s\n", "revocation:", r->url,
+		       ocsp_reason_str(r->reason), r->depth ? ", an issuer" : "");
+		break;
+	case REV_UNKNOWN:
+		printf("%-12s ocsp %s: unknown to the responder\n", "revocation:", r->url);
+		break;
+	case REV_ERROR:
+	case REV_STATES:
+		printf("%-12s ocsp %s: no valid answer: %s%s\n", "revocation:",
+		       r->url[0] ? r->url : "(no responder)", r->err ? r->err : "?",
+		       offline ? " (--offline: nothing is fetched, and explain keeps no cache)" : "");
+		return;
+	}
+	if (r->this_update) {
+		/* an answer made while this command ran is "0s ago", not negative */
+		snprintf(when, sizeof(when), "%llds ago",
+		         (long long)(now > r->this_update ? now - r->this_update : 0));
+		print_kv("  produced:", when);
+	}
+	if (r->until && r->until != INT64_MAX) {
+		snprintf(when, sizeof(when), "for %llds more (nextUpdate, or ocsp_max_age)",
+		         (long long)(r->until - now));
+		print_kv("  usable:", when);
+	}
+	print_kv("  source:", fetched ? "fetched now by this command" : "cache");
+}
+
 static unsigned char *to_der(X509 *const *certs, int n, size_t *len)
 {
 	unsigned char *buf = NULL, *p;
@@ -144,12 +292,6 @@ static int read_certs(const char *path, X509 **out, int *n)
 		return EX_DATAERR;
 	}
 	return 0;
-}
-
-static void print_kv(const char *k, const char *v)
-{
-	if (v && *v)
-		printf("%-12s %s\n", k, v);
 }
 
 /* Where the ssl_c_verify value explain used came from. */
@@ -315,6 +457,7 @@ int explain_main(int argc, char **argv)
 		{ "src", required_argument, NULL, 's' }, { "verify", required_argument, NULL, 'v' },
 		{ "time", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
 		{ "haproxy-ca", required_argument, NULL, 'A' }, { "json", no_argument, NULL, 'j' },
+		{ "offline", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfg_file = NULL, *cert_file = NULL, *chain_file = NULL, *haproxy_ca = NULL;
@@ -335,6 +478,9 @@ int explain_main(int argc, char **argv)
 	const char *route = NULL;
 	const struct policy *pol;
 	char err[1024], *end;
+	static struct explain_ocsp xo;
+	struct ocsp_cache oc;
+	int offline = 0, oc_on = 0;
 
 	memset(&rq, 0, sizeof(rq));
 	rq.has_verify = 1;
@@ -376,6 +522,9 @@ int explain_main(int argc, char **argv)
 				        "(2026-12-05, 2026-12-05T10:00:00Z)\n", optarg);
 				return EX_USAGE;
 			}
+			break;
+		case 'O':
+			offline = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -427,6 +576,17 @@ int explain_main(int argc, char **argv)
 		rc = EX_OSERR;
 		goto out;
 	}
+	if (ocsp_cache_init(&oc, 64) < 0) {
+		fprintf(stderr, "out of memory\n");
+		decide_destroy(&dc);
+		rc = EX_OSERR;
+		goto out;
+	}
+	oc_on = 1;
+	if (!offline)
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* offline: no fetch can start, a missing answer is unavailable */
+	decide_set_ocsp(&dc, &oc, offline ? NULL : keep_job, &xo);
 	pol = explain_decide(&dc, &rq, now, &t, &ce, &d, &route);
 	/* under verify = haproxy|both, the agent only sees HAProxy's result:
 	 * take it as given, compute it as HAProxy would, or say it is assumed */
@@ -448,13 +608,35 @@ int explain_main(int argc, char **argv)
 			hv.source = HV_ASSUMED;
 		}
 	}
-	if (json)
+	/* each round fetches what the decision waits for (chain: one per
+	 * certificate of the path), then decides again */
+	for (int round = 0; ce.ocsp.pending && round < 8; round++) {
+		for (int i = 0; i < xo.njobs; i++) {
+			fetch_job(&xo, &oc, xo.jobs[i]);
+			ocsp_job_free(xo.jobs[i]);
+		}
+		xo.njobs = 0;
+		if (round == 7)
+			dc.ocsp_no_wait = 1;
+		pol = explain_decide(&dc, &rq, now, &t, &ce, &d, &route);
+	}
+	if (json) {
 		print_json(&t, &rq, route, pol, &d, &ce, &hv, now);
-	else
+	} else {
 		print_text(&t, &rq, route, pol, &d, &ce, &hv);
+		print_revocation(pol, &ce, now, offline, xo.fetched);
+	}
 	rc = d.code == DEC_ALLOW ? 0 : 1;
 	decide_destroy(&dc);
 out:
+	for (int i = 0; i < xo.njobs; i++)
+		ocsp_job_free(xo.jobs[i]);
+	xo.njobs = 0;
+	if (oc_on) {
+		ocsp_cache_destroy(&oc);
+		if (!offline)
+			curl_global_cleanup();
+	}
 	for (int i = 0; i < ncerts; i++)
 		X509_free(certs[i]);
 	for (int i = 0; i < nchain; i++)

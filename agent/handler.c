@@ -319,7 +319,8 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 	int found = 0;
 	char *start, *out = *p;
 
-	CTR_INC(hc->stats.notify);
+	if (!hc->replay)
+		CTR_INC(hc->stats.notify);
 	if ((size_t)(end - out) > max_frame + 4)
 		end = out + max_frame + 4;
 
@@ -366,6 +367,17 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		t.len = 0;
 		t.truncated = 0;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);
+		if (ce.ocsp.pending) {
+			/* an OCSP answer is awaited: no ACK now (nothing is
+			 * written); the owner decides this payload again later */
+			if (res) {
+				memset(res, 0, sizeof(*res));
+				res->d.code = DEC_CODES;
+				res->policy = pol;
+				res->deferred = 1;
+			}
+			return HANDLER_DEFERRED;
+		}
 		/* refused before routing: the default policy says what to tell */
 		dp = pol ? pol : hc->dc.cfg->default_policy;
 		detail = dp ? dp->deny_detail : DENY_DETAIL_NONE;

@@ -112,6 +112,7 @@ struct handler_ctx {
 	struct decide_ctx dc;             /* config, cache, decision buffers */
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
 	struct handler_stats stats;
+	int replay;                       /* deciding a deferred NOTIFY again: not counted twice */
 };
 
 /* What one message came to, for logs and the recent-denials list. The
@@ -123,6 +124,7 @@ struct handler_result {
 	int has_src;
 	struct spop_data src;
 	struct spop_str req_id;           /* HAProxy's unique-id; len 0 if not sent */
+	int deferred;                     /* HANDLER_DEFERRED: only policy is set */
 };
 
 /* Returns 0, or -1 when the decision cache cannot be allocated. */
@@ -149,7 +151,11 @@ const char *handler_arg_name(unsigned int i);
 
 /* Handle one NOTIFY payload and write a whole ACK frame (ids echoed, FIN)
  * at *p, at most max_frame bytes after its length prefix. Returns 0, or -1
- * with *st the status to disconnect with (malformed payload, no room). */
+ * with *st the status to disconnect with (malformed payload, no room), or
+ * HANDLER_DEFERRED when the decision waits for an OCSP answer: nothing is
+ * written, and the caller calls again with the same payload later (with
+ * hc->replay set, and hc->dc.ocsp_no_wait once its wait is over). */
+#define HANDLER_DEFERRED 1
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
                    const char *payload, size_t len, int64_t now,
                    char **p, char *end, size_t max_frame, enum spop_status *st,

@@ -565,6 +565,81 @@ static int known_arg(const char *name, size_t n)
 	return 0;
 }
 
+/* An HAProxy time ("500ms", "3s", "2m", "1h", "1d", "10us"; no unit:
+ * ms) in milliseconds. 0, or -1 when it is not one. */
+static int hatime_ms(const char *s, long *ms)
+{
+	static const struct { const char *unit; long num, den; } units[] = {
+		{ "", 1, 1 }, { "us", 1, 1000 }, { "ms", 1, 1 }, { "s", 1000, 1 },
+		{ "m", 60000, 1 }, { "h", 3600000, 1 }, { "d", 86400000, 1 },
+	};
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || errno || v < 0 || v > 100000000)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			*ms = v * units[i].num / units[i].den;
+			return 0;
+		}
+	return -1;
+}
+
+/* The first policy whose ocsp_timeout is not below the SPOE file's
+ * 'timeout processing' (HAProxy gives up on the answer first: the
+ * request gets SPOE's error, no verdict, instead of the agent's
+ * ocsp_unavailable after its own wait), or NULL. *proc_ms and *line say
+ * what the file has. */
+static const struct policy *ocsp_timeout_over(const struct config *cfg, const struct spoe *sp,
+                                              long *proc_ms, int *line)
+{
+	const struct hacfg_line *ln = agent_line(sp, "timeout", "processing");
+
+	if (!cfg || !ln || ln->argc < 3 || hatime_ms(ln->argv[2], proc_ms) < 0)
+		return NULL;
+	*line = ln->line;
+	for (const struct policy *p = cfg->policies; p; p = p->next)
+		if (p->ocsp != OCSP_MODE_OFF && *proc_ms <= p->ocsp_timeout_ms)
+			return p;
+	return NULL;
+}
+
+#define OCSP_TIMEOUT_ADVICE "raise 'timeout processing' above ocsp_timeout (e.g. ocsp_timeout + 1s), " \
+	"or lower ocsp_timeout"
+
+int lint_ocsp_timeouts(const struct config *cfg, const char *spoe_path, FILE *out)
+{
+	struct lint l;
+	struct spoe *sp;
+	const struct policy *p;
+	long proc = 0;
+	int line = 0, n = 0;
+
+	memset(&l, 0, sizeof(l));
+	sp = spoe_load(&l, spoe_path, NULL);
+	if (sp && sp->read_ok && (p = ocsp_timeout_over(cfg, sp, &proc, &line)) != NULL) {
+		fprintf(out, "%s:%d: WARNING: SPOE 'timeout processing' (%ld ms) is not above [policy %s] "
+		        "ocsp_timeout (%d ms): a request waiting for an OCSP answer gets no verdict from "
+		        "HAProxy's side (agent_unavailable) before the agent answers; " OCSP_TIMEOUT_ADVICE "\n",
+		        spoe_path, line, proc, p->name, p->ocsp_timeout_ms);
+		n++;
+	}
+	free(l.f);
+	while (l.spoes) {
+		struct spoe *next = l.spoes->next;
+
+		hacfg_free(&l.spoes->cfg);
+		free(l.spoes->path);
+		free(l.spoes->engine);
+		free(l.spoes);
+		l.spoes = next;
+	}
+	return n;
+}
+
 /* Rule "spoe": the file, the agent, the message and its arguments. */
 static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_line *filter)
 {
@@ -647,10 +722,21 @@ static void check_spoe_file(struct lint *l, struct spoe *sp, const struct hacfg_
 		       "message %s does not send verify=ssl_c_verify: a verify = haproxy policy "
 		       "(the default) denies every certificate", HANDLER_MESSAGE);
 
-	if (!agent_line(sp, "timeout", "processing"))
+	if (!agent_line(sp, "timeout", "processing")) {
 		report(l, sp->path, ag->line, LINT_ERROR, "spoe",
 		       "spoe-agent %s has no 'timeout processing': a hung agent stalls every request "
 		       "(2.6 and 3.x alike)", ag->name);
+	} else {
+		const struct policy *p;
+		long proc = 0;
+
+		if ((p = ocsp_timeout_over(l->agent, sp, &proc, &line)) != NULL)
+			report(l, sp->path, line, LINT_WARNING, "spoe",
+			       "'timeout processing' (%ld ms) is not above [policy %s] ocsp_timeout (%d ms): "
+			       "a request waiting for an OCSP answer gets no verdict (agent_unavailable) "
+			       "before the agent's own ocsp_unavailable; " OCSP_TIMEOUT_ADVICE,
+			       proc, p->name, p->ocsp_timeout_ms);
+	}
 	/* "option send-frag-payload" (the 2.6/3.0 default) is no finding:
 	 * HAProxy 2.6 and 3.0 do not announce fragmentation, so a message
 	 * larger than max-frame-size is refused alone (503), with it on or

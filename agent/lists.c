@@ -935,10 +935,35 @@ int lists_compile_fwd(struct fwd_config *f, int *line, const char **key,
 	return 0;
 }
 
+int lists_check_file(int kind, int deny, const char *path, char *err, size_t errlen)
+{
+	struct cfg_list l;
+	struct ctx c;
+	char src[4200];
+	enum list_syntax syn;
+	int n;
+
+	if (kind < 0 || kind >= ID_KINDS ||
+	    snprintf(src, sizeof(src), "@%s", path) >= (int)sizeof(src)) {
+		set_err(err, errlen, "bad list");
+		return -1;
+	}
+	memset(&l, 0, sizeof(l));
+	memset(&c, 0, sizeof(c));
+	c.l = &l;
+	c.kind = (enum id_kind)kind;
+	c.deny = deny;
+	syn = kind == ID_SUBJECT || kind == ID_ISSUER ? LIST_DN : kind == ID_SERIAL ? LIST_SERIAL_DN : LIST_PLAIN;
+	n = list_walk(src, 0, syn, id_item, &c, &l.file, err, errlen);
+	cfg_list_free(&l);
+	return n;
+}
+
 void cfg_list_free(struct cfg_list *l)
 {
 	free(l->src);
 	free(l->file);
+	free(l->url);
 	tplist_free(l->tp);
 	strset_free(l->set);
 	if (l->cidrs) {

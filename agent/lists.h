@@ -38,6 +38,11 @@ int lists_compile_fwd(struct fwd_config *f, int *line, const char **key,
 
 void cfg_list_free(struct cfg_list *l);
 
+/* Parse the file at path as an identity list of kind (enum id_kind), the
+ * way the configuration would (deny: a deny_* list). The number of
+ * entries, or -1 with "path:line: why" in err. Nothing is kept. */
+int lists_check_file(int kind, int deny, const char *path, char *err, size_t errlen);
+
 /* Normal forms shared by the list compiler and the rules engine. */
 
 /* Serials compare as the content octets of their DER INTEGER: two's

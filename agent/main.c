@@ -16,11 +16,14 @@
 #include "cfg.h"
 #include "ctl-client.h"
 #include "explain.h"
+#include "fetch.h"
 #include "inspect.h"
 #include "lint.h"
 #include "log.h"
 #include "pidfile.h"
+#include "ocsp-fetch.h"
 #include "probe.h"
+#include "revoc.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -146,6 +149,7 @@ static void stats_route(void *arg, const struct httpd_request *rq, struct httpd_
 		r->content_type = "text/html; charset=utf-8";
 		stats_render_html(snap, &r->body);
 	}
+	stats_snapshot_done(snap);
 	free(snap);
 }
 
@@ -214,6 +218,7 @@ static int run(struct agent *a, int debug)
 	struct timespec now;
 	sigset_t set;
 	char ctl_err[512];
+	char err[512];
 	int rc = EX_OK;
 	long ncpu;
 
@@ -242,7 +247,6 @@ static int run(struct agent *a, int debug)
 	}
 	a->stats.workers = a->workers;
 	if (a->cfg->pid_file) {
-		char err[512];
 		long holder;
 
 		/* locked before binding: a second instance stops here */
@@ -275,6 +279,36 @@ static int run(struct agent *a, int debug)
 		goto out;
 	}
 
+	/* OCSP: the answers, and the fetcher that brings them (its thread is
+	 * idle without an OCSP policy; a reload may add one) */
+	if (ocsp_cache_init(&a->ocsp_cache, (size_t)a->cfg->ocsp_cache_size) < 0) {
+		rc = EX_OSERR;
+		goto out;
+	}
+	a->ocsp_cache_on = 1;
+	/* (revoc.c runs a fetcher of its own for CRLs and lists) */
+	a->fetcher = fetcher_start(err, sizeof(err));
+	if (!a->fetcher)
+		LOG(LOG_WARN, 0, "background fetcher: %s (OCSP checks are unavailable)", err);
+	a->stats.ocsp = &a->ocsp_cache;
+	a->ocsp = ocsp_fetch_new(&a->ocsp_cache, a->fetcher);
+	if (!a->ocsp) {
+		rc = EX_OSERR;
+		goto out;
+	}
+
+	/* the revocation sources: the disk cache is published before any
+	 * worker decides, the fetches start on the fetcher thread */
+	if (revoc_is_needed(a->cfg)) {
+		a->revoc = revoc_start(a->cfg, loop, err, sizeof(err));
+		if (!a->revoc) {
+			LOG(LOG_ERR, 0, "revocation: %s", err);
+			rc = EX_OSERR;
+			goto out;
+		}
+		revoc_set_reload(a->revoc, agent_on_list_changed, a);
+		a->stats.revoc = a->revoc;
+	}
 	/* workers inherit a mask without these signals: only this thread
 	 * handles them */
 	sigemptyset(&set);
@@ -283,8 +317,10 @@ static int run(struct agent *a, int debug)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	for (int i = 0; i < a->nworkers; i++) {
-		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) < 0 ||
-		    worker_start(&a->workers[i]) < 0) {
+		if (worker_init(&a->workers[i], i, a->cfg, a->ls, a->nls) == 0)
+			worker_set_ocsp(&a->workers[i], &a->ocsp_cache,
+			                a->fetcher ? ocsp_fetch_submit : NULL, a->ocsp);
+		if (!a->workers[i].own.loop || worker_start(&a->workers[i]) < 0) {
 			LOG(LOG_ERR, 0, "cannot start worker %d", i);
 			worker_request_stop_all();
 			for (int j = 0; j < i; j++) {
@@ -296,6 +332,7 @@ static int run(struct agent *a, int debug)
 			goto out;
 		}
 		a->stats.nworkers = i + 1;
+		ocsp_fetch_set_workers(a->ocsp, a->workers, i + 1);
 	}
 
 	ev_signal_init(&sig_term, on_stop_signal, SIGTERM);
@@ -319,11 +356,22 @@ static int run(struct agent *a, int debug)
 		worker_join(&a->workers[i]);
 	LOG(LOG_INFO, 0, "stopped");
 out:
+	/* no answer may wake a worker from here on; the fetcher ends its
+	 * jobs (they are only stored) before the cache goes */
+	ocsp_fetch_detach(a->ocsp);
+	fetcher_stop(a->fetcher);
+	ocsp_fetch_free(a->ocsp);
+	a->stats.ocsp = NULL;
+	if (a->ocsp_cache_on)
+		ocsp_cache_destroy(&a->ocsp_cache);
 	if (a->workers)
 		for (int i = 0; i < a->nworkers; i++)
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
 	ctl_stop(&a->ctl);
+	revoc_stop(a->revoc);
+	a->revoc = NULL;
+	a->stats.revoc = NULL;
 	for (int i = 0; i < a->nls; i++)
 		listener_close(&a->ls[i]);
 	if (a->stats_on)
@@ -334,6 +382,26 @@ out:
 		unlink(a->cfg->ready_file);
 	pidfile_release(&pid_lock);
 	return rc;
+}
+
+/* certspoa -c: the shipped SPOE file (CERTSPOA_SPOE_FILE, else where
+ * `make install` and the package put it) must leave OCSP its time. */
+static void check_spoe_timeout(const struct config *cfg)
+{
+	static const char *const shipped[] = {
+		"/usr/share/certspoa/certspoa.conf", "/usr/local/share/certspoa/certspoa.conf",
+	};
+	const char *env = getenv("CERTSPOA_SPOE_FILE");
+
+	if (env && *env) {
+		lint_ocsp_timeouts(cfg, env, stderr);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(shipped) / sizeof(shipped[0]); i++)
+		if (access(shipped[i], R_OK) == 0) {
+			lint_ocsp_timeouts(cfg, shipped[i], stderr);
+			return;
+		}
 }
 
 /* certspoa reload|stop -f FILE: validate FILE, then SIGHUP|SIGTERM the
@@ -432,6 +500,7 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		cfg_warnings(a.cfg, stderr);
+		check_spoe_timeout(a.cfg);
 		printf("%s: configuration is valid\n", a.file);
 		rc = EX_OK;
 	} else if (reload) {

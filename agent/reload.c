@@ -21,6 +21,7 @@
 #include "log.h"
 #include "sbuf.h"
 #include "stats.h"
+#include "revoc.h"
 #include "worker.h"
 
 static double wall_now(void)
@@ -240,6 +241,11 @@ static int str_match(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+void agent_on_list_changed(void *arg)
+{
+	agent_reload(arg, "a list given as a URL changed");
+}
+
 int agent_reload(struct agent *a, const char *why)
 {
 	char err[1024];
@@ -284,6 +290,18 @@ int agent_reload(struct agent *a, const char *why)
 	a->retired[a->nretired].until_gen = gen;
 	a->nretired++;
 	a->cfg = next;
+	/* the revocation sources follow (started when a reload turns
+	 * fetching on; kept, idle, when it turns it off) */
+	if (a->revoc) {
+		revoc_set_config(a->revoc, next);
+	} else if (revoc_is_needed(next)) {
+		char rerr[256];
+
+		if (!(a->revoc = revoc_start(next, EV_DEFAULT, rerr, sizeof(rerr))))
+			LOG(LOG_ERR, 0, "revocation: %s", rerr);
+		revoc_set_reload(a->revoc, agent_on_list_changed, a);
+		a->stats.revoc = a->revoc;
+	}
 	a->stats.cfg = next;
 	if (!a->debug)
 		__atomic_store_n(&log_min_level, (enum log_level)next->log_level, __ATOMIC_RELAXED);

@@ -17,6 +17,8 @@
 	X(CERT_MISSING,        "cert_missing",        "Client certificate required") \
 	X(CERT_UNVERIFIED,     "cert_unverified",     "Client certificate cannot be verified") \
 	X(CERT_UNTRUSTED,      "cert_untrusted",      "Client certificate is untrusted or invalid") \
+	X(CRL_EXPIRED,         "crl_expired",         "Revocation list is out of date") \
+	X(CRL_UNAVAILABLE,     "crl_unavailable",     "Revocation status is unavailable") \
 	X(BAD_REQUEST,         "bad_request",         "Malformed certificate check request") \
 	X(SNI_HOST_MISMATCH,   "sni_host_mismatch",   "TLS server name does not match the Host header") \
 	X(FORWARDED_UNTRUSTED, "forwarded_untrusted", "Forwarded client certificate from an untrusted source") \
@@ -24,6 +26,9 @@
 	X(SPIFFE_MULTI_URI,    "spiffe_multi_uri",    "Client certificate has several URI names (an X.509-SVID has one)") \
 	X(SPIFFE_TD_UNKNOWN,   "spiffe_td_unknown",   "Client certificate's SPIFFE trust domain is not trusted") \
 	X(SVID_INVALID,        "svid_invalid",        "Client certificate is not a valid X.509-SVID") \
+	X(CERT_REVOKED,        "cert_revoked",        "Client certificate is revoked") \
+	X(OCSP_UNKNOWN,        "ocsp_unknown",        "Client certificate is unknown to its OCSP responder") \
+	X(OCSP_UNAVAILABLE,    "ocsp_unavailable",    "Client certificate revocation status is unavailable") \
 	X(INTERNAL,            "internal_error",      "Client certificate check failed")
 
 #define DEC_CODE_ENUM(name, code, reason) DEC_##name,
@@ -75,6 +80,35 @@ struct req_facts {
 };
 
 struct cache_entry;
+struct cert_revocation;
+
+/* Revocation by OCSP, for the rules (policy ocsp != off): looked up by
+ * decide_request (decide.c) in the shared OCSP cache once the other
+ * checks allow. REV_NONE means not looked up yet: the rules deny it
+ * (fail closed) and set decision.rev_needed, which makes decide_request
+ * look it up and decide again. */
+enum rev_state {
+	REV_NONE = 0,
+	REV_GOOD,           /* every certificate checked is good */
+	REV_REVOKED,        /* depth says which one */
+	REV_UNKNOWN,
+	REV_ERROR,          /* no valid answer: err says why */
+	REV_STATES
+};
+
+#define REV_URL_MAX 128
+
+struct rev_eval {
+	enum rev_state state;
+	int depth;                       /* the certificate that decided (0 = leaf) */
+	int checked;                     /* certificates checked */
+	const char *err;                 /* REV_ERROR: why (static text) */
+	int reason;                      /* REV_REVOKED: CRL reason code, -1 = none */
+	int64_t revoked_at;
+	int64_t this_update, fetched_at, until;
+	char url[REV_URL_MAX];           /* the responder, "" if none */
+	int pending;                     /* an answer is awaited: no verdict yet */
+};
 
 /* What the agent learned about the certificate (from cache or fresh). */
 struct cert_eval {
@@ -85,9 +119,11 @@ struct cert_eval {
 	int agent_checked;               /* the agent verified the chain */
 	int agent_verify;                /* X509_V_OK, X509_V_ERR_*, CERT_VERIFY_* */
 	int agent_depth;
+	const struct cert_revocation *rev;   /* agent_verify 23: which CRL entry, or NULL */
 	int has_issuer;                  /* a path verified: the leaf's issuer on it is known */
 	const unsigned char *issuer_sha1, *issuer_sha256;
 	const char *issuer_dn;           /* dn_canon of that issuer's subject */
+	struct rev_eval ocsp;            /* OCSP, when the policy asks for it */
 };
 
 #define DEC_DETAIL_MAX 200
@@ -126,6 +162,7 @@ struct decision {
 	const char *identity;           /* SPIFFE ID, else first SAN, else CN */
 	char client_id[DEC_CLIENT_ID_MAX + 1];  /* "" without a certificate (policy client_id) */
 	const char *trust_domain;       /* the SPIFFE trust domain whose bundle applied, or NULL */
+	int rev_needed;                 /* denied for want of an OCSP lookup (rev_eval) */
 };
 
 /* A bounded, human-readable list of the checks made, for the trace

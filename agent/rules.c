@@ -23,10 +23,14 @@
  *   deny_*    cert_untrusted       deny lists, which always win
  *   limits    cert_untrusted       key type, size, curve, signature, lifetime, policies
  *   allow_*   cert_untrusted       when allow lists exist, one must match
+ *   ocsp      cert_revoked         OCSP (policy ocsp = leaf|chain): revoked;
+ *             ocsp_unknown         the responder does not know it (ocsp_unknown = deny);
+ *             ocsp_unavailable     no valid answer in ocsp_timeout (ocsp_unavailable = deny)
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -34,9 +38,11 @@
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "cert-store-t.h"
 #include "cidr.h"
 #include "fwd.h"
 #include "lists.h"
+#include "ocsp.h"
 #include "rules.h"
 #include "spiffe.h"
 #include "spop.h"
@@ -824,11 +830,110 @@ static void deny(const struct policy *pol, struct decision *d, enum dec_code cod
 	va_end(ap);
 }
 
+/* The class of an agent verification failure: the CRL ones have theirs. */
+static enum dec_code agent_verify_code(int code)
+{
+	if (code == X509_V_ERR_CRL_HAS_EXPIRED)
+		return DEC_CRL_EXPIRED;
+	if (code == X509_V_ERR_UNABLE_TO_GET_CRL)
+		return DEC_CRL_UNAVAILABLE;
+	return DEC_CERT_UNVERIFIED;
+}
+
+/* RFC 5280 CRLReason names, by code (7 is unused). */
+static const char *const crl_reason_names[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise",
+};
+
+/* cert_revoked with where it came from: the CRL's source (a URL, or
+ * crl_file), the revocation time and reason, and the depth. */
+static void deny_revoked(const struct policy *pol, struct decision *d,
+                         const struct cert_revocation *rev)
+{
+	const char *why = rev->reason >= 0 && rev->reason < (int)(sizeof(crl_reason_names) / sizeof(crl_reason_names[0]))
+	                  ? crl_reason_names[rev->reason] : NULL;
+	char when[32] = "unknown time";
+	time_t t = (time_t)rev->revoked_at;
+	struct tm tm;
+
+	if (rev->revoked_at > 0 && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	deny(pol, d, DEC_CERT_UNVERIFIED, "cert_revoked", "revoked %s%s%s%s at depth %d, source crl %s",
+	     when, why ? " (" : "", why ? why : "", why ? ")" : "", rev->depth, rev->source);
+}
+
 static void allow(struct decision *d, const char *rule)
 {
 	d->code = DEC_ALLOW;
 	d->status = 200;
 	d->rule = rule;
+}
+
+/* Unix time as 2026-01-02T03:04:05Z. */
+static void fmt_time(char *buf, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+/* 6. revocation by OCSP, once everything else allows (so a certificate
+ * denied anyway never costs a fetch). ce->ocsp was filled by decide.c;
+ * REV_NONE (not looked up) is a denial that asks for the lookup. */
+static void check_revocation(const struct policy *pol, const struct cert_eval *ce,
+                             int64_t now, struct trace *t, struct decision *d)
+{
+	const struct rev_eval *r = &ce->ocsp;
+	char when[32];
+
+	if (pol->ocsp == OCSP_MODE_OFF)
+		return;
+	switch (r->state) {
+	case REV_NONE:
+		trace_add(t, "ocsp=needed");
+		deny(pol, d, DEC_OCSP_UNAVAILABLE, "ocsp_not_checked", "no OCSP answer was looked up");
+		d->rev_needed = 1;
+		return;
+	case REV_GOOD:
+		trace_add(t, "ocsp=good(%d checked, from %s, %llds old, until %llds)", r->checked,
+		          r->url[0] ? r->url : "?", (long long)(now - r->fetched_at),
+		          (long long)(r->until - now));
+		return;
+	case REV_REVOKED:
+		fmt_time(when, sizeof(when), r->revoked_at);
+		trace_add(t, "ocsp=revoked(depth %d, %s)", r->depth, r->url);
+		deny(pol, d, DEC_CERT_REVOKED, "ocsp_revoked", "source ocsp %s: %srevoked %s (%s)",
+		     r->url, r->depth ? "an issuer is " : "", when, ocsp_reason_str(r->reason));
+		return;
+	case REV_UNKNOWN:
+		if (pol->ocsp_unknown == OCSP_SOFT_ALLOW) {
+			trace_add(t, "ocsp=unknown(allowed by ocsp_unknown, depth %d)", r->depth);
+			return;
+		}
+		trace_add(t, "ocsp=unknown(depth %d, %s)", r->depth, r->url);
+		deny(pol, d, DEC_OCSP_UNKNOWN, "ocsp_unknown", "source ocsp %s: the responder does not know %s",
+		     r->url, r->depth ? "an issuer" : "the certificate");
+		return;
+	case REV_ERROR:
+	case REV_STATES:
+		break;
+	}
+	if (pol->ocsp_fallback == OCSP_FALLBACK_CRL && (pol->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) &&
+	    ce->agent_checked && ce->agent_verify == X509_V_OK) {
+		trace_add(t, "ocsp=error(%s),crl=pass", r->err ? r->err : "?");
+		return;
+	}
+	if (pol->ocsp_unavailable == OCSP_SOFT_ALLOW) {
+		trace_add(t, "ocsp=error(%s, allowed by ocsp_unavailable)", r->err ? r->err : "?");
+		return;
+	}
+	trace_add(t, "ocsp=error(%s)", r->err ? r->err : "?");
+	deny(pol, d, DEC_OCSP_UNAVAILABLE, "ocsp_unavailable", "source ocsp %s: %s",
+	     r->url[0] ? r->url : "(no responder)", r->err ? r->err : "no valid answer");
 }
 
 /* Key, signature, lifetime and policy limits. Returns 0 if they pass. A
@@ -1138,8 +1243,12 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		}
 		if (ce->agent_verify != X509_V_OK) {
 			trace_add(t, "verify(agent)=fail(%d at depth %d)", ce->agent_verify, ce->agent_depth);
-			deny(pol, d, DEC_CERT_UNVERIFIED, rules_verify_rule(ce->agent_verify), "%s (%d)",
-			     cert_verify_str(ce->agent_verify), ce->agent_verify);
+			if (ce->agent_verify == X509_V_ERR_CERT_REVOKED && ce->rev) {
+				deny_revoked(pol, d, ce->rev);
+				return;
+			}
+			deny(pol, d, agent_verify_code(ce->agent_verify), rules_verify_rule(ce->agent_verify),
+			     "%s (%d)", cert_verify_str(ce->agent_verify), ce->agent_verify);
 			return;
 		}
 		trace_add(t, "verify(agent)=pass");
@@ -1156,7 +1265,14 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	if (check_names(pol, ce->ext, t, d) < 0)
 		return;
 
-	/* 3. deny lists always win */
+	/* 3. deny lists always win; a list given as a URL that was never
+	 * fetched could be one: fail closed */
+	if (pol->lists_pending) {
+		trace_add(t, "lists=fail(%d not fetched yet)", pol->lists_pending);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "list_unavailable",
+		     "%d list(s) given as a URL not fetched yet (no copy in state_dir)", pol->lists_pending);
+		return;
+	}
 	for (int k = 0; k < ID_KINDS; k++) {
 		if (!pol->deny[k].src)
 			continue;
@@ -1183,6 +1299,7 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 		has_allow |= allow_list(pol, k, &tmp) != NULL;
 	if (!has_allow) {
 		allow(d, "verified");
+		check_revocation(pol, ce, now, t, d);
 		return;
 	}
 	for (int k = 0; k < ID_KINDS && !matched; k++) {
@@ -1220,7 +1337,9 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 				only_tp = 0;
 		deny(pol, d, DEC_CERT_UNTRUSTED, only_tp ? "allow_thumbprints" : "identity",
 		     only_tp ? "thumbprint is not on the trusted list" : "no allow rule matched");
+		return;
 	}
+	check_revocation(pol, ce, now, t, d);
 }
 
 void rules_decide(const struct policy *pol, const struct req_facts *rq,

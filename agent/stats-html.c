@@ -321,6 +321,45 @@ static void spop_row(struct sbuf *b, const char *label, double x, double y)
 		sbuf_printf(b, "<tr><td>%s</td><td class=\"n\">%.0f / %.0f</td></tr>", label, x, y);
 }
 
+/* One row per OCSP responder; red when its last fetches failed. */
+static void html_ocsp(const struct stats_snapshot *s, struct sbuf *b)
+{
+	char t1[40], t2[40];
+
+	if (!s->nresp && !s->ocsp.hits && !s->ocsp.misses)
+		return;
+	sbuf_printf(b, "<section><h2>OCSP responders</h2><p>answers cached / fetched: "
+	            "%.0f / %.0f &middot; waiting now: %.0f &middot; timed out: %.0f</p>"
+	            "<table><tr><th>responder</th><th>state</th><th class=\"n\">ok</th>"
+	            "<th class=\"n\">failed</th><th class=\"n\">in a row</th><th>last ok</th>"
+	            "<th>last failure</th><th class=\"n\">mean fetch</th></tr>\n",
+	            s->v[ST_OCSP_HITS], s->v[ST_OCSP_MISSES], s->v[ST_OCSP_DEFERRED_NOW],
+	            s->v[ST_OCSP_DEFERRED_TIMEOUTS]);
+	for (int i = 0; i < s->nresp; i++) {
+		const struct ocsp_responder *r = &s->resp[i];
+		int failing = r->consecutive_failures > 0;
+
+		fmt_time(r->last_ok, t1, sizeof(t1));
+		fmt_time(r->last_failure, t2, sizeof(t2));
+		sbuf_puts(b, "<tr><td><code>");
+		sbuf_html(b, r->url);
+		sbuf_printf(b, "</code></td><td class=\"%s\">%s</td><td class=\"n\">%llu</td>"
+		            "<td class=\"n\">%llu</td><td class=\"n\">%u</td><td>%s</td><td>%s",
+		            failing ? "deny" : "allow", failing ? "failing" : "ok",
+		            (unsigned long long)r->ok, (unsigned long long)r->failed,
+		            r->consecutive_failures, r->last_ok ? t1 : "-", r->last_failure ? t2 : "-");
+		if (r->last_error[0]) {
+			sbuf_puts(b, ": ");
+			sbuf_html(b, r->last_error);
+		}
+		sbuf_printf(b, "</td><td class=\"n\">%.0f ms</td></tr>\n",
+		            r->ok + r->failed ? (double)r->lat_sum_ms / (double)(r->ok + r->failed) : 0.0);
+	}
+	if (!s->nresp)
+		sbuf_puts(b, "<tr><td colspan=\"8\">no fetch yet</td></tr>\n");
+	sbuf_puts(b, "</table></section>\n");
+}
+
 static void html_spop(const struct stats_snapshot *s, struct sbuf *b)
 {
 	sbuf_puts(b, "<section><h2>SPOP</h2><table>");
@@ -496,7 +535,9 @@ void stats_render_html(const struct stats_snapshot *s, struct sbuf *b)
 #endif
 	/* revocation sources (CRL/OCSP fetching) get their section here */
 	html_certs(s, b);
+	html_ocsp(s, b);
 	html_spop(s, b);
+	revoc_render_html(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
 	sbuf_puts(b, "<p style=\"color:#5b6b7c\">Also: <a href=\"/config\">/config</a> &middot; "
 	          "<a href=\"/metrics\">/metrics</a> &middot; <a href=\"/stats.json\">/stats.json</a> "
 	          "&middot; refreshes every 5 s</p>\n</main></body></html>\n");

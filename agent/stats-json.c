@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cert.h"
+#include "ocsp.h"
 #include "rules.h"
 #include "sbuf.h"
 #include "spop.h"
@@ -55,7 +56,27 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		            s->policies[i].crls, s->policies[i].crl_last_update,
 		            s->policies[i].crl_next_update);
 	}
-	sbuf_puts(b, "],\"spop_errors\":{");
+	sbuf_printf(b, "],\"ocsp\":{\"hits\":%llu,\"misses\":%llu,\"refreshes\":%llu,\"answers\":{",
+	            (unsigned long long)s->ocsp.hits, (unsigned long long)s->ocsp.misses,
+	            (unsigned long long)s->ocsp.refreshes);
+	for (int k = 0; k < OCSP_STATUSES; k++)
+		sbuf_printf(b, "%s\"%s\":%llu", k ? "," : "", ocsp_status_names[k],
+		            (unsigned long long)s->ocsp.by_status[k]);
+	sbuf_puts(b, "},\"responders\":[");
+	for (int i = 0; i < s->nresp; i++) {
+		const struct ocsp_responder *r = &s->resp[i];
+
+		sbuf_puts(b, i ? ",{\"url\":\"" : "{\"url\":\"");
+		sbuf_json(b, r->url);
+		sbuf_printf(b, "\",\"ok\":%llu,\"failed\":%llu,\"consecutive_failures\":%u,"
+		            "\"last_ok\":%lld,\"last_failure\":%lld,\"last_error\":\"",
+		            (unsigned long long)r->ok, (unsigned long long)r->failed,
+		            r->consecutive_failures, (long long)r->last_ok, (long long)r->last_failure);
+		sbuf_json(b, r->last_error);
+		sbuf_printf(b, "\",\"mean_fetch_seconds\":%.3f}",
+		            r->ok + r->failed ? (double)r->lat_sum_ms / 1e3 / (double)(r->ok + r->failed) : 0.0);
+	}
+	sbuf_puts(b, "]},\"spop_errors\":{");
 	for (int k = 1, first = 1; k < SPOP_ST_COUNT; k++) {
 		if (!s->spop_errors[k])
 			continue;
@@ -151,5 +172,8 @@ void stats_render_json(const struct stats_snapshot *s, struct sbuf *b)
 		}
 		sbuf_puts(b, "}}");
 	}
-	sbuf_puts(b, "]}}\n");
+	sbuf_puts(b, "]}");
+	sbuf_puts(b, ",\"crl_sources\":");
+	revoc_render_json(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
+	sbuf_puts(b, "}\n");
 }

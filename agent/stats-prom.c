@@ -14,6 +14,50 @@ static void prom_head(struct sbuf *b, const struct stat_def *d)
 	sbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", d->name, d->help, d->name, type_names[d->type]);
 }
 
+/* OCSP: answers by status, fetches and failures per responder, and one
+ * latency histogram over all responders. */
+static void prom_ocsp(const struct stats_snapshot *s, struct sbuf *b)
+{
+	uint64_t lat[OCSP_LAT_BUCKETS] = { 0 }, sum_ms = 0, acc = 0;
+	const char *name;
+
+	prom_head(b, &family_defs[SF_OCSP_RESULTS]);
+	for (int k = 0; k < OCSP_STATUSES; k++)
+		sbuf_printf(b, "%s{status=\"%s\"} %llu\n", family_defs[SF_OCSP_RESULTS].name,
+		            ocsp_status_names[k], (unsigned long long)s->ocsp.by_status[k]);
+	prom_head(b, &family_defs[SF_OCSP_FETCHES]);
+	for (int i = 0; i < s->nresp; i++)
+		for (int ok = 1; ok >= 0; ok--) {
+			sbuf_printf(b, "%s{responder=\"", family_defs[SF_OCSP_FETCHES].name);
+			sbuf_label(b, s->resp[i].url);
+			sbuf_printf(b, "\",result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+			            (unsigned long long)(ok ? s->resp[i].ok : s->resp[i].failed));
+		}
+	prom_head(b, &family_defs[SF_OCSP_FAILING]);
+	for (int i = 0; i < s->nresp; i++) {
+		sbuf_printf(b, "%s{responder=\"", family_defs[SF_OCSP_FAILING].name);
+		sbuf_label(b, s->resp[i].url);
+		sbuf_printf(b, "\"} %u\n", s->resp[i].consecutive_failures);
+	}
+	for (int i = 0; i < s->nresp; i++) {
+		for (int k = 0; k < OCSP_LAT_BUCKETS; k++)
+			lat[k] += s->resp[i].lat[k];
+		sum_ms += s->resp[i].lat_sum_ms;
+	}
+	name = family_defs[SF_OCSP_LATENCY].name;
+	prom_head(b, &family_defs[SF_OCSP_LATENCY]);
+	for (int k = 0; k < OCSP_LAT_BUCKETS; k++) {
+		acc += lat[k];
+		if (k < OCSP_LAT_BUCKETS - 1)
+			sbuf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, ocsp_lat_bounds_ms[k] / 1e3,
+			            (unsigned long long)acc);
+		else
+			sbuf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)acc);
+	}
+	sbuf_printf(b, "%s_sum %.3f\n%s_count %llu\n", name, (double)sum_ms / 1e3, name,
+	            (unsigned long long)acc);
+}
+
 void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 {
 	uint64_t acc = 0;
@@ -112,4 +156,6 @@ void stats_render_prometheus(const struct stats_snapshot *s, struct sbuf *b)
 		sbuf_label(b, s->config_sha256);
 		sbuf_puts(b, "\"} 1\n");
 	}
+	prom_ocsp(s, b);
+	revoc_render_prometheus(s->crl_sources, s->ncrl_sources, (int64_t)s->now, b);
 }

@@ -53,6 +53,14 @@ const struct stat_def family_defs[SF_COUNT] = {
 	                      .help = "Always 1: the agent's version and the OpenSSL and libev it runs with" },
 	[SF_CONFIG_INFO] = { .name = "certspoa_config_info", .type = STAT_GAUGE,
 	                      .help = "Always 1: sha256 of the effective configuration (the /config text: keys, lists, the files named and their SHA-256; no secrets)" },
+	[SF_OCSP_RESULTS] = { .name = "certspoa_ocsp_answers_total", .type = STAT_COUNTER,
+	                      .help = "OCSP answers stored, by status (error: no valid answer)" },
+	[SF_OCSP_FETCHES] = { .name = "certspoa_ocsp_fetches_total", .type = STAT_COUNTER,
+	                      .help = "OCSP fetches per responder: ok (a checked answer) or failed" },
+	[SF_OCSP_FAILING] = { .name = "certspoa_ocsp_responder_consecutive_failures", .type = STAT_GAUGE,
+	                      .help = "Failed OCSP fetches in a row per responder (0 = its last one worked)" },
+	[SF_OCSP_LATENCY] = { .name = "certspoa_ocsp_fetch_seconds", .type = STAT_HISTOGRAM,
+	                      .help = "Time of one OCSP fetch, request to checked answer, all responders" },
 };
 
 /* ---- decisions over time ---- */
@@ -302,6 +310,13 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void stats_snapshot_done(struct stats_snapshot *s)
+{
+	free(s->crl_sources);
+	s->crl_sources = NULL;
+	s->ncrl_sources = 0;
+}
+
 void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wait_ms)
 {
 	unsigned int tickets[CFG_MAX_THREADS];
@@ -313,6 +328,7 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	memset(s, 0, sizeof(*s));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	s->crl_sources = revoc_snapshot(a->revoc, (int64_t)ts.tv_sec, &s->ncrl_sources);
 
 	for (int i = 0; i < nw; i++)
 		tickets[i] = worker_request_snapshot(&a->workers[i]);
@@ -336,6 +352,12 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 		add_worker(s, &a->workers[i]);
 	s->nhistory = stats_ring_history(&a->ring, (int64_t)s->now, s->by_code, s->history,
 	                                 STATS_HISTORY_MAX);
+	if (a->ocsp) {
+		ocsp_cache_snapshot(a->ocsp, &s->ocsp, s->resp, &s->nresp);
+		s->v[ST_OCSP_HITS] = (double)s->ocsp.hits;
+		s->v[ST_OCSP_MISSES] = (double)s->ocsp.misses;
+		s->v[ST_OCSP_REFRESHES] = (double)s->ocsp.refreshes;
+	}
 	/* the live config's policies, with their list sizes, even if unused */
 	if (a->cfg) {
 		for (const struct policy *p = a->cfg->policies; p; p = p->next) {

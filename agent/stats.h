@@ -13,6 +13,8 @@
 #include "cfg-t.h"
 #include "handler.h"
 #include "rtdeny.h"
+#include "ocsp-cache.h"
+#include "revoc.h"
 #include "sbuf.h"
 #include "spop-t.h"
 #include "stats-t.h"
@@ -71,7 +73,23 @@ struct worker;
 	X(ST_CERTS, "certspoa_client_certificates", STAT_GAUGE, SB_NONE, _, \
 	  "Distinct client certificates in the decision caches") \
 	X(ST_CERTS_SOONEST, "certspoa_client_certificates_soonest_expiry_timestamp_seconds", STAT_GAUGE, SB_NONE, _, \
-	  "Earliest not_after among those last allowed (0 = none)")
+	  "Earliest not_after among those last allowed (0 = none)") \
+	X(ST_OCSP_HITS, "certspoa_ocsp_cache_hits_total", STAT_COUNTER, SB_NONE, _, \
+	  "OCSP lookups answered from the shared OCSP cache") \
+	X(ST_OCSP_MISSES, "certspoa_ocsp_cache_misses_total", STAT_COUNTER, SB_NONE, _, \
+	  "OCSP lookups without a usable answer (a fetch started or already running)") \
+	X(ST_OCSP_REFRESHES, "certspoa_ocsp_refreshes_total", STAT_COUNTER, SB_NONE, _, \
+	  "OCSP answers refreshed before their end because the certificate was still seen") \
+	X(ST_OCSP_DEFERRED, "certspoa_ocsp_deferred_total", STAT_COUNTER, SB_WORKER, deferred, \
+	  "NOTIFYs whose ACK waited for an OCSP answer") \
+	X(ST_OCSP_DEFERRED_NOW, "certspoa_ocsp_deferred", STAT_GAUGE, SB_WORKER, deferred_now, \
+	  "NOTIFYs waiting for an OCSP answer now") \
+	X(ST_OCSP_DEFERRED_TIMEOUTS, "certspoa_ocsp_deferred_timeouts_total", STAT_COUNTER, SB_WORKER, deferred_timeouts, \
+	  "Waiting NOTIFYs answered at ocsp_timeout, without an answer") \
+	X(ST_OCSP_DEFERRED_DROPPED, "certspoa_ocsp_deferred_dropped_total", STAT_COUNTER, SB_WORKER, deferred_dropped, \
+	  "Waiting NOTIFYs whose connection was gone when they could be answered") \
+	X(ST_OCSP_DEFERRED_REFUSED, "certspoa_ocsp_deferred_refused_total", STAT_COUNTER, SB_WORKER, deferred_refused, \
+	  "NOTIFYs decided at once because too many were waiting (as if their wait were over)")
 
 enum stat_id {
 #define STAT_ID(id, name, type, block, field, help) id,
@@ -93,6 +111,10 @@ enum stat_family {
 	SF_CRL_NEXT_UPDATE,   /* {policy} */
 	SF_BUILD_INFO,        /* {version, openssl, libev}, always 1 */
 	SF_CONFIG_INFO,       /* {sha256}, always 1 */
+	SF_OCSP_RESULTS,      /* {status} */
+	SF_OCSP_FETCHES,      /* {responder, result} */
+	SF_OCSP_FAILING,      /* {responder}: consecutive failures */
+	SF_OCSP_LATENCY,      /* histogram */
 	SF_COUNT
 };
 
@@ -167,9 +189,11 @@ struct stats_cfg_file {
 
 /* What the main thread knows that the workers do not. */
 struct stats_agent {
+	struct ocsp_cache *ocsp;         /* NULL: no OCSP figures */
 	struct worker *workers;
 	int nworkers;
 	const struct config *cfg;
+	struct revoc *revoc;     /* background CRL sources, NULL when none */
 	double start_time;
 	uint64_t reloads, reload_failures;
 	double last_reload;
@@ -226,7 +250,15 @@ struct stats_snapshot {
 	char config_sha256[65];
 	char openssl_version[64];
 	char libev_version[16];
+	struct ocsp_cache_stats ocsp;
+	int nresp;
+	struct ocsp_responder resp[OCSP_RESPONDERS_MAX];
+	struct revoc_source_info *crl_sources;   /* malloc'd by stats_collect; stats_snapshot_done frees */
+	int ncrl_sources;
 };
+
+/* Frees what stats_collect allocated in s (not s). */
+void stats_snapshot_done(struct stats_snapshot *s);
 
 /* Sum the workers' counters and gather their inventories (each worker
  * copies its own, in its thread; waits at most wait_ms). */

@@ -17,6 +17,7 @@
 #include "listener.h"
 #include "log.h"
 #include "rules.h"
+#include "spop.h"
 #include "worker.h"
 
 /* Monotonic nanoseconds, for the processing-time histogram. */
@@ -72,7 +73,160 @@ static void on_conn_closed(struct conn_owner *o, struct conn *c)
 		ev_break(w->own.loop, EVBREAK_ALL);
 }
 
-/* Decide one message with the handler, time it, log it. */
+/* ---- deferred ACKs (OCSP) ---- */
+
+static void deferred_arm(struct worker *w)
+{
+	ev_tstamp first = 0;
+
+	ev_timer_stop(w->own.loop, &w->deferred_timer);
+	__atomic_store_n(&w->stats.deferred_now, w->ndeferred, __ATOMIC_RELAXED);
+	if (!w->deferred)
+		return;
+	for (struct worker_deferred *d = w->deferred; d; d = d->next)
+		if (!first || d->deadline < first)
+			first = d->deadline;
+	first -= ev_now(w->own.loop);
+	ev_timer_set(&w->deferred_timer, first > 0.001 ? first : 0.001, 0.);
+	ev_timer_start(w->own.loop, &w->deferred_timer);
+}
+
+/* Keep a copy of a NOTIFY to decide again. 0, or -1 (no room: decide now). */
+static int defer(struct worker *w, unsigned long conn_id, uint64_t sid, uint64_t fid,
+                 const char *payload, size_t len, const struct policy *pol, uint64_t t0)
+{
+	struct worker_deferred *d;
+
+	if (w->ndeferred >= WORKER_DEFERRED_MAX || !pol ||
+	    !(d = malloc(sizeof(*d) + len))) {
+		CTR_INC(w->stats.deferred_refused);
+		return -1;
+	}
+	d->conn_id = conn_id;
+	d->stream_id = sid;
+	d->frame_id = fid;
+	d->deadline = ev_now(w->own.loop) + pol->ocsp_timeout_ms / 1000.0;
+	d->t0_ns = t0;
+	d->len = len;
+	memcpy(d->payload, payload, len);
+	d->next = w->deferred;
+	w->deferred = d;
+	w->ndeferred++;
+	CTR_INC(w->stats.deferred);
+	deferred_arm(w);
+	return 0;
+}
+
+static struct conn *find_conn(struct worker *w, unsigned long id)
+{
+	for (struct conn *c = w->conns; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Decide one waiting NOTIFY again. Returns 1 while it still waits (or its
+ * connection has no room yet), 0 when it is done with (answered or
+ * dropped). */
+static int deferred_retry(struct worker *w, struct worker_deferred *d, ev_tstamp now)
+{
+	struct handler_result res = { .d.code = DEC_CODES };
+	enum spop_status st = SPOP_ST_UNKNOWN;
+	struct conn *c = find_conn(w, d->conn_id);
+	size_t max_frame;
+	char *p, *end;
+	int why, rc, timed_out = now >= d->deadline;
+
+	if (!c) {
+		CTR_INC(w->stats.deferred_dropped);
+		return 0;
+	}
+	if (conn_late_begin(c, &p, &end, &max_frame, &why) < 0) {
+		if (why == CONN_LATE_FULL && !timed_out)
+			return 1;
+		conn_late_drop(c);
+		CTR_INC(w->stats.deferred_dropped);
+		return 0;
+	}
+	w->hc.replay = 1;
+	w->hc.dc.ocsp_no_wait = timed_out;
+	rc = handler_notify(&w->hc, d->stream_id, d->frame_id, d->payload, d->len, (int64_t)now,
+	                    &p, end, max_frame, &st, &res);
+	w->hc.replay = 0;
+	w->hc.dc.ocsp_no_wait = 0;
+	if (rc == HANDLER_DEFERRED)
+		return 1;
+	if (rc < 0) {
+		/* it decoded the first time: only room can fail */
+		LOG(LOG_WARN, d->conn_id, "deferred NOTIFY: cannot answer (%s)", spop_status_str(st));
+		conn_late_drop(c);
+		CTR_INC(w->stats.deferred_dropped);
+		return 0;
+	}
+	if (timed_out)
+		CTR_INC(w->stats.deferred_timeouts);
+	if (res.d.code < DEC_CODES) {
+		handler_record_latency(&w->hc, clock_ns() - d->t0_ns);
+		declog_decided(&w->declog, w->own.cfg->log_decisions, (int64_t)now, d->conn_id, &res);
+	}
+	conn_late_commit(c, p);           /* may close c */
+	return 0;
+}
+
+/* Look at every waiting NOTIFY: answer those whose OCSP answer came or
+ * whose wait is over. Answering may read more frames, which may defer
+ * more: those join the list while it is out of w. */
+static void deferred_run(struct worker *w)
+{
+	struct worker_deferred *list = w->deferred, *keep = NULL, *d;
+	ev_tstamp now = ev_now(w->own.loop);
+
+	w->deferred = NULL;
+	while ((d = list) != NULL) {
+		list = d->next;
+		if (deferred_retry(w, d, now)) {
+			d->next = keep;
+			keep = d;
+			continue;
+		}
+		w->ndeferred--;
+		free(d);
+	}
+	while ((d = keep) != NULL) {
+		keep = d->next;
+		d->next = w->deferred;
+		w->deferred = d;
+	}
+	deferred_arm(w);
+}
+
+static void ocsp_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	(void)loop;
+	(void)revents;
+	deferred_run(a->data);
+}
+
+static void deferred_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	ev_now_update(loop);
+	deferred_run(t->data);
+}
+
+void worker_set_ocsp(struct worker *w, struct ocsp_cache *c, decide_ocsp_submit_fn submit,
+                     void *arg)
+{
+	decide_set_ocsp(&w->hc.dc, c, submit, arg);
+}
+
+void worker_ocsp_wake(struct worker *w)
+{
+	ev_async_send(w->own.loop, &w->ocsp_wake);
+}
+
+/* Decide one message with the handler, time it, log it; or keep it for
+ * later when it waits for an OCSP answer. */
 static int on_conn_notify(struct conn_owner *o, unsigned long conn_id,
                           uint64_t stream_id, uint64_t frame_id,
                           const char *payload, size_t len,
@@ -82,9 +236,22 @@ static int on_conn_notify(struct conn_owner *o, unsigned long conn_id,
 	struct handler_result res = { .d.code = DEC_CODES };
 	int64_t now = (int64_t)ev_now(o->loop);
 	uint64_t t0 = clock_ns();
+	int rc;
 
-	if (handler_notify(&w->hc, stream_id, frame_id, payload, len, now,
-	                   p, end, max_frame, st, &res) < 0)
+	rc = handler_notify(&w->hc, stream_id, frame_id, payload, len, now,
+	                    p, end, max_frame, st, &res);
+	if (rc == HANDLER_DEFERRED) {
+		if (defer(w, conn_id, stream_id, frame_id, payload, len, res.policy, t0) == 0)
+			return CONN_NOTIFY_DEFERRED;
+		/* no room to wait: decide now, as if the wait were over */
+		w->hc.replay = 1;
+		w->hc.dc.ocsp_no_wait = 1;
+		rc = handler_notify(&w->hc, stream_id, frame_id, payload, len, now,
+		                    p, end, max_frame, st, &res);
+		w->hc.replay = 0;
+		w->hc.dc.ocsp_no_wait = 0;
+	}
+	if (rc < 0)
 		return -1;
 	if (res.d.code < DEC_CODES) {
 		handler_record_latency(&w->hc, clock_ns() - t0);
@@ -300,6 +467,11 @@ int worker_init(struct worker *w, int idx, const struct config *cfg,
 	ev_async_init(&w->wakeup, wakeup_cb);
 	w->wakeup.data = w;
 	ev_async_start(w->own.loop, &w->wakeup);
+	ev_async_init(&w->ocsp_wake, ocsp_wake_cb);
+	w->ocsp_wake.data = w;
+	ev_async_start(w->own.loop, &w->ocsp_wake);
+	ev_timer_init(&w->deferred_timer, deferred_timer_cb, 1., 0.);
+	w->deferred_timer.data = w;
 	for (int i = 0; i < nls && i < CFG_MAX_LISTEN; i++) {
 		ev_io_init(&w->accept_w[i], accept_cb, ls[i].fd, EV_READ);
 		w->accept_w[i].data = w;
@@ -338,6 +510,13 @@ void worker_destroy(struct worker *w)
 		return;
 	while (w->conns)
 		conn_close(w->conns);
+	while (w->deferred) {
+		struct worker_deferred *d = w->deferred;
+
+		w->deferred = d->next;
+		free(d);
+	}
+	w->ndeferred = 0;
 	handler_destroy(&w->hc);
 	free(w->snap.certs);
 	w->snap.certs = NULL;

@@ -24,7 +24,28 @@ struct listener;
 struct worker_stats {
 	uint64_t conns_total;
 	uint64_t conns_refused;          /* over max_connections or EMFILE */
+	uint64_t deferred;               /* NOTIFYs whose ACK waited for OCSP */
+	uint64_t deferred_timeouts;      /* answered at ocsp_timeout, without the answer */
+	uint64_t deferred_dropped;       /* their connection was gone by then */
+	uint64_t deferred_refused;       /* over WORKER_DEFERRED_MAX: decided at once */
+	uint64_t deferred_now;           /* gauge: waiting now */
 };
+
+/* A NOTIFY whose ACK waits for an OCSP answer: its ids, a copy of its
+ * payload, and when the wait ends (ocsp_timeout). */
+struct worker_deferred {
+	struct worker_deferred *next;
+	unsigned long conn_id;
+	uint64_t stream_id, frame_id;
+	ev_tstamp deadline;
+	uint64_t t0_ns;                  /* when it came, for the latency */
+	size_t len;
+	char payload[];
+};
+
+/* More waiting NOTIFYs than this per worker are decided at once, as if
+ * their wait were over (ocsp_unavailable): memory stays bounded. */
+#define WORKER_DEFERRED_MAX 4096
 
 /* Messages from the main thread, acted on in the worker's own thread. */
 struct worker_mailbox {
@@ -51,6 +72,12 @@ struct worker {
 	struct worker_mailbox mbox;
 	struct worker_snap snap;
 	struct declog declog;            /* recent denials */
+	/* deferred ACKs (OCSP): the waiting NOTIFYs, woken by ocsp_wake when
+	 * an answer was stored, bounded by deferred_timer */
+	struct worker_deferred *deferred;
+	unsigned int ndeferred;
+	ev_async ocsp_wake;
+	ev_timer deferred_timer;
 };
 
 /* Set up worker idx (no thread yet) on the nls listeners ls (none: only
@@ -69,6 +96,13 @@ int worker_stop_is_requested(void);
 void worker_stop(struct worker *w);
 void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
+
+/* Decide OCSP with the shared answers c, fetching through submit(arg, job)
+ * (before worker_start). Then worker_ocsp_wake() (any thread) makes the
+ * worker look at its waiting NOTIFYs again. */
+void worker_set_ocsp(struct worker *w, struct ocsp_cache *c, decide_ocsp_submit_fn submit,
+                     void *arg);
+void worker_ocsp_wake(struct worker *w);
 
 /* Hand a new configuration to the worker (any thread). It adopts it at
  * its next loop iteration and then publishes mbox.cfg_gen. */

@@ -36,6 +36,8 @@ cfg-t.h         cfgtypes
 cert.[ch]       policy
 cert-*.[ch]     policy
 cache.[ch]      policy
+ocsp.[ch]       policy
+ocsp-cache.[ch] policy
 fwd.[ch]        policy
 lists.[ch]      policy
 rules.[ch]      policy
@@ -55,6 +57,11 @@ worker.[ch]     server
 worker-t.h      server
 declog.[ch]     server
 httpd.[ch]      server
+fetch.[ch]      server
+fetch-t.h       server
+ocsp-fetch.[ch] server
+revoc.[ch]      server
+revoc-t.h       server
 stats.[ch]      ops
 stats-*.[ch]    ops
 ctl.[ch]        ops

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -33,6 +34,7 @@
 #include "cert.h"
 #include "cfg-t.h"
 #include "handler.h"
+#include "ocsp.h"
 #include "rules.h"
 #include "spop.h"
 #include "testpki.h"
@@ -401,6 +403,60 @@ static void b_cert_get_facts(uint64_t n)
 	}
 }
 
+/* OCSP on a miss, the agent's part: check one answer (parse, RSA-2048
+ * signature by the intermediate, certID, times). Made once, lazily. */
+static unsigned char *ocsp_der;
+static int ocsp_len;
+
+static void make_ocsp_answer(void)
+{
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), pki.leaves[0], pki.inter);
+	ASN1_TIME *tu = ASN1_TIME_set(NULL, (time_t)(now - 60));
+	ASN1_TIME *nu = ASN1_TIME_set(NULL, (time_t)(now + 86400));
+	OCSP_RESPONSE *resp = NULL;
+
+	if (!bs || !id || !tu || !nu ||
+	    !OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD, -1, NULL, tu, nu) ||
+	    !OCSP_basic_sign(bs, pki.inter, pki.inter_key, EVP_sha256(), NULL, 0) ||
+	    !(resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) ||
+	    (ocsp_len = i2d_OCSP_RESPONSE(resp, &ocsp_der)) <= 0)
+		abort();
+	OCSP_RESPONSE_free(resp);
+	OCSP_BASICRESP_free(bs);
+	OCSP_CERTID_free(id);
+	ASN1_TIME_free(tu);
+	ASN1_TIME_free(nu);
+}
+
+static void b_ocsp_check(uint64_t n)
+{
+	struct ocsp_check_opts o = { .now = now, .skew = 60, .max_age = 3600 };
+	struct ocsp_result r;
+
+	if (!ocsp_der)
+		make_ocsp_answer();
+	for (uint64_t k = 0; k < n; k++) {
+		if (ocsp_response_check(ocsp_der, (size_t)ocsp_len, pki.leaves[0], pki.inter, &o, &r) < 0)
+			abort();
+		sink += (uint64_t)r.status;
+	}
+}
+
+static void b_ocsp_request(uint64_t n)
+{
+	struct ocsp_request rq;
+	char url[OCSP_GET_URL_MAX + 1];
+
+	for (uint64_t k = 0; k < n; k++) {
+		if (ocsp_request_build(pki.leaves[0], pki.inter, NULL, &rq) < 0 ||
+		    ocsp_get_url("http://ocsp.example.com/", rq.der, rq.len, url, sizeof(url)) < 0)
+			abort();
+		sink += rq.len;
+		ocsp_request_free(&rq);
+	}
+}
+
 /* The reference of the issue's target: parse the leaf and the chain,
  * then X509_verify_cert() for TLS client use against one shared store. */
 static void b_parse_verify_ref(uint64_t n)
@@ -460,6 +516,8 @@ static const struct bench benches[] = {
 	{ "cert_get_facts",    b_cert_get_facts,    "cert_get_facts on a parsed leaf (digests, names, serial, dates)" },
 	{ "cert_verify",       b_cert_verify,       "cert_verify on a parsed leaf (parses the chain)" },
 	{ "parse_verify_ref",  b_parse_verify_ref,  "reference: d2i leaf + chain, X509_verify_cert, shared store" },
+	{ "ocsp_request",      b_ocsp_request,      "OCSP request for a leaf (SHA-1 certID) and its GET URL" },
+	{ "ocsp_check",        b_ocsp_check,        "ocsp_response_check: parse, RSA-2048 signature, certID, times" },
 };
 #define NBENCH (sizeof(benches) / sizeof(benches[0]))
 

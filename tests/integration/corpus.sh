@@ -424,12 +424,12 @@ case_ cert_revoked          revoked.crt    cert_unverified cert_revoked       ye
 case_ cert_revoked-not      good.crt       ok              verified           yes - "$A" "$CA" "crl_file = crl/root.crl"
 case_ cert_revoked-leaf     revoked.crt    cert_unverified cert_revoked       yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_check = leaf"
 case_ cert_revoked-missing-allow revoked.crt cert_unverified cert_revoked     yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_missing = allow"
-case_ crl_missing           chained-full.crt cert_unverified crl_missing      yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = all"
+case_ crl_missing           chained-full.crt crl_unavailable crl_missing      yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = all"
 case_ crl_missing-leaf      chained-full.crt ok            verified           yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = leaf"
 case_ crl_missing-allow     chained-full.crt ok            verified           yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = all" "crl_missing = allow"
 case_ crl_missing-both-crls chained-full.crt ok            verified           yes - "$A" "$CA" "crl_file = crl/root+inter.crl" "crl_check = all"
-case_ crl_missing-leaf-other chained-full.crt cert_unverified crl_missing     yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_check = leaf"
-case_ crl_expired           good.crt       cert_unverified crl_expired        yes - "$A" "$CA" "crl_file = crl/root-expired.crl"
+case_ crl_missing-leaf-other chained-full.crt crl_unavailable crl_missing     yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_check = leaf"
+case_ crl_expired           good.crt       crl_expired     crl_expired        yes - "$A" "$CA" "crl_file = crl/root-expired.crl"
 case_ crl_expired-fresh     good.crt       ok              verified           yes - "$A" "$CA" "crl_file = crl/root.crl"
 
 # thumbprints

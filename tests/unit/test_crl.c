@@ -237,7 +237,8 @@ TEST(crl_update_reaches_cached_certificates)
 	c1->generation = 2;
 	handler_set_config(&hc, c1, 2);
 	CHECK_EQ_INT(decide(&hc, k.bad, NOW, detail, sizeof(detail)), 0);
-	CHECK_EQ_STR(detail, "certificate revoked (23)");
+	/* the detail says when and from where (a crl_file CRL) */
+	CHECK_EQ_STR(detail, "revoked 2030-03-16T17:46:40Z at depth 0, source crl crl_file");
 	CHECK_EQ_INT(decide(&hc, k.good, NOW, detail, sizeof(detail)), 1);
 	handler_destroy(&hc);
 	cfg_free(c0);

@@ -310,7 +310,7 @@ TEST(opspage_json_history_and_reload_error)
 	CHECK(b.p != NULL && !b.failed);
 	if (b.p) {
 		CHECK(strstr(b.p, "\"history\":{\"step\":10,\"window\":900,\"samples\":[{\"t\":1800000000,\"dt\":10,"
-		                  "\"decisions\":7,\"by_code\":{\"ok\":5,\"cert_missing\":2}}]}}\n") != NULL);
+		                  "\"decisions\":7,\"by_code\":{\"ok\":5,\"cert_missing\":2}}]}") != NULL);
 		CHECK(strstr(b.p, "\"last_reload_error\":{\"time\":1800000000.000,\"message\":\"a.ini:1: \\\"x\\\"\"}") != NULL);
 		CHECK(strstr(b.p, "\"config_sha256\":\"0000000000000000000000000000000000000000000000000000000000000007\"") != NULL);
 	}
