@@ -27,7 +27,7 @@ ARG DEBIAN_TAG=bookworm-slim
 # ---------------------------------------------------------------- build
 FROM debian:${DEBIAN_TAG} AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc make libc6-dev libssl-dev libev-dev libinih-dev libcurl4-openssl-dev \
+ && apt-get install -y --no-install-recommends gcc make libc6-dev libssl-dev libev-dev libinih-dev libcurl4-openssl-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile VERSION ./
@@ -39,7 +39,7 @@ RUN make -j"$(nproc)" ERR=1 certspoa && make install PREFIX=/usr/local DESTDIR=/
 # ---------------------------------------------------------------- runtime
 FROM debian:${DEBIAN_TAG}
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libssl3 libev4 libinih1 libcurl4 \
+ && apt-get install -y --no-install-recommends libssl3 libev4 libinih1 libcurl4 libjansson4 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 certspoa \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \

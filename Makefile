@@ -44,7 +44,7 @@ endif
 CORE_SRC := agent/spop.c agent/cert-facts.c agent/cert-ext.c agent/cert-store.c agent/cert-crls.c agent/cert-file.c agent/tplist.c agent/cache.c agent/sbuf.c agent/uri.c \
             agent/strset.c agent/cidr.c agent/addr.c agent/lists.c agent/fwd.c agent/dn.c agent/inspect.c \
             agent/rules.c agent/decide.c agent/handler.c agent/cfg.c agent/log.c \
-            agent/spiffe.c agent/strutil.c agent/ocsp.c agent/ocsp-cache.c
+            agent/spiffe.c agent/strutil.c agent/ocsp.c agent/ocsp-cache.c agent/token.c
 # runtime denies and the admin socket's command parser (fuzz target ctl)
 CORE_SRC += agent/rtdeny.c agent/ctl-cmd.c
 # SPIFFE bundle documents (JSON, through jansson)
@@ -63,7 +63,8 @@ FETCH_SRC := agent/fetch.c agent/revoc.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c agent/ctl-client.c
 DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
-UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c \
+            tests/unit/testjwt.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
@@ -138,6 +139,19 @@ mutate: ## mutation testing of the decision path (MUTANTS=id,id or 'rules-*')
 	MUTANTS='$(MUTANTS)' tests/mutation/mutate.py
 
 .PHONY: mutate
+
+# Certificate-bound tokens end to end (tests/token/run.sh, docs/TOKENS.md):
+# tokens minted by tests/token/mint.c, sent by curl with a client
+# certificate through haproxy-examples/mtls-api on HAProxy 2.6 and 3.2
+# (VERSIONS="2.6 3.2", ONLY=pattern), ~1 min.
+MINT_BIN := $(BUILD)/tests/token/mint
+$(MINT_BIN): $(BUILD)/tests/token/mint.o $(BUILD)/tests/unit/testjwt.o $(BUILD)/agent/token.o $(BUILD)/agent/strutil.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+token: $(BIN) $(MINT_BIN) ## certificate-bound tokens through HAProxy 2.6 and 3.2, ~1 min (VERSIONS=, ONLY=)
+	CERTSPOA_BIN=$(CURDIR)/$(BIN) MINT_BIN=$(CURDIR)/$(MINT_BIN) tests/token/run.sh
+
+.PHONY: token
 
 demo: $(BIN) ## build, then show allow/deny decisions on a throw-away PKI
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/integration/demo.sh
@@ -294,7 +308,7 @@ shellcheck: ## shellcheck tests/**/*.sh and .ci/*
 #                      to tests/fuzz/corpus/<target>/ (review before commit)
 #   make fuzz-replay   gcc + SAN=address,undefined: every checked-in corpus
 #                      file through every target, as CI does
-FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle ctl crl ocsp
+FUZZ_TARGETS ?= spop handler conn cfg cert fwd dn httpd uri rules hacfg bundle ctl crl ocsp token
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
@@ -333,6 +347,8 @@ FUZZ_MAXLEN_bundle  := 16384
 FUZZ_MAXLEN_ocsp    := 4096
 FUZZ_DICT_crl     := tests/fuzz/crl.dict
 FUZZ_MAXLEN_crl     := 8192
+FUZZ_DICT_token   := tests/fuzz/token.dict
+FUZZ_MAXLEN_token   := 8192
 REPLAY_DIR   := $(BUILD)/tests/fuzz
 
 .PHONY: fuzz fuzz-merge fuzz-replay fuzz-replay-run

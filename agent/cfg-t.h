@@ -257,10 +257,30 @@ struct policy {
 	int ntds;
 	int client_id;               /* enum client_id_kind */
 	int lists_pending;           /* lists given as URLs not fetched yet: every request is denied */
+	int token;                   /* enum token_mode */
+	char *jwks_file;             /* the keys that sign tokens (JWKS) */
+	int jwks_file_line;
+	struct token_jwks *jwks;     /* loaded from jwks_file */
+	char *token_issuer;          /* NULL: iss not checked */
+	char *token_audience;        /* NULL: aud not checked */
+	int token_clock_skew_ms;
+	int token_max_size;
 	int issuer_rules;            /* issuer thumbprints or serials given with an issuer:
 	                                matched on the path the agent verified */
 	struct policy *next;
 };
+
+/* token: certificate-bound access tokens (RFC 8705, docs/TOKENS.md).
+ * bound: a bearer token, when sent, must verify and be bound to the
+ * certificate; required: such a token must be sent. */
+#define TOKEN_MODE_LIST(X) \
+	X(TOKEN_MODE_OFF,      "off") \
+	X(TOKEN_MODE_BOUND,    "bound") \
+	X(TOKEN_MODE_REQUIRED, "required")
+enum token_mode { TOKEN_MODE_LIST(CFG_ENUM_CONST) TOKEN_MODES };
+_Static_assert(TOKEN_MODE_OFF == 0, "first value 0");
+
+struct token_jwks;
 
 #define LOG_DECISIONS_LIST(X) \
 	X(LOG_DECISIONS_NONE,    "none") \

@@ -26,6 +26,7 @@
 #include "spiffe-bundle.h"
 #include "statsauth.h"
 #include "strset.h"
+#include "token.h"
 #include "tplist.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
@@ -101,6 +102,7 @@ static const char *const mode_names[POLICY_MODES + 1] = { POLICY_MODE_LIST(CFG_E
 static const char *const deny_detail_names[DENY_DETAILS + 1] = { DENY_DETAIL_LIST(CFG_ENUM_NAME) };
 
 static const char *const client_id_names[CLIENT_IDS + 1] = { CLIENT_ID_LIST(CFG_ENUM_NAME) };
+static const char *const token_mode_names[TOKEN_MODES + 1] = { TOKEN_MODE_LIST(CFG_ENUM_NAME) };
 
 
 static const struct cfg_key cfg_keys[] = {
@@ -156,7 +158,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_AGENT, "fetch_ca_file", CFG_T_STR, 0, 0, NULL, AGENT(fetch_ca_file), NULL,
 	  "PEM bundle that https:// fetches are verified against; unset = the system's CAs" },
 	{ CFG_S_AGENT, "list_refresh", CFG_T_DURATION, 1000, 86400000, "5m", AGENT(list_refresh_ms), NULL,
-	  "lists given as http(s):// URLs (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
+	  "lists given as @http(s)://URL (thumbprints, allow_*, deny_*) are fetched again this often; a change is loaded like a reload" },
 
 	{ CFG_S_AGENT, "socket_mode", CFG_T_OCTAL, 0, 0777, NULL, AGENT(socket_mode), NULL,
 	  "permissions of unix listen sockets, octal (e.g. 0660 with HAProxy in the socket's group); unset = umask" },
@@ -272,6 +274,18 @@ static const struct cfg_key cfg_keys[] = {
 	  "TD=FILE, TD=FILE: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
 	{ CFG_S_POLICY, "client_id", CFG_T_ENUM, 0, 0, "spki", POLICY(client_id), client_id_names,
 	  "txn.certspoa.client_id, a stable key of at most 128 bytes for rate limiting: spki (the key's SHA-256), spiffe (the SPIFFE ID, else spki) or identity" },
+	{ CFG_S_POLICY, "token", CFG_T_ENUM, 0, 0, "off", POLICY(token), token_mode_names,
+	  "RFC 8705 tokens: off; bound = a Bearer JWT, when sent, must verify (jwks_file) and be bound to this certificate (cnf.x5t#S256); required = one must be sent" },
+	{ CFG_S_POLICY, "jwks_file", CFG_T_STR, 0, 0, NULL, POLICY(jwks_file), NULL,
+	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); read again on reload" },
+	{ CFG_S_POLICY, "token_issuer", CFG_T_STR, 0, 0, NULL, POLICY(token_issuer), NULL,
+	  "the token's iss must equal this; unset = not checked" },
+	{ CFG_S_POLICY, "token_audience", CFG_T_STR, 0, 0, NULL, POLICY(token_audience), NULL,
+	  "the token's aud (a string, or an array) must name this; unset = not checked" },
+	{ CFG_S_POLICY, "token_clock_skew", CFG_T_DURATION, 0, 3600000, "60s", POLICY(token_clock_skew_ms), NULL,
+	  "accept a token this long after its exp or before its nbf" },
+	{ CFG_S_POLICY, "token_max_size", CFG_T_INT, 256, TOKEN_MAX_SIZE_MAX, "8192", POLICY(token_max_size), NULL,
+	  "longest bearer token accepted, in bytes (longer: token_invalid)" },
 };
 
 #define NB_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
@@ -811,6 +825,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 				ps->policy->intermediates_line = ps->line;
 			else if (k->offset == POLICY(spiffe_bundles))
 				ps->policy->spiffe_bundles_line = ps->line;
+			else if (k->offset == POLICY(jwks_file))
+				ps->policy->jwks_file_line = ps->line;
 		}
 		return 1;
 	}
@@ -1182,9 +1198,11 @@ int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, con
 	return snprintf(out, outlen, "%s/%s-%s.%s", dir, prefix, hex, ext) < (int)outlen ? 0 : -1;
 }
 
-/* Lists given as URLs read their last good copy in state_dir (revoc.c
- * fetches it, validates it with this same parser and reloads); with no
- * copy yet the list is pending and the policy denies every request. */
+/* Lists given as "@http(s)://URL" (the "@" of a file, so that an inline
+ * allow_uri value stays a URI) read their last good copy in state_dir
+ * (revoc.c fetches it, validates it with this same parser and reloads);
+ * with no copy yet the list is pending and the policy denies every
+ * request. */
 static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 {
 	char path[4096];
@@ -1195,14 +1213,14 @@ static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 			struct stat sb;
 			char *src;
 
-			if (!cfg_is_url(l->src))
+			if (!l->src || l->src[0] != '@' || !cfg_is_url(l->src + 1))
 				continue;
 			ps->line = l->line;
 			if (!ps->cfg->state_dir) {
 				cfg_error(ps, l->key, "a list given as a URL needs [agent] state_dir (its last good copy)");
 				return -1;
 			}
-			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src, "txt", path + 1, sizeof(path) - 1) < 0) {
+			if (cfg_url_cache_path(ps->cfg->state_dir, "list", l->src + 1, "txt", path + 1, sizeof(path) - 1) < 0) {
 				cfg_error(ps, l->key, "state_dir path too long");
 				return -1;
 			}
@@ -1217,6 +1235,7 @@ static int resolve_url_lists(struct cfg_parse *ps, struct policy *p)
 				cfg_error(ps, l->key, "out of memory");
 				return -1;
 			}
+			memmove(l->src, l->src + 1, strlen(l->src));   /* the URL without its '@' */
 			l->url = l->src;
 			l->src = src;
 		}
@@ -1234,6 +1253,48 @@ static int check_crl_url(void *arg, const char *item, size_t len, char *err, siz
 	}
 	if (len >= 512) {
 		set_err(err, errlen, "a URL longer than 511 characters");
+		return -1;
+	}
+	return 0;
+}
+
+/* token and jwks_file: the JWKS is read here, parsed by token.c. */
+static int load_token(struct cfg_parse *ps, struct policy *p)
+{
+	char why[512];
+	char *buf = NULL;
+	size_t n;
+	FILE *f;
+
+	if (!p->jwks_file) {
+		if (p->token == TOKEN_MODE_OFF)
+			return 0;
+		ps->line = p->line;
+		cfg_error(ps, "token", "[policy %s]: token = %s needs jwks_file", p->name,
+		          token_mode_names[p->token]);
+		return -1;
+	}
+	ps->line = p->jwks_file_line;
+	if (!(f = fopen(p->jwks_file, "r"))) {
+		cfg_error(ps, "jwks_file", "%s: %s", p->jwks_file, strerror(errno));
+		return -1;
+	}
+	if (!(buf = malloc(TOKEN_JWKS_MAX + 1))) {
+		fclose(f);
+		cfg_error(ps, "jwks_file", "out of memory");
+		return -1;
+	}
+	n = fread(buf, 1, TOKEN_JWKS_MAX + 1, f);
+	fclose(f);
+	if (n > TOKEN_JWKS_MAX) {
+		free(buf);
+		cfg_error(ps, "jwks_file", "%s: larger than %d bytes", p->jwks_file, TOKEN_JWKS_MAX);
+		return -1;
+	}
+	p->jwks = token_jwks_parse(buf, n, why, sizeof(why));
+	free(buf);
+	if (!p->jwks) {
+		cfg_error(ps, "jwks_file", "%s: %s", p->jwks_file, why);
 		return -1;
 	}
 	return 0;
@@ -1310,6 +1371,8 @@ static int load_files(struct cfg_parse *ps)
 				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
 			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
+		if (load_token(ps, p) < 0)
+			return -1;
 		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
 			return -1;
 		if (resolve_url_lists(ps, p) < 0)
@@ -1501,6 +1564,10 @@ void cfg_free(struct config *cfg)
 		free(p->ocsp_url);
 		free(p->ca_dir);
 		free(p->intermediates);
+		free(p->jwks_file);
+		free(p->token_issuer);
+		free(p->token_audience);
+		token_jwks_free(p->jwks);
 		cert_store_free(p->store);
 		for (int i = 0; p->tds && i < p->ntds; i++) {
 			free(p->tds[i].name);

@@ -16,7 +16,8 @@ struct config *cfg_load(const char *file, char *err, size_t errlen);
 int cfg_url_cache_path(const char *dir, const char *prefix, const char *url, const char *ext,
                        char *out, size_t outlen);
 
-/* 1 when a list or source value is an http:// or https:// URL. */
+/* 1 when s starts with http:// or https:// (a list given as a URL is
+ * written "@" URL). */
 int cfg_is_url(const char *s);
 void cfg_free(struct config *cfg);
 

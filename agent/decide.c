@@ -1,5 +1,6 @@
 /* The decision pipeline: forwarded intake -> route -> certificate (cache,
  * agent verification) -> rules. See decide.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "rtdeny.h"
 #include "ocsp.h"
 #include "rules.h"
+#include "token.h"
 #include "uri.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
@@ -53,6 +55,8 @@ void decide_destroy(struct decide_ctx *dc)
 	dc->fwd_buf = NULL;
 	free(dc->path_buf);
 	dc->path_buf = NULL;
+	free(dc->token);
+	dc->token = NULL;
 }
 
 /* Agent-side chain verification, stored in the entry with the leaf's
@@ -430,6 +434,58 @@ static void take_forwarded(struct decide_ctx *dc, struct req_facts *rq)
 	rq->chain.len = out.chain_len;
 }
 
+/* The bearer token of the request, for a policy with token = bound or
+ * required, checked against the certificate evaluated in ce. Never cached:
+ * each request's token is verified against that request's certificate, so
+ * a token accepted with one certificate cannot pass with another. Leaves
+ * rq->token NULL when it cannot check (the rules then deny). */
+static void check_token(struct decide_ctx *dc, const struct policy *pol, struct req_facts *rq,
+                        const struct cert_eval *ce, int64_t now)
+{
+	struct token_opts o = {
+		.jwks = pol->jwks,
+		.issuer = pol->token_issuer,
+		.audience = pol->token_audience,
+		.skew = pol->token_clock_skew_ms / 1000,
+		.max_size = (size_t)pol->token_max_size,
+	};
+	struct token_result *r;
+	const char *jwt = NULL;
+	enum token_err e;
+	size_t n = 0;
+
+	if (!dc->token && !(dc->token = malloc(sizeof(*dc->token))))
+		return;
+	r = dc->token;
+	memset(r, 0, sizeof(*r));
+	rq->token = r;
+	/* one Authorization header, counted by HAProxy: with two, the
+	 * application might read the one that was not checked */
+	if (rq->has_authz && !rq->has_authz_count) {
+		r->err = TOKEN_AMBIGUOUS;
+		snprintf(r->detail, sizeof(r->detail), "the authorization_count argument was not sent");
+		return;
+	}
+	if (rq->has_authz_count &&
+	    (rq->authz_count > 1 || (rq->authz_count < 1 && rq->has_authz && rq->authz.len))) {
+		r->err = TOKEN_AMBIGUOUS;
+		snprintf(r->detail, sizeof(r->detail), "%lld Authorization headers, a token needs exactly one",
+		         (long long)rq->authz_count);
+		return;
+	}
+	e = token_from_authz(rq->has_authz ? rq->authz.ptr : "", rq->has_authz ? rq->authz.len : 0, &jwt, &n);
+	if (e != TOKEN_OK) {
+		/* ABSENT, AMBIGUOUS, or MALFORMED: nothing else comes back */
+		r->err = e == TOKEN_ABSENT || e == TOKEN_AMBIGUOUS ? e : TOKEN_MALFORMED;
+		snprintf(r->detail, sizeof(r->detail), "%s", r->err == TOKEN_ABSENT ?
+		         token_errs[TOKEN_ABSENT].words : r->err == TOKEN_AMBIGUOUS ?
+		         "another scheme, but the value names bearer further on" :
+		         "a Bearer credential that is not one token after one or more spaces");
+		return;
+	}
+	token_check(&o, jwt, n, ce->parsed ? ce->facts->sha256 : NULL, now, r);
+}
+
 const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
                                     int64_t now, struct trace *t, struct cert_eval *ce,
                                     struct decision *d, const char **route)
@@ -455,6 +511,9 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
 	trace_add(t, "route=%s", *route);
 	if (!rq->bad_arg && !rq->fwd_untrusted && !rq->fwd_error && pol)
 		decide_eval_cert(dc, pol, rq, now, ce);
+	rq->token = NULL;
+	if (!rq->bad_arg && pol && pol->token != TOKEN_MODE_OFF)
+		check_token(dc, pol, rq, ce, now);
 	tlen = t ? t->len : 0;
 	ttrunc = t ? t->truncated : 0;
 	rules_decide(pol, rq, ce, now, t, d);

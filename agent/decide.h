@@ -34,6 +34,7 @@ struct decide_ctx {
 	decide_ocsp_submit_fn ocsp_submit;
 	void *ocsp_submit_arg;
 	int ocsp_no_wait;                 /* a missing answer is a timeout now */
+	struct token_result *token;       /* the last request's token check (token.h) */
 };
 
 /* Returns 0, or -1 when the cache cannot be allocated. */

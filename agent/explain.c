@@ -1,6 +1,7 @@
 /* certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]
  *                  [--sni S] [--frontend F] [--src IP] [--verify N]
- *                  [--haproxy-ca FILE] [--time T] [--json] */
+ *                  [--haproxy-ca FILE] [--time T] [--json]
+ *                  [--token JWT] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include "ocsp-cache.h"
 #include "rules.h"
 #include "sbuf.h"
+#include "token.h"
 
 #define EXPLAIN_MAX_CERTS 17
 
@@ -31,7 +33,7 @@ static void usage(FILE *out)
 	fprintf(out,
 	        "usage: certspoa explain -f CONFIG --cert FILE [--chain FILE] [--host H] [--path P]\n"
 	        "                        [--sni S] [--frontend F] [--src IP] [--verify N]\n"
-	        "                        [--haproxy-ca FILE] [--time T] [--json] [--offline]\n"
+	        "                        [--haproxy-ca FILE] [--time T] [--json] [--offline] [--token JWT]\n"
 	        "\n"
 	        "Runs the policies of CONFIG on the certificate in FILE (PEM, DER or PKCS#12;\n"
 	        "extra certificates in FILE count as the chain the client sent) and prints\n"
@@ -42,7 +44,59 @@ static void usage(FILE *out)
 	        "8601 (2026-12-05, 2026-12-05T10:00:00Z, 2026-12-05T11:00:00+01:00).\n"
 	        "For ocsp = leaf|chain the responders are asked now, one at a time (at most\n"
 	        "ocsp_timeout each); --offline asks nobody, so a policy with OCSP says\n"
-	        "ocsp_unavailable. --json prints one JSON object. Exit: 0 allow, 1 deny.\n");
+	        "ocsp_unavailable. --json prints one JSON object. --token is a bearer token\n"
+	        "(JWT), sent as one 'Authorization: Bearer JWT' header; with token =\n"
+	        "bound|required every step of its check is printed. Exit: 0 allow, 1 deny.\n");
+}
+
+static void print_kv(const char *k, const char *v);
+
+/* Each step of the token check: passed, where it stopped, not reached. */
+static void print_token(const struct token_result *r)
+{
+	printf("token:\n");
+	for (int s = TOKEN_STEP_DECODE; s < TOKEN_STEP_DONE; s++) {
+		const char *name = token_step_names[s];
+
+		if (r->err != TOKEN_OK && (int)r->step == s) {
+			printf("  %-10s fail: %s: %s\n", name, token_errs[r->err].rule, r->detail);
+			continue;
+		}
+		if (r->err != TOKEN_OK && s > (int)r->step) {
+			printf("  %-10s not reached\n", name);
+			continue;
+		}
+		switch ((enum token_step)s) {
+		case TOKEN_STEP_ALG:
+			printf("  %-10s pass (%s)\n", name, r->alg);
+			break;
+		case TOKEN_STEP_KEY:
+			printf("  %-10s pass (%s%s)\n", name, r->kid[0] ? "kid " : "no kid: every key that fits",
+			       r->kid);
+			break;
+		case TOKEN_STEP_TIME:
+			printf("  %-10s pass (exp %lld", name, (long long)r->exp);
+			if (r->has_nbf)
+				printf(", nbf %lld", (long long)r->nbf);
+			printf(")\n");
+			break;
+		case TOKEN_STEP_BINDING:
+			printf("  %-10s pass (cnf.x5t#S256 is this certificate's SHA-256)\n", name);
+			break;
+		case TOKEN_STEP_DECODE:
+		case TOKEN_STEP_SIGNATURE:
+		case TOKEN_STEP_ISS_AUD:
+		case TOKEN_STEP_DONE:
+		case TOKEN_STEPS:
+			printf("  %-10s pass\n", name);
+			break;
+		}
+	}
+	if (r->err == TOKEN_OK) {
+		print_kv("token_sub:", r->sub);
+		print_kv("token_client_id:", r->client_id);
+		print_kv("token_scope:", r->scope);
+	}
 }
 
 /* n digits at *p into *v; advances. Returns 0, or -1. */
@@ -458,6 +512,7 @@ int explain_main(int argc, char **argv)
 		{ "time", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
 		{ "haproxy-ca", required_argument, NULL, 'A' }, { "json", no_argument, NULL, 'j' },
 		{ "offline", no_argument, NULL, 'O' },
+		{ "token", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *cfg_file = NULL, *cert_file = NULL, *chain_file = NULL, *haproxy_ca = NULL;
@@ -477,7 +532,8 @@ int explain_main(int argc, char **argv)
 	int64_t now = (int64_t)time(NULL);
 	const char *route = NULL;
 	const struct policy *pol;
-	char err[1024], *end;
+	char err[1024], *end, *authz = NULL;
+	const char *token = NULL;
 	static struct explain_ocsp xo;
 	struct ocsp_cache oc;
 	int offline = 0, oc_on = 0;
@@ -526,6 +582,7 @@ int explain_main(int argc, char **argv)
 		case 'O':
 			offline = 1;
 			break;
+		case 'T': token = optarg; break;
 		case 'h':
 			usage(stdout);
 			return EX_OK;
@@ -542,8 +599,24 @@ int explain_main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EX_CONFIG;
 	}
+	if (token) {
+		/* one "Authorization: Bearer <token>" header */
+		size_t n = strlen(token) + sizeof("Bearer ");
+
+		if (!(authz = malloc(n))) {
+			fprintf(stderr, "out of memory\n");
+			cfg_free(cfg);
+			return EX_OSERR;
+		}
+		snprintf(authz, n, "Bearer %s", token);
+		rq.has_authz = rq.has_authz_count = 1;
+		rq.authz.ptr = authz;
+		rq.authz.len = n - 1;
+		rq.authz_count = 1;
+	}
 	if (haproxy_ca && !(hstore = cert_store_load(haproxy_ca, err, sizeof(err)))) {
 		fprintf(stderr, "--haproxy-ca: %s\n", err);
+		free(authz);
 		cfg_free(cfg);
 		return EX_NOINPUT;
 	}
@@ -626,6 +699,11 @@ int explain_main(int argc, char **argv)
 		print_text(&t, &rq, route, pol, &d, &ce, &hv);
 		print_revocation(pol, &ce, now, offline, xo.fetched);
 	}
+	if (!json && rq.token)
+		print_token(rq.token);
+	else if (!json && authz)
+		printf("token:       not checked (%s)\n", pol && pol->token == TOKEN_MODE_OFF ?
+		       "the policy has token = off" : "the request was refused before");
 	rc = d.code == DEC_ALLOW ? 0 : 1;
 	decide_destroy(&dc);
 out:
@@ -644,6 +722,7 @@ out:
 	free(der);
 	free(chain_der);
 	cert_store_free(hstore);
+	free(authz);
 	cfg_free(cfg);
 	return rc;
 }

@@ -126,17 +126,7 @@ enum b64_pad {
 
 static int b64_val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return str_b64val(c, '+', '/');
 }
 
 static void b64_start(struct b64 *s, unsigned char *o, unsigned char *oend)

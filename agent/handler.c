@@ -1,6 +1,7 @@
 /* NOTIFY -> arguments (spoe_args) -> decide_request -> ACK (ack_vars). */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "token.h"
 
 /* a switch on an enum names every value: a new one is a compile error here */
 #pragma GCC diagnostic warning "-Wswitch-enum"
@@ -52,6 +54,11 @@ const struct spoe_arg spoe_args[] = {
 	    "a trace comes back when this equals trace_secret"),
 	ARG("unique_id",  T(STR),           VIEW_NONEMPTY, has_unique_id,  unique_id,   "unique-id",
 	    "HAProxy's request id (unique-id-format), logged as req_id"),
+	/* certificate-bound tokens (token = bound|required, docs/TOKENS.md) */
+	ARG("authorization", T(STR) | T(BIN), VIEW,        has_authz,      authz,       "req.fhdr(authorization)",
+	    "the whole Authorization header value (a Bearer JWT)"),
+	ARG("authorization_count", T_INT,   INT,           has_authz_count, authz_count, "req.fhdr_cnt(authorization)",
+	    "how many Authorization headers; a token with anything but 1 is refused"),
 };
 const size_t spoe_nargs = sizeof(spoe_args) / sizeof(spoe_args[0]);
 
@@ -251,7 +258,8 @@ static const char *const deny_detail_words[DENY_DETAILS] = { DENY_DETAIL_LIST(CF
 static int encode_verdict(char **p, char *end, const struct decision *d,
                           const struct cert_eval *ce, const struct policy *pol,
                           const char *route, const struct spop_str *path,
-                          const struct trace *t, int deny_detail)
+                          const struct token_result *tok, const struct trace *t,
+                          int deny_detail)
 {
 	const struct dec_info *di = &dec_table[d->code];
 	const char *policy = pol ? pol->name : NULL;
@@ -301,9 +309,37 @@ static int encode_verdict(char **p, char *end, const struct decision *d,
 	}
 	if (route)
 		opt_str(p, end, ACK_ROUTE, route);
+	/* the claims of a verified, bound token (printable ASCII, bounded:
+	 * token.c refuses others); never for a shadow pass */
+	if (tok && tok->err == TOKEN_OK && d->code == DEC_ALLOW && !d->shadowed) {
+		if (tok->sub[0])
+			opt_str(p, end, ACK_TOKEN_SUB, tok->sub);
+		if (tok->client_id[0])
+			opt_str(p, end, ACK_TOKEN_CLIENT_ID, tok->client_id);
+		if (tok->scope[0])
+			opt_str(p, end, ACK_TOKEN_SCOPE, tok->scope);
+	}
 	if (t && t->on && t->len)
 		opt_str_clean(p, end, ACK_TRACE, t->buf);
 	return 0;
+}
+
+/* rules_rule_id() through hc->rule_memo: a hit is checked by content
+ * too, so a name in a reused buffer can never take another's label. */
+static enum rule_id rule_id_memo(struct handler_ctx *hc, const char *rule)
+{
+	unsigned int slot;
+	enum rule_id id;
+
+	if (!rule)
+		return rules_rule_id(rule);
+	slot = (unsigned int)(((uintptr_t)rule >> 3) % (sizeof(hc->rule_memo) / sizeof(hc->rule_memo[0])));
+	if (hc->rule_memo[slot].name == rule && strcmp(rule_names[hc->rule_memo[slot].id], rule) == 0)
+		return (enum rule_id)hc->rule_memo[slot].id;
+	id = rules_rule_id(rule);
+	hc->rule_memo[slot].name = rule;
+	hc->rule_memo[slot].id = (int)id;
+	return id;
 }
 
 int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id,
@@ -382,7 +418,7 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		dp = pol ? pol : hc->dc.cfg->default_policy;
 		detail = dp ? dp->deny_detail : DENY_DETAIL_NONE;
 		if (encode_verdict(&out, end, &d, &ce, pol, route,
-		                   rq.path_changed ? &rq.route_path : NULL, &t, detail) < 0) {
+		                   rq.path_changed ? &rq.route_path : NULL, rq.token, &t, detail) < 0) {
 			if (!rq.path_changed)
 				goto no_room;
 			/* the normalized path does not fit in the ACK: refuse
@@ -393,14 +429,14 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			d.rule = "path_ambiguous";
 			d.shadowed = 0;
 			snprintf(d.detail, sizeof(d.detail), "the normalized path does not fit in the answer");
-			if (encode_verdict(&out, end, &d, &ce, pol, route, NULL, &t, detail) < 0)
+			if (encode_verdict(&out, end, &d, &ce, pol, route, NULL, rq.token, &t, detail) < 0)
 				goto no_room;
 		}
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
-		CTR_INC(hc->stats.by_rule[d.code][rules_rule_id(d.rule)]);
+		CTR_INC(hc->stats.by_rule[d.code][rule_id_memo(hc, d.rule)]);
 		if (d.shadowed)
-			CTR_INC(hc->stats.shadow[d.would_code][rules_rule_id(d.would_rule)]);
+			CTR_INC(hc->stats.shadow[d.would_code][rule_id_memo(hc, d.would_rule)]);
 		if (pol)
 			CTR_INC(hc->stats.pol_verdict[hc->pol_slot[pol->index]][d.code == DEC_ALLOW]);
 		if (ce.entry) {

@@ -72,6 +72,9 @@ extern const size_t spoe_nargs;
 	X(SPKI_SHA256, "spki_sha256", STR,   "a parsed certificate whose extensions were read") \
 	X(CLIENT_ID,   "client_id",   STR,   "a parsed certificate: the policy's client_id key, at most 128 bytes") \
 	X(ROUTE,       "route",       STR,   "always, once routing ran") \
+	X(TOKEN_SUB,   "token_sub",   STR,   "allowed with a verified bound token that has sub") \
+	X(TOKEN_CLIENT_ID, "token_client_id", STR, "allowed with a verified bound token that has client_id (or azp)") \
+	X(TOKEN_SCOPE, "token_scope", STR,   "allowed with a verified bound token that has scope") \
 	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret")
 
 #define ACK_VAR_ENUM(id, name, type, when) ACK_##id,
@@ -113,6 +116,10 @@ struct handler_ctx {
 	int pol_slot[CFG_MAX_POLICIES];   /* policy->index -> stats slot */
 	struct handler_stats stats;
 	int replay;                       /* deciding a deferred NOTIFY again: not counted twice */
+	/* rule name -> label id, by the name's address (the rules name
+	 * themselves with string constants): one strcmp instead of a walk of
+	 * the whole table on every message */
+	struct { const char *name; int id; } rule_memo[8];
 };
 
 /* What one message came to, for logs and the recent-denials list. The

@@ -852,18 +852,22 @@ int lists_compile_policy(struct policy *p, int *line, const char **key,
 			enum list_syntax syn = k == ID_SUBJECT || k == ID_ISSUER ? LIST_DN :
 			                       k == ID_SERIAL ? LIST_SERIAL_DN : LIST_PLAIN;
 
-			if (!l->src)
+			/* a URL list not fetched yet: nothing to read, the
+			 * policy denies (lists_pending) */
+			if (!l->src || l->pending)
 				continue;
 			if (plain_file && src_is_inline_digests(l->src))
 				plain_file = 0;
 			n = list_walk(l->src, plain_file, syn, id_item, &c, &l->file, err, errlen);
-			if (n == 0 && !side)
+			if (n == 0 && !side && !l->pending)
 				/* it would allow nobody: refused, not guessed (an
-				 * empty deny list denies nobody, and is accepted) */
+				 * empty deny list denies nobody, and is accepted; a
+				 * URL list with no copy yet is pending: the policy
+				 * denies every request until it comes) */
 				set_err(err, errlen, "%s holds no entry (only comments or blank lines): an "
 				        "empty allow list would deny everyone; add entries, or remove the key "
 				        "to not filter on %s", l->file ? l->file : l->src, id_kind_names[k]);
-			if (n < 0 || (n == 0 && !side)) {
+			if (n < 0 || (n == 0 && !side && !l->pending)) {
 				*line = l->line;
 				if (l->key)
 					snprintf(keybuf, sizeof(keybuf), "%s", l->key);

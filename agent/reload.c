@@ -67,6 +67,7 @@ static void each_named_file(const struct config *cfg, named_file_fn fn, void *ar
 		fn(arg, "crl_file", p->crl_file, 0);
 		for (int i = 0; p->tds && i < p->ntds; i++)
 			fn(arg, "spiffe_bundles", p->tds[i].file, 0);   /* a rotated trust bundle */
+		fn(arg, "jwks_file", p->jwks_file, 0);   /* rotated token signing keys */
 		for (int k = 0; k < ID_KINDS; k++) {
 			fn(arg, p->allow[k].key ? p->allow[k].key : "allow list", p->allow[k].file, 0);
 			fn(arg, p->deny[k].key ? p->deny[k].key : "deny list", p->deny[k].file, 0);

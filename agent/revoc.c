@@ -464,7 +464,7 @@ static void schedule_fail(const struct config *cfg, struct revoc_src *s, int64_t
 static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_result *res,
                       char *why, size_t whylen)
 {
-	char path[4096], tmp[4200], *old = NULL;
+	char path[4096], tmp[4200], perr[4800], *old = NULL;
 	size_t olen = 0;
 	int n, same;
 
@@ -477,11 +477,25 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 		set_err(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	n = lists_check_file(s->list_kind, s->list_deny, tmp, why, whylen);
+	n = lists_check_file(s->list_kind, s->list_deny, tmp, perr, sizeof(perr));
 	if (n < 0) {
+		size_t tl = strlen(tmp);
+
+		/* "TMP:LINE: why" -> "line LINE: why": the URL is the source */
+		if (strncmp(perr, tmp, tl) == 0 && perr[tl] == ':')
+			set_err(why, whylen, "line %s", perr + tl + 1);
+		else
+			set_err(why, whylen, "%s", perr[0] ? perr : "the list does not parse");
 		unlink(tmp);
 		return -1;
 	}
+	if (n == 0 && !s->list_deny) {
+		/* the configuration refuses an empty allow list too */
+		set_err(why, whylen, "an empty allow list (it would deny everyone)");
+		unlink(tmp);
+		return -1;
+	}
+	LOG(LOG_DEBUG, 0, "list %s: %d entries parsed", s->url, n);
 	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
 	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
 	free(old);

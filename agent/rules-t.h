@@ -29,6 +29,11 @@
 	X(CERT_REVOKED,        "cert_revoked",        "Client certificate is revoked") \
 	X(OCSP_UNKNOWN,        "ocsp_unknown",        "Client certificate is unknown to its OCSP responder") \
 	X(OCSP_UNAVAILABLE,    "ocsp_unavailable",    "Client certificate revocation status is unavailable") \
+	X(TOKEN_MISSING,       "token_missing",       "A certificate-bound access token is required") \
+	X(TOKEN_INVALID,       "token_invalid",       "The access token is invalid") \
+	X(TOKEN_EXPIRED,       "token_expired",       "The access token has expired") \
+	X(TOKEN_UNBOUND,       "token_unbound",       "The access token is not bound to a certificate") \
+	X(TOKEN_BINDING_MISMATCH, "token_binding_mismatch", "The access token is bound to another certificate") \
 	X(INTERNAL,            "internal_error",      "Client certificate check failed")
 
 #define DEC_CODE_ENUM(name, code, reason) DEC_##name,
@@ -68,6 +73,10 @@ struct req_facts {
 	struct spop_str unique_id;
 	int has_trace;            /* the trace header's value, checked against trace_secret */
 	struct spop_str trace_value;
+	int has_authz;            /* the Authorization header (token = bound|required) */
+	struct spop_str authz;
+	int has_authz_count;
+	int64_t authz_count;      /* req.fhdr_cnt(authorization) */
 	const char *bad_arg;      /* first argument with a wrong type, or NULL */
 	/* set by decide_request before the rules run */
 	int forwarded;            /* cert/chain came from a trusted proxy's header */
@@ -77,6 +86,8 @@ struct req_facts {
 	int has_route_path;
 	struct spop_str route_path;   /* the normalized path routes compared */
 	int path_changed;         /* route_path differs from path: hand it back */
+	/* set by decide_request when the policy checks tokens (token.h) */
+	const struct token_result *token;
 };
 
 struct cache_entry;
@@ -109,6 +120,12 @@ struct rev_eval {
 	char url[REV_URL_MAX];           /* the responder, "" if none */
 	int pending;                     /* an answer is awaited: no verdict yet */
 };
+
+struct token_result;
+
+/* The HTTP status of the token_* codes (RFC 6750: 401 with
+ * WWW-Authenticate: Bearer); every other denial uses deny_status. */
+#define DEC_TOKEN_STATUS 401
 
 /* What the agent learned about the certificate (from cache or fresh). */
 struct cert_eval {

@@ -26,6 +26,9 @@
  *   ocsp      cert_revoked         OCSP (policy ocsp = leaf|chain): revoked;
  *             ocsp_unknown         the responder does not know it (ocsp_unknown = deny);
  *             ocsp_unavailable     no valid answer in ocsp_timeout (ocsp_unavailable = deny)
+ *   token     token_* (401)        token = bound|required: the bearer token
+ *                                  verifies and is bound to this certificate
+ *                                  (token.c, checked by decide.c before)
  * then shadow mode may turn a denial into an allow. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +51,7 @@
 #include "spop.h"
 #include "strset.h"
 #include "strutil.h"
+#include "token.h"
 #include "tplist.h"
 #include "uri.h"
 
@@ -63,15 +67,18 @@ const struct dec_info dec_table[DEC_CODES] = { DEC_CODE_LIST(DEC_INFO) };
 #define RULE_NAME(id, name) [RULE_##id] = name,
 #define RULE_DENY_NAME(kind, name, allow_help, deny_help) [RULE_DENY_##kind] = "deny_" name,
 #define RULE_ALLOW_NAME(kind, name, allow_help, deny_help) [RULE_ALLOW_##kind] = "allow_" name,
+#define RULE_TOKEN_NAME(id, rule, cls, words) [RULE_TOKEN_##id] = rule,
 const char *const rule_names[RULE_COUNT] = {
 	RULE_NAME_LIST(RULE_NAME)
 	ID_KIND_LIST(RULE_DENY_NAME)
 	ID_KIND_LIST(RULE_ALLOW_NAME)
+	TOKEN_ERR_LIST(RULE_TOKEN_NAME)
 	[RULE_OTHER] = "other",
 };
 #undef RULE_NAME
 #undef RULE_DENY_NAME
 #undef RULE_ALLOW_NAME
+#undef RULE_TOKEN_NAME
 
 enum rule_id rules_rule_id(const char *rule)
 {
@@ -837,6 +844,8 @@ static enum dec_code agent_verify_code(int code)
 		return DEC_CRL_EXPIRED;
 	if (code == X509_V_ERR_UNABLE_TO_GET_CRL)
 		return DEC_CRL_UNAVAILABLE;
+	if (code == X509_V_ERR_CERT_REVOKED)
+		return DEC_CERT_REVOKED;
 	return DEC_CERT_UNVERIFIED;
 }
 
@@ -860,7 +869,7 @@ static void deny_revoked(const struct policy *pol, struct decision *d,
 
 	if (rev->revoked_at > 0 && gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	deny(pol, d, DEC_CERT_UNVERIFIED, "cert_revoked", "revoked %s%s%s%s at depth %d, source crl %s",
+	deny(pol, d, DEC_CERT_REVOKED, "cert_revoked", "revoked %s%s%s%s at depth %d, source crl %s",
 	     when, why ? " (" : "", why ? why : "", why ? ")" : "", rev->depth, rev->source);
 }
 
@@ -1342,6 +1351,43 @@ static void decide(const struct policy *pol, const struct req_facts *rq,
 	check_revocation(pol, ce, now, t, d);
 }
 
+/* The last step, once the certificate is accepted: the bearer token that
+ * decide.c checked (rq->token). Denials are 401 (RFC 6750). */
+static void check_token(const struct policy *pol, const struct req_facts *rq,
+                        struct trace *t, struct decision *d)
+{
+	const struct token_result *r = rq->token;
+	enum dec_code code = DEC_TOKEN_INVALID;
+
+	if (!r) {
+		trace_add(t, "token=fail(not checked)");
+		deny(pol, d, DEC_INTERNAL, "token_internal", "the token check did not run");
+		return;
+	}
+	if (r->err == TOKEN_OK) {
+		trace_add(t, "token=pass(%s, bound)", r->alg);
+		return;
+	}
+	if (r->err == TOKEN_ABSENT && pol->token == TOKEN_MODE_BOUND) {
+		trace_add(t, "token=pass(none sent, token = bound)");
+		return;
+	}
+	switch (token_errs[r->err].cls) {
+	case TOKEN_CLASS_MISSING:  code = DEC_TOKEN_MISSING; break;
+	case TOKEN_CLASS_EXPIRED:  code = DEC_TOKEN_EXPIRED; break;
+	case TOKEN_CLASS_UNBOUND:  code = DEC_TOKEN_UNBOUND; break;
+	case TOKEN_CLASS_MISMATCH: code = DEC_TOKEN_BINDING_MISMATCH; break;
+	case TOKEN_CLASS_INVALID:
+	case TOKEN_CLASS_NONE:
+	case TOKEN_CLASSES:
+		code = DEC_TOKEN_INVALID;
+		break;
+	}
+	trace_add(t, "token=fail(%s)", token_errs[r->err].rule);
+	deny(pol, d, code, token_errs[r->err].rule, "%s", r->detail);
+	d->status = DEC_TOKEN_STATUS;
+}
+
 void rules_decide(const struct policy *pol, const struct req_facts *rq,
                   const struct cert_eval *ce, int64_t now, struct trace *t,
                   struct decision *d)
@@ -1358,6 +1404,8 @@ void rules_decide(const struct policy *pol, const struct req_facts *rq,
 	decide(pol, rq, ce, now, t, d);
 	if (ce && ce->parsed)
 		client_id_of(pol, ce, d);
+	if (d->code == DEC_ALLOW && pol->token != TOKEN_MODE_OFF)
+		check_token(pol, rq, t, d);
 	if (d->code != DEC_ALLOW && pol->mode == POLICY_SHADOW &&
 	    d->code != DEC_BAD_REQUEST && d->code != DEC_INTERNAL) {
 		d->would_code = d->code;

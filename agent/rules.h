@@ -5,6 +5,7 @@
 
 #include "cfg-t.h"
 #include "rules-t.h"
+#include "token.h"
 
 extern const struct dec_info dec_table[DEC_CODES];
 
@@ -50,7 +51,8 @@ const char *rules_verify_rule(int verify_code);
 
 /* Every rule name a decision can carry: the finite set behind the rule
  * label of the decision counters. X(ID, name); the identity lists add
- * deny_<key> and allow_<key> (cfg-t.h ID_KIND_LIST). A name not listed is
+ * deny_<key> and allow_<key> (cfg-t.h ID_KIND_LIST), the token checks
+ * theirs (token.h TOKEN_ERR_LIST). A name not listed is
  * counted as "other" (tests/unit/test_opsvis.c checks that rules.c uses
  * none). */
 #define RULE_NAME_LIST(X) \
@@ -84,16 +86,19 @@ const char *rules_verify_rule(int verify_code);
 #define RULE_ID_ENUM(id, name) RULE_##id,
 #define RULE_DENY_ENUM(kind, name, allow_help, deny_help) RULE_DENY_##kind,
 #define RULE_ALLOW_ENUM(kind, name, allow_help, deny_help) RULE_ALLOW_##kind,
+#define RULE_TOKEN_ENUM(id, rule, cls, words) RULE_TOKEN_##id,
 enum rule_id {
 	RULE_NAME_LIST(RULE_ID_ENUM)
 	ID_KIND_LIST(RULE_DENY_ENUM)
 	ID_KIND_LIST(RULE_ALLOW_ENUM)
+	TOKEN_ERR_LIST(RULE_TOKEN_ENUM)   /* the token checks' rules (token.h) */
 	RULE_OTHER,
 	RULE_COUNT
 };
 #undef RULE_ID_ENUM
 #undef RULE_DENY_ENUM
 #undef RULE_ALLOW_ENUM
+#undef RULE_TOKEN_ENUM
 _Static_assert(RULE_VERIFIED == 0, "rule ids start at 0");
 
 extern const char *const rule_names[RULE_COUNT];

@@ -23,3 +23,18 @@ void str_lower(char *s)
 	for (; *s; s++)
 		*s = str_lower_c(*s);
 }
+
+int str_b64val(unsigned char c, char c62, char c63)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (unsigned char)c62)
+		return 62;
+	if (c == (unsigned char)c63)
+		return 63;
+	return -1;
+}

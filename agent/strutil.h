@@ -1,4 +1,4 @@
-/* Small ASCII helpers shared by the parsers: hex digits and lowercasing.
+/* Small ASCII helpers shared by the parsers: hex and base64 digits, lowercasing.
  * Pure: no locale (unlike <ctype.h>), no I/O, no allocation. */
 #ifndef CERTSPOA_STRUTIL_H
 #define CERTSPOA_STRUTIL_H
@@ -7,6 +7,10 @@
 
 /* The value of one hex digit (either case), or -1 if c is not one. */
 int str_hexval(unsigned char c);
+
+/* The value of one base64 digit, or -1: A-Z a-z 0-9, then c62 and c63
+ * ('+' '/' for base64, '-' '_' for base64url, RFC 4648). */
+int str_b64val(unsigned char c, char c62, char c63);
 
 /* c lowercased if it is an ASCII capital letter, else c. */
 static inline char str_lower_c(char c)

@@ -44,6 +44,7 @@ rules.[ch]      policy
 rules-t.h       policy
 statsauth.[ch]  policy
 rtdeny.[ch]     policy
+token.[ch]      policy
 cfg.[ch]        config
 ctl-cmd.[ch]    config
 decide.[ch]     decide

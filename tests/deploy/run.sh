@@ -411,7 +411,7 @@ check "docker: no ADD, apt lists removed, --no-install-recommends" eval '
     [ "$(grep -c "apt-get install -y --no-install-recommends" "$DOCKERFILE")" = 2 ] &&
     [ "$(grep -c "rm -rf /var/lib/apt/lists/\*" "$DOCKERFILE")" = 2 ]'
 rt_pkgs=$(sed -n 's/.*apt-get install -y --no-install-recommends \([a-z0-9. -]*\)\( &&.*\)\{0,1\}$/\1/p' "$WORK/stage2" | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ')
-check "docker: runtime installs only libcurl4 libssl3 libev4 libinih1" eq "$rt_pkgs" "libcurl4 libev4 libinih1 libssl3 "
+check "docker: runtime installs only libcurl4 libjansson4 libssl3 libev4 libinih1" eq "$rt_pkgs" "libcurl4 libev4 libinih1 libjansson4 libssl3 "
 DUSER=$(sed -n 's/^USER //p' "$WORK/stage2")
 check "docker: USER is numeric and not root" eval '[[ $DUSER =~ ^[1-9][0-9]*(:[1-9][0-9]*)?$ ]] || { WHY="USER $DUSER"; false; }'
 DUID=${DUSER%%:*}

@@ -402,7 +402,7 @@ case_ haproxy-verified      good.crt       ok              verified           ye
 case_ haproxy-expired       expired.crt    cert_unverified cert_expired       yes "--verify 10" "verify = haproxy"
 case_ haproxy-unknown-ca    unknown.crt    cert_unverified cert_unknown_ca    yes "--verify 20" "verify = haproxy"
 case_ haproxy-bad-purpose   serverauth.crt cert_unverified cert_bad_purpose   yes "--verify 26" "verify = haproxy"
-case_ both-revoked          revoked.crt    cert_unverified cert_revoked       yes "--verify 0" "verify = both" "$CA" "crl_file = crl/root.crl"
+case_ both-revoked          revoked.crt    cert_revoked cert_revoked       yes "--verify 0" "verify = both" "$CA" "crl_file = crl/root.crl"
 case_ both-verified         good.crt       ok              verified           yes "--verify 0" "verify = both" "$CA" "crl_file = crl/root.crl"
 
 # verification by the agent
@@ -420,10 +420,10 @@ case_ cert_chain_too_long   deep-full.crt  cert_unverified cert_chain_too_long y
 case_ cert_chain_too_long-2 deep-full.crt  cert_unverified cert_chain_too_long yes - "$A" "$CA" "max_depth = 2"
 case_ cert_chain_too_long-fits deep-full.crt ok            verified           yes - "$A" "$CA" "max_depth = 3"
 case_ cert_chain-no-limit   deep-full.crt  ok              verified           yes - "$A" "$CA"
-case_ cert_revoked          revoked.crt    cert_unverified cert_revoked       yes - "$A" "$CA" "crl_file = crl/root.crl"
+case_ cert_revoked          revoked.crt    cert_revoked cert_revoked       yes - "$A" "$CA" "crl_file = crl/root.crl"
 case_ cert_revoked-not      good.crt       ok              verified           yes - "$A" "$CA" "crl_file = crl/root.crl"
-case_ cert_revoked-leaf     revoked.crt    cert_unverified cert_revoked       yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_check = leaf"
-case_ cert_revoked-missing-allow revoked.crt cert_unverified cert_revoked     yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_missing = allow"
+case_ cert_revoked-leaf     revoked.crt    cert_revoked cert_revoked       yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_check = leaf"
+case_ cert_revoked-missing-allow revoked.crt cert_revoked cert_revoked     yes - "$A" "$CA" "crl_file = crl/root.crl" "crl_missing = allow"
 case_ crl_missing           chained-full.crt crl_unavailable crl_missing      yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = all"
 case_ crl_missing-leaf      chained-full.crt ok            verified           yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = leaf"
 case_ crl_missing-allow     chained-full.crt ok            verified           yes - "$A" "$CA" "crl_file = crl/inter.crl" "crl_check = all" "crl_missing = allow"

@@ -747,7 +747,7 @@ if want keepalive && [ "$E2E_UP" = 1 ]; then
     ka=$(cat "$WORK/ka.out")
     ka_n=$(printf '%s\n' "$ka" | grep -c .)
     ka_200=$(printf '%s\n' "$ka" | grep -c '^200 ')
-    ka_403=$(printf '%s\n' "$ka" | grep -c '^403 0 [0-9]* cert_unverified cert_revoked$')
+    ka_403=$(printf '%s\n' "$ka" | grep -c '^403 0 [0-9]* cert_revoked cert_revoked$')
     ka_conns=$(printf '%s\n' "$ka" | awk '{ n += $2 } END { print n + 0 }')
     ka_ports=$(printf '%s\n' "$ka" | awk '{ print $3 }' | sort -u | grep -c .)
     note "keep-alive answers: $(printf '%s' "$ka" | awk '{ printf "%s ", $1 }')"

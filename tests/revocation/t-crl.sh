@@ -47,7 +47,7 @@ check "first request: CDP unknown yet -> 403 crl_unavailable (fail closed)" eq "
 check "then the agent fetches the CDP and good gets 200 (no operator action)" wait_until 10 code_is good 200
 check "the CDP was fetched" file_has "$WORK/crlsrv.log" "GET /root.crl 200"
 code_of revoked >/dev/null
-check "revoked -> 403 cert_unverified" eq "$STATUS $(hdr X-Certspoa-Code)" "403 cert_unverified"
+check "revoked -> 403 cert_revoked" eq "$STATUS $(hdr X-Certspoa-Code)" "403 cert_revoked"
 check "rule cert_revoked" eq "$(hdr X-Certspoa-Rule)" cert_revoked
 check "detail: source crl + URL + reason" has "$(json_field detail | sed 's#\\/#/#g')" \
     "(keyCompromise) at depth 0, source crl $CDP"
@@ -84,7 +84,7 @@ wait "$ka_pid"
 check "keep-alive curl finished" eq "$?" 0
 ka=$(cat "$WORK/ka.out")
 ka_conns=$(printf '%s\n' "$ka" | awk '{ n += $2 } END { print n + 0 }')
-ka_403=$(printf '%s\n' "$ka" | grep -c '^403 0 [0-9]* cert_unverified cert_revoked$')
+ka_403=$(printf '%s\n' "$ka" | grep -c '^403 0 [0-9]* cert_revoked cert_revoked$')
 note "keep-alive answers: $(printf '%s' "$ka" | awk '{ printf "%s ", $1 }')"
 check "keep-alive: one TCP connection for all 16" eq "$ka_conns" 1
 check "keep-alive: allowed before, denied after (200... then 403...)" \
@@ -97,8 +97,8 @@ crlsrv_stop
 check "disk cache written (state_dir)" test -n "$(ls "$WORK/state"/crl-*.der 2>/dev/null)"
 check "agent restarts with the CRL server down" rev_agent agent "$INI"
 check "restart, server down: revoked still 403 cert_revoked (last good CRL from state_dir)" \
-    eq "$(code_of revoked) $(hdr X-Certspoa-Rule)" "403 cert_unverified cert_revoked"
-check "restart, server down: ka (revoked by the rotation) still denied" eq "$(code_of ka)" "403 cert_unverified"
+    eq "$(code_of revoked) $(hdr X-Certspoa-Rule)" "403 cert_revoked cert_revoked"
+check "restart, server down: ka (revoked by the rotation) still denied" eq "$(code_of ka)" "403 cert_revoked"
 check "restart, server down: good still 200" eq "$(code_of good)" 200
 check "the log says where the CRL came from" file_has "$WORK/agent.log" "from the disk cache"
 check "failures counted while the server is down" wait_until 8 source_err_has "$CDP" "onnect"
@@ -112,7 +112,7 @@ crlsrv_start "$CRL_PORT"
 rev_ini "$INI" "crl_urls = $CDP" "crl_refresh = 1s" "crl_grace = 3d"
 check "agent with crl_grace = 3d and an expired CRL" rev_agent agent "$INI"
 check "within crl_grace: good 200" wait_until 10 code_is good 200
-check "within crl_grace: the revocations of the expired CRL stand" eq "$(code_of revoked)" "403 cert_unverified"
+check "within crl_grace: the revocations of the expired CRL stand" eq "$(code_of revoked)" "403 cert_revoked"
 rev_ini "$INI" "crl_urls = $CDP" "crl_refresh = 1s" "crl_grace = 1h"
 check "agent with crl_grace = 1h" rev_agent agent "$INI"
 check "past crl_grace: 403 crl_expired" wait_until 10 code_is good "403 crl_expired"
@@ -121,7 +121,7 @@ check "stats.json: stale" wait_until 3 source_has "$CDP" stale true
 rev_ini "$INI" "crl_urls = $CDP" "crl_refresh = 1s" "policy:crl_expired = allow"
 check "agent with crl_expired = allow" rev_agent agent "$INI"
 check "crl_expired = allow: good 200" wait_until 10 code_is good 200
-check "crl_expired = allow: revoked still denied" eq "$(code_of revoked)" "403 cert_unverified"
+check "crl_expired = allow: revoked still denied" eq "$(code_of revoked)" "403 cert_revoked"
 
 # ---- 5. bad signature: never used
 cp "$PKI/crl/root-badsig.crl" "$WWW/root.crl"

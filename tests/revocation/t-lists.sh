@@ -33,7 +33,7 @@ export CRLSRV_CERT=$PKI/server.crt CRLSRV_KEY=$PKI/server.key
 
 INI=$WORK/agent.ini
 rev_ini "$INI" "state_dir = $WORK/state" "list_refresh = 1s" "fetch_ca_file = $PKI/ca.pem" \
-    "fetch_timeout = 2s" "policy:thumbprints = $URL"
+    "fetch_timeout = 2s" "policy:thumbprints = @$URL"
 check "agent starts with a list URL, no copy yet, server down" rev_agent agent "$INI"
 check "haproxy starts ($HAPROXY)" start_haproxy haproxy "127.0.0.1:$AGENT_PORT"
 code_of good >/dev/null
@@ -62,7 +62,7 @@ check "restart, server down: the last good copy (ka 200)" eq "$(code_of ka)" 200
 check "restart, server down: good denied" eq "$(code_of good)" "403 cert_untrusted"
 
 rev_ini "$INI" "state_dir = $WORK/state" "list_refresh = 1s" "fetch_timeout = 2s" \
-    "policy:thumbprints = $URL"
+    "policy:thumbprints = @$URL"
 crlsrv_start "$LIST_PORT"
 check "agent without fetch_ca_file (system CAs)" rev_agent agent "$INI"
 check "a server the agent cannot verify: a TLS error" wait_until 10 source_err_has "$URL" "certificate"

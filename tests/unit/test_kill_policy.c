@@ -735,7 +735,7 @@ TEST(kill_reload_reaches_cached_certificate_same_store)
 	CHECK_EQ_INT(cert_store_add_crls(cfg->default_policy->store, crl1, &info, err, sizeof(err)), 0);
 	cfg->generation = 2;
 	handler_set_config(&hc, cfg, 2);
-	CHECK_EQ_STR(decide_on(&hc, &rq, NOW + 2, got, sizeof(got)), "cert_unverified/cert_revoked");
+	CHECK_EQ_STR(decide_on(&hc, &rq, NOW + 2, got, sizeof(got)), "cert_revoked/cert_revoked");
 	handler_destroy(&hc);
 	free(der);
 	cfg_free(cfg);

@@ -13,6 +13,8 @@
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "cfg.h"
+#include "decide.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -314,4 +316,66 @@ TEST(revoc_cdp_learned_only_from_verified_paths)
 	seen[0] = 0;
 	cert_cdp_each(count_url, seen);
 	CHECK_EQ_INT(seen[0], 0);
+}
+
+/* The agent's verification of der under pol, through the decision cache. */
+static int eval_der(struct decide_ctx *dc, const struct policy *pol, const unsigned char *der, size_t len)
+{
+	struct req_facts rq;
+	struct cert_eval ce;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.has_cert = 1;
+	rq.cert.ptr = (const char *)der;
+	rq.cert.len = len;
+	decide_eval_cert(dc, pol, &rq, NOW, &ce);
+	return ce.agent_checked ? ce.agent_verify : -100;
+}
+
+TEST(revoc_new_crl_reaches_cached_verification)
+{
+	char ini[] = "/tmp/certspoa-revoc-XXXXXX", pem[128], err[512];
+	struct decide_ctx dc;
+	struct config *cfg = NULL;
+	unsigned char *der;
+	size_t len = 0;
+	FILE *f;
+	int fd;
+
+	setup();
+	der = testpki_to_der(k.bad, &len);
+	CHECK(der != NULL && testpki_write_pem(&k.ca, 1, pem, sizeof(pem)) == 0);
+	fd = mkstemp(ini);
+	CHECK(fd >= 0 && (f = fdopen(fd, "w")) != NULL);
+	if (fd < 0 || !der)
+		return;
+	fprintf(f, "[agent]\ncrl_urls = http://pki.example/ca.crl\n"
+	        "[policy default]\nverify = agent\nca_file = %s\n", pem);
+	fclose(f);
+	cfg = cfg_load(ini, err, sizeof(err));
+	CHECK(cfg != NULL);
+	if (!cfg) {
+		fprintf(stderr, "  %s\n", err);
+		return;
+	}
+	/* crl_urls turns revocation checking on for the agent's verification */
+	CHECK(cfg->default_policy->verify_flags & CERT_VF_CRL_ALL);
+	CHECK_EQ_INT(decide_init(&dc, cfg, 1), 0);
+	cert_crls_clear();
+	CHECK_EQ_INT(eval_der(&dc, cfg->default_policy, der, len), X509_V_ERR_UNABLE_TO_GET_CRL);
+	/* a CRL arrives that does not list it: verified, then from the cache */
+	CHECK_EQ_INT(publish_one(make_crl(k.ca, k.ca_key, NULL, -1, NOW - DAY, NOW + DAY), CDP_URL), 0);
+	CHECK_EQ_INT(eval_der(&dc, cfg->default_policy, der, len), X509_V_OK);
+	CHECK_EQ_INT(eval_der(&dc, cfg->default_policy, der, len), X509_V_OK);
+	CHECK(dc.cache.hits >= 1);
+	/* the next CRL revokes it: the very next evaluation says so, although
+	 * the "verified" is in the cache and its TTL has not run out */
+	CHECK_EQ_INT(publish_one(make_crl(k.ca, k.ca_key, k.bad, 1, NOW - DAY + 1, NOW + DAY), CDP_URL), 0);
+	CHECK_EQ_INT(eval_der(&dc, cfg->default_policy, der, len), X509_V_ERR_CERT_REVOKED);
+	decide_destroy(&dc);
+	cert_crls_clear();
+	cfg_free(cfg);
+	free(der);
+	unlink(ini);
+	unlink(pem);
 }
