@@ -11,6 +11,7 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "cfg.h"
@@ -18,7 +19,9 @@
 #include "rules.h"
 #include "spiffe-bundle.h"
 #include "testhelp.h"
+#include "testjwt.h"
 #include "testpki.h"
+#include "token.h"
 
 #define NOW  1700000000LL
 #define DAY  86400LL
@@ -718,4 +721,213 @@ out:
 	X509_free(root);
 	X509_free(good);
 	rt_free(&R);
+}
+
+/* ---- certificate-bound tokens (token.c): attacks that found nothing ---- */
+
+/* Each vector below was tried against token.c after the token branch
+ * was merged and is refused (or, for a key embedded in the header,
+ * ignored); kept as guards. JSON duplicate members spelled with escapes,
+ * NUL and non-ASCII in claims, look-alike issuers, huge or odd numbers in
+ * exp/nbf, trailing JSON, alg/kid confusion, alg spellings, crit, and
+ * base64url variants (padding, the standard alphabet, unused bits). */
+
+#define TNOW ((int64_t)1700000000)
+
+struct tk {
+	EVP_PKEY *rsa, *ec, *ed;
+	struct token_jwks *jwks;
+	unsigned char sha[32];
+	char x5t[44];
+};
+
+static int tk_make(struct tk *T)
+{
+	char *jr, *je, *jd, text[8192], why[256];
+	unsigned char der[] = "any certificate bytes";
+
+	memset(T, 0, sizeof(*T));
+	T->rsa = testpki_make_rsa_key(2048);
+	T->ec = testpki_make_ec_key("P-256");
+	T->ed = testpki_make_ed25519_key();
+	jr = testjwt_jwk(T->rsa, "rsa1", NULL);
+	je = testjwt_jwk(T->ec, "ec1", NULL);
+	jd = testjwt_jwk(T->ed, "ed1", NULL);
+	if (!jr || !je || !jd)
+		return -1;
+	snprintf(text, sizeof(text), "{\"keys\":[%s,%s,%s]}", jr, je, jd);
+	free(jr);
+	free(je);
+	free(jd);
+	T->jwks = token_jwks_parse(text, strlen(text), why, sizeof(why));
+	SHA256(der, sizeof(der), T->sha);
+	testjwt_x5t(der, sizeof(der), T->x5t);
+	return T->jwks ? 0 : -1;
+}
+
+static void tk_free(struct tk *T)
+{
+	token_jwks_free(T->jwks);
+	EVP_PKEY_free(T->rsa);
+	EVP_PKEY_free(T->ec);
+	EVP_PKEY_free(T->ed);
+}
+
+/* sign header/payload with k under alg, check; payload %s gets x5t */
+static enum token_err tk_check(struct tk *T, EVP_PKEY *k, const char *alg, const char *hdr,
+                               const char *pl)
+{
+	struct token_opts o = { T->jwks, "https://as.example", "api", 60, TOKEN_MAX_SIZE_DEFAULT };
+	struct token_result r;
+	char *jwt = testjwt_sign(k, alg, hdr, pl);
+	enum token_err e = jwt ? token_check(&o, jwt, strlen(jwt), T->sha, TNOW, &r) : TOKEN_ERRS;
+
+	free(jwt);
+	return e;
+}
+
+#define PL_HEAD "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":1700000300"
+
+TEST(redteam_token_json_tricks)
+{
+	struct tk T;
+	char pl[1024];
+	const char *rs = "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}";
+
+	CHECK_EQ_INT(tk_make(&T), 0);
+	/* the control */
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_OK);
+	/* duplicate members spelled with escapes: one object, two readings */
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\"},\"cn\\u0066\":{\"x5t#S256\":\"x\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\",\"x5t\\u0023S256\":\"x\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"ex\\u0070\":1,\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"\\u0061lg\":\"none\"}", pl),
+	             TOKEN_HEADER);
+	/* NUL inside strings (jansson refuses them unless asked) */
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"sub\":\"a\\u0000b\",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK(tk_check(&T, T.rsa, "RS256", rs, pl) != TOKEN_OK);
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\\u0000x\",\"aud\":\"api\",\"exp\":1700000300,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK(tk_check(&T, T.rsa, "RS256", rs, pl) != TOKEN_OK);
+	CHECK(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\\u0000x\"}", pl) != TOKEN_OK);
+	/* unicode in claims handed to HAProxy: refused, not mangled */
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"sub\":\"\\u00e9\",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_CLAIM);
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"scope\":\"a\\r\\nX-Evil: 1\",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_CLAIM);
+	/* an issuer that only looks the same */
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.exampl\\u0435\",\"aud\":\"api\",\"exp\":1700000300,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_ISSUER);
+	/* huge and odd numbers in exp/nbf */
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":1e19,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":18446744073709551617,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":1699999000.5,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_EXPIRED);
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":1700000300,\"nbf\":-1e300,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":true,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	snprintf(pl, sizeof(pl), "{\"iss\":\"https://as.example\",\"aud\":\"api\",\"exp\":null,"
+	         "\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	CHECK(tk_check(&T, T.rsa, "RS256", rs, pl) != TOKEN_OK);
+	/* a second JSON text after the object */
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\"}} {}", T.x5t);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", rs, pl), TOKEN_PAYLOAD);
+	tk_free(&T);
+}
+
+TEST(redteam_token_alg_kid_tricks)
+{
+	struct tk T;
+	char pl[1024];
+
+	CHECK_EQ_INT(tk_make(&T), 0);
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	/* the header names one alg, the signature is of another */
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "PS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", pl), TOKEN_SIGNATURE);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"PS256\",\"kid\":\"rsa1\"}", pl), TOKEN_SIGNATURE);
+	/* an RSA kid under an EC alg, an EC kid under RSA */
+	CHECK_EQ_INT(tk_check(&T, T.ec, "ES256", "{\"alg\":\"ES256\",\"kid\":\"rsa1\"}", pl), TOKEN_KEY_MISMATCH);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"ec1\"}", pl), TOKEN_KEY_MISMATCH);
+	/* kid forms */
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"\"}", pl), TOKEN_KID_UNKNOWN);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":1}", pl), TOKEN_KID_UNKNOWN);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":[\"rsa1\"]}", pl), TOKEN_KID_UNKNOWN);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"RSA1\"}", pl), TOKEN_KID_UNKNOWN);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":null}", pl), TOKEN_KID_UNKNOWN);
+	/* no kid: every key that fits alg is tried */
+	CHECK_EQ_INT(tk_check(&T, T.ed, "EdDSA", "{\"alg\":\"EdDSA\"}", pl), TOKEN_OK);
+	/* alg spellings */
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"rs256\",\"kid\":\"rsa1\"}", pl), TOKEN_ALG_UNKNOWN);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256 \",\"kid\":\"rsa1\"}", pl), TOKEN_ALG_UNKNOWN);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"hS256\",\"kid\":\"rsa1\"}", pl), TOKEN_ALG_HMAC);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"nOnE\"}", pl), TOKEN_ALG_NONE);
+	CHECK(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\\u0000\",\"kid\":\"rsa1\"}", pl) != TOKEN_OK);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":[\"RS256\"],\"kid\":\"rsa1\"}", pl), TOKEN_HEADER);
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"crit\":[]}", pl), TOKEN_CRIT);
+	/* keys in the header are never trusted */
+	CHECK_EQ_INT(tk_check(&T, T.rsa, "RS256", "{\"alg\":\"RS256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"AAAA\"}}", pl), TOKEN_OK);
+	tk_free(&T);
+}
+
+TEST(redteam_token_encodings)
+{
+	struct tk T;
+	struct token_opts o;
+	struct token_result r;
+	char pl[1024], *jwt, *alt;
+	size_t n;
+
+	CHECK_EQ_INT(tk_make(&T), 0);
+	o = (struct token_opts){ T.jwks, NULL, NULL, 60, TOKEN_MAX_SIZE_DEFAULT };
+	snprintf(pl, sizeof(pl), PL_HEAD ",\"cnf\":{\"x5t#S256\":\"%s\"}}", T.x5t);
+	jwt = testjwt_sign(T.ec, "ES256", "{\"alg\":\"ES256\"}", pl);
+	CHECK(jwt != NULL);
+	if (!jwt)
+		goto out;
+	n = strlen(jwt);
+	CHECK_EQ_INT(token_check(&o, jwt, n, T.sha, TNOW, &r), TOKEN_OK);
+	alt = malloc(n + 8);
+	/* padding on the signature, a trailing dot, a leading space */
+	snprintf(alt, n + 8, "%s=", jwt);
+	CHECK(token_check(&o, alt, strlen(alt), T.sha, TNOW, &r) != TOKEN_OK);
+	snprintf(alt, n + 8, "%s.", jwt);
+	CHECK_EQ_INT(token_check(&o, alt, strlen(alt), T.sha, TNOW, &r), TOKEN_MALFORMED);
+	snprintf(alt, n + 8, " %s", jwt);
+	CHECK(token_check(&o, alt, strlen(alt), T.sha, TNOW, &r) != TOKEN_OK);
+	/* the standard alphabet for the signature's '-' or '_' */
+	snprintf(alt, n + 8, "%s", jwt);
+	for (char *p = strrchr(alt, '.'); p && *p; p++) {
+		if (*p == '-' || *p == '_') {
+			*p = *p == '-' ? '+' : '/';
+			CHECK(token_check(&o, alt, strlen(alt), T.sha, TNOW, &r) != TOKEN_OK);
+			break;
+		}
+	}
+	/* the last signature character moved to its other unused-bits value */
+	snprintf(alt, n + 8, "%s", jwt);
+	alt[n - 1] = alt[n - 1] == 'A' ? 'B' : 'A';
+	CHECK(token_check(&o, alt, strlen(alt), T.sha, TNOW, &r) != TOKEN_OK);
+	/* a NUL inside, the length saying more */
+	snprintf(alt, n + 8, "%s", jwt);
+	alt[n / 2] = 0;
+	CHECK(token_check(&o, alt, n, T.sha, TNOW, &r) != TOKEN_OK);
+	/* the DER form of an ES256 signature instead of r||s */
+	free(alt);
+	free(jwt);
+out:
+	tk_free(&T);
 }
