@@ -1120,6 +1120,26 @@ static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 		cfg_error(ps, "spiffe_bundles", "no TRUST-DOMAIN=FILE given");
 		return -1;
 	}
+	/* Only the SPIFFE ID (the one URI SAN) is bound to the trust domain
+	 * whose bundle verified it. Every other name is whatever the signing
+	 * CA wrote: with two trust domains, td2's CA can sign a DNS name,
+	 * CN, subject, issuer DN or serial that allow_* lists for td1's
+	 * clients, and it is let in (the pooled-CA problem spiffe_bundles
+	 * exists to solve). Thumbprints, SPKI pins, issuer thumbprints (the
+	 * verified path), SPIFFE IDs and URIs (= the SPIFFE ID) stay bound. */
+	if (p->ntds > 1) {
+		static const int ca_chosen[] = { ID_SERIAL, ID_SUBJECT, ID_ISSUER, ID_DNS, ID_EMAIL, ID_IP, ID_CN };
+
+		for (size_t i = 0; i < sizeof(ca_chosen) / sizeof(ca_chosen[0]); i++) {
+			if (!p->allow[ca_chosen[i]].src)
+				continue;
+			cfg_error(ps, "spiffe_bundles", "[policy %s] has %d trust domains and allow_%s: each domain's CA "
+			          "can write these names, so one domain could claim another's clients; "
+			          "allow by allow_spiffe (or thumbprints, spki_pins), or give each trust domain its own policy",
+			          p->name, p->ntds, id_kind_names[ca_chosen[i]]);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -1493,6 +1513,17 @@ int cfg_warnings(const struct config *cfg, FILE *out)
 		        "frontend's CA: set verify = both with this frontend's CA as ca_file\n",
 		        cfg->file, r->frontend.line ? r->frontend.line : r->line, r->name,
 		        r->policy->name);
+		n++;
+	}
+	for (const struct policy *p = cfg->policies; p; p = p->next) {
+		if (p->client_id != CLIENT_ID_SPIFFE || p->ntds)
+			continue;
+		/* without a bundle per trust domain, every CA this policy (or
+		 * HAProxy's ca-file) trusts may write any SPIFFE ID */
+		fprintf(out, "%s:%d: WARNING: [policy %s] has client_id = spiffe but no spiffe_bundles: "
+		        "the SPIFFE ID is whatever any CA it trusts wrote, so two CAs can give two "
+		        "clients one client_id (one rate limit); use spiffe_bundles, or client_id = spki\n",
+		        cfg->file, p->line, p->name);
 		n++;
 	}
 	if (cfg->stats_token_world_readable) {

@@ -158,6 +158,7 @@ enum svid_check {
 	SVID_MULTI_URI,         /* more than one URI SAN */
 	SVID_NOT_SPIFFE,        /* the URI is not of scheme spiffe */
 	SVID_BAD_ID,            /* a spiffe URI that is not a valid SPIFFE ID */
+	SVID_NO_PATH,           /* spiffe://td alone: the trust domain's ID, no leaf's */
 	SVID_TD_UNKNOWN,        /* no bundle for its trust domain */
 	SVID_LEAF_CA,           /* basicConstraints CA:TRUE */
 	SVID_KEY_USAGE,         /* no keyUsage, no digitalSignature, or keyCertSign/cRLSign */

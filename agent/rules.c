@@ -622,7 +622,11 @@ enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext
 	int nuri = 0;
 
 	*td = -1;
-	if (x->nsans != x->san_total)
+	/* cert-ext keeps no SAN of a certificate with too many; below that it
+	 * keeps every DNS, URI, email and IP SAN and skips the other types
+	 * (otherName, registeredID, directoryName...), which an X.509-SVID
+	 * may carry and which are no URI SAN: nsans < san_total is fine */
+	if (x->san_total > CERT_SANS_KEEP_MAX || x->nsans > x->san_total)
 		return SVID_NAMES_DROPPED;
 	for (int i = 0; i < x->nsans; i++) {
 		if (x->sans[i].type == CERT_SAN_URI) {
@@ -638,6 +642,10 @@ enum svid_check rules_svid_check(const struct policy *pol, const struct cert_ext
 		return SVID_NOT_SPIFFE;
 	if (spiffe_parse(uri->value, strlen(uri->value), &id) != SPIFFE_OK)
 		return SVID_BAD_ID;
+	/* X.509-SVID 3.1 and 5.2: a leaf's SPIFFE ID has a path; the bare
+	 * spiffe://td is the trust domain's (its signing certificates') */
+	if (id.path_len == 0)
+		return SVID_NO_PATH;
 	for (int i = 0; i < pol->ntds && *td < 0; i++)
 		if (pol->tds[i].name_len == id.td_len && memcmp(pol->tds[i].name, id.td, id.td_len) == 0)
 			*td = i;
@@ -681,6 +689,8 @@ static const struct svid_fail {
 	                         "the URI SAN is not a SPIFFE ID" },
 	[SVID_BAD_ID]        = { DEC_SVID_INVALID, "spiffe_invalid", "invalid SPIFFE ID",
 	                         "invalid SPIFFE ID" },
+	[SVID_NO_PATH]       = { DEC_SVID_INVALID, "spiffe_no_path", "no path",
+	                         "the SPIFFE ID has no path: spiffe://td names the trust domain, not a workload" },
 	[SVID_TD_UNKNOWN]    = { DEC_SPIFFE_TD_UNKNOWN, "spiffe_td_unknown", "unknown trust domain",
 	                         "no bundle in this policy for trust domain" },
 	[SVID_LEAF_CA]       = { DEC_SVID_INVALID, "svid_ca", "leaf is a CA",
@@ -768,15 +778,24 @@ static void client_id_set(struct decision *d, const char *prefix, const char *va
 }
 
 /* The policy's client_id of a parsed certificate. Kinds cannot collide:
- * "spki:", "spiffe://", "id:" and "sha256:" start them. */
+ * "spki:", "spiffe://", "id:" and "sha256:" start them. The SPIFFE ID and
+ * the identity are names the certificate states; only an allowed one has
+ * been checked (the trust domain's bundle verified it, an allow rule
+ * matched it). A denied certificate can state any name (a CA of td1
+ * signing spiffe://td2/db, a self-signed one): it gets the spki form,
+ * the key its TLS handshake proved, never the key of the client it
+ * claims to be. */
 static void client_id_of(const struct policy *pol, const struct cert_eval *ce, struct decision *d)
 {
 	const struct cert_ext *x = ce->ext;
 	char hex[65];
 	struct spiffe_id id;
+	enum client_id_kind kind = (enum client_id_kind)pol->client_id;
 
 	d->client_id[0] = 0;
-	switch ((enum client_id_kind)pol->client_id) {
+	if (d->code != DEC_ALLOW)
+		kind = CLIENT_ID_SPKI;
+	switch (kind) {
 	case CLIENT_ID_IDENTITY:
 		if (d->identity) {
 			client_id_set(d, "id:", d->identity);

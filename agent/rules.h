@@ -77,7 +77,7 @@ const char *rules_verify_rule(int verify_code);
 	X(REQUIRE_POLICIES, "require_policies") X(IDENTITY, "identity") \
 	X(SPIFFE_NO_URI, "spiffe_no_uri") X(SPIFFE_MULTI_URI, "spiffe_multi_uri") \
 	X(SPIFFE_NOT_SPIFFE, "spiffe_not_spiffe") X(SPIFFE_TD_UNKNOWN, "spiffe_td_unknown") \
-	X(SVID_CA, "svid_ca") X(SVID_KEY_USAGE, "svid_key_usage") \
+	X(SPIFFE_NO_PATH, "spiffe_no_path") X(SVID_CA, "svid_ca") X(SVID_KEY_USAGE, "svid_key_usage") \
 	X(RUNTIME_DENY, "runtime_deny") \
 	X(OCSP_NOT_CHECKED, "ocsp_not_checked") X(OCSP_REVOKED, "ocsp_revoked") \
 	X(OCSP_UNKNOWN, "ocsp_unknown") X(OCSP_UNAVAILABLE, "ocsp_unavailable") \

@@ -57,11 +57,16 @@ static int opt_count(json_t *root, const char *name, int *has, int64_t *v,
 	return 0;
 }
 
-/* x is an authority: a CA. Computes x's cached extension data too, while
- * one thread owns it. */
+/* x is an authority: a CA as the X.509-SVID standard (section 4.1) has
+ * signing certificates, basicConstraints CA:TRUE, and a keyUsage, if
+ * any, with keyCertSign. X509_check_ca() returns 1 for exactly that; its
+ * other positive answers are a v1 self-signed certificate (3: any leaf
+ * made without extensions), keyCertSign without basicConstraints (4)
+ * and Netscape CA types (5), none of them an authority. Computes x's
+ * cached extension data too, while one thread owns it. */
 static int is_authority(X509 *x)
 {
-	return X509_check_purpose(x, -1, 0) == 1 && X509_check_ca(x) > 0;
+	return X509_check_purpose(x, -1, 0) == 1 && X509_check_ca(x) == 1;
 }
 
 /* One "x509-svid" key: its single x5c certificate, which must be a CA.
@@ -177,11 +182,26 @@ out:
 	return rc;
 }
 
+/* Is this PEM label a certificate's? The labels PEM_read_bio_X509()
+ * reads: "CERTIFICATE" and the old "X509 CERTIFICATE". */
+static int pem_is_cert(const char *name)
+{
+	return strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_OLD) == 0;
+}
+
+/* Each certificate block goes through cert_parse_der(), as an x5c
+ * certificate does: exact DER, nothing after it inside the block
+ * (PEM_read_bio_X509 would stop after the certificate and ignore the
+ * rest). Blocks of other labels (a key, parameters) are skipped, as
+ * before; a certificate block with PEM headers (encryption) is refused. */
 int spiffe_bundle_parse_pem(const char *buf, size_t len, struct spiffe_bundle *b,
                             char *err, size_t errlen)
 {
 	BIO *bio = NULL;
 	X509 *x = NULL;
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long dlen = 0;
 	unsigned long e;
 	int rc = -1, n = 0;
 
@@ -195,21 +215,36 @@ int spiffe_bundle_parse_pem(const char *buf, size_t len, struct spiffe_bundle *b
 		set_err(err, errlen, "out of memory");
 		goto out;
 	}
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		n++;
-		if (!is_authority(x)) {
-			set_err(err, errlen, "certificate %d is not a CA (an X.509 authority signs SVIDs)", n);
-			goto out;
+	while (PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
+		if (pem_is_cert(name)) {
+			n++;
+			if (header[0]) {
+				set_err(err, errlen, "certificate %d has PEM headers (encrypted?)", n);
+				goto out;
+			}
+			if (dlen <= 0 || !(x = cert_parse_der(data, (size_t)dlen))) {
+				set_err(err, errlen, "certificate %d is not one certificate in exact DER", n);
+				goto out;
+			}
+			if (!is_authority(x)) {
+				set_err(err, errlen, "certificate %d is not a CA (an X.509 authority signs SVIDs)", n);
+				goto out;
+			}
+			if (sk_X509_num(b->authorities) >= SPIFFE_BUNDLE_KEYS_MAX) {
+				set_err(err, errlen, "more than %d certificates", SPIFFE_BUNDLE_KEYS_MAX);
+				goto out;
+			}
+			if (!sk_X509_push(b->authorities, x)) {
+				set_err(err, errlen, "out of memory");
+				goto out;
+			}
+			x = NULL;
 		}
-		if (sk_X509_num(b->authorities) >= SPIFFE_BUNDLE_KEYS_MAX) {
-			set_err(err, errlen, "more than %d certificates", SPIFFE_BUNDLE_KEYS_MAX);
-			goto out;
-		}
-		if (!sk_X509_push(b->authorities, x)) {
-			set_err(err, errlen, "out of memory");
-			goto out;
-		}
-		x = NULL;
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+		name = header = NULL;
+		data = NULL;
 	}
 	/* the loop ends with "no start line" at a clean end */
 	e = ERR_peek_last_error();
@@ -223,6 +258,9 @@ int spiffe_bundle_parse_pem(const char *buf, size_t len, struct spiffe_bundle *b
 	}
 	rc = 0;
 out:
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
 	X509_free(x);
 	BIO_free(bio);
 	ERR_clear_error();

@@ -29,15 +29,18 @@ struct spiffe_bundle {
  * valid UTF-8 JSON, an object, no duplicate member names, "keys" an array
  * of at most SPIFFE_BUNDLE_KEYS_MAX objects, each with a string "kty" and
  * "use"; an "x509-svid" key has "x5c" with exactly one base64 (RFC 4648
- * section 4, not base64url) certificate in exact DER that is a CA; the
+ * section 4, not base64url) certificate in exact DER that is a CA
+ * (basicConstraints CA:TRUE; keyCertSign if it has a keyUsage); the
  * document yields at least one authority. Returns 0 and fills *b (free it
  * with spiffe_bundle_clear), or -1 with the reason in err and *b empty. */
 int spiffe_bundle_parse_json(const char *buf, size_t len, struct spiffe_bundle *b,
                              char *err, size_t errlen);
 
 /* Parse a PEM bundle (the authorities of one trust domain, as a ca_file):
- * every CERTIFICATE block, each a CA, at least one. Returns 0 and fills
- * *b, or -1 with the reason in err and *b empty. */
+ * every CERTIFICATE block, each one certificate in exact DER (nothing
+ * after it in the block) that is a CA, at least one; blocks of other
+ * labels are skipped. Returns 0 and fills *b, or -1 with the reason in
+ * err and *b empty. */
 int spiffe_bundle_parse_pem(const char *buf, size_t len, struct spiffe_bundle *b,
                             char *err, size_t errlen);
 

@@ -14,13 +14,14 @@
 #              gets 429 while another one from the same address passes;
 #              and why its rules are http-request rules: tracking in
 #              tcp-request content runs before the agent answered
+#   redteam    attacks on client_id and the rate limit (tests/spiffe/t-redteam.sh)
 # HAProxy parts run on each of VERSIONS (default "2.6 3.2"; 3.x through
 # tests/versions/haproxy.sh). Ends with "spiffe: N passed, N failed".
 set -u
 . "$(dirname "$0")/../integration/lib.sh"
 
 VERSIONS=${VERSIONS:-2.6 3.2}
-only_parts explain haproxy ratelimit
+only_parts explain haproxy ratelimit redteam
 workdir spiffe
 PKI=$WORK/pki
 if ! "$TOP/tests/spiffe/pki.sh" "$PKI" >"$WORK/pki.log" 2>&1; then
@@ -227,5 +228,7 @@ if part_wanted ratelimit; then
         stop_agent "$AGENT_PID"
     done
 fi
+
+. "$TOP/tests/spiffe/t-redteam.sh"
 
 finish spiffe

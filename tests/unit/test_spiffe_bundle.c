@@ -331,8 +331,10 @@ TEST(spiffe_svid_checks_in_order)
 	x.nsans = x.san_total = 3;
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_MULTI_URI);
 	CHECK_EQ_INT(i, -1);
-	/* names that were not kept cannot be told */
+	/* names that were not kept cannot be told (cert-ext keeps none
+	 * beyond CERT_SANS_KEEP_MAX) */
 	x.nsans = 0;
+	x.san_total = CERT_SANS_KEEP_MAX + 1;
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_NAMES_DROPPED);
 	x.nsans = x.san_total = 1;
 	x.sans = &sans[1];
@@ -349,7 +351,11 @@ TEST(spiffe_svid_checks_in_order)
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_TD_UNKNOWN);
 	sans[0].value = "spiffe://td/a";
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_TD_UNKNOWN);
+	/* the trust domain's own ID is no leaf's (X.509-SVID 3.1, 5.2) */
 	sans[0].value = "spiffe://td1";
+	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_NO_PATH);
+	CHECK_EQ_INT(i, -1);
+	sans[0].value = "spiffe://td1/w";
 	CHECK_EQ_INT(rules_svid_check(&pol, &x, &i), SVID_OK);
 	CHECK_EQ_INT(i, 0);
 	/* leaf rules */
