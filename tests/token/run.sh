@@ -217,6 +217,11 @@ run_version() {
         REQ_PATH=/optional/x req_cert "$v-opt5" notlisted -H "Authorization: Basic YTpi, Bearer ${TOK[rs256]}"
         check "$v bound-mode: Bearer behind Basic 401" eq "$STATUS" 401
         check "$v bound-mode: Bearer behind Basic is token_ambiguous" eq "$(hdr X-Certspoa-Rule)" token_ambiguous
+        # ... nor is a stolen token in the query (RFC 6750 2.3), which the
+        # agent never sees: the shipped config refuses access_token=
+        REQ_PATH="/optional/x?access_token=${TOK[rs256]}" req_cert "$v-opt6" notlisted
+        check "$v bound-mode: access_token in the query 400" eq "$STATUS" 400
+        check "$v bound-mode: access_token in the query never reaches the app" hasnt "$BODY" "backend saw"
     fi
     if only_match shadow; then
         # shadow mode lets a refused token through, but never vouches for it
