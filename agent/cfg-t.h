@@ -261,6 +261,7 @@ struct policy {
 	char *jwks_file;             /* the keys that sign tokens (JWKS) */
 	int jwks_file_line;
 	struct token_jwks *jwks;     /* loaded from jwks_file */
+	char *jwks_url;              /* jwks_file = @URL: fetched (revoc.c), jwks_file its copy in state_dir */
 	char *token_issuer;          /* NULL: iss not checked */
 	char *token_audience;        /* NULL: aud not checked */
 	int token_clock_skew_ms;

@@ -277,7 +277,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "token", CFG_T_ENUM, 0, 0, "off", POLICY(token), token_mode_names,
 	  "RFC 8705 tokens: off; bound = a Bearer JWT, when sent, must verify (jwks_file) and be bound to this certificate (cnf.x5t#S256); required = one must be sent" },
 	{ CFG_S_POLICY, "jwks_file", CFG_T_STR, 0, 0, NULL, POLICY(jwks_file), NULL,
-	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); read again on reload" },
+	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); read again on reload; @https://URL: fetched every list_refresh, its last good copy kept in state_dir (none yet: every request denied, list_unavailable)" },
 	{ CFG_S_POLICY, "token_issuer", CFG_T_STR, 0, 0, NULL, POLICY(token_issuer), NULL,
 	  "the token's iss must equal this; unset = not checked" },
 	{ CFG_S_POLICY, "token_audience", CFG_T_STR, 0, 0, NULL, POLICY(token_audience), NULL,
@@ -1238,6 +1238,41 @@ static int check_crl_url(void *arg, const char *item, size_t len, char *err, siz
 	return 0;
 }
 
+/* jwks_file = @http(s)://URL: its last good copy in state_dir is read
+ * (revoc.c fetches it, checks it with token.c's parser and reloads); with
+ * no copy yet there is no key and a policy with token = bound|required
+ * denies every request (list_unavailable), like a list not fetched yet. */
+static int resolve_url_jwks(struct cfg_parse *ps, struct policy *p)
+{
+	char path[4096];
+	struct stat sb;
+
+	if (!p->jwks_file || p->jwks_file[0] != '@' || !cfg_is_url(p->jwks_file + 1))
+		return 0;
+	ps->line = p->jwks_file_line;
+	if (!ps->cfg->state_dir) {
+		cfg_error(ps, "jwks_file", "a JWKS given as a URL needs [agent] state_dir (its last good copy)");
+		return -1;
+	}
+	if (cfg_url_cache_path(ps->cfg->state_dir, "jwks", p->jwks_file + 1, "json", path, sizeof(path)) < 0) {
+		cfg_error(ps, "jwks_file", "state_dir path too long");
+		return -1;
+	}
+	memmove(p->jwks_file, p->jwks_file + 1, strlen(p->jwks_file));   /* the URL without its '@' */
+	p->jwks_url = p->jwks_file;
+	p->jwks_file = NULL;
+	if (stat(path, &sb) == -1) {
+		if (p->token != TOKEN_MODE_OFF)
+			p->lists_pending++;
+		return 0;
+	}
+	if (!(p->jwks_file = strdup(path))) {
+		cfg_error(ps, "jwks_file", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* token and jwks_file: the JWKS is read here, parsed by token.c. */
 static int load_token(struct cfg_parse *ps, struct policy *p)
 {
@@ -1247,7 +1282,7 @@ static int load_token(struct cfg_parse *ps, struct policy *p)
 	FILE *f;
 
 	if (!p->jwks_file) {
-		if (p->token == TOKEN_MODE_OFF)
+		if (p->token == TOKEN_MODE_OFF || p->jwks_url)   /* a URL not fetched yet */
 			return 0;
 		ps->line = p->line;
 		cfg_error(ps, "token", "[policy %s]: token = %s needs jwks_file", p->name,
@@ -1351,7 +1386,7 @@ static int load_files(struct cfg_parse *ps)
 				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
 			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
-		if (load_token(ps, p) < 0)
+		if (resolve_url_jwks(ps, p) < 0 || load_token(ps, p) < 0)
 			return -1;
 		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
 			return -1;
@@ -1534,6 +1569,7 @@ void cfg_free(struct config *cfg)
 		free(p->ca_dir);
 		free(p->intermediates);
 		free(p->jwks_file);
+		free(p->jwks_url);
 		free(p->token_issuer);
 		free(p->token_audience);
 		token_jwks_free(p->jwks);

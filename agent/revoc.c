@@ -37,6 +37,7 @@
 #include "lists.h"
 #include "log.h"
 #include "revoc.h"
+#include "token.h"
 
 const double revoc_lat_bounds[REVOC_LAT_BUCKETS - 1] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5 };
 
@@ -53,6 +54,7 @@ struct revoc_src {
 	char *url;
 	enum src_kind kind;
 	int list_kind, list_deny;   /* SRC_LIST: enum id_kind, deny side */
+	int jwks;                   /* SRC_LIST: a JWKS (jwks_file = @URL), checked by token.c */
 	int from_cdp;
 	int wanted;                 /* named by the current configuration */
 	int in_flight;
@@ -101,7 +103,7 @@ int revoc_is_needed(const struct config *cfg)
 		return 1;
 	for (const struct policy *p = cfg->policies; p; p = p->next)
 		for (int k = 0; k < ID_KINDS; k++)
-			if (p->allow[k].url || p->deny[k].url)
+			if (p->allow[k].url || p->deny[k].url || p->jwks_url)
 				return 1;
 	return 0;
 }
@@ -152,7 +154,7 @@ static void list_add(struct revoc *r, const char *url, int kind, int deny)
 	struct revoc_src *s = src_find(r, url);
 
 	if (s) {
-		if (s->kind == SRC_LIST)
+		if (s->kind == SRC_LIST && !s->jwks)
 			s->wanted = 1;
 		return;
 	}
@@ -168,6 +170,32 @@ static void list_add(struct revoc *r, const char *url, int kind, int deny)
 	s->wanted = 1;
 	r->src[r->nsrc++] = s;
 	LOG(LOG_INFO, 0, "list source %s (%s_%s)", url, deny ? "deny" : "allow", id_kind_names[kind]);
+}
+
+/* A JWKS given as a URL (under mu): fetched like a list, checked by the
+ * token module's parser, reloaded when it changes. */
+static void jwks_add(struct revoc *r, const char *url)
+{
+	struct revoc_src *s = src_find(r, url);
+
+	if (s) {
+		if (s->kind == SRC_LIST && s->jwks)
+			s->wanted = 1;
+		else
+			LOG(LOG_WARN, 0, "%s is named both as a JWKS and as a list or CRL: fetched as the first", url);
+		return;
+	}
+	if (r->nsrc >= REVOC_MAX_SOURCES || !(s = calloc(1, sizeof(*s))) || !(s->url = strdup(url))) {
+		free(s);
+		LOG(LOG_WARN, 0, "JWKS source %s ignored (too many sources or no memory)", url);
+		return;
+	}
+	s->r = r;
+	s->kind = SRC_LIST;
+	s->jwks = 1;
+	s->wanted = 1;
+	r->src[r->nsrc++] = s;
+	LOG(LOG_INFO, 0, "JWKS source %s (jwks_file)", url);
 }
 
 static void src_free(struct revoc_src *s)
@@ -225,6 +253,9 @@ static void sources_of_config(struct revoc *r, const struct config *cfg)
 				if (l->url)
 					list_add(r, l->url, k, side);
 			}
+	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
+		if (pol->jwks_url)
+			jwks_add(r, pol->jwks_url);
 }
 
 /* The CA of one of cfg's stores that signed crl (a reference), or NULL. */
@@ -458,6 +489,24 @@ static void schedule_fail(const struct config *cfg, struct revoc_src *s, int64_t
 	s->next_fetch = now + (wait > 0 ? wait : 1);
 }
 
+/* A fetched JWKS: what token.c would load on reload (0), else -1 with why. */
+static int jwks_check(const struct fetch_result *res, char *why, size_t whylen)
+{
+	struct token_jwks *j;
+	char perr[160];
+
+	if (res->len > TOKEN_JWKS_MAX) {
+		set_err(why, whylen, "a JWKS larger than %d bytes", TOKEN_JWKS_MAX);
+		return -1;
+	}
+	if (!(j = token_jwks_parse(res->body, res->len, perr, sizeof(perr)))) {
+		set_err(why, whylen, "JWKS: %s", perr);
+		return -1;
+	}
+	token_jwks_free(j);
+	return 0;
+}
+
 /* A fetched list: parsed by the configuration's own parser, then put in
  * place in state_dir when it differs from the copy there. 1: changed,
  * 0: the same, -1: refused (why set). Fetcher thread, under mu. */
@@ -468,7 +517,8 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	size_t olen = 0;
 	int n, same;
 
-	if (cfg_url_cache_path(r->cfg->state_dir, "list", s->url, "txt", path, sizeof(path)) < 0 ||
+	if (cfg_url_cache_path(r->cfg->state_dir, s->jwks ? "jwks" : "list", s->url, s->jwks ? "json" : "txt",
+	                       path, sizeof(path)) < 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
 		set_err(why, whylen, "no state_dir for the list's copy");
 		return -1;
@@ -476,6 +526,13 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	if (write_atomic(tmp, res->body, res->len) < 0) {
 		set_err(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
 		return -1;
+	}
+	if (s->jwks) {
+		if (jwks_check(res, why, whylen) < 0) {
+			unlink(tmp);
+			return -1;
+		}
+		goto checked;
 	}
 	n = lists_check_file(s->list_kind, s->list_deny, tmp, perr, sizeof(perr));
 	if (n < 0) {
@@ -496,6 +553,7 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 		return -1;
 	}
 	LOG(LOG_DEBUG, 0, "list %s: %d entries parsed", s->url, n);
+checked:
 	old = read_small(path, (size_t)r->cfg->fetch_max_size, &olen);
 	same = old && olen == res->len && memcmp(old, res->body, olen) == 0;
 	free(old);
