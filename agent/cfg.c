@@ -277,7 +277,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "token", CFG_T_ENUM, 0, 0, "off", POLICY(token), token_mode_names,
 	  "RFC 8705 tokens: off; bound = a Bearer JWT, when sent, must verify (jwks_file) and be bound to this certificate (cnf.x5t#S256); required = one must be sent" },
 	{ CFG_S_POLICY, "jwks_file", CFG_T_STR, 0, 0, NULL, POLICY(jwks_file), NULL,
-	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); read again on reload; @https://URL: fetched every list_refresh, its last good copy kept in state_dir (none yet: every request denied, list_unavailable)" },
+	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); re-read on reload; @https://URL: fetched (list_refresh, state_dir)" },
 	{ CFG_S_POLICY, "token_issuer", CFG_T_STR, 0, 0, NULL, POLICY(token_issuer), NULL,
 	  "the token's iss must equal this; unset = not checked" },
 	{ CFG_S_POLICY, "token_audience", CFG_T_STR, 0, 0, NULL, POLICY(token_audience), NULL,
