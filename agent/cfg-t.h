@@ -158,6 +158,8 @@ struct spiffe_td {
 	int json;                    /* the file was a SPIFFE bundle document */
 	int has_refresh_hint;
 	long long refresh_hint;      /* seconds; file bundles are re-read on reload */
+	char *url;                   /* TD=@https://URL: fetched (revoc.c), file its copy in state_dir */
+	int pending;                 /* a URL with no copy yet: its certificates are denied */
 };
 /* ocsp: which certificates of the verified path are checked by OCSP. */
 #define OCSP_MODE_LIST(X) \

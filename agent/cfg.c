@@ -1056,12 +1056,50 @@ out:
 
 /* spiffe_bundles = TD=FILE, TD=FILE...: each trust domain once, a valid
  * SPIFFE trust domain name, its own store. */
+/* TD=@https://URL (a SPIFFE bundle endpoint, https only): its last good
+ * copy in state_dir is read (revoc.c fetches it, checks it with
+ * spiffe-bundle.c and reloads). 0: td->file is a file to load, 1: no copy
+ * yet (the trust domain is pending: its certificates are denied), -1:
+ * refused. */
+static int resolve_url_bundle(struct cfg_parse *ps, struct spiffe_td *td)
+{
+	char path[4096];
+	struct stat sb;
+
+	if (td->file[0] != '@' || !cfg_is_url(td->file + 1))
+		return 0;
+	if (strncmp(td->file + 1, "https://", 8) != 0) {
+		cfg_error(ps, "spiffe_bundles", "trust domain %s: a bundle endpoint must be https://", td->name);
+		return -1;
+	}
+	if (!ps->cfg->state_dir) {
+		cfg_error(ps, "spiffe_bundles", "a bundle given as a URL needs [agent] state_dir (its last good copy)");
+		return -1;
+	}
+	if (cfg_url_cache_path(ps->cfg->state_dir, "bundle", td->file + 1, "json", path, sizeof(path)) < 0) {
+		cfg_error(ps, "spiffe_bundles", "state_dir path too long");
+		return -1;
+	}
+	memmove(td->file, td->file + 1, strlen(td->file));   /* the URL without its '@' */
+	td->url = td->file;
+	if (!(td->file = strdup(path))) {
+		cfg_error(ps, "spiffe_bundles", "out of memory");
+		return -1;
+	}
+	if (stat(path, &sb) == -1) {
+		td->pending = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 {
 	const char *s = p->spiffe_bundles, *e, *eq, *a, *b;
 	char id[SPIFFE_TD_MAX + 16], why[1024];
 	struct spiffe_id sid;
 	struct spiffe_td *td;
+	int rc;
 
 	ps->line = p->spiffe_bundles_line;
 	if (p->ca_file || p->ca_dir || p->intermediates || p->crl_file) {
@@ -1110,7 +1148,9 @@ static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 			cfg_error(ps, "spiffe_bundles", "out of memory");
 			return -1;
 		}
-		if (load_bundle(td, why, sizeof(why)) < 0) {
+		if ((rc = resolve_url_bundle(ps, td)) < 0)
+			return -1;
+		if (rc == 0 && load_bundle(td, why, sizeof(why)) < 0) {
 			cfg_error(ps, "spiffe_bundles", "trust domain %s: %s", td->name, why);
 			return -1;
 		}
@@ -1577,6 +1617,7 @@ void cfg_free(struct config *cfg)
 		for (int i = 0; p->tds && i < p->ntds; i++) {
 			free(p->tds[i].name);
 			free(p->tds[i].file);
+			free(p->tds[i].url);
 			cert_store_free(p->tds[i].store);
 		}
 		free(p->tds);

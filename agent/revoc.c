@@ -37,6 +37,7 @@
 #include "lists.h"
 #include "log.h"
 #include "revoc.h"
+#include "spiffe-bundle.h"
 #include "token.h"
 
 const double revoc_lat_bounds[REVOC_LAT_BUCKETS - 1] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5 };
@@ -55,6 +56,8 @@ struct revoc_src {
 	enum src_kind kind;
 	int list_kind, list_deny;   /* SRC_LIST: enum id_kind, deny side */
 	int jwks;                   /* SRC_LIST: a JWKS (jwks_file = @URL), checked by token.c */
+	int bundle;                 /* SRC_LIST: a SPIFFE bundle (TD=@URL), checked by spiffe-bundle.c */
+	int64_t hint;               /* bundle: its spiffe_refresh_hint (seconds), 0: none */
 	int from_cdp;
 	int wanted;                 /* named by the current configuration */
 	int in_flight;
@@ -105,6 +108,10 @@ int revoc_is_needed(const struct config *cfg)
 		for (int k = 0; k < ID_KINDS; k++)
 			if (p->allow[k].url || p->deny[k].url || p->jwks_url)
 				return 1;
+	for (const struct policy *p = cfg->policies; p; p = p->next)
+		for (int i = 0; p->tds && i < p->ntds; i++)
+			if (p->tds[i].url)
+				return 1;
 	return 0;
 }
 
@@ -154,7 +161,7 @@ static void list_add(struct revoc *r, const char *url, int kind, int deny)
 	struct revoc_src *s = src_find(r, url);
 
 	if (s) {
-		if (s->kind == SRC_LIST && !s->jwks)
+		if (s->kind == SRC_LIST && !s->jwks && !s->bundle)
 			s->wanted = 1;
 		return;
 	}
@@ -172,30 +179,36 @@ static void list_add(struct revoc *r, const char *url, int kind, int deny)
 	LOG(LOG_INFO, 0, "list source %s (%s_%s)", url, deny ? "deny" : "allow", id_kind_names[kind]);
 }
 
-/* A JWKS given as a URL (under mu): fetched like a list, checked by the
- * token module's parser, reloaded when it changes. */
-static void jwks_add(struct revoc *r, const char *url)
+/* A JWKS or a SPIFFE bundle given as a URL (under mu): fetched like a
+ * list, checked by its own module's parser, reloaded when it changes.
+ * hint: a bundle's spiffe_refresh_hint (0: none). */
+static void doc_add(struct revoc *r, const char *url, int bundle, int64_t hint)
 {
 	struct revoc_src *s = src_find(r, url);
+	const char *what = bundle ? "SPIFFE bundle" : "JWKS";
 
 	if (s) {
-		if (s->kind == SRC_LIST && s->jwks)
+		if (s->kind == SRC_LIST && s->jwks == !bundle && s->bundle == bundle) {
 			s->wanted = 1;
-		else
-			LOG(LOG_WARN, 0, "%s is named both as a JWKS and as a list or CRL: fetched as the first", url);
+			s->hint = hint;
+		} else {
+			LOG(LOG_WARN, 0, "%s is named as a %s and as something else: fetched as the first", url, what);
+		}
 		return;
 	}
 	if (r->nsrc >= REVOC_MAX_SOURCES || !(s = calloc(1, sizeof(*s))) || !(s->url = strdup(url))) {
 		free(s);
-		LOG(LOG_WARN, 0, "JWKS source %s ignored (too many sources or no memory)", url);
+		LOG(LOG_WARN, 0, "%s source %s ignored (too many sources or no memory)", what, url);
 		return;
 	}
 	s->r = r;
 	s->kind = SRC_LIST;
-	s->jwks = 1;
+	s->jwks = !bundle;
+	s->bundle = bundle;
+	s->hint = hint;
 	s->wanted = 1;
 	r->src[r->nsrc++] = s;
-	LOG(LOG_INFO, 0, "JWKS source %s (jwks_file)", url);
+	LOG(LOG_INFO, 0, "%s source %s", what, url);
 }
 
 static void src_free(struct revoc_src *s)
@@ -255,7 +268,11 @@ static void sources_of_config(struct revoc *r, const struct config *cfg)
 			}
 	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
 		if (pol->jwks_url)
-			jwks_add(r, pol->jwks_url);
+			doc_add(r, pol->jwks_url, 0, 0);
+	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
+		for (int i = 0; pol->tds && i < pol->ntds; i++)
+			if (pol->tds[i].url)
+				doc_add(r, pol->tds[i].url, 1, pol->tds[i].has_refresh_hint ? pol->tds[i].refresh_hint : 0);
 }
 
 /* The CA of one of cfg's stores that signed crl (a reference), or NULL. */
@@ -462,6 +479,13 @@ static void schedule_ok(const struct config *cfg, struct revoc_src *s, int64_t n
 	int64_t refresh = (s->kind == SRC_LIST ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
 	int64_t next;
 
+	if (s->bundle && s->hint > 0) {
+		/* its spiffe_refresh_hint, bounded: at least 10 s, at most list_refresh */
+		int64_t h = s->hint < 10 ? 10 : s->hint;
+
+		refresh = h < refresh ? h : refresh;
+	}
+
 	if (refresh < 1)
 		refresh = 1;
 	next = now + refresh;
@@ -507,6 +531,26 @@ static int jwks_check(const struct fetch_result *res, char *why, size_t whylen)
 	return 0;
 }
 
+/* A fetched SPIFFE bundle document: what cfg.c would load on reload (0,
+ * its refresh hint kept), else -1 with why. Fetcher thread, under mu. */
+static int bundle_check(struct revoc_src *s, const struct fetch_result *res, char *why, size_t whylen)
+{
+	struct spiffe_bundle b;
+	char perr[160];
+
+	if (res->len > SPIFFE_BUNDLE_MAX) {
+		set_err(why, whylen, "a bundle larger than %d bytes", SPIFFE_BUNDLE_MAX);
+		return -1;
+	}
+	if (spiffe_bundle_parse_json(res->body, res->len, &b, perr, sizeof(perr)) < 0) {
+		set_err(why, whylen, "SPIFFE bundle: %s", perr);
+		return -1;
+	}
+	s->hint = b.has_refresh_hint ? b.refresh_hint : 0;
+	spiffe_bundle_clear(&b);
+	return 0;
+}
+
 /* A fetched list: parsed by the configuration's own parser, then put in
  * place in state_dir when it differs from the copy there. 1: changed,
  * 0: the same, -1: refused (why set). Fetcher thread, under mu. */
@@ -517,8 +561,8 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	size_t olen = 0;
 	int n, same;
 
-	if (cfg_url_cache_path(r->cfg->state_dir, s->jwks ? "jwks" : "list", s->url, s->jwks ? "json" : "txt",
-	                       path, sizeof(path)) < 0 ||
+	if (cfg_url_cache_path(r->cfg->state_dir, s->jwks ? "jwks" : s->bundle ? "bundle" : "list", s->url,
+	                       s->jwks || s->bundle ? "json" : "txt", path, sizeof(path)) < 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
 		set_err(why, whylen, "no state_dir for the list's copy");
 		return -1;
@@ -529,6 +573,13 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	}
 	if (s->jwks) {
 		if (jwks_check(res, why, whylen) < 0) {
+			unlink(tmp);
+			return -1;
+		}
+		goto checked;
+	}
+	if (s->bundle) {
+		if (bundle_check(s, res, why, whylen) < 0) {
 			unlink(tmp);
 			return -1;
 		}

@@ -11,6 +11,14 @@
 #     with no operator action
 #   - a broken JWKS at the server is refused, the last good one stays
 #   - restart with the server down: the last good copy from state_dir
+# and the same for a SPIFFE bundle endpoint (spiffe_bundles = TD=@https://),
+# with the SPIFFE test PKI (tests/spiffe/pki.sh):
+#   - no copy yet: that trust domain's certificates are denied
+#     (list_unavailable), another trust domain's still pass
+#   - fetched: its SVIDs pass; the server rotates the CA: the new SVIDs
+#     pass, the old ones are refused; a broken bundle is refused
+#   - restart with the server down: the last good copy
+#   - an http:// bundle endpoint is refused (https only)
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/integration/lib.sh"
@@ -97,4 +105,68 @@ check "restart, server down: token 1 refused" eq "$(tok_code good "$TOK1")" "401
 stop_haproxy
 stop_agent "$AGENT_PID"
 check "agent exits 0" eq "$AGENT_RC" 0
+
+# ---------------------------------------------- a SPIFFE bundle endpoint
+PKI=$WORK/spki
+if ! "$TOP/tests/spiffe/pki.sh" "$PKI" >"$WORK/spki.log" 2>&1; then
+    fail "the SPIFFE test PKI" "see $WORK/spki.log"
+    finish "$NAME"
+    exit 1
+fi
+export CRLSRV_CERT=$PKI/server.crt CRLSRV_KEY=$PKI/server.key
+BURL=https://localhost:$JWKS_PORT/td1.json
+cp "$PKI/td1-bundle.json" "$WWW/td1.json"
+# spiffe_ini OUT BUNDLE-URL
+spiffe_ini() {
+    cat >"$1" <<EOF
+[agent]
+listen = 127.0.0.1:$AGENT_PORT
+ready_file = $WORK/agent.ready
+threads = 2
+state_dir = $WORK/state
+list_refresh = 1s
+fetch_ca_file = $PKI/ca.pem
+fetch_timeout = 2s
+[stats]
+listen = 127.0.0.1:$AGENT_STATS_PORT
+[policy default]
+require_cert = yes
+verify = agent
+spiffe_bundles = td1.test=@$2, td2.test=$PKI/td2-bundle.pem
+EOF
+}
+spiffe_ini "$INI" "$BURL"
+check "agent starts with a bundle URL, no copy yet, server down" rev_agent agent "$INI"
+check "haproxy starts with the SPIFFE PKI" start_haproxy haproxy "127.0.0.1:$AGENT_PORT"
+code_of td1-web >/dev/null
+check "no copy: td1.test's SVID is denied (fail closed)" \
+    eq "$STATUS $(hdr X-Certspoa-Rule)" "403 list_unavailable"
+check "no copy of td1.test: td2.test's SVID still passes" eq "$(code_of td2-db)" 200
+
+crlsrv_start "$JWKS_PORT"
+check "server up: the bundle is fetched and loaded: td1-web 200" wait_until 10 code_is td1-web 200
+check "the bundle's copy is in state_dir" test -n "$(ls "$WORK/state"/bundle-*.json 2>/dev/null)"
+check "an SVID of the next td1 CA: not yet" eq "$(code_of rotated)" "403 cert_unverified"
+
+cp "$PKI/td1-bundle2.json" "$WWW/td1.json.new" && mv "$WWW/td1.json.new" "$WWW/td1.json"
+check "the server rotates td1's CA: the new SVID passes" wait_until 10 code_is rotated 200
+check "rotated: the old CA's SVID is refused" eq "$(code_of td1-web)" "403 cert_unverified"
+
+printf '{"keys":[]}\n' >"$WWW/td1.json"
+check "a broken bundle at the server is refused (the bundle parser's error)" \
+    wait_until 10 source_err_has "$BURL" "SPIFFE bundle:"
+check "the last good bundle stays: rotated 200" eq "$(code_of rotated)" 200
+
+crlsrv_stop
+check "restart with the server down" rev_agent agent "$INI"
+check "restart, server down: the last good copy (rotated 200)" eq "$(code_of rotated)" 200
+check "restart, server down: td1-web refused" eq "$(code_of td1-web)" "403 cert_unverified"
+
+spiffe_ini "$WORK/http.ini" "http://localhost:$JWKS_PORT/td1.json"
+check "an http:// bundle endpoint is refused (https only)" \
+    has "$("$CERTSPOA_BIN" -c -f "$WORK/http.ini" 2>&1)" "must be https://"
+
+stop_haproxy
+stop_agent "$AGENT_PID"
+check "agent exits 0 (SPIFFE part)" eq "$AGENT_RC" 0
 finish "$NAME"
