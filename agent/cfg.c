@@ -271,7 +271,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
 	  "what a denied client is told (shipped haproxy.cfg): none = status only, code = + code, hint = + reason, rule, detail, request id" },
 	{ CFG_S_POLICY, "spiffe_bundles", CFG_T_STR, 0, 0, NULL, POLICY(spiffe_bundles), NULL,
-	  "TD=FILE, TD=FILE: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
+	  "TD=FILE|@https://URL, ...: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
 	{ CFG_S_POLICY, "client_id", CFG_T_ENUM, 0, 0, "spki", POLICY(client_id), client_id_names,
 	  "txn.certspoa.client_id, a stable key of at most 128 bytes for rate limiting: spki (the key's SHA-256), spiffe (the SPIFFE ID, else spki) or identity" },
 	{ CFG_S_POLICY, "token", CFG_T_ENUM, 0, 0, "off", POLICY(token), token_mode_names,
