@@ -104,14 +104,16 @@ int revoc_is_needed(const struct config *cfg)
 		return 0;
 	if (cfg->crl_fetch != CRL_FETCH_OFF || (cfg->crl_urls && *cfg->crl_urls))
 		return 1;
-	for (const struct policy *p = cfg->policies; p; p = p->next)
+	for (const struct policy *p = cfg->policies; p; p = p->next) {
+		if (p->jwks_url)
+			return 1;
 		for (int k = 0; k < ID_KINDS; k++)
-			if (p->allow[k].url || p->deny[k].url || p->jwks_url)
+			if (p->allow[k].url || p->deny[k].url)
 				return 1;
-	for (const struct policy *p = cfg->policies; p; p = p->next)
 		for (int i = 0; p->tds && i < p->ntds; i++)
 			if (p->tds[i].url)
 				return 1;
+	}
 	return 0;
 }
 
