@@ -190,7 +190,7 @@ adversarial: $(BIN) ## attacks through the shipped examples, ~6 min (VERSIONS=, 
 # Revocation suite (tests/revocation/run.sh, docs/REVOCATION.md): CRLs from
 # distribution points and URLs through HAProxy 2.6, 3.0, 3.2; the fetcher's
 # faults under valgrind. Ends with "revocation: N passed, N failed".
-revocation: $(BIN) ## CRL/OCSP fetching end to end, ~3 min (VERSIONS=, ONLY=)
+revocation: $(BIN) $(MINT_BIN) ## CRL/OCSP fetching end to end, ~3 min (VERSIONS=, ONLY=)
 	CERTSPOA_BIN=$(CURDIR)/$(BIN) tests/revocation/run.sh
 
 .PHONY: revocation

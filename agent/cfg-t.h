@@ -158,6 +158,8 @@ struct spiffe_td {
 	int json;                    /* the file was a SPIFFE bundle document */
 	int has_refresh_hint;
 	long long refresh_hint;      /* seconds; file bundles are re-read on reload */
+	char *url;                   /* TD=@https://URL: fetched (revoc.c), file its copy in state_dir */
+	int pending;                 /* a URL with no copy yet: its certificates are denied */
 };
 /* ocsp: which certificates of the verified path are checked by OCSP. */
 #define OCSP_MODE_LIST(X) \
@@ -262,6 +264,7 @@ struct policy {
 	char *jwks_file;             /* the keys that sign tokens (JWKS) */
 	int jwks_file_line;
 	struct token_jwks *jwks;     /* loaded from jwks_file */
+	char *jwks_url;              /* jwks_file = @URL: fetched (revoc.c), jwks_file its copy in state_dir */
 	char *token_issuer;          /* NULL: iss not checked */
 	char *token_audience;        /* NULL: aud not checked */
 	int token_clock_skew_ms;

@@ -271,13 +271,13 @@ static const struct cfg_key cfg_keys[] = {
 	{ CFG_S_POLICY, "deny_detail", CFG_T_ENUM, 0, 0, "hint", POLICY(deny_detail), deny_detail_names,
 	  "what a denied client is told (shipped haproxy.cfg): none = status only, code = + code, hint = + reason, rule, detail, request id" },
 	{ CFG_S_POLICY, "spiffe_bundles", CFG_T_STR, 0, 0, NULL, POLICY(spiffe_bundles), NULL,
-	  "TD=FILE, TD=FILE: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
+	  "TD=FILE|@https://URL, ...: a trust bundle (SPIFFE JSON or PEM) per SPIFFE trust domain; an SVID is verified by its own domain's bundle only, whatever verify says (replaces ca_file)" },
 	{ CFG_S_POLICY, "client_id", CFG_T_ENUM, 0, 0, "spki", POLICY(client_id), client_id_names,
 	  "txn.certspoa.client_id, a stable key of at most 128 bytes for rate limiting: spki (the key's SHA-256), spiffe (the SPIFFE ID, else spki) or identity" },
 	{ CFG_S_POLICY, "token", CFG_T_ENUM, 0, 0, "off", POLICY(token), token_mode_names,
 	  "RFC 8705 tokens: off; bound = a Bearer JWT, when sent, must verify (jwks_file) and be bound to this certificate (cnf.x5t#S256); required = one must be sent" },
 	{ CFG_S_POLICY, "jwks_file", CFG_T_STR, 0, 0, NULL, POLICY(jwks_file), NULL,
-	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); read again on reload" },
+	  "JWKS of the keys that sign tokens: RSA 2048+ (RS256, PS256), EC P-256 (ES256), Ed25519 (EdDSA); re-read on reload; @https://URL: fetched (list_refresh, state_dir)" },
 	{ CFG_S_POLICY, "token_issuer", CFG_T_STR, 0, 0, NULL, POLICY(token_issuer), NULL,
 	  "the token's iss must equal this; unset = not checked" },
 	{ CFG_S_POLICY, "token_audience", CFG_T_STR, 0, 0, NULL, POLICY(token_audience), NULL,
@@ -1056,12 +1056,50 @@ out:
 
 /* spiffe_bundles = TD=FILE, TD=FILE...: each trust domain once, a valid
  * SPIFFE trust domain name, its own store. */
+/* TD=@https://URL (a SPIFFE bundle endpoint, https only): its last good
+ * copy in state_dir is read (revoc.c fetches it, checks it with
+ * spiffe-bundle.c and reloads). 0: td->file is a file to load, 1: no copy
+ * yet (the trust domain is pending: its certificates are denied), -1:
+ * refused. */
+static int resolve_url_bundle(struct cfg_parse *ps, struct spiffe_td *td)
+{
+	char path[4096];
+	struct stat sb;
+
+	if (td->file[0] != '@' || !cfg_is_url(td->file + 1))
+		return 0;
+	if (strncmp(td->file + 1, "https://", 8) != 0) {
+		cfg_error(ps, "spiffe_bundles", "trust domain %s: a bundle endpoint must be https://", td->name);
+		return -1;
+	}
+	if (!ps->cfg->state_dir) {
+		cfg_error(ps, "spiffe_bundles", "a bundle given as a URL needs [agent] state_dir (its last good copy)");
+		return -1;
+	}
+	if (cfg_url_cache_path(ps->cfg->state_dir, "bundle", td->file + 1, "json", path, sizeof(path)) < 0) {
+		cfg_error(ps, "spiffe_bundles", "state_dir path too long");
+		return -1;
+	}
+	memmove(td->file, td->file + 1, strlen(td->file));   /* the URL without its '@' */
+	td->url = td->file;
+	if (!(td->file = strdup(path))) {
+		cfg_error(ps, "spiffe_bundles", "out of memory");
+		return -1;
+	}
+	if (stat(path, &sb) == -1) {
+		td->pending = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 {
 	const char *s = p->spiffe_bundles, *e, *eq, *a, *b;
 	char id[SPIFFE_TD_MAX + 16], why[1024];
 	struct spiffe_id sid;
 	struct spiffe_td *td;
+	int rc;
 
 	ps->line = p->spiffe_bundles_line;
 	if (p->ca_file || p->ca_dir || p->intermediates || p->crl_file) {
@@ -1110,7 +1148,9 @@ static int load_spiffe_bundles(struct cfg_parse *ps, struct policy *p)
 			cfg_error(ps, "spiffe_bundles", "out of memory");
 			return -1;
 		}
-		if (load_bundle(td, why, sizeof(why)) < 0) {
+		if ((rc = resolve_url_bundle(ps, td)) < 0)
+			return -1;
+		if (rc == 0 && load_bundle(td, why, sizeof(why)) < 0) {
 			cfg_error(ps, "spiffe_bundles", "trust domain %s: %s", td->name, why);
 			return -1;
 		}
@@ -1300,6 +1340,41 @@ static int check_crl_url(void *arg, const char *item, size_t len, char *err, siz
 	return 0;
 }
 
+/* jwks_file = @http(s)://URL: its last good copy in state_dir is read
+ * (revoc.c fetches it, checks it with token.c's parser and reloads); with
+ * no copy yet there is no key and a policy with token = bound|required
+ * denies every request (list_unavailable), like a list not fetched yet. */
+static int resolve_url_jwks(struct cfg_parse *ps, struct policy *p)
+{
+	char path[4096];
+	struct stat sb;
+
+	if (!p->jwks_file || p->jwks_file[0] != '@' || !cfg_is_url(p->jwks_file + 1))
+		return 0;
+	ps->line = p->jwks_file_line;
+	if (!ps->cfg->state_dir) {
+		cfg_error(ps, "jwks_file", "a JWKS given as a URL needs [agent] state_dir (its last good copy)");
+		return -1;
+	}
+	if (cfg_url_cache_path(ps->cfg->state_dir, "jwks", p->jwks_file + 1, "json", path, sizeof(path)) < 0) {
+		cfg_error(ps, "jwks_file", "state_dir path too long");
+		return -1;
+	}
+	memmove(p->jwks_file, p->jwks_file + 1, strlen(p->jwks_file));   /* the URL without its '@' */
+	p->jwks_url = p->jwks_file;
+	p->jwks_file = NULL;
+	if (stat(path, &sb) == -1) {
+		if (p->token != TOKEN_MODE_OFF)
+			p->lists_pending++;
+		return 0;
+	}
+	if (!(p->jwks_file = strdup(path))) {
+		cfg_error(ps, "jwks_file", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* token and jwks_file: the JWKS is read here, parsed by token.c. */
 static int load_token(struct cfg_parse *ps, struct policy *p)
 {
@@ -1309,7 +1384,7 @@ static int load_token(struct cfg_parse *ps, struct policy *p)
 	FILE *f;
 
 	if (!p->jwks_file) {
-		if (p->token == TOKEN_MODE_OFF)
+		if (p->token == TOKEN_MODE_OFF || p->jwks_url)   /* a URL not fetched yet */
 			return 0;
 		ps->line = p->line;
 		cfg_error(ps, "token", "[policy %s]: token = %s needs jwks_file", p->name,
@@ -1416,7 +1491,7 @@ static int load_files(struct cfg_parse *ps)
 				p->verify_flags |= CERT_VF_CRL_EXPIRED_OK;
 			p->crl_grace = cfg->crl_grace_ms / 1000;
 		}
-		if (load_token(ps, p) < 0)
+		if (resolve_url_jwks(ps, p) < 0 || load_token(ps, p) < 0)
 			return -1;
 		if (p->ocsp != OCSP_MODE_OFF && check_ocsp(ps, p) < 0)
 			return -1;
@@ -1611,6 +1686,7 @@ void cfg_free(struct config *cfg)
 		free(p->ca_dir);
 		free(p->intermediates);
 		free(p->jwks_file);
+		free(p->jwks_url);
 		free(p->token_issuer);
 		free(p->token_audience);
 		token_jwks_free(p->jwks);
@@ -1618,6 +1694,7 @@ void cfg_free(struct config *cfg)
 		for (int i = 0; p->tds && i < p->ntds; i++) {
 			free(p->tds[i].name);
 			free(p->tds[i].file);
+			free(p->tds[i].url);
 			cert_store_free(p->tds[i].store);
 		}
 		free(p->tds);

@@ -38,6 +38,8 @@
 #include "lists.h"
 #include "log.h"
 #include "revoc.h"
+#include "spiffe-bundle.h"
+#include "token.h"
 
 const double revoc_lat_bounds[REVOC_LAT_BUCKETS - 1] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 5 };
 
@@ -55,6 +57,9 @@ struct revoc_src {
 	char *url;
 	enum src_kind kind;
 	int list_kind, list_deny;   /* SRC_LIST: enum id_kind, deny side */
+	int jwks;                   /* SRC_LIST: a JWKS (jwks_file = @URL), checked by token.c */
+	int bundle;                 /* SRC_LIST: a SPIFFE bundle (TD=@URL), checked by spiffe-bundle.c */
+	int64_t hint;               /* bundle: its spiffe_refresh_hint (seconds), 0: none */
 	int from_cdp;
 	int wanted;                 /* named by the current configuration */
 	int in_flight;
@@ -102,10 +107,13 @@ int revoc_is_needed(const struct config *cfg)
 	if (cfg->crl_fetch != CRL_FETCH_OFF || (cfg->crl_urls && *cfg->crl_urls))
 		return 1;
 	for (const struct policy *p = cfg->policies; p; p = p->next) {
-		if (p->ca_url)
+		if (p->ca_url || p->jwks_url)
 			return 1;
 		for (int k = 0; k < ID_KINDS; k++)
 			if (p->allow[k].url || p->deny[k].url)
+				return 1;
+		for (int i = 0; p->tds && i < p->ntds; i++)
+			if (p->tds[i].url)
 				return 1;
 	}
 	return 0;
@@ -158,7 +166,7 @@ static void file_src_add(struct revoc *r, const char *url, enum src_kind kind, i
 	struct revoc_src *s = src_find(r, url);
 
 	if (s) {
-		if (s->kind == kind)
+		if (s->kind == kind && !s->jwks && !s->bundle)
 			s->wanted = 1;
 		else
 			LOG(LOG_WARN, 0, "source %s is named twice as different things; only the first counts", url);
@@ -179,6 +187,38 @@ static void file_src_add(struct revoc *r, const char *url, enum src_kind kind, i
 		LOG(LOG_INFO, 0, "ca_file source %s", url);
 	else
 		LOG(LOG_INFO, 0, "list source %s (%s_%s)", url, deny ? "deny" : "allow", id_kind_names[list_kind]);
+}
+
+/* A JWKS or a SPIFFE bundle given as a URL (under mu): fetched like a
+ * list, checked by its own module's parser, reloaded when it changes.
+ * hint: a bundle's spiffe_refresh_hint (0: none). */
+static void doc_add(struct revoc *r, const char *url, int bundle, int64_t hint)
+{
+	struct revoc_src *s = src_find(r, url);
+	const char *what = bundle ? "SPIFFE bundle" : "JWKS";
+
+	if (s) {
+		if (s->kind == SRC_LIST && s->jwks == !bundle && s->bundle == bundle) {
+			s->wanted = 1;
+			s->hint = hint;
+		} else {
+			LOG(LOG_WARN, 0, "%s is named as a %s and as something else: fetched as the first", url, what);
+		}
+		return;
+	}
+	if (r->nsrc >= REVOC_MAX_SOURCES || !(s = calloc(1, sizeof(*s))) || !(s->url = strdup(url))) {
+		free(s);
+		LOG(LOG_WARN, 0, "%s source %s ignored (too many sources or no memory)", what, url);
+		return;
+	}
+	s->r = r;
+	s->kind = SRC_LIST;
+	s->jwks = !bundle;
+	s->bundle = bundle;
+	s->hint = hint;
+	s->wanted = 1;
+	r->src[r->nsrc++] = s;
+	LOG(LOG_INFO, 0, "%s source %s", what, url);
 }
 
 static void src_free(struct revoc_src *s)
@@ -239,6 +279,13 @@ static void sources_of_config(struct revoc *r, const struct config *cfg)
 				if (l->url)
 					file_src_add(r, l->url, SRC_LIST, k, side);
 			}
+	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
+		if (pol->jwks_url)
+			doc_add(r, pol->jwks_url, 0, 0);
+	for (const struct policy *pol = cfg->policies; pol; pol = pol->next)
+		for (int i = 0; pol->tds && i < pol->ntds; i++)
+			if (pol->tds[i].url)
+				doc_add(r, pol->tds[i].url, 1, pol->tds[i].has_refresh_hint ? pol->tds[i].refresh_hint : 0);
 }
 
 /* Publishes the good CRLs of the wanted sources (under mu). */
@@ -399,6 +446,13 @@ static void schedule_ok(const struct config *cfg, struct revoc_src *s, int64_t n
 	int64_t refresh = (s->kind != SRC_CRL ? cfg->list_refresh_ms : cfg->crl_refresh_ms) / 1000;
 	int64_t next;
 
+	if (s->bundle && s->hint > 0) {
+		/* its spiffe_refresh_hint, bounded: at least 10 s, at most list_refresh */
+		int64_t h = s->hint < 10 ? 10 : s->hint;
+
+		refresh = h < refresh ? h : refresh;
+	}
+
 	if (refresh < 1)
 		refresh = 1;
 	next = now + refresh;
@@ -445,6 +499,44 @@ static int ca_check(const char *tmp, char *why, size_t whylen)
 	return -1;
 }
 
+/* A fetched JWKS: what token.c would load on reload (0), else -1 with why. */
+static int jwks_check(const struct fetch_result *res, char *why, size_t whylen)
+{
+	struct token_jwks *j;
+	char perr[160];
+
+	if (res->len > TOKEN_JWKS_MAX) {
+		set_err(why, whylen, "a JWKS larger than %d bytes", TOKEN_JWKS_MAX);
+		return -1;
+	}
+	if (!(j = token_jwks_parse(res->body, res->len, perr, sizeof(perr)))) {
+		set_err(why, whylen, "JWKS: %s", perr);
+		return -1;
+	}
+	token_jwks_free(j);
+	return 0;
+}
+
+/* A fetched SPIFFE bundle document: what cfg.c would load on reload (0,
+ * its refresh hint kept), else -1 with why. Fetcher thread, under mu. */
+static int bundle_check(struct revoc_src *s, const struct fetch_result *res, char *why, size_t whylen)
+{
+	struct spiffe_bundle b;
+	char perr[160];
+
+	if (res->len > SPIFFE_BUNDLE_MAX) {
+		set_err(why, whylen, "a bundle larger than %d bytes", SPIFFE_BUNDLE_MAX);
+		return -1;
+	}
+	if (spiffe_bundle_parse_json(res->body, res->len, &b, perr, sizeof(perr)) < 0) {
+		set_err(why, whylen, "SPIFFE bundle: %s", perr);
+		return -1;
+	}
+	s->hint = b.has_refresh_hint ? b.refresh_hint : 0;
+	spiffe_bundle_clear(&b);
+	return 0;
+}
+
 /* A fetched list or ca_file: checked by the configuration's own parser
  * (or loader), then put in place in state_dir when it differs from the
  * copy there. 1: changed, 0: the same, -1: refused (why set). Fetcher
@@ -456,8 +548,8 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	size_t olen = 0;
 	int n, same, ca = s->kind == SRC_CA;
 
-	if (cfg_url_cache_path(r->cfg->state_dir, ca ? "ca" : "list", s->url, ca ? "pem" : "txt",
-	                       path, sizeof(path)) < 0 ||
+	if (cfg_url_cache_path(r->cfg->state_dir, s->jwks ? "jwks" : s->bundle ? "bundle" : ca ? "ca" : "list",
+	                       s->url, s->jwks || s->bundle ? "json" : ca ? "pem" : "txt", path, sizeof(path)) < 0 ||
 	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
 		set_err(why, whylen, "no state_dir for the copy");
 		return -1;
@@ -468,6 +560,20 @@ static int list_store(struct revoc *r, struct revoc_src *s, const struct fetch_r
 	}
 	if (ca) {
 		if (ca_check(tmp, why, whylen) < 0) {
+			unlink(tmp);
+			return -1;
+		}
+		goto checked;
+	}
+	if (s->jwks) {
+		if (jwks_check(res, why, whylen) < 0) {
+			unlink(tmp);
+			return -1;
+		}
+		goto checked;
+	}
+	if (s->bundle) {
+		if (bundle_check(s, res, why, whylen) < 0) {
 			unlink(tmp);
 			return -1;
 		}

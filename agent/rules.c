@@ -717,6 +717,14 @@ static int check_svid(const struct policy *pol, const struct cert_ext *x,
 		return -1;
 	}
 	r = rules_svid_check(pol, x, &td);
+	if (r == SVID_OK && td >= 0 && td < pol->ntds && pol->tds[td].pending) {
+		/* its bundle endpoint was never fetched: no authority to verify with */
+		trace_add(t, "trust_domain=fail(%s: bundle not fetched yet)", pol->tds[td].name);
+		deny(pol, d, DEC_CERT_UNTRUSTED, "list_unavailable",
+		     "the bundle of trust domain %s, given as a URL, not fetched yet (no copy in state_dir)",
+		     pol->tds[td].name);
+		return -1;
+	}
 	if (r == SVID_OK && td >= 0 && td < pol->ntds) {
 		d->trust_domain = pol->tds[td].name;
 		trace_add(t, "trust_domain=pass(%s)", pol->tds[td].name);
