@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/spiffe/t-redteam.sh - the part "redteam" of tests/spiffe/run.sh
 # (sourced by it: its PKI, helpers and VERSIONS). Attacks on client_id and
 # the rate-limit example through real HAProxy and curl, with
@@ -63,7 +64,7 @@ if part_wanted redteam; then
             check "redteam $V: an ID differing only in byte 128 has its own bucket" eq "$STATUSES" 200
             # one keep-alive connection, 7 requests: each is counted
             urls=()
-            for i in 1 2 3 4 5 6 7; do urls+=(-o /dev/null "https://localhost:$HTTPS_PORT/api/ping"); done
+            for _ in 1 2 3 4 5 6 7; do urls+=(-o /dev/null "https://localhost:$HTTPS_PORT/api/ping"); done
             out=$($CURL -s --max-time 20 --cacert "$PKI/ca.pem" --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
                   --cert "$PKI/td2-db.crt" --key "$PKI/td2-db.key" -w '%{http_code} %{num_connects}\n' "${urls[@]}")
             check "redteam $V: 7 requests on one connection: 5 pass, 2 limited" \
@@ -78,7 +79,7 @@ if part_wanted redteam; then
         if check "redteam $V: haproxy starts (rate-limit example with alpn h2)" \
             start_haproxy_env "rt-h2-$V" "HTTPS_PORT APP_PORT STATS_PORT" rl_env "$WORK/rt-h2.cfg"; then
             urls=()
-            for i in 1 2 3 4 5 6 7; do urls+=(-o /dev/null "https://localhost:$HTTPS_PORT/api/ping"); done
+            for _ in 1 2 3 4 5 6 7; do urls+=(-o /dev/null "https://localhost:$HTTPS_PORT/api/ping"); done
             out=$($CURL -s --http2 --parallel --parallel-immediate --max-time 20 --cacert "$PKI/ca.pem" \
                   --resolve "localhost:$HTTPS_PORT:127.0.0.1" --cert "$PKI/td2-db.crt" --key "$PKI/td2-db.key" \
                   -w '%{http_code} %{http_version}\n' "${urls[@]}" 2>/dev/null)
