@@ -345,6 +345,8 @@ TEST(opscfg_empty_allow_list_is_an_error)
 	char *empty = tmp_write("# nobody trusted yet\n\n   ; still nobody\n");
 
 	CHECK(empty != NULL);
+	if (!empty)
+		return;
 	/* was loaded, and then denied every client (cert_untrusted) */
 	snprintf(text, sizeof(text), "[policy default]\nallow_thumbprints = @%s\n", empty);
 	REFUSED(text, 2, "allow_thumbprints", "holds no entry", "would deny everyone");

@@ -262,6 +262,8 @@ burst_log_ok() {
                 if ($i ~ /^sha256=/) sha = substr($i, 8)
                 if ($i ~ /^certspoa=/) v = substr($i, 10)
             }
+            # certspoa=verdict/code/rule: the rule is not compared here
+            if (split(v, vp, "/") >= 2) v = vp[1] "/" vp[2]
             if (tag == "allowed") want = "allow/ok " a
             else if (tag == "chained") want = "allow/ok " ch
             else if (tag == "notlisted") want = "deny/cert_untrusted " nl
