@@ -23,13 +23,19 @@ int cache_init(struct cache *c, size_t entries)
 	return 0;
 }
 
+/* What an entry owns, released; the one place that knows (destroy,
+ * clear and reuse all come here). */
+static void entry_release(struct cache_entry *e)
+{
+	cert_ext_free(e->ext);
+	free(e->issuer_dn);
+	sk_X509_pop_free(e->path, X509_free);
+}
+
 void cache_destroy(struct cache *c)
 {
-	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++) {
-		cert_ext_free(c->slots[i].ext);
-		free(c->slots[i].issuer_dn);
-		sk_X509_pop_free(c->slots[i].path, X509_free);
-	}
+	for (size_t i = 0; c->slots && i < (c->mask + 1) * 2; i++)
+		entry_release(&c->slots[i]);
 	free(c->slots);
 	c->slots = NULL;
 }
@@ -39,8 +45,7 @@ void cache_clear(struct cache *c)
 	size_t n = (c->mask + 1) * 2;
 
 	for (size_t i = 0; c->slots && i < n; i++) {
-		cert_ext_free(c->slots[i].ext);
-		free(c->slots[i].issuer_dn);
+		entry_release(&c->slots[i]);
 		memset(&c->slots[i], 0, sizeof(c->slots[i]));
 	}
 }
@@ -92,9 +97,7 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 	    ((memcmp(e[1].key, key, 32) == 0 && e[1].last_used) ||
 	     e[1].last_used < e[0].last_used))
 		e++;
-	cert_ext_free(e->ext);
-	free(e->issuer_dn);
-	sk_X509_pop_free(e->path, X509_free);
+	entry_release(e);
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, 32);
 	e->generation = gen;
