@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -223,9 +224,23 @@ static int job_setup(struct fetch_job *j, const struct fetch_req *req)
 			j->hdrs = l;
 		}
 	}
-	if (req->last_modified > 0) {
-		rc |= curl_easy_setopt(e, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
-		rc |= curl_easy_setopt(e, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)req->last_modified);
+	/* If-Modified-Since only without an ETag (the server would ignore it
+	 * next to If-None-Match), and as a plain header: with
+	 * CURLOPT_TIMECONDITION libcurl itself drops a 200 whose Last-Modified
+	 * is not later than the condition, so a document changed twice within
+	 * one second was never fetched again */
+	if (req->last_modified > 0 && !j->etag_in) {
+		time_t t = (time_t)req->last_modified;
+		struct tm tm;
+		char h[80];
+
+		if (gmtime_r(&t, &tm) && strftime(h, sizeof(h), "If-Modified-Since: %a, %d %b %Y %H:%M:%S GMT", &tm)) {
+			struct curl_slist *l = curl_slist_append(j->hdrs, h);
+
+			if (!l)
+				return -1;
+			j->hdrs = l;
+		}
 	}
 	if (j->body_in) {
 		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body_in);
