@@ -49,7 +49,9 @@ JOBS = os.environ.get("MUTATE_JOBS", "2")
 # "revocation[:script]" (tests/revocation/run.sh on HAProxy 2.6, ONLY=script).
 STAGE_ORDER = {"unit": 0, "inspect": 1, "integration": 3, "policy": 2, "revocation": 4}
 STAGE_TIMEOUT = {"unit": 300, "inspect": 300, "integration": 900, "policy": 900, "revocation": 900}
-KEYS = ("file", "find", "replace", "stages", "breaks", "equivalent")
+KEYS = ("file", "find", "replace", "stages", "breaks", "equivalent", "kill_hint")
+KILLERS = os.path.join(WORK, "killers.txt")
+UNIT_DIR = os.path.join(TOP, "tests", "unit")
 
 
 class MutantError(Exception):
@@ -84,7 +86,7 @@ def load_mutants(path):
                     sys.exit(f"{path}:{lineno}: mutant {cur['id']} defined twice")
                 mutants.append(cur)
                 continue
-            m = re.fullmatch(r"\s*([a-z]+)\s*=\s?(.*)", line)
+            m = re.fullmatch(r"\s*([a-z_]+)\s*=\s?(.*)", line)
             if not m or cur is None or m.group(1) not in KEYS:
                 sys.exit(f"{path}:{lineno}: expected [id] or one of {', '.join(KEYS)} = value")
             if m.group(1) in cur:
@@ -173,10 +175,122 @@ def sync_tree():
             os.unlink(os.path.join(TREE, rel))
 
 
-def build(log):
-    cmd = ["nice", "make", "-j" + JOBS, "certspoa", "build/tests/unit/run-unit",
-           "build/tests/token/mint"]   # the revocation stage mints tokens (t-urls.sh)
+# What each stage runs: a mutant builds the unit runner alone for its known
+# killer, and the rest only when it gets that far.
+UNIT_TARGETS = ["build/tests/unit/run-unit"]
+ALL_TARGETS = ["certspoa", "build/tests/unit/run-unit",
+               "build/tests/token/mint"]   # the revocation stage mints tokens (t-urls.sh)
+
+
+def build(log, targets=ALL_TARGETS):
+    cmd = ["nice", "make", "-j" + JOBS] + list(targets)
     return run(cmd, log, 600, "build") == 0
+
+
+# ---- known killers (kill_hint in mutants.txt, build/mutate/killers.txt) ----
+
+def unit_test_names():
+    names = set()
+    for fn in os.listdir(UNIT_DIR):
+        if fn.endswith(".c"):
+            with open(os.path.join(UNIT_DIR, fn), encoding="utf-8", errors="replace") as f:
+                names.update(re.findall(r"^TEST\(([A-Za-z0-9_]+)\)", f.read(), re.M))
+    return names
+
+
+def hint_error(mu, hint, names):
+    """None if hint can kill mu: one of its stages, or a unit test that
+    exists when unit is one of its stages."""
+    if hint in mu["stages"]:
+        return None
+    if re.fullmatch(r"[A-Za-z0-9_]+", hint):
+        if "unit" not in mu["stages"]:
+            return f"kill_hint {hint}: a unit test, but unit is not one of its stages"
+        if hint not in names:
+            return f"kill_hint {hint}: no TEST({hint}) in tests/unit/"
+        return None
+    return f"kill_hint {hint!r}: neither a unit test nor one of its stages ({','.join(mu['stages'])})"
+
+
+def killer_of(stage, why):
+    """What to run first next time: the unit test that failed, or the stage."""
+    if stage == "unit":
+        m = re.match(r"unit: FAIL ([A-Za-z0-9_]+) ", why)
+        return m.group(1) if m else None
+    return stage
+
+
+def load_killers():
+    out = {}
+    try:
+        with open(KILLERS, encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    out[parts[0]] = parts[1]
+    except OSError:
+        pass
+    return out
+
+
+def save_killers(killers):
+    tmp = KILLERS + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("# mutant id, then the unit test or stage that killed it last (make mutate runs it first)\n")
+        for k in sorted(killers):
+            f.write(f"{k} {killers[k]}\n")
+    os.replace(tmp, KILLERS)
+
+
+def hints_for(mu, killers, names):
+    """The known killers of mu, kill_hint first, each valid for mu."""
+    out = []
+    for h in (mu.get("kill_hint"), killers.get(mu["id"])):
+        if h and h not in out and hint_error(mu, h, names) is None:
+            out.append(h)
+    return out
+
+
+def targets_for(stage):
+    return UNIT_TARGETS if stage == "unit" else ALL_TARGETS
+
+
+def try_mutant(stages, hints, log):
+    """Runs the mutated copy. Returns (verdict, why, stage, hint):
+    "error" if it does not build; "killed" at the first failure (why, the
+    stage that failed, the known killer that found it or None); "passed"
+    when every stage passed. The known killers run
+    first (a unit test alone, or a stage out of order); if none fails,
+    every stage runs in order (a stage already passed in full is not run
+    twice), so a survivor has run all of its stages."""
+    built, done = set(), set()
+
+    def ensure(targets):
+        need = [t for t in targets if t not in built]
+        if need:
+            if not build(log, need):
+                return False
+            built.update(need)
+        return True
+
+    for h in hints:
+        st = h if h in stages else "unit"
+        if not ensure(targets_for(st)):
+            return "error", None, None, None
+        why = run_stage(st, log, only=None if h in stages else h)
+        if why:
+            return "killed", why, st, h
+        if h in stages:
+            done.add(h)
+    if not ensure(ALL_TARGETS):
+        return "error", None, None, None
+    for st in stages:
+        if st in done:
+            continue
+        why = run_stage(st, log)
+        if why:
+            return "killed", why, st, None
+    return "passed", None, None, None
 
 
 def run(cmd, log, timeout, label, env=None):
@@ -187,25 +301,34 @@ def run(cmd, log, timeout, label, env=None):
     e.pop("MAKEFLAGS", None)
     e.pop("MFLAGS", None)
     e.pop("MAKELEVEL", None)
+    t0 = time.time()
     try:
         p = subprocess.run(cmd, cwd=TREE, stdout=log, stderr=subprocess.STDOUT,
                            env=e, timeout=timeout, start_new_session=True)
+        log.write(f"==== {label}: exit status {p.returncode}, {time.time() - t0:.1f}s\n")
         return p.returncode
     except subprocess.TimeoutExpired:
         log.write(f"\n==== {label}: timed out after {timeout}s\n")
         return 124
 
 
-def run_stage(stage, log):
-    """Returns None if the stage passed, else what failed."""
+def run_stage(stage, log, only=None):
+    """Returns None if the stage passed, else what failed. only: one unit
+    test (its name), run alone."""
     base, _, parts = stage.partition(":")
     env = {"CERTSPOA_BIN": os.path.join(TREE, "certspoa")}
-    if base == "unit":
+    if base == "unit" and only:
+        cmd = ["build/tests/unit/run-unit", "tests", "=" + only]
+        env["UNIT_TIMEOUT"] = os.environ.get("UNIT_TIMEOUT", "30")
+    elif base == "unit":
         cmd = ["build/tests/unit/run-unit", "tests"]
         env["UNIT_TIMEOUT"] = os.environ.get("UNIT_TIMEOUT", "30")   # a hang fails fast
         # the fetcher's tests wait on socket timeouts (11 s a run) and no
         # mutant is in agent/fetch.c: left out unless MUTATE_UNIT_SKIP says
         env["UNIT_SKIP"] = os.environ.get("MUTATE_UNIT_SKIP", "fetch_")
+        # one failing test kills the mutant: the first one is named, the
+        # rest of the stage would only be waited for
+        env["UNIT_FAILFAST"] = "1"
     elif base == "integration":
         cmd = ["tests/integration/run.sh"]
     elif base == "inspect":
@@ -221,7 +344,7 @@ def run_stage(stage, log):
         if parts:
             env["POLICY_ONLY"] = parts.replace("+", " ")
     start = log.tell()
-    rc = run(cmd, log, STAGE_TIMEOUT[base], stage, env)
+    rc = run(cmd, log, STAGE_TIMEOUT[base], stage + (f" (known killer {only} alone)" if only else ""), env)
     if rc == 0:
         return None
     log.flush()
@@ -239,7 +362,7 @@ def run_stage(stage, log):
 
 def runner_isolates(log):
     """tests/unit/test_kill_runner.c: three failures by name, then a pass."""
-    env = {"UNIT_RUNNER_SELFTEST": "1", "UNIT_TIMEOUT": "2"}
+    env = {"UNIT_RUNNER_SELFTEST": "1", "UNIT_TIMEOUT": "2", "UNIT_FAILFAST": "0"}
     start = log.tell()
     run(["build/tests/unit/run-unit", "tests", "runner_selftest_"], log, 60, "runner self-test", env)
     log.flush()
@@ -258,6 +381,62 @@ def write_file(rel, text):
         f.write(text)
 
 
+def record_hints(mutants):
+    """--record-hints: each mutant's killer in its log of the last run
+    (build/mutate/logs/<id>.log, "==== killer: ...") becomes its kill_hint
+    in mutants.txt: a line added to its block, or the existing one updated.
+    Only kill_hint lines are written, so merges with new mutants stay easy."""
+    names = unit_test_names()
+    found = {}
+    for m in mutants:
+        try:
+            with open(os.path.join(LOGS, m["id"] + ".log"), encoding="utf-8", errors="replace") as f:
+                ks = re.findall(r"^==== killer: (\S+)$", f.read(), re.M)
+        except OSError:
+            ks = []
+        if ks and hint_error(m, ks[-1], names) is None:
+            found[m["id"]] = ks[-1]
+    with open(MUTANTS_FILE, encoding="utf-8") as f:
+        lines = f.readlines()
+    out, cur, last_field, changed = [], None, None, 0
+
+    def close_block():
+        # the block of cur ends: add its kill_hint after its last field
+        nonlocal changed
+        if cur in found and last_field is not None:
+            out.insert(last_field + 1, f"kill_hint = {found[cur]}\n")
+            changed += 1
+
+    for line in lines:
+        m = re.fullmatch(r"\[([a-z0-9][a-z0-9-]*)\]\s*", line.rstrip("\n"))
+        if m:
+            close_block()
+            cur, last_field = m.group(1), None
+            out.append(line)
+            continue
+        f = re.fullmatch(r"\s*([a-z_]+)\s*=\s?(.*)", line.rstrip("\n"))
+        if cur and f and f.group(1) == "kill_hint" and cur in found:
+            if f.group(2).strip() != found[cur]:
+                out.append(f"kill_hint = {found.pop(cur)}\n")
+                changed += 1
+            else:
+                found.pop(cur)
+                out.append(line)
+            continue
+        out.append(line)
+        if cur and f and not line.lstrip().startswith("#"):
+            last_field = len(out) - 1
+    close_block()
+    if changed:
+        tmp = MUTANTS_FILE + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(out)
+        os.replace(tmp, MUTANTS_FILE)
+    print(f"mutate: {changed} kill_hints written to {os.path.relpath(MUTANTS_FILE, TOP)}"
+          f" from {len(mutants)} mutants' logs in {os.path.relpath(LOGS, TOP)}/")
+    return 0
+
+
 def main():
     args = sys.argv[1:]
     mutants = load_mutants(MUTANTS_FILE)
@@ -273,15 +452,26 @@ def main():
             print(f"{m['id']:32} {m['file']:36} {','.join(m['stages']):20} {m['breaks']}")
         return 0
     if "--check" in args:
-        bad = 0
+        bad = badhint = nohint = 0
+        names = unit_test_names()
         for m in mutants:
             try:
                 anchor_count(m)
             except MutantError as e:
                 print(f"ERROR    {m['id']}: {e}")
                 bad += 1
-        print(f"mutate: {len(mutants)} mutants, {bad} anchors in error")
-        return 1 if bad else 0
+            if not m.get("kill_hint"):
+                nohint += 1
+                continue
+            why = hint_error(m, m["kill_hint"], names)
+            if why:
+                print(f"ERROR    {m['id']}: {why}")
+                badhint += 1
+        print(f"mutate: {len(mutants)} mutants, {bad} anchors in error, {badhint} kill_hints in error"
+              f" ({nohint} without a kill_hint: tests/mutation/mutate.py --record-hints after a run)")
+        return 1 if bad or badhint else 0
+    if "--record-hints" in args:
+        return record_hints(mutants)
     override = os.environ.get("MUTATE_STAGES")
     if override:
         override = parse_stages(override)
@@ -316,7 +506,10 @@ def main():
     print(f"mutate: {len(mutants)} mutants, scratch copy {os.path.relpath(TREE, TOP)}, "
           f"logs {os.path.relpath(LOGS, TOP)}/ (baseline {time.time() - t0:.0f}s)")
 
-    killed = survived = errors = equivalent = 0
+    names = unit_test_names()
+    killers = load_killers()
+    use_hints = os.environ.get("MUTATE_HINTS", "1") != "0"
+    killed = survived = errors = equivalent = by_hint = 0
     for m in mutants:
         t1 = time.time()
         logpath = os.path.join(LOGS, m["id"] + ".log")
@@ -329,22 +522,29 @@ def main():
         with open(logpath, "w") as log:
             log.write(f"mutant {m['id']}: {m['file']}\n  - {m['find']}\n  + {m['replace']}\n"
                       f"breaks: {m['breaks']}\n")
-            why = None
+            stages = override or m["stages"]
+            hints = hints_for(dict(m, stages=stages), killers, names) if use_hints else []
+            if hints:
+                log.write(f"known killers, run first: {' '.join(hints)}\n")
             try:
                 write_file(m["file"], text.replace(m["find"], m["replace"], 1))
-                if not build(log):
-                    print(f"ERROR    {m['id']:32} the mutated tree does not build (see {os.path.relpath(logpath, TOP)})", flush=True)
-                    errors += 1
-                    continue
-                for st in override or m["stages"]:
-                    why = run_stage(st, log)
-                    if why:
-                        break
+                verdict, why, stage, hint = try_mutant(stages, hints, log)
             finally:
                 write_file(m["file"], text)
+            if verdict == "error":
+                print(f"ERROR    {m['id']:32} the mutated tree does not build (see {os.path.relpath(logpath, TOP)})", flush=True)
+                errors += 1
+                continue
+            if why:
+                k = killer_of(stage, why)
+                if k:
+                    killers[m["id"]] = k
+                    log.write(f"\n==== killer: {k}\n")
+                save_killers(killers)
         secs = time.time() - t1
         if why:
             killed += 1
+            by_hint += hint is not None
             print(f"KILLED   {m['id']:32} {secs:4.0f}s  by {why}", flush=True)
         elif m.get("equivalent"):
             equivalent += 1
@@ -357,6 +557,8 @@ def main():
     scored = killed + survived
     score = 100.0 * killed / scored if scored else 0.0
     extra = (f", {equivalent} equivalent" if equivalent else "") + (f", {errors} errors" if errors else "")
+    if by_hint:
+        print(f"mutate: {by_hint} of the {killed} killed by their known killer run first")
     print(f"mutation: {killed} killed, {survived} survived{extra}; score {score:.1f}% "
           f"({killed}/{scored}), {time.time() - t0:.0f}s")
     return 0 if survived == 0 and errors == 0 else 1

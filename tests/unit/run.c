@@ -132,9 +132,13 @@ static int run_forked(const struct unit_test *t, unsigned int timeout, char *why
 	return -1;
 }
 
-/* run-unit [TESTS-DIR [NAME-SUBSTRING]]
+/* run-unit [TESTS-DIR [FILTER...]]
+ * A test runs if its name matches any FILTER: a substring of the name, or
+ * "=name" for that name exactly (make mutate runs a mutant's known killer
+ * first that way). No FILTER: every test.
  * Every test runs in its own process (fork) with a timeout; UNIT_NOFORK=1
- * runs them in this process instead, for a debugger. */
+ * runs them in this process instead, for a debugger. UNIT_FAILFAST=1 stops
+ * at the first failure (make mutate: one failing test kills a mutant). */
 /* UNIT_SKIP=prefix,prefix: tests whose name starts with one are not run
  * (make mutate leaves out the fetcher's socket-timeout tests, 11 s of a
  * run, when no mutant is in the fetcher). */
@@ -154,11 +158,25 @@ static int skipped(const char *name)
 	return 0;
 }
 
+static int selected(const char *name, int nfilter, char **filter)
+{
+	int i;
+
+	if (nfilter == 0)
+		return 1;
+	for (i = 0; i < nfilter; i++) {
+		if (filter[i][0] == '=' ? strcmp(name, filter[i] + 1) == 0 : strstr(name, filter[i]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct unit_test *t, *rev = NULL;
 	int passed = 0, failed = 0;
 	int nofork = getenv("UNIT_NOFORK") && strcmp(getenv("UNIT_NOFORK"), "1") == 0;
+	int failfast = getenv("UNIT_FAILFAST") && strcmp(getenv("UNIT_FAILFAST"), "1") == 0;
 	unsigned int timeout = unit_timeout();
 	char why[160];
 
@@ -175,7 +193,7 @@ int main(int argc, char **argv)
 	for (t = rev; t; t = t->next) {
 		int ok;
 
-		if (argc > 2 && !strstr(t->name, argv[2]))
+		if (!selected(t->name, argc > 2 ? argc - 2 : 0, argv + 2))
 			continue;
 		if (skipped(t->name))
 			continue;
@@ -193,6 +211,10 @@ int main(int argc, char **argv)
 		} else {
 			failed++;
 			fprintf(stderr, "FAIL %s (%s): %s\n", t->name, t->file, why);
+			if (failfast) {
+				fprintf(stderr, "run-unit: UNIT_FAILFAST=1: stopped at the first failure\n");
+				break;
+			}
 		}
 	}
 	printf("unit: %d passed, %d failed\n", passed, failed);
