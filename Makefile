@@ -137,6 +137,7 @@ spiffe: $(BIN) ## SPIFFE trust domains, rate-limit example; HAProxy 2.6 + 3.2 (V
 # tests/mutation/mutants.txt applied to a scratch copy in build/mutate/,
 # built and run through its stages; one line per mutant, then
 # "mutation: N killed, N survived". MUTANTS=id,id (or 'cidr-*') for a subset.
+# Each mutant runs its kill_hint (the test that killed it last) first; MUTATE_HINTS=0 not.
 mutate: ## mutation testing of the decision path (MUTANTS=id,id or 'rules-*')
 	MUTANTS='$(MUTANTS)' tests/mutation/mutate.py
 

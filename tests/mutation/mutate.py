@@ -4,7 +4,9 @@
     make mutate                          every mutant in tests/mutation/mutants.txt
     make mutate MUTANTS=tp-sha1-prefix,cidr-v6-inverted
     tests/mutation/mutate.py --list      the mutants, one line each
-    tests/mutation/mutate.py --check     anchors only (each must occur exactly once)
+    tests/mutation/mutate.py --check     anchors (each must occur exactly once) and kill_hints
+    tests/mutation/mutate.py --record-hints   each mutant's killer in its log of the last
+                                         run becomes its kill_hint in mutants.txt
 
 Each mutant (tests/mutation/mutants.txt, format described there) names a
 file, an anchor (an exact substring that must occur exactly once in it), its
@@ -13,7 +15,9 @@ replacement, the stages that should kill it and the property it breaks.
 The real tree is never written. The harness keeps a scratch copy under
 build/mutate/tree (files copied only when their content differs, so the
 build there stays incremental), applies one mutant to the copy, builds,
-runs the mutant's stages from cheapest to dearest and stops at the first
+runs the mutant's known killers first (its kill_hint, then its killer in
+build/mutate/killers.txt from the last run: a unit test alone, or one of its
+stages), then, if none failed, its stages from cheapest to dearest, and stops at the first
 failure: KILLED, with the stage and the first failing test; SURVIVED when
 every stage passed; ERROR when the anchor is missing or not unique, or the
 mutated tree does not compile. The file is then restored in the copy.
@@ -25,7 +29,8 @@ equivalent) and nothing was in error.
 
 Environment: MUTANTS=id,id (subset; shell patterns too: 'cidr-*'), MUTATE_STAGES=unit (run only these
 stages of each mutant, e.g. for a quick look), MUTATE_NO_BASELINE=1 (skip the
-check that the unmutated copy passes its stages), MUTATE_JOBS (make -j,
+check that the unmutated copy passes its stages), MUTATE_HINTS=0 (no known
+killers first), MUTATE_JOBS (make -j,
 default 2), HAPROXY / HAPROXY_CMD as for the integration suites.
 """
 import fcntl
