@@ -503,6 +503,13 @@ def main():
             wanted = set()
             for m in mutants:
                 wanted.update(override or m["stages"])
+            # the policy parts in one run of policy.sh (one set-up, not one a part)
+            parts = sorted({p for st in wanted if st.startswith("policy:")
+                            for p in st.split(":", 1)[1].split("+")})
+            if parts:
+                wanted = {st for st in wanted if not st.startswith("policy:")}
+                if "policy" not in wanted:
+                    wanted.add("policy:" + "+".join(parts))
             for st in sorted(wanted, key=lambda s: STAGE_ORDER[s.split(":", 1)[0]]):
                 why = run_stage(st, log)
                 if why:
