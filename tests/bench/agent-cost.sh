@@ -22,6 +22,10 @@
 #   VERSION...            2.6 (/usr/sbin/haproxy), 3.0, 3.2 (tests/versions/haproxy.sh)
 #   AGENT_COST_BASE=BIN   also run every setup with this agent binary ("base"),
 #                         side by side with CERTSPOA_BIN ("new"): before/after
+#   AGENT_COST_FLOOR=1    also run every setup with tests/bench/floor-agent
+#                         ("floor": a constant ACK, no decision, one libev
+#                         loop, the same codec): what any SPOP agent costs on
+#                         this machine; its NOTIFY count is ab's requests
 #   AGENT_COST_VARIANTS   SPOE settings, default "default"; any of
 #       default           spoe-conf/certspoa.conf, one agent server over TCP
 #       maxconn1 maxconn4 the agent server with "maxconn 1" / "maxconn 4"
@@ -196,6 +200,33 @@ EOF
     STATS_SOCK=$WORK/$name.stats
 }
 
+# start_floor SETUP - the floor agent (no stats: STATS_SOCK empty)
+start_floor() {
+    local name=$1
+    rm -f "$WORK/$name.ready"
+    bg "$BENCH_AGENT_CPU" "$WORK/$name.log" "$BENCH_TOOLS/floor-agent" -r "$WORK/$name.ready"
+    AGENT_PID=$BG_PID
+    wait_file "$WORK/$name.ready" "$AGENT_PID" || { echo "agent-cost.sh: floor agent did not start" >&2; exit 2; }
+    AGENT_ADDR=$(head -n 1 "$WORK/$name.ready")
+    STATS_SOCK=""
+}
+
+# notifies SETUP [NAME...] - figures of the agent; the floor agent has none:
+# its NOTIFYs are the requests HAProxy made (AB_TOTAL, one per request)
+notifies() {
+    local name=$1
+    shift
+    if [ -n "${SPORT[$name]}" ]; then
+        figure "${SPORT[$name]}" "$@"
+    else
+        shift
+        printf '%s' "$AB_TOTAL"
+        for _ in "$@"; do printf ' 0'; done
+        printf '\n'
+    fi
+}
+AB_TOTAL=0
+
 # spoe_conf VARIANT FILE - the shipped SPOE configuration, with the variant's change
 spoe_conf() {
     local v=$1 out=$2
@@ -253,11 +284,16 @@ ab_run() {   # ab_run PORT SECONDS - sets AB_DONE AB_FAILED AB_NON2XX
     AB_FAILED=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<<"$out")
     AB_NON2XX=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
     AB_DONE=${AB_DONE:-0} AB_FAILED=${AB_FAILED:-0} AB_NON2XX=${AB_NON2XX:-0}
+    AB_TOTAL=$((AB_TOTAL + AB_DONE))
     [ "$AB_DONE" -gt 0 ] || printf '%s\n' "$out" >>"$WORK/ab-errors.log"
 }
 
 BINS="new"
 [ -n "$BASE" ] && BINS="base new"
+if [ "${AGENT_COST_FLOOR:-0}" = 1 ]; then
+    [ -x "$BENCH_TOOLS/floor-agent" ] || { echo "agent-cost.sh: no $BENCH_TOOLS/floor-agent (make bench-tools)" >&2; exit 2; }
+    BINS="floor $BINS"
+fi
 declare -A APID HPID SPORT HPORT VER
 SETUPS=""
 for ver in $VERSIONS; do
@@ -266,7 +302,11 @@ for ver in $VERSIONS; do
             name="$ver-$v-$b"
             bin=$CERTSPOA_BIN
             [ "$b" = base ] && bin=$BASE
-            start_agent "$name" "$bin"
+            if [ "$b" = floor ]; then
+                start_floor "$name"
+            else
+                start_agent "$name" "$bin"
+            fi
             APID[$name]=$AGENT_PID SPORT[$name]=$STATS_SOCK VER[$name]=$ver
             started=0
             # shellcheck disable=SC2154 # free_port sets hport
@@ -311,11 +351,11 @@ done
 # measure SETUP ROUND - one round; appends to $RAW
 measure() {
     local name=$1 r=$2 h0 h1 a0 a1 t0 t1 n0 n1 conns
-    read -r n0 <<<"$(figure "${SPORT[$name]}" spop_notify_frames_total)"
+    read -r n0 <<<"$(notifies "$name" spop_notify_frames_total)"
     h0=$(cpu_ns "${HPID[$name]}") a0=$(cpu_ns "${APID[$name]}") t0=$(date +%s%N)
     ab_run "${HPORT[$name]}" "$SECS"
     t1=$(date +%s%N) h1=$(cpu_ns "${HPID[$name]}") a1=$(cpu_ns "${APID[$name]}")
-    read -r n1 conns <<<"$(figure "${SPORT[$name]}" spop_notify_frames_total spop_connections)"
+    read -r n1 conns <<<"$(notifies "$name" spop_notify_frames_total spop_connections)"
     awk -v s="$name" -v r="$r" -v n=$((n1 - n0)) -v req="$AB_DONE" \
         -v h=$((h1 - h0)) -v a=$((a1 - a0)) -v wall=$((t1 - t0)) -v c="${conns:-0}" 'BEGIN {
             printf "%s %s notify_s=%.0f agent_us=%.3f haproxy_us=%.2f conns=%d req=%d\n",
@@ -362,12 +402,12 @@ if [ "$SYSCALLS" = 1 ]; then
     for name in $SETUPS; do
         evs=(-e raw_syscalls:sys_enter)
         for sc in $SC_LIST; do evs+=(-e "syscalls:sys_enter_$sc"); done
-        read -r n0 <<<"$(figure "${SPORT[$name]}" spop_notify_frames_total)"
+        read -r n0 <<<"$(notifies "$name" spop_notify_frames_total)"
         perf stat -x, -o "$WORK/$name.syscalls" "${evs[@]}" -p "${APID[$name]}" -- sleep "$SECS" &
         sp=$!
         ab_run "${HPORT[$name]}" "$SECS"
         wait "$sp"
-        read -r n1 <<<"$(figure "${SPORT[$name]}" spop_notify_frames_total)"
+        read -r n1 <<<"$(notifies "$name" spop_notify_frames_total)"
         # perf counted for SECS s while ab ran about as long: close enough for ratios
         awk -F, -v s="$name" -v n=$((n1 - n0)) -v list="$SC_LIST" '
             $3 == "raw_syscalls:sys_enter" { all = $1 }
