@@ -96,17 +96,15 @@ int spop_put_varint(char **p, char *end, uint64_t v)
 	unsigned char tmp[SPOP_VARINT_MAX_LEN];
 	size_t n = 0;
 
-	if (v < 240) {
-		tmp[n++] = (unsigned char)v;
-	} else {
-		tmp[n++] = (unsigned char)((v & 0xff) | 0xf0);
-		v = (v - 240) >> 4;
-		while (v >= 128) {
-			tmp[n++] = (unsigned char)((v & 0xff) | 0x80);
-			v = (v - 128) >> 7;
-		}
-		tmp[n++] = (unsigned char)v;
+	if (v < 240)                  /* every name and most lengths: one byte */
+		return put_byte(p, end, (unsigned char)v);
+	tmp[n++] = (unsigned char)((v & 0xff) | 0xf0);
+	v = (v - 240) >> 4;
+	while (v >= 128) {
+		tmp[n++] = (unsigned char)((v & 0xff) | 0x80);
+		v = (v - 128) >> 7;
 	}
+	tmp[n++] = (unsigned char)v;
 	return put_bytes(p, end, tmp, n);
 }
 
@@ -130,6 +128,15 @@ int spop_put_str(char **p, char *end, const char *s, size_t len)
 {
 	char *q = *p;
 
+	if (len < 240) {              /* one length byte: one bounds check */
+		if ((size_t)(end - q) < len + 1)
+			return -1;
+		*q++ = (char)len;
+		if (len)
+			memcpy(q, s, len);
+		*p = q + len;
+		return 0;
+	}
 	if (spop_put_varint(&q, end, len) < 0 ||
 	    put_bytes(&q, end, s, len) < 0)
 		return -1;
