@@ -619,6 +619,27 @@ int spop_put_set_var(char **p, char *end, enum spop_scope scope,
 		return -1;
 	if (!val)
 		val = &null_data;
+	/* the ACK's usual case, a short name and a short string: one bounds
+	 * check, the same bytes as the general path below */
+	if ((val->type == SPOP_DATA_STR || val->type == SPOP_DATA_BIN) &&
+	    name_len < 240 && val->u.str.len < 240) {
+		size_t vlen = val->u.str.len;
+
+		if ((size_t)(end - q) < sizeof(hdr) + 1 + name_len + 2 + vlen)
+			return -1;
+		memcpy(q, hdr, sizeof(hdr));
+		q += sizeof(hdr);
+		*q++ = (char)name_len;
+		if (name_len)
+			memcpy(q, name, name_len);
+		q += name_len;
+		*q++ = (char)val->type;
+		*q++ = (char)vlen;
+		if (vlen)
+			memcpy(q, val->u.str.ptr, vlen);
+		*p = q + vlen;
+		return 0;
+	}
 	if (put_bytes(&q, end, hdr, sizeof(hdr)) < 0 ||
 	    spop_put_str(&q, end, name, name_len) < 0 ||
 	    spop_put_data(&q, end, val) < 0)

@@ -124,3 +124,39 @@ TEST(perf_put_str_boundaries)
 		CHECK_EQ_INT(spop_put_varint(&v, out + hdr - 1, n), -1);
 	}
 }
+
+/* SET-VAR of a string: the short-name short-value shortcut writes what
+ * the general encoding (header, name, typed data) writes, at every length
+ * around the one-byte limit, and nothing when one byte is missing. */
+TEST(perf_set_var_str_same_bytes)
+{
+	static const size_t lens[] = { 0, 1, 64, 239, 240, 300 };
+	char name[300], value[300], got[1000], want[1000];
+
+	memset(name, 'n', sizeof(name));
+	memset(value, 'v', sizeof(value));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+			for (int type = SPOP_DATA_STR; type <= SPOP_DATA_BIN; type++) {
+				struct spop_data d = { .type = (enum spop_data_type)type };
+				char *g = got, *w = want;
+				size_t nl = lens[i], vl = lens[j];
+
+				d.u.str.ptr = vl ? value : NULL;
+				d.u.str.len = vl;
+				*w++ = SPOP_ACT_SET_VAR;
+				*w++ = 3;
+				*w++ = SPOP_SCOPE_TXN;
+				CHECK_EQ_INT(spop_put_str(&w, want + sizeof(want), name, nl), 0);
+				CHECK_EQ_INT(spop_put_data(&w, want + sizeof(want), &d), 0);
+				CHECK_EQ_INT(spop_put_set_var(&g, got + sizeof(got), SPOP_SCOPE_TXN, name, nl, &d), 0);
+				CHECK_EQ_INT(g - got, w - want);
+				CHECK_EQ_MEM(got, want, (size_t)(w - want));
+				/* one byte short: refused, nothing moved */
+				g = got;
+				CHECK_EQ_INT(spop_put_set_var(&g, got + (w - want) - 1, SPOP_SCOPE_TXN, name, nl, &d), -1);
+				CHECK(g == got);
+			}
+		}
+	}
+}
