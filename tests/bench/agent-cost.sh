@@ -57,9 +57,8 @@ VARIANTS=${AGENT_COST_VARIANTS:-default}
 BASE=${AGENT_COST_BASE:-}
 SYSCALLS=${AGENT_COST_SYSCALLS:-1}
 PERF_DIR=${AGENT_COST_PERF:-}
-SMOKE=0
 if [ "${1:-}" = --smoke ]; then
-    SMOKE=1 ROUNDS=1 SECS=1 SYSCALLS=0 PERF_DIR=""
+    ROUNDS=1 SECS=1 SYSCALLS=0 PERF_DIR=""
     shift
     [ $# -gt 0 ] || set -- 2.6
 fi
@@ -294,12 +293,13 @@ if [ "${AGENT_COST_FLOOR:-0}" = 1 ]; then
     [ -x "$BENCH_TOOLS/floor-agent" ] || { echo "agent-cost.sh: no $BENCH_TOOLS/floor-agent (make bench-tools)" >&2; exit 2; }
     BINS="floor $BINS"
 fi
-declare -A APID HPID SPORT HPORT VER
+declare -A APID HPID SPORT HPORT
 SETUPS=""
 for ver in $VERSIONS; do
     for v in $VARIANTS; do
         for b in $BINS; do
             name="$ver-$v-$b"
+            [ "$b" = floor ] && [ "$v" = unix ] && continue   # floor-agent: TCP only
             bin=$CERTSPOA_BIN
             [ "$b" = base ] && bin=$BASE
             if [ "$b" = floor ]; then
@@ -307,7 +307,7 @@ for ver in $VERSIONS; do
             else
                 start_agent "$name" "$bin"
             fi
-            APID[$name]=$AGENT_PID SPORT[$name]=$STATS_SOCK VER[$name]=$ver
+            APID[$name]=$AGENT_PID SPORT[$name]=$STATS_SOCK
             started=0
             # shellcheck disable=SC2154 # free_port sets hport
             for _ in 1 2 3; do
