@@ -142,9 +142,8 @@ void cache_der_key(struct cache *c, const unsigned char *der, size_t len,
 	if (m->cap < len) {
 		unsigned char *p = realloc(m->der, len);
 
-		if (!p) {              /* keep the old entry; this one is just not memoized */
+		if (!p)                /* keep the old entry; this one is just not memoized */
 			return;
-		}
 		m->der = p;
 		m->cap = len;
 	}
