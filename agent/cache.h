@@ -52,11 +52,26 @@ struct cache_entry {
 	struct cert_facts facts;
 };
 
+/* The SHA-256 of a recently seen certificate, kept with a copy of its DER
+ * so that the next request with the same bytes skips hashing them: a hit
+ * is a byte-for-byte equal DER, so it is exactly cert_sha256() of it. Only
+ * a function of the bytes: reloads and clears leave it alone. */
+#define CACHE_DER_MEMO     64        /* slots, direct-mapped (power of two) */
+#define CACHE_DER_MEMO_MAX 8192      /* a larger DER is hashed every time */
+
+struct cache_der_memo {
+	unsigned char *der;            /* owned copy; NULL = empty */
+	size_t len, cap;
+	unsigned char key[32];
+};
+
 struct cache {
 	struct cache_entry *slots;     /* nb_sets * 2 */
+	struct cache_der_memo *memo;   /* CACHE_DER_MEMO; NULL: hash every time */
 	size_t mask;                   /* nb_sets - 1 */
 	uint64_t tick;
 	uint64_t hits, misses;
+	uint64_t memo_hits;
 };
 
 /* entries is rounded up to a power of two; 0 disables the cache (every
@@ -75,6 +90,11 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 
 /* Empty the cache (frees what the entries own); counters stay. */
 void cache_clear(struct cache *c);
+
+/* key = SHA-256 of der, through the memo above; memo_hits counts the
+ * requests it saved a hash. */
+void cache_der_key(struct cache *c, const unsigned char *der, size_t len,
+                   unsigned char key[32]);
 
 /* "clear cache" on the admin socket: any thread asks every cache to be
  * emptied by bumping an epoch; each owner compares it before its next

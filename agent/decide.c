@@ -141,7 +141,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	if (!rq->has_cert || rq->cert.len == 0)
 		return;
 	decide_sync(dc);
-	cert_sha256(der, rq->cert.len, key);
+	cache_der_key(&dc->cache, der, rq->cert.len, key);
 	if (dc->cache_enabled)
 		e = cache_get(&dc->cache, key, dc->generation);
 	if (!e) {
