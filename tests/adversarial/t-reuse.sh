@@ -40,21 +40,8 @@ ini() {
 start_all() {
     rm -f "$WORK/agent.ready"
     start_agent "agent-$1" "$WORK/agent.ini" "$WORK/agent.ready" || return 1
-    echo "=== start $(date +%T.%3N) https=$HTTPS_PORT" >>"$WORK/haproxy-$1.log"
-    CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT \
-    CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT \
-    CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$STATS_PORT \
-    CERTSPOA_AGENT_ADDR=$AGENT_ADDR \
-    CERTSPOA_SERVER_PEM=$PKI/server.pem \
-    CERTSPOA_CLIENT_CA=$PKI/ca.pem \
-    CERTSPOA_SPOE_CONF=$TOP/spoe-conf/certspoa.conf \
-        "${HAPROXY_CMD[@]}" -db -f "$WORK/api.cfg" >>"$WORK/haproxy-$1.log" 2>&1 &
-    HAP_PID=$!
-    CHILD_PIDS+=("$HAP_PID")
     HAPLOG=$WORK/haproxy-$1.log
-    wait_until 10 haproxy_up && wait_until 5 agent_is UP && return 0
-    WHY="haproxy did not start: $(grep -E 'ALERT|error' "$HAPLOG" | tail -n 3 | tr '\n' ' ')"
-    return 1
+    KEEP_PORTS=1 start_example "haproxy-$1" "$WORK/api.cfg" "$AGENT_ADDR" "$TOP/spoe-conf/certspoa.conf"
 }
 stop_all() {
     stop_pid "$HAP_PID"
