@@ -303,13 +303,77 @@ fi
 # tests/token/run.sh through this same haproxy.cfg (a token answer is
 # never marked "connection").
 printf '%s\n' "$ALLOWED" >"$WORK/allowed.txt"
-# ---- 9. a certificate expiring within N seconds: max_age <= N. The test
-# PKI's certificates live days; the bound is a unit test (test_reuse.c,
-# reuse_max_age_is_the_min); here: a verdict made with reuse_max_age = 0
-# is never reused (every request asks).
-MAX_AGE=0
+# ---- 9. a certificate expiring in N seconds: max_age <= N. A client
+# certificate valid for 6 more seconds, reuse_max_age 60 s: its open
+# connection must get 403 (cert_expired) right after notAfter, not 60 s
+# later. Then reuse_max_age = 0: every request asks.
+cat >"$WORK/short.cnf" <<EOF
+[ca]
+default_ca = c
+[c]
+database = $WORK/short-index.txt
+new_certs_dir = $WORK
+certificate = $PKI/ca.pem
+private_key = $PKI/ca.key
+serial = $WORK/short-serial
+default_md = sha256
+policy = p
+x509_extensions = ext
+[p]
+commonName = supplied
+[ext]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature
+extendedKeyUsage = clientAuth
+EOF
+: >"$WORK/short-index.txt"
+echo 1001 >"$WORK/short-serial"
+LEFT=6
+if openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/short.key" \
+        -subj "/CN=short-lived client" -out "$WORK/short.csr" >>"$WORK/pki.log" 2>&1 &&
+   openssl ca -batch -notext -config "$WORK/short.cnf" -in "$WORK/short.csr" -out "$PKI/short.crt" \
+        -startdate "$(date -u -d @$(($(date +%s) - 60)) +%Y%m%d%H%M%SZ)" \
+        -enddate "$(date -u -d @$(($(date +%s) + LEFT)) +%Y%m%d%H%M%SZ)" >>"$WORK/pki.log" 2>&1; then
+    not_after=$(date -d "$(openssl x509 -in "$PKI/short.crt" -noout -enddate | sed 's/notAfter=//')" +%s)
+    openssl x509 -in "$PKI/short.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' |
+        tr 'A-F' 'a-f' >"$WORK/allowed.txt"
+    MAX_AGE=60s PUSH=
+    ini "$WORK/agent.ini"
+    if start_all five; then
+        {
+            for i in $(seq 1 24); do
+                printf 'GET /s%d HTTP/1.1\r\nHost: localhost\r\n\r\n' "$i"
+                sleep 0.5
+            done
+            printf 'GET /last HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+        } | timeout 30 openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername localhost \
+                -CAfile "$PKI/ca.pem" -cert "$PKI/short.crt" -key "$PKI/short.key" -quiet 2>>"$WORK/s_client.log" |
+            while IFS= read -r line; do
+                while [[ $line =~ HTTP/1\.1\ ([0-9]{3}) ]]; do
+                    printf '%s %s\n' "$(now_ms)" "${BASH_REMATCH[1]}"
+                    line=${line#*"${BASH_REMATCH[0]}"}
+                done
+            done >"$WORK/short.st"
+        note "short-lived statuses: $(awk '{ printf "%s ", $2 }' "$WORK/short.st")"
+        check "9. a certificate expiring in $LEFT s: allowed before (200)" \
+            eq "$(head -n 1 "$WORK/short.st" | awk '{ print $2 }')" 200
+        check "9. ... 403 on its open connection within 1.5 s of notAfter (max_age <= the time left, not 60 s)" \
+            within "$(first_after short "$((not_after * 1000))" 403)" 1500
+        check "9. ... no 200 after notAfter + 1.5 s" \
+            eq "$(awk -v t="$((not_after * 1000 + 1500))" '$1 > t && $2 == 200' "$WORK/short.st")" ""
+        stop_all
+    else
+        fail "9. agent and mtls-api start" "$WHY"
+        stop_all
+    fi
+else
+    fail "9. a certificate valid for $LEFT more seconds" "see $WORK/pki.log"
+fi
+
+printf '%s\n' "$ALLOWED" >"$WORK/allowed.txt"
+MAX_AGE=0 PUSH=
 ini "$WORK/agent.ini"
-if start_all five; then
+if start_all six; then
     d0=$(decisions)
     conn z /a /b /c
     d1=$(decisions)
@@ -317,7 +381,7 @@ if start_all five; then
     check "9. ... every request asked (3 decisions)" eq "$((d1 - d0))" 3
     stop_all
 else
-    fail "9. agent and mtls-api start" "$WHY"
+    fail "9. agent and mtls-api start (reuse_max_age = 0)" "$WHY"
     stop_all
 fi
 
