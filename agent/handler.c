@@ -398,7 +398,6 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		const char *route = NULL;
 		char *actions = out;
 		int detail;
-
 		struct reuse_facts rf;
 		enum reuse_scope reuse;
 		int64_t max_age;
