@@ -26,7 +26,7 @@ ini() {
     shift
     {
         printf '[agent]\nlisten = 127.0.0.1:%s\nthreads = 2\nready_file = %s\n' "$AGENT_PORT" "$WORK/agent.ready"
-        printf 'admin_socket = %s\n' "$WORK/admin.sock"
+        printf 'admin_socket = %s\ntrace_secret = %s\n' "$WORK/admin.sock" "$TRACE_SECRET"
         [ -n "$PUSH" ] && printf 'haproxy_socket = 127.0.0.1:%s\n' "$STATS_PORT"
         printf '[policy default]\nrequire_cert = yes\nverify = both\nca_file = %s\n' "$PKI/ca.pem"
         printf 'thumbprints = %s\nreuse_max_age = %s\n' "$WORK/allowed.txt" "$MAX_AGE"
@@ -110,6 +110,7 @@ check "mtls-api marks its decision lines for tests/bench/e2e.sh" \
 free_port AGENT_PORT && free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
     fail "free ports"
 CURL_EXTRA=()
+TRACE_SECRET=reuse-trace-$$
 printf '%s\n' "$ALLOWED" >"$WORK/allowed.txt"
 
 # ---- 1. connection-only policy: one NOTIFY for five requests
@@ -128,6 +129,18 @@ if start_all one; then
         eq "$(grep '^client-cert: ' "$WORK/c1.body" | sort -u | wc -l)" 1
     check "1. ... the log says which asked (ptime) and which reused" \
         eq "$(grep -c 'mtls-api.*"GET [^ ]*/[b-e] HTTP.*ptime=- reused=1' "$HAPLOG")" 4
+
+    # a trace on a connection that holds a reusable verdict: asked, and
+    # the trace comes back (the event asks while the header is there)
+    d0=$(decisions)
+    topts=(-s --max-time 10 --cacert "$PKI/ca.pem" --resolve "localhost:$HTTPS_PORT:127.0.0.1"
+           --cert "$PKI/allowed.crt" --key "$PKI/allowed.key" -w '%{http_code} %{num_connects}\n')
+    $CURL "${topts[@]}" -o /dev/null "https://localhost:$HTTPS_PORT/p" \
+        --next "${topts[@]}" -H "X-Certspoa-Trace: $TRACE_SECRET" -D "$WORK/trace.hdrs" -o /dev/null \
+        "https://localhost:$HTTPS_PORT/q" >"$WORK/trace.st" 2>>"$WORK/curl.log"
+    check "1. a trace request after a reusable one on one connection: 200 200, asked twice" \
+        eq "$(awk '{ printf "%s ", $1 }' "$WORK/trace.st")$(connects trace) $(($(decisions) - d0))" "200 200 1 2"
+    check "1. ... and the trace comes back" grep -qi '^x-certspoa-trace: ..' "$WORK/trace.hdrs"
 
     # ---- 10. forged input changes nothing: headers named like the
     # variables, X-Certspoa-*, on a fresh connection with a certificate
