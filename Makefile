@@ -59,7 +59,7 @@ CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
-              agent/stats-config.c agent/ctl.c
+              agent/stats-config.c agent/ctl.c agent/hapush.c
 # The background fetcher (libcurl) and what it feeds: revocation sources.
 FETCH_SRC := agent/fetch.c agent/revoc.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.

@@ -62,6 +62,29 @@ static unsigned int clear_epoch;
 void cache_request_clear_all(void)
 {
 	__atomic_add_fetch(&clear_epoch, 1, __ATOMIC_RELEASE);
+	cache_verdict_gen_bump();
+}
+
+static uint64_t verdict_gen = 1;
+
+void cache_verdict_gen_start(uint64_t base)
+{
+	uint64_t cur = __atomic_load_n(&verdict_gen, __ATOMIC_ACQUIRE);
+
+	/* only up: never below what an answer may already have carried */
+	while (base > cur && !__atomic_compare_exchange_n(&verdict_gen, &cur, base, 0,
+	                                                   __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+		;
+}
+
+void cache_verdict_gen_bump(void)
+{
+	__atomic_add_fetch(&verdict_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t cache_verdict_gen(void)
+{
+	return __atomic_load_n(&verdict_gen, __ATOMIC_SEQ_CST);
 }
 
 unsigned int cache_clear_epoch(void)

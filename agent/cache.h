@@ -102,6 +102,22 @@ void cache_der_key(struct cache *c, const unsigned char *der, size_t len,
 void cache_request_clear_all(void);
 unsigned int cache_clear_epoch(void);
 
+/* The verdict generation (txn.certspoa.gen): one process-wide number that
+ * grows whenever a decision may change. HAProxy keeps a reusable allow
+ * only while its generation is the newest it has seen (proc.certspoa_gen).
+ * Bumped after each such change is visible to the deciding threads: a
+ * worker adopting a new configuration (handler_set_config: reloads, and
+ * fetched lists, CA, JWKS and bundles, which reload), a runtime deny set
+ * published (rtdeny_publish: add, del, expiry), a CRL set installed
+ * (cert-crls.c), "clear cache". A decision reads it BEFORE deciding, so
+ * an answer built on older state never carries a newer generation.
+ * cache_verdict_gen_start() sets its start (main: the start time, so a
+ * restarted agent counts on above the HAProxy's proc.certspoa_gen of the
+ * previous one); it never decreases. */
+void cache_verdict_gen_start(uint64_t base);
+void cache_verdict_gen_bump(void);
+uint64_t cache_verdict_gen(void);
+
 /* A fast non-cryptographic 64-bit hash (for the client chain bytes). */
 uint64_t cache_hash64(const void *data, size_t len);
 
