@@ -110,7 +110,7 @@ check "mtls-api marks its decision lines for tests/bench/e2e.sh" \
 free_port AGENT_PORT && free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
     fail "free ports"
 CURL_EXTRA=()
-TRACE_SECRET=reuse-trace-$$
+TRACE_SECRET=reuse-trace-secret-$$  # 16+ characters whatever the pid
 printf '%s\n' "$ALLOWED" >"$WORK/allowed.txt"
 
 # ---- 1. connection-only policy: one NOTIFY for five requests
