@@ -59,7 +59,7 @@ CORE_SRC += agent/probe-diag.c agent/probe-http.c agent/hacfg.c
 # Server side: sockets and event loops (unit tests drive them over socketpairs).
 SERVER_SRC := agent/conn.c agent/listener.c agent/worker.c agent/declog.c agent/httpd.c \
               agent/stats.c agent/stats-prom.c agent/stats-json.c agent/stats-html.c \
-              agent/stats-config.c agent/ctl.c
+              agent/stats-config.c agent/ctl.c agent/hapush.c
 # The background fetcher (libcurl) and what it feeds: revocation sources.
 FETCH_SRC := agent/fetch.c agent/revoc.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.
@@ -431,13 +431,14 @@ $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY
 #                     (~4 min; agent on cpu0 and load on cpu1 via taskset)
 #   make bench-smoke  all of it, e2e.sh too, ~1 s per run, no timing assertions (CI)
 #   make bench-e2e    HAProxy 2.6 end to end, scenarios a-d (tests/bench/e2e.sh)
+#   make bench-agent  agent CPU per NOTIFY behind HAProxy 2.6/3.0/3.2 (tests/bench/agent-cost.sh)
 #   make bench-tools  build spop-bench, floor-agent and micro only
 BENCH_DIR   := $(BUILD)/tests/bench
 BENCH_LIB   := $(BENCH_DIR)/benchpki.o $(BENCH_DIR)/benchmsg.o $(BUILD)/tests/unit/testpki.o
 BENCH_TOOLS := $(BENCH_DIR)/spop-bench $(BENCH_DIR)/floor-agent $(BENCH_DIR)/micro
 BENCH_ENV   := CERTSPOA_BIN=$(CURDIR)/$(BIN) BENCH_TOOLS=$(CURDIR)/$(BENCH_DIR)
 
-.PHONY: bench-tools bench-smoke bench-e2e
+.PHONY: bench-tools bench-smoke bench-e2e bench-agent bench-agent-smoke
 
 $(BENCH_DIR)/spop-bench: $(BENCH_DIR)/spop-bench.o $(BENCH_LIB) $(BUILD)/agent/spop.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -463,6 +464,14 @@ bench-smoke: bench-tools ## all benchmarks, ~1 s per run, no timing assertions (
 
 bench-e2e: bench-tools ## HAProxy 2.6 end to end, scenarios a-d
 	$(BENCH_ENV) tests/bench/e2e.sh
+
+# Agent CPU per NOTIFY behind HAProxy 2.6, 3.0 and 3.2 (issue 15): VERSIONS,
+# and AGENT_COST_* in the environment (tests/bench/agent-cost.sh).
+bench-agent: bench-tools ## agent CPU per NOTIFY and HAProxy CPU per request, HAProxy 2.6/3.0/3.2 (~2 min)
+	$(BENCH_ENV) tests/bench/agent-cost.sh $(VERSIONS)
+
+bench-agent-smoke: bench-tools ## agent-cost.sh --smoke: 1 s behind HAProxy 2.6 (CI)
+	$(BENCH_ENV) tests/bench/agent-cost.sh --smoke
 
 -include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
 # --- end benchmarks ---

@@ -7,6 +7,7 @@
 
 #include "cfg-t.h"
 #include "ctl.h"
+#include "hapush.h"
 #include "httpd.h"
 #include "listener.h"
 #include "ocsp-cache.h"
@@ -43,6 +44,7 @@ struct agent {
 	struct ocsp_cache ocsp_cache;
 	int ocsp_cache_on;
 	struct ocsp_fetch *ocsp;
+	struct hapush *hapush;            /* haproxy_socket: tells HAProxy the verdict generation */
 };
 
 /* Load the config file again and hand it to the workers. Returns 0, or -1

@@ -6,6 +6,7 @@
 
 #include "cache.h"
 #include "cert-ext.h"
+#include "cert-facts.h"
 
 int cache_init(struct cache *c, size_t entries)
 {
@@ -20,6 +21,8 @@ int cache_init(struct cache *c, size_t entries)
 	if (!c->slots)
 		return -1;
 	c->mask = sets - 1;
+	/* without it every request is hashed: slower, never wrong */
+	c->memo = calloc(CACHE_DER_MEMO, sizeof(*c->memo));
 	return 0;
 }
 
@@ -38,6 +41,10 @@ void cache_destroy(struct cache *c)
 		entry_release(&c->slots[i]);
 	free(c->slots);
 	c->slots = NULL;
+	for (size_t i = 0; c->memo && i < CACHE_DER_MEMO; i++)
+		free(c->memo[i].der);
+	free(c->memo);
+	c->memo = NULL;
 }
 
 void cache_clear(struct cache *c)
@@ -55,6 +62,29 @@ static unsigned int clear_epoch;
 void cache_request_clear_all(void)
 {
 	__atomic_add_fetch(&clear_epoch, 1, __ATOMIC_RELEASE);
+	cache_verdict_gen_bump();
+}
+
+static uint64_t verdict_gen = 1;
+
+void cache_verdict_gen_start(uint64_t base)
+{
+	uint64_t cur = __atomic_load_n(&verdict_gen, __ATOMIC_ACQUIRE);
+
+	/* only up: never below what an answer may already have carried */
+	while (base > cur && !__atomic_compare_exchange_n(&verdict_gen, &cur, base, 0,
+	                                                   __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+		;
+}
+
+void cache_verdict_gen_bump(void)
+{
+	__atomic_add_fetch(&verdict_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t cache_verdict_gen(void)
+{
+	return __atomic_load_n(&verdict_gen, __ATOMIC_SEQ_CST);
 }
 
 unsigned int cache_clear_epoch(void)
@@ -103,6 +133,46 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 	e->generation = gen;
 	e->last_used = ++c->tick;
 	return e;
+}
+
+/* The memo slot of a DER: its length, its first 32 bytes (the serial
+ * number is there) and its last 64 (the signature): cheap, and it tells
+ * apart the certificates of one CA. Only a slot choice; memcmp decides. */
+static size_t memo_slot(const unsigned char *der, size_t len)
+{
+	size_t head = len < 32 ? len : 32, tail = len - head < 64 ? len - head : 64;
+	uint64_t h = cache_hash64(der, head) ^ (cache_hash64(der + len - tail, tail) * 0x9e3779b97f4a7c15ULL);
+
+	return (size_t)(h >> 32) & (CACHE_DER_MEMO - 1);
+}
+
+void cache_der_key(struct cache *c, const unsigned char *der, size_t len,
+                   unsigned char key[32])
+{
+	struct cache_der_memo *m;
+
+	if (!c->memo || len == 0 || len > CACHE_DER_MEMO_MAX) {
+		cert_sha256(der, len, key);
+		return;
+	}
+	m = &c->memo[memo_slot(der, len)];
+	if (m->der && m->len == len && memcmp(m->der, der, len) == 0) {
+		memcpy(key, m->key, 32);
+		CTR_INC(c->memo_hits);
+		return;
+	}
+	cert_sha256(der, len, key);
+	if (m->cap < len) {
+		unsigned char *p = realloc(m->der, len);
+
+		if (!p)                /* keep the old entry; this one is just not memoized */
+			return;
+		m->der = p;
+		m->cap = len;
+	}
+	memcpy(m->der, der, len);
+	m->len = len;
+	memcpy(m->key, key, 32);
 }
 
 uint64_t cache_hash64(const void *data, size_t len)

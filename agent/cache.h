@@ -52,11 +52,26 @@ struct cache_entry {
 	struct cert_facts facts;
 };
 
+/* The SHA-256 of a recently seen certificate, kept with a copy of its DER
+ * so that the next request with the same bytes skips hashing them: a hit
+ * is a byte-for-byte equal DER, so it is exactly cert_sha256() of it. Only
+ * a function of the bytes: reloads and clears leave it alone. */
+#define CACHE_DER_MEMO     64        /* slots, direct-mapped (power of two) */
+#define CACHE_DER_MEMO_MAX 8192      /* a larger DER is hashed every time */
+
+struct cache_der_memo {
+	unsigned char *der;            /* owned copy; NULL = empty */
+	size_t len, cap;
+	unsigned char key[32];
+};
+
 struct cache {
 	struct cache_entry *slots;     /* nb_sets * 2 */
+	struct cache_der_memo *memo;   /* CACHE_DER_MEMO; NULL: hash every time */
 	size_t mask;                   /* nb_sets - 1 */
 	uint64_t tick;
 	uint64_t hits, misses;
+	uint64_t memo_hits;
 };
 
 /* entries is rounded up to a power of two; 0 disables the cache (every
@@ -76,11 +91,32 @@ struct cache_entry *cache_slot(struct cache *c, const unsigned char key[32],
 /* Empty the cache (frees what the entries own); counters stay. */
 void cache_clear(struct cache *c);
 
+/* key = SHA-256 of der, through the memo above; memo_hits counts the
+ * requests it saved a hash. */
+void cache_der_key(struct cache *c, const unsigned char *der, size_t len,
+                   unsigned char key[32]);
+
 /* "clear cache" on the admin socket: any thread asks every cache to be
  * emptied by bumping an epoch; each owner compares it before its next
  * lookup (decide_sync()) and clears its own cache in its own thread. */
 void cache_request_clear_all(void);
 unsigned int cache_clear_epoch(void);
+
+/* The verdict generation (txn.certspoa.gen): one process-wide number that
+ * grows whenever a decision may change. HAProxy keeps a reusable allow
+ * only while its generation is the newest it has seen (proc.certspoa_gen).
+ * Bumped after each such change is visible to the deciding threads: a
+ * worker adopting a new configuration (handler_set_config: reloads, and
+ * fetched lists, CA, JWKS and bundles, which reload), a runtime deny set
+ * published (rtdeny_publish: add, del, expiry), a CRL set installed
+ * (cert-crls.c), "clear cache". A decision reads it BEFORE deciding, so
+ * an answer built on older state never carries a newer generation.
+ * cache_verdict_gen_start() sets its start (main: the start time, so a
+ * restarted agent counts on above the HAProxy's proc.certspoa_gen of the
+ * previous one); it never decreases. */
+void cache_verdict_gen_start(uint64_t base);
+void cache_verdict_gen_bump(void);
+uint64_t cache_verdict_gen(void);
 
 /* A fast non-cryptographic 64-bit hash (for the client chain bytes). */
 uint64_t cache_hash64(const void *data, size_t len);

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "cache.h"
 #include "errbuf.h"
 #include "cert-crls.h"
 #include "cert-facts.h"
@@ -78,6 +79,7 @@ static void crls_publish(struct cert_crlset *s)
 	pthread_mutex_lock(&crls_write_mu);
 	old = __atomic_exchange_n(&crls_cur, s, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&crls_generation, 1, __ATOMIC_SEQ_CST);
+	cache_verdict_gen_bump();      /* after the swap: HAProxy's reused allows end */
 	/* a reader that loaded old has announced itself before: wait until
 	 * it has its reference (a few instructions) */
 	while (__atomic_load_n(&crls_readers, __ATOMIC_SEQ_CST) != 0)

@@ -242,6 +242,7 @@ struct policy {
 	struct tplist *thumbprints;  /* allow[ID_THUMBPRINT].tp, kept for the stats page and hand-built test policies */
 	int mode;                    /* enum policy_mode */
 	int sni_host_match;          /* SNI must equal Host (domain fronting) */
+	int reuse_max_age_ms;        /* an allow may be reused on its TLS connection this long; 0 = never */
 	int warn_days;               /* 0 = no expiry warning */
 	int max_sans;                /* more SANs: too_many_sans; 0 (hand-built) = the default */
 	int max_depth;               /* 0 = OpenSSL's default */
@@ -324,8 +325,10 @@ struct config {
 	int admin_socket_mode;       /* its permissions (default 0600) */
 	char *admin_socket_group;    /* its group; NULL = the agent's */
 	char *state_dir;             /* state kept across restarts; NULL = none */
+	char *haproxy_socket;        /* HAProxy runtime API addresses told each verdict generation; NULL = none */
 	struct route *routes;        /* first match wins, else default_policy */
 	int nroutes;
+	int routing_per_request;     /* routing reads Host or path (rules_routing_per_request) */
 	struct fwd_config fwd;
 	/* revocation fetched in the background (agent/revoc.c) */
 	int crl_fetch;               /* enum crl_fetch */

@@ -22,6 +22,7 @@
 #include "lists.h"
 #include "cfg.h"
 #include "log.h"
+#include "rules.h"
 #include "spiffe.h"
 #include "spiffe-bundle.h"
 #include "statsauth.h"
@@ -168,6 +169,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "permissions of the admin socket, octal (whoever can connect can deny certificates and reload)" },
 	{ CFG_S_AGENT, "admin_socket_group", CFG_T_STR, 0, 0, NULL, AGENT(admin_socket_group), NULL,
 	  "group given to the admin socket (with admin_socket_mode = 0660: that group's members may use it); unset = the agent's" },
+	{ CFG_S_AGENT, "haproxy_socket", CFG_T_STR, 0, 0, NULL, AGENT(haproxy_socket), NULL,
+	  "HAProxy runtime APIs (unix@/path or IP:PORT, space or comma separated) told each new verdict generation (set var proc.certspoa_gen): reused verdicts end at once; unset = none" },
 	{ CFG_S_AGENT, "state_dir", CFG_T_STR, 0, 0, NULL, AGENT(state_dir), NULL,
 	  "directory for state kept across restarts: runtime denies, the last good copy of every fetched CRL and list (read at startup); unset = none" },
 	{ CFG_S_AGENT, "trace_secret", CFG_T_STR, 0, 0, NULL, AGENT(trace_secret), NULL,
@@ -230,6 +233,8 @@ static const struct cfg_key cfg_keys[] = {
 	  "deny (too_many_sans) a certificate with more subject alternative names than this, whatever the lists" },
 	{ CFG_S_POLICY, "sni_host_match", CFG_T_BOOL, 0, 1, "no", POLICY(sni_host_match), NULL,
 	  "deny (sni_host_mismatch) when the TLS SNI and the Host header differ (domain fronting)" },
+	{ CFG_S_POLICY, "reuse_max_age", CFG_T_DURATION, 0, 86400000, "60s", POLICY(reuse_max_age_ms), NULL,
+	  "longest HAProxy may reuse an allow on its TLS connection (reuse = connection, max_age) when it cannot depend on the request; 0 = ask on every request" },
 	{ CFG_S_POLICY, "max_depth", CFG_T_INT, 0, 32, "0", POLICY(max_depth), NULL,
 	  "longest chain accepted by agent verification, intermediates below the leaf (0 = OpenSSL's default)" },
 	{ CFG_S_POLICY, "clock_skew", CFG_T_DURATION, 0, 604800000, "0", POLICY(clock_skew_ms), NULL,
@@ -1556,6 +1561,7 @@ static int load_files(struct cfg_parse *ps)
 			return -1;
 		}
 	}
+	cfg->routing_per_request = rules_routing_per_request(cfg);
 	if (cfg->stats_token_file && load_stats_token(ps) < 0)
 		return -1;
 	if (cfg->fwd.enabled) {
@@ -1712,6 +1718,7 @@ void cfg_free(struct config *cfg)
 	free(cfg->stats_token);
 	free(cfg->trace_secret);
 	free(cfg->admin_socket);
+	free(cfg->haproxy_socket);
 	free(cfg->admin_socket_group);
 	free(cfg->crl_urls);
 	free(cfg->fetch_ca_file);

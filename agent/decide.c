@@ -36,6 +36,9 @@ void decide_set_config(struct decide_ctx *dc, const struct config *cfg, unsigned
 	dc->cfg = cfg;
 	dc->generation = gen;
 	dc->cache_enabled = cfg->cache_size > 0;
+	/* this thread now decides under cfg: verdicts reused under the old
+	 * one end (cache.h, the verdict generation) */
+	cache_verdict_gen_bump();
 }
 
 void decide_sync(struct decide_ctx *dc)
@@ -141,7 +144,7 @@ void decide_eval_cert(struct decide_ctx *dc, const struct policy *pol,
 	if (!rq->has_cert || rq->cert.len == 0)
 		return;
 	decide_sync(dc);
-	cert_sha256(der, rq->cert.len, key);
+	cache_der_key(&dc->cache, der, rq->cert.len, key);
 	if (dc->cache_enabled)
 		e = cache_get(&dc->cache, key, dc->generation);
 	if (!e) {
@@ -534,4 +537,81 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
 	/* an operator's emergency deny (admin socket) wins over every policy */
 	rtdeny_apply(rtdeny_current(), ce, now, pol ? pol->deny_status : 403, t, d);
 	return pol;
+}
+
+const char *const reuse_scope_names[REUSE_SCOPES] = {
+	[REUSE_REQUEST] = "request",
+	[REUSE_CONNECTION] = "connection",
+};
+
+/* lo = min(lo, until - now) for a known, positive end */
+static void reuse_bound(int64_t *lo, int64_t until, int64_t now)
+{
+	if (until > 0 && until - now < *lo)
+		*lo = until - now;
+}
+
+/* A verdict is reusable on its TLS connection only when ALL hold:
+ *  1. it is an allow, and not a shadow pass (no would_deny): a denial is
+ *     always asked again, a shadow pass must keep being reported;
+ *  2. routing reads nothing of the request (cfg->routing_per_request: no
+ *     route on host, path_prefix or sni, no policy with sni_host_match);
+ *     the policy was picked from connection facts (frontend) only;
+ *  3. the certificate came from the TLS connection: no [forwarded]
+ *     section (a proxy's connection carries many clients' headers) and
+ *     not a forwarded certificate;
+ *  4. the policy checks no token (token != off): a token is per request;
+ *  5. no trace was asked for on this request;
+ *  6. nothing is pending (an OCSP answer or a list awaited);
+ *  7. the policy's reuse_max_age is > 0.
+ * max_age = min(reuse_max_age, seconds to the leaf's notAfter and to each
+ * verified chain certificate's, to the policy's crl_file nextUpdate when it
+ * checks CRLs, to the end of the OCSP answers used); <= 0: not reusable.
+ * A policy checking OCSP whose answer was not "good" is not reused. */
+enum reuse_scope decide_reuse(const struct config *cfg, const struct policy *pol,
+                              const struct cert_eval *ce, const struct decision *d,
+                              const struct reuse_facts *rf, int64_t now, int64_t *max_age)
+{
+	int64_t age;
+
+	*max_age = 0;
+	if (!cfg || !pol || !ce || !d || !rf)
+		return REUSE_REQUEST;
+	if (d->code != DEC_ALLOW || d->shadowed)                  /* 1 */
+		return REUSE_REQUEST;
+	if (cfg->routing_per_request)                             /* 2 */
+		return REUSE_REQUEST;
+	if (cfg->fwd.enabled || rf->forwarded)                    /* 3 */
+		return REUSE_REQUEST;
+	if (pol->token != TOKEN_MODE_OFF)                         /* 4 */
+		return REUSE_REQUEST;
+	if (rf->trace)                                            /* 5 */
+		return REUSE_REQUEST;
+	if (rf->pending || ce->ocsp.pending || pol->lists_pending) /* 6 */
+		return REUSE_REQUEST;
+	if (pol->reuse_max_age_ms <= 0)                           /* 7 */
+		return REUSE_REQUEST;
+	age = pol->reuse_max_age_ms / 1000;
+	if (ce->parsed)
+		reuse_bound(&age, ce->facts->not_after, now);
+	if (ce->entry && ce->entry->path) {
+		for (int i = 0; i < sk_X509_num(ce->entry->path); i++) {
+			int64_t na;
+
+			if (cert_asn1_time(X509_get0_notAfter(sk_X509_value(ce->entry->path, i)), &na) == 0)
+				reuse_bound(&age, na, now);
+		}
+	}
+	if ((pol->verify_flags & (CERT_VF_CRL_LEAF | CERT_VF_CRL_ALL)) && pol->crl_next_update > 0)
+		reuse_bound(&age, (int64_t)pol->crl_next_update, now);
+	if (pol->ocsp != OCSP_MODE_OFF) {
+		if (ce->ocsp.state != REV_GOOD)
+			return REUSE_REQUEST;
+		if (ce->ocsp.until != INT64_MAX)
+			reuse_bound(&age, ce->ocsp.until, now);
+	}
+	if (age <= 0)
+		return REUSE_REQUEST;
+	*max_age = age;
+	return REUSE_CONNECTION;
 }

@@ -79,4 +79,26 @@ const struct policy *decide_request(struct decide_ctx *dc, struct req_facts *rq,
                                     int64_t now, struct trace *t, struct cert_eval *ce,
                                     struct decision *d, const char **route);
 
+/* May HAProxy reuse this verdict for the next requests of the same TLS
+ * connection (txn.certspoa.reuse, max_age)? decide_reuse() says
+ * REUSE_CONNECTION with *max_age > 0 only when the verdict cannot change
+ * with the request; anything else is REUSE_REQUEST with *max_age 0. */
+enum reuse_scope {
+	REUSE_REQUEST = 0,      /* ask again on the next request */
+	REUSE_CONNECTION,       /* reusable on this TLS connection for max_age seconds */
+	REUSE_SCOPES
+};
+
+/* What the verdict of one request was made from, beyond the decision. */
+struct reuse_facts {
+	int trace;              /* a trace was asked for (trace argument sent) */
+	int forwarded;          /* the certificate came from a forwarded header */
+	int pending;            /* the decision waits for an answer (OCSP, a list) */
+};
+
+enum reuse_scope decide_reuse(const struct config *cfg, const struct policy *pol,
+                              const struct cert_eval *ce, const struct decision *d,
+                              const struct reuse_facts *rf, int64_t now, int64_t *max_age);
+extern const char *const reuse_scope_names[REUSE_SCOPES];
+
 #endif /* CERTSPOA_DECIDE_H */

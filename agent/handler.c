@@ -398,10 +398,17 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 		const char *route = NULL;
 		char *actions = out;
 		int detail;
+		struct reuse_facts rf;
+		enum reuse_scope reuse;
+		int64_t max_age;
+		/* read before deciding: an answer never carries a generation
+		 * newer than the state it was decided on (cache.h) */
+		uint64_t vgen = cache_verdict_gen();
 
 		t.on = decide_trace_is_allowed(hc->dc.cfg, &rq);
 		t.len = 0;
 		t.truncated = 0;
+		rf.trace = rq.has_trace;
 		pol = decide_request(&hc->dc, &rq, now, &t, &ce, &d, &route);
 		if (ce.ocsp.pending) {
 			/* an OCSP answer is awaited: no ACK now (nothing is
@@ -432,6 +439,12 @@ int handler_notify(struct handler_ctx *hc, uint64_t stream_id, uint64_t frame_id
 			if (encode_verdict(&out, end, &d, &ce, pol, route, NULL, rq.token, &t, detail) < 0)
 				goto no_room;
 		}
+		rf.forwarded = rq.forwarded || rq.has_fwd_cert;
+		rf.pending = 0;
+		reuse = decide_reuse(hc->dc.cfg, pol, &ce, &d, &rf, now, &max_age);
+		opt_str(&out, end, ACK_REUSE, reuse_scope_names[reuse]);
+		opt_int(&out, end, ACK_MAX_AGE, max_age);
+		opt_int(&out, end, ACK_GEN, (int64_t)(vgen & INT64_MAX));
 		CTR_INC(hc->stats.messages);
 		CTR_INC(hc->stats.by_code[d.code]);
 		CTR_INC(hc->stats.by_rule[d.code][rule_id_memo(hc, d.rule)]);

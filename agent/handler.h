@@ -75,7 +75,10 @@ extern const size_t spoe_nargs;
 	X(TOKEN_SUB,   "token_sub",   STR,   "allowed with a verified bound token that has sub") \
 	X(TOKEN_CLIENT_ID, "token_client_id", STR, "allowed with a verified bound token that has client_id (or azp)") \
 	X(TOKEN_SCOPE, "token_scope", STR,   "allowed with a verified bound token that has scope") \
-	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret")
+	X(TRACE,       "trace",       STR,   "the trace argument equals trace_secret") \
+	X(REUSE,       "reuse",       STR,   "always with a verdict: connection (HAProxy may reuse it on this TLS connection) or request") \
+	X(MAX_AGE,     "max_age",     INT64, "always with a verdict: seconds it may be reused (0 with reuse = request)") \
+	X(GEN,         "gen",         INT64, "always with a verdict: the verdict generation it was made under (reuse only while it is the newest)")
 
 #define ACK_VAR_ENUM(id, name, type, when) ACK_##id,
 enum ack_var { ACK_VAR_LIST(ACK_VAR_ENUM) ACK_VARS };

@@ -1273,26 +1273,83 @@ static void check_agent_backend(struct lint *l, const struct fe *fe)
 	}
 }
 
+/* Does the condition of ln from word at on name a word containing what,
+ * itself or through a named ACL? */
+static int cond_mentions(const struct hacfg *c, const struct fe *fe, const struct hacfg_line *ln,
+                         int at, const char *what)
+{
+	if (at < 0)
+		return 0;
+	for (int i = at + 1; i < ln->argc; i++) {
+		const char *w = ln->argv[i][0] == '!' ? ln->argv[i] + 1 : ln->argv[i];
+
+		if (strstr(w, what))
+			return 1;
+		for (int k = 0; k < fe->sec->count; k++) {
+			const struct hacfg_line *al = sline(c, fe->sec, k);
+
+			if (al->argc < 3 || !eq(al->argv[0], "acl") || !eq(al->argv[1], w))
+				continue;
+			for (int j = 2; j < al->argc; j++)
+				if (strstr(al->argv[j], what))
+					return 1;
+		}
+	}
+	return 0;
+}
+
+/* The rule that stores the verdict in sess.* does so only when the agent
+ * said the verdict may be reused (txn.<prefix>.reuse, haproxy-examples/
+ * mtls-api): the agent answers "request" for route-dependent decisions and
+ * bounds the age itself (max_age). */
+static int perconn_agent_directed(const struct hacfg *c, const struct fe *fe)
+{
+	char reuse[LINT_NAME_MAX + 16];
+
+	if (snprintf(reuse, sizeof(reuse), "txn.%.100s.reuse", fe->sp->prefix) < 0)
+		return 0;
+	for (int k = 0; k < fe->sec->count; k++) {
+		const struct hacfg_line *ln = sline(c, fe->sec, k);
+
+		if (ln->line == fe->sess_line)
+			return cond_mentions(c, fe, ln, cond_at(ln, 3), reuse);
+	}
+	return 0;
+}
+
 /* Rule "per-connection": verdicts kept in sess.* variables. */
 static void check_perconn(struct lint *l, const struct fe *fe)
 {
 	const struct hacfg *c = &l->ha;
-	int aged = 0, line = 0;
+	int aged = 0, line = 0, directed;
 
 	if (!fe->sess_line)
 		return;
+	directed = perconn_agent_directed(c, fe);
 	for (int k = 0; k < fe->sec->count; k++) {
 		const struct hacfg_line *ln = sline(c, fe->sec, k);
 		char v[LINT_NAME_MAX];
 		struct condinfo ci;
 
-		if (ln->argc < 2 || !eq(ln->argv[0], "http-request") ||
-		    action_var(ln->argv[1], "unset-var", v, sizeof(v)) < 0 || !eq(v, fe->sess_var))
+		if (ln->argc < 2 || !eq(ln->argv[0], "http-request"))
 			continue;
-		analyze_cond(c, fe, ln, cond_at(ln, 2), &ci);
-		if (ci.mentions_date)
-			aged = 1;
+		if (action_var(ln->argv[1], "unset-var", v, sizeof(v)) == 0 && eq(v, fe->sess_var)) {
+			analyze_cond(c, fe, ln, cond_at(ln, 2), &ci);
+			if (ci.mentions_date)
+				aged = 1;
+		}
+		/* agent-directed: the rule that reuses the session's verdict
+		 * checks its date (sess.*_until, from max_age) */
+		if (directed) {
+			int at = cond_at(ln, 2);
+
+			analyze_cond(c, fe, ln, at, &ci);
+			if (ci.mentions_date && cond_mentions(c, fe, ln, at, fe->sess_var))
+				aged = 1;
+		}
 	}
+	if (directed && aged)
+		return;      /* the agent says per request what may be reused */
 	if (!aged)
 		report(l, c->file, fe->sess_line, LINT_ERROR, "per-connection",
 		       "%s %s keeps the verdict in %s with no maximum age: a revoked or "

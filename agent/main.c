@@ -13,6 +13,7 @@
 #include <openssl/opensslv.h>
 
 #include "agent.h"
+#include "cache.h"
 #include "cfg.h"
 #include "ctl-client.h"
 #include "explain.h"
@@ -228,6 +229,9 @@ static int run(struct agent *a, int debug)
 	signal(SIGPIPE, SIG_IGN);
 	clock_gettime(CLOCK_REALTIME, &now);
 	a->stats.start_time = (double)now.tv_sec + now.tv_nsec / 1e9;
+	/* the verdict generation starts above any a previous run of this
+	 * agent handed out (under 65536 changes a second) */
+	cache_verdict_gen_start((uint64_t)now.tv_sec << 16);
 	a->stats.cfg = a->cfg;
 
 	a->nworkers = a->cfg->threads;
@@ -273,6 +277,14 @@ static int run(struct agent *a, int debug)
 		LOG(LOG_ERR, 0, "%s", ctl_err);
 		rc = EX_CONFIG;
 		goto out;
+	}
+	if (a->cfg->haproxy_socket) {
+		a->hapush = hapush_start(loop, a->cfg->haproxy_socket, err, sizeof(err));
+		if (!a->hapush && err[0]) {
+			LOG(LOG_ERR, 0, "%s", err);
+			rc = EX_CONFIG;
+			goto out;
+		}
 	}
 	if (start_listeners(a) < 0) {
 		rc = EX_UNAVAILABLE;
@@ -369,6 +381,8 @@ out:
 			worker_destroy(&a->workers[i]);
 	free(a->workers);
 	ctl_stop(&a->ctl);
+	hapush_stop(a->hapush);
+	a->hapush = NULL;
 	revoc_stop(a->revoc);
 	a->revoc = NULL;
 	a->stats.revoc = NULL;

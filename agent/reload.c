@@ -282,8 +282,9 @@ int agent_reload(struct agent *a, const char *why)
 	if (!str_match(a->cfg->stats_listen, next->stats_listen))
 		LOG(LOG_WARN, 0, "reload: [stats] listen changed; it applies at the next restart");
 	if (!str_match(a->cfg->admin_socket, next->admin_socket) ||
-	    !str_match(a->cfg->state_dir, next->state_dir))
-		LOG(LOG_WARN, 0, "reload: admin_socket or state_dir changed; it applies at the next restart");
+	    !str_match(a->cfg->state_dir, next->state_dir) ||
+	    !str_match(a->cfg->haproxy_socket, next->haproxy_socket))
+		LOG(LOG_WARN, 0, "reload: admin_socket, state_dir or haproxy_socket changed; it applies at the next restart");
 
 	gen = a->cfg->generation + 1;
 	next->generation = gen;

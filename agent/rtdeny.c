@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "errbuf.h"
 #include "lists.h"
 #include "rtdeny.h"
@@ -466,5 +467,8 @@ const struct rtdeny_set *rtdeny_current(void)
 
 struct rtdeny_set *rtdeny_publish(struct rtdeny_set *s)
 {
-	return __atomic_exchange_n(&published, s, __ATOMIC_ACQ_REL);
+	struct rtdeny_set *old = __atomic_exchange_n(&published, s, __ATOMIC_ACQ_REL);
+
+	cache_verdict_gen_bump();      /* after the swap: HAProxy's reused allows end */
+	return old;
 }

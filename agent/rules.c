@@ -208,6 +208,14 @@ static void route_uses(const struct config *cfg, struct route_uses *u)
 		u->sni_host_match |= p->sni_host_match;
 }
 
+int rules_routing_per_request(const struct config *cfg)
+{
+	struct route_uses u;
+
+	route_uses(cfg, &u);
+	return u.path || u.host || u.sni || u.sni_host_match;
+}
+
 /* The request's names in the form routes compare: Host without port and
  * trailing dot (len 0 when absent or invalid), SNI without trailing dot. */
 struct route_names {

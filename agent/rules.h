@@ -33,6 +33,15 @@ int rules_route(const struct config *cfg, struct req_facts *rq, char *buf, size_
                 struct trace *t, struct decision *d, const struct policy **pol,
                 const char **route);
 
+/* Can routing read the request (not only its TLS connection)? A route on
+ * host or path_prefix, a route on sni (SNI and Host must then agree, a
+ * per-request check), or a policy with sni_host_match (every request's
+ * Host is checked). 0 when routing sees only sni-free connection facts
+ * (frontend): then a decision cannot change from one request of a
+ * connection to the next through routing. cfg.c stores it in
+ * cfg->routing_per_request at load. */
+int rules_routing_per_request(const struct config *cfg);
+
 /* Decide for one request. Every path that cannot prove "allow" denies;
  * shadow mode then turns a denial into an allow and reports it. */
 void rules_decide(const struct policy *pol, const struct req_facts *rq,

@@ -96,17 +96,15 @@ int spop_put_varint(char **p, char *end, uint64_t v)
 	unsigned char tmp[SPOP_VARINT_MAX_LEN];
 	size_t n = 0;
 
-	if (v < 240) {
-		tmp[n++] = (unsigned char)v;
-	} else {
-		tmp[n++] = (unsigned char)((v & 0xff) | 0xf0);
-		v = (v - 240) >> 4;
-		while (v >= 128) {
-			tmp[n++] = (unsigned char)((v & 0xff) | 0x80);
-			v = (v - 128) >> 7;
-		}
-		tmp[n++] = (unsigned char)v;
+	if (v < 240)                  /* every name and most lengths: one byte */
+		return put_byte(p, end, (unsigned char)v);
+	tmp[n++] = (unsigned char)((v & 0xff) | 0xf0);
+	v = (v - 240) >> 4;
+	while (v >= 128) {
+		tmp[n++] = (unsigned char)((v & 0xff) | 0x80);
+		v = (v - 128) >> 7;
 	}
+	tmp[n++] = (unsigned char)v;
 	return put_bytes(p, end, tmp, n);
 }
 
@@ -130,6 +128,15 @@ int spop_put_str(char **p, char *end, const char *s, size_t len)
 {
 	char *q = *p;
 
+	if (len < 240) {              /* one length byte: one bounds check */
+		if ((size_t)(end - q) < len + 1)
+			return -1;
+		*q++ = (char)len;
+		if (len)
+			memcpy(q, s, len);
+		*p = q + len;
+		return 0;
+	}
 	if (spop_put_varint(&q, end, len) < 0 ||
 	    put_bytes(&q, end, s, len) < 0)
 		return -1;
@@ -612,6 +619,27 @@ int spop_put_set_var(char **p, char *end, enum spop_scope scope,
 		return -1;
 	if (!val)
 		val = &null_data;
+	/* the ACK's usual case, a short name and a short string: one bounds
+	 * check, the same bytes as the general path below */
+	if ((val->type == SPOP_DATA_STR || val->type == SPOP_DATA_BIN) &&
+	    name_len < 240 && val->u.str.len < 240) {
+		size_t vlen = val->u.str.len;
+
+		if ((size_t)(end - q) < sizeof(hdr) + 1 + name_len + 2 + vlen)
+			return -1;
+		memcpy(q, hdr, sizeof(hdr));
+		q += sizeof(hdr);
+		*q++ = (char)name_len;
+		if (name_len)
+			memcpy(q, name, name_len);
+		q += name_len;
+		*q++ = (char)val->type;
+		*q++ = (char)vlen;
+		if (vlen)
+			memcpy(q, val->u.str.ptr, vlen);
+		*p = q + vlen;
+		return 0;
+	}
 	if (put_bytes(&q, end, hdr, sizeof(hdr)) < 0 ||
 	    spop_put_str(&q, end, name, name_len) < 0 ||
 	    spop_put_data(&q, end, val) < 0)

@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "counter.h"
+#include "hapush.h"
 #include "rules.h"
 #include "spop.h"
 #include "stats.h"
@@ -339,6 +340,8 @@ void stats_collect(const struct stats_agent *a, struct stats_snapshot *s, int wa
 	s->v[ST_RELOAD_FAILURES] = (double)a->reload_failures;
 	s->v[ST_LAST_RELOAD] = a->last_reload;
 	s->v[ST_LAST_RELOAD_OK] = a->last_reload_ok;
+	s->v[ST_VERDICT_GEN] = (double)cache_verdict_gen();
+	s->v[ST_HAPROXY_PUSH_FAILURES] = (double)hapush_failures();
 	s->v[ST_WORKERS] = a->nworkers;
 	s->rate = a->rate;
 	s->v[ST_CONNS] = worker_conn_count();

@@ -40,6 +40,10 @@ struct worker;
 	  "Unix time of the last reload attempt (0 = none)") \
 	X(ST_LAST_RELOAD_OK, "certspoa_config_last_reload_success", STAT_GAUGE, SB_NONE, _, \
 	  "1 if the last reload attempt succeeded (or none was made), else 0") \
+	X(ST_VERDICT_GEN, "certspoa_verdict_generation", STAT_GAUGE, SB_NONE, _, \
+	  "Verdict generation: grows with every reload, runtime deny change, CRL install (txn.certspoa.gen)") \
+	X(ST_HAPROXY_PUSH_FAILURES, "certspoa_haproxy_push_failures_total", STAT_COUNTER, SB_NONE, _, \
+	  "Failed attempts to tell an HAProxy (haproxy_socket) the verdict generation") \
 	X(ST_WORKERS, "certspoa_worker_threads", STAT_GAUGE, SB_NONE, _, \
 	  "Worker threads serving SPOP") \
 	X(ST_CONNS, "certspoa_spop_connections", STAT_GAUGE, SB_NONE, _, \

@@ -417,6 +417,39 @@ static int is_tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
+/* Another scheme's value holds a word "bearer" where a parser could take it
+ * for a second credential ("Basic x, Bearer y", "DPoP x bearer"): a whole
+ * word (after the start, a space, a tab or a comma; before the end, a space,
+ * a tab or a comma), outside a quoted string. A quoted auth-param value
+ * (Digest username="bearer") or part of a longer word is not. */
+static int bearer_elsewhere(const char *v, size_t len)
+{
+	int quoted = 0;
+
+	for (size_t i = 1; i < len; i++) {
+		unsigned char prev = (unsigned char)v[i - 1];
+		size_t end = i + 6;
+
+		if (quoted) {
+			if (v[i] == '\\')
+				i++;
+			else if (v[i] == '"')
+				quoted = 0;
+			continue;
+		}
+		if (v[i] == '"') {
+			quoted = 1;
+			continue;
+		}
+		if (end > len || strncasecmp(v + i, "bearer", 6) != 0)
+			continue;
+		if ((prev == ' ' || prev == '\t' || prev == ',') &&
+		    (end == len || v[end] == ' ' || v[end] == '\t' || v[end] == ','))
+			return 1;
+	}
+	return 0;
+}
+
 enum token_err token_from_authz(const char *v, size_t len, const char **tok, size_t *toklen)
 {
 	size_t i = 6;
@@ -435,10 +468,7 @@ enum token_err token_from_authz(const char *v, size_t len, const char **tok, siz
 		*toklen = len - i;
 		return TOKEN_OK;
 	}
-	for (i = 1; i + 6 <= len; i++)
-		if (strncasecmp(v + i, "bearer", 6) == 0)
-			return TOKEN_AMBIGUOUS;
-	return TOKEN_ABSENT;
+	return bearer_elsewhere(v, len) ? TOKEN_AMBIGUOUS : TOKEN_ABSENT;
 }
 
 static enum token_err fail(struct token_result *r, enum token_err e, const char *fmt, ...)

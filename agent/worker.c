@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,19 +269,64 @@ static const struct conn_owner_ops worker_conn_ops = {
 
 /* Out of file descriptors: release the spare one to accept and drop the
  * pending connection, so HAProxy sees a close instead of a hang. */
-static void accept_emfile(struct worker *w, int lfd)
+/* Every accept of the process is made under this lock. Out of descriptors,
+ * a worker closes its spare, accepts the pending connection into the freed
+ * slot, closes it and reopens the spare: with two workers on one listening
+ * socket, the other worker's accept4() could take the freed slot in
+ * between, and the spare would be lost for good (then the agent could
+ * neither serve nor refuse, and the level-triggered watcher would spin).
+ * Accepts are rare (SPOP connections live long), so the lock costs nothing
+ * that shows. */
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* How long the accept watchers rest when the spare could not be had back
+ * (a descriptor taken outside the accept path, by a fetch or a reload). */
+#define ACCEPT_PAUSE_S 0.1
+
+static void accept_watchers(struct worker *w, int on)
+{
+	for (int i = 0; i < w->nlisten; i++) {
+		if (on)
+			ev_io_start(w->own.loop, &w->accept_w[i]);
+		else
+			ev_io_stop(w->own.loop, &w->accept_w[i]);
+	}
+}
+
+static void accept_pause_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	(void)loop;
+	(void)revents;
+	if (w->stopping)
+		return;
+	if (w->spare_fd == -1)
+		w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	accept_watchers(w, 1);
+}
+
+/* Out of descriptors (accept_lock held): refuse one pending connection by
+ * accepting and closing it in the spare's slot. Returns 0, or -1 when the
+ * spare is gone: the caller stops accepting for ACCEPT_PAUSE_S, as
+ * retrying at once would only spin. */
+static int accept_emfile(struct worker *w, int lfd)
 {
 	int fd;
 
 	if (w->spare_fd == -1)
-		return;
+		w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (w->spare_fd == -1)
+		return -1;
 	close(w->spare_fd);
 	fd = accept(lfd, NULL, NULL);
-	if (fd != -1)
+	if (fd != -1) {
 		close(fd);
+		CTR_INC(w->stats.conns_refused);
+		LOG_PEER(LOG_WARN, 0, "out of file descriptors: connection refused");
+	}
 	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	CTR_INC(w->stats.conns_refused);
-	LOG_PEER(LOG_WARN, 0, "out of file descriptors: connection refused");
+	return w->spare_fd == -1 ? -1 : 0;
 }
 
 static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
@@ -288,18 +334,29 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct worker *w = io->data;
 	const int one = 1;
 
-	(void)loop;
 	(void)revents;
 	for (int i = 0; i < ACCEPTS_PER_EVENT && !w->stopping; i++) {
-		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd, err, paused = 0;
 
+		pthread_mutex_lock(&accept_lock);
+		fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		err = errno;
+		if (fd == -1 && (err == EMFILE || err == ENFILE))
+			paused = accept_emfile(w, io->fd) < 0;
+		pthread_mutex_unlock(&accept_lock);
 		if (fd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (err == EINTR || err == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE)
-				accept_emfile(w, io->fd);
-			else if (errno != EAGAIN && errno != EWOULDBLOCK)
-				LOG_PEER(LOG_WARN, 0, "accept: %s", strerror(errno));
+			if (paused) {
+				LOG_PEER(LOG_WARN, 0, "out of file descriptors and no spare: "
+				         "not accepting for %.0f ms", ACCEPT_PAUSE_S * 1000);
+				accept_watchers(w, 0);
+				ev_timer_stop(loop, &w->accept_pause);
+				ev_timer_set(&w->accept_pause, ACCEPT_PAUSE_S, 0.);
+				ev_timer_start(loop, &w->accept_pause);
+			} else if (err != EAGAIN && err != EWOULDBLOCK && err != EMFILE && err != ENFILE) {
+				LOG_PEER(LOG_WARN, 0, "accept: %s", strerror(err));
+			}
 			return;
 		}
 		if (worker_conn_count() >= w->own.cfg->max_connections) {
@@ -419,8 +476,8 @@ static void wakeup_cb(struct ev_loop *loop, ev_async *a, int revents)
 	if (!worker_stop_is_requested() || w->stopping)
 		return;
 	w->stopping = 1;
-	for (int i = 0; i < w->nlisten; i++)
-		ev_io_stop(loop, &w->accept_w[i]);
+	ev_timer_stop(loop, &w->accept_pause);
+	accept_watchers(w, 0);
 	for (c = w->conns; c; c = next) {
 		next = c->next;      /* c may be freed */
 		conn_shutdown(c);
@@ -472,6 +529,8 @@ int worker_init(struct worker *w, int idx, const struct config *cfg,
 	ev_async_start(w->own.loop, &w->ocsp_wake);
 	ev_timer_init(&w->deferred_timer, deferred_timer_cb, 1., 0.);
 	w->deferred_timer.data = w;
+	ev_timer_init(&w->accept_pause, accept_pause_cb, ACCEPT_PAUSE_S, 0.);
+	w->accept_pause.data = w;
 	for (int i = 0; i < nls && i < CFG_MAX_LISTEN; i++) {
 		ev_io_init(&w->accept_w[i], accept_cb, ls[i].fd, EV_READ);
 		w->accept_w[i].data = w;

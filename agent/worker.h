@@ -64,6 +64,7 @@ struct worker {
 	ev_io accept_w[CFG_MAX_LISTEN];
 	int nlisten;
 	int spare_fd;                    /* released on EMFILE to accept-and-close */
+	ev_timer accept_pause;           /* accepting stopped: out of fds, no spare */
 	int stopping;
 	struct conn *conns;
 	unsigned int nconns;

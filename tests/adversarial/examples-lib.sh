@@ -31,13 +31,17 @@ test_cfg() {
 
 # start_example NAME CFG AGENT_ADDR SPOE_CONF - HAProxy in the foreground on
 # CFG (an mtls-api-like example: CERTSPOA_* environment), fresh ports, this
-# run's PKI; logs in $WORK/NAME.log. Sets HAP_PID HTTPS_PORT APP_PORT STATS_PORT.
+# run's PKI; logs in $WORK/NAME.log. Sets HAP_PID HTTPS_PORT APP_PORT STATS_PORT
+# (with KEEP_PORTS=1: uses the ones already set, one attempt; t-reuse.sh
+# tells the agent the runtime API's port before HAProxy starts).
 start_example() {
     local name=$1 cfg=$2 agent=$3 spoe=$4
     for _ in 1 2 3; do
-        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
-        free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
-            { WHY="no free port"; return 1; }
+        if [ "${KEEP_PORTS:-}" != 1 ]; then
+            # shellcheck disable=SC2015 # C runs when A or B fails, as meant
+            free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
+                { WHY="no free port"; return 1; }
+        fi
         echo "=== start $(date +%T.%3N) https=$HTTPS_PORT app=$APP_PORT stats=$STATS_PORT" >>"$WORK/$name.log"
         CERTSPOA_HTTPS_BIND=127.0.0.1:$HTTPS_PORT \
         CERTSPOA_APP_BIND=127.0.0.1:$APP_PORT \
@@ -54,6 +58,7 @@ start_example() {
             return 0
         fi
         stop_pid "$HAP_PID"
+        [ "${KEEP_PORTS:-}" = 1 ] && break
         grep -q "cannot bind\|Address already in use" "$WORK/$name.log" || break
     done
     WHY="haproxy did not start: $(grep -E 'ALERT|error' "$WORK/$name.log" | tail -n 3 | tr '\n' ' ')"

@@ -64,6 +64,7 @@ fetch-t.h       server
 ocsp-fetch.[ch] server
 revoc.[ch]      server
 revoc-t.h       server
+hapush.[ch]     server
 stats.[ch]      ops
 stats-*.[ch]    ops
 ctl.[ch]        ops

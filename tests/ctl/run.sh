@@ -44,6 +44,9 @@ agent_ini "$WORK/agent.ini" "127.0.0.1:$AGENT_PORT" "$WORK/agent.ready" both "$P
 # the runtime API's keys go in [agent] (after threads), a stats listener at the end
 sed -i "s|^threads = .*|threads = 2\nadmin_socket = $ADMIN\nstate_dir = $STATE|" "$WORK/agent.ini"
 printf '\n[stats]\nlisten = 127.0.0.1:%s\n' "$STATS_HTTP_PORT" >>"$WORK/agent.ini"
+# the keepalive part counts one decision per request on one connection: no
+# verdict reuse here (t-reuse.sh tests a runtime deny reaching a reused one)
+sed -i 's/^\[policy default\]$/&\nreuse_max_age = 0/' "$WORK/agent.ini"
 
 # ctl ARGS... - certspoa ctl on the admin socket; sets OUT and RC
 ctl() {

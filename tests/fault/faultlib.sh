@@ -21,6 +21,9 @@ fault_ini() {
     local out=$1 listen=$2 ready=$3 kvs k v
     shift 3
     agent_ini "$out" "$listen" "$ready" haproxy "$PKI/ca.pem" "$WORK/allowed.txt" || return 1
+    # every request decided: the outage checks want 503 on every request
+    # (a reused verdict outlives an outage by up to max_age: t-reuse.sh 6)
+    sed -i 's/^\[policy default\]$/&\nreuse_max_age = 0/' "$out"
     for kvs in "$@"; do
         k=${kvs%%=*}
         v=${kvs#*=}

@@ -134,7 +134,8 @@ now_ms() { date +%s%3N; }
 
 # agent_ini OUT LISTEN READY VERIFY CA THUMBPRINTS - write an agent config:
 # the example's certspoa.ini with these values substituted, so the tests
-# also prove the example is valid. THUMBPRINTS may be "" (no list).
+# also prove the example is valid (haproxy_socket is left out: the tests'
+# HAProxy listens elsewhere). THUMBPRINTS may be "" (no list).
 agent_ini() {
     local out=$1 listen=$2 ready=$3 verify=$4 ca=$5 tp=$6
     sed -e "s|^listen = .*|listen = $listen|" \
@@ -142,6 +143,7 @@ agent_ini() {
         -e "s|^verify = .*|verify = $verify|" \
         -e "s|^ca_file = .*|ca_file = $ca|" \
         -e "s|^thumbprints = .*|thumbprints = $tp|" \
+        -e "s|^haproxy_socket = .*|; haproxy_socket: each test that needs it sets its own|" \
         "$EXAMPLE/certspoa.ini" >"$out"
     [ -n "$tp" ] || sed -i 's|^thumbprints = $|; no thumbprint list|' "$out"
     grep -q "^listen = $listen\$" "$out" && grep -q "^ready_file = " "$out" &&

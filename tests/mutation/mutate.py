@@ -51,9 +51,11 @@ JOBS = os.environ.get("MUTATE_JOBS", "2")
 
 # Stages, cheapest first. A stage name is "unit", "integration", "inspect",
 # "policy:<part>+<part>" (parts of tests/integration/policy.sh), or
-# "revocation[:script]" (tests/revocation/run.sh on HAProxy 2.6, ONLY=script).
-STAGE_ORDER = {"unit": 0, "inspect": 1, "integration": 3, "policy": 2, "revocation": 4}
-STAGE_TIMEOUT = {"unit": 300, "inspect": 300, "integration": 900, "policy": 900, "revocation": 900}
+# "revocation[:script]" (tests/revocation/run.sh on HAProxy 2.6, ONLY=script),
+# "adversarial[:script]" (tests/adversarial/run.sh on HAProxy 2.6, ONLY=script).
+STAGE_ORDER = {"unit": 0, "inspect": 1, "integration": 3, "policy": 2, "revocation": 4, "adversarial": 5}
+STAGE_TIMEOUT = {"unit": 300, "inspect": 300, "integration": 900, "policy": 900, "revocation": 900,
+                 "adversarial": 900}
 KEYS = ("file", "find", "replace", "stages", "breaks", "equivalent", "kill_hint")
 KILLERS = os.path.join(WORK, "killers.txt")
 UNIT_DIR = os.path.join(TOP, "tests", "unit")
@@ -112,9 +114,9 @@ def parse_stages(text, path="", mu=None):
     for s in text.split(","):
         s = s.strip()
         base = s.split(":", 1)[0]
-        if base not in STAGE_ORDER or (":" in s and base not in ("policy", "revocation")):
+        if base not in STAGE_ORDER or (":" in s and base not in ("policy", "revocation", "adversarial")):
             where = f"{path}:{mu['line']}: mutant {mu['id']}: " if mu else ""
-            sys.exit(f"{where}unknown stage '{s}' (unit, inspect, integration, policy[:part+part], revocation[:script])")
+            sys.exit(f"{where}unknown stage '{s}' (unit, inspect, integration, policy[:part+part], revocation[:script], adversarial[:script])")
         stages.append(s)
     return sorted(stages, key=lambda s: STAGE_ORDER[s.split(":", 1)[0]])
 
@@ -341,6 +343,12 @@ def run_stage(stage, log, only=None):
     elif base == "revocation":
         # tests/revocation/run.sh on HAProxy 2.6; "revocation:lists" = ONLY=lists
         cmd = ["tests/revocation/run.sh"]
+        env["VERSIONS"] = "2.6"
+        if parts:
+            env["ONLY"] = parts
+    elif base == "adversarial":
+        # tests/adversarial/run.sh on HAProxy 2.6; "adversarial:reuse" = ONLY=reuse
+        cmd = ["tests/adversarial/run.sh"]
         env["VERSIONS"] = "2.6"
         if parts:
             env["ONLY"] = parts

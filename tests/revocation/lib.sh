@@ -141,6 +141,9 @@ rev_ini() {
         echo "require_cert = yes"
         echo "verify = agent"
         echo "ca_file = $PKI/ca.pem"
+        # every request decided (the keep-alive checks count on it); a
+        # revocation reaching reused verdicts is t-reuse.sh's (adversarial)
+        echo "reuse_max_age = 0"
         for l in "$@"; do case $l in policy:*) echo "${l#policy:}" ;; esac; done
     } >"$out"
 }

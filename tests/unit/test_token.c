@@ -178,6 +178,13 @@ TEST(token_authorization_value)
 	CHECK_EQ_INT(token_from_authz("", 0, &t, &n), TOKEN_ABSENT);
 	CHECK_EQ_INT(token_from_authz("Basic YWJj, Bearer x", 20, &t, &n), TOKEN_AMBIGUOUS);
 	CHECK_EQ_INT(token_from_authz("DPoP x bearer", 13, &t, &n), TOKEN_AMBIGUOUS);
+	CHECK_EQ_INT(token_from_authz("Basic YWJj,bearer x", 19, &t, &n), TOKEN_AMBIGUOUS);
+	CHECK_EQ_INT(token_from_authz("Basic YWJj,\tBEARER", 18, &t, &n), TOKEN_AMBIGUOUS);
+	/* "bearer" that is no credential: no false token_ambiguous */
+	CHECK_EQ_INT(token_from_authz("Digest username=\"bearer\", realm=\"x\"", 35, &t, &n), TOKEN_ABSENT);
+	CHECK_EQ_INT(token_from_authz("Digest username=\"a\\\" bearer \", realm=\"x\"", 40, &t, &n), TOKEN_ABSENT);
+	CHECK_EQ_INT(token_from_authz("Digest username=bearer", 22, &t, &n), TOKEN_ABSENT);
+	CHECK_EQ_INT(token_from_authz("Basic bearerish", 15, &t, &n), TOKEN_ABSENT);
 }
 
 /* RS256, PS256, ES256 and EdDSA each verify, bound to certificate a, and

@@ -354,6 +354,9 @@ note "long chain: $CHAIN_BYTES bytes of intermediates (DER); leaves $(stat -c %s
 agent_ini "$WORK/agent.ini" 127.0.0.1:0 "$WORK/agent.ready" both "$PKI/ca.pem" "$WORK/allowed.txt" ||
     fail "example certspoa.ini has the keys the tests substitute"
 printf '\n[stats]\nlisten = 127.0.0.1:0\n' >>"$WORK/agent.ini"
+# these checks count one NOTIFY per request: no verdict reuse (mtls-api
+# reuses a connection's verdict when the agent allows it; t-reuse.sh)
+sed -i 's/^\[policy default\]$/&\nreuse_max_age = 0/' "$WORK/agent.ini"
 check "certspoa -c accepts the conformance config" "$CERTSPOA_BIN" -c -f "$WORK/agent.ini"
 
 AGENT_LOG=$WORK/agent.log
