@@ -107,8 +107,9 @@ lines_ge() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 test_cfg "$EXAMPLE/haproxy.cfg" "$WORK/api.cfg" || fail "test config from the example"
 check "mtls-api marks its decision lines for tests/bench/e2e.sh" \
     test "$(grep -c '^    # --- verdict reuse: \(begin\|end\)' "$EXAMPLE/haproxy.cfg")" = 2
-free_port AGENT_PORT && free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT ||
+if ! { free_port AGENT_PORT && free_port HTTPS_PORT && free_port APP_PORT && free_port STATS_PORT; }; then
     fail "free ports"
+fi
 CURL_EXTRA=()
 TRACE_SECRET=reuse-trace-secret-$$  # 16+ characters whatever the pid
 printf '%s\n' "$ALLOWED" >"$WORK/allowed.txt"
