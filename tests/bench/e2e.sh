@@ -283,14 +283,16 @@ c_block() {
 EOF
 }
 
-# Scenario r: the shipped mtls-api decision block, as it is, and the SPOE
-# configuration that file names (its CERTSPOA_SPOE_CONF default).
+# Scenario r: the shipped mtls-api decision block, as it is, the proc.*
+# variables its global section sets, and the SPOE configuration that file
+# names (its CERTSPOA_SPOE_CONF default).
 r_block() {
     sed -n '/# --- verdict reuse: begin/,/# --- verdict reuse: end/p' "$REUSE_CFG" 2>/dev/null |
         grep -v '^[[:space:]]*#' | grep -v '^[[:space:]]*$'
 }
 R_SPOE=$(sed -n 's/.*filter spoe engine certspoa config "${CERTSPOA_SPOE_CONF-\([^}]*\)}".*/\1/p' "$REUSE_CFG" 2>/dev/null | head -n 1)
-case $R_SPOE in ""|/*) ;; *) R_SPOE=$TOP/$R_SPOE ;; esac
+# relative to the root of the repository that holds that file
+case $R_SPOE in ""|/*) ;; *) R_SPOE=$(cd "$(dirname "$REUSE_CFG")/../.." 2>/dev/null && pwd)/$R_SPOE ;; esac
 KEYS=""
 for s in $SCENARIOS; do
     case $s in
@@ -317,6 +319,8 @@ gen_cfg() {
         echo "    maxconn 4000"
         echo "    ssl-default-bind-options ssl-min-ver TLSv1.2"
         [ "$s" = d ] && echo "    lua-load $TOP/tests/bench/certcheck.lua"
+        # r: the proc.* variables that file's global section starts with
+        case $s in rc|rr) grep '^[[:space:]]*set-var proc\.' "$REUSE_CFG" ;; esac
         [ -n "${E2E_LOG:-}" ] && echo "    log stdout format raw local0 info"
         echo "defaults"
         echo "    mode http"
