@@ -44,7 +44,9 @@
 # run is skipped with a message, or is an error when E2E_VERSIONS names it.
 #
 # Before measuring, each scenario on each version is checked (client
-# certificate: 200; none: 403).
+# certificate: 200; none: 403), and three requests on one TLS connection
+# must cost the agent 3 decisions in b and rr, 1 in c and rc (the agent's
+# certspoa_messages_total on its /metrics).
 #
 # Environment: E2E_VERSIONS ("2.6 3.0 3.2"), HAPROXY (2.6's binary), AB (ab),
 # CERTSPOA_BIN, BENCH_TOOLS, E2E_ROUNDS (3), E2E_SECONDS (5), E2E_CONC_KA
@@ -203,8 +205,10 @@ PKI=$WORK/pki
 # start_agent NAME [route] - certspoa with one worker thread, thumbprint
 # policy, cache on, no decision logs; "route" adds a path route (to a policy
 # that is the same but for its name), which makes every decision depend on
-# the request's path. Sets AGENT_PID AGENT_ADDR
+# the request's path. A status listener on a free port serves /metrics
+# (the checks count messages there). Sets AGENT_PID AGENT_ADDR AGENT_STATS
 start_agent() {
+    free_port AGENT_STATS || { echo "e2e.sh: no free port" >&2; exit 2; }
     cat >"$WORK/$1.ini" <<EOF
 [agent]
 listen = 127.0.0.1:0
@@ -219,6 +223,9 @@ require_cert = yes
 verify = haproxy
 ca_file = $PKI/ca.pem
 thumbprints = $PKI/allowed.txt
+
+[stats]
+listen = 127.0.0.1:$AGENT_STATS
 EOF
     if [ "${2:-}" = route ]; then
         cat >>"$WORK/$1.ini" <<EOF
@@ -415,17 +422,19 @@ say ""
 # ------------------------------------------------------------- scenarios
 
 start_agent agent
-AGENT_MAIN=$AGENT_PID ADDR_MAIN=$AGENT_ADDR
-AGENT_ROUTE="" ADDR_ROUTE=""
+AGENT_MAIN=$AGENT_PID ADDR_MAIN=$AGENT_ADDR STATS_MAIN=$AGENT_STATS
+AGENT_ROUTE="" ADDR_ROUTE="" STATS_ROUTE=""
 case " $KEYS " in *" rr "*)
     start_agent agent-route route
-    AGENT_ROUTE=$AGENT_PID ADDR_ROUTE=$AGENT_ADDR ;;
+    AGENT_ROUTE=$AGENT_PID ADDR_ROUTE=$AGENT_ADDR STATS_ROUTE=$AGENT_STATS ;;
 esac
-declare -A PORT HPID APID
+declare -A PORT HPID APID ASTATS
 for v in $RUN_VERSIONS; do
     for s in $KEYS; do
         k=$v-$s
-        if [ "$s" = rr ]; then APID[$k]=$AGENT_ROUTE addr=$ADDR_ROUTE; else APID[$k]=$AGENT_MAIN addr=$ADDR_MAIN; fi
+        if [ "$s" = rr ]; then APID[$k]=$AGENT_ROUTE ASTATS[$k]=$STATS_ROUTE addr=$ADDR_ROUTE
+        else APID[$k]=$AGENT_MAIN ASTATS[$k]=$STATS_MAIN addr=$ADDR_MAIN
+        fi
         started=0
         # shellcheck disable=SC2154 # free_port sets hport (printf -v)
         for _ in 1 2 3; do
@@ -454,6 +463,11 @@ for v in $RUN_VERSIONS; do
         fi
     done
 done
+# messages KEY - the messages the agent of KEY has decided so far
+messages() {
+    "$CURL" -s --max-time 5 "http://127.0.0.1:${ASTATS[$1]}/metrics" |
+        awk '$1 == "certspoa_messages_total" { n = $2 } END { printf "%d", n }'
+}
 for v in $RUN_VERSIONS; do
     for s in $KEYS; do
         k=$v-$s
@@ -463,6 +477,18 @@ for v in $RUN_VERSIONS; do
             say "ok   $v scenario $s: client certificate -> 200, none -> 403"
         else
             fail "$v scenario $s: client certificate -> $ok (want 200), none -> $no (want 403)"
+        fi
+        # three requests on one connection: how many did the agent decide?
+        case $s in b|rr) want=3 ;; c|rc) want=1 ;; *) continue ;; esac
+        n0=$(messages "$k")
+        st=$("$CURL" -s -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} ' --max-time 10 \
+            --cacert "$PKI/ca.pem" --cert "$PKI/client.pem" --resolve "localhost:${PORT[$k]}:127.0.0.1" \
+            "https://localhost:${PORT[$k]}/a" "https://localhost:${PORT[$k]}/b" "https://localhost:${PORT[$k]}/c")
+        n1=$(messages "$k")
+        if [ "$st" = "200 200 200 " ] && [ $((n1 - n0)) -eq "$want" ]; then
+            say "ok   $v scenario $s: 3 requests on one connection -> 200 x3, $want agent decision(s)"
+        else
+            fail "$v scenario $s: 3 requests on one connection -> '$st' with $((n1 - n0)) agent decisions (want 200 x3, $want)"
         fi
     done
 done
