@@ -429,16 +429,20 @@ $(REPLAY_DIR)/replay-%: $(REPLAY_DIR)/replay-%.o $(REPLAY_DIR)/fuzz_%.o $(REPLAY
 #   make bench        certspoa next to a fixed-ACK floor agent, interleaved and
 #                     repeated, then the micro-benchmarks; prints a table
 #                     (~4 min; agent on cpu0 and load on cpu1 via taskset)
-#   make bench-smoke  all of it, e2e.sh too, ~1 s per run, no timing assertions (CI)
-#   make bench-e2e    HAProxy 2.6 end to end, scenarios a-d (tests/bench/e2e.sh)
+#   make bench-smoke  all of it, e2e.sh, agent-cost.sh and the fleet too, ~1 s
+#                     per run, no timing assertions (CI)
+#   make bench-e2e    HAProxy 2.6, 3.0 and 3.2 end to end, scenarios a d b c r
+#                     (tests/bench/e2e.sh; E2E_VERSIONS="2.6" for one)
 #   make bench-agent  agent CPU per NOTIFY behind HAProxy 2.6/3.0/3.2 (tests/bench/agent-cost.sh)
+#   make bench-fleet  10,000 distinct client certificates cycling: cache miss
+#                     against hit, agent alone (tests/bench/run.sh --fleet)
 #   make bench-tools  build spop-bench, floor-agent and micro only
 BENCH_DIR   := $(BUILD)/tests/bench
 BENCH_LIB   := $(BENCH_DIR)/benchpki.o $(BENCH_DIR)/benchmsg.o $(BUILD)/tests/unit/testpki.o
 BENCH_TOOLS := $(BENCH_DIR)/spop-bench $(BENCH_DIR)/floor-agent $(BENCH_DIR)/micro
 BENCH_ENV   := CERTSPOA_BIN=$(CURDIR)/$(BIN) BENCH_TOOLS=$(CURDIR)/$(BENCH_DIR)
 
-.PHONY: bench-tools bench-smoke bench-e2e bench-agent bench-agent-smoke
+.PHONY: bench-tools bench-smoke bench-e2e bench-agent bench-agent-smoke bench-fleet
 
 $(BENCH_DIR)/spop-bench: $(BENCH_DIR)/spop-bench.o $(BENCH_LIB) $(BUILD)/agent/spop.o
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -458,11 +462,13 @@ bench: bench-tools ## agent alone next to a floor agent, then micro-benchmarks (
 # says so and is skipped.
 bench-smoke: bench-tools ## all benchmarks, ~1 s per run, no timing assertions (CI)
 	$(BENCH_ENV) tests/bench/run.sh --smoke
+	$(BENCH_ENV) FLEET_CERTS=200 BENCH_ROUNDS=1 BENCH_SECONDS=1 tests/bench/run.sh --fleet
 	@if command -v haproxy >/dev/null && command -v ab >/dev/null; then \
-	    $(BENCH_ENV) tests/bench/e2e.sh --smoke; \
+	    $(BENCH_ENV) tests/bench/e2e.sh --smoke && \
+	    $(BENCH_ENV) tests/bench/agent-cost.sh --smoke; \
 	else echo "bench-smoke: no haproxy or ab: end-to-end smoke skipped"; fi
 
-bench-e2e: bench-tools ## HAProxy 2.6 end to end, scenarios a-d
+bench-e2e: bench-tools ## HAProxy 2.6, 3.0, 3.2 end to end, scenarios a d b c r (~12 min)
 	$(BENCH_ENV) tests/bench/e2e.sh
 
 # Agent CPU per NOTIFY behind HAProxy 2.6, 3.0 and 3.2 (issue 15): VERSIONS,
@@ -472,6 +478,9 @@ bench-agent: bench-tools ## agent CPU per NOTIFY and HAProxy CPU per request, HA
 
 bench-agent-smoke: bench-tools ## agent-cost.sh --smoke: 1 s behind HAProxy 2.6 (CI)
 	$(BENCH_ENV) tests/bench/agent-cost.sh --smoke
+
+bench-fleet: bench-tools ## 10,000 distinct client certificates: cache miss vs hit (~2 min)
+	$(BENCH_ENV) tests/bench/run.sh --fleet
 
 -include $(addsuffix .d,$(BENCH_TOOLS)) $(BENCH_LIB:.o=.d)
 # --- end benchmarks ---

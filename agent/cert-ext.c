@@ -272,6 +272,21 @@ static int key_type_of(EVP_PKEY *pkey)
  * compressed`, explicit curve parameters) keeps its pin. A key OpenSSL
  * cannot load is hashed as the certificate has it. Returns the DER length
  * (*der is the caller's, OPENSSL_free) or -1. */
+/* Whether an EC key's SPKI is already in the canonical form: parameters a
+ * curve OID, point uncompressed (04 || X || Y). */
+static int ec_spki_canonical(X509_PUBKEY *pk)
+{
+	const unsigned char *point = NULL;
+	X509_ALGOR *alg = NULL;
+	const void *pval = NULL;
+	int plen = 0, ptype = V_ASN1_UNDEF;
+
+	if (!pk || !X509_PUBKEY_get0_param(NULL, &point, &plen, &alg, pk) || !alg)
+		return 0;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	return ptype == V_ASN1_OBJECT && plen > 1 && point && point[0] == 0x04;
+}
+
 static int spki_canonical_der(X509_PUBKEY *pk, EVP_PKEY *pkey, unsigned char **der)
 {
 	EVP_PKEY *copy;
@@ -284,6 +299,12 @@ static int spki_canonical_der(X509_PUBKEY *pk, EVP_PKEY *pkey, unsigned char **d
 	type = key_type_of(pkey);
 	if (type != EVP_PKEY_EC && type != EVP_PKEY_SM2)
 		return i2d_PUBKEY(pkey, der);
+	/* Most EC certificates are written that way already: their own SPKI,
+	 * re-encoded, is the canonical one, without the copy and the
+	 * provider's encoder (two thirds of the key's cost on a cache miss,
+	 * ~60 us with OpenSSL 3.0; docs/BENCHMARKS.md, the fleet). */
+	if (ec_spki_canonical(pk))
+		return i2d_X509_PUBKEY(pk, der);
 	if (!(copy = EVP_PKEY_dup(pkey)))
 		return -1;
 	if (!EVP_PKEY_set_utf8_string_param(copy, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,

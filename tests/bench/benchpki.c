@@ -39,18 +39,30 @@ static int set_der(struct bench_der *d, X509 *x)
 	return 0;
 }
 
+static EVP_PKEY *gen_key(enum benchpki_keys keys)
+{
+	return keys == BENCHPKI_EC ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
+}
+
 int benchpki_generate(struct bench_pki *pki, size_t n, int64_t now, int days)
+{
+	return benchpki_generate_keys(pki, n, now, days, BENCHPKI_RSA);
+}
+
+int benchpki_generate_keys(struct bench_pki *pki, size_t n, int64_t now, int days,
+                           enum benchpki_keys keys)
 {
 	struct testpki_cert c;
 	char subject[256], san[256];
+	EVP_PKEY *key = NULL;
 	size_t i;
 
 	memset(pki, 0, sizeof(*pki));
 	pki->now = now;
 	pki->days = days;
-	pki->root_key = EVP_RSA_gen(2048);
-	pki->inter_key = EVP_RSA_gen(2048);
-	pki->leaf_key = EVP_RSA_gen(2048);
+	pki->root_key = gen_key(keys);
+	pki->inter_key = gen_key(keys);
+	pki->leaf_key = gen_key(keys);
 	if (!pki->root_key || !pki->inter_key || !pki->leaf_key)
 		goto fail;
 	pki->root = testpki_make_cert("/C=US/O=certspoa bench/CN=certspoa bench root CA",
@@ -75,9 +87,13 @@ int benchpki_generate(struct bench_pki *pki, size_t n, int64_t now, int days)
 		snprintf(san, sizeof(san),
 		         "DNS:client-%06zu.bench.example,URI:spiffe://bench.example/ns/prod/sa/client-%06zu",
 		         i, i);
+		/* EC: a key of its own per leaf (leaf 0 keeps leaf_key) */
+		key = pki->leaf_key;
+		if (keys == BENCHPKI_EC && i > 0 && !(key = gen_key(keys)))
+			goto fail;
 		memset(&c, 0, sizeof(c));
 		c.subject = subject;
-		c.key = pki->leaf_key;
+		c.key = key;
 		c.issuer = pki->inter;
 		c.issuer_key = pki->inter_key;
 		c.not_before = now - DAY;
@@ -85,9 +101,12 @@ int benchpki_generate(struct bench_pki *pki, size_t n, int64_t now, int days)
 		c.eku = "clientAuth";
 		c.san = san;
 		pki->leaves[i] = testpki_make_cert_ex(&c);
+		if (key != pki->leaf_key)
+			EVP_PKEY_free(key);
+		key = NULL;
+		pki->nleaves = i + 1;
 		if (!pki->leaves[i] || set_der(&pki->leaf[i], pki->leaves[i]) < 0)
 			goto fail;
-		pki->nleaves = i + 1;
 	}
 	return 0;
 fail:

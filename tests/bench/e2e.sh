@@ -1,44 +1,63 @@
 #!/usr/bin/env bash
-# e2e.sh [--smoke] - HAProxy 2.6 end to end: what the client-certificate
-# gate costs per request, native versus offloaded, with mTLS clients.
+# e2e.sh [--smoke] - end to end on HAProxy 2.6, 3.0 and 3.2: what the
+# client-certificate gate costs per request, native versus offloaded, with
+# mTLS clients.
 #
-#   a  native   HAProxy alone: verify (ssl_c_verify) + thumbprint ACL from a
-#               file (ssl_c_der,sha2(256),hex). The baseline: the physical
-#               limit of any offload.
-#   b  spoe     certspoa asked on every request (spoe-conf/certspoa.conf)
-#   c  spoe-cx  certspoa asked once per TLS connection, verdict kept in sess
-#               variables: the decision lines of the shipped example
-#               haproxy-examples/mtls-per-connection/haproxy.cfg
-#   d  lua      the same three checks in a Lua action (tests/bench/certcheck.lua)
+#   a   native   HAProxy alone: verify (ssl_c_verify) + thumbprint ACL from a
+#                file (ssl_c_der,sha2(256),hex). The baseline: the physical
+#                limit of any offload.
+#   d   lua      the same three checks in a Lua action (tests/bench/certcheck.lua)
+#   b   spoe     certspoa asked on every request (spoe-conf/certspoa.conf)
+#   c   spoe-cx  certspoa asked once per TLS connection, unconditionally,
+#                verdict kept in sess variables for the connection (at most
+#                60 s): the lines are in this file (c_block below)
+#   r   reuse    the shipped haproxy-examples/mtls-api/haproxy.cfg decision
+#                block (between "# --- verdict reuse: begin" and "end"),
+#                copied at run time: certspoa asked again only when it said
+#                its verdict is not reusable. Two agents, two rows:
+#       rc       a connection-only policy (thumbprints): expect ~c
+#       rr       a route-dependent policy (a path_prefix route): expect ~b
+#                Skipped, with a message, when mtls-api has no such block.
 #
-# Each scenario runs with keep-alive (ka: many requests per TLS connection)
-# and with a new TLS connection per request (new), ROUNDS times, the
-# scenarios interleaved. Reported: requests/s, and CPU microseconds per
-# request of HAProxy plus certspoa from /proc (schedstat: utime + stime in ns), with
-# medians and the issue's ratios. Every scenario serves the same trivial
-# answer ("http-request return"), logs nothing, and uses the same 100,000-line
-# thumbprint list, server certificate and client certificate (RSA-2048 leaf
-# with its intermediate, ~1 KB DER, from spop-bench --gen-pki).
+# Each (version, scenario) gets its own HAProxy, started once. Each runs
+# with keep-alive (ka: many requests per TLS connection) and with a new TLS
+# connection per request (new), ROUNDS times; within a round, versions and
+# scenarios are interleaved, the order rotated each round. Reported: req/s,
+# and CPU microseconds per request of HAProxy plus certspoa from /proc
+# (schedstat: time on CPU in ns), medians, and issue 15's ratios to native.
+# Every scenario serves the same trivial answer ("http-request return"),
+# logs nothing, and uses the same 100,000-line thumbprint list, server
+# certificate and client certificate (RSA-2048 leaf with its intermediate,
+# ~1 KB DER, from spop-bench --gen-pki).
 #
-# Load client: ab (apache2-utils) with -E, the only one of ab, wrk and h2load
-# in Debian 12 that presents a client certificate. ab is single-threaded and
-# speaks HTTP/1.0 (keep-alive with -k); it runs on cpu1, HAProxy (nbthread 1)
-# and certspoa (1 worker thread) on cpu0, so requests/s measures what one
-# core of HAProxy + agent does, as long as ab keeps up (its own CPU is not
+# Load client: ab (apache2-utils) with -E, the only one of ab, wrk and
+# h2load in Debian 12 that presents a client certificate. ab is
+# single-threaded and speaks HTTP/1.0 (keep-alive with -k); it runs on cpu1,
+# HAProxy (nbthread 1) and certspoa (1 worker thread) on cpu0, so the CPU
+# per request is what one core of HAProxy + agent spends (ab's own CPU is not
 # counted; the table shows whether cpu0 was saturated).
 #
-# Before measuring, each scenario is checked (client certificate: 200; none:
-# 403), and the shipped per-connection example runs whole: allow, one agent
-# call for several requests on a connection, deny, 503 with the agent down.
+# HAProxy versions: 2.6 is $HAPROXY (/usr/sbin/haproxy); 3.0 and 3.2 run
+# through tests/versions/haproxy.sh (chroot into the roots cached in
+# /var/cache/certspoa/roots, needs root; the work directory is under the
+# repository, which that wrapper makes visible inside). A version that cannot
+# run is skipped with a message, or is an error when E2E_VERSIONS names it.
 #
-# Environment: HAPROXY (haproxy), AB (ab), CERTSPOA_BIN, BENCH_TOOLS,
-# E2E_ROUNDS (3), E2E_SECONDS (5), E2E_CONC_KA (16), E2E_CONC_NEW (8),
-# E2E_SCENARIOS ("a b c d"), E2E_MODES ("ka new"), BENCH_AGENT_CPU (0),
+# Before measuring, each scenario on each version is checked (client
+# certificate: 200; none: 403), and three requests on one TLS connection
+# must cost the agent 3 decisions in b and rr, 1 in c and rc (the agent's
+# certspoa_messages_total on its /metrics).
+#
+# Environment: E2E_VERSIONS ("2.6 3.0 3.2"), HAPROXY (2.6's binary), AB (ab),
+# CERTSPOA_BIN, BENCH_TOOLS, E2E_ROUNDS (3), E2E_SECONDS (5), E2E_CONC_KA
+# (16), E2E_CONC_NEW (8), E2E_SCENARIOS ("a d b c r"), E2E_MODES ("ka new"),
+# E2E_REUSE_CFG (haproxy-examples/mtls-api/haproxy.cfg), E2E_LOG (set: HAProxy
+# access logs in the work directory, to debug a failure), BENCH_AGENT_CPU (0),
 # BENCH_LOAD_CPU (1). Loopback only. Results stay in tests/out/e2e.*/.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HAPROXY=${HAPROXY:-haproxy}
+HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
 AB=${AB:-ab}
 CURL=${CURL:-curl}
 CERTSPOA_BIN=${CERTSPOA_BIN:-$TOP/certspoa}
@@ -47,8 +66,11 @@ ROUNDS=${E2E_ROUNDS:-3}
 SECS=${E2E_SECONDS:-5}
 CONC_KA=${E2E_CONC_KA:-16}
 CONC_NEW=${E2E_CONC_NEW:-8}
-SCENARIOS=${E2E_SCENARIOS:-a b c d}
+SCENARIOS=${E2E_SCENARIOS:-a d b c r}
 MODES=${E2E_MODES:-ka new}
+VERSIONS_SET=${E2E_VERSIONS+x}
+VERSIONS=${E2E_VERSIONS:-2.6 3.0 3.2}
+REUSE_CFG=${E2E_REUSE_CFG:-$TOP/haproxy-examples/mtls-api/haproxy.cfg}
 LIST=100000
 if [ "${1:-}" = --smoke ]; then
     ROUNDS=1 SECS=1 LIST=1000
@@ -56,9 +78,8 @@ elif [ -n "${1:-}" ]; then
     echo "usage: e2e.sh [--smoke]" >&2
     exit 2
 fi
-EXAMPLE=$TOP/haproxy-examples/mtls-per-connection
 
-for tool in "$HAPROXY" "$AB" "$CURL" taskset; do
+for tool in "$AB" "$CURL" taskset; do
     command -v "$tool" >/dev/null || { echo "e2e.sh: $tool not found" >&2; exit 2; }
 done
 for b in "$CERTSPOA_BIN" "$BENCH_TOOLS/spop-bench"; do
@@ -69,6 +90,35 @@ if [ -z "${BENCH_AGENT_CPU+x}" ]; then
     if [ "$(nproc)" -ge 2 ]; then BENCH_AGENT_CPU=0 BENCH_LOAD_CPU=1; else BENCH_AGENT_CPU="" BENCH_LOAD_CPU=""; fi
 fi
 BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-}
+
+# hap_cmd VERSION - HAP: the command that runs HAProxy VERSION; every step
+# execs the next, so the PID is HAProxy's
+hap_cmd() {
+    if [ "$1" = 2.6 ]; then HAP=("$HAPROXY")
+    else HAP=(env CERTSPOA_NO_BUILD=1 "$TOP/tests/versions/haproxy.sh" "$1")
+    fi
+}
+hap() { hap_cmd "$1"; shift; "${HAP[@]}" "$@"; }
+
+# The versions that can run here.
+declare -A HAVER
+RUN_VERSIONS=""
+for v in $VERSIONS; do
+    case $v in 2.6|3.0|3.2) ;; *) echo "e2e.sh: unknown HAProxy version $v (2.6 3.0 3.2)" >&2; exit 2 ;; esac
+    line=$(hap "$v" -v 2>&1 | head -n 1)
+    case $line in
+    *"HAProxy version"*|*"HA-Proxy version"*)
+        HAVER[$v]=$(awk '{ print $3 }' <<<"$line")
+        RUN_VERSIONS="$RUN_VERSIONS $v" ;;
+    *)
+        if [ -n "$VERSIONS_SET" ]; then
+            echo "e2e.sh: HAProxy $v cannot run: $line" >&2
+            exit 2
+        fi
+        echo "e2e.sh: HAProxy $v skipped (cannot run here: $line)" ;;
+    esac
+done
+[ -n "$RUN_VERSIONS" ] || { echo "e2e.sh: no HAProxy version to run" >&2; exit 2; }
 
 mkdir -p "$TOP/tests/out"
 WORK=$(mktemp -d "$TOP/tests/out/e2e.XXXXXX")
@@ -100,6 +150,13 @@ bg() {
     fi
     BG_PID=$!
     PIDS+=("$BG_PID")
+}
+# bg_hap CPU LOG VERSION ARGS... - bg for HAProxy VERSION
+bg_hap() {
+    local cpu=$1 log=$2
+    hap_cmd "$3"
+    shift 3
+    bg "$cpu" "$log" "${HAP[@]}" "$@"
 }
 
 USED_PORTS=" "
@@ -145,19 +202,20 @@ PKI=$WORK/pki
 "$BENCH_TOOLS/spop-bench" --gen-pki "$PKI" -k 1 --list-size "$LIST" -q >"$WORK/pki.log" 2>&1 ||
     { cat "$WORK/pki.log" >&2; exit 2; }
 
-# start_agent NAME DECISIONS - certspoa with one worker thread, thumbprint
-# policy, cache on; DECISIONS "all" logs one "decision" line per message,
-# "none" nothing; sets AGENT_PID AGENT_ADDR
+# start_agent NAME [route] - certspoa with one worker thread, thumbprint
+# policy, cache on, no decision logs; "route" adds a path route (to a policy
+# that is the same but for its name), which makes every decision depend on
+# the request's path. A status listener on a free port serves /metrics
+# (the checks count messages there). Sets AGENT_PID AGENT_ADDR AGENT_STATS
 start_agent() {
-    local level=warn
-    [ "$2" = all ] && level=info
+    free_port AGENT_STATS || { echo "e2e.sh: no free port" >&2; exit 2; }
     cat >"$WORK/$1.ini" <<EOF
 [agent]
 listen = 127.0.0.1:0
 threads = 1
 cache_size = 4096
-log_level = $level
-log_decisions = $2
+log_level = warn
+log_decisions = none
 ready_file = $WORK/$1.ready
 
 [policy default]
@@ -165,7 +223,24 @@ require_cert = yes
 verify = haproxy
 ca_file = $PKI/ca.pem
 thumbprints = $PKI/allowed.txt
+
+[stats]
+listen = 127.0.0.1:$AGENT_STATS
 EOF
+    if [ "${2:-}" = route ]; then
+        cat >>"$WORK/$1.ini" <<EOF
+
+[policy admin]
+require_cert = yes
+verify = haproxy
+ca_file = $PKI/ca.pem
+thumbprints = $PKI/allowed.txt
+
+[route admin]
+path_prefix = /admin
+policy = admin
+EOF
+    fi
     rm -f "$WORK/$1.ready"
     bg "$BENCH_AGENT_CPU" "$WORK/$1.log" "$CERTSPOA_BIN" -f "$WORK/$1.ini"
     AGENT_PID=$BG_PID
@@ -173,25 +248,90 @@ EOF
     AGENT_ADDR=$(head -n 1 "$WORK/$1.ready")
 }
 
-# The decision lines of the shipped per-connection example, as they are.
-example_block() {
-    sed -n '/# --- per-connection decision: begin/,/# --- per-connection decision: end/p' \
-        "$EXAMPLE/haproxy.cfg" | grep -v '^[[:space:]]*#' | grep -v '^[[:space:]]*$'
-}
-[ -n "$(example_block)" ] || { echo "e2e.sh: no decision block in $EXAMPLE/haproxy.cfg" >&2; exit 2; }
+# Scenario c: certspoa once per TLS connection, unconditionally. The verdict
+# and its expiry (60 s) live in sess variables; the agent is asked with a
+# SPOE group (no event), only when the connection has no valid verdict.
+C_SPOE=$WORK/spoe-per-connection.conf
+cat >"$C_SPOE" <<'EOF'
+[certspoa]
+spoe-agent certspoa
+    groups check-client-cert-group
+    option var-prefix certspoa
+    option set-on-error error
+    option set-process-time ptime
+    register-var-names verdict status code reason detail
+    register-var-names sha1 sha256 subject issuer serial not_after spki_sha256
+    register-var-names rule policy route identity days_left expiring would_deny would_rule trace
+    register-var-names deny_detail
+    timeout hello      2s
+    timeout idle       2m
+    timeout processing 500ms
+    max-frame-size 16380
+    no option send-frag-payload
+    option pipelining
+    use-backend certspoa-agents
 
-# gen_cfg SCENARIO PORT - the HAProxy configuration of one scenario
+spoe-message check-client-cert
+    args present=ssl_c_used verify=ssl_c_verify cert=ssl_c_der chain=ssl_c_chain_der sni=ssl_fc_sni src=src
+
+spoe-group check-client-cert-group
+    messages check-client-cert
+EOF
+c_block() {
+    cat <<'EOF'
+    http-request unset-var(sess.cert_verdict) if { var(sess.cert_verdict) -m found } { date,sub(sess.cert_expires) -m int ge 0 }
+    http-request unset-var(sess.cert_code) if !{ var(sess.cert_verdict) -m found }
+    http-request send-spoe-group certspoa check-client-cert-group if !{ var(sess.cert_verdict) -m found }
+    http-request set-var(sess.cert_code) var(txn.certspoa.code) if { var(txn.certspoa.verdict) -m found }
+    http-request set-var(sess.cert_expires) date(60) if { var(txn.certspoa.verdict) -m found }
+    http-request set-var(sess.cert_verdict) var(txn.certspoa.verdict) if { var(txn.certspoa.verdict) -m found }
+    http-request deny status 403 hdr X-Certspoa-Code "%[var(sess.cert_code)]" if { var(sess.cert_verdict) -m str deny }
+    http-request deny status 503 hdr X-Certspoa-Code agent_unavailable unless { var(sess.cert_verdict) -m str allow }
+EOF
+}
+
+# Scenario r: the shipped mtls-api decision block, as it is, the proc.*
+# variables its global section sets, and the SPOE configuration that file
+# names (its CERTSPOA_SPOE_CONF default).
+r_block() {
+    sed -n '/# --- verdict reuse: begin/,/# --- verdict reuse: end/p' "$REUSE_CFG" 2>/dev/null |
+        grep -v '^[[:space:]]*#' | grep -v '^[[:space:]]*$'
+}
+R_SPOE=$(sed -n 's/.*filter spoe engine certspoa config "${CERTSPOA_SPOE_CONF-\([^}]*\)}".*/\1/p' "$REUSE_CFG" 2>/dev/null | head -n 1)
+# relative to the root of the repository that holds that file
+case $R_SPOE in ""|/*) ;; *) R_SPOE=$(cd "$(dirname "$REUSE_CFG")/../.." 2>/dev/null && pwd)/$R_SPOE ;; esac
+KEYS=""
+for s in $SCENARIOS; do
+    case $s in
+    a|b|c|d) KEYS="$KEYS $s" ;;
+    r)
+        if [ -z "$(r_block)" ]; then
+            say "e2e.sh: scenario r skipped: no '# --- verdict reuse: begin/end' block in $REUSE_CFG"
+        elif [ ! -f "$R_SPOE" ]; then
+            say "e2e.sh: scenario r skipped: no SPOE configuration named in $REUSE_CFG"
+        else
+            KEYS="$KEYS rc rr"
+        fi ;;
+    *) echo "e2e.sh: unknown scenario $s (a b c d r)" >&2; exit 2 ;;
+    esac
+done
+
+# gen_cfg VERSION SCENARIO PORT AGENT_ADDR - the HAProxy configuration
 gen_cfg() {
-    local s=$1 port=$2
+    local v=$1 s=$2 port=$3 agent=$4
     {
-        echo "# scenario $s, written by tests/bench/e2e.sh"
+        echo "# HAProxy $v, scenario $s, written by tests/bench/e2e.sh"
         echo "global"
         echo "    nbthread 1"
         echo "    maxconn 4000"
         echo "    ssl-default-bind-options ssl-min-ver TLSv1.2"
         [ "$s" = d ] && echo "    lua-load $TOP/tests/bench/certcheck.lua"
+        # r: the proc.* variables that file's global section starts with
+        case $s in rc|rr) grep '^[[:space:]]*set-var proc\.' "$REUSE_CFG" ;; esac
+        [ -n "${E2E_LOG:-}" ] && echo "    log stdout format raw local0 info"
         echo "defaults"
         echo "    mode http"
+        [ -n "${E2E_LOG:-}" ] && printf '    log global\n    option httplog\n'
         echo "    timeout connect 2s"
         echo "    timeout client 30s"
         echo "    timeout server 30s"
@@ -215,8 +355,12 @@ gen_cfg() {
             echo '    http-request deny status 503 hdr X-Certspoa-Code agent_unavailable unless { var(txn.certspoa.verdict) -m str allow }'
             ;;
         c)
-            echo "    filter spoe engine certspoa config $EXAMPLE/certspoa-per-connection.conf"
-            example_block
+            echo "    filter spoe engine certspoa config $C_SPOE"
+            c_block
+            ;;
+        rc|rr)
+            echo "    filter spoe engine certspoa config $R_SPOE"
+            r_block
             ;;
         d)
             echo "    http-request lua.certcheck"
@@ -225,14 +369,16 @@ gen_cfg() {
             ;;
         esac
         echo '    http-request return status 200 content-type text/plain string "ok"'
-        if [ "$s" = b ] || [ "$s" = c ]; then
+        case $s in
+        b|c|rc|rr)
             echo "backend certspoa-agents"
             echo "    mode tcp"
             echo "    timeout connect 1s"
             echo "    timeout server 3m"
-            echo "    server agent1 $AGENT_ADDR"
-        fi
-    } >"$WORK/haproxy-$s.cfg"
+            echo "    server agent1 $agent"
+            ;;
+        esac
+    } >"$WORK/haproxy-$v-$s.cfg"
 }
 
 # ab_run PORT CONC KEEPALIVE SECONDS - ab against https://127.0.0.1:PORT/ on
@@ -262,118 +408,89 @@ curl_status() {
         --resolve "localhost:$port:127.0.0.1" "$@" "https://localhost:$port/"
 }
 
-say "== certspoa end to end with HAProxy: $ROUNDS round(s) x ${SECS} s per run, interleaved =="
+say "== certspoa end to end with HAProxy$RUN_VERSIONS: $ROUNDS round(s) x ${SECS} s per run, interleaved =="
 say "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -r)"
-say "haproxy: $("$HAPROXY" -v 2>/dev/null | head -n 1)"
+for v in $RUN_VERSIONS; do say "haproxy $v: ${HAVER[$v]}"; done
 say "client: $("$AB" -V 2>/dev/null | head -n 1), -E client.pem (RSA-2048 leaf + intermediate), HTTP/1.0"
 if [ -n "$BENCH_AGENT_CPU" ]; then
     say "pinning: haproxy (nbthread 1) and certspoa (1 thread) on cpu$BENCH_AGENT_CPU, ab on cpu$BENCH_LOAD_CPU"
 fi
 say "concurrency: keep-alive $CONC_KA, new connection per request $CONC_NEW; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-say "work directory: $WORK"
+say "scenarios:$KEYS; work directory: $WORK"
 say ""
-
-# ------------------------------------------- the shipped example, whole
-
-check_example() {
-    local port app stats n1 n2 st body pid=""
-    start_agent example all
-    # another program may take a port between free_port and bind: retry
-    for _ in 1 2 3; do
-        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
-        free_port port && free_port app && free_port stats || { fail "example: no free port"; return; }
-        CERTSPOA_HTTPS_BIND=127.0.0.1:$port CERTSPOA_APP_BIND=127.0.0.1:$app \
-        CERTSPOA_STATS_SOCKET=ipv4@127.0.0.1:$stats CERTSPOA_AGENT_ADDR=$AGENT_ADDR \
-        CERTSPOA_SERVER_PEM=$PKI/server.pem CERTSPOA_CLIENT_CA=$PKI/ca.pem \
-        CERTSPOA_SPOE_CONF=$EXAMPLE/certspoa-per-connection.conf \
-            bg "" "$WORK/example-haproxy.log" "$HAPROXY" -db -f "$EXAMPLE/haproxy.cfg"
-        pid=$BG_PID
-        wait_port "$port" "$pid" && wait_port "$app" "$pid" && break
-        kill -TERM "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-        pid=""
-        grep -q "Address already in use" "$WORK/example-haproxy.log" || break
-    done
-    if [ -z "$pid" ]; then
-        fail "example: haproxy did not start ($(grep -E 'ALERT' "$WORK/example-haproxy.log" | head -n 2 | tr '\n' ' '))"
-        return
-    fi
-    # the agent must be UP for HAProxy (option spop-check, 0.5 s retries)
-    sleep 1.5
-    n1=$(grep -c 'decision' "$WORK/example.log")
-    # three requests on one connection: one agent decision
-    st=$("$CURL" -s -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' --max-time 10 \
-        --cacert "$PKI/ca.pem" --cert "$PKI/client.pem" --resolve "localhost:$port:127.0.0.1" \
-        "https://localhost:$port/a" "https://localhost:$port/b" "https://localhost:$port/c" | tr '\n' ' ')
-    sleep 0.3
-    n2=$(grep -c 'decision' "$WORK/example.log")
-    if [ "$st" = "200 1 200 0 200 0 " ] && [ $((n2 - n1)) -eq 1 ]; then
-        say "ok   example: 3 requests on one connection -> 200 x3, 1 agent decision"
-    else
-        fail "example: 3 requests on one connection gave '$st' with $((n2 - n1)) agent decisions (want 200 x3, 1)"
-    fi
-    body=$("$CURL" -s --max-time 10 --cacert "$PKI/ca.pem" --cert "$PKI/client.pem" \
-        --resolve "localhost:$port:127.0.0.1" "https://localhost:$port/")
-    case $body in
-        *"client-cert-count: 1"*) say "ok   example: the application gets one Client-Cert" ;;
-        *) fail "example: the application did not get one Client-Cert: $body" ;;
-    esac
-    st=$(curl_status "$port")
-    # shellcheck disable=SC2015 # C runs when A or B fails, as meant
-    [ "$st" = 403 ] && say "ok   example: no client certificate -> 403" ||
-        fail "example: no client certificate -> $st (want 403)"
-    kill -TERM "$AGENT_PID" 2>/dev/null
-    wait "$AGENT_PID" 2>/dev/null
-    st=$(curl_status "$port" --cert "$PKI/client.pem")
-    # shellcheck disable=SC2015 # C runs when A or B fails, as meant
-    [ "$st" = 503 ] && say "ok   example: agent stopped, new connection -> 503 (fail closed)" ||
-        fail "example: agent stopped -> $st (want 503)"
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-}
-check_example
 
 # ------------------------------------------------------------- scenarios
 
-start_agent agent none
-AGENT_MAIN=$AGENT_PID
-declare -A PORT HPID
-for s in $SCENARIOS; do
-    started=0
-    # shellcheck disable=SC2154 # free_port sets hport (printf -v)
-    for _ in 1 2 3; do
-        free_port hport || { echo "e2e.sh: no free port" >&2; exit 2; }
-        PORT[$s]=$hport
-        gen_cfg "$s" "$hport"
-        if ! "$HAPROXY" -c -f "$WORK/haproxy-$s.cfg" >"$WORK/haproxy-$s.check" 2>&1; then
-            echo "e2e.sh: haproxy -c failed for scenario $s:" >&2
-            cat "$WORK/haproxy-$s.check" >&2
+start_agent agent
+AGENT_MAIN=$AGENT_PID ADDR_MAIN=$AGENT_ADDR STATS_MAIN=$AGENT_STATS
+AGENT_ROUTE="" ADDR_ROUTE="" STATS_ROUTE=""
+case " $KEYS " in *" rr "*)
+    start_agent agent-route route
+    AGENT_ROUTE=$AGENT_PID ADDR_ROUTE=$AGENT_ADDR STATS_ROUTE=$AGENT_STATS ;;
+esac
+declare -A PORT HPID APID ASTATS
+for v in $RUN_VERSIONS; do
+    for s in $KEYS; do
+        k=$v-$s
+        if [ "$s" = rr ]; then APID[$k]=$AGENT_ROUTE ASTATS[$k]=$STATS_ROUTE addr=$ADDR_ROUTE
+        else APID[$k]=$AGENT_MAIN ASTATS[$k]=$STATS_MAIN addr=$ADDR_MAIN
+        fi
+        started=0
+        # shellcheck disable=SC2154 # free_port sets hport (printf -v)
+        for _ in 1 2 3; do
+            free_port hport || { echo "e2e.sh: no free port" >&2; exit 2; }
+            PORT[$k]=$hport
+            gen_cfg "$v" "$s" "$hport" "$addr"
+            if ! hap "$v" -c -f "$WORK/haproxy-$k.cfg" >"$WORK/haproxy-$k.check" 2>&1; then
+                echo "e2e.sh: haproxy $v -c failed for scenario $s:" >&2
+                cat "$WORK/haproxy-$k.check" >&2
+                exit 2
+            fi
+            CERTCHECK_LIST=$PKI/allowed.txt bg_hap "$BENCH_AGENT_CPU" "$WORK/haproxy-$k.log" \
+                "$v" -db -f "$WORK/haproxy-$k.cfg"
+            HPID[$k]=$BG_PID
+            if wait_port "$hport" "$BG_PID"; then
+                started=1
+                break
+            fi
+            # a port taken between free_port and bind: try another one
+            grep -q "Address already in use" "$WORK/haproxy-$k.log" || break
+        done
+        if [ "$started" != 1 ]; then
+            echo "e2e.sh: haproxy $v ($s) did not start" >&2
+            tail -n 5 "$WORK/haproxy-$k.log" >&2
             exit 2
         fi
-        CERTCHECK_LIST=$PKI/allowed.txt bg "$BENCH_AGENT_CPU" "$WORK/haproxy-$s.log" \
-            "$HAPROXY" -db -f "$WORK/haproxy-$s.cfg"
-        HPID[$s]=$BG_PID
-        if wait_port "$hport" "$BG_PID"; then
-            started=1
-            break
-        fi
-        # a port taken between free_port and bind: try another one
-        grep -q "Address already in use" "$WORK/haproxy-$s.log" || break
     done
-    if [ "$started" != 1 ]; then
-        echo "e2e.sh: haproxy ($s) did not start" >&2
-        tail -n 5 "$WORK/haproxy-$s.log" >&2
-        exit 2
-    fi
 done
-for s in $SCENARIOS; do
-    ok=$(curl_status "${PORT[$s]}" --cert "$PKI/client.pem")
-    no=$(curl_status "${PORT[$s]}")
-    if [ "$ok" = 200 ] && [ "$no" = 403 ]; then
-        say "ok   scenario $s: client certificate -> 200, none -> 403"
-    else
-        fail "scenario $s: client certificate -> $ok (want 200), none -> $no (want 403)"
-    fi
+# messages KEY - the messages the agent of KEY has decided so far
+messages() {
+    "$CURL" -s --max-time 5 "http://127.0.0.1:${ASTATS[$1]}/metrics" |
+        awk '$1 == "certspoa_messages_total" { n = $2 } END { printf "%d", n }'
+}
+for v in $RUN_VERSIONS; do
+    for s in $KEYS; do
+        k=$v-$s
+        ok=$(curl_status "${PORT[$k]}" --cert "$PKI/client.pem")
+        no=$(curl_status "${PORT[$k]}")
+        if [ "$ok" = 200 ] && [ "$no" = 403 ]; then
+            say "ok   $v scenario $s: client certificate -> 200, none -> 403"
+        else
+            fail "$v scenario $s: client certificate -> $ok (want 200), none -> $no (want 403)"
+        fi
+        # three requests on one connection: how many did the agent decide?
+        case $s in b|rr) want=3 ;; c|rc) want=1 ;; *) continue ;; esac
+        n0=$(messages "$k")
+        st=$("$CURL" -s -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} ' --max-time 10 \
+            --cacert "$PKI/ca.pem" --cert "$PKI/client.pem" --resolve "localhost:${PORT[$k]}:127.0.0.1" \
+            "https://localhost:${PORT[$k]}/a" "https://localhost:${PORT[$k]}/b" "https://localhost:${PORT[$k]}/c")
+        n1=$(messages "$k")
+        if [ "$st" = "200 200 200 " ] && [ $((n1 - n0)) -eq "$want" ]; then
+            say "ok   $v scenario $s: 3 requests on one connection -> 200 x3, $want agent decision(s)"
+        else
+            fail "$v scenario $s: 3 requests on one connection -> '$st' with $((n1 - n0)) agent decisions (want 200 x3, $want)"
+        fi
+    done
 done
 if [ "$FAILS" -gt 0 ]; then
     say "e2e: $FAILS check(s) failed; nothing measured (see $WORK)"
@@ -381,82 +498,99 @@ if [ "$FAILS" -gt 0 ]; then
 fi
 say ""
 
-# run SCENARIO MODE ROUND - one measured ab run; appends to $RAW
+# run VERSION SCENARIO MODE ROUND - one measured ab run; appends to $RAW
 run() {
-    local s=$1 mode=$2 round=$3 h0 h1 a0 a1 t0 t1 ka=0 conc=$CONC_NEW
+    local v=$1 s=$2 mode=$3 round=$4 k=$1-$2 h0 h1 a0 a1 t0 t1 ka=0 conc=$CONC_NEW
     [ "$mode" = ka ] && ka=1 conc=$CONC_KA
-    h0=$(cpu_ns "${HPID[$s]}")
-    a0=$(cpu_ns "$AGENT_MAIN")
+    h0=$(cpu_ns "${HPID[$k]}")
+    a0=$(cpu_ns "${APID[$k]}")
     t0=$(date +%s%N)
-    ab_run "${PORT[$s]}" "$conc" "$ka" "$SECS"
+    ab_run "${PORT[$k]}" "$conc" "$ka" "$SECS"
     t1=$(date +%s%N)
-    h1=$(cpu_ns "${HPID[$s]}")
-    a1=$(cpu_ns "$AGENT_MAIN")
-    awk -v s="$s" -v m="$mode" -v r="$round" -v n="$AB_DONE" -v rps="$AB_RPS" \
+    h1=$(cpu_ns "${HPID[$k]}")
+    a1=$(cpu_ns "${APID[$k]}")
+    awk -v v="$v" -v s="$s" -v m="$mode" -v r="$round" -v n="$AB_DONE" -v rps="$AB_RPS" \
         -v f="$AB_FAILED" -v x="$AB_NON2XX" -v h=$((h1 - h0)) -v a=$((a1 - a0)) \
         -v wall=$((t1 - t0)) 'BEGIN {
             hu = n ? h / 1e3 / n : 0; au = n ? a / 1e3 / n : 0
-            printf "%s %s %s rps=%.0f done=%d failed=%d non2xx=%d haproxy_us=%.2f agent_us=%.2f cpu_us=%.2f cpu0_busy=%.0f\n",
-                s, m, r, rps, n, f, x, hu, au, hu + au, wall ? (h + a) * 100 / wall : 0 }' >>"$RAW"
+            printf "%s %s %s %s rps=%.0f done=%d failed=%d non2xx=%d haproxy_us=%.2f agent_us=%.2f cpu_us=%.2f cpu0_busy=%.0f\n",
+                v, s, m, r, rps, n, f, x, hu, au, hu + au, wall ? (h + a) * 100 / wall : 0 }' >>"$RAW"
     if [ "$AB_DONE" -eq 0 ] || [ "$AB_FAILED" -ne 0 ] || [ "$AB_NON2XX" -ne 0 ]; then
-        fail "scenario $s $mode round $round: $AB_DONE done, $AB_FAILED failed, $AB_NON2XX non-2xx"
+        fail "$v scenario $s $mode round $round: $AB_DONE done, $AB_FAILED failed, $AB_NON2XX non-2xx"
     fi
 }
 
+# every (version, scenario) pair, the order rotated by one each round
+PAIRS=()
+for v in $RUN_VERSIONS; do for s in $KEYS; do PAIRS+=("$v $s"); done; done
+NP=${#PAIRS[@]}
 for round in $(seq 1 "$ROUNDS"); do
     for mode in $MODES; do
-        say "round $round/$ROUNDS, $mode: $SCENARIOS ..."
-        for s in $SCENARIOS; do
-            run "$s" "$mode" "$round"
+        say "round $round/$ROUNDS, $mode: $NP runs ..."
+        for i in $(seq 0 $((NP - 1))); do
+            # shellcheck disable=SC2086 # "VERSION SCENARIO" splits in two
+            run ${PAIRS[$(((i + round - 1) % NP))]} "$mode" "$round"
         done
     done
 done
 
-field() {   # field SCENARIO MODE KEY
-    awk -v s="$1" -v m="$2" -v k="$3" '$1 == s && $2 == m {
-        for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$RAW"
+field() {   # field VERSION SCENARIO MODE KEY
+    awk -v v="$1" -v s="$2" -v m="$3" -v k="$4" '$1 == v && $2 == s && $3 == m {
+        for (i = 5; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$RAW"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print 0 }'; }
-med() { field "$1" "$2" "$3" | median; }
+med() { field "$1" "$2" "$3" "$4" | median; }
 
-declare -A NAME=([a]="a native" [b]="b spoe/request" [c]="c spoe/connection" [d]="d lua")
+declare -A NAME=([a]="a native" [b]="b spoe/request" [c]="c spoe/connection" [d]="d lua"
+    [rc]="r reuse, conn. policy" [rr]="r reuse, route policy")
 say ""
 say "medians of $ROUNDS round(s); cpu = HAProxy + certspoa CPU time per request (/proc/PID/task/*/schedstat);"
-say "cpu0 busy = that CPU time over the run's wall time: below ~95%, ab (cpu1) was the limit, not HAProxy"
+say "x native = cpu / cpu of a; cpu0 busy = that CPU time over the run's wall time (below ~95%, ab on cpu1 was the limit)"
 for mode in $MODES; do
-    # shellcheck disable=SC2015 # C runs when A or B fails, as meant
-    [ "$mode" = ka ] && say "keep-alive ($CONC_KA concurrent connections):" ||
-        say "new TLS connection per request ($CONC_NEW concurrent):"
-    printf '  %-20s %9s %12s %12s %10s %10s  %s\n' scenario "req/s" "cpu us/req" "haproxy us" "agent us" "cpu0 busy" "req/s per round"
-    for s in $SCENARIOS; do
-        printf '  %-20s %9.0f %12.2f %12.2f %10.2f %9.0f%%  %s\n' "${NAME[$s]}" \
-            "$(med "$s" "$mode" rps)" "$(med "$s" "$mode" cpu_us)" "$(med "$s" "$mode" haproxy_us)" \
-            "$(med "$s" "$mode" agent_us)" "$(med "$s" "$mode" cpu0_busy)" "$(field "$s" "$mode" rps | paste -sd/)"
+    for v in $RUN_VERSIONS; do
+        # shellcheck disable=SC2015 # C runs when A or B fails, as meant
+        [ "$mode" = ka ] && say "HAProxy ${HAVER[$v]}, keep-alive ($CONC_KA concurrent connections):" ||
+            say "HAProxy ${HAVER[$v]}, new TLS connection per request ($CONC_NEW concurrent):"
+        printf '  %-24s %9s %12s %12s %10s %9s %10s  %s\n' scenario "req/s" "cpu us/req" "haproxy us" "agent us" "x native" "cpu0 busy" "req/s per round"
+        base=$(med "$v" a "$mode" cpu_us)
+        for s in $KEYS; do
+            cpu=$(med "$v" "$s" "$mode" cpu_us)
+            printf '  %-24s %9.0f %12.2f %12.2f %10.2f %9s %9.0f%%  %s\n' "${NAME[$s]}" \
+                "$(med "$v" "$s" "$mode" rps)" "$cpu" "$(med "$v" "$s" "$mode" haproxy_us)" \
+                "$(med "$v" "$s" "$mode" agent_us)" \
+                "$(awk -v c="$cpu" -v b="${base:-0}" 'BEGIN { if (b > 0) printf "%.2fx", c / b; else print "-" }')" \
+                "$(med "$v" "$s" "$mode" cpu0_busy)" "$(field "$v" "$s" "$mode" rps | paste -sd/)"
+        done
     done
 done
 
-# ratio X Y MODE KEY - X/Y of medians (for cpu, Y/X: the cheaper, the higher)
-ratio() {
-    awk -v x="$(med "$1" "$3" "$4")" -v y="$(med "$2" "$3" "$4")" -v inv="${5:-0}" \
-        'BEGIN { if (inv) printf "%.2f", x ? y / x : 0; else printf "%.2f", y ? x / y : 0 }'
+ran() { case " $KEYS " in *" $1 "*) return 0 ;; esac; return 1; }
+# target LABEL VERSION SCENARIO LIMIT - keep-alive CPU per request of
+# SCENARIO over native's, against LIMIT
+target() {
+    awk -v l="$1" -v v="${HAVER[$2]}" -v x="$(med "$2" "$3" ka cpu_us)" -v y="$(med "$2" a ka cpu_us)" -v lim="$4" 'BEGIN {
+        r = y ? x / y : 0
+        printf "  %-46s %-8s %.2fx (%.1f / %.1f us)  %s\n", l " <= " lim "x", v, r, x, y, (r <= lim) ? "met" : "MISSED" }'
 }
-target() {   # target LABEL X Y LIMIT
-    local mode r_rps r_cpu
-    for mode in $MODES; do
-        r_rps=$(ratio "$2" "$3" "$mode" rps)
-        r_cpu=$(ratio "$2" "$3" "$mode" cpu_us 1)
-        awk -v l="$1" -v m="$mode" -v a="$r_rps" -v c="$r_cpu" -v lim="$4" 'BEGIN {
-            printf "  %-26s %-4s req/s %5s (%s)   by CPU per request %5s (%s)\n", l " >= " lim, m,
-                a, (a >= lim) ? "met" : "MISSED", c, (c >= lim) ? "met" : "MISSED" }'
+if case " $MODES " in *" ka "*) true ;; *) false ;; esac && ran a; then
+    say ""
+    say "targets (issue 15), keep-alive, CPU per request over native's:"
+    for v in $RUN_VERSIONS; do
+        ran rc && target "r, connection-only policy" "$v" rc 1.05
+        lim=1.3
+        [ "$v" = 2.6 ] || lim=1.6
+        ran rr && target "r, route-dependent policy (per request)" "$v" rr "$lim"
+        ran b && target "b, per request" "$v" b "$lim"
+        ran c && target "c, per connection" "$v" c 1.05
     done
-}
-say ""
-say "targets (issue 5): ratio of throughputs, and of CPU per request inverted (x/y = cpu_y / cpu_x)"
-ran() { case " $SCENARIOS " in *" $1 "*) return 0 ;; esac; return 1; }
-ran c && ran a && target "c / a" c a 0.95
-ran c && ran d && target "c / d" c d 1.2
-ran b && ran a && target "b / a" b a 0.7
-ran b && ran d && target "b / d" b d 0.9
+    if ran b; then
+        say "agent CPU per NOTIFY in b (keep-alive: one NOTIFY per request), target <= 3 us:"
+        for v in $RUN_VERSIONS; do
+            awk -v v="${HAVER[$v]}" -v a="$(med "$v" b ka agent_us)" 'BEGIN {
+                printf "  %-8s %.2f us  %s\n", v, a, (a <= 3) ? "met" : "MISSED" }'
+        done
+    fi
+fi
 say ""
 say "raw results: $RAW"
 if [ "$FAILS" -gt 0 ]; then

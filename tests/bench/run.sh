@@ -18,6 +18,14 @@
 #             only on errors (ACK validation, start-up), never on timings (CI)
 #   --long    RSS across a long run: 10M messages through the warm agent and
 #             a cold run of LONG_COLD_SECONDS (120 s), RSS sampled every second
+#   --fleet   a device fleet: FLEET_CERTS (10,000) distinct EC P-256 leaves,
+#             each with its own key, cycled one per message through two agents
+#             side by side: "miss", a cache smaller than the fleet (every
+#             message parses its certificate), and "hit", a cache of at least
+#             the fleet (after one unmeasured pass, every message is a hit).
+#             ROUNDS rounds, interleaved; prints CPU per message of each, the
+#             ratio (what caching the parsed facts by DER hash saves) and the
+#             hit rate each agent really had (its /metrics)
 #
 # Every agent runs with one worker thread, thumbprint policy (100,000-line
 # list), cache on. When there are two CPUs and taskset, agents are pinned to
@@ -37,8 +45,9 @@ MODE=normal
 case ${1:-} in
     --smoke) MODE=smoke ;;
     --long) MODE=long ;;
+    --fleet) MODE=fleet ;;
     "") ;;
-    *) echo "usage: run.sh [--smoke|--long]" >&2; exit 2 ;;
+    *) echo "usage: run.sh [--smoke|--long|--fleet]" >&2; exit 2 ;;
 esac
 LONG_N=${LONG_MESSAGES:-10000000}
 LONG_COLD=${LONG_COLD_SECONDS:-120}
@@ -55,6 +64,16 @@ MICRO_ARGS=()
 if [ "$MODE" = smoke ]; then
     ROUNDS=1 SECS=1 WARMUP=0.2 NCERTS=64 COLD_CACHE=8 LIST=1000
     MICRO_ARGS=(--smoke)
+fi
+KEYS=rsa
+if [ "$MODE" = fleet ]; then
+    NCERTS=${FLEET_CERTS:-10000} KEYS=ec
+    # miss: a tenth of the fleet, at least 8; fit: the fleet's size; hit:
+    # 32 times it. The cache is 2-way set associative: with as many slots as
+    # certificates, the sets that draw three or more of them miss on every
+    # pass ("fit" shows how many); at 32x, a few in ten thousand do.
+    COLD_CACHE=$((NCERTS / 10 > 8 ? NCERTS / 10 : 8))
+    HIT_CACHE=$((NCERTS * 32 < 4194304 ? NCERTS * 32 : 4194304))
 fi
 
 SPOP_BENCH=$BENCH_TOOLS/spop-bench
@@ -80,7 +99,7 @@ pin() {   # pin CPU COMMAND... - run COMMAND on CPU ("" = anywhere)
 }
 
 OUT=$TOP/tests/out/bench
-PKI=$OUT/pki-$NCERTS-$LIST
+PKI=$OUT/pki-$KEYS-$NCERTS-$LIST
 mkdir -p "$OUT"
 STAMP=$(date +%Y%m%d-%H%M%S)
 RAW=$OUT/raw-$MODE-$STAMP.txt
@@ -105,20 +124,23 @@ say() { printf '%s\n' "$*"; }
 # The PKI (8192 RSA leaves take ~10 s): reused while younger than 20 days.
 if [ ! -s "$PKI/leaves.der" ] || [ -n "$(find "$PKI/leaves.der" -mtime +20 2>/dev/null)" ]; then
     rm -rf "$PKI"
-    pin "$BENCH_LOAD_CPU" "$SPOP_BENCH" --gen-pki "$PKI" -k "$NCERTS" --list-size "$LIST" --days 30 ||
+    pin "$BENCH_LOAD_CPU" "$SPOP_BENCH" --gen-pki "$PKI" -k "$NCERTS" --list-size "$LIST" --days 30 --keys "$KEYS" ||
         { echo "run.sh: cannot generate the PKI" >&2; exit 2; }
 fi
 LEAF0_SHA=$(cat "$PKI/leaf0.sha256")
 
-# agent_ini NAME VERIFY CACHE - a bench configuration
+# agent_ini NAME VERIFY CACHE [stats] - a bench configuration; "stats"
+# adds the HTTP status listener on a free port (logged at info level)
 agent_ini() {
+    local level=warn
+    [ "${4:-}" = stats ] && level=info
     cat >"$OUT/$1.ini" <<EOF
 ; written by tests/bench/run.sh
 [agent]
 listen = 127.0.0.1:0
 threads = 1
 cache_size = $3
-log_level = warn
+log_level = $level
 log_decisions = none
 ready_file = $OUT/$1.ready
 
@@ -128,6 +150,9 @@ verify = $2
 ca_file = $PKI/ca.pem
 thumbprints = $PKI/allowed.txt
 EOF
+    if [ "${4:-}" = stats ]; then
+        printf '\n[stats]\nlisten = 127.0.0.1:0\n' >>"$OUT/$1.ini"
+    fi
 }
 
 # wait_ready FILE PID - up to 10 s for a ready file
@@ -177,14 +202,23 @@ if command -v perf >/dev/null &&
     PERF_OK=1
 fi
 
-agent_ini warm haproxy 4096
-agent_ini cold haproxy "$COLD_CACHE"
-agent_ini cold-agent agent "$COLD_CACHE"
-start warm "$CERTSPOA_BIN" -f "$OUT/warm.ini"
-IDLE_RSS=$(rss_kb "${PID[warm]}")
-start cold "$CERTSPOA_BIN" -f "$OUT/cold.ini"
-start cold-agent "$CERTSPOA_BIN" -f "$OUT/cold-agent.ini"
-start floor "$FLOOR" -r "$OUT/floor.ready" --sha256 "$LEAF0_SHA"
+if [ "$MODE" = fleet ]; then
+    agent_ini miss haproxy "$COLD_CACHE" stats
+    agent_ini fit haproxy "$NCERTS" stats
+    agent_ini hit haproxy "$HIT_CACHE" stats
+    start miss "$CERTSPOA_BIN" -f "$OUT/miss.ini"
+    start fit "$CERTSPOA_BIN" -f "$OUT/fit.ini"
+    start hit "$CERTSPOA_BIN" -f "$OUT/hit.ini"
+else
+    agent_ini warm haproxy 4096
+    agent_ini cold haproxy "$COLD_CACHE"
+    agent_ini cold-agent agent "$COLD_CACHE"
+    start warm "$CERTSPOA_BIN" -f "$OUT/warm.ini"
+    IDLE_RSS=$(rss_kb "${PID[warm]}")
+    start cold "$CERTSPOA_BIN" -f "$OUT/cold.ini"
+    start cold-agent "$CERTSPOA_BIN" -f "$OUT/cold-agent.ini"
+    start floor "$FLOOR" -r "$OUT/floor.ready" --sha256 "$LEAF0_SHA"
+fi
 
 # ------------------------------------------------------------------ runs
 
@@ -242,7 +276,9 @@ field() {
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print 0 }'; }
 med() { field "$1" "$2" | median; }
 
-if [ "$MODE" = long ]; then
+if [ "$MODE" = fleet ]; then
+    say "== certspoa agent alone, a fleet of $NCERTS distinct EC P-256 client certificates cycling: $ROUNDS round(s) x ${SECS} s per run, interleaved =="
+elif [ "$MODE" = long ]; then
     say "== certspoa agent-alone long run: $LONG_N messages (warm), then ${LONG_COLD} s of cache misses (cold) =="
 else
     say "== certspoa agent-alone benchmark ($MODE): $ROUNDS round(s) x ${SECS} s per run, interleaved =="
@@ -256,6 +292,49 @@ fi
 say "load: $CONNS connections x $PIPE frames in flight, ${WARMUP} s warm-up; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "agent: $CERTSPOA_BIN ($("$CERTSPOA_BIN" --version 2>/dev/null | head -n 1)), 1 worker thread, 100k-line thumbprint list"
 say ""
+
+if [ "$MODE" = fleet ]; then
+    # cache_counts NAME - "hits misses" from the agent's /metrics
+    cache_counts() {
+        local url
+        url=$(sed -n 's|.*stats on \(http://[^ ]*/\).*|\1|p' "$OUT/$1.log" | head -n 1)
+        curl -s --max-time 5 "${url}metrics" | awk '
+            $1 == "certspoa_cache_hits_total" { h = $2 } $1 == "certspoa_cache_misses_total" { m = $2 }
+            END { printf "%d %d\n", h, m }'
+    }
+    say "miss: cache_size $COLD_CACHE (< $NCERTS); fit: cache_size $NCERTS; hit: cache_size $HIT_CACHE; fit and hit warmed by one unmeasured pass"
+    say "certificates: $(wc -c <"$PKI/leaves.der" | awk -v n="$NCERTS" '{ printf "%d", $1 / n }') bytes of DER on average, with their intermediate as 'chain'; verify = haproxy"
+    for a in fit hit; do
+        pin "$BENCH_LOAD_CPU" "$SPOP_BENCH" -q -a "${ADDR[$a]}" -c "$CONNS" -p "$PIPE" -n $((NCERTS * 2)) \
+            -k "$NCERTS" --cert "$PKI/leaves.der" --chain "$PKI/chain.der" --expect allow >/dev/null 2>>"$OUT/spop-bench.err" ||
+            { echo "run.sh: warming the $a agent failed (see $OUT/spop-bench.err)" >&2; exit 1; }
+    done
+    for round in $(seq 1 "$ROUNDS"); do
+        order="miss hit fit"
+        [ $((round % 2)) = 0 ] && order="fit hit miss"
+        say "round $round/$ROUNDS: $order ..."
+        for a in $order; do
+            read -r h0 m0 < <(cache_counts "$a")
+            run "$a" "$a" "$round" -d "$SECS" -k "$NCERTS"
+            read -r h1 m1 < <(cache_counts "$a")
+            # the hit rate of this run (warm-up included), appended to its line
+            sed -i "\$s/\$/ hit_pct=$(awk -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN { printf "%.1f", h + m ? h * 100 / (h + m) : 0 }')/" "$RAW"
+        done
+    done
+    say ""
+    say "medians of $ROUNDS round(s), agent CPU per message (/proc/PID/stat):"
+    printf '  %-6s %10s %11s %9s %9s %10s  %s\n' agent "msg/s" "cpu us/msg" "p50 us" "p99 us" "cache hit" "cpu us/msg per round"
+    for a in miss hit fit; do
+        printf '  %-6s %10.0f %11.2f %9.1f %9.1f %9.1f%%  %s\n' "$a" "$(med "$a" rate)" "$(med "$a" cpu_us)" \
+            "$(med "$a" p50_us)" "$(med "$a" p99_us)" "$(med "$a" hit_pct)" "$(field "$a" cpu_us | paste -sd/)"
+    done
+    say ""
+    say "what caching the parsed facts by DER hash saves: miss / hit CPU per message = $(awk -v m="$(med miss cpu_us)" -v h="$(med hit cpu_us)" 'BEGIN { printf "%.2fx (%.2f us per miss, %.2f us of it saved)", h ? m / h : 0, m, m - h }')"
+    say "raw results: $RAW"
+    [ "$ERRORS" -gt 0 ] && { say "bench: $ERRORS run(s) had errors"; exit 1; }
+    say "bench: done ($MODE), no errors"
+    exit 0
+fi
 
 if [ "$MODE" = long ]; then
     sample_rss() {   # sample_rss PID FILE - one VmRSS (kB) per second until killed
