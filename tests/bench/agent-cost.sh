@@ -86,64 +86,8 @@ mkdir -p "$TOP/tests/out"
 WORK=$(mktemp -d "$TOP/tests/out/agent-cost.XXXXXX")
 RAW=$WORK/raw.txt
 : >"$RAW"
-declare -a PIDS=()
-FAILS=0
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say() { printf '%s\n' "$*"; }
-fail() { say "FAIL $*"; FAILS=$((FAILS + 1)); }
-
-bg() {   # bg CPU LOG COMMAND... - BG_PID is the command itself (taskset execs it)
-    local cpu=$1 log=$2
-    shift 2
-    if [ -n "$cpu" ]; then taskset -c "$cpu" "$@" >>"$log" 2>&1 &
-    else "$@" >>"$log" 2>&1 &
-    fi
-    BG_PID=$!
-    PIDS+=("$BG_PID")
-}
-
-USED_PORTS=" "
-free_port() {   # free_port VAR - a 127.0.0.1 port nothing listens on
-    local fp_port
-    for _ in $(seq 1 200); do
-        fp_port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-        case $USED_PORTS in *" $fp_port "*) continue ;; esac
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$fp_port") 2>/dev/null; then
-            USED_PORTS="$USED_PORTS$fp_port "
-            printf -v "$1" '%s' "$fp_port"
-            return 0
-        fi
-    done
-    return 1
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {   # wait_port PORT PID - up to 20 s
-    for _ in $(seq 1 200); do
-        port_open "$1" && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-wait_file() {   # wait_file FILE PID - up to 10 s
-    for _ in $(seq 1 100); do
-        [ -s "$1" ] && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'; }
+# shellcheck source=tests/bench/benchlib.sh
+. "$TOP/tests/bench/benchlib.sh"
 
 # figure STATS_SOCKET NAME... - values of /stats.json figures, space-separated
 figure() {

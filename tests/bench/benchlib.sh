@@ -1,0 +1,75 @@
+# tests/bench/benchlib.sh - what the end-to-end benchmarks share (sourced by
+# e2e.sh and agent-cost.sh; run.sh takes the process handling): background
+# processes stopped on exit, free loopback ports, waits bounded in time, and
+# a process's CPU time. Sourcing it sets PIDS=() and FAILS=0 and the traps.
+# shellcheck shell=bash
+
+declare -a PIDS=()
+FAILS=0
+
+# cleanup - stop every process started with bg (SIGTERM, then wait)
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    PIDS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say() { printf '%s\n' "$*"; }
+fail() { say "FAIL $*"; FAILS=$((FAILS + 1)); }
+
+# bg CPU LOG COMMAND... - start COMMAND in the background (on CPU if set);
+# BG_PID is the command itself (taskset execs it).
+bg() {
+    local cpu=$1 log=$2
+    shift 2
+    if [ -n "$cpu" ]; then taskset -c "$cpu" "$@" >>"$log" 2>&1 &
+    else "$@" >>"$log" 2>&1 &
+    fi
+    BG_PID=$!
+    PIDS+=("$BG_PID")
+}
+
+USED_PORTS=" "
+# free_port VAR - a 127.0.0.1 port nothing listens on, not handed out before
+free_port() {
+    local fp_port
+    for _ in $(seq 1 200); do
+        fp_port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        case $USED_PORTS in *" $fp_port "*) continue ;; esac
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$fp_port") 2>/dev/null; then
+            USED_PORTS="$USED_PORTS$fp_port "
+            printf -v "$1" '%s' "$fp_port"
+            return 0
+        fi
+    done
+    return 1
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# wait_port PORT PID [SECONDS] - PORT accepts connections (default 20 s),
+# and PID is still alive meanwhile
+wait_port() {
+    local tries=$(( ${3:-20} * 10 ))
+    for _ in $(seq 1 "$tries"); do
+        port_open "$1" && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+# wait_file FILE PID - FILE is not empty (up to 10 s), PID alive meanwhile
+wait_file() {
+    for _ in $(seq 1 100); do
+        [ -s "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+# cpu_ns PID - CPU time of a process so far, in ns: the sum over its threads
+# of /proc/PID/task/TID/schedstat (time on CPU, user + system; the same time
+# as utime + stime in /proc/PID/stat, without its 10 ms ticks)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'; }
