@@ -66,6 +66,19 @@ else
 	bad "README's 'Variables set' table lacks:$missing"
 fi
 
+# the fuzz harness's ACK checker (tests/fuzz/fuzzlib.c once[]) knows every
+# variable: one it does not know aborts every handler and conn replay
+fz=$(sed -n '/static const char \*const once\[\] = {/,/^[[:space:]]*};/p' tests/fuzz/fuzzlib.c)
+missing=
+for v in $vars; do
+	printf '%s\n' "$fz" | grep -q "\"$v\"" || missing="$missing $v"
+done
+if [ -z "$missing" ]; then
+	ok "tests/fuzz/fuzzlib.c's ACK checker knows every variable"
+else
+	bad "tests/fuzz/fuzzlib.c once[] lacks:$missing"
+fi
+
 # SPOE arguments: the one table of them, spoe_args[] in agent/handler.c;
 # each is documented in README and sent by the shipped configs
 args=$(sed -n '/^const struct spoe_arg spoe_args\[\] = {/,/^};/p' agent/handler.c |

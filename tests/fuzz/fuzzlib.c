@@ -80,12 +80,17 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 		/* 21.. later additions (strings); keep the indices above */
 		"path", "deny_detail", "client_id",
 		"token_sub", "token_client_id", "token_scope",
+		/* 27.. verdict reuse (issue 15): reuse is a string, max_age and
+		 * gen integers */
+		"reuse", "max_age", "gen",
 	};
+	enum { K_REUSE = 27, K_MAX_AGE = 28, K_GEN = 29 };
 	enum { NONCE = sizeof(once) / sizeof(once[0]) };
 	int seen[NONCE] = { 0 };
 	struct spop_frame f;
 	const char *p, *end;
-	int allow = 0, has_code = 0, code_ok = 0;
+	int allow = 0, has_code = 0, code_ok = 0, reuse_conn = 0;
+	int64_t max_age = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->status = -1;
@@ -129,10 +134,15 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 		}
 		FUZZ_ASSERT(a->verdict != FUZZ_V_UNSET);
 		FUZZ_ASSERT(spop_get_data(&p, end, &v) == 0);
-		if (k == 1 || k == 7 || k == 15 || k == 16) {   /* status, not_after, days_left, expiring */
+		if (k == 1 || k == 7 || k == 15 || k == 16 || k == K_MAX_AGE || k == K_GEN) {
+			/* status, not_after, days_left, expiring, max_age, gen */
 			FUZZ_ASSERT(v.type == SPOP_DATA_INT64);
 			if (k == 1)
 				a->status = v.u.sint;
+			if (k == K_MAX_AGE) {
+				FUZZ_ASSERT(v.u.sint >= 0);
+				max_age = v.u.sint;
+			}
 			continue;
 		}
 		FUZZ_ASSERT(v.type == SPOP_DATA_STR);
@@ -145,9 +155,16 @@ void fuzz_check_ack(const char *buf, size_t len, size_t max_frame,
 		} else if (k == 2) {
 			has_code = 1;
 			code_ok = SPOP_STR_EQ(v.u.str, "ok");
+		} else if (k == K_REUSE) {
+			reuse_conn = SPOP_STR_EQ(v.u.str, "connection");
+			FUZZ_ASSERT(reuse_conn || SPOP_STR_EQ(v.u.str, "request"));
 		}
 	}
 	FUZZ_ASSERT(p == end);
+	/* a verdict may be kept for the connection only if it is an allow, and
+	 * then for a positive time; "request" means ask again (max_age 0) */
+	FUZZ_ASSERT(!reuse_conn || allow);
+	FUZZ_ASSERT(reuse_conn ? max_age > 0 : max_age == 0);
 	FUZZ_ASSERT(a->verdict != FUZZ_V_NONE);
 	if (a->verdict == FUZZ_V_UNSET) {
 		FUZZ_ASSERT(a->nactions == 1);
