@@ -65,7 +65,7 @@ FETCH_SRC := agent/fetch.c agent/revoc.c agent/ocsp-fetch.c
 # The binary only: offline commands with I/O, reload, main.
 OFFLINE_SRC := agent/explain.c agent/probe.c agent/lint.c agent/ctl-client.c
 DAEMON_SRC := $(SERVER_SRC) $(FETCH_SRC) $(OFFLINE_SRC) agent/reload.c agent/pidfile.c agent/main.c
-UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c \
+UNIT_SRC := $(wildcard tests/unit/test_*.c) tests/unit/run.c tests/unit/testpki.c tests/unit/testpeer.c tests/unit/testcfg.c \
             tests/unit/testjwt.c
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)

@@ -5,57 +5,29 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
-
-static char cfg_path[64];
-
-static const char *write_cfg(const char *text)
-{
-	int fd;
-	FILE *f;
-
-	snprintf(cfg_path, sizeof(cfg_path), "/tmp/certspoa-cfg-XXXXXX");
-	fd = mkstemp(cfg_path);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
-		return NULL;
-	fputs(text, f);
-	fclose(f);
-	return cfg_path;
-}
-
-/* Load text; on failure return NULL and leave the message in err. */
-static struct config *load(const char *text, char *err, size_t errlen)
-{
-	const char *path = write_cfg(text);
-	struct config *cfg;
-
-	err[0] = 0;
-	if (!path)
-		return NULL;
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
-}
 
 /* Expect an error mentioning ":LINE: KEY" and a substring. */
 static void expect_error(const char *text, int line, const char *key, const char *what)
 {
 	char err[512], want[128];
-	struct config *cfg = load(text, err, sizeof(err));
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 	snprintf(want, sizeof(want), ":%d: %s", line, key);
 	if (!strstr(err, want) || !strstr(err, what))
 		unit_fail(__FILE__, __LINE__, "error '%s' lacks '%s' or '%s'", err, want, what);
+	/* the error names the file: test_cfg_text's TEST_CFG_TEMPLATE */
 	CHECK(strncmp(err, "/tmp/certspoa-cfg-", 18) == 0);
 }
 
 TEST(cfg_defaults)
 {
 	char err[256];
-	struct config *cfg = load("[agent]\n", err, sizeof(err));
+	struct config *cfg = test_cfg_text("[agent]\n", err, sizeof(err));
 
 	CHECK(cfg != NULL);
 	if (!cfg)
@@ -77,7 +49,7 @@ TEST(cfg_defaults)
 TEST(cfg_values_and_several_listeners)
 {
 	char err[256];
-	struct config *cfg = load(
+	struct config *cfg = test_cfg_text(
 		"; comment\n"
 		"[agent]\n"
 		"listen = 127.0.0.1:0\n"
@@ -164,7 +136,7 @@ TEST(cfg_loads_ca_and_thumbprints)
 	close(fd);
 	snprintf(text, sizeof(text), "[policy default]\nverify = both\nca_file = %s\nthumbprints = %s\n",
 	         pem, list);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (cfg) {
 		CHECK(cfg->default_policy->store != NULL);

@@ -15,6 +15,7 @@
 #include "decide.h"
 #include "rules.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -155,19 +156,6 @@ static int write_file(const char *text, char *path, size_t pathlen)
 	return 0;
 }
 
-/* A config from text; on error *err gets cfg_load's message. */
-static struct config *load(const char *text, char *err, size_t errlen)
-{
-	char path[64];
-	struct config *cfg;
-
-	if (write_file(text, path, sizeof(path)) < 0)
-		return NULL;
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
-}
-
 /* "[policy default]" with these lines. */
 static struct config *policy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -181,7 +169,7 @@ static struct config *policy(const char *fmt, ...)
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
 	snprintf(text, sizeof(text), "[policy default]\n%s\n", body);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "  config error: %s\n", err);
 	return cfg;
@@ -778,7 +766,7 @@ TEST(chain_ber_forwarded_certificate_is_invalid)
 	snprintf(text, sizeof(text), "[forwarded]\ntrusted_proxies = 127.0.0.1\nformat = base64-der\n"
 	         "[policy default]\nverify = agent\nca_file = %s\nintermediates = %s\n"
 	         "deny_thumbprints = %s\n", K.r_pem, K.ca1_pem, K.leaf_hex);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL && good && bad && badsig);
 	if (!cfg || !good || !bad || !badsig)
 		goto out;
@@ -823,8 +811,8 @@ TEST(chain_cfg_issuer_rules_need_a_store)
 	struct config *cfg;
 
 	setup();
-	cfg = load("[policy default]\nverify = haproxy\n\ndeny_issuer_thumbprints = "
-	           "0000000000000000000000000000000000000000000000000000000000000000\n", err, sizeof(err));
+	cfg = test_cfg_text("[policy default]\nverify = haproxy\n\ndeny_issuer_thumbprints = "
+	                    "0000000000000000000000000000000000000000000000000000000000000000\n", err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK(strstr(err, ":4: deny_issuer_thumbprints: ") != NULL);
 	CHECK(strstr(err, "issuer rules need ca_file or ca_dir") != NULL);
@@ -832,14 +820,14 @@ TEST(chain_cfg_issuer_rules_need_a_store)
 
 	CHECK(write_file("0a1b  CN=Chain CA1\n", list, sizeof(list)) == 0);
 	snprintf(text, sizeof(text), "[policy default]\nallow_serials = @%s\n", list);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK(strstr(err, ":2: allow_serials: ") != NULL);
 	cfg_free(cfg);
 	unlink(list);
 
 	/* serials without an issuer need no store */
-	cfg = load("[policy default]\nallow_serials = 0a1b\n", err, sizeof(err));
+	cfg = test_cfg_text("[policy default]\nallow_serials = 0a1b\n", err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (cfg)
 		CHECK_EQ_INT(cfg->default_policy->issuer_rules, 0);
@@ -847,7 +835,7 @@ TEST(chain_cfg_issuer_rules_need_a_store)
 	/* with a store, accepted, under verify = haproxy too */
 	snprintf(text, sizeof(text), "[policy default]\nverify = haproxy\nca_file = %s\n"
 	         "allow_issuer_thumbprints = %s\n", K.r_pem, K.ca1_hex);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (cfg)
 		CHECK_EQ_INT(cfg->default_policy->issuer_rules, 1);
@@ -869,7 +857,7 @@ TEST(chain_cfg_warns_frontend_route_with_verify_haproxy)
 	         "[route strict]\nfrontend = fe_strict\npolicy = default\n"
 	         "[policy partners]\nverify = haproxy\n"
 	         "[policy default]\nverify = both\nca_file = %s\n", K.r_pem);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;

@@ -13,6 +13,7 @@
 #include "cfg.h"
 #include "handler.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -163,20 +164,6 @@ TEST(crl_file_errors)
 	cert_store_free(st);
 }
 
-static struct config *load_cfg(const char *text, char *err, size_t errlen)
-{
-	char path[] = "/tmp/certspoa-crlcfg-XXXXXX";
-	int fd = mkstemp(path);
-	struct config *cfg;
-
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
-}
-
 /* One check-client-cert NOTIFY with the cert; returns 1 allow, 0 deny. */
 static int decide(struct handler_ctx *hc, X509 *x, int64_t now, char *detail, size_t dlen)
 {
@@ -216,7 +203,7 @@ TEST(crl_update_reaches_cached_certificates)
 	CHECK(write_crl(crl1, sizeof(crl1), &k.bad, 1, NOW - DAY, NOW + 7 * DAY) == 0);
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_file = %s\ncrl_file = %s\n",
 	         k.ca_pem, crl0);
-	c0 = load_cfg(text, err, sizeof(err));
+	c0 = test_cfg_text(text, err, sizeof(err));
 	CHECK(c0 != NULL);
 	if (!c0) {
 		fprintf(stderr, "  %s\n", err);
@@ -224,7 +211,7 @@ TEST(crl_update_reaches_cached_certificates)
 	}
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_file = %s\ncrl_file = %s\n",
 	         k.ca_pem, crl1);
-	c1 = load_cfg(text, err, sizeof(err));
+	c1 = test_cfg_text(text, err, sizeof(err));
 	CHECK(c1 != NULL);
 	CHECK_EQ_INT(c0->default_policy->crl_count, 1);
 	handler_init(&hc, c0, 1);
@@ -256,19 +243,19 @@ TEST(crl_config_rules)
 	CHECK(write_crl(crl, sizeof(crl), NULL, 0, NOW - DAY, NOW + 7 * DAY) == 0);
 	snprintf(text, sizeof(text), "[policy default]\nverify = haproxy\nca_file = %s\ncrl_file = %s\n",
 	         k.ca_pem, crl);
-	cfg = load_cfg(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK(strstr(err, ":4: crl_file: needs verify = agent or both") != NULL);
 	snprintf(text, sizeof(text), "[policy default]\nverify = both\nca_file = %s\ncrl_file = %s\n"
 	         "crl_check = leaf\ncrl_missing = allow\n", k.ca_pem, crl);
-	cfg = load_cfg(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (cfg)
 		CHECK_EQ_INT(cfg->default_policy->verify_flags, CERT_VF_CRL_LEAF | CERT_VF_CRL_MISSING_OK);
 	cfg_free(cfg);
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_file = %s\ncrl_file = /nope.crl\n",
 	         k.ca_pem);
-	cfg = load_cfg(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL && strstr(err, ":4: crl_file: /nope.crl") != NULL);
 	unlink(crl);
 }

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "rtdeny.h"
 #include "rules.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -232,26 +233,14 @@ TEST(rtdeny_state_text)
 
 /* ---- the decision ---- */
 
-/* The config text through a pipe, read as /dev/fd/N: no file to clean up. */
+/* The config text; a failure to load fails the test. */
 static struct config *load_text(const char *text)
 {
-	char path[32], err[512];
-	struct config *cfg = NULL;
-	size_t n = strlen(text);
-	int fds[2];
+	char err[512];
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 
-	if (pipe(fds) == -1)
-		return NULL;
-	if (write(fds[1], text, n) == (ssize_t)n) {
-		close(fds[1]);
-		fds[1] = -1;
-		snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
-		if (!(cfg = cfg_load(path, err, sizeof(err))))
-			unit_fail(__FILE__, __LINE__, "cfg_load: %s", err);
-	}
-	close(fds[0]);
-	if (fds[1] != -1)
-		close(fds[1]);
+	if (!cfg)
+		unit_fail(__FILE__, __LINE__, "cfg_load: %s", err);
 	return cfg;
 }
 

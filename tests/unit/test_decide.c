@@ -14,6 +14,7 @@
 #include "rules.h"
 #include "spop.h"
 #include "strutil.h"
+#include "testcfg.h"
 #include "testhelp.h"
 
 TEST(strutil_hexval_every_byte)
@@ -220,26 +221,6 @@ TEST(decide_name_tables_complete)
 	CHECK(fwd_format_names[FWD_FORMATS] == NULL);
 }
 
-/* Load config text; NULL with err on error. */
-static struct config *load_text(const char *text, char *err, size_t errlen)
-{
-	char path[] = "/tmp/certspoa-decide-XXXXXX";
-	struct config *cfg;
-	int fd = mkstemp(path);
-
-	if (fd < 0)
-		return NULL;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
-}
-
 /* [forwarded] format takes the words of fwd_format_names, exactly. */
 TEST(decide_fwd_format_words)
 {
@@ -251,7 +232,7 @@ TEST(decide_fwd_format_words)
 		snprintf(text, sizeof(text),
 		         "[forwarded]\ntrusted_proxies = 10.0.0.1\nformat = %s\n[policy default]\n",
 		         fwd_format_names[f]);
-		cfg = load_text(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		CHECK(cfg != NULL);
 		if (cfg) {
 			CHECK_EQ_INT(cfg->fwd.format, f);
@@ -261,7 +242,7 @@ TEST(decide_fwd_format_words)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text),
 		         "[forwarded]\ntrusted_proxies = 10.0.0.1\nformat = %s\n[policy default]\n", bad[i]);
-		cfg = load_text(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		CHECK(cfg == NULL);
 		cfg_free(cfg);
 	}
@@ -278,7 +259,7 @@ TEST(decide_request_without_handler)
 	struct trace t;
 	const struct policy *pol;
 	const char *route = NULL;
-	struct config *cfg = load_text("[policy default]\nrequire_cert = yes\n", err, sizeof(err));
+	struct config *cfg = test_cfg_text("[policy default]\nrequire_cert = yes\n", err, sizeof(err));
 
 	CHECK(cfg != NULL);
 	if (!cfg)

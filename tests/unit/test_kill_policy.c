@@ -20,6 +20,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -123,17 +124,13 @@ static struct config *load(const char *fmt, ...) __attribute__((format(printf, 1
 static struct config *load(const char *fmt, ...)
 {
 	char text[4096], err[1024];
-	const char *path;
 	struct config *cfg;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	path = tmp_file(text);
-	if (!path)
-		return NULL;
-	cfg = cfg_load(path, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "  config error: %s\n", err);
 	return cfg;

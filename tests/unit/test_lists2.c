@@ -21,6 +21,7 @@
 #include "lists.h"
 #include "rules.h"
 #include "strset.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 #include "tplist.h"
@@ -88,21 +89,12 @@ static const char *write_tmp(const char *text)
 /* Load "[policy default]" + extra; NULL with the error in err. */
 static struct config *load(const char *extra, char *err, size_t errlen)
 {
-	char text[4096], path[] = "/tmp/certspoa-l2cfg-XXXXXX";
-	struct config *cfg;
-	int fd;
+	char text[4096];
 
 	/* after extra, so that extra is on line 2 */
 	snprintf(text, sizeof(text), "[policy default]\n%s\n%s%s\n", extra,
 	         strstr(extra, "ca_file") ? "" : "ca_file = ", strstr(extra, "ca_file") ? "" : L.ca_file);
-	fd = mkstemp(path);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	err[0] = 0;
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
+	return test_cfg_text(text, err, errlen);
 }
 
 /* The config is refused, on line 2, naming key and containing needle. */

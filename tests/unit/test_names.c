@@ -16,6 +16,7 @@
 #include "cidr.h"
 #include "rules.h"
 #include "spiffe.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -44,22 +45,7 @@ static X509 *mk(const char *subject, const char *san, const char *policies)
 /* Load "[policy default]\n" + body. NULL (and the error in err) on failure. */
 static struct config *load(const char *body, char *err, size_t errlen)
 {
-	char path[] = "/tmp/certspoa-names-XXXXXX", text[8192];
-	struct config *cfg;
-	int fd, n;
-
-	n = snprintf(text, sizeof(text), "[policy default]\n%s\n", body);
-	fd = mkstemp(path);
-	if (fd < 0 || n < 0 || write(fd, text, (size_t)n) != n) {
-		if (fd >= 0)
-			close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
+	return test_cfg_textf(err, errlen, "[policy default]\n%s\n", body);
 }
 
 struct verdict {

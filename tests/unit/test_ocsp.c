@@ -16,6 +16,7 @@
 #include "ocsp.h"
 #include "ocsp-cache.h"
 #include "rules.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -439,22 +440,11 @@ TEST(ocsp_responder_failures_counted)
 
 static struct config *load_text(const char *text)
 {
-	char path[] = "/tmp/certspoa-ocsp-XXXXXX", err[512];
-	struct config *cfg;
-	int fd = mkstemp(path);
+	char err[512];
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 
-	if (fd < 0)
-		return NULL;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "  %s\n", err);
-	unlink(path);
 	return cfg;
 }
 

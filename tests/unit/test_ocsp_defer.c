@@ -17,6 +17,7 @@
 #include "log.h"
 #include "ocsp-cache.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpeer.h"
 #include "testpki.h"
@@ -58,24 +59,14 @@ static void setup(void)
 
 static struct config *load(void)
 {
-	char path[] = "/tmp/certspoa-defer-XXXXXX", err[512], text[512];
+	char err[512];
 	struct config *cfg;
-	int fd = mkstemp(path);
 
-	if (fd < 0)
-		return NULL;
-	snprintf(text, sizeof(text), "[agent]\nlog_decisions = none\n[policy default]\nverify = agent\n"
-	         "ca_file = %s\nocsp = leaf\nocsp_url = http://127.0.0.1:9/\nocsp_timeout = 200ms\n", k.ca_pem);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
+	cfg = test_cfg_textf(err, sizeof(err), "[agent]\nlog_decisions = none\n[policy default]\nverify = agent\n"
+	                     "ca_file = %s\nocsp = leaf\nocsp_url = http://127.0.0.1:9/\nocsp_timeout = 200ms\n",
+	                     k.ca_pem);
 	if (!cfg)
 		fprintf(stderr, "  %s\n", err);
-	unlink(path);
 	return cfg;
 }
 

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "cfg.h"
 #include "lists.h"
+#include "testcfg.h"
 #include "testhelp.h"
 
 static char *tmp_write(const char *text)
@@ -34,26 +35,12 @@ static char *tmp_write(const char *text)
 	return p;
 }
 
-/* Load text; NULL with the message in err on failure. */
-static struct config *load(const char *text, char *err, size_t errlen)
-{
-	char *path = tmp_write(text);
-	struct config *cfg;
-
-	err[0] = 0;
-	if (!path)
-		return NULL;
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
-}
-
 /* text must be refused with ":LINE: KEY: " and every one of the
  * substrings (NULL-terminated). */
 static void refused_(int at, const char *text, int line, const char *key, ...)
 {
 	char err[4096], want[128];
-	struct config *cfg = load(text, err, sizeof(err));
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 	const char *what;
 	va_list ap;
 
@@ -76,7 +63,7 @@ static void refused_(int at, const char *text, int line, const char *key, ...)
 static void accepted_(int at, const char *text)
 {
 	char err[4096];
-	struct config *cfg = load(text, err, sizeof(err));
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 
 	if (!cfg)
 		unit_fail(__FILE__, at, "refused: %s: %s", text, err);
@@ -221,7 +208,7 @@ TEST(opscfg_every_numeric_key_refuses_out_of_range)
 		struct config *cfg;
 
 		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", bad[i].sec, bad[i].key, bad[i].val);
-		cfg = load(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		if (cfg) {
 			unit_fail(__FILE__, __LINE__, "[%s] %s = %s accepted", bad[i].sec, bad[i].key, bad[i].val);
 			cfg_free(cfg);
@@ -254,7 +241,7 @@ TEST(opscfg_unknown_key_did_you_mean)
 	REFUSED("[agent]\nfrobnicate = 1\n", 2, "frobnicate", "unknown key in [agent]");
 	{
 		char err[1024];
-		struct config *cfg = load("[agent]\nfrobnicate = 1\n", err, sizeof(err));
+		struct config *cfg = test_cfg_text("[agent]\nfrobnicate = 1\n", err, sizeof(err));
 
 		CHECK(cfg == NULL);
 		CHECK(strstr(err, "did you mean") == NULL);
@@ -267,16 +254,16 @@ TEST(opscfg_unknown_section_did_you_mean)
 	char err[1024];
 	struct config *cfg;
 
-	cfg = load("[polcy default]\nverify = agent\n", err, sizeof(err));
+	cfg = test_cfg_text("[polcy default]\nverify = agent\n", err, sizeof(err));
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 	CHECK(strstr(err, ":1: unknown section [polcy default]: did you mean [policy NAME]?") != NULL);
-	cfg = load("[agnet]\nthreads = 2\n", err, sizeof(err));
+	cfg = test_cfg_text("[agnet]\nthreads = 2\n", err, sizeof(err));
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 	CHECK(strstr(err, "unknown section [agnet]: did you mean [agent]?") != NULL);
 	/* nothing close: every section is named */
-	cfg = load("[frobnicate]\n", err, sizeof(err));
+	cfg = test_cfg_text("[frobnicate]\n", err, sizeof(err));
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 	CHECK(strstr(err, "unknown section [frobnicate] (sections: [agent], [stats], [forwarded], "
@@ -301,7 +288,7 @@ TEST(opscfg_list_file_reports_every_bad_line)
 
 	CHECK(list != NULL);
 	snprintf(text, sizeof(text), "[policy default]\nallow_thumbprints = @%s\n", list);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 	/* the first as before, then every other one */
@@ -326,7 +313,7 @@ TEST(opscfg_list_file_caps_the_bad_lines_shown)
 	list = tmp_write(body);
 	CHECK(list != NULL);
 	snprintf(text, sizeof(text), "[policy default]\ndeny_thumbprints = @%s\n", list);
-	cfg = load(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 	snprintf(want, sizeof(want), "; line %d: 'bad%d'", LIST_ERRORS_SHOWN, LIST_ERRORS_SHOWN);

@@ -17,6 +17,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -96,17 +97,11 @@ static const char *write_tmp(const char *text)
  * plus the given lines. */
 static struct config *conf(const char *extra)
 {
-	char text[4096], err[1024], path[] = "/tmp/certspoa-polcfg-XXXXXX";
+	char text[4096], err[1024];
 	struct config *cfg;
-	int fd;
 
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_file = %s\n%s\n", P.ca_pem, extra);
-	fd = mkstemp(path);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
-	unlink(path);
+	cfg = test_cfg_text(text, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "  config error: %s\n", err);
 	return cfg;
@@ -308,11 +303,10 @@ TEST(policy_verification_rules)
 
 TEST(policy_routes_first_match_wins)
 {
-	char text[2048], err[1024], path[] = "/tmp/certspoa-route-XXXXXX";
+	char text[2048], err[1024];
 	struct config *cfg;
 	struct req_facts rq;
 	struct outcome o;
-	int fd;
 
 	setup();
 	snprintf(text, sizeof(text),
@@ -322,11 +316,7 @@ TEST(policy_routes_first_match_wins)
 	         "[policy default]\nverify = agent\nca_file = %s\n"
 	         "[policy strict]\nverify = agent\nca_file = %s\nallow_cn = nobody\n"
 	         "[policy open]\nrequire_cert = no\n", P.ca_pem, P.ca_pem);
-	fd = mkstemp(path);
-	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
-	unlink(path);
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg) {
 		fprintf(stderr, "  %s\n", err);
@@ -456,7 +446,7 @@ TEST(policy_expiry_and_identity_vars)
 
 TEST(policy_config_errors_name_the_list)
 {
-	char text[512], err[1024], path[] = "/tmp/certspoa-polerr-XXXXXX";
+	char text[512], err[1024];
 	const char *bad[][2] = {
 		{ "allow_dns = exa mple.com", ":2: allow_dns: " },
 		{ "allow_ip = 10.1.2.3/8", ":2: allow_ip: " },
@@ -472,15 +462,9 @@ TEST(policy_config_errors_name_the_list)
 	setup();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct config *cfg;
-		int fd;
 
-		snprintf(path, sizeof(path), "/tmp/certspoa-polerr-XXXXXX");
 		snprintf(text, sizeof(text), "[policy default]\n%s\n", bad[i][0]);
-		fd = mkstemp(path);
-		CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-		close(fd);
-		cfg = cfg_load(path, err, sizeof(err));
-		unlink(path);
+		cfg = test_cfg_text(text, err, sizeof(err));
 		if (cfg || !strstr(err, bad[i][1]))
 			unit_fail(__FILE__, __LINE__, "'%s': error '%s' lacks '%s'", bad[i][0], cfg ? "(none)" : err, bad[i][1]);
 		cfg_free(cfg);
@@ -501,15 +485,7 @@ TEST(policy_trace_needs_the_secret)
 	setup();
 	snprintf(text, sizeof(text), "[agent]\ntrace_secret = %s\n[policy default]\nverify = agent\nca_file = %s\n",
 	         secret, P.ca_pem);
-	{
-		char path[] = "/tmp/certspoa-trace-XXXXXX", err[512];
-		int fd = mkstemp(path);
-
-		CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-		close(fd);
-		cfg = cfg_load(path, err, sizeof(err));
-		unlink(path);
-	}
+	cfg = test_cfg_text(text, NULL, 0);
 	CHECK(cfg != NULL);
 	if (!cfg)
 		return;
@@ -542,18 +518,11 @@ TEST(policy_trace_needs_the_secret)
 
 static struct config *conf_fwd(const char *verify)
 {
-	char text[1024], err[1024], path[] = "/tmp/certspoa-fwdcfg-XXXXXX";
+	char err[1024];
 	struct config *cfg;
-	int fd;
 
-	snprintf(text, sizeof(text), "[forwarded]\ntrusted_proxies = 127.0.0.1/32, 2001:db8::/32\nformat = rfc9440\n"
-	         "[policy default]\nverify = %s\nca_file = %s\n", verify, P.ca_pem);
-	fd = mkstemp(path);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
-	unlink(path);
+	cfg = test_cfg_textf(err, sizeof(err), "[forwarded]\ntrusted_proxies = 127.0.0.1/32, 2001:db8::/32\n"
+	                     "format = rfc9440\n[policy default]\nverify = %s\nca_file = %s\n", verify, P.ca_pem);
 	if (!cfg)
 		fprintf(stderr, "  %s\n", err);
 	return cfg;
@@ -767,19 +736,13 @@ TEST(policy_ca_dir_and_config_intermediates)
 TEST(policy_empty_list_value_is_an_error)
 {
 	const char *keys[] = { "allow_cn", "allow_dns", "thumbprints", "allow_thumbprints", "deny_cn", "allow_ip" };
-	char text[256], err[512], path[] = "/tmp/certspoa-empty-XXXXXX";
+	char text[256], err[512];
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		struct config *cfg;
-		int fd;
 
-		snprintf(path, sizeof(path), "/tmp/certspoa-empty-XXXXXX");
 		snprintf(text, sizeof(text), "[policy default]\n%s =\n", keys[i]);
-		fd = mkstemp(path);
-		CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-		close(fd);
-		cfg = cfg_load(path, err, sizeof(err));
-		unlink(path);
+		cfg = test_cfg_text(text, err, sizeof(err));
 		if (cfg || !strstr(err, "empty list"))
 			unit_fail(__FILE__, __LINE__, "'%s =' was accepted (%s)", keys[i], cfg ? "loaded" : err);
 		cfg_free(cfg);

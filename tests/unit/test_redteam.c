@@ -18,6 +18,7 @@
 #include "decide.h"
 #include "rules.h"
 #include "spiffe-bundle.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testjwt.h"
 #include "testpki.h"
@@ -76,22 +77,6 @@ static X509 *svid(EVP_PKEY *key, X509 *ca, EVP_PKEY *cak, const char *san)
 	return testpki_make_cert_ex(&c);
 }
 
-static struct config *load_text(const char *text, char *err, size_t errlen)
-{
-	char path[] = "/tmp/certspoa-redteam-cfg-XXXXXX";
-	int fd = mkstemp(path);
-	struct config *cfg;
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	cfg = n == (ssize_t)strlen(text) ? cfg_load(path, err, errlen) : NULL;
-	unlink(path);
-	return cfg;
-}
-
 /* Decide for leaf x under cfg's default policy; HAProxy said verify 0
  * (verify optional + crt-ignore-err all would say so for anything). */
 static void decide_for(const struct config *cfg, X509 *x, struct decision *d)
@@ -142,7 +127,7 @@ static void forged_client_id(const char *kind, const char *mode)
 	snprintf(text, sizeof(text),
 	         "[policy default]\nverify = agent\nmode = %s\nspiffe_bundles = td1=%s, td2=%s\nclient_id = %s\n",
 	         mode, R.pem1, R.pem2, kind);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg || !victim || !forged || !selfsigned)
 		goto out;
@@ -446,7 +431,7 @@ TEST(redteam_td2_claims_td1_name)
 		CHECK(x != NULL);
 		snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n%s\n",
 		         R.pem1, R.pem2, cases[i].list);
-		cfg = load_text(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		if (cfg && x) {
 			decide_for(cfg, x, &d);
 			unit_fail(__FILE__, __LINE__, "two trust domains with '%s' load; td2's certificate: %s/%s",
@@ -458,7 +443,7 @@ TEST(redteam_td2_claims_td1_name)
 		/* one trust domain: its CA names its own clients */
 		snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td2=%s\n%s\n",
 		         R.pem2, cases[i].list);
-		cfg = load_text(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		CHECK(cfg != NULL);
 		if (cfg && x) {
 			decide_for(cfg, x, &d);
@@ -471,7 +456,7 @@ TEST(redteam_td2_claims_td1_name)
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n"
 	         "allow_spiffe = spiffe://td1/a\nallow_uri = spiffe://td2/b\ndeny_dns = evil.example\ndeny_cn = mallory\n",
 	         R.pem1, R.pem2);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	cfg_free(cfg);
 	rt_free(&R);
@@ -533,7 +518,7 @@ TEST(redteam_chain_tricks_cross_domain)
 	CHECK(fake && inter && td1leaf && forged && forged2);
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\nclient_id = spiffe\n",
 	         R.pem1, R.pem2);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg || !fake || !inter || !td1leaf || !forged || !forged2)
 		goto out;
@@ -600,7 +585,7 @@ TEST(redteam_svid_with_othername)
 	CHECK(upn && rid && hidden);
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n",
 	         R.pem1, R.pem2);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg || !upn || !rid || !hidden)
 		goto out;
@@ -645,7 +630,7 @@ TEST(redteam_client_id_spiffe_pooled_warns)
 	one = svid(R.victim, R.ca1, R.k1, "URI:spiffe://td1/db");
 	two = svid(R.attacker, R.ca2, R.k2, "URI:spiffe://td1/db");
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nca_file = %s\nclient_id = spiffe\n", pool);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg || !one || !two)
 		goto out;
@@ -669,7 +654,7 @@ TEST(redteam_client_id_spiffe_pooled_warns)
 	/* with bundles, or client_id = spki: no warning */
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s\nclient_id = spiffe\n"
 	         "[policy other]\nverify = agent\nca_file = %s\n", R.pem1, pool);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (cfg && (out = open_memstream(&buf, &len)) != NULL) {
 		CHECK_EQ_INT(cfg_warnings(cfg, out), 0);
@@ -705,7 +690,7 @@ TEST(redteam_svid_root_id_refused)
 	good = svid(R.victim, R.ca2, R.k2, "URI:spiffe://td2/db");
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s, td2=%s\n"
 	         "allow_spiffe = spiffe://td2\nclient_id = spiffe\n", R.pem1, R.pem2);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg || !root || !good)
 		goto out;

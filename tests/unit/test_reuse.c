@@ -16,6 +16,7 @@
 #include "hapush.h"
 #include "rtdeny.h"
 #include "rules.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -236,22 +237,11 @@ TEST(reuse_max_age_chain_not_after)
 
 static struct config *load_text(const char *text)
 {
-	char path[] = "/tmp/certspoa-reuse-XXXXXX", err[512];
-	struct config *cfg;
-	int fd = mkstemp(path);
+	char err[512];
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 
-	if (fd < 0)
-		return NULL;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
 	if (!cfg)
 		unit_fail(__FILE__, __LINE__, "config: %s", err);
-	unlink(path);
 	return cfg;
 }
 

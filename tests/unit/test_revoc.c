@@ -15,6 +15,7 @@
 #include "cert.h"
 #include "cfg.h"
 #include "decide.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -334,25 +335,19 @@ static int eval_der(struct decide_ctx *dc, const struct policy *pol, const unsig
 
 TEST(revoc_new_crl_reaches_cached_verification)
 {
-	char ini[] = "/tmp/certspoa-revoc-XXXXXX", pem[128], err[512];
+	char pem[128], err[512];
 	struct decide_ctx dc;
 	struct config *cfg = NULL;
 	unsigned char *der;
 	size_t len = 0;
-	FILE *f;
-	int fd;
 
 	setup();
 	der = testpki_to_der(k.bad, &len);
 	CHECK(der != NULL && testpki_write_pem(&k.ca, 1, pem, sizeof(pem)) == 0);
-	fd = mkstemp(ini);
-	CHECK(fd >= 0 && (f = fdopen(fd, "w")) != NULL);
-	if (fd < 0 || !der)
+	if (!der)
 		return;
-	fprintf(f, "[agent]\ncrl_urls = http://pki.example/ca.crl\n"
-	        "[policy default]\nverify = agent\nca_file = %s\n", pem);
-	fclose(f);
-	cfg = cfg_load(ini, err, sizeof(err));
+	cfg = test_cfg_textf(err, sizeof(err), "[agent]\ncrl_urls = http://pki.example/ca.crl\n"
+	                     "[policy default]\nverify = agent\nca_file = %s\n", pem);
 	CHECK(cfg != NULL);
 	if (!cfg) {
 		fprintf(stderr, "  %s\n", err);
@@ -376,6 +371,5 @@ TEST(revoc_new_crl_reaches_cached_verification)
 	cert_crls_clear();
 	cfg_free(cfg);
 	free(der);
-	unlink(ini);
 	unlink(pem);
 }

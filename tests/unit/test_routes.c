@@ -11,6 +11,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "uri.h"
 
@@ -339,19 +340,9 @@ TEST(uri_prefix_nocase)
 
 static struct config *load(const char *text)
 {
-	char path[] = "/tmp/certspoa-routes-XXXXXX", err[1024];
-	struct config *cfg;
-	int fd = mkstemp(path);
+	char err[1024];
+	struct config *cfg = test_cfg_text(text, err, sizeof(err));
 
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		if (fd >= 0)
-			close(fd);
-		unlink(path);
-		return NULL;
-	}
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
-	unlink(path);
 	if (!cfg)
 		fprintf(stderr, "  config error: %s\n", err);
 	return cfg;

@@ -21,6 +21,7 @@
 #include "rules.h"
 #include "spop.h"
 #include "stats.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "worker.h"
 
@@ -414,21 +415,6 @@ TEST(runtime_declog_keeps_newest_denials)
 
 /* ---- the thread limit ---- */
 
-static struct config *load_text(const char *text, char *err, size_t errlen)
-{
-	char path[] = "/tmp/certspoa-runtime-XXXXXX";
-	int fd = mkstemp(path);
-	struct config *cfg = NULL;
-
-	if (fd < 0)
-		return NULL;
-	if (write(fd, text, strlen(text)) == (ssize_t)strlen(text))
-		cfg = cfg_load(path, err, errlen);
-	close(fd);
-	unlink(path);
-	return cfg;
-}
-
 TEST(runtime_threads_over_the_limit_are_refused)
 {
 	char text[256], err[512];
@@ -436,7 +422,7 @@ TEST(runtime_threads_over_the_limit_are_refused)
 
 	snprintf(text, sizeof(text), "[agent]\nthreads = %d\n\n[policy default]\nrequire_cert = no\n",
 	         CFG_MAX_THREADS);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (cfg)
 		CHECK_EQ_INT(cfg->threads, CFG_MAX_THREADS);
@@ -444,7 +430,7 @@ TEST(runtime_threads_over_the_limit_are_refused)
 	snprintf(text, sizeof(text), "[agent]\nthreads = %d\n\n[policy default]\nrequire_cert = no\n",
 	         CFG_MAX_THREADS + 1);
 	err[0] = 0;
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	if (!strstr(err, ":2: threads"))
 		unit_fail(__FILE__, __LINE__, "unexpected error: %s", err);

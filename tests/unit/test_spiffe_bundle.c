@@ -13,6 +13,7 @@
 #include "decide.h"
 #include "rules.h"
 #include "spiffe-bundle.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testpki.h"
 
@@ -73,18 +74,6 @@ static int write_file(char *path, const char *text)
 	n = write(fd, text, strlen(text));
 	close(fd);
 	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
-
-static struct config *load_text(const char *text, char *err, size_t errlen)
-{
-	char path[] = "/tmp/certspoa-spiffe-cfg-XXXXXX";
-	struct config *cfg;
-
-	if (write_file(path, text) < 0)
-		return NULL;
-	cfg = cfg_load(path, err, errlen);
-	unlink(path);
-	return cfg;
 }
 
 /* Two trust domains, each with its own CA; td1's bundle in JSON, td2's in
@@ -391,7 +380,7 @@ TEST(spiffe_td_store_is_never_pooled)
 	for (int verify = 0; verify < VERIFY_MODES; verify++) {
 		snprintf(text, sizeof(text), "[policy default]\nverify = %s\nspiffe_bundles = td1=%s, td2=%s\n",
 		         cfg_verify_name(verify), T.json, T.pem);
-		cfg = load_text(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		CHECK(cfg != NULL);
 		if (!cfg) {
 			fprintf(stderr, "%s\n", err);
@@ -474,14 +463,14 @@ TEST(spiffe_bundles_config_refused)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), "[policy default]\nspiffe_bundles = %s%s, %s%s%s\n",
 		         bad[i][0], T.json, bad[i][1], T.pem, bad[i][2]);
-		cfg = load_text(text, err, sizeof(err));
+		cfg = test_cfg_text(text, err, sizeof(err));
 		CHECK(cfg == NULL);
 		CHECK(strstr(err, "spiffe_bundles") != NULL);
 		cfg_free(cfg);
 	}
 	/* an unreadable bundle, a bundle that is neither */
 	snprintf(text, sizeof(text), "[policy default]\nspiffe_bundles = td1=/nonexistent/b.json\n");
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK(strstr(err, "/nonexistent/b.json") != NULL);
 	tds_free(&T);
@@ -514,7 +503,7 @@ TEST(spiffe_client_id_kinds)
 		EVP_PKEY_free(other);
 	}
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s\n", T.json);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg)
 		goto out;
@@ -528,7 +517,7 @@ TEST(spiffe_client_id_kinds)
 	cfg_free(cfg);
 
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s\nclient_id = spiffe\n", T.json);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg)
 		goto out;
@@ -547,7 +536,7 @@ TEST(spiffe_client_id_kinds)
 	cfg_free(cfg);
 
 	snprintf(text, sizeof(text), "[policy default]\nverify = agent\nspiffe_bundles = td1=%s\nclient_id = identity\n", T.json);
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg != NULL);
 	if (!cfg)
 		goto out;
@@ -557,7 +546,7 @@ TEST(spiffe_client_id_kinds)
 	cfg_free(cfg);
 	/* only the three words */
 	snprintf(text, sizeof(text), "[policy default]\nclient_id = SPKI\n");
-	cfg = load_text(text, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	CHECK(cfg == NULL);
 	cfg_free(cfg);
 out:

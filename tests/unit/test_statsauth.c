@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "httpd.h"
 #include "statsauth.h"
+#include "testcfg.h"
 #include "testhelp.h"
 
 #define TOKEN "s3cret-token-0123456789abcdef"
@@ -196,7 +197,7 @@ TEST(statsauth_token_parse_trims_and_validates)
 
 /* ---- [stats] token_file in the configuration ---- */
 
-static char tok_path[64], ini_path[64];
+static char tok_path[64];
 
 static int write_file(char *path, size_t plen, const char *text, mode_t mode)
 {
@@ -216,17 +217,8 @@ static int write_file(char *path, size_t plen, const char *text, mode_t mode)
 /* An agent configuration naming token file TOKFILE (its line is 4). */
 static struct config *load_with_token(const char *tokfile, char *err, size_t errlen)
 {
-	char text[512];
-	struct config *cfg;
-
-	snprintf(text, sizeof(text), "[agent]\nlisten = 127.0.0.1:0\n[stats]\ntoken_file = %s\n"
-	         "listen = 0.0.0.0:0\n", tokfile);
-	err[0] = 0;
-	if (write_file(ini_path, sizeof(ini_path), text, 0600) < 0)
-		return NULL;
-	cfg = cfg_load(ini_path, err, errlen);
-	unlink(ini_path);
-	return cfg;
+	return test_cfg_textf(err, errlen, "[agent]\nlisten = 127.0.0.1:0\n[stats]\ntoken_file = %s\n"
+	                      "listen = 0.0.0.0:0\n", tokfile);
 }
 
 TEST(statsauth_cfg_token_file_loaded)

@@ -15,6 +15,7 @@
 #include "handler.h"
 #include "rules.h"
 #include "spop.h"
+#include "testcfg.h"
 #include "testhelp.h"
 #include "testjwt.h"
 #include "testpki.h"
@@ -545,7 +546,7 @@ TEST(token_jwks_parse_refusals)
 
 /* ---- through the decision pipeline ---- */
 
-static char jwks_path[64], cfg_path[64];
+static char jwks_path[64];
 static const char *jwks_override;     /* the JWKS file's text, else K.jwks_text */
 
 static struct config *load_cfg(const char *policy_lines)
@@ -563,15 +564,9 @@ static struct config *load_cfg(const char *policy_lines)
 	close(fd);
 	snprintf(text, sizeof(text), "[policy default]\nverify = haproxy\njwks_file = %s\n%s\n", jwks_path,
 	         policy_lines);
-	snprintf(cfg_path, sizeof(cfg_path), "/tmp/certspoa-tokcfg-XXXXXX");
-	fd = mkstemp(cfg_path);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return NULL;
-	close(fd);
-	cfg = cfg_load(cfg_path, err, sizeof(err));
+	cfg = test_cfg_text(text, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "cfg: %s\n", err);
-	unlink(cfg_path);
 	unlink(jwks_path);
 	return cfg;
 }
@@ -738,20 +733,14 @@ TEST(token_cache_never_carries_a_token_to_another_cert)
 
 TEST(token_config_errors)
 {
-	char text[256], err[512], path[] = "/tmp/certspoa-tokbad-XXXXXX";
-	int fd;
+	char err[512];
 	struct config *cfg;
 
 	setup();
 	/* token without jwks_file */
-	snprintf(text, sizeof(text), "[policy default]\ntoken = bound\n");
-	fd = mkstemp(path);
-	CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	cfg = cfg_load(path, err, sizeof(err));
+	cfg = test_cfg_text("[policy default]\ntoken = bound\n", err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK(strstr(err, "jwks_file") != NULL);
-	unlink(path);
 	/* a JWKS that is not one, or holds only a shared secret */
 	jwks_override = "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}";
 	cfg = load_cfg("token = bound");
