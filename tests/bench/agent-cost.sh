@@ -77,17 +77,11 @@ if [ "$SYSCALLS" = 1 ] || [ -n "$PERF_DIR" ]; then
     command -v perf >/dev/null || { echo "agent-cost.sh: no perf: syscall round skipped" >&2; SYSCALLS=0 PERF_DIR=""; }
 fi
 
-if [ -z "${BENCH_AGENT_CPU+x}" ]; then
-    if [ "$(nproc)" -ge 2 ]; then BENCH_AGENT_CPU=0 BENCH_LOAD_CPU=1; else BENCH_AGENT_CPU="" BENCH_LOAD_CPU=""; fi
-fi
-BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-}
 
-mkdir -p "$TOP/tests/out"
-WORK=$(mktemp -d "$TOP/tests/out/agent-cost.XXXXXX")
-RAW=$WORK/raw.txt
-: >"$RAW"
 # shellcheck source=tests/bench/benchlib.sh
 . "$TOP/tests/bench/benchlib.sh"
+bench_workdir agent-cost
+bench_cpus
 
 # figure STATS_SOCKET NAME... - values of /stats.json figures, space-separated
 figure() {

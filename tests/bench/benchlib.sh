@@ -4,6 +4,25 @@
 # a process's CPU time. Sourcing it sets PIDS=() and FAILS=0 and the traps.
 # shellcheck shell=bash
 
+# bench_cpus - BENCH_AGENT_CPU (HAProxy and agent) and BENCH_LOAD_CPU (the
+# load) from the environment, else cpu0 and cpu1 on a machine with two or
+# more, else no pinning
+bench_cpus() {
+    if [ -z "${BENCH_AGENT_CPU+x}" ]; then
+        if [ "$(nproc)" -ge 2 ]; then BENCH_AGENT_CPU=0 BENCH_LOAD_CPU=1; else BENCH_AGENT_CPU="" BENCH_LOAD_CPU=""; fi
+    fi
+    BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-}
+}
+
+# bench_workdir NAME - WORK, a new directory tests/out/NAME.XXXXXX, and RAW,
+# its empty raw.txt (TOP is the repository)
+bench_workdir() {
+    mkdir -p "$TOP/tests/out"
+    WORK=$(mktemp -d "$TOP/tests/out/$1.XXXXXX")
+    RAW=$WORK/raw.txt
+    : >"$RAW"
+}
+
 declare -a PIDS=()
 FAILS=0
 

@@ -52,8 +52,12 @@
 # CERTSPOA_BIN, BENCH_TOOLS, E2E_ROUNDS (3), E2E_SECONDS (5), E2E_CONC_KA
 # (16), E2E_CONC_NEW (8), E2E_SCENARIOS ("a d b c r"), E2E_MODES ("ka new"),
 # E2E_REUSE_CFG (haproxy-examples/mtls-api/haproxy.cfg), E2E_LOG (set: HAProxy
-# access logs in the work directory, to debug a failure), BENCH_AGENT_CPU (0),
-# BENCH_LOAD_CPU (1). Loopback only. Results stay in tests/out/e2e.*/.
+# access logs in the work directory, to debug a failure), E2E_PROFILE=1 (after
+# the rounds, one more keep-alive run per pair under perf: HAProxy's CPU per
+# request split by where it ran, kernel, haproxy, libssl, libcrypto, the
+# rest, and its system calls per request; perf.data in the work directory),
+# BENCH_AGENT_CPU (0), BENCH_LOAD_CPU (1). Loopback only. Results stay in
+# tests/out/e2e.*/.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -86,10 +90,6 @@ for b in "$CERTSPOA_BIN" "$BENCH_TOOLS/spop-bench"; do
     [ -x "$b" ] || { echo "e2e.sh: $b is missing (make bench-tools)" >&2; exit 2; }
 done
 
-if [ -z "${BENCH_AGENT_CPU+x}" ]; then
-    if [ "$(nproc)" -ge 2 ]; then BENCH_AGENT_CPU=0 BENCH_LOAD_CPU=1; else BENCH_AGENT_CPU="" BENCH_LOAD_CPU=""; fi
-fi
-BENCH_LOAD_CPU=${BENCH_LOAD_CPU:-}
 
 # hap_cmd VERSION - HAP: the command that runs HAProxy VERSION; every step
 # execs the next, so the PID is HAProxy's
@@ -120,12 +120,10 @@ for v in $VERSIONS; do
 done
 [ -n "$RUN_VERSIONS" ] || { echo "e2e.sh: no HAProxy version to run" >&2; exit 2; }
 
-mkdir -p "$TOP/tests/out"
-WORK=$(mktemp -d "$TOP/tests/out/e2e.XXXXXX")
-RAW=$WORK/raw.txt
-: >"$RAW"
 # shellcheck source=tests/bench/benchlib.sh
 . "$TOP/tests/bench/benchlib.sh"
+bench_workdir e2e
+bench_cpus
 
 # bg_hap CPU LOG VERSION ARGS... - bg for HAProxy VERSION
 bg_hap() {
@@ -531,6 +529,50 @@ if case " $MODES " in *" ka "*) true ;; *) false ;; esac && ran a; then
         done
     fi
 fi
+# profile VERSION SCENARIO - one more keep-alive run under perf record (cpu
+# clock) and perf stat (system calls) on the pair's HAProxy: its CPU per
+# request by shared object (µs: the share of the samples times the run's
+# HAProxy CPU per request) and its system calls per request. By object only:
+# the 3.x binaries run in a chroot, where perf cannot name their functions.
+profile() {
+    local v=$1 s=$2 k=$1-$2 h0 h1 rp sp
+    perf record -q -e cpu-clock -F 2999 -o "$WORK/perf-$k.data" -p "${HPID[$k]}" -- sleep "$SECS" >/dev/null 2>&1 &
+    rp=$!
+    perf stat -x, -o "$WORK/perf-$k.sys" -e raw_syscalls:sys_enter -p "${HPID[$k]}" -- sleep "$SECS" >/dev/null 2>&1 &
+    sp=$!
+    h0=$(cpu_ns "${HPID[$k]}")
+    ab_run "${PORT[$k]}" "$CONC_KA" 1 "$SECS"
+    h1=$(cpu_ns "${HPID[$k]}")
+    wait "$rp" "$sp"
+    perf report -q -i "$WORK/perf-$k.data" --sort dso --stdio 2>/dev/null >"$WORK/perf-$k.dso"
+    awk -v v="${HAVER[$v]}" -v s="$s" -v n="$AB_DONE" -v h=$((h1 - h0)) -v sysf="$WORK/perf-$k.sys" '
+        $1 ~ /%$/ { p = $1; sub("%", "", p); d = $2
+            if (d ~ /kernel/) c["kernel"] += p
+            else if (d ~ /^haproxy/) c["haproxy"] += p
+            else if (d ~ /^libssl/) c["libssl"] += p
+            else if (d ~ /^libcrypto/) c["libcrypto"] += p
+            else c["other"] += p }
+        END {
+            while ((getline line < sysf) > 0) { split(line, f, ","); if (f[3] == "raw_syscalls:sys_enter") sc = f[1] }
+            us = n ? h / 1e3 / n : 0
+            printf "  %-8s %-3s %7.1f %7.1f %7.1f %7.1f %9.1f %7.1f %9.2f\n", v, s, us,
+                us * c["kernel"] / 100, us * c["haproxy"] / 100, us * c["libssl"] / 100,
+                us * c["libcrypto"] / 100, us * c["other"] / 100, n ? sc / n : 0 }' "$WORK/perf-$k.dso"
+}
+if [ "${E2E_PROFILE:-}" = 1 ] && case " $MODES " in *" ka "*) true ;; *) false ;; esac; then
+    if command -v perf >/dev/null; then
+        say ""
+        say "HAProxy's CPU per request by where it ran (keep-alive, one more run per pair under perf; µs):"
+        printf '  %-8s %-3s %7s %7s %7s %7s %9s %7s %9s\n' version sc total kernel haproxy libssl libcrypto other "syscalls"
+        for p in "${PAIRS[@]}"; do
+            # shellcheck disable=SC2086 # "VERSION SCENARIO" splits in two
+            profile $p
+        done
+    else
+        say "e2e: E2E_PROFILE=1 but no perf: profile skipped"
+    fi
+fi
+
 say ""
 say "raw results: $RAW"
 if [ "$FAILS" -gt 0 ]; then

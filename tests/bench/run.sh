@@ -104,20 +104,10 @@ mkdir -p "$OUT"
 STAMP=$(date +%Y%m%d-%H%M%S)
 RAW=$OUT/raw-$MODE-$STAMP.txt
 : >"$RAW"
-declare -a PIDS=()
 ERRORS=0
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    PIDS=()
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-say() { printf '%s\n' "$*"; }
+# PIDS, cleanup on exit, say
+# shellcheck source=tests/bench/benchlib.sh
+. "$TOP/tests/bench/benchlib.sh"
 
 # ---------------------------------------------------------------- setup
 
