@@ -210,19 +210,11 @@ gen_cfg() {
     } >"$WORK/$name.cfg"
 }
 
-ab_run() {   # ab_run PORT SECONDS - sets AB_DONE AB_FAILED AB_NON2XX
-    local args=(-q -k -c "$CONC" -t "$2" -n 5000000 -E "$PKI/client.pem") out
-    if [ -n "$BENCH_LOAD_CPU" ]; then
-        out=$(taskset -c "$BENCH_LOAD_CPU" "$AB" "${args[@]}" "https://127.0.0.1:$1/" 2>&1)
-    else
-        out=$("$AB" "${args[@]}" "https://127.0.0.1:$1/" 2>&1)
-    fi
-    AB_DONE=$(sed -n 's/^Complete requests: *\([0-9]*\).*/\1/p' <<<"$out")
-    AB_FAILED=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<<"$out")
-    AB_NON2XX=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
-    AB_DONE=${AB_DONE:-0} AB_FAILED=${AB_FAILED:-0} AB_NON2XX=${AB_NON2XX:-0}
+# ab_run_ka PORT SECONDS - benchlib's ab_run with keep-alive at CONC; adds
+# the requests done to AB_TOTAL
+ab_run_ka() {
+    ab_run "$1" "$CONC" 1 "$2"
     AB_TOTAL=$((AB_TOTAL + AB_DONE))
-    [ "$AB_DONE" -gt 0 ] || printf '%s\n' "$out" >>"$WORK/ab-errors.log"
 }
 
 BINS="new"
@@ -291,7 +283,7 @@ measure() {
     local name=$1 r=$2 h0 h1 a0 a1 t0 t1 n0 n1 conns
     read -r n0 <<<"$(notifies "$name" spop_notify_frames_total)"
     h0=$(cpu_ns "${HPID[$name]}") a0=$(cpu_ns "${APID[$name]}") t0=$(date +%s%N)
-    ab_run "${HPORT[$name]}" "$SECS"
+    ab_run_ka "${HPORT[$name]}" "$SECS"
     t1=$(date +%s%N) h1=$(cpu_ns "${HPID[$name]}") a1=$(cpu_ns "${APID[$name]}")
     read -r n1 conns <<<"$(notifies "$name" spop_notify_frames_total spop_connections)"
     awk -v s="$name" -v r="$r" -v n=$((n1 - n0)) -v req="$AB_DONE" \
@@ -343,7 +335,7 @@ if [ "$SYSCALLS" = 1 ]; then
         read -r n0 <<<"$(notifies "$name" spop_notify_frames_total)"
         perf stat -x, -o "$WORK/$name.syscalls" "${evs[@]}" -p "${APID[$name]}" -- sleep "$SECS" &
         sp=$!
-        ab_run "${HPORT[$name]}" "$SECS"
+        ab_run_ka "${HPORT[$name]}" "$SECS"
         wait "$sp"
         read -r n1 <<<"$(notifies "$name" spop_notify_frames_total)"
         # perf counted for SECS s while ab ran about as long: close enough for ratios
@@ -363,7 +355,7 @@ if [ -n "$PERF_DIR" ]; then
     for name in $SETUPS; do
         perf record -q -g -e cpu-clock -F 4999 -o "$PERF_DIR/$name.data" -p "${APID[$name]}" -- sleep "$SECS" 2>/dev/null &
         sp=$!
-        ab_run "${HPORT[$name]}" "$SECS"
+        ab_run_ka "${HPORT[$name]}" "$SECS"
         wait "$sp"
         perf report -q -i "$PERF_DIR/$name.data" --no-children --percent-limit 1 --stdio -g none \
             >"$PERF_DIR/$name.txt" 2>/dev/null

@@ -92,3 +92,24 @@ wait_file() {
 # of /proc/PID/task/TID/schedstat (time on CPU, user + system; the same time
 # as utime + stime in /proc/PID/stat, without its 10 ms ticks)
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f", t }'; }
+
+# ab_run PORT CONC KEEPALIVE SECONDS - ab against https://127.0.0.1:PORT/ on
+# the load CPU (BENCH_LOAD_CPU), with the client certificate $PKI/client.pem;
+# sets AB_DONE AB_FAILED AB_NON2XX AB_RPS (ab's output goes to
+# $WORK/ab-errors.log when nothing was done)
+ab_run() {
+    local port=$1 conc=$2 ka=$3 secs=$4 out
+    local ab_args=(-q -c "$conc" -t "$secs" -n 5000000 -E "$PKI/client.pem")
+    [ "$ka" = 1 ] && ab_args+=(-k)
+    if [ -n "$BENCH_LOAD_CPU" ]; then
+        out=$(taskset -c "$BENCH_LOAD_CPU" "$AB" "${ab_args[@]}" "https://127.0.0.1:$port/" 2>&1)
+    else
+        out=$("$AB" "${ab_args[@]}" "https://127.0.0.1:$port/" 2>&1)
+    fi
+    AB_DONE=$(sed -n 's/^Complete requests: *\([0-9]*\).*/\1/p' <<<"$out")
+    AB_FAILED=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<<"$out")
+    AB_NON2XX=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
+    AB_RPS=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<<"$out")
+    AB_DONE=${AB_DONE:-0} AB_FAILED=${AB_FAILED:-0} AB_NON2XX=${AB_NON2XX:-0} AB_RPS=${AB_RPS:-0}
+    [ "$AB_DONE" -gt 0 ] || printf '%s\n' "$out" >>"$WORK/ab-errors.log"
+}

@@ -319,25 +319,6 @@ gen_cfg() {
     } >"$WORK/haproxy-$v-$s.cfg"
 }
 
-# ab_run PORT CONC KEEPALIVE SECONDS - ab against https://127.0.0.1:PORT/ on
-# the load CPU; sets AB_DONE AB_FAILED AB_NON2XX AB_RPS
-ab_run() {
-    local port=$1 conc=$2 ka=$3 secs=$4 out
-    local args=(-q -c "$conc" -t "$secs" -n 5000000 -E "$PKI/client.pem")
-    [ "$ka" = 1 ] && args+=(-k)
-    if [ -n "$BENCH_LOAD_CPU" ]; then
-        out=$(taskset -c "$BENCH_LOAD_CPU" "$AB" "${args[@]}" "https://127.0.0.1:$port/" 2>&1)
-    else
-        out=$("$AB" "${args[@]}" "https://127.0.0.1:$port/" 2>&1)
-    fi
-    AB_DONE=$(sed -n 's/^Complete requests: *\([0-9]*\).*/\1/p' <<<"$out")
-    AB_FAILED=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' <<<"$out")
-    AB_NON2XX=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
-    AB_RPS=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' <<<"$out")
-    AB_DONE=${AB_DONE:-0} AB_FAILED=${AB_FAILED:-0} AB_NON2XX=${AB_NON2XX:-0} AB_RPS=${AB_RPS:-0}
-    [ "$AB_DONE" -gt 0 ] || printf '%s\n' "$out" >>"$WORK/ab-errors.log"
-}
-
 # curl_status PORT [CURL ARGS] - HTTP status of GET / (one request)
 curl_status() {
     local port=$1

@@ -145,15 +145,6 @@ EOF
     fi
 }
 
-# wait_ready FILE PID - up to 10 s for a ready file
-wait_ready() {
-    for _ in $(seq 1 100); do
-        [ -s "$1" ] && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 declare -A ADDR PID
 # start NAME COMMAND... - start a server on the agent CPU; it writes NAME.ready
@@ -169,7 +160,7 @@ start() {
     fi
     PID[$name]=$!
     PIDS+=("$!")
-    if ! wait_ready "$OUT/$name.ready" "${PID[$name]}"; then
+    if ! wait_file "$OUT/$name.ready" "${PID[$name]}"; then
         echo "run.sh: $name did not start; see $OUT/$name.log" >&2
         tail -n 5 "$OUT/$name.log" >&2
         exit 2
