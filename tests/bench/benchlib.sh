@@ -53,11 +53,15 @@ bg() {
 }
 
 USED_PORTS=" "
+# below the kernel's range for outgoing connections' source ports, so that
+# none of them takes a port between its pick and its bind
+FP_HIGH=$(awk '{ print $1 - 1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+[ "${FP_HIGH:-0}" -gt 12000 ] 2>/dev/null || FP_HIGH=32767
 # free_port VAR - a 127.0.0.1 port nothing listens on, not handed out before
 free_port() {
     local fp_port
     for _ in $(seq 1 200); do
-        fp_port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        fp_port=$((10000 + (RANDOM * 32768 + RANDOM) % (FP_HIGH - 10000 + 1)))
         case $USED_PORTS in *" $fp_port "*) continue ;; esac
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$fp_port") 2>/dev/null; then
             USED_PORTS="$USED_PORTS$fp_port "

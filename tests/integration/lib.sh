@@ -89,12 +89,22 @@ make_pki() {
 
 # ---------------------------------------------------------------- ports
 
+# The kernel gives outgoing connections (curl, HAProxy to its servers and
+# agents) source ports from ip_local_port_range (32768-60999 by default): a
+# port picked there may be taken by one of them before the test binds it
+# (seen once: "Address already in use" for a stats listener). Ports are
+# picked below that range.
+PORT_LOW=10000
+PORT_HIGH=$(awk '{ print $1 - 1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+[ "${PORT_HIGH:-0}" -gt $((PORT_LOW + 2000)) ] 2>/dev/null || PORT_HIGH=32767
+
 # free_port VAR - store in VAR a TCP port on 127.0.0.1 that nothing listens
-# on right now and that this run has not handed out before.
+# on right now, outside the kernel's range for outgoing connections, and that
+# this run has not handed out before.
 free_port() {
     local p i
     for i in $(seq 1 200); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((PORT_LOW + (RANDOM * 32768 + RANDOM) % (PORT_HIGH - PORT_LOW + 1)))
         case $USED_PORTS in *" $p "*) continue ;; esac
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             USED_PORTS="$USED_PORTS$p "
